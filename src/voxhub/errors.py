@@ -1,0 +1,85 @@
+"""The one error hierarchy of voxhub.
+
+Every error raised on purpose by voxhub derives from :class:`VoxhubError`. Subclasses also
+inherit the matching builtin (``KeyError``, ``ValueError``, ``PermissionError``...) so that
+code written against plain Python conventions keeps working. The HTTP layer maps these
+classes to status codes in a single table; the remote client maps them back.
+"""
+
+from __future__ import annotations
+
+
+class VoxhubError(Exception):
+    """Root of every error voxhub raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError's str() wraps the message in quotes; we want the plain message.
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class NotFound(VoxhubError, KeyError):
+    """A repo, node, instance, branch or key does not exist (HTTP 404)."""
+
+
+class InvalidRequest(VoxhubError, ValueError):
+    """The request is malformed: bad shape, dtype, name, slice or argument (HTTP 400)."""
+
+
+class AmbiguousUUID(InvalidRequest):
+    """A UUID prefix matches more than one node (HTTP 400)."""
+
+
+class VersionLocked(VoxhubError, PermissionError):
+    """A write was attempted on a committed (locked) version node (HTTP 409)."""
+
+
+class Conflict(VoxhubError):
+    """A concurrent update lost a compare-and-swap, or a name is taken (HTTP 409)."""
+
+
+class MergeConflict(Conflict):
+    """A merge was refused because parents changed the same keys differently (HTTP 409).
+
+    ``report`` maps each instance name to the list of conflicting keys (blocks are given as
+    ``"scale:z,y,x"`` strings), so the caller can decide which parent wins.
+    """
+
+    def __init__(self, message: str, report: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class TooLarge(VoxhubError, ValueError):
+    """A request exceeds a configured size limit (HTTP 413); the message names the limit."""
+
+
+class ReadOnlyError(VoxhubError, PermissionError):
+    """The store was opened read-only (HTTP 403)."""
+
+
+class CapabilityError(VoxhubError, NotImplementedError):
+    """The backend lacks a capability the operation needs (HTTP 501)."""
+
+
+class CodecError(VoxhubError, ValueError):
+    """A block could not be encoded or decoded (HTTP 500 on read, 400 on write)."""
+
+
+class StorageError(VoxhubError, OSError):
+    """The storage backend failed (I/O error, server unreachable) (HTTP 503)."""
+
+
+__all__ = [
+    "AmbiguousUUID",
+    "CapabilityError",
+    "CodecError",
+    "Conflict",
+    "InvalidRequest",
+    "MergeConflict",
+    "NotFound",
+    "ReadOnlyError",
+    "StorageError",
+    "TooLarge",
+    "VersionLocked",
+    "VoxhubError",
+]

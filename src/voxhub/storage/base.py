@@ -1,0 +1,149 @@
+"""The byte layer: one ordered key-value interface that every backend implements.
+
+Keys and values are ``bytes``. Nothing here knows about versions, instances or voxels; the
+layers above build keys (``voxhub.versioning.keys``) and interpret values.
+
+Contract (checked by the shipped conformance suite, ``voxhub.testing.store.StoreTests``):
+
+* ``get`` of a missing key returns ``None``; ``delete`` of a missing key is a no-op.
+* ``scan(start, end)`` yields ``(key, value)`` pairs with ``start <= key < end`` in
+  ascending byte order; ``end=None`` means "to the end of the key space". With
+  ``keys_only=True`` the value slot is ``None`` and backends may skip reading values.
+* ``put_many`` / ``delete_many`` apply a batch. Backends with ``supports_transactions``
+  apply it atomically (all or nothing); others apply it key by key.
+* ``compare_and_swap(key, expected, new)`` replaces the value only if the current value
+  equals ``expected`` (``None`` = key absent) and returns whether it did. ``new=None``
+  deletes. This is what repo and DAG metadata updates use, so two processes can never
+  lose each other's commit. It must work on every backend (object stores use ETags).
+* ``transact(fn)`` runs ``fn(txn)`` as one read-modify-write unit, isolated from every
+  other ``transact`` on the same store, in this and other processes. ``fn`` may be called
+  again if an optimistic backend detects a concurrent change, so it must not have side
+  effects outside ``txn``. On backends with ``supports_transactions`` the writes of one
+  call become visible all at once; an exception raised by ``fn`` discards them all.
+* Empty values are legal and distinct from a missing key.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ClassVar, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Txn(Protocol):
+    """The view of the store inside :meth:`KVStore.transact`.
+
+    Reads see the transaction's own earlier writes.
+    """
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, key: bytes) -> None: ...
+
+    def scan(
+        self, start: bytes, end: bytes | None, *, keys_only: bool = False
+    ) -> Iterator[tuple[bytes, bytes | None]]: ...
+
+
+class KVStore(ABC):
+    """Abstract ordered byte key-value store. See the module docstring for the contract."""
+
+    #: multi-key batches and ``transact`` are atomic (all or nothing).
+    supports_transactions: ClassVar[bool] = False
+    #: other processes may open the same store concurrently.
+    supports_multiprocess: ClassVar[bool] = False
+    #: data survives ``close()`` and reopening with the same spec.
+    persistent: ClassVar[bool] = False
+
+    # -- reads -----------------------------------------------------------------------
+    @abstractmethod
+    def get(self, key: bytes) -> bytes | None:
+        """Return the value stored under ``key``, or ``None`` if there is none."""
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        """Return the values of ``keys`` in the same order (``None`` where missing)."""
+        return [self.get(k) for k in keys]
+
+    @abstractmethod
+    def scan(
+        self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
+    ) -> Iterator[tuple[bytes, bytes | None]]:
+        """Yield ``(key, value)`` for ``start <= key < end`` in ascending order."""
+
+    def scan_many(
+        self, ranges: Sequence[tuple[bytes, bytes]], *, keys_only: bool = False
+    ) -> list[list[tuple[bytes, bytes | None]]]:
+        """Run several half-open scans; one result list per range, in order.
+
+        Backends override this to serve all ranges from one snapshot / round trip; the
+        versioned layer uses it to resolve many keys' versions at once.
+        """
+        return [list(self.scan(s, e, keys_only=keys_only)) for s, e in ranges]
+
+    # -- writes ----------------------------------------------------------------------
+    @abstractmethod
+    def put(self, key: bytes, value: bytes) -> None:
+        """Store ``value`` under ``key``; durable when the call returns."""
+
+    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Store several pairs (atomically where ``supports_transactions``)."""
+        for k, v in items:
+            self.put(k, v)
+
+    @abstractmethod
+    def delete(self, key: bytes) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    def delete_many(self, keys: Iterable[bytes]) -> None:
+        """Remove several keys (atomically where ``supports_transactions``)."""
+        for k in keys:
+            self.delete(k)
+
+    def delete_range(self, start: bytes, end: bytes | None = None) -> int:
+        """Remove every key in ``[start, end)``; return how many were removed."""
+        keys = [k for k, _ in self.scan(start, end, keys_only=True)]
+        self.delete_many(keys)
+        return len(keys)
+
+    @abstractmethod
+    def compare_and_swap(self, key: bytes, expected: bytes | None, new: bytes | None) -> bool:
+        """Set ``key`` to ``new`` only if it currently holds ``expected``; say if it did."""
+
+    @abstractmethod
+    def transact(self, fn: Callable[[Txn], T]) -> T:
+        """Run ``fn`` as one isolated read-modify-write unit and return its result."""
+
+    # -- lifecycle -------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027  (optional hook, a no-op by default)
+        """Release resources. Further calls are undefined."""
+
+    def spec(self) -> str:
+        """A URL that reopens this store with :func:`voxhub.storage.open_store`."""
+        raise NotImplementedError
+
+    def __enter__(self) -> KVStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix``.
+
+    ``None`` when no such key exists (the prefix is empty or all 0xFF bytes), which
+    ``scan`` reads as "to the end".
+    """
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return None
+    p[-1] += 1
+    return bytes(p)

@@ -1,0 +1,79 @@
+"""What datatypes see of versioned storage: a key-value view bound to (instance, version).
+
+Datatypes build *type keys* (``tkey``: bytes, prefix-free within an instance: fixed width
+per key class, or terminated) and never see versions, tombstones or backends. Reads return
+the value visible from the bound version node: its own value, else the nearest
+ancestor's; a tombstone or no value at all reads as ``None``. Writes go to the bound
+version only and are refused with :class:`voxhub.errors.VersionLocked` when that node is
+committed (unless the instance is unversioned).
+
+``transact`` is how read-modify-write stays correct with many writers in many processes:
+the function runs isolated from every other ``transact`` on the same store and its writes
+land all together (backends with transactions) or are retried (optimistic backends), so it
+must not have side effects outside the ``VersionedTxn`` it receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class VersionedReader(Protocol):
+    """Version-resolved reads of one instance at one version node."""
+
+    def get(self, tkey: bytes) -> bytes | None:
+        """The value of ``tkey`` visible at the bound node, or ``None``."""
+        ...
+
+    def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
+        """Visible values of ``tkeys``, in order."""
+        ...
+
+    def scan(
+        self, start: bytes, end: bytes | None, *, keys_only: bool = False
+    ) -> Iterator[tuple[bytes, bytes | None]]:
+        """Visible ``(tkey, value)`` pairs with ``start <= tkey < end``, ascending.
+
+        Tombstoned and absent keys are skipped; with ``keys_only`` the value is ``None``.
+        """
+        ...
+
+
+class VersionedTxn(VersionedReader, Protocol):
+    """Reads and writes inside one isolated transaction (reads see earlier writes)."""
+
+    def put(self, tkey: bytes, value: bytes) -> None:
+        """Set ``tkey`` at the bound version (value must be non-empty bytes)."""
+        ...
+
+    def delete(self, tkey: bytes) -> None:
+        """Make ``tkey`` absent at the bound version (a tombstone if an ancestor has it)."""
+        ...
+
+
+class VersionedView(VersionedReader, Protocol):
+    """A versioned instance at one node: reads, plain writes, and transactions."""
+
+    @property
+    def writable(self) -> bool:
+        """Whether writes are allowed now (node open, or the instance is unversioned)."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise ``VersionLocked`` naming the node and instance if writes are refused."""
+        ...
+
+    def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Set several keys at the bound version in one atomic batch."""
+        ...
+
+    def delete_many(self, tkeys: Iterable[bytes]) -> None:
+        """Delete several keys at the bound version in one atomic batch."""
+        ...
+
+    def transact(self, fn: Callable[[VersionedTxn], T]) -> T:
+        """Run ``fn`` as one isolated read-modify-write unit; see the module docstring."""
+        ...
