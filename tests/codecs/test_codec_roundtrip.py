@@ -29,9 +29,7 @@ shapes = st.tuples(*[st.integers(1, 9)] * 3)
 def blocks(draw: st.DrawFn) -> np.ndarray:
     dtype = draw(st.sampled_from(DTYPES))
     shape = draw(shapes)
-    elements = (
-        st.floats(width=32, allow_nan=False) if dtype == "float32" else None
-    )
+    elements = st.floats(width=32, allow_nan=False) if dtype == "float32" else None
     result: np.ndarray = draw(arrays(np.dtype(dtype), shape, elements=elements))
     return result
 
@@ -43,7 +41,8 @@ def test_lossless_codecs_round_trip_every_dtype_and_shape(
     codec: BlockCodec, block: np.ndarray
 ) -> None:
     data = codec.encode(block)
-    assert isinstance(data, bytes) and data
+    assert isinstance(data, bytes)
+    assert data
     out = codec.decode(data, block.shape, block.dtype)
     assert out.dtype == block.dtype
     np.testing.assert_array_equal(out, block)
@@ -112,6 +111,8 @@ def test_registry_knows_builtins_and_refuses_unknown_names_listing_known() -> No
         ({"nom": "zstd"}, "name"),
     ],
 )
-def test_bad_specs_raise_invalid_request_naming_the_field(spec: dict[str, object], field: str) -> None:
+def test_bad_specs_raise_invalid_request_naming_the_field(
+    spec: dict[str, object], field: str
+) -> None:
     with pytest.raises(InvalidRequest, match=field):
         codec_from_json(spec)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from voxhub.errors import CodecError, InvalidRequest
 from voxhub.geometry import Vec3
@@ -46,7 +47,7 @@ class BlockCodec(ABC):
         decode to exactly ``out.nbytes`` bytes.
         """
 
-    def decode(self, data: bytes, shape: Vec3, dtype: np.dtype[Any] | str) -> np.ndarray:
+    def decode(self, data: bytes, shape: Vec3, dtype: DTypeLike) -> np.ndarray:
         """Decode ``data`` into a new array of ``shape`` and ``dtype``."""
         out = np.empty(shape, dtype=np.dtype(dtype))
         self.decode_into(data, out)
@@ -96,8 +97,7 @@ class BlockCodec(ABC):
         """Raise a :class:`CodecError` unless ``got`` equals ``out.nbytes``."""
         if got != out.nbytes:
             raise self.error(
-                f"decoded {got} bytes, expected {out.nbytes} for a {out.shape} "
-                f"{out.dtype} block"
+                f"decoded {got} bytes, expected {out.nbytes} for a {out.shape} {out.dtype} block"
             )
 
 
@@ -118,8 +118,7 @@ def check_keys(configuration: Mapping[str, Any], allowed: set[str], codec: str) 
     unknown = set(configuration) - allowed
     if unknown:
         raise InvalidRequest(
-            f"codec {codec!r}: unknown configuration {sorted(unknown)} "
-            f"(known: {sorted(allowed)})"
+            f"codec {codec!r}: unknown configuration {sorted(unknown)} (known: {sorted(allowed)})"
         )
 
 
