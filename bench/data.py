@@ -1,0 +1,63 @@
+"""EM-like benchmark volume: cells with dark membranes, noise, black padding outside tissue.
+
+Cached as ``bench/data/em{N}.npy``. The recipe follows the one described in
+``../shared/reference/interop_and_performance.md`` §4 (Voronoi cells, blurred membranes,
+smooth illumination, gaussian noise, an ellipsoid of tissue), so compression ratios are
+realistic: ~1.2x inside tissue, ~2x for the whole box.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+DATA_DIR = Path(os.environ.get("VOXHUB_BENCH_DATA", Path(__file__).parent / "data"))
+
+
+def _cells(n: int, n_cells: int, rng: np.random.Generator) -> np.ndarray:
+    tree = cKDTree(rng.uniform(0, n, (n_cells, 3)))
+    label = np.empty((n, n, n), np.uint16)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    plane = np.stack([np.zeros(n * n, np.float32), yy.ravel(), xx.ravel()], axis=1)
+    for z in range(n):
+        plane[:, 0] = z
+        label[z] = tree.query(plane, k=1, workers=-1)[1].reshape(n, n)
+    return label
+
+
+def make_em(n: int = 512, seed: int = 7) -> np.ndarray:
+    """An ``n``³ uint8 EM-like volume (deterministic for a seed)."""
+    rng = np.random.default_rng(seed)
+    n_cells = max(8, int(2000 * (n / 512) ** 3))
+    label = _cells(n, n_cells, rng)
+    img = rng.normal(165, 8, n_cells).astype(np.float32)[label]
+    edges = np.zeros(label.shape, np.float32)
+    for axis in range(3):
+        cut = [slice(None)] * 3
+        cut[axis] = slice(0, -1)
+        edges[tuple(cut)] += np.diff(label, axis=axis) != 0
+    np.minimum(edges, 1, out=edges)
+    edges = ndimage.gaussian_filter(edges, 1.2)
+    img -= 110.0 * np.minimum(edges * 2.5, 1.0)
+    field = ndimage.gaussian_filter(rng.standard_normal((n // 8,) * 3).astype(np.float32), 1.5)
+    img += 8.0 / field.std() * ndimage.zoom(field, 8, order=1, prefilter=False)
+    img += rng.normal(0, 3, img.shape).astype(np.float32)
+    z, y, x = np.ogrid[0:n, 0:n, 0:n]
+    outside = ((z - 0.45 * n) / (0.53 * n)) ** 2 + ((y - 0.5 * n) / (0.5 * n)) ** 2 + (
+        (x - 0.55 * n) / (0.52 * n)
+    ) ** 2 > 1.0
+    img[outside] = 0
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def em_volume(n: int = 512) -> np.ndarray:
+    """The cached EM volume of side ``n`` (made on first use, ~1 minute for 512)."""
+    path = DATA_DIR / f"em{n}.npy"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        np.save(path, make_em(n))
+    return np.load(path)

@@ -1,0 +1,181 @@
+"""``Node``: one version of a repo; commit, branch, newversion, and its data instances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from voxhub.client.volume import Volume
+from voxhub.datatypes.imageblk import ImageConfig, ImageInstance, typename_for
+from voxhub.datatypes.registry import datatype_for
+from voxhub.errors import InvalidRequest
+from voxhub.versioning.catalog import InstanceInfo, NodeInfo
+
+if TYPE_CHECKING:
+    from voxhub.client.hub import Hub
+    from voxhub.client.repo import Repo
+
+
+class Node:
+    """A version node. Reads work at any node; writes only at open (uncommitted) ones.
+
+    Mutable facts (``locked``, ``children``, ``note``) are re-read on access, so a commit
+    made by another process or server is seen at once.
+    """
+
+    def __init__(self, hub: Hub, uuid: str) -> None:
+        self._hub = hub
+        self.uuid = uuid
+
+    def __repr__(self) -> str:
+        info = self.info
+        state = "committed" if info.locked else "open"
+        return f"Node({self.uuid[:8]}…, branch={info.branch!r}, {state})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other.uuid == self.uuid
+
+    def __hash__(self) -> int:
+        return hash(self.uuid)
+
+    # -- facts -----------------------------------------------------------------------
+    @property
+    def info(self) -> NodeInfo:
+        """A fresh snapshot of this node's metadata."""
+        return self._hub.catalog.node(self.uuid)
+
+    @property
+    def repo(self) -> Repo:
+        from voxhub.client.repo import Repo
+
+        return Repo(self._hub, self.info.repo)
+
+    @property
+    def branch_name(self) -> str:
+        return self.info.branch
+
+    @property
+    def locked(self) -> bool:
+        """Whether the node is committed (immutable)."""
+        return self.info.locked
+
+    @property
+    def note(self) -> str:
+        return self.info.note
+
+    @note.setter
+    def note(self, text: str) -> None:
+        self._hub.catalog.set_note(self.uuid, text)
+
+    @property
+    def parents(self) -> list[Node]:
+        return [Node(self._hub, u) for u in self.info.parents]
+
+    @property
+    def children(self) -> list[Node]:
+        return [Node(self._hub, u) for u in self.info.children]
+
+    # -- version operations ----------------------------------------------------------
+    def commit(self, note: str | None = None, log: Sequence[str] = ()) -> Node:
+        """Lock this node for good; returns ``self``."""
+        self._hub.catalog.commit(self.uuid, note=note, log=log)
+        return self
+
+    def newversion(self, note: str = "", uuid: str | None = None) -> Node:
+        """A new open child on the same branch (this node must be committed)."""
+        return Node(self._hub, self._hub.catalog.newversion(self.uuid, note=note, uuid=uuid).uuid)
+
+    def branch(self, name: str, note: str = "", uuid: str | None = None) -> Node:
+        """A new open child starting branch ``name`` (this node must be committed)."""
+        info = self._hub.catalog.branch(self.uuid, name, note=note, uuid=uuid)
+        return Node(self._hub, info.uuid)
+
+    def merge(self, *others: Node | str, note: str = "", resolve: bool = False) -> Node:
+        """Merge this committed node with others into a new open child.
+
+        Parents are in priority order (this node first). Conflicting changes are refused
+        with :class:`~voxhub.errors.MergeConflict` naming each instance and key, unless
+        ``resolve=True``, in which case the earlier parent wins each conflict.
+        """
+        return self.repo.merge(self, *others, note=note, resolve=resolve)
+
+    def log(self) -> list[Node]:
+        """Nodes from the repo root to this node along first parents."""
+        return [Node(self._hub, n.uuid) for n in self._hub.catalog.log(self.uuid)]
+
+    def append_log(self, *lines: str) -> None:
+        self._hub.catalog.append_node_log(self.uuid, lines)
+
+    def diff(self, other: Node | str, instance: str) -> list[str]:
+        """Keys of ``instance`` whose value differs between this node and ``other``.
+
+        Volume blocks are reported as ``"scale:z,y,x"`` block coordinates.
+        """
+        other_uuid = other.uuid if isinstance(other, Node) else other
+        info = self._instance_info(instance)
+        describe = datatype_for(info.typename).describe_tkey
+        return [describe(k) for k in self._hub.catalog.diff(self.uuid, other_uuid, instance)]
+
+    # -- instances -------------------------------------------------------------------
+    def instances(self) -> dict[str, str]:
+        """``{name: typename}`` of every data instance in the repo."""
+        return {i.name: i.typename for i in self._hub.catalog.instances(self.uuid)}
+
+    def _instance_info(self, name: str) -> InstanceInfo:
+        return self._hub.catalog.instance(self.uuid, name)
+
+    def create_volume(
+        self,
+        name: str,
+        dtype: str | Any,
+        *,
+        block_shape: Sequence[int] = (64, 64, 64),
+        voxel_size: Sequence[float] = (1.0, 1.0, 1.0),
+        voxel_units: str = "nanometers",
+        codec: str | dict[str, Any] = "zstd",
+        max_scale: int = 0,
+        anisotropic: bool = False,
+        versioned: bool = True,
+    ) -> Volume:
+        """Create an image volume instance (DVID's ``uint8blk`` family) in this repo.
+
+        ``dtype`` is one of uint8, uint16, uint32, uint64, float32. ``codec`` is ``"zstd"``
+        (level 1, the default), ``"raw"``, ``"lz4"``, ``"gzip"`` or ``"jpeg"`` (uint8 only,
+        lossy), or a codec JSON spec. ``max_scale`` N keeps pyramid levels 1..N (2x mean
+        downsampling in z, y and x, or y and x only when ``anisotropic``) up to date on
+        every write. Sizes and voxel sizes are ``(z, y, x)``.
+        """
+        import numpy as np
+
+        try:
+            dtype_name = np.dtype(dtype).name
+        except TypeError:
+            raise InvalidRequest(f"unknown dtype {dtype!r}") from None
+        codec_spec = {"name": codec} if isinstance(codec, str) else dict(codec)
+        config = ImageConfig.create(
+            dtype=dtype_name,
+            block_shape=tuple(block_shape),
+            voxel_size=tuple(float(v) for v in voxel_size),
+            voxel_units=voxel_units,
+            codec=codec_spec,
+            max_scale=max_scale,
+            anisotropic=anisotropic,
+        )
+        self._hub.catalog.create_instance(
+            self.uuid,
+            name,
+            typename_for(dtype_name),
+            config.to_json(),
+            versioned=versioned,
+            at=self.uuid,
+        )
+        return self.volume(name)
+
+    def volume(self, name: str) -> Volume:
+        """The image volume ``name`` as seen at this node."""
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "imageblk":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
+        view = self._hub.catalog.view(self.uuid, name)
+        instance = ImageInstance(view, ImageConfig.from_json(info.config), name)
+        return Volume(self, name, instance)

@@ -1,0 +1,71 @@
+"""The one registry of datatypes: DVID typename → the datatype that serves it.
+
+Built-ins register here the same way a plug-in would (``register``). Re-registering a
+typename with a different datatype is refused so one package cannot silently shadow
+another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voxhub.errors import Conflict, InvalidRequest
+
+
+@dataclass(frozen=True)
+class Datatype:
+    """What the layers above need to know about a datatype without importing it."""
+
+    #: family name, e.g. ``"imageblk"``
+    name: str
+    #: DVID typenames served, e.g. ``("uint8blk", "uint16blk")``
+    typenames: tuple[str, ...]
+    #: turn a type key into a human-readable string (merge reports, diffs)
+    describe_tkey: Callable[[bytes], str]
+    #: one-paragraph description served as help text
+    summary: str
+
+
+_registry: dict[str, Datatype] = {}
+
+
+def register(datatype: Datatype) -> None:
+    """Register ``datatype`` under each of its typenames."""
+    for typename in datatype.typenames:
+        current = _registry.get(typename)
+        if current is not None and current != datatype:
+            raise Conflict(f"typename {typename!r} is already registered by {current.name!r}")
+    for typename in datatype.typenames:
+        _registry[typename] = datatype
+
+
+def datatype_for(typename: str) -> Datatype:
+    """The datatype serving ``typename``; InvalidRequest lists the known ones if unknown."""
+    _load_builtins()
+    try:
+        return _registry[typename]
+    except KeyError:
+        known = ", ".join(sorted(_registry))
+        raise InvalidRequest(f"unknown datatype {typename!r}; known types: {known}") from None
+
+
+def typenames() -> list[str]:
+    """Every registered typename, sorted."""
+    _load_builtins()
+    return sorted(_registry)
+
+
+def _load_builtins() -> None:
+    if _registry:
+        return
+    from voxhub.datatypes.imageblk.keys import describe_tkey
+
+    register(
+        Datatype(
+            name="imageblk",
+            typenames=("uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk"),
+            describe_tkey=describe_tkey,
+            summary="Image volumes stored as compressed blocks, with a multi-scale pyramid.",
+        )
+    )
