@@ -1,0 +1,26 @@
+"""Block I/O: read and write arbitrary boxes through a grid of encoded blocks.
+
+Nothing here knows about datatypes or key formats: a :class:`BlockLayout` supplies the
+grid, dtype, codec, background and the block-coordinate-to-key function.
+"""
+
+from voxhub.blocks.layout import BlockLayout
+from voxhub.blocks.read import fetch_blocks, read_box
+from voxhub.blocks.write import (
+    PreparedWrite,
+    apply_write,
+    prepare_write,
+    store_blocks,
+    write_box,
+)
+
+__all__ = [
+    "BlockLayout",
+    "PreparedWrite",
+    "apply_write",
+    "fetch_blocks",
+    "prepare_write",
+    "read_box",
+    "store_blocks",
+    "write_box",
+]

@@ -1,0 +1,42 @@
+"""How the blocks of one array are stored: grid, dtype, codec, background and key scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voxhub.codecs.base import BlockCodec
+from voxhub.geometry import BlockGrid, Vec3
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """Everything block I/O needs to know about one stored array (one scale of a volume).
+
+    ``tkey`` maps a block coordinate to the type key it is stored under; the datatype
+    decides the key scheme, block I/O never looks inside keys.
+    """
+
+    grid: BlockGrid
+    dtype: np.dtype[Any]
+    codec: BlockCodec
+    tkey: Callable[[Vec3], bytes]
+    background: int | float = 0
+
+    @property
+    def block_shape(self) -> Vec3:
+        """The shape of every block, ``(z, y, x)``."""
+        return self.grid.block_shape
+
+    def is_background(self, block: np.ndarray) -> bool:
+        """Whether every voxel of ``block`` is the background value (store it as absent)."""
+        if self.background == 0:
+            return not block.any()
+        return bool((block == self.background).all())
+
+    def background_block(self) -> np.ndarray:
+        """A new block filled with the background value."""
+        return np.full(self.block_shape, self.background, dtype=self.dtype)

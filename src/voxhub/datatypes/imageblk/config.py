@@ -1,0 +1,164 @@
+"""Configuration of an image instance, stored as JSON in the instance metadata."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout
+from voxhub.codecs import BlockCodec, codec_from_json
+from voxhub.datatypes.imageblk.keys import block_key
+from voxhub.errors import InvalidRequest
+from voxhub.geometry import BlockGrid, Vec3, vec3
+
+DTYPES = ("uint8", "uint16", "uint32", "uint64", "float32")
+MAX_BLOCK_SIDE = 512
+MAX_SCALE = 20
+
+_TYPENAMES = {d: f"{d}blk" for d in DTYPES}
+
+
+def typename_for(dtype: str) -> str:
+    """DVID's typename for an image instance of ``dtype`` (``"uint8"`` → ``"uint8blk"``)."""
+    try:
+        return _TYPENAMES[str(np.dtype(dtype))]
+    except (KeyError, TypeError):
+        raise InvalidRequest(f"no image type for dtype {dtype!r}; known: {DTYPES}") from None
+
+
+def _default_codec() -> dict[str, Any]:
+    return {"name": "zstd", "configuration": {"level": 1}}
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Settings of one image volume. All shapes and sizes are ``(z, y, x)``.
+
+    ``max_scale`` N keeps pyramid levels 1..N, each a 2x mean downsampling of the level
+    below, in z, y and x, or in y and x only when ``anisotropic`` (ndstore's ZSLICES
+    datasets, whose z resolution is much coarser than x and y).
+    Build with :meth:`create` (validates) or :meth:`from_json`.
+    """
+
+    dtype: str
+    block_shape: Vec3 = (64, 64, 64)
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    voxel_units: str = "nanometers"
+    codec: dict[str, Any] = field(default_factory=_default_codec)
+    max_scale: int = 0
+    anisotropic: bool = False
+    background: int | float = 0
+
+    @classmethod
+    def create(cls, **kwargs: Any) -> ImageConfig:
+        """Validate every field (:class:`InvalidRequest` names the bad one) and build."""
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(kwargs) - known
+        if unknown:
+            raise InvalidRequest(f"unknown image config fields {sorted(unknown)}")
+        if "dtype" not in kwargs:
+            raise InvalidRequest("image config needs a dtype")
+        dtype = str(kwargs["dtype"])
+        if dtype not in DTYPES:
+            raise InvalidRequest(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        block = vec3(kwargs.get("block_shape", (64, 64, 64)), "block_shape")
+        if not all(0 < s <= MAX_BLOCK_SIDE for s in block):
+            raise InvalidRequest(
+                f"block_shape must be in 1..{MAX_BLOCK_SIDE} per axis, got {block}"
+            )
+        voxel_size = _voxel_size(kwargs.get("voxel_size", (1.0, 1.0, 1.0)))
+        units = kwargs.get("voxel_units", "nanometers")
+        if not isinstance(units, str) or not units:
+            raise InvalidRequest(f"voxel_units must be a non-empty string, got {units!r}")
+        max_scale = kwargs.get("max_scale", 0)
+        if isinstance(max_scale, bool) or not isinstance(max_scale, int):
+            raise InvalidRequest(f"max_scale must be an integer, got {max_scale!r}")
+        if not 0 <= max_scale <= MAX_SCALE:
+            raise InvalidRequest(f"max_scale must be in 0..{MAX_SCALE}, got {max_scale}")
+        anisotropic = kwargs.get("anisotropic", False)
+        if not isinstance(anisotropic, bool):
+            raise InvalidRequest(f"anisotropic must be true or false, got {anisotropic!r}")
+        config = cls(
+            dtype=dtype,
+            block_shape=block,
+            voxel_size=voxel_size,
+            voxel_units=units,
+            codec=dict(kwargs.get("codec", _default_codec())),
+            max_scale=max_scale,
+            anisotropic=anisotropic,
+            background=_background(kwargs.get("background", 0), dtype),
+        )
+        codec = config.make_codec()
+        codec.validate(dtype, block)
+        config = cls(**{**asdict(config), "codec": codec.to_json()})
+        if max_scale > 0:
+            factor = config.downsample_factor
+            odd = [s for s, f in zip(block, factor, strict=True) if f == 2 and s % 2]
+            if odd:
+                raise InvalidRequest(
+                    f"block_shape {block} must be even along downsampled axes when max_scale > 0"
+                )
+        return config
+
+    @property
+    def downsample_factor(self) -> Vec3:
+        """The per-axis factor between consecutive scales: (2, 2, 2) or (1, 2, 2)."""
+        return (1, 2, 2) if self.anisotropic else (2, 2, 2)
+
+    def scale_factor(self, scale: int) -> Vec3:
+        """The per-axis factor between scale 0 and ``scale``."""
+        f = self.downsample_factor
+        return (f[0] ** scale, f[1] ** scale, f[2] ** scale)
+
+    def layout(self, scale: int, codec: BlockCodec | None = None) -> BlockLayout:
+        """How blocks of pyramid level ``scale`` are stored (same grid at every scale)."""
+        return BlockLayout(
+            BlockGrid(self.block_shape),
+            np.dtype(self.dtype),
+            codec if codec is not None else self.make_codec(),
+            partial(block_key, scale),
+            self.background,
+        )
+
+    def make_codec(self) -> BlockCodec:
+        """The codec object described by :attr:`codec`."""
+        return codec_from_json(self.codec)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object :meth:`from_json` turns back into an equal config."""
+        out = asdict(self)
+        out["block_shape"] = list(self.block_shape)
+        out["voxel_size"] = list(self.voxel_size)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImageConfig:
+        """Parse and validate the output of :meth:`to_json`."""
+        if not isinstance(data, Mapping):
+            raise InvalidRequest(f"image config must be a JSON object, got {type(data).__name__}")
+        return cls.create(**dict(data))
+
+
+def _voxel_size(value: Any) -> tuple[float, float, float]:
+    try:
+        items = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"voxel_size must be 3 numbers (z, y, x), got {value!r}") from None
+    if len(items) != 3 or not all(math.isfinite(v) and v > 0 for v in items):
+        raise InvalidRequest(f"voxel_size must be 3 positive numbers (z, y, x), got {value!r}")
+    return (items[0], items[1], items[2])
+
+
+def _background(value: Any, dtype: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(f"background must be a number, got {value!r}")
+    with np.errstate(all="ignore"):
+        cast = np.array(value).astype(dtype)
+    if cast.item() != value:
+        raise InvalidRequest(f"background {value!r} is not representable as {dtype}")
+    return int(value) if dtype != "float32" else float(value)

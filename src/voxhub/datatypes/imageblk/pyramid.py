@@ -1,0 +1,174 @@
+"""Multi-scale pyramids: scale k+1 is a 2x mean downsampling of scale k.
+
+Downsampling is in z, y and x (isotropic) or y and x only (anisotropic). Integer voxels
+take the mean rounded half up, ``floor(mean + 0.5)``, computed exactly in integers (no
+float rounding, no overflow even for uint64); float32 voxels take the float64 mean.
+
+Every block at scale k+1 covers 2x2x2 (or 1x2x2) blocks of scale k, and each child
+fills one octant of its parent. Writes keep pyramids current incrementally: inside the
+write's own transaction, each parent of a changed block is read through the transaction,
+the changed children's octants are replaced, and the parent is stored, level by level.
+A parent whose children all changed is rebuilt without being read. Reading the parent
+through the transaction is what keeps concurrent writers to neighbouring voxels correct.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout, fetch_blocks, store_blocks
+from voxhub.blocks.pool import parallel_map
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedTxn, VersionedView
+
+#: parent blocks computed per transaction by :func:`build_pyramid`.
+BUILD_BATCH = 64
+
+
+def downsample(block: np.ndarray, factor: Vec3) -> np.ndarray:
+    """Mean-downsample ``block`` by ``factor`` (each 1 or 2; shape divisible by it)."""
+    n = factor[0] * factor[1] * factor[2]
+    if block.dtype.kind == "f":
+        mean: np.ndarray = _pair_sum(block.astype(np.float64), factor) / n
+        return mean.astype(block.dtype)
+    if block.dtype == np.uint64:
+        # sum(v) = n*sum(v // n) + sum(v % n): both partial sums fit in uint64.
+        q = _pair_sum(block // n, factor)
+        r = _pair_sum(block % n, factor)
+        exact: np.ndarray = q + (r + n // 2) // n
+        return exact.astype(block.dtype)
+    wide = np.uint32 if block.dtype.itemsize <= 2 else np.uint64
+    total = _pair_sum(block.astype(wide), factor)
+    return ((total + n // 2) // n).astype(block.dtype)
+
+
+def _pair_sum(a: np.ndarray, factor: Vec3) -> np.ndarray:
+    # Strided pairwise adds per axis: much faster than a reshape + sum over 3 axes.
+    if factor[2] == 2:
+        a = a[:, :, 0::2] + a[:, :, 1::2]
+    if factor[1] == 2:
+        a = a[:, 0::2] + a[:, 1::2]
+    if factor[0] == 2:
+        a = a[0::2] + a[1::2]
+    return a
+
+
+def parent_of(coord: Vec3, factor: Vec3) -> Vec3:
+    """The block at the next scale whose octant ``coord`` fills."""
+    return (coord[0] // factor[0], coord[1] // factor[1], coord[2] // factor[2])
+
+
+def children_of(parent: Vec3, factor: Vec3) -> list[Vec3]:
+    """The blocks of the scale below that ``parent`` covers, z, y, x order."""
+    return [
+        (parent[0] * factor[0] + dz, parent[1] * factor[1] + dy, parent[2] * factor[2] + dx)
+        for dz in range(factor[0])
+        for dy in range(factor[1])
+        for dx in range(factor[2])
+    ]
+
+
+def _octant(child: Vec3, parent: Vec3, block_shape: Vec3, factor: Vec3) -> Box:
+    size = (block_shape[0] // factor[0], block_shape[1] // factor[1], block_shape[2] // factor[2])
+    start = tuple((c - p * f) * s for c, p, f, s in zip(child, parent, factor, size, strict=True))
+    return Box.from_shape(size, (start[0], start[1], start[2]))
+
+
+def _assemble(
+    layout: BlockLayout,
+    factor: Vec3,
+    parent: Vec3,
+    base: np.ndarray | None,
+    children: Mapping[Vec3, np.ndarray],
+) -> np.ndarray:
+    """``base`` (or a background block) with the octants of ``children`` replaced."""
+    out = base if base is not None else layout.background_block()
+    for child, data in children.items():
+        octant = _octant(child, parent, layout.block_shape, factor)
+        out[octant.relative_to((0, 0, 0))] = downsample(data, factor)
+    return out
+
+
+def update_pyramid(
+    txn: VersionedTxn,
+    config: ImageConfig,
+    layouts: Sequence[BlockLayout],
+    changed: Mapping[Vec3, np.ndarray],
+) -> None:
+    """Propagate the new scale-0 blocks ``changed`` up to ``config.max_scale`` via ``txn``."""
+    factor = config.downsample_factor
+    for scale in range(1, config.max_scale + 1):
+        changed = _update_level(txn, layouts[scale], factor, changed)
+
+
+def _update_level(
+    txn: VersionedTxn, layout: BlockLayout, factor: Vec3, changed: Mapping[Vec3, np.ndarray]
+) -> dict[Vec3, np.ndarray]:
+    """Store the parents of ``changed`` with their octants replaced; return them."""
+    groups: dict[Vec3, dict[Vec3, np.ndarray]] = defaultdict(dict)
+    for child, data in changed.items():
+        groups[parent_of(child, factor)][child] = data
+    parents = list(groups)
+    per_parent = factor[0] * factor[1] * factor[2]
+    partial_parents = [p for p in parents if len(groups[p]) < per_parent]
+    bases = dict(zip(partial_parents, fetch_blocks(txn, layout, partial_parents), strict=True))
+
+    def build(p: Vec3) -> np.ndarray:
+        return _assemble(layout, factor, p, bases.get(p), groups[p])
+
+    new = dict(zip(parents, parallel_map(build, parents), strict=True))
+    store_blocks(txn, layout, new)
+    return new
+
+
+def build_pyramid(
+    view: VersionedView, config: ImageConfig, extents: Box | None, layouts: Sequence[BlockLayout]
+) -> None:
+    """Recompute every pyramid level inside ``extents`` (scale 0) from the level below.
+
+    Parallel over blocks; each batch of :data:`BUILD_BATCH` parents is one transaction
+    that reads its children through the transaction, so concurrent writers stay correct.
+    """
+    if extents is None or extents.empty or config.max_scale == 0:
+        return
+    view.check_writable()
+    factor = config.downsample_factor
+    for scale in range(1, config.max_scale + 1):
+        box = extents.downsample(config.scale_factor(scale))
+        parents = list(layouts[scale].grid.blocks_in(box))
+        for i in range(0, len(parents), BUILD_BATCH):
+            batch = parents[i : i + BUILD_BATCH]
+            view.transact(
+                partial(_rebuild, layouts=layouts, scale=scale, factor=factor, parents=batch)
+            )
+
+
+def _rebuild(
+    txn: VersionedTxn,
+    layouts: Sequence[BlockLayout],
+    scale: int,
+    factor: Vec3,
+    parents: list[Vec3],
+) -> None:
+    children = [children_of(p, factor) for p in parents]
+    flat = [c for group in children for c in group]
+    decoded = dict(zip(flat, fetch_blocks(txn, layouts[scale - 1], flat), strict=True))
+
+    def build(i: int) -> np.ndarray:
+        present: dict[Vec3, np.ndarray] = {}
+        for c in children[i]:
+            block = decoded[c]
+            if block is not None:
+                present[c] = block
+        return _assemble(layouts[scale], factor, parents[i], None, present)
+
+    store_blocks(
+        txn,
+        layouts[scale],
+        dict(zip(parents, parallel_map(build, range(len(parents))), strict=True)),
+    )

@@ -1,0 +1,77 @@
+"""Writing image voxels: one atomic transaction per request holding the scale-0 blocks,
+the pyramid blocks above them and the updated extents.
+
+Validation (shape, dtype, bounds) and the encoding of fully covered blocks happen before
+the transaction starts, so a bad request writes nothing and the transaction stays short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout, apply_write, prepare_write
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, decode_extents, encode_extents
+from voxhub.datatypes.imageblk.pyramid import update_pyramid
+from voxhub.errors import InvalidRequest
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedTxn, VersionedView
+
+
+def coerce(data: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """``data`` as an array of ``dtype``, refusing any cast that could lose information.
+
+    Safe casts (uint8 into uint16, ...) always pass; other integer data passes when every
+    value fits (so Python ints, which numpy makes int64, can be written to any volume).
+    """
+    arr = np.asarray(data)
+    if arr.dtype == dtype:
+        return arr
+    if np.can_cast(arr.dtype, dtype, casting="safe"):
+        return arr.astype(dtype)
+    if arr.dtype.kind in "iu" and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if arr.size == 0 or (int(arr.min()) >= info.min and int(arr.max()) <= info.max):
+            return arr.astype(dtype)
+        raise InvalidRequest(
+            f"values of the {arr.dtype} data lie outside the {dtype} range [{info.min}, {info.max}]"
+        )
+    if arr.dtype.kind in "iuf" and dtype.kind == "f":
+        with np.errstate(all="ignore"):
+            cast = arr.astype(dtype)
+            exact = np.array_equal(cast.astype(arr.dtype), arr, equal_nan=arr.dtype.kind == "f")
+        if exact:
+            return cast
+    raise InvalidRequest(f"cannot write {arr.dtype} data into a {dtype} volume without loss")
+
+
+def write_image(
+    view: VersionedView,
+    config: ImageConfig,
+    layouts: Sequence[BlockLayout],
+    offset: Vec3,
+    data: np.ndarray,
+) -> None:
+    """Write ``data`` (already of the volume's dtype) at scale 0, pyramid and extents included."""
+    view.check_writable()
+    prepared = prepare_write(layouts[0], offset, data)
+    if prepared.box.empty:
+        return
+
+    def transaction(txn: VersionedTxn) -> None:
+        changed = apply_write(txn, layouts[0], prepared)
+        update_pyramid(txn, config, layouts, changed)
+        _grow_extents(txn, prepared.box)
+
+    view.transact(transaction)
+
+
+def _grow_extents(txn: VersionedTxn, box: Box) -> None:
+    value = txn.get(EXTENTS_KEY)
+    grown = box if value is None else decode_extents(value).union(box)
+    encoded = encode_extents(grown)
+    if encoded != value:
+        txn.put(EXTENTS_KEY, encoded)
