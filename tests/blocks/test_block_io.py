@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests_imageblk_fakes import FakeView
+from imageblk.fakes import FakeView
 from voxhub.blocks import BlockLayout, read_box, write_box
 from voxhub.codecs import RawCodec, ZstdCodec
 from voxhub.errors import InvalidRequest, VersionLocked
@@ -62,7 +62,7 @@ def test_random_unaligned_writes_match_numpy_reference(
     for box in [*reads, Box.from_shape((EXTENT,) * 3, ORIGIN)]:
         np.testing.assert_array_equal(read_box(view, lay, box), ref[ref_slices(box)])
     # all-background blocks are never stored
-    stored = {k: view.get(k) for k in view.keys()}
+    stored = {k: view.get(k) for k in view.stored_keys()}
     for value in stored.values():
         assert value is not None
         assert ZstdCodec().decode(value, lay.block_shape, lay.dtype).any()
@@ -73,9 +73,9 @@ def test_unwritten_reads_background_and_nothing_is_stored_for_background() -> No
     box = Box((-3, 2, 100), (9, 11, 113))
     assert (read_box(view, lay, box) == 7).all()
     write_box(view, lay, (0, 0, 0), np.full((8, 10, 12), 7, np.uint8))
-    assert view.keys() == []
+    assert view.stored_keys() == []
     write_box(view, lay, (0, 0, 0), np.full((1, 1, 1), 9, np.uint8))
-    assert len(view.keys()) == 1
+    assert len(view.stored_keys()) == 1
     out = read_box(view, lay, Box((0, 0, 0), (2, 2, 2)))
     assert out[0, 0, 0] == 9
     assert (out.reshape(-1)[1:] == 7).all()
@@ -87,18 +87,18 @@ def test_bad_writes_change_nothing() -> None:
         write_box(view, lay, (0, 0, 0), np.ones((4, 4, 4), np.uint8))
     with pytest.raises(InvalidRequest, match="3-D"):
         write_box(view, lay, (0, 0, 0), np.ones((4, 4), np.uint16))
-    assert view.keys() == []
+    assert view.stored_keys() == []
     assert view.transactions == 0
 
 
 def test_locked_view_refuses_writes_before_any_work() -> None:
     view, lay = FakeView(), layout()
     write_box(view, lay, (0, 0, 0), np.ones((5, 5, 5), np.uint16))
-    before = {k: view.get(k) for k in view.keys()}
+    before = {k: view.get(k) for k in view.stored_keys()}
     view.locked = True
     with pytest.raises(VersionLocked):
         write_box(view, lay, (0, 0, 0), np.full((9, 9, 9), 3, np.uint16))
-    assert {k: view.get(k) for k in view.keys()} == before
+    assert {k: view.get(k) for k in view.stored_keys()} == before
 
 
 def test_threads_writing_disjoint_voxels_of_the_same_blocks_lose_nothing() -> None:

@@ -56,6 +56,6 @@ class FakeView:
         self.transactions += 1
         return self.store.transact(fn)
 
-    def keys(self) -> list[bytes]:
+    def stored_keys(self) -> list[bytes]:
         """Every stored key (to check what a write left behind)."""
         return [k for k, _ in self.store.scan(b"", None, keys_only=True)]
