@@ -127,7 +127,11 @@ class LmdbStore(KVStore):
         return self._read(lambda txn: txn.get(key))
 
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        return self._read(lambda txn: [txn.get(k) for k in keys])
+        def run(txn: Transaction) -> list[bytes | None]:
+            cur = txn.cursor()  # one cursor for all keys: a little faster than txn.get
+            return [cur.value() if cur.set_key(k) else None for k in keys]
+
+        return self._read(run)
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
