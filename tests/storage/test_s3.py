@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -11,7 +13,7 @@ import obstore
 import pytest
 
 from voxhub.errors import Conflict, InvalidRequest, StorageError
-from voxhub.storage import KVStore, open_store
+from voxhub.storage import KVStore, open_store, s3_txn
 from voxhub.storage.base import Txn
 from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
@@ -173,3 +175,27 @@ def test_empty_key_is_invalid(store: S3Store) -> None:
     with pytest.raises(InvalidRequest):
         store.put_many([(b"ok", b"v"), (b"", b"v")])
     assert store.get(b"ok") is None  # the bad batch wrote nothing
+
+
+def _plant_lock(store: S3Store, expires: float) -> None:
+    body = json.dumps({"owner": "crashed-writer", "expires": expires}).encode()
+    obstore.put(store.objects, s3_txn.LOCK_NAME, body)
+
+
+def test_expired_commit_lock_is_taken_over(store: S3Store) -> None:
+    _plant_lock(store, expires=time.time() - 1)  # a writer died holding the lock
+    assert list(store.scan(b"")) == []  # the lock object is not a key
+    store.transact(lambda txn: txn.put(b"k", b"v"))
+    assert store.get(b"k") == b"v"
+    assert [m["path"] for chunk in obstore.list(store.objects) for m in chunk] == ["6b"]
+
+
+def test_held_commit_lock_makes_transact_wait_then_conflict(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(s3_txn, "LOCK_WAIT_S", 0.3)
+    _plant_lock(store, expires=time.time() + 60)
+    with pytest.raises(Conflict, match="busy"):
+        store.transact(lambda txn: txn.put(b"k", b"v"))
+    assert store.get(b"k") is None
+    assert store.transact(lambda txn: txn.get(b"k")) is None  # read-only needs no lock
