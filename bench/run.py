@@ -70,7 +70,9 @@ def bench_voxhub(em: np.ndarray, workdir: Path, repeat: int, depth: int) -> dict
     for _ in range(depth):
         node = node.commit().newversion()
         z, y, x = (int(v) * 64 for v in rng.integers(0, n // 64, 3))
-        node.volume("em")[z : z + 64, y : y + 64, x : x + 64] = rng.integers(0, 255, (64,) * 3, np.uint8)
+        node.volume("em")[z : z + 64, y : y + 64, x : x + 64] = rng.integers(
+            0, 255, (64,) * 3, np.uint8
+        )
     deep = node.volume("em")
     root_vol = root.volume("em")
     res["root_read_s"] = best_of(repeat, lambda: root_vol.read(full))
@@ -105,7 +107,9 @@ def bench_tensorstore(em: np.ndarray, workdir: Path, repeat: int) -> dict[str, f
 
     def reads(boxes: list[Box]) -> None:
         for b in boxes:
-            arr[b.start[0] : b.stop[0], b.start[1] : b.stop[1], b.start[2] : b.stop[2]].read().result()
+            arr[
+                b.start[0] : b.stop[0], b.start[1] : b.stop[1], b.start[2] : b.stop[2]
+            ].read().result()
 
     aligned = random_boxes(n, 200, 64, True, 1)
     unaligned = random_boxes(n, 100, 100, False, 2)
@@ -130,25 +134,54 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = [
-        ("full write", f"{mb / v['write_s']:.0f} MB/s", f"{mb / t['write_s']:.0f} MB/s",
-         t["write_s"] / v["write_s"], "≥ 0.8"),
-        ("full read", f"{mb / v['read_s']:.0f} MB/s", f"{mb / t['read_s']:.0f} MB/s",
-         t["read_s"] / v["read_s"], "≥ 1.0"),
-        ("200 aligned 64³ reads", f"{v['aligned64_ms']:.2f} ms", f"{t['aligned64_ms']:.2f} ms",
-         t["aligned64_ms"] / v["aligned64_ms"], ""),
-        ("100 unaligned 100³ reads", f"{v['unaligned100_ms']:.2f} ms",
-         f"{t['unaligned100_ms']:.2f} ms", t["unaligned100_ms"] / v["unaligned100_ms"], ""),
-        ("stored size", f"{v['stored_bytes'] / 1e6:.0f} MB", f"{t['stored_bytes'] / 1e6:.0f} MB",
-         t["stored_bytes"] / v["stored_bytes"], ""),
+        (
+            "full write",
+            f"{mb / v['write_s']:.0f} MB/s",
+            f"{mb / t['write_s']:.0f} MB/s",
+            t["write_s"] / v["write_s"],
+            "≥ 0.8",
+        ),
+        (
+            "full read",
+            f"{mb / v['read_s']:.0f} MB/s",
+            f"{mb / t['read_s']:.0f} MB/s",
+            t["read_s"] / v["read_s"],
+            "≥ 1.0",
+        ),
+        (
+            "200 aligned 64³ reads",
+            f"{v['aligned64_ms']:.2f} ms",
+            f"{t['aligned64_ms']:.2f} ms",
+            t["aligned64_ms"] / v["aligned64_ms"],
+            "",
+        ),
+        (
+            "100 unaligned 100³ reads",
+            f"{v['unaligned100_ms']:.2f} ms",
+            f"{t['unaligned100_ms']:.2f} ms",
+            t["unaligned100_ms"] / v["unaligned100_ms"],
+            "",
+        ),
+        (
+            "stored size",
+            f"{v['stored_bytes'] / 1e6:.0f} MB",
+            f"{t['stored_bytes'] / 1e6:.0f} MB",
+            t["stored_bytes"] / v["stored_bytes"],
+            "",
+        ),
     ]
-    print(f"\nEM volume {args.n}³ uint8 ({mb:.0f} MB), zstd level 1, 64³ blocks; "
-          f"{platform.machine()}, {platform.python_version()}, best of {args.repeat}\n")
+    print(
+        f"\nEM volume {args.n}³ uint8 ({mb:.0f} MB), zstd level 1, 64³ blocks; "
+        f"{platform.machine()}, {platform.python_version()}, best of {args.repeat}\n"
+    )
     print(f"{'measure':<28}{'voxhub':>14}{'tensorstore':>14}{'speed ratio':>13}{'goal':>8}")
     for name, a, b, ratio, goal in rows:
         print(f"{name:<28}{a:>14}{b:>14}{ratio:>12.2f}x{goal:>8}")
     depth_ratio = v["deep_read_s"] / v["root_read_s"]
-    print(f"\nfull read at depth {args.depth}: {mb / v['deep_read_s']:.0f} MB/s vs root "
-          f"{mb / v['root_read_s']:.0f} MB/s → depth/root time {depth_ratio:.2f}x (goal ≤ 1.10)")
+    print(
+        f"\nfull read at depth {args.depth}: {mb / v['deep_read_s']:.0f} MB/s vs root "
+        f"{mb / v['root_read_s']:.0f} MB/s → depth/root time {depth_ratio:.2f}x (goal ≤ 1.10)"
+    )
     print("(speed ratio = tensorstore time / voxhub time: above 1 means voxhub is faster)")
     (HERE / "results.json").write_text(json.dumps({"voxhub": v, "tensorstore": t}, indent=2))
 

@@ -27,7 +27,8 @@ def em_like(n: int = 256, seed: int = 0) -> np.ndarray:
     margin = n // 16
     img[:, :margin] = 0
     img[:, :, -margin:] = 0
-    return np.clip(img, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+    return out
 
 
 def build(hub: Hub, n: int) -> Repo:
@@ -62,10 +63,12 @@ def main() -> None:
         for k in range(vol.max_scale + 1):
             view = vol.at_scale(k)
             print(f"  scale {k}: bounds {view.bounds}, mean grey {view[...].mean():.1f}")
-        print("\nOpen it from Python:\n"
-              f"  import voxhub\n  hub = voxhub.open({args.store!r})\n"
-              "  vol = hub.repo('demo').master.volume('grayscale')\n"
-              "  slab = vol[100:110, :, :]   # numpy (z, y, x)")
+        print(
+            "\nOpen it from Python:\n"
+            f"  import voxhub\n  hub = voxhub.open({args.store!r})\n"
+            "  vol = hub.repo('demo').master.volume('grayscale')\n"
+            "  slab = vol[100:110, :, :]   # numpy (z, y, x)"
+        )
 
 
 if __name__ == "__main__":

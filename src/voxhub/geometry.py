@@ -188,12 +188,11 @@ class BlockGrid:
     def blocks_in(self, box: Box) -> Iterator[Vec3]:
         """Block coordinates intersecting ``box``, in z, then y, then x order."""
         r = self.block_range(box)
-        for bz, by, bx in product(
+        yield from product(
             range(r.start[0], r.stop[0]),
             range(r.start[1], r.stop[1]),
             range(r.start[2], r.stop[2]),
-        ):
-            yield (bz, by, bx)
+        )
 
     def block_box(self, coord: Vec3) -> Box:
         """The voxel box of block ``coord``."""

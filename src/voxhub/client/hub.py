@@ -36,7 +36,9 @@ class Hub:
         """Close the underlying store."""
         self.store.close()
 
-    def create_repo(self, alias: str = "", description: str = "", *, root: str | None = None) -> Repo:
+    def create_repo(
+        self, alias: str = "", description: str = "", *, root: str | None = None
+    ) -> Repo:
         """Create a repo with one open root node on branch master."""
         info = self.catalog.create_repo(alias, description, root=root)
         return Repo(self, info.root)
@@ -60,7 +62,7 @@ class Hub:
         return Node(self, self.catalog.node(ref).uuid)
 
 
-def open(location: str) -> Hub:  # noqa: A001 - mirrors the builtin on purpose: voxhub.open
+def open(location: str) -> Hub:
     """Open a voxhub store: a directory path (LMDB, created if needed), ``lmdb:///dir``,
     ``memory://``, or ``s3://bucket/prefix?endpoint=...``.
 

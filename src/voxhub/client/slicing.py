@@ -60,7 +60,9 @@ def _resolve(value: int | None, default: int, lo: int, hi: int, axis: str) -> in
         try:
             value = int(value.__index__())
         except (AttributeError, TypeError):
-            raise InvalidRequest(f"index on axis {axis} must be an integer, got {value!r}") from None
+            raise InvalidRequest(
+                f"index on axis {axis} must be an integer, got {value!r}"
+            ) from None
     return hi + value if value < 0 else value
 
 
@@ -76,7 +78,9 @@ def select(key: IndexKey, bounds: Box) -> Selection:
     start: list[int] = []
     stop: list[int] = []
     dropped: list[int] = []
-    for axis, (item, lo, hi) in enumerate(zip(_expand(key), bounds.start, bounds.stop, strict=True)):
+    for axis, (item, lo, hi) in enumerate(
+        zip(_expand(key), bounds.start, bounds.stop, strict=True)
+    ):
         name = "zyx"[axis]
         if isinstance(item, slice):
             if item.step not in (None, 1):
@@ -95,7 +99,9 @@ def select(key: IndexKey, bounds: Box) -> Selection:
             start.append(i)
             stop.append(i + 1)
             dropped.append(axis)
-    return Selection(Box((start[0], start[1], start[2]), (stop[0], stop[1], stop[2])), tuple(dropped))
+    return Selection(
+        Box((start[0], start[1], start[2]), (stop[0], stop[1], stop[2])), tuple(dropped)
+    )
 
 
 def write_selection(key: IndexKey, bounds: Box | None, value_shape: tuple[int, ...]) -> Selection:
@@ -119,9 +125,11 @@ def write_selection(key: IndexKey, bounds: Box | None, value_shape: tuple[int, .
     starts = []
     for axis, item in enumerate(items):
         s = item.start if isinstance(item, slice) else item
-        starts.append(0 if s is None else _resolve(s, 0, 0, 0, "zyx"[axis]))
+        starts.append(0 if s is None else _resolve(s, 0, 0, 0, "zyx"[axis]))  # type: ignore[arg-type]
     if any(s < 0 for s in starts):
         raise InvalidRequest("negative indices need bounds; the volume has no data yet")
-    implied = Box((starts[0], starts[1], starts[2]), (
-        starts[0] + shape[0], starts[1] + shape[1], starts[2] + shape[2]))
+    implied = Box(
+        (starts[0], starts[1], starts[2]),
+        (starts[0] + shape[0], starts[1] + shape[1], starts[2] + shape[2]),
+    )
     return select(key, implied)

@@ -115,7 +115,9 @@ class Volume:
     def at_scale(self, scale: int) -> ScaledView:
         """A read-only view of pyramid level ``scale`` that supports the same slicing."""
         if not 0 <= scale <= self.max_scale:
-            raise InvalidRequest(f"scale {scale} out of range 0..{self.max_scale} for {self.name!r}")
+            raise InvalidRequest(
+                f"scale {scale} out of range 0..{self.max_scale} for {self.name!r}"
+            )
         return ScaledView(self._instance, scale)
 
     def build_pyramid(self) -> None:

@@ -40,7 +40,7 @@ class _MemoryTxn:
     def scan(
         self, start: bytes, end: bytes | None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:
-        merged = {k: v for k, v in self._store._scan_locked(start, end)}
+        merged: dict[bytes, bytes | None] = dict(self._store._scan_locked(start, end))
         for k, v in self.writes.items():
             if k >= start and (end is None or k < end):
                 merged[k] = v
