@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 import voxhub
 from voxhub import Box
 from voxhub.client import Hub
+from voxhub.storage.s3_store import S3Store
+from voxhub.testing.seaweed import SeaweedServer
 from voxhub.errors import (
     CapabilityError,
     Conflict,
@@ -21,8 +24,20 @@ from voxhub.errors import (
 )
 
 
-@pytest.fixture(params=["memory", "lmdb"])
+@pytest.fixture(params=["memory", "lmdb", "s3"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    if request.param == "s3":
+        server: SeaweedServer = request.getfixturevalue("seaweed")
+        store = S3Store(
+            server.bucket,
+            f"api-{uuid.uuid4().hex}",
+            endpoint=server.endpoint,
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+        )
+        with Hub(store) as h:
+            yield h
+        return
     location = "memory://" if request.param == "memory" else str(tmp_path / "store")
     with voxhub.open(location) as h:
         yield h

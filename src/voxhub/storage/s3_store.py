@@ -20,6 +20,7 @@ Guarantees and their limits:
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -191,7 +192,21 @@ class S3Store(KVStore):
     def scan_many(
         self, ranges: Sequence[tuple[bytes, bytes]], *, keys_only: bool = False
     ) -> list[list[Pair]]:
-        return self._parallel(lambda r: list(self.scan(r[0], r[1], keys_only=keys_only)), ranges)
+        # A LIST request costs a round trip, so touching or overlapping ranges (the
+        # per-block version ranges of a box read are contiguous along x) are listed once
+        # together, runs in parallel; values are then fetched in one parallel batch.
+        runs = _coalesce(ranges)
+        listed = self._parallel(lambda r: [k for k, _ in self.list_etags(r[0], r[1])], runs)
+        keys = sorted({k for run in listed for k in run})
+        per_range: list[list[bytes]] = []
+        for start, end in ranges:
+            lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, end)
+            per_range.append(keys[lo:hi] if start < end else [])
+        if keys_only:
+            return [[(k, None) for k in ks] for ks in per_range]
+        wanted = sorted({k for ks in per_range for k in ks})
+        values = dict(zip(wanted, self.get_many(wanted), strict=True))
+        return [[(k, values[k]) for k in ks if values[k] is not None] for ks in per_range]
 
     # -- writes ----------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:
@@ -264,6 +279,17 @@ class S3Store(KVStore):
 
     def __repr__(self) -> str:
         return f"S3Store({self.spec()!r})"
+
+
+def _coalesce(ranges: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Sorted, merged runs covering every non-empty range (touching ranges join)."""
+    runs: list[tuple[bytes, bytes]] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return runs
 
 
 def _reopen(bucket: str, prefix: str, settings: dict[str, Any]) -> S3Store:
