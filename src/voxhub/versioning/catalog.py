@@ -96,11 +96,14 @@ class Catalog:
 
     def _ancestry(self, uuid: str) -> Ancestry:
         node = self._static_node(uuid)
-        pending = list(node.parents)
-        while pending:  # make every ancestor's parents known to the lineage
-            parent = pending.pop()
-            if parent not in self._static:
-                pending.extend(self._read_node(parent).parents)
+        if not self._lineage.has_ancestry(node.version_id):
+            seen: set[str] = set()
+            pending = list(node.parents)
+            while pending:  # make every ancestor's parents known to the lineage
+                parent = pending.pop()
+                if parent not in seen:
+                    seen.add(parent)
+                    pending.extend(self._static_node(parent).parents)
         return self._lineage.ancestry(node.version_id)
 
     def _update_node(self, uuid: str, fn: Callable[[NodeInfo], NodeInfo]) -> NodeInfo:

@@ -201,6 +201,10 @@ class Lineage:
         """Whether ``version_id``'s parents are recorded."""
         return version_id in self._parents
 
+    def has_ancestry(self, version_id: int) -> bool:
+        """Whether ``version_id``'s ancestry is already computed."""
+        return version_id in self._ancestry
+
     def parents(self, version_id: int) -> tuple[int, ...]:
         """The recorded parents of ``version_id``."""
         return self._parents[version_id]
