@@ -4,22 +4,18 @@ All metadata lives in the same ``KVStore`` as the data, under ``0x00`` keys (see
 :mod:`voxhub.versioning.keys`), and every update is a compare-and-swap loop
 (:mod:`voxhub.versioning.metastore`), so several processes can share one store.
 
-Caching: a node's version id, repo, branch and parents never change, so they are cached
-per ``Catalog`` (as are ancestor sets, in :class:`~voxhub.versioning.dag.Lineage`).
-Everything mutable — locked flag, children, notes, logs, branch leaves, instances — is
-re-read from the store on every call, so a commit made through another ``Catalog`` or
-process is seen by the next operation here.
+Node records, their cache of immutable facts, ref resolution and branch paths live in
+:mod:`voxhub.versioning.nodes`; mutable state is re-read on every call, so a commit made
+through another ``Catalog`` or process is seen by the next operation here.
 
-Creating a node writes its record first and links it into its parents' ``children``
-second; a failure in between deletes the record again. A crash in between leaves an
-unreachable record, which listings ignore (they only follow ``children`` links).
+Known cost: listing a repo's nodes scans every node record of the store, and resolving a
+branch leaf reads each node of the branch; a per-repo index can replace both later.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import uuid as uuidlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,8 +25,6 @@ from voxhub.storage.base import KVStore
 from voxhub.versioning import metastore, records
 from voxhub.versioning.dag import (
     MASTER,
-    Ancestry,
-    Lineage,
     NodeInfo,
     RepoInfo,
     check_branch,
@@ -40,28 +34,14 @@ from voxhub.versioning.dag import (
     check_open,
     new_uuid,
     now_iso,
-    parse_ref,
-    select_unique,
     validate_instance_name,
-    walk_first_parents,
 )
 from voxhub.versioning.keys import meta_key, meta_range
+from voxhub.versioning.nodes import NodeRecords, branch_key, node_key, repo_key
 from voxhub.versioning.records import InstanceInfo
 from voxhub.versioning.view import VersionedKV
 
 __all__ = ["Catalog", "InstanceInfo", "NodeInfo", "RepoInfo"]
-
-
-def _node_key(uuid: str) -> bytes:
-    return meta_key(f"node/{uuid}")
-
-
-def _repo_key(root: str) -> bytes:
-    return meta_key(f"repo/{root}")
-
-
-def _branch_key(root: str, name: str) -> bytes:
-    return meta_key(f"branch/{root}/{name}")
 
 
 def _instance_key(root: str, name: str) -> bytes:
@@ -73,134 +53,7 @@ class Catalog:
 
     def __init__(self, store: KVStore) -> None:
         self.store = store
-        self._lineage = Lineage()
-        self._static: dict[str, NodeInfo] = {}  # only immutable fields are trusted
-        self._lock = threading.Lock()
-
-    # -- node records ------------------------------------------------------------------
-    def _read_node(self, uuid: str) -> NodeInfo:
-        raw = self.store.get(_node_key(uuid))
-        if raw is None:
-            raise NotFound(f"could not find node {uuid}")
-        node = records.decode_node(raw)
-        if uuid not in self._static:
-            with self._lock:
-                self._static[uuid] = node
-                self._lineage.add(node.version_id, node.parent_ids)
-        return node
-
-    def _static_node(self, uuid: str) -> NodeInfo:
-        """A node whose immutable fields (id, repo, branch, parents) are all we need."""
-        node = self._static.get(uuid)
-        return node if node is not None else self._read_node(uuid)
-
-    def _ancestry(self, uuid: str) -> Ancestry:
-        node = self._static_node(uuid)
-        if not self._lineage.has_ancestry(node.version_id):
-            seen: set[str] = set()
-            pending = list(node.parents)
-            while pending:  # make every ancestor's parents known to the lineage
-                parent = pending.pop()
-                if parent not in seen:
-                    seen.add(parent)
-                    pending.extend(self._static_node(parent).parents)
-        return self._lineage.ancestry(node.version_id)
-
-    def _update_node(self, uuid: str, fn: Callable[[NodeInfo], NodeInfo]) -> NodeInfo:
-        return metastore.update(
-            self.store,
-            _node_key(uuid),
-            lambda raw: fn(records.decode_node(raw)),
-            records.encode,
-            f"could not find node {uuid}",
-        )
-
-    def _link_child(self, parent: str, child: str, rule: Callable[[NodeInfo], None]) -> None:
-        def add(node: NodeInfo) -> NodeInfo:
-            rule(node)
-            return dataclasses.replace(node, children=(*node.children, child))
-
-        self._update_node(parent, add)
-
-    def _create_node(
-        self, node: NodeInfo, links: Sequence[tuple[str, Callable[..., None]]]
-    ) -> None:
-        """Write ``node`` and link it into its parents (each link checks its rule)."""
-        raw = records.encode(node)
-        metastore.insert(self.store, _node_key(node.uuid), raw, f"node {node.uuid} exists")
-        linked: list[str] = []
-        try:
-            for parent, rule in links:
-                self._link_child(parent, node.uuid, rule)
-                linked.append(parent)
-        except BaseException:
-            for parent in linked:  # only merges have several links; undo the done ones
-                self._update_node(
-                    parent,
-                    lambda n: dataclasses.replace(
-                        n, children=tuple(c for c in n.children if c != node.uuid)
-                    ),
-                )
-            metastore.remove(self.store, _node_key(node.uuid), raw)
-            raise
-
-    def _child_branches(self, node: NodeInfo) -> list[str]:
-        return [self._static_node(c).branch for c in node.children]
-
-    # -- refs ---------------------------------------------------------------------------
-    def _resolve(self, ref: str) -> str:
-        """The UUID named by ``ref`` (see :func:`voxhub.versioning.dag.parse_ref`)."""
-        parsed = parse_ref(ref)
-        uuid: str | None = None
-        if parsed.prefix:
-            uuid = self._match_prefix(parsed.prefix)
-        if parsed.branch is None:
-            assert uuid is not None
-            return walk_first_parents(uuid, parsed.steps, lambda u: self._static_node(u).parents)
-        if uuid is not None:
-            root = self._static_node(uuid).repo
-        else:
-            roots = [r.root for r in self.repos()]
-            if not roots:
-                raise NotFound(f"no repo exists to resolve {ref!r} in")
-            if len(roots) > 1:
-                raise InvalidRequest(
-                    f"{ref!r}: a UUID must be given when more than one repo exists"
-                )
-            root = roots[0]
-        path = self._branch_path(root, parsed.branch)
-        if not path:
-            raise NotFound(f"branch {parsed.branch!r} not found in repo {root}")
-        if parsed.steps >= len(path):
-            raise NotFound(f"branch {parsed.branch!r} has only {len(path)} versions ({ref!r})")
-        return path[parsed.steps]
-
-    def _match_prefix(self, prefix: str) -> str:
-        if self.store.get(_node_key(prefix)) is not None:
-            return prefix
-        start, end = meta_range(f"node/{prefix}")
-        skip = len(_node_key(""))
-        matches = [k[skip:].decode() for k, _ in self.store.scan(start, end, keys_only=True)]
-        return select_unique(prefix, matches)
-
-    def _branch_path(self, root: str, branch: str) -> list[str]:
-        """UUIDs from the branch leaf back to the repo root; [] for an unknown branch."""
-        raw = self.store.get(_branch_key(root, branch))
-        if raw is None:
-            return []
-        base = str(records.decode_dict(raw, "branch")["base"])
-        if self.store.get(_node_key(base)) is None:
-            return []  # reserved by a branch() still in progress (or that crashed)
-        chain = [base]
-        while True:  # a branch is a chain; after a merge, follow the earliest child
-            node = self._read_node(chain[-1])
-            nxt = [c for c in node.children if self._static_node(c).branch == branch]
-            if not nxt:
-                break
-            chain.append(nxt[0])
-        below = self._static_node(base).parents
-        tail = self.log(below[0]) if below else []
-        return chain[::-1] + [n.uuid for n in reversed(tail)]
+        self._nodes = NodeRecords(store)
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(
@@ -211,12 +64,12 @@ class Catalog:
         now = now_iso()
         vid = metastore.allocate_id(self.store, "version")
         node = NodeInfo(uuid, vid, uuid, MASTER, "", (), (), (), now, now, False, ())
-        self._create_node(node, ())
+        self._nodes.create(node, ())
         metastore.insert(
-            self.store, _branch_key(uuid, MASTER), records.encode({"base": uuid}), "master"
+            self.store, branch_key(uuid, MASTER), records.encode({"base": uuid}), "master"
         )
         repo = RepoInfo(uuid, alias, description, (), {}, now, now)
-        metastore.insert(self.store, _repo_key(uuid), records.encode(repo), f"repo {uuid}")
+        metastore.insert(self.store, repo_key(uuid), records.encode(repo), f"repo {uuid}")
         return repo
 
     def repos(self) -> list[RepoInfo]:
@@ -226,8 +79,8 @@ class Catalog:
 
     def repo(self, ref: str) -> RepoInfo:
         """The repo holding the node named by ``ref``."""
-        root = self._static_node(self._resolve(ref)).repo
-        raw = self.store.get(_repo_key(root))
+        root = self._nodes.static(self._nodes.resolve(ref)).repo
+        raw = self.store.get(repo_key(root))
         if raw is None:
             raise NotFound(f"could not find repo {root}")
         return records.decode_repo(raw)
@@ -236,7 +89,7 @@ class Catalog:
         root = self.repo(ref).root
         return metastore.update(
             self.store,
-            _repo_key(root),
+            repo_key(root),
             lambda raw: dataclasses.replace(fn(records.decode_repo(raw)), updated=now_iso()),
             records.encode,
             f"could not find repo {root}",
@@ -268,7 +121,7 @@ class Catalog:
     # -- nodes --------------------------------------------------------------------------
     def node(self, ref: str) -> NodeInfo:
         """The current state of the node named by ``ref``."""
-        return self._read_node(self._resolve(ref))
+        return self._nodes.read(self._nodes.resolve(ref))
 
     def nodes(self, repo_ref: str) -> list[NodeInfo]:
         """Every node of the repo, in creation order."""
@@ -293,7 +146,7 @@ class Catalog:
                 updated=now_iso(),
             )
 
-        return self._update_node(self._resolve(ref), lock)
+        return self._nodes.update(self._nodes.resolve(ref), lock)
 
     def _new_child(
         self, parents: Sequence[NodeInfo], branch: str, note: str, uuid: str | None
@@ -318,29 +171,29 @@ class Catalog:
     def newversion(self, ref: str, *, note: str = "", uuid: str | None = None) -> NodeInfo:
         """Create an open child on the parent's branch (parent committed, no such child)."""
         parent = self.node(ref)
-        check_newversion(parent, self._child_branches(parent))
+        check_newversion(parent, self._nodes.child_branches(parent))
         child = self._new_child([parent], parent.branch, note, uuid)
-        rule = lambda p: check_newversion(p, self._child_branches(p))  # noqa: E731
-        self._create_node(child, [(parent.uuid, rule)])
-        return self._read_node(child.uuid)
+        rule = lambda p: check_newversion(p, self._nodes.child_branches(p))  # noqa: E731
+        self._nodes.create(child, [(parent.uuid, rule)])
+        return self._nodes.read(child.uuid)
 
     def branch(self, ref: str, name: str, *, note: str = "", uuid: str | None = None) -> NodeInfo:
         """Create an open child of a committed node on a new branch ``name``."""
         parent = self.node(ref)
         check_branch(parent, name, self._branch_names(parent.repo))
         child = self._new_child([parent], name, note, uuid)
-        key = _branch_key(parent.repo, name)
+        key = branch_key(parent.repo, name)
         reservation = records.encode({"base": child.uuid})
         try:
             metastore.insert(self.store, key, reservation, "")
         except Conflict:
             raise Conflict(f"branch {name!r} already exists in repo {parent.repo}") from None
         try:
-            self._create_node(child, [(parent.uuid, lambda p: None)])
+            self._nodes.create(child, [(parent.uuid, lambda p: None)])
         except BaseException:
             metastore.remove(self.store, key, reservation)
             raise
-        return self._read_node(child.uuid)
+        return self._nodes.read(child.uuid)
 
     def _branch_names(self, root: str) -> set[str]:
         start, end = meta_range(f"branch/{root}/")
@@ -365,20 +218,20 @@ class Catalog:
         nodes = [self.node(p) for p in parents]
         check_merge(nodes)
         if not resolve:
-            ancestry = [self._ancestry(n.uuid) for n in nodes]  # loads the lineage
+            ancestry = [self._nodes.ancestry(n.uuid) for n in nodes]  # loads the lineage
             del ancestry
-            child_anc = self._lineage.virtual([n.version_id for n in nodes])
+            child_anc = self._nodes.lineage.virtual([n.version_id for n in nodes])
             check_conflicts(
                 self.store,
                 self.instances(nodes[0].uuid),
                 child_anc,
-                self._lineage,
+                self._nodes.lineage,
                 [n.uuid for n in nodes],
                 describe,
             )
         child = self._new_child(nodes, MASTER, note, None)
-        self._create_node(child, [(n.uuid, lambda p: None) for n in nodes])
-        return self._read_node(child.uuid)
+        self._nodes.create(child, [(n.uuid, lambda p: None) for n in nodes])
+        return self._nodes.read(child.uuid)
 
     def set_note(self, ref: str, note: str) -> NodeInfo:
         """Replace the note of an open node."""
@@ -387,7 +240,7 @@ class Catalog:
             check_open(node, "set the note of")
             return dataclasses.replace(node, note=note, updated=now_iso())
 
-        return self._update_node(self._resolve(ref), change)
+        return self._nodes.update(self._nodes.resolve(ref), change)
 
     def append_node_log(self, ref: str, lines: Sequence[str]) -> NodeInfo:
         """Append lines to the log of an open node."""
@@ -397,17 +250,17 @@ class Catalog:
             check_open(node, "append to the log of")
             return dataclasses.replace(node, log=node.log + new, updated=now_iso())
 
-        return self._update_node(self._resolve(ref), change)
+        return self._nodes.update(self._nodes.resolve(ref), change)
 
     def branch_versions(self, repo_ref: str, branch: str) -> list[str]:
         """UUIDs from the branch's leaf back to the repo root; ``[]`` if unknown."""
-        return self._branch_path(self.repo(repo_ref).root, branch)
+        return self._nodes.branch_path(self.repo(repo_ref).root, branch)
 
     def log(self, ref: str) -> list[NodeInfo]:
         """Nodes from the repo root to ``ref`` along first parents."""
         chain = [self.node(ref)]
         while chain[-1].parents:
-            chain.append(self._read_node(chain[-1].parents[0]))
+            chain.append(self._nodes.read(chain[-1].parents[0]))
         return chain[::-1]
 
     # -- instances ----------------------------------------------------------------------
@@ -452,7 +305,7 @@ class Catalog:
 
     def instance(self, repo_ref: str, name: str) -> InstanceInfo:
         """The instance ``name`` of the repo holding ``repo_ref``."""
-        root = self._static_node(self._resolve(repo_ref)).repo
+        root = self._nodes.static(self._nodes.resolve(repo_ref)).repo
         raw = self.store.get(_instance_key(root, name))
         if raw is None:
             raise NotFound(f"no data instance {name!r} in repo {root}")
@@ -460,7 +313,7 @@ class Catalog:
 
     def instances(self, repo_ref: str) -> list[InstanceInfo]:
         """All instances of the repo, by name."""
-        root = self._static_node(self._resolve(repo_ref)).repo
+        root = self._nodes.static(self._nodes.resolve(repo_ref)).repo
         start, end = meta_range(f"inst/{root}/")
         return [records.decode_instance(v) for _, v in self.store.scan(start, end) if v]
 
@@ -487,20 +340,20 @@ class Catalog:
     # -- data ---------------------------------------------------------------------------
     def view(self, ref: str, instance: str) -> VersionedKV:
         """The versioned key-value view of ``instance`` at the node ``ref``."""
-        uuid = self._resolve(ref)
-        node = self._static_node(uuid)
+        uuid = self._nodes.resolve(ref)
+        node = self._nodes.static(uuid)
         info = self.instance(uuid, instance)
         at = uuid if info.versioned else node.repo
         return VersionedKV(
             self.store,
             instance_id=info.instance_id,
             instance_name=info.name,
-            version_id=self._static_node(at).version_id,
+            version_id=self._nodes.static(at).version_id,
             node_uuid=uuid,
-            node_key=_node_key(uuid),
+            node_key=node_key(uuid),
             versioned=info.versioned,
-            ancestry=self._ancestry(at),
-            lineage=self._lineage,
+            ancestry=self._nodes.ancestry(at),
+            lineage=self._nodes.lineage,
         )
 
     def diff(self, a: str, b: str, instance: str) -> list[bytes]:
@@ -508,7 +361,7 @@ class Catalog:
         from voxhub.versioning.diff import diff_views
 
         va, vb = self.view(a, instance), self.view(b, instance)
-        if self._static_node(va.node_uuid).repo != self._static_node(vb.node_uuid).repo:
+        if self._nodes.static(va.node_uuid).repo != self._nodes.static(vb.node_uuid).repo:
             raise InvalidRequest(f"nodes {a!r} and {b!r} belong to different repos")
         return diff_views(va, vb)
 
