@@ -7,7 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from voxhub.errors import Conflict, InvalidRequest
+import pytest
+
+from voxhub.errors import Conflict, InvalidRequest, VersionLocked
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog
 
@@ -127,3 +129,45 @@ def test_commit_races_with_writes(store: KVStore) -> None:
     assert cat.node(root).locked
     assert [k for k, _ in view.scan(b"", None)] == landed
     assert landed == keys[: len(landed)]
+
+
+def _append_and_commit(path: str, root: str, worker: int) -> None:
+    """Runs in another process: log lines through CAS, then one worker commits."""
+    from voxhub.storage.lmdb_store import LmdbStore
+
+    store = LmdbStore(path)
+    cat = Catalog(store)
+    for i in range(20):
+        cat.append_repo_log(root, [f"{worker}-{i}"])
+    if worker == 0:
+        cat.commit(root)
+    store.close()
+
+
+def test_other_processes_lose_no_log_line_and_their_commit_blocks_writes(tmp_path: object) -> None:
+    import multiprocessing as mp
+
+    from voxhub.storage.lmdb_store import LmdbStore
+
+    store = LmdbStore(str(tmp_path))
+    try:
+        cat = Catalog(store)
+        root = cat.create_repo().root
+        cat.create_instance(root, "kv", "t", {})
+        view = cat.view(root, "kv")
+        view.put_many([(b"k", b"before")])
+        ctx = mp.get_context("spawn")
+        procs = [
+            ctx.Process(target=_append_and_commit, args=(str(tmp_path), root, w)) for w in range(3)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0]
+        assert sorted(cat.repo(root).log) == sorted(f"{w}-{i}" for w in range(3) for i in range(20))
+        with pytest.raises(VersionLocked):
+            view.put_many([(b"k", b"after")])
+        assert view.get(b"k") == b"before"
+    finally:
+        store.close()
