@@ -12,7 +12,8 @@ def test_demo_repo_has_a_committed_import_and_an_open_edit() -> None:
     with voxhub.open("memory://") as hub:
         repo = build(hub, 64)
         root, edit = repo.nodes()
-        assert root.locked and not edit.locked
+        assert root.locked
+        assert not edit.locked
         assert repo.master == edit
         imported = root.volume("grayscale")
         assert np.array_equal(imported[...], em_like(64))

@@ -12,8 +12,6 @@ import pytest
 import voxhub
 from voxhub import Box
 from voxhub.client import Hub
-from voxhub.storage.s3_store import S3Store
-from voxhub.testing.seaweed import SeaweedServer
 from voxhub.errors import (
     CapabilityError,
     Conflict,
@@ -22,6 +20,8 @@ from voxhub.errors import (
     NotFound,
     VersionLocked,
 )
+from voxhub.storage.s3_store import S3Store
+from voxhub.testing.seaweed import SeaweedServer
 
 
 @pytest.fixture(params=["memory", "lmdb", "s3"])
