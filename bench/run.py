@@ -61,8 +61,13 @@ def bench_voxhub(em: np.ndarray, workdir: Path, repeat: int, depth: int) -> dict
     vol = root.create_volume("em", "uint8")
     t0 = time.perf_counter()
     vol.write((0, 0, 0), em)
-    res["write_s"] = time.perf_counter() - t0
+    res["write_s"] = res["first_write_s"] = time.perf_counter() - t0
     res["stored_bytes"] = _du(workdir / "voxhub")
+    for i in range(1, repeat):  # more first writes, each into a fresh instance
+        fresh = root.create_volume(f"em{i}", "uint8")
+        t0 = time.perf_counter()
+        fresh.write((0, 0, 0), em)
+        res["write_s"] = min(res["write_s"], time.perf_counter() - t0)
     full = Box((0, 0, 0), em.shape)  # type: ignore[arg-type]
     assert np.array_equal(vol.read(full), em)
     res["read_s"] = best_of(repeat, lambda: vol.read(full))
@@ -103,10 +108,7 @@ def bench_tensorstore(em: np.ndarray, workdir: Path, repeat: int) -> dict[str, f
         "delete_existing": True,
     }
     res: dict[str, float] = {}
-    t0 = time.perf_counter()
-    arr = ts.open(spec).result()
-    arr.write(em).result()
-    res["write_s"] = time.perf_counter() - t0
+    res["write_s"] = best_of(repeat, lambda: ts.open(spec).result().write(em).result())
     arr = ts.open({"driver": "zarr3", "kvstore": spec["kvstore"]}).result()
     assert np.array_equal(arr.read().result(), em)
     res["read_s"] = best_of(repeat, lambda: arr.read().result())
@@ -183,6 +185,7 @@ def main() -> None:
     print(f"{'measure':<28}{'voxhub':>14}{'tensorstore':>14}{'speed ratio':>13}{'goal':>8}")
     for name, a, b, ratio, goal in rows:
         print(f"{name:<28}{a:>14}{b:>14}{ratio:>12.2f}x{goal:>8}")
+    print(f"\nvoxhub's very first write into the new store: {mb / v['first_write_s']:.0f} MB/s")
     depth_ratio = v["deep_read_s"] / v["root_read_s"]
     print(
         f"\nfull read at depth {args.depth}: {mb / v['deep_read_s']:.0f} MB/s vs root "

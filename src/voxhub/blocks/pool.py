@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
@@ -51,6 +51,29 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     for part in _POOL.map(run, range(chunks)):
         results.extend(part)
     return results
+
+
+def submit_map(fn: Callable[[T], R], items: Sequence[T]) -> list[Future[list[R]]]:
+    """Start ``fn`` over ``items`` on the pool in contiguous chunks; results come later.
+
+    Concatenating the chunks' results, in order, gives ``[fn(x) for x in items]``. This
+    lets a caller consume early results (e.g. put encoded blocks into a transaction)
+    while later ones are still being computed. Inside a pool thread, it computes inline.
+    """
+    n = len(items)
+    if n == 0:
+        return []
+    if getattr(_local, "in_pool", False):
+        done: Future[list[R]] = Future()
+        done.set_result([fn(x) for x in items])
+        return [done]
+    chunks = min(n, WORKERS * 8)
+    bounds = [n * i // chunks for i in range(chunks + 1)]
+
+    def run(i: int) -> list[R]:
+        return [fn(x) for x in items[bounds[i] : bounds[i + 1]]]
+
+    return [_POOL.submit(run, i) for i in range(chunks)]
 
 
 def scratch(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.ndarray:
