@@ -158,3 +158,23 @@ def test_store_reopens_with_everything(tmp_path: Path) -> None:
 def test_remote_urls_are_refused_clearly() -> None:
     with pytest.raises(CapabilityError, match="remote"):
         voxhub.open("http://127.0.0.1:1")
+
+
+def test_disjoint_edits_merge_and_derived_data_is_recomputed(hub: Hub) -> None:
+    repo = hub.create_repo("d")
+    root = repo.master
+    vol = root.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=1)
+    vol[0:8, 0:8, 0:8] = 10
+    root.commit()
+    left, right = root.newversion(), root.branch("other")
+    left.volume("em")[0:8, 0:8, 8:16] = 20  # same scale-1 block as right's edit
+    right.volume("em")[8:16, 0:8, 0:8] = 30
+    left.commit()
+    right.commit()
+    merged = repo.merge(left, right).volume("em")  # extents and pyramid differ: no conflict
+    assert merged.extents() == Box((0, 0, 0), (16, 8, 16))
+    full = merged[0:16, 0:16, 0:16]
+    assert (full[0:8, 0:8, 8:16] == 20).all()
+    assert (full[8:16, 0:8, 0:8] == 30).all()
+    expected = full.reshape(8, 2, 8, 2, 8, 2).astype(np.float64).mean(axis=(1, 3, 5))
+    assert np.array_equal(merged.at_scale(1)[0:8, 0:8, 0:8], np.floor(expected + 0.5))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voxhub.client.node import Node
-from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.merge import merge_nodes
 from voxhub.errors import InvalidRequest
-from voxhub.versioning.catalog import InstanceInfo, RepoInfo
+from voxhub.versioning.catalog import RepoInfo
 
 if TYPE_CHECKING:
     from voxhub.client.hub import Hub
@@ -119,9 +119,5 @@ class Repo:
         parent win instead.
         """
         uuids = [p.uuid if isinstance(p, Node) else self.node(p).uuid for p in parents]
-
-        def describe(inst: InstanceInfo, tkey: bytes) -> str:
-            return datatype_for(inst.typename).describe_tkey(tkey)
-
-        info = self._hub.catalog.merge(uuids, note=note, resolve=resolve, describe=describe)
+        info = merge_nodes(self._hub.catalog, uuids, note=note, resolve=resolve)
         return Node(self._hub, info.uuid)

@@ -7,10 +7,12 @@ another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest
+from voxhub.versioning.protocols import VersionedReader, VersionedView
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,14 @@ class Datatype:
     describe_tkey: Callable[[bytes], str]
     #: one-paragraph description served as help text
     summary: str
+    #: whether a type key holds data recomputed from other keys (exempt from merge conflicts)
+    is_derived: Callable[[bytes], bool] = lambda tkey: False
+    #: recompute derived data at a merge child: (child view, instance config, parent
+    #: views, tkeys that differ between the parents)
+    repair_merge: (
+        Callable[[VersionedView, dict[str, Any], Sequence[VersionedReader], Iterable[bytes]], None]
+        | None
+    ) = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -59,7 +69,8 @@ def typenames() -> list[str]:
 def _load_builtins() -> None:
     if _registry:
         return
-    from voxhub.datatypes.imageblk.keys import describe_tkey
+    from voxhub.datatypes.imageblk.keys import describe_tkey, is_derived
+    from voxhub.datatypes.imageblk.merge import repair_after_merge
 
     register(
         Datatype(
@@ -67,5 +78,7 @@ def _load_builtins() -> None:
             typenames=("uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk"),
             describe_tkey=describe_tkey,
             summary="Image volumes stored as compressed blocks, with a multi-scale pyramid.",
+            is_derived=is_derived,
+            repair_merge=repair_after_merge,
         )
     )

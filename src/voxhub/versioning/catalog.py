@@ -207,11 +207,13 @@ class Catalog:
         note: str = "",
         resolve: bool = False,
         describe: Callable[[InstanceInfo, bytes], str] | None = None,
+        derived: Callable[[InstanceInfo, bytes], bool] | None = None,
     ) -> NodeInfo:
         """Create an open master child of committed ``parents`` (in priority order).
 
         Refused with ``MergeConflict`` if the parents changed a key differently, unless
-        ``resolve``: then reads take the earliest parent's side (see ``dag``).
+        ``resolve``: then reads take the earliest parent's side (see ``dag``). Keys for
+        which ``derived`` is true are exempt (see :mod:`voxhub.versioning.merge`).
         """
         from voxhub.versioning.merge import check_conflicts
 
@@ -228,6 +230,7 @@ class Catalog:
                 self._nodes.lineage,
                 [n.uuid for n in nodes],
                 describe,
+                derived,
             )
         child = self._new_child(nodes, MASTER, note, None)
         self._nodes.create(child, [(n.uuid, lambda p: None) for n in nodes])

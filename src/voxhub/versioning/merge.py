@@ -7,6 +7,10 @@ any value). Two sides writing identical bytes, or deleting on both sides, is no 
 Detection scans each instance's keys once (keys only) and fetches values only for keys
 with several surviving holders.
 
+Keys a datatype declares *derived* (recomputable from other keys) are exempt: two
+branches editing different blocks both grow the extents and both touch the pyramid block
+above, which is no conflict; the datatype recomputes them at the merge child.
+
 With ``resolve=True`` the catalog skips this check and reads take the first parent's side
 (the priority rule of :mod:`voxhub.versioning.dag`).
 """
@@ -53,14 +57,22 @@ def check_conflicts(
     lineage: Lineage,
     parents: Sequence[str],
     describe: Callable[[InstanceInfo, bytes], str] | None = None,
+    derived: Callable[[InstanceInfo, bytes], bool] | None = None,
 ) -> None:
-    """Raise ``MergeConflict`` with a per-instance report if any key conflicts."""
+    """Raise ``MergeConflict`` with a per-instance report if any key conflicts.
+
+    Keys for which ``derived`` is true (data a datatype recomputes from other keys, such
+    as pyramid levels and extents) never count as conflicts: the caller recomputes them
+    at the merge child.
+    """
     report: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     for inst in instances:
         if not inst.versioned:
             continue  # every node shares the root's version: nothing to merge
         found = conflicting_tkeys(store, inst, child, lineage)
+        if derived is not None:
+            found = [t for t in found if not derived(inst, t)]
         if found:
             counts[inst.name] = len(found)
             report[inst.name] = [

@@ -75,3 +75,13 @@ def describe_tkey(tkey: bytes) -> str:
     except InvalidRequest:
         return f"unknown:{tkey.hex()}"
     return f"{scale}:{z},{y},{x}"
+
+
+def is_derived(tkey: bytes) -> bool:
+    """Whether ``tkey`` holds data computed from scale 0 (extents, pyramid blocks).
+
+    Merges ignore conflicts on derived keys and recompute them at the merge child.
+    """
+    if tkey == EXTENTS_KEY:
+        return True
+    return len(tkey) > 1 and tkey[0] == KEY_BLOCK and tkey[1] > 0
