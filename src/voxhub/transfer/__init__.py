@@ -1,0 +1,11 @@
+"""Bulk import and export of volumes: TIFF stacks, folders of PNG/TIFF slices, HDF5, .npy.
+
+Data moves in z-slabs one block tall, so memory stays bounded whatever the volume size,
+and every slab is one atomic write.
+"""
+
+from voxhub.transfer.export import export_volume
+from voxhub.transfer.sources import open_source
+from voxhub.transfer.volume_import import import_volume
+
+__all__ = ["export_volume", "import_volume", "open_source"]
