@@ -7,12 +7,16 @@ another.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.versioning.protocols import VersionedReader, VersionedView
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Datatype:
         Callable[[VersionedView, dict[str, Any], Sequence[VersionedReader], Iterable[bytes]], None]
         | None
     ) = None
+    #: HTTP routes of one instance, paths relative to ``/api/node/{uuid}/{name}`` (loaded
+    #: lazily so that the numpy API never imports the web stack)
+    routes: Callable[[], list[BaseRoute]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -80,5 +87,12 @@ def _load_builtins() -> None:
             summary="Image volumes stored as compressed blocks, with a multi-scale pyramid.",
             is_derived=is_derived,
             repair_merge=repair_after_merge,
+            routes=_imageblk_routes,
         )
     )
+
+
+def _imageblk_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.imageblk.routes")
+    routes: list[BaseRoute] = module.image_routes()
+    return routes

@@ -1,0 +1,5 @@
+"""``python -m voxhub.cli``."""
+
+from voxhub.cli.main import main
+
+main()

@@ -1,0 +1,5 @@
+"""The HTTP server: DVID's REST API over a :class:`~voxhub.client.Hub` (Starlette)."""
+
+from voxhub.server.app import create_app
+
+__all__ = ["create_app"]

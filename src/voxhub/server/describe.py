@@ -1,0 +1,89 @@
+"""DVID-shaped JSON for repos, DAG nodes and data instances (``/api/repos/info`` & co).
+
+neuroglancer's ``dvid://`` source parses every repo of ``/api/repos/info`` and gives up
+on the whole server if one lacks a string ``Alias``/``Description``, an object
+``DataInstances`` or ``DAG.Nodes``; an image instance also needs a string
+``Base.Compression`` and non-null extents (see
+:mod:`voxhub.datatypes.imageblk.dvid_info`, which builds image instance JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voxhub.client.hub import Hub
+from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION, instance_info_json
+from voxhub.datatypes.registry import datatype_for
+from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
+from voxhub.versioning.dag import MASTER
+
+
+def type_url(typename: str) -> str:
+    """The ``TypeURL`` reported for a typename."""
+    return f"github.com/voxhub/voxhub/datatypes/{datatype_for(typename).name}"
+
+
+def instance_json(hub: Hub, info: InstanceInfo, at: str) -> dict[str, Any]:
+    """DVID's instance info JSON (``Base``, ``Extended``, ``Extents``) seen at node ``at``.
+
+    Image instances answer exactly what their own ``GET info`` route does.
+    """
+    if datatype_for(info.typename).name == "imageblk":
+        volume = hub.node(at).volume(info.name)
+        return instance_info_json(info, volume.config, volume.extents(0))
+    return {
+        "Base": {
+            "TypeName": info.typename,
+            "TypeURL": type_url(info.typename),
+            "TypeVersion": TYPE_VERSION,
+            "DataUUID": info.data_uuid,
+            "Name": info.name,
+            "RepoUUID": info.repo,
+            "Compression": str(info.config.get("compression", "none")),
+            "Checksum": "NoChecksum",
+            "Syncs": [],
+            "Versioned": info.versioned,
+            "Tags": {},
+        },
+        "Extended": {},
+    }
+
+
+def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
+    """One DAG node as DVID writes it (parents and children as version ids, master as "")."""
+    return {
+        "Branch": "" if node.branch == MASTER else node.branch,
+        "Note": node.note,
+        "Log": list(node.log),
+        "UUID": node.uuid,
+        "VersionID": node.version_id,
+        "Locked": node.locked,
+        "Parents": [version_ids.get(p, -1) for p in node.parents],
+        "Children": [version_ids.get(c, -1) for c in node.children],
+        "Created": node.created,
+        "Updated": node.updated,
+    }
+
+
+def repo_json(hub: Hub, repo: RepoInfo) -> dict[str, Any]:
+    """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
+    nodes = hub.catalog.nodes(repo.root)
+    version_ids = {n.uuid: n.version_id for n in nodes}
+    leaf = hub.catalog.node(f"{repo.root}:{MASTER}").uuid
+    return {
+        "Root": repo.root,
+        "Alias": repo.alias,
+        "Description": repo.description,
+        "Log": list(repo.log),
+        "Properties": dict(repo.properties),
+        "DataInstances": {
+            i.name: instance_json(hub, i, leaf) for i in hub.catalog.instances(repo.root)
+        },
+        "DAG": {
+            "Root": repo.root,
+            "Nodes": {n.uuid: node_json(n, version_ids) for n in nodes},
+        },
+        "MutationID": 0,
+        "Created": repo.created,
+        "Updated": repo.updated,
+    }

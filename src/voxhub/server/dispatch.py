@@ -1,0 +1,90 @@
+"""Mount each datatype's routes under ``/api/node/{uuid}/{name}/...``.
+
+The dispatcher resolves the node reference (UUID, unique prefix, ``uuid:branch``,
+``:branch~N``) and the instance (404 if either is unknown), puts them on
+``request.state.node_uuid`` and ``request.state.instance`` (an
+:class:`~voxhub.versioning.catalog.InstanceInfo`), and hands the request to the router
+built from the instance's datatype (``Datatype.routes``), whose paths are relative to the
+instance: ``/info``, ``/raw/{dims}/{size}/{offset}``, ...
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import Receive, Scope, Send
+
+from voxhub.datatypes.registry import Datatype, datatype_for
+from voxhub.errors import CapabilityError, NotFound
+from voxhub.server.http import blocking, hub_of, node_ref
+from voxhub.versioning.catalog import InstanceInfo
+
+INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
+
+
+async def _no_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope)
+    info: InstanceInfo = request.state.instance
+    raise NotFound(
+        f"{info.typename} instance {info.name!r} has no endpoint {request.method} "
+        f"{scope.get('voxhub.instance_path', '/')}; see /api/help/{info.typename}"
+    )
+
+
+def datatype_routes(datatype: Datatype) -> list[BaseRoute]:
+    """The instance routes of ``datatype`` (``CapabilityError`` if it has none)."""
+    if datatype.routes is None:
+        raise CapabilityError(f"datatype {datatype.name!r} has no HTTP routes yet")
+    try:
+        return datatype.routes()
+    except ModuleNotFoundError as e:
+        raise CapabilityError(f"HTTP routes of {datatype.name!r} are not installed: {e}") from e
+
+
+class InstanceDispatcher:
+    """ASGI endpoint for instance routes; one router per datatype, built on first use."""
+
+    def __init__(self) -> None:
+        self._routers: dict[str, Router] = {}
+
+    def router_for(self, datatype: Datatype) -> Router:
+        """The router serving ``datatype``'s instance routes."""
+        router = self._routers.get(datatype.name)
+        if router is None:
+            router = Router(
+                routes=datatype_routes(datatype), default=_no_endpoint, redirect_slashes=False
+            )
+            self._routers[datatype.name] = router
+        return router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        params = request.path_params
+        hub = hub_of(request)
+        ref, name = node_ref(params["uuid"]), params["name"]
+
+        def resolve() -> tuple[str, InstanceInfo]:
+            uuid = hub.catalog.node(ref).uuid
+            return uuid, hub.catalog.instance(uuid, name)
+
+        uuid, info = await blocking(resolve)
+        request.state.node_uuid = uuid
+        request.state.instance = info
+        router = self.router_for(datatype_for(info.typename))
+        rest = "/" + params.get("rest", "")
+        full = scope["path"]
+        prefix = full[: len(full) - len(rest)] if full.endswith(rest) else full
+        # scope["path"] holds the root path too, so the prefix is the child's root path.
+        child = dict(scope, root_path=prefix, path=prefix + rest)
+        child["voxhub.instance_path"] = rest
+        await router(child, receive, send)
+
+
+def instance_routes() -> list[BaseRoute]:
+    """The catch-all routes that dispatch to instance routes."""
+    dispatcher = InstanceDispatcher()
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE"]
+    return [
+        Route(INSTANCE_PREFIX + "/{rest:path}", dispatcher, methods=methods),
+        Route(INSTANCE_PREFIX, dispatcher, methods=methods),
+    ]

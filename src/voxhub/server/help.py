@@ -1,0 +1,111 @@
+"""Help served from the code: ``/api/help`` (HTML) and ``/api/help/{type}`` (text/plain).
+
+Route lists come from the live route table and each handler's docstring, so the help
+cannot drift from what the server does. :data:`DIFFERENCES` lists every deliberate
+difference from DVID.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.datatypes.registry import datatype_for, typenames
+from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+from voxhub.server.dispatch import datatype_routes
+
+DIFFERENCES = (
+    "Unknown repo, node (UUID, prefix or branch) or data instance: 404, not 400.",
+    "Writes to a committed node (data, note, log, new instances): 409, not 400.",
+    "Merge conflicts are found when the merge is requested: POST merge answers 409 with "
+    'the report {"error", "conflicts": {instance: [keys]}} instead of failing later reads.',
+    "POST resolve merges with the earlier parent winning every conflict, in all instances; "
+    "'data' is checked (404 for an unknown instance) but not needed to pick them.",
+    "A request or cutout over the server limit: 413, and the message names the limit.",
+    'Any other bad request: 400 with a JSON body {"error": message, "type": class} '
+    "naming the bad field, instead of a text body.",
+    "POST tag creates a committed child on branch 'tag-<tag>' whose note records the tag; "
+    "DVID names the child by the tag, but UUIDs here are always 32 hex digits. The answer is "
+    '{"child": uuid, "tag": tag, "branch": "tag-<tag>"}; ":tag-<tag>" resolves to it.',
+    "Instance settings may be numbers as well as strings; unknown settings are a 400 naming "
+    "them. Sizes stay x,y,z on the wire.",
+    "Image instances report non-null extents: [0,0,0] before anything is written.",
+    "DAG node JSON keeps DVID's Branch \"\" for master; node refs accept 'master' and ':'.",
+    "Every mutation made over HTTP adds a log line '<time> u=<user> app=<app>: <what>' to "
+    "the node it made or changed (the repo log for new instances).",
+    "A trailing slash is tolerated on every /api path, without a redirect.",
+    "No authentication, admin tokens, Kafka, blobstore or throttling.",
+)
+
+
+def describe_routes(routes: list[BaseRoute], prefix: str = "") -> list[str]:
+    """``METHOD path — first docstring line`` for each route."""
+    lines = []
+    for route in routes:
+        if not isinstance(route, Route):
+            continue
+        methods = sorted((route.methods or {"GET"}) - {"HEAD"}) or ["HEAD"]
+        doc = inspect.getdoc(route.endpoint) or ""
+        summary = doc.splitlines()[0] if doc else ""
+        lines.append(f"{'|'.join(methods):<6} {prefix}{route.path}  {summary}".rstrip())
+    return lines
+
+
+def type_help(typename: str) -> str:
+    """The text/plain help of a datatype."""
+    try:
+        datatype = datatype_for(typename)
+    except InvalidRequest as e:
+        raise NotFound(str(e)) from None
+    try:
+        routes = datatype_routes(datatype)
+    except CapabilityError:
+        routes = []
+    parts = [
+        f"{typename} ({datatype.name})",
+        "",
+        datatype.summary,
+        "",
+        "Endpoints (under /api/node/{uuid}/{name}):",
+        *(f"  {line}" for line in describe_routes(routes)),
+        "",
+        "Differences from DVID:",
+        *(f"  - {d}" for d in DIFFERENCES),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+async def help_index(request: Request) -> Response:
+    """HTML overview: the types, the server routes, the differences from DVID."""
+    types = "".join(
+        f'<li><a href="/api/help/{html.escape(t)}">{html.escape(t)}</a></li>' for t in typenames()
+    )
+    routes = html.escape("\n".join(describe_routes(list(request.app.routes))))
+    diffs = "".join(f"<li>{html.escape(d)}</li>" for d in DIFFERENCES)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>voxhub API</title></head>"
+        "<body><h1>voxhub: a DVID-compatible HTTP API</h1>"
+        f"<h2>Data types</h2><ul>{types}</ul>"
+        f"<h2>Routes</h2><pre>{routes}</pre>"
+        f"<h2>Differences from DVID</h2><ul>{diffs}</ul>"
+        '<p>OpenAPI: <a href="/api/openapi.json">/api/openapi.json</a></p></body></html>'
+    )
+    return HTMLResponse(page)
+
+
+async def help_type(request: Request) -> Response:
+    """text/plain help for one datatype (404 if unknown)."""
+    return PlainTextResponse(type_help(request.path_params["typename"]))
+
+
+def help_routes() -> list[BaseRoute]:
+    """The help routes."""
+    return [
+        Route("/api/help", help_index, methods=["GET"]),
+        Route("/api/help/{typename}", help_type, methods=["GET"]),
+    ]

@@ -1,0 +1,105 @@
+"""``GET /``: a plain HTML page listing repos, their version DAG and instances, with an
+xy slice viewer (a z slider) for every image instance at the master leaf."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.client.hub import Hub
+from voxhub.datatypes.registry import datatype_for
+from voxhub.server.describe import repo_json
+from voxhub.server.http import blocking, hub_of
+from voxhub.versioning.catalog import RepoInfo
+
+#: the largest slice side the page asks for
+MAX_VIEW_SIDE = 1024
+
+_SCRIPT = """
+<script>
+function show(id) {
+  const v = JSON.parse(document.getElementById(id + '-cfg').textContent);
+  const z = document.getElementById(id + '-z').value;
+  document.getElementById(id + '-zlabel').textContent = 'z = ' + z;
+  document.getElementById(id + '-img').src =
+    `/api/node/${v.uuid}/${v.name}/raw/xy/${v.w}_${v.h}/${v.x}_${v.y}_${z}/png`;
+}
+document.querySelectorAll('input[type=range]').forEach(s => show(s.dataset.view));
+</script>
+"""
+
+
+def _viewer(view_id: str, uuid: str, name: str, lo: list[int], hi: list[int]) -> str:
+    w = min(hi[0] - lo[0] + 1, MAX_VIEW_SIDE)
+    h = min(hi[1] - lo[1] + 1, MAX_VIEW_SIDE)
+    cfg = json.dumps({"uuid": uuid, "name": name, "w": w, "h": h, "x": lo[0], "y": lo[1]})
+    zmid = (lo[2] + hi[2]) // 2
+    return (
+        f'<script type="application/json" id="{view_id}-cfg">{cfg}</script>'
+        f'<div><input type="range" id="{view_id}-z" data-view="{view_id}" min="{lo[2]}" '
+        f'max="{hi[2]}" value="{zmid}" oninput="show(\'{view_id}\')"> '
+        f'<span id="{view_id}-zlabel"></span></div>'
+        f'<img id="{view_id}-img" alt="xy slice of {escape(name)}" '
+        f'style="max-width:{MAX_VIEW_SIDE}px;image-rendering:pixelated">'
+    )
+
+
+def _repo_section(hub: Hub, repo: RepoInfo, index: int) -> str:
+    data = repo_json(hub, repo)
+    leaf = hub.catalog.node(f"{repo.root}:master").uuid
+    by_vid = {n["VersionID"]: u for u, n in data["DAG"]["Nodes"].items()}
+    rows = []
+    for uuid, n in data["DAG"]["Nodes"].items():
+        parents = ", ".join(by_vid.get(p, "?")[:8] for p in n["Parents"]) or "(root)"
+        state = "committed" if n["Locked"] else "open"
+        rows.append(
+            f"<tr><td><code>{uuid}</code></td><td>{escape(n['Branch'] or 'master')}</td>"
+            f"<td>{state}</td><td>{parents}</td><td>{escape(n['Note'])}</td></tr>"
+        )
+    instances = []
+    for j, (name, inst) in enumerate(sorted(data["DataInstances"].items())):
+        typename = inst["Base"]["TypeName"]
+        item = f"<li><b>{escape(name)}</b> [{escape(typename)}]"
+        if datatype_for(typename).name == "imageblk":
+            ext = inst["Extended"]
+            item += (
+                f" {ext['Values'][0]['DataType']}, extents {ext['MinPoint']}..{ext['MaxPoint']}"
+                f" (x,y,z), scales 0..{ext['MaxDownresLevel']}"
+                + _viewer(f"v{index}-{j}", leaf, name, ext["MinPoint"], ext["MaxPoint"])
+            )
+        instances.append(item + "</li>")
+    return (
+        f"<h2>{escape(repo.alias or '(no alias)')} <code>{repo.root}</code></h2>"
+        f"<p>{escape(repo.description)}</p>"
+        "<h3>Versions</h3><table border=1 cellpadding=3><tr><th>UUID</th><th>branch</th>"
+        f"<th>state</th><th>parents</th><th>note</th></tr>{''.join(rows)}</table>"
+        f"<h3>Instances (at master leaf <code>{leaf[:8]}</code>)</h3>"
+        f"<ul>{''.join(instances) or '<li>none</li>'}</ul>"
+    )
+
+
+def home_page(hub: Hub) -> str:
+    """The whole page."""
+    sections = [_repo_section(hub, r, i) for i, r in enumerate(hub.catalog.repos())]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>voxhub</title></head><body>"
+        '<h1>voxhub</h1><p><a href="/api/help">API help</a> · '
+        '<a href="/api/openapi.json">OpenAPI</a></p>'
+        + ("".join(sections) or "<p>No repos yet: POST /api/repos to create one.</p>")
+        + _SCRIPT
+        + "</body></html>"
+    )
+
+
+async def home(request: Request) -> Response:
+    """This page: repos, their version DAG and instances, with slice viewers."""
+    return HTMLResponse(await blocking(home_page, hub_of(request)))
+
+
+def home_routes() -> list[BaseRoute]:
+    """The home page route."""
+    return [Route("/", home, methods=["GET"])]

@@ -1,0 +1,150 @@
+"""Repo-level routes: ``/api/repo/{uuid}/...`` where ``{uuid}`` names any node of the repo."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.client.hub import Hub
+from voxhub.datatypes.merge import merge_nodes
+from voxhub.errors import CapabilityError, InvalidRequest
+from voxhub.server.describe import repo_json
+from voxhub.server.http import (
+    blocking,
+    dvid_branch,
+    hub_of,
+    json_body,
+    node_ref,
+    stamp,
+    str_field,
+    str_list_field,
+)
+from voxhub.server.settings import parse_new_instance
+from voxhub.versioning.catalog import NodeInfo
+
+
+def _ref(request: Request) -> str:
+    return node_ref(request.path_params["uuid"])
+
+
+async def repo_exists(request: Request) -> Response:
+    """HEAD: 200 if the repo exists, 404 if not (DVID: 400)."""
+    repo = await blocking(hub_of(request).catalog.repo, _ref(request))
+    return PlainTextResponse(f"repo {repo.root} exists")
+
+
+async def get_info(request: Request) -> Response:
+    """The repo JSON."""
+    hub = hub_of(request)
+    repo = await blocking(hub.catalog.repo, _ref(request))
+    return JSONResponse(await blocking(repo_json, hub, repo))
+
+
+async def post_info(request: Request) -> Response:
+    """Change ``alias``/``description``; keys left out are unchanged."""
+    body = await json_body(request)
+    alias = str_field(body, "alias") if "alias" in body else None
+    description = str_field(body, "description") if "description" in body else None
+    await blocking(
+        hub_of(request).catalog.update_repo, _ref(request), alias=alias, description=description
+    )
+    return Response(status_code=200)
+
+
+async def create_instance(request: Request) -> Response:
+    """Create a data instance at the named (open) node from DVID's string settings."""
+    hub = hub_of(request)
+    new = parse_new_instance(await json_body(request))
+
+    def create() -> str:
+        node = hub.catalog.node(_ref(request))
+        hub.catalog.create_instance(
+            node.uuid, new.name, new.typename, new.config, versioned=new.versioned, at=node.uuid
+        )
+        line = stamp(request, f"added instance {new.name} [{new.typename}] at {node.uuid}")
+        hub.catalog.append_repo_log(node.uuid, [line])
+        return node.uuid
+
+    uuid = await blocking(create)
+    return JSONResponse({"result": f"Added {new.name} [{new.typename}] to node {uuid}"})
+
+
+async def get_log(request: Request) -> Response:
+    """``{"log": [...]}`` of the repo."""
+    repo = await blocking(hub_of(request).catalog.repo, _ref(request))
+    return JSONResponse({"log": list(repo.log)})
+
+
+async def post_log(request: Request) -> Response:
+    """Append ``{"log": [...]}`` lines, each stamped with time, user and app."""
+    lines = str_list_field(await json_body(request), "log")
+    stamped = [stamp(request, line) for line in lines]
+    await blocking(hub_of(request).catalog.append_repo_log, _ref(request), stamped)
+    return Response(status_code=200)
+
+
+async def branch_versions(request: Request) -> Response:
+    """UUIDs from the branch leaf back to the root; ``[]`` for an unknown branch."""
+    branch = dvid_branch(request.path_params["name"])
+    uuids = await blocking(hub_of(request).catalog.branch_versions, _ref(request), branch)
+    return JSONResponse(uuids)
+
+
+def _merge(hub: Hub, request: Request, parents: list[str], note: str, resolve: bool) -> NodeInfo:
+    root = hub.catalog.repo(_ref(request)).root
+    uuids = [hub.catalog.node(p).uuid for p in parents]
+    for u in uuids:
+        if hub.catalog.node(u).repo != root:
+            raise InvalidRequest(f"merge parent {u} is not in repo {root}")
+    child = merge_nodes(hub.catalog, uuids, note=note, resolve=resolve)
+    kind = "resolve" if resolve else "merge"
+    hub.catalog.append_node_log(child.uuid, [stamp(request, f"{kind} of {', '.join(uuids)}")])
+    return child
+
+
+async def merge(request: Request) -> Response:
+    """A conflict-free merge of committed parents; 409 with the conflict report."""
+    body = await json_body(request)
+    merge_type = str_field(body, "mergeType", "conflict-free")
+    if merge_type != "conflict-free":
+        if merge_type in ("type-specific", "external-data"):
+            raise CapabilityError(f"mergeType {merge_type!r} is not implemented (nor in DVID)")
+        raise InvalidRequest(f"field 'mergeType' must be 'conflict-free', got {merge_type!r}")
+    parents = str_list_field(body, "parents")
+    note = str_field(body, "note")
+    child = await blocking(_merge, hub_of(request), request, parents, note, False)
+    return JSONResponse({"child": child.uuid})
+
+
+async def resolve(request: Request) -> Response:
+    """Merge where the earlier parent wins every conflict (``data`` names instances)."""
+    hub = hub_of(request)
+    body = await json_body(request)
+    names = str_list_field(body, "data")
+    parents = str_list_field(body, "parents")
+    note = str_field(body, "note")
+
+    def run() -> NodeInfo:
+        for name in names:
+            hub.catalog.instance(_ref(request), name)  # 404 for an unknown instance
+        return _merge(hub, request, parents, note, True)
+
+    child = await blocking(run)
+    return JSONResponse({"child": child.uuid})
+
+
+def repo_routes() -> list[BaseRoute]:
+    """The repo-level routes."""
+    base = "/api/repo/{uuid}"
+    return [
+        Route(base, repo_exists, methods=["HEAD"]),
+        Route(f"{base}/info", get_info, methods=["GET"]),
+        Route(f"{base}/info", post_info, methods=["POST"]),
+        Route(f"{base}/instance", create_instance, methods=["POST"]),
+        Route(f"{base}/log", get_log, methods=["GET"]),
+        Route(f"{base}/log", post_log, methods=["POST"]),
+        Route(f"{base}/branch-versions/{{name}}", branch_versions, methods=["GET"]),
+        Route(f"{base}/merge", merge, methods=["POST"]),
+        Route(f"{base}/resolve", resolve, methods=["POST"]),
+    ]

@@ -1,0 +1,97 @@
+"""Server-level routes: ``/api/server/*``, ``/api/repos/info``, ``POST /api/repos``."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.datatypes.registry import typenames
+from voxhub.server.describe import repo_json, type_url
+from voxhub.server.http import blocking, hub_of, json_body, str_field
+
+_STARTED = time.monotonic()
+
+
+def voxhub_version() -> str:
+    """The installed voxhub version (``"dev"`` from a source tree)."""
+    try:
+        return version("voxhub")
+    except PackageNotFoundError:
+        return "dev"
+
+
+async def server_info(request: Request) -> Response:
+    """DVID's server info: a JSON map of strings."""
+    hub = hub_of(request)
+    return JSONResponse(
+        {
+            "Cores": str(os.cpu_count() or 1),
+            "Maximum Cores": str(os.cpu_count() or 1),
+            "Datastore Version": "1",
+            "DVID Version": f"voxhub {voxhub_version()}",
+            "Storage backend": hub.store.spec(),
+            "Server time": datetime.now(UTC).isoformat(),
+            "Server uptime": f"{time.monotonic() - _STARTED:.0f}s",
+            "Host": request.url.netloc,
+            "Max Request Bytes": str(request.app.state.max_request_bytes),
+            "Note": "voxhub: a DVID-compatible versioned image service; see /api/help",
+        }
+    )
+
+
+async def server_types(request: Request) -> Response:
+    """``{typename: typeURL}`` of the types that have instances in some repo."""
+    hub = hub_of(request)
+
+    def used() -> set[str]:
+        return {i.typename for r in hub.catalog.repos() for i in hub.catalog.instances(r.root)}
+
+    names = await blocking(used)
+    return JSONResponse({t: type_url(t) for t in sorted(names)})
+
+
+async def compiled_types(request: Request) -> Response:
+    """``{typename: typeURL}`` of every type this server can serve."""
+    return JSONResponse({t: type_url(t) for t in typenames()})
+
+
+async def repos_info(request: Request) -> Response:
+    """Every repo, keyed by root UUID (what neuroglancer's ``dvid://`` source reads)."""
+    hub = hub_of(request)
+
+    def collect() -> dict[str, object]:
+        return {r.root: repo_json(hub, r) for r in hub.catalog.repos()}
+
+    return JSONResponse(await blocking(collect))
+
+
+async def create_repo(request: Request) -> Response:
+    """``{alias, description, root}`` → ``{"root": uuid}``."""
+    body = await json_body(request)
+    alias, description = str_field(body, "alias"), str_field(body, "description")
+    root = str_field(body, "root") or None
+    repo = await blocking(hub_of(request).create_repo, alias, description, root=root)
+    return JSONResponse({"root": repo.root})
+
+
+async def heartbeat(request: Request) -> Response:
+    """``OK``: liveness for load balancers and DVID clients."""
+    return PlainTextResponse("OK")
+
+
+def server_routes() -> list[BaseRoute]:
+    """The server-level routes."""
+    return [
+        Route("/api/server/info", server_info, methods=["GET"]),
+        Route("/api/server/types", server_types, methods=["GET"]),
+        Route("/api/server/compiled-types", compiled_types, methods=["GET"]),
+        Route("/api/heartbeat", heartbeat, methods=["GET"]),
+        Route("/api/repos/info", repos_info, methods=["GET"]),
+        Route("/api/repos", create_repo, methods=["POST"]),
+    ]
