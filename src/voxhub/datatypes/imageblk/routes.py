@@ -1,0 +1,374 @@
+"""HTTP routes of image instances (DVID's ``uint8blk`` family), relative to the instance.
+
+The server mounts these under ``/api/node/{uuid}/{name}/`` after resolving the node and
+the instance; handlers find ``request.state.node_uuid``, ``request.state.instance`` (an
+:class:`~voxhub.versioning.records.InstanceInfo`), ``request.app.state.hub`` and the byte
+limit ``request.app.state.max_request_bytes`` (1 GiB if unset). Errors are raised as
+voxhub exceptions; the server's one table turns them into statuses.
+
+Differences from DVID (each deliberate):
+
+* ``POST raw`` accepts unaligned subvolumes (DVID: block-aligned only), and bodies
+  compressed with ``?compression=lz4|gzip|zstd``; ``GET raw`` 3-D accepts the same.
+* A request over the byte limit is 413 with the limit in the message, checked before any
+  allocation or body read; a body of the wrong length is 400 naming the expected size.
+* ``subvolblocks`` returns every block of the box, unwritten ones as encoded background
+  (DVID leaves them out, which makes neuroglancer fail on empty chunks);
+  ``specificblocks`` leaves missing blocks out, as DVID does.
+* ``compression=jpeg`` transcodes blocks not stored as JPEG (DVID refuses).
+* ``POST extents`` grows the recorded extents to include the posted box; it never hides
+  written voxels (DVID replaces them).
+* ``isotropic`` resamples by nearest neighbour (see :mod:`.sampling`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.datatypes.imageblk import block_stream, bodies, formats, sampling
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.dvid_info import (
+    extend_extents,
+    instance_info_json,
+    metadata_json,
+    parse_extents_body,
+)
+from voxhub.datatypes.imageblk.geometry_urls import (
+    Dims,
+    dvid_box,
+    parse_block_span,
+    parse_dims,
+    parse_floats,
+    parse_ints,
+)
+from voxhub.datatypes.imageblk.instance import ImageInstance
+from voxhub.errors import InvalidRequest
+from voxhub.geometry import Box
+from voxhub.versioning.catalog import Catalog
+from voxhub.versioning.records import InstanceInfo
+
+DEFAULT_MAX_REQUEST_BYTES = 2**30
+OCTET = "application/octet-stream"
+_VOLUME_FORMATS = ("", "octet-stream", "nd", "raw")
+
+
+# -- request context -----------------------------------------------------------------
+def request_limit(request: Request) -> int:
+    """The server's per-request byte limit."""
+    return int(getattr(request.app.state, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES))
+
+
+def instance_at(catalog: Catalog, node_uuid: str, info: InstanceInfo, limit: int) -> ImageInstance:
+    """The image instance ``info`` at ``node_uuid``, refusing reads over ``limit`` bytes.
+
+    Blocking (it reads the catalog): call it in a thread.
+    """
+    config = ImageConfig.from_json(info.config)
+    view = catalog.view(node_uuid, info.name)
+    per_voxel = np.dtype(config.dtype).itemsize
+    return ImageInstance(view, config, info.name, max_request_voxels=max(1, limit // per_voxel))
+
+
+def open_instance(request: Request) -> ImageInstance:
+    """The instance this request addresses, at its node (blocking: call in a thread)."""
+    return instance_at(
+        request.app.state.hub.catalog,
+        request.state.node_uuid,
+        request.state.instance,
+        request_limit(request),
+    )
+
+
+def _config(request: Request) -> ImageConfig:
+    return ImageConfig.from_json(request.state.instance.config)
+
+
+def _scale(request: Request, config: ImageConfig) -> int:
+    text = request.query_params.get("scale", "0")
+    try:
+        scale = int(text)
+    except ValueError:
+        raise InvalidRequest(f"scale {text!r} must be an integer") from None
+    if not 0 <= scale <= config.max_scale:
+        raise InvalidRequest(f"scale {scale} out of range 0..{config.max_scale}")
+    return scale
+
+
+def _voxel_size(config: ImageConfig, scale: int) -> list[float]:
+    factor = config.scale_factor(scale)
+    return [v * f for v, f in zip(config.voxel_size, factor, strict=True)]
+
+
+def _check_box(box: Box, config: ImageConfig, limit: int, what: str) -> None:
+    bodies.check_size(box.size * np.dtype(config.dtype).itemsize, limit, what)
+
+
+def _volume_bytes(array: np.ndarray) -> memoryview:
+    """C-order little-endian bytes of ``array`` without a copy when already so."""
+    le = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return memoryview(le.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+
+
+# -- info, metadata, extents ----------------------------------------------------------
+async def get_info(request: Request) -> Response:
+    def run() -> dict[str, Any]:
+        instance = open_instance(request)
+        return instance_info_json(request.state.instance, instance.config, instance.extents(0))
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+async def get_metadata(request: Request) -> Response:
+    def run() -> dict[str, Any]:
+        instance = open_instance(request)
+        return metadata_json(instance.config, instance.extents(0))
+
+    body = json.dumps(await run_in_threadpool(run))
+    return Response(body, media_type="application/vnd.dvid-nd-data+json")
+
+
+async def post_extents(request: Request) -> Response:
+    raw = await bodies.read_body(request, request_limit(request))
+    try:
+        parsed = json.loads(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"extents body is not JSON: {e}") from None
+    box = parse_extents_body(parsed)
+    await run_in_threadpool(lambda: extend_extents(open_instance(request).view, box))
+    return Response(b"")
+
+
+# -- raw and isotropic ------------------------------------------------------------------
+async def get_raw(request: Request) -> Response:
+    return await _get_volume(request, isotropic=False)
+
+
+async def get_isotropic(request: Request) -> Response:
+    return await _get_volume(request, isotropic=True)
+
+
+async def _get_volume(request: Request, *, isotropic: bool) -> Response:
+    params = request.path_params
+    dims = parse_dims(params["dims"])
+    box = dvid_box(dims, params["size"], params["offset"])
+    fmt_text = params.get("fmt")
+    config = _config(request)
+    scale = _scale(request, config)
+    limit = request_limit(request)
+    _check_box(box, config, limit, "cutout")
+    volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
+    image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
+    compression = bodies.parse_compression(request.query_params.get("compression"))
+    if compression != "raw" and not volume_fmt:
+        raise InvalidRequest("compression applies to 3-D octet-stream cutouts only")
+
+    def run() -> np.ndarray:
+        instance = open_instance(request)
+        if not isotropic:
+            return instance.read(box, scale)
+        voxel_size = _voxel_size(config, scale)
+        source, _ = sampling.isotropic_sources(box, voxel_size)
+        _check_box(source, config, limit, "isotropic source box")
+        return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
+
+    volume = await run_in_threadpool(run)
+    if image_fmt is None:
+        data = _volume_bytes(volume)
+        if compression == "raw":
+            return Response(data, media_type=OCTET)
+        return Response(
+            await run_in_threadpool(bodies.compress, bytes(data), compression), media_type=OCTET
+        )
+    return Response(
+        await run_in_threadpool(_encode_picture, volume, dims, image_fmt),
+        media_type=image_fmt.media_type,
+    )
+
+
+def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) -> bytes:
+    if dims.is_3d:
+        if fmt.name == "tiff":
+            return formats.encode_tiff(volume)
+        return formats.encode_image(formats.tall_image(volume), fmt)
+    # rows are the second axis of dims, columns the first (xy: rows y; xz, yz: rows z)
+    if dims.axes == (0, 1):
+        return formats.encode_image(volume[0], fmt)
+    if dims.axes == (0, 2):
+        return formats.encode_image(volume[:, 0, :], fmt)
+    return formats.encode_image(volume[:, :, 0], fmt)
+
+
+async def post_raw(request: Request) -> Response:
+    params = request.path_params
+    dims = parse_dims(params["dims"])
+    if not dims.is_3d:
+        raise InvalidRequest(f"dims {params['dims']!r}: only 3-D (0_1_2) subvolumes can be posted")
+    box = dvid_box(dims, params["size"], params["offset"])
+    config = _config(request)
+    if _scale(request, config) != 0:
+        raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
+    data = await _read_voxels(request, box.size, config)
+    array = data.reshape(box.shape)
+    await run_in_threadpool(lambda: open_instance(request).write(box.start, array))
+    return Response(b"")
+
+
+async def _read_voxels(request: Request, count: int, config: ImageConfig) -> np.ndarray:
+    """The body as ``count`` voxels: size checked before reading, length checked exactly."""
+    dtype = np.dtype(config.dtype).newbyteorder("<")
+    expected = count * dtype.itemsize
+    limit = request_limit(request)
+    bodies.check_size(expected, limit, "write")
+    compression = bodies.parse_compression(request.query_params.get("compression"))
+    declared = request.headers.get("content-length")
+    if compression == "raw" and declared is not None and declared.isdigit():
+        _check_length(int(declared), expected)
+    body = await bodies.read_body(request, limit)
+    data = await run_in_threadpool(bodies.decompress, body, compression, expected)
+    return np.frombuffer(data, dtype=dtype).astype(config.dtype, copy=False)
+
+
+def _check_length(declared: int, expected: int) -> None:
+    if declared != expected:
+        raise InvalidRequest(f"body has {declared} bytes; the box needs exactly {expected}")
+
+
+# -- block streams ------------------------------------------------------------------------
+async def get_subvolblocks(request: Request) -> Response:
+    params = request.path_params
+    box = dvid_box(Dims((0, 1, 2)), params["size"], params["offset"])
+    config = _config(request)
+    bs = config.block_shape
+    for field, values in (("offset", box.start), ("size", box.shape)):
+        if any(v % s for v, s in zip(values, bs, strict=True)):
+            raise InvalidRequest(
+                f"subvolblocks {field} {params[field]!r} is not a multiple of the block size "
+                f"{bs[2]}_{bs[1]}_{bs[0]}"
+            )
+    scale = _scale(request, config)
+    payload = block_stream.parse_payload(request.query_params.get("compression"))
+    _check_box(box, config, request_limit(request), "subvolblocks")
+    coords = list(config.layout(scale).grid.blocks_in(box))
+    return await _stream(request, config, scale, coords, payload, fill_missing=True)
+
+
+async def get_specificblocks(request: Request) -> Response:
+    config = _config(request)
+    text = request.query_params.get("blocks", "")
+    if not text:
+        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
+    count = len(text.split(","))
+    if count % 3:
+        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
+    values = parse_ints(text, count, "blocks")
+    coords = [(values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3)]
+    scale = _scale(request, config)
+    payload = block_stream.parse_payload(request.query_params.get("compression"))
+    block_bytes = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
+    bodies.check_size(len(coords) * block_bytes, request_limit(request), "specificblocks")
+    return await _stream(request, config, scale, coords, payload, fill_missing=False)
+
+
+async def _stream(
+    request: Request,
+    config: ImageConfig,
+    scale: int,
+    coords: list[tuple[int, int, int]],
+    payload: str,
+    *,
+    fill_missing: bool,
+) -> Response:
+    def run() -> bytes:
+        view = open_instance(request).view
+        records = block_stream.block_payloads(
+            view, config.layout(scale), coords, payload, fill_missing=fill_missing
+        )
+        return block_stream.encode_stream(records)
+
+    return Response(await run_in_threadpool(run), media_type=OCTET)
+
+
+async def get_blocks(request: Request) -> Response:
+    config = _config(request)
+    box, count = _span(request, config)
+    scale = _scale(request, config)
+    _check_box(box, config, request_limit(request), "blocks")
+    volume = await run_in_threadpool(lambda: open_instance(request).read(box, scale))
+    bz, by, bx = config.block_shape
+    # (bz, by, n*bx) -> n blocks one after another, each C order
+    blocks = volume.reshape(bz, by, count, bx).transpose(2, 0, 1, 3)
+    return Response(_volume_bytes(blocks), media_type=OCTET)
+
+
+async def post_blocks(request: Request) -> Response:
+    config = _config(request)
+    box, count = _span(request, config)
+    if _scale(request, config) != 0:
+        raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
+    data = await _read_voxels(request, box.size, config)
+    bz, by, bx = config.block_shape
+    array = data.reshape(count, bz, by, bx).transpose(1, 2, 0, 3).reshape(box.shape)
+    await run_in_threadpool(lambda: open_instance(request).write(box.start, array))
+    return Response(b"")
+
+
+def _span(request: Request, config: ImageConfig) -> tuple[Box, int]:
+    start, count = parse_block_span(request.path_params["offset"], request.path_params["nblocks"])
+    bz, by, bx = config.block_shape
+    origin = (start[0] * bz, start[1] * by, start[2] * bx)
+    return Box.from_shape((bz, by, count * bx), origin), count
+
+
+# -- arbitrary planes ---------------------------------------------------------------------
+async def get_arb(request: Request) -> Response:
+    params = request.path_params
+    corners = [
+        np.asarray(parse_floats(params[name], 3, name)[::-1], dtype=np.float64)
+        for name in ("top_left", "top_right", "bottom_left")
+    ]
+    try:
+        res = float(params["res"])
+    except ValueError:
+        raise InvalidRequest(f"res {params['res']!r} must be a number") from None
+    fmt = formats.parse_image_format(params.get("fmt"))
+    config = _config(request)
+    scale = _scale(request, config)
+    limit = request_limit(request)
+    rows, cols = sampling.plane_shape(corners[0], corners[1], corners[2], res)
+    bodies.check_size(rows * cols * np.dtype(config.dtype).itemsize, limit, "arb image")
+    voxel_size = _voxel_size(config, scale)
+
+    def run() -> bytes:
+        voxels = sampling.plane_voxels(corners[0], corners[1], corners[2], res, voxel_size)
+        view = open_instance(request).view
+        image = sampling.gather_voxels(view, config.layout(scale), voxels, limit)
+        return formats.encode_image(image, fmt)
+
+    return Response(await run_in_threadpool(run), media_type=fmt.media_type)
+
+
+def image_routes() -> list[BaseRoute]:
+    """The routes of one image instance, paths relative to ``/api/node/{uuid}/{name}``."""
+    return [
+        Route("/info", get_info, methods=["GET"]),
+        Route("/metadata", get_metadata, methods=["GET"]),
+        Route("/extents", post_extents, methods=["POST"]),
+        Route("/raw/{dims}/{size}/{offset}", get_raw, methods=["GET"]),
+        Route("/raw/{dims}/{size}/{offset}", post_raw, methods=["POST"]),
+        Route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=["GET"]),
+        Route("/isotropic/{dims}/{size}/{offset}", get_isotropic, methods=["GET"]),
+        Route("/isotropic/{dims}/{size}/{offset}/{fmt}", get_isotropic, methods=["GET"]),
+        Route("/subvolblocks/{size}/{offset}", get_subvolblocks, methods=["GET"]),
+        Route("/specificblocks", get_specificblocks, methods=["GET"]),
+        Route("/blocks/{offset}/{nblocks}", get_blocks, methods=["GET"]),
+        Route("/blocks/{offset}/{nblocks}", post_blocks, methods=["POST"]),
+        Route("/arb/{top_left}/{top_right}/{bottom_left}/{res}", get_arb, methods=["GET"]),
+        Route("/arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}", get_arb, methods=["GET"]),
+    ]
