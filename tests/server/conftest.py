@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import warnings
 
 import numpy as np
 import pytest
@@ -46,9 +45,11 @@ def env() -> Iterator[Env]:
 
 
 def committed_pair(env: Env) -> tuple[str, str]:
-    """Commit the root, then make and commit two branches changing the same block."""
+    """Commit the root, then make and commit two children: master and branch "side"."""
     c = env.client
     assert c.post(f"/api/node/{env.uuid}/commit", json={}).status_code == 200
     a = c.post(f"/api/node/{env.uuid}/newversion", json={}).json()["child"]
     b = c.post(f"/api/node/{env.uuid}/branch", json={"branch": "side"}).json()["child"]
+    for uuid in (a, b):
+        assert c.post(f"/api/node/{uuid}/commit", json={}).status_code == 200
     return a, b

@@ -13,7 +13,8 @@ def test_repos_info_satisfies_neuroglancer(env: Env) -> None:
     assert len(info) == 2
     for root, repo in info.items():
         assert repo["Root"] == root
-        assert isinstance(repo["Alias"], str) and isinstance(repo["Description"], str)
+        assert isinstance(repo["Alias"], str)
+        assert isinstance(repo["Description"], str)
         assert isinstance(repo["DataInstances"], dict)
         assert root in repo["DAG"]["Nodes"]
     gray = info[env.uuid]["DataInstances"]["gray"]
@@ -22,7 +23,9 @@ def test_repos_info_satisfies_neuroglancer(env: Env) -> None:
     assert gray["Extended"]["MinPoint"] == [0, 0, 0]
     assert gray["Extended"]["MaxPoint"] == [15, 7, 3]  # x, y, z inclusive
     node = info[env.uuid]["DAG"]["Nodes"][env.uuid]
-    assert node["Branch"] == "" and node["Locked"] is False and node["UUID"] == env.uuid
+    assert node["Branch"] == ""
+    assert node["Locked"] is False
+    assert node["UUID"] == env.uuid
 
 
 def test_create_repo(env: Env) -> None:
@@ -33,7 +36,8 @@ def test_create_repo(env: Env) -> None:
     assert env.client.post("/api/repos", json={"root": wanted}).json() == {"root": wanted}
     assert env.client.post("/api/repos", json={"root": wanted}).status_code == 409
     bad = env.client.post("/api/repos", json={"root": "xyz"})
-    assert bad.status_code == 400 and "32 hex" in bad.json()["error"]
+    assert bad.status_code == 400
+    assert "32 hex" in bad.json()["error"]
     assert env.client.post("/api/repos", json={"alias": 3}).status_code == 400
     assert env.client.post("/api/repos", content=b"{nope").status_code == 400
     assert env.client.post("/api/repos", content=b"[1]").status_code == 400
@@ -51,12 +55,15 @@ def test_server_info_and_types(env: Env) -> None:
 def test_help(env: Env) -> None:
     page = env.client.get("/api/help")
     assert page.headers["content-type"].startswith("text/html")
-    assert "/api/help/uint8blk" in page.text and "409" in page.text
+    assert "/api/help/uint8blk" in page.text
+    assert "409" in page.text
     text = env.client.get("/api/help/uint8blk")
     assert text.headers["content-type"].startswith("text/plain")
-    assert "/raw/" in text.text and "Differences from DVID" in text.text
+    assert "/raw/" in text.text
+    assert "Differences from DVID" in text.text
     missing = env.client.get("/api/help/nosuchtype")
-    assert missing.status_code == 404 and "nosuchtype" in missing.json()["error"]
+    assert missing.status_code == 404
+    assert "nosuchtype" in missing.json()["error"]
 
 
 def test_openapi_describes_every_route(env: Env) -> None:
@@ -73,13 +80,17 @@ def test_openapi_describes_every_route(env: Env) -> None:
 
 def test_home_page_lists_repos_and_slices(env: Env) -> None:
     page = env.client.get("/").text
-    assert "demo" in page and env.uuid in page and "gray" in page
-    assert 'type="range"' in page and "/raw/xy/" in page
+    assert "demo" in page
+    assert env.uuid in page
+    assert "gray" in page
+    assert 'type="range"' in page
+    assert "/raw/xy/" in page
     empty = env.client.get("/api/node/nope/status")
     assert empty.status_code == 404
 
 
 def test_unknown_route_is_json_404(env: Env) -> None:
     r = env.client.get("/api/nothing/here")
-    assert r.status_code == 404 and "/api/nothing/here" in r.json()["error"]
+    assert r.status_code == 404
+    assert "/api/nothing/here" in r.json()["error"]
     assert env.client.put("/api/repos/info").status_code == 405
