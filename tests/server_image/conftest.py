@@ -23,6 +23,7 @@ import voxhub
 from voxhub.client import Hub, Node
 from voxhub.datatypes.imageblk.routes import image_routes
 from voxhub.errors import (
+    CapabilityError,
     CodecError,
     Conflict,
     InvalidRequest,
@@ -47,6 +48,7 @@ _STATUS = (
     (TooLarge, 413),
     (InvalidRequest, 400),
     (CodecError, 400),
+    (CapabilityError, 501),
 )
 
 

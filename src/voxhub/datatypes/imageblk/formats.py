@@ -94,7 +94,7 @@ def encode_image(image: np.ndarray, fmt: ImageFormat) -> bytes:
 def encode_tiff(array: np.ndarray) -> bytes:
     """A TIFF of a 2-D image or a multipage TIFF (one page per z) of a 3-D array."""
     buf = io.BytesIO()
-    tifffile.imwrite(buf, np.ascontiguousarray(array))
+    tifffile.imwrite(buf, np.ascontiguousarray(array), photometric="minisblack")
     return buf.getvalue()
 
 
