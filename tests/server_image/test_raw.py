@@ -303,3 +303,15 @@ def test_post_extents_bad_bodies(env: Env, body: bytes) -> None:
     r = env.client.post(env.url("gray", "extents"), content=body)
     assert r.status_code == 400
     assert "extents" in r.json()["error"]
+
+
+@pytest.mark.parametrize("length", [63, 65])
+def test_post_raw_streamed_body_of_wrong_length(env: Env, length: int) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"\x01" * (length - 1)
+        yield b"\x01"
+
+    r = env.client.post(env.url("gray", "raw/0_1_2/4_4_4/0_0_0"), content=chunks())
+    assert r.status_code == 400
+    assert "64" in r.json()["error"]
+    assert np.array_equal(env.node.volume("gray")[:4, :4, :4], env.gray[:4, :4, :4])

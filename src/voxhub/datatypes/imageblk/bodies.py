@@ -65,6 +65,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def read_exact(request: Request, expected: int) -> bytearray:
+    """An uncompressed body of exactly ``expected`` bytes, read into one buffer.
+
+    Filling a preallocated buffer avoids holding the chunks and their join at once (a
+    1 GiB write would otherwise need 2 GiB). Any other length is an InvalidRequest.
+    """
+    buffer = bytearray(expected)
+    view = memoryview(buffer)
+    filled = 0
+    async for chunk in request.stream():
+        end = filled + len(chunk)
+        if end > expected:
+            raise InvalidRequest(f"body has more than {expected} bytes; the box needs exactly that")
+        view[filled:end] = chunk
+        filled = end
+    if filled != expected:
+        raise InvalidRequest(f"body has {filled} bytes; the box needs exactly {expected}")
+    return buffer
+
+
 def decompress(body: bytes, compression: str, expected: int) -> bytes:
     """Inflate ``body`` to exactly ``expected`` bytes (InvalidRequest otherwise)."""
     try:

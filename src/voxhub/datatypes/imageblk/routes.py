@@ -230,8 +230,11 @@ async def _read_voxels(request: Request, count: int, config: ImageConfig) -> np.
     declared = request.headers.get("content-length")
     if compression == "raw" and declared is not None and declared.isdigit():
         _check_length(int(declared), expected)
-    body = await bodies.read_body(request, limit)
-    data = await run_in_threadpool(bodies.decompress, body, compression, expected)
+    if compression == "raw":
+        data: bytes | bytearray = await bodies.read_exact(request, expected)
+    else:
+        body = await bodies.read_body(request, limit)
+        data = await run_in_threadpool(bodies.decompress, body, compression, expected)
     return np.frombuffer(data, dtype=dtype).astype(config.dtype, copy=False)
 
 
