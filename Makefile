@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo serve test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,12 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m voxhub.demo $(if $(STORE),--store $(STORE),)
+
+# Serve the demo store over HTTP (built first if absent); `voxhub serve` prints the URL.
+DEMO_STORE ?= demo-store
+serve: $(STAMP)
+	@test -e $(DEMO_STORE) || $(BIN)/python -m voxhub.demo --store $(DEMO_STORE)
+	$(BIN)/voxhub serve --store $(DEMO_STORE) $(if $(PORT),--port $(PORT),)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -1,0 +1,100 @@
+"""End to end: the real ``voxhub serve`` (two uvicorn workers over one LMDB store) driven
+with plain HTTP requests written the way DVID clients write them."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+DVID = {"u": "alice", "app": "pyclient"}  # every DVID client request carries these
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("voxhub")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "voxhub.cli"]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    cmd = [*_command(), "serve", "--store", str(tmp_path / "store"), "--port", str(port),
+           "--workers", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/heartbeat", timeout=2).text == "OK":
+                    break
+            except httpx.TransportError:
+                pass
+            try:  # waits for the process to die, which doubles as the poll interval
+                proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+            else:
+                pytest.fail(f"voxhub serve exited: {proc.stdout.read() if proc.stdout else ''}")
+            if time.monotonic() > deadline:
+                pytest.fail("voxhub serve did not answer within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://localhost:{port}/" in out
+
+
+def test_dvid_client_session(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as http:
+        root = http.post("/api/repos", params=DVID, json={"alias": "fib", "description": "d"})
+        uuid = root.json()["root"]
+        settings = {
+            "typename": "uint8blk",
+            "dataname": "grayscale",
+            "versioned": "true",
+            "BlockSize": "32,32,32",
+            "VoxelSize": "8,8,8",
+            "VoxelUnits": "nanometers",
+        }
+        created = http.post(f"/api/repo/{uuid}/instance", params=DVID, json=settings)
+        assert created.json()["result"].startswith("Added grayscale [uint8blk]")
+
+        data = np.arange(4 * 8 * 16, dtype=np.uint8).reshape(4, 8, 16)  # z, y, x
+        raw = f"/api/node/{uuid[:6]}/grayscale/raw/0_1_2/16_8_4/0_0_0"  # sizes x_y_z
+        assert http.post(raw, params=DVID, content=data.tobytes()).status_code == 200
+        back = http.get(raw, params=DVID)
+        assert np.array_equal(np.frombuffer(back.content, np.uint8).reshape(4, 8, 16), data)
+
+        assert http.get(f"/api/node/{uuid}/commit", params=DVID).json() == {"Locked": False}
+        done = http.post(f"/api/node/{uuid}/commit", params=DVID, json={"note": "v1", "log": ["x"]})
+        assert done.json() == {"committed": uuid}
+        assert http.get(f"/api/node/{uuid}/commit", params=DVID).json() == {"Locked": True}
+        log = http.get(f"/api/node/{uuid}/log", params=DVID).json()["log"]
+        assert log[-1].endswith("u=alice app=pyclient: x")
+        refused = http.post(raw, params=DVID, content=data.tobytes())
+        assert refused.status_code == 409
+
+        child = http.post(f"/api/node/{uuid}/newversion", params=DVID, json={"note": "n"})
+        child_uuid = child.json()["child"]
+        info = http.get("/api/repos/info", headers={"Origin": "http://ng.example"})
+        assert info.headers["access-control-allow-origin"] == "*"
+        repo = info.json()[uuid]
+        assert set(repo["DAG"]["Nodes"]) == {uuid, child_uuid}
+        assert repo["DataInstances"]["grayscale"]["Extended"]["MaxPoint"] == [15, 7, 3]
+        missing = http.get("/api/node/ffffffff/grayscale/info", params=DVID)
+        assert missing.status_code == 404
