@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -86,3 +87,10 @@ def test_real_image_routes_are_mounted(env: Env) -> None:
     r = env.client.get(f"/api/node/{env.uuid[:8]}/gray/info")
     assert r.status_code == 200
     assert r.json()["Base"]["Name"] == "gray"
+
+
+def test_ndstore_cutouts_are_mounted(env: Env) -> None:
+    r = env.client.get("/ca/demo/gray/raw/0/0,16/0,8/0,4/")
+    assert r.status_code == 200
+    expected = np.arange(4 * 8 * 16, dtype=np.uint8).tobytes()
+    assert r.content == expected

@@ -1,10 +1,10 @@
 """``create_app(hub)``: the Starlette application serving a hub over HTTP.
 
 Route modules: :mod:`.routes_server`, :mod:`.routes_repo`, :mod:`.routes_node`, instance
-routes through :mod:`.dispatch`, :mod:`.help`, :mod:`.openapi`, :mod:`.home`. Errors map
-to statuses in :mod:`.errors`. ``app.state.hub`` is the hub and
-``app.state.max_request_bytes`` the per-request size limit (bodies here, cutouts in the
-datatype routes).
+routes through :mod:`.dispatch`, ndstore cutouts (:mod:`.ndstore`), :mod:`.help`,
+:mod:`.openapi`, :mod:`.home`. Errors map to statuses in :mod:`.errors`.
+``app.state.hub`` is the hub and ``app.state.max_request_bytes`` the per-request size
+limit (bodies here, cutouts in the datatype routes).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
 from voxhub.server.middleware import BodyLimit, TrailingSlash
+from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
@@ -52,6 +53,7 @@ def create_app(hub: Hub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) 
         *repo_routes(),
         *node_routes(),
         *instance_routes(),
+        *ndstore_routes(),
     ]
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
