@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from voxhub.cli.repo_cmds import repo
 from voxhub.cli.serve import serve
+from voxhub.cli.volume_cmds import export_cmd, import_cmd, volume
 
 
 @click.group()
@@ -14,6 +16,10 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(repo)
+cli.add_command(volume)
+cli.add_command(import_cmd)
+cli.add_command(export_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,135 @@
+"""``voxhub volume create|info``, ``voxhub import`` and ``voxhub export``."""
+
+from __future__ import annotations
+
+import click
+
+from voxhub.cli.common import friendly_errors, opened, store_option, triple
+from voxhub.geometry import Box
+from voxhub.transfer import export_volume, import_volume, open_source
+
+
+@click.group()
+def volume() -> None:
+    """Image volumes."""
+
+
+@volume.command("create")
+@store_option
+@click.argument("ref")
+@click.argument("name")
+@click.option(
+    "--dtype",
+    default="uint8",
+    show_default=True,
+    type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32"]),
+)
+@click.option("--block-shape", default="64,64,64", show_default=True, help="z,y,x")
+@click.option("--voxel-size", default="1,1,1", show_default=True, help="z,y,x")
+@click.option("--units", default="nanometers", show_default=True)
+@click.option(
+    "--codec",
+    default="zstd",
+    show_default=True,
+    type=click.Choice(["zstd", "raw", "lz4", "gzip", "jpeg"]),
+)
+@click.option(
+    "--scales",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Pyramid levels kept up to date above scale 0.",
+)
+@click.option("--anisotropic", is_flag=True, help="Downsample x and y only.")
+@click.option("--unversioned", is_flag=True, help="One copy shared by every node.")
+@friendly_errors
+def create(
+    store: str,
+    ref: str,
+    name: str,
+    dtype: str,
+    block_shape: str,
+    voxel_size: str,
+    units: str,
+    codec: str,
+    scales: int,
+    anisotropic: bool,
+    unversioned: bool,
+) -> None:
+    """Create image volume NAME in the repo of node REF (an open node)."""
+    with opened(store) as hub:
+        vol = hub.node(ref).create_volume(
+            name,
+            dtype,
+            block_shape=triple(block_shape, "--block-shape"),
+            voxel_size=triple(voxel_size, "--voxel-size", float),
+            voxel_units=units,
+            codec=codec,
+            max_scale=scales,
+            anisotropic=anisotropic,
+            versioned=not unversioned,
+        )
+        click.echo(repr(vol))
+
+
+@volume.command("info")
+@store_option
+@click.argument("ref")
+@click.argument("name")
+@friendly_errors
+def info(store: str, ref: str, name: str) -> None:
+    """Settings and extents of volume NAME at node REF."""
+    with opened(store) as hub:
+        vol = hub.node(ref).volume(name)
+        c = vol.config
+        click.echo(f"{name}: {c.dtype}, blocks {c.block_shape} (z,y,x), codec {c.codec}")
+        click.echo(
+            f"voxel size {c.voxel_size} {c.voxel_units}, scales 0..{c.max_scale}"
+            f"{' (anisotropic)' if c.anisotropic else ''}"
+        )
+        for k in range(c.max_scale + 1):
+            click.echo(f"  scale {k}: extents {vol.extents(k)}")
+
+
+@click.command("import")
+@store_option
+@click.argument("ref")
+@click.argument("name")
+@click.argument("source")
+@click.option("--offset", default="0,0,0", show_default=True, help="z,y,x of the first voxel")
+@friendly_errors
+def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> None:
+    """Import SOURCE (.npy, TIFF stack, folder of PNG/TIFF slices, file.h5:/dataset)
+    into volume NAME at open node REF."""
+    with opened(store) as hub:
+        src = open_source(source)
+        try:
+            import_volume(hub.node(ref).volume(name), src, offset=triple(offset, "--offset"))
+        finally:
+            src.close()
+
+
+@click.command("export")
+@store_option
+@click.argument("ref")
+@click.argument("name")
+@click.argument("destination")
+@click.option("--box", default=None, help="z0,y0,x0,z1,y1,x1 (default: the extents)")
+@click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 20))
+@friendly_errors
+def export_cmd(
+    store: str, ref: str, name: str, destination: str, box: str | None, scale: int
+) -> None:
+    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset])."""
+    region = None
+    if box is not None:
+        try:
+            v = [int(p) for p in box.split(",")]
+        except ValueError:
+            v = []
+        if len(v) != 6:
+            raise click.BadParameter(f"--box needs 6 integers z0,y0,x0,z1,y1,x1, got {box!r}")
+        region = Box((v[0], v[1], v[2]), (v[3], v[4], v[5]))
+    with opened(store) as hub:
+        done = export_volume(hub.node(ref).volume(name), destination, box=region, scale=scale)
+        click.echo(f"exported {done} to {destination}")
