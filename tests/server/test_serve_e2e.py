@@ -3,10 +3,6 @@ with plain HTTP requests written the way DVID clients write them."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,49 +10,19 @@ import httpx
 import numpy as np
 import pytest
 
+from voxhub.testing.server import start_server
+
 DVID = {"u": "alice", "app": "pyclient"}  # every DVID client request carries these
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("voxhub")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "voxhub.cli"]
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    cmd = [*_command(), "serve", "--store", str(tmp_path / "store"), "--port", str(port),
-           "--workers", "2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    proc = start_server(tmp_path / "store", workers=2)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/heartbeat", timeout=2).text == "OK":
-                    break
-            except httpx.TransportError:
-                pass
-            try:  # waits for the process to die, which doubles as the poll interval
-                proc.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
-            else:
-                pytest.fail(f"voxhub serve exited: {proc.stdout.read() if proc.stdout else ''}")
-            if time.monotonic() > deadline:
-                pytest.fail("voxhub serve did not answer within 60 s")
-        yield url
+        yield proc.url
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert f"http://localhost:{port}/" in out
+        out = proc.stop()
+    assert f"http://localhost:{proc.port}/" in out
 
 
 def test_dvid_client_session(server: str) -> None:
