@@ -11,31 +11,37 @@ import pytest
 
 import voxhub
 from voxhub import Box
-from voxhub.client import Hub
+from voxhub.client import EmbeddedHub, Hub
 from voxhub.errors import (
-    CapabilityError,
     Conflict,
     InvalidRequest,
     MergeConflict,
     NotFound,
+    StorageError,
     VersionLocked,
 )
 from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
+from voxhub.testing.server import ServerProcess, free_port
 
 
-@pytest.fixture(params=["memory", "lmdb", "s3"])
+@pytest.fixture(params=["memory", "lmdb", "s3", "remote"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
+    if request.param == "remote":  # the same API through a real server process
+        server: ServerProcess = request.getfixturevalue("voxhub_server")
+        with voxhub.open(server.url) as remote:
+            yield remote
+        return
     if request.param == "s3":
-        server: SeaweedServer = request.getfixturevalue("seaweed")
+        weed: SeaweedServer = request.getfixturevalue("seaweed")
         store = S3Store(
-            server.bucket,
+            weed.bucket,
             f"api-{uuid.uuid4().hex}",
-            endpoint=server.endpoint,
-            access_key_id=server.access_key,
-            secret_access_key=server.secret_key,
+            endpoint=weed.endpoint,
+            access_key_id=weed.access_key,
+            secret_access_key=weed.secret_key,
         )
-        with Hub(store) as h:
+        with EmbeddedHub(store) as h:
             yield h
         return
     location = "memory://" if request.param == "memory" else str(tmp_path / "store")
@@ -155,9 +161,9 @@ def test_store_reopens_with_everything(tmp_path: Path) -> None:
         assert (repo.master.volume("em")[...] == 5).all()
 
 
-def test_remote_urls_are_refused_clearly() -> None:
-    with pytest.raises(CapabilityError, match="remote"):
-        voxhub.open("http://127.0.0.1:1")
+def test_an_unreachable_server_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="unreachable"):
+        voxhub.open(f"http://127.0.0.1:{free_port()}")
 
 
 def test_disjoint_edits_merge_and_derived_data_is_recomputed(hub: Hub) -> None:

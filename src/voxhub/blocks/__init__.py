@@ -5,7 +5,7 @@ grid, dtype, codec, background and the block-coordinate-to-key function.
 """
 
 from voxhub.blocks.layout import BlockLayout
-from voxhub.blocks.read import fetch_blocks, read_box
+from voxhub.blocks.read import fetch_blocks, fill_block, read_box
 from voxhub.blocks.write import (
     PreparedWrite,
     apply_write,
@@ -19,6 +19,7 @@ __all__ = [
     "PreparedWrite",
     "apply_write",
     "fetch_blocks",
+    "fill_block",
     "prepare_write",
     "read_box",
     "store_blocks",

@@ -23,24 +23,26 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
     coords = list(layout.grid.blocks_in(box))
     values = reader.get_many([layout.tkey(c) for c in coords])
     out = np.empty(box.shape, dtype=layout.dtype)
-    grid, codec = layout.grid, layout.codec
-
-    def fill(i: int) -> None:
-        block = grid.block_box(coords[i])
-        part = block.intersect(box)
-        dst = out[part.relative_to(box.start)]
-        data = values[i]
-        if data is None:
-            dst[...] = layout.background
-        elif part == block and dst.flags.c_contiguous:
-            codec.decode_into(data, dst)
-        else:
-            buf = scratch(layout.block_shape, layout.dtype)
-            codec.decode_into(data, buf)
-            np.copyto(dst, buf[part.relative_to(block.start)])
-
-    parallel_map(fill, range(len(coords)))
+    parallel_map(lambda i: fill_block(layout, box, out, coords[i], values[i]), range(len(coords)))
     return out
+
+
+def fill_block(
+    layout: BlockLayout, box: Box, out: np.ndarray, coord: Vec3, data: bytes | None
+) -> None:
+    """Decode the stored block ``data`` at ``coord`` into its part of ``out`` (which holds
+    ``box``); ``None`` fills that part with the background."""
+    block = layout.grid.block_box(coord)
+    part = block.intersect(box)
+    dst = out[part.relative_to(box.start)]
+    if data is None:
+        dst[...] = layout.background
+    elif part == block and dst.flags.c_contiguous:
+        layout.codec.decode_into(data, dst)
+    else:
+        buf = scratch(layout.block_shape, layout.dtype)
+        layout.codec.decode_into(data, buf)
+        np.copyto(dst, buf[part.relative_to(block.start)])
 
 
 def fetch_blocks(

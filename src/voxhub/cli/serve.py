@@ -35,14 +35,14 @@ def serve(store: str, host: str, port: int, workers: int, max_request_bytes: int
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
 
-    import voxhub
+    from voxhub.client.embedded import EmbeddedHub
 
     if store.startswith("memory://") and workers > 1:
         raise click.BadParameter(
             "a memory:// store cannot be shared by workers", param_hint="--store"
         )
     try:  # fail here with a clear message rather than in every worker
-        voxhub.open(store).close()
+        EmbeddedHub.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
     os.environ[STORE_ENV] = store

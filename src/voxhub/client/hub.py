@@ -1,30 +1,31 @@
-"""``Hub``: an opened voxhub store (embedded), the entry point of the numpy API."""
+"""``Hub``: the entry point of the numpy API, over an embedded store or a remote server."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from voxhub.client.backend import CatalogAPI, ImageAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
-from voxhub.errors import CapabilityError, NotFound
-from voxhub.storage import KVStore, open_store
-from voxhub.versioning.catalog import Catalog
+from voxhub.errors import NotFound
+from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 
-class Hub:
-    """Repos in one store. Open with :func:`voxhub.open`.
+class Hub(ABC):
+    """Repos in one store, embedded or behind a server. Open with :func:`voxhub.open`.
 
     >>> import voxhub
     >>> with voxhub.open("memory://") as hub:
     ...     repo = hub.create_repo("demo")
     ...     [r.alias for r in hub.repos()]
     ['demo']
+
+    Subclasses provide :attr:`catalog` and the three data hooks below; everything a user
+    calls is written once, here and in ``Repo``, ``Node`` and ``Volume``.
     """
 
-    def __init__(self, store: KVStore) -> None:
-        self.store = store
-        self.catalog = Catalog(store)
-
-    def __repr__(self) -> str:
-        return f"Hub({self.store.spec()!r})"
+    catalog: CatalogAPI
 
     def __enter__(self) -> Hub:
         return self
@@ -32,10 +33,24 @@ class Hub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abstractmethod
     def close(self) -> None:
-        """Close the underlying store."""
-        self.store.close()
+        """Release the store or the connection pool."""
 
+    # -- data hooks (used by Repo, Node and Volume) -------------------------------------
+    @abstractmethod
+    def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
+        """Merge committed ``parents`` (priority order) into a new open node."""
+
+    @abstractmethod
+    def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
+        """Described keys of ``instance`` whose values differ between nodes ``a`` and ``b``."""
+
+    @abstractmethod
+    def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
+        """Voxel access to the image instance ``info`` at ``node_uuid``."""
+
+    # -- repos --------------------------------------------------------------------------
     def create_repo(
         self, alias: str = "", description: str = "", *, root: str | None = None
     ) -> Repo:
@@ -60,17 +75,3 @@ class Hub:
     def node(self, ref: str) -> Node:
         """A node by UUID, unique prefix, ``uuid:branch`` or ``:branch~N``."""
         return Node(self, self.catalog.node(ref).uuid)
-
-
-def open(location: str) -> Hub:
-    """Open a voxhub store: a directory path (LMDB, created if needed), ``lmdb:///dir``,
-    ``memory://``, or ``s3://bucket/prefix?endpoint=...``.
-
-    ``http://host:port`` (a remote voxhub server) arrives with the HTTP service.
-    """
-    if location.startswith(("http://", "https://")):
-        raise CapabilityError(
-            "remote voxhub servers (http://...) are not supported by this version yet; "
-            "open a store path, lmdb:///dir, memory:// or s3://bucket/prefix"
-        )
-    return Hub(open_store(location))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from voxhub.client.volume import Volume
-from voxhub.datatypes.imageblk import ImageConfig, ImageInstance, typename_for
+from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
@@ -111,10 +111,8 @@ class Node:
 
         Volume blocks are reported as ``"scale:z,y,x"`` block coordinates.
         """
-        other_uuid = other.uuid if isinstance(other, Node) else other
-        info = self._instance_info(instance)
-        describe = datatype_for(info.typename).describe_tkey
-        return [describe(k) for k in self._hub.catalog.diff(self.uuid, other_uuid, instance)]
+        other_uuid = other.uuid if isinstance(other, Node) else self._hub.catalog.node(other).uuid
+        return self._hub.diff_keys(self.uuid, other_uuid, instance)
 
     # -- instances -------------------------------------------------------------------
     def instances(self) -> dict[str, str]:
@@ -176,6 +174,4 @@ class Node:
         info = self._instance_info(name)
         if datatype_for(info.typename).name != "imageblk":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
-        view = self._hub.catalog.view(self.uuid, name)
-        instance = ImageInstance(view, ImageConfig.from_json(info.config), name)
-        return Volume(self, name, instance)
+        return Volume(self, name, self._hub.open_image(self.uuid, info))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voxhub.client.node import Node
-from voxhub.datatypes.merge import merge_nodes
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.catalog import RepoInfo
 
@@ -119,5 +118,5 @@ class Repo:
         parent win instead.
         """
         uuids = [p.uuid if isinstance(p, Node) else self.node(p).uuid for p in parents]
-        info = merge_nodes(self._hub.catalog, uuids, note=note, resolve=resolve)
+        info = self._hub.merge_nodes(uuids, note, resolve)
         return Node(self._hub, info.uuid)

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voxhub.client.backend import ImageAccess
 from voxhub.client.slicing import IndexKey, Selection, select, write_selection
-from voxhub.datatypes.imageblk import ImageConfig, ImageInstance
+from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3, vec3
 
@@ -33,7 +34,7 @@ class Volume:
     [[[0, 1]]]
     """
 
-    def __init__(self, node: Node, name: str, instance: ImageInstance) -> None:
+    def __init__(self, node: Node, name: str, instance: ImageAccess) -> None:
         self._node = node
         self.name = name
         self._instance = instance
@@ -128,7 +129,7 @@ class Volume:
 class ScaledView:
     """Read-only slicing of one pyramid level; coordinates are that level's voxels."""
 
-    def __init__(self, instance: ImageInstance, scale: int) -> None:
+    def __init__(self, instance: ImageAccess, scale: int) -> None:
         self._instance = instance
         self.scale = scale
 
@@ -140,7 +141,7 @@ class ScaledView:
         return _read_selection(self._instance, select(key, self.bounds), self.scale)
 
 
-def _read_selection(instance: ImageInstance, sel: Selection, scale: int) -> Any:
+def _read_selection(instance: ImageAccess, sel: Selection, scale: int) -> Any:
     arr = instance.read(sel.box, scale)
     if not sel.dropped_axes:
         return arr

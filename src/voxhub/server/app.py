@@ -1,6 +1,7 @@
 """``create_app(hub)``: the Starlette application serving a hub over HTTP.
 
-Route modules: :mod:`.routes_server`, :mod:`.routes_repo`, :mod:`.routes_node`, instance
+Route modules: :mod:`.routes_server`, :mod:`.routes_repo`, :mod:`.routes_node`,
+:mod:`.routes_catalog` (voxhub's own JSON records), instance
 routes through :mod:`.dispatch`, ndstore cutouts (:mod:`.ndstore`), :mod:`.help`,
 :mod:`.openapi`, :mod:`.home`. Errors map to statuses in :mod:`.errors`.
 ``app.state.hub`` is the hub and ``app.state.max_request_bytes`` the per-request size
@@ -17,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from voxhub.client.hub import Hub
+from voxhub.client.embedded import EmbeddedHub
 from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
@@ -25,6 +26,7 @@ from voxhub.server.home import home_routes
 from voxhub.server.middleware import BodyLimit, TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.openapi import openapi_routes
+from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
@@ -37,7 +39,9 @@ STORE_ENV = "VOXHUB_STORE"
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 
 
-def create_app(hub: Hub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> Starlette:
+def create_app(
+    hub: EmbeddedHub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+) -> Starlette:
     """A Starlette app serving ``hub`` with DVID's API, help, OpenAPI and a home page.
 
     The hub stays open as long as the caller wants; :func:`app_from_env` closes the hub
@@ -52,6 +56,7 @@ def create_app(hub: Hub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) 
         *server_routes(),
         *repo_routes(),
         *node_routes(),
+        *catalog_routes(),
         *instance_routes(),
         *ndstore_routes(),
     ]
@@ -80,12 +85,10 @@ def create_app(hub: Hub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) 
 def app_from_env() -> Starlette:
     """uvicorn factory (``--factory``): each worker process opens the store named by
     ``$VOXHUB_STORE`` itself and closes it at shutdown."""
-    import voxhub
-
     location = os.environ.get(STORE_ENV)
     if not location:
         raise RuntimeError(f"set {STORE_ENV} to the store path or URL to serve")
-    hub = voxhub.open(location)
+    hub = EmbeddedHub.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     app = create_app(hub, max_request_bytes=limit)
 

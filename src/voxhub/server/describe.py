@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voxhub.client.hub import Hub
+from voxhub.client.embedded import EmbeddedHub
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION, instance_info_json
 from voxhub.datatypes.registry import datatype_for
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
@@ -23,7 +23,7 @@ def type_url(typename: str) -> str:
     return f"github.com/voxhub/voxhub/datatypes/{datatype_for(typename).name}"
 
 
-def instance_json(hub: Hub, info: InstanceInfo, at: str) -> dict[str, Any]:
+def instance_json(hub: EmbeddedHub, info: InstanceInfo, at: str) -> dict[str, Any]:
     """DVID's instance info JSON (``Base``, ``Extended``, ``Extents``) seen at node ``at``.
 
     Image instances answer exactly what their own ``GET info`` route does.
@@ -65,7 +65,7 @@ def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def repo_json(hub: Hub, repo: RepoInfo) -> dict[str, Any]:
+def repo_json(hub: EmbeddedHub, repo: RepoInfo) -> dict[str, Any]:
     """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
     nodes = hub.catalog.nodes(repo.root)
     version_ids = {n.uuid: n.version_id for n in nodes}

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.client.hub import Hub
+from voxhub.client.embedded import EmbeddedHub
 from voxhub.datatypes.registry import datatype_for
 from voxhub.server.describe import repo_json
 from voxhub.server.http import blocking, hub_of
@@ -48,7 +48,7 @@ def _viewer(view_id: str, uuid: str, name: str, lo: list[int], hi: list[int]) ->
     )
 
 
-def _repo_section(hub: Hub, repo: RepoInfo, index: int) -> str:
+def _repo_section(hub: EmbeddedHub, repo: RepoInfo, index: int) -> str:
     data = repo_json(hub, repo)
     leaf = hub.catalog.node(f"{repo.root}:master").uuid
     by_vid = {n["VersionID"]: u for u, n in data["DAG"]["Nodes"].items()}
@@ -82,7 +82,7 @@ def _repo_section(hub: Hub, repo: RepoInfo, index: int) -> str:
     )
 
 
-def home_page(hub: Hub) -> str:
+def home_page(hub: EmbeddedHub) -> str:
     """The whole page."""
     sections = [_repo_section(hub, r, i) for i, r in enumerate(hub.catalog.repos())]
     return (

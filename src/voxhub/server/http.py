@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from voxhub.client.hub import Hub
+from voxhub.client.embedded import EmbeddedHub
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
@@ -18,9 +18,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def hub_of(request: Request) -> Hub:
-    """The :class:`~voxhub.client.Hub` the app serves."""
-    hub: Hub = request.app.state.hub
+def hub_of(request: Request) -> EmbeddedHub:
+    """The :class:`~voxhub.client.EmbeddedHub` the app serves."""
+    hub: EmbeddedHub = request.app.state.hub
     return hub
 
 

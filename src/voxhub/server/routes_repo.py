@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.client.hub import Hub
+from voxhub.client.embedded import EmbeddedHub
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.server.describe import repo_json
@@ -91,7 +91,9 @@ async def branch_versions(request: Request) -> Response:
     return JSONResponse(uuids)
 
 
-def _merge(hub: Hub, request: Request, parents: list[str], note: str, resolve: bool) -> NodeInfo:
+def _merge(
+    hub: EmbeddedHub, request: Request, parents: list[str], note: str, resolve: bool
+) -> NodeInfo:
     root = hub.catalog.repo(_ref(request)).root
     uuids = [hub.catalog.node(p).uuid for p in parents]
     for u in uuids:

@@ -52,7 +52,12 @@ def _load(raw: bytes, what: str) -> dict[str, Any]:
 
 
 def _build(cls: type[Any], raw: bytes, what: str) -> Any:
-    data = _load(raw, what)
+    return _from_dict(cls, _load(raw, what), what)
+
+
+def _from_dict(cls: type[Any], data: Any, what: str) -> Any:
+    if not isinstance(data, dict):
+        raise StorageError(f"corrupt {what} record: not a JSON object")
     try:
         return cls(
             **{
@@ -63,6 +68,24 @@ def _build(cls: type[Any], raw: bytes, what: str) -> Any:
         )
     except TypeError as e:
         raise StorageError(f"corrupt {what} record: {e}") from e
+
+
+def repo_from_dict(data: Any) -> RepoInfo:
+    """A :class:`RepoInfo` from its parsed JSON (e.g. a server's answer)."""
+    repo: RepoInfo = _from_dict(RepoInfo, data, "repo")
+    return repo
+
+
+def node_from_dict(data: Any) -> NodeInfo:
+    """A :class:`NodeInfo` from its parsed JSON."""
+    node: NodeInfo = _from_dict(NodeInfo, data, "node")
+    return node
+
+
+def instance_from_dict(data: Any) -> InstanceInfo:
+    """An :class:`InstanceInfo` from its parsed JSON."""
+    inst: InstanceInfo = _from_dict(InstanceInfo, data, "instance")
+    return inst
 
 
 def decode_repo(raw: bytes) -> RepoInfo:

@@ -115,6 +115,14 @@ class ImageConfig:
         f = self.downsample_factor
         return (f[0] ** scale, f[1] ** scale, f[2] ** scale)
 
+    def check_scale(self, scale: object, name: str) -> int:
+        """``scale`` if it is an integer level of this pyramid (InvalidRequest otherwise)."""
+        if isinstance(scale, bool) or not isinstance(scale, int):
+            raise InvalidRequest(f"scale must be an integer, got {scale!r}")
+        if not 0 <= scale <= self.max_scale:
+            raise InvalidRequest(f"scale {scale} out of range 0..{self.max_scale} for {name!r}")
+        return scale
+
     def layout(self, scale: int, codec: BlockCodec | None = None) -> BlockLayout:
         """How blocks of pyramid level ``scale`` are stored (same grid at every scale)."""
         return BlockLayout(

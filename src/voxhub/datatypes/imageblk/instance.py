@@ -52,7 +52,7 @@ class ImageInstance:
 
     def read(self, box: Box, scale: int = 0) -> np.ndarray:
         """Voxels of ``box``, given in voxel coordinates of ``scale``."""
-        self._check_scale(scale)
+        self._config.check_scale(scale, self.name)
         check_request(box, self.max_request_voxels, f"read of {self.name!r}")
         return read_image(self.view, self._layouts[scale], box)
 
@@ -72,7 +72,7 @@ class ImageInstance:
 
     def extents(self, scale: int = 0) -> Box | None:
         """Bounding box of every voxel written (at ``scale``, the downsampled box)."""
-        self._check_scale(scale)
+        self._config.check_scale(scale, self.name)
         box = read_extents(self.view)
         if box is None:
             return None
@@ -81,11 +81,3 @@ class ImageInstance:
     def build_pyramid(self) -> None:
         """Recompute every pyramid level from scale 0 over the extents."""
         build_pyramid(self.view, self._config, read_extents(self.view), self._layouts)
-
-    def _check_scale(self, scale: int) -> None:
-        if isinstance(scale, bool) or not isinstance(scale, int):
-            raise InvalidRequest(f"scale must be an integer, got {scale!r}")
-        if not 0 <= scale <= self._config.max_scale:
-            raise InvalidRequest(
-                f"scale {scale} out of range 0..{self._config.max_scale} for {self.name!r}"
-            )

@@ -134,6 +134,27 @@ async def get_metadata(request: Request) -> Response:
     return Response(body, media_type="application/vnd.dvid-nd-data+json")
 
 
+async def get_extents(request: Request) -> Response:
+    """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
+    ``null`` before anything is written (voxhub; DVID has only POST)."""
+    config = _config(request)
+    scale = _scale(request, config)
+    box = await run_in_threadpool(lambda: open_instance(request).extents(scale))
+    if box is None:
+        return JSONResponse(None)
+    lo, hi = box.start, box.stop
+    return JSONResponse(
+        {"MinPoint": [lo[2], lo[1], lo[0]], "MaxPoint": [hi[2] - 1, hi[1] - 1, hi[0] - 1]}
+    )
+
+
+async def post_pyramid(request: Request) -> Response:
+    """Recompute every pyramid level from scale 0 (voxhub; 409 on a committed node)."""
+
+    await run_in_threadpool(lambda: open_instance(request).build_pyramid())
+    return Response(b"")
+
+
 async def post_extents(request: Request) -> Response:
     raw = await bodies.read_body(request, request_limit(request))
     try:
@@ -362,7 +383,9 @@ def image_routes() -> list[BaseRoute]:
     return [
         Route("/info", get_info, methods=["GET"]),
         Route("/metadata", get_metadata, methods=["GET"]),
+        Route("/extents", get_extents, methods=["GET"]),
         Route("/extents", post_extents, methods=["POST"]),
+        Route("/pyramid", post_pyramid, methods=["POST"]),
         Route("/raw/{dims}/{size}/{offset}", get_raw, methods=["GET"]),
         Route("/raw/{dims}/{size}/{offset}", post_raw, methods=["POST"]),
         Route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=["GET"]),

@@ -1,0 +1,86 @@
+"""``RemoteHub``: the numpy API on a ``voxhub serve`` reached over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from voxhub.client.backend import ImageAccess
+from voxhub.client.hub import Hub
+from voxhub.client.remote.catalog import RemoteCatalog
+from voxhub.client.remote.image import RemoteImage
+from voxhub.client.remote.transport import Transport
+from voxhub.errors import CapabilityError
+from voxhub.versioning.catalog import InstanceInfo, NodeInfo
+
+#: default largest single write request: bigger writes are split into parallel slabs.
+PIECE_BYTES = 1 << 30
+
+
+class RemoteHub(Hub):
+    """Repos served by a voxhub server, with the embedded API and the same exceptions.
+
+    ``connections`` bounds the pool of keep-alive connections (and the threads that
+    fetch and decode blocks in parallel). A write up to ``piece_bytes`` (at most the
+    server's request limit) is one atomic request; a larger one is cut into block-aligned
+    slabs that are each atomic. Reads are retried when a connection drops; a server that
+    stays unreachable raises :class:`~voxhub.errors.StorageError`.
+    """
+
+    catalog: RemoteCatalog
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: int = 8,
+        timeout: float = 300.0,
+        piece_bytes: int = PIECE_BYTES,
+        user: str | None = None,
+    ) -> None:
+        self._http = Transport(url, connections=connections, timeout=timeout, user=user)
+        try:
+            info = self._http.get_json("/api/server/info")
+        except Exception:
+            self._http.close()
+            raise
+        if not str(info.get("DVID Version", "")).startswith("voxhub"):
+            self._http.close()
+            raise CapabilityError(
+                f"{url} is not a voxhub server ({info.get('DVID Version')!r}); the numpy "
+                "API needs voxhub's /api/voxhub routes"
+            )
+        server_limit = int(info.get("Max Request Bytes", piece_bytes))
+        self._piece_bytes = max(1, min(piece_bytes, server_limit))
+        self._connections = connections
+        self._pool = ThreadPoolExecutor(connections, thread_name_prefix="voxhub-http")
+        self.catalog = RemoteCatalog(self._http)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self._http.base_url
+
+    def __repr__(self) -> str:
+        return f"RemoteHub({self.url!r})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._pool.shutdown(wait=True)
+        self._http.close()
+
+    def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
+        return self.catalog.merge(parents, note=note, resolve=resolve)
+
+    def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
+        return self.catalog.diff(a, b, instance)
+
+    def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
+        return RemoteImage(
+            self._http,
+            self._pool,
+            node_uuid,
+            info,
+            connections=self._connections,
+            piece_bytes=self._piece_bytes,
+        )

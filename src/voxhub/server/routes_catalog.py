@@ -1,0 +1,160 @@
+"""voxhub's own JSON routes, ``/api/voxhub/...``: the catalog records as they are stored.
+
+DVID's routes answer in DVID's shapes (``/api/repos/info``, ``{"Locked": ...}``), which
+lose facts the numpy API needs (properties, version ids, parents in priority order,
+instance configs). The remote client (:mod:`voxhub.client.remote`) reads these instead;
+mutations still go through DVID's routes so that they are audited the same way.
+Records are the canonical JSON of :mod:`voxhub.versioning.records`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.datatypes.imageblk import ImageConfig, typename_for
+from voxhub.datatypes.registry import datatype_for
+from voxhub.errors import InvalidRequest
+from voxhub.server.http import blocking, hub_of, json_body, node_ref, stamp, str_field
+from voxhub.versioning import records
+from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
+
+PREFIX = "/api/voxhub"
+
+Record = RepoInfo | NodeInfo | InstanceInfo
+
+
+def _records(items: Record | list[Record]) -> Response:
+    """Records as JSON (one object or a list), in their stored canonical form."""
+    if isinstance(items, list):
+        body = b"[" + b",".join(records.encode(r) for r in items) + b"]"
+    else:
+        body = records.encode(items)
+    return Response(body, media_type="application/json")
+
+
+def _ref(request: Request, key: str = "ref") -> str:
+    return node_ref(request.path_params[key])
+
+
+async def list_repos(request: Request) -> Response:
+    """Every repo record, ordered by root UUID."""
+    return _records(list(await blocking(hub_of(request).catalog.repos)))
+
+
+async def get_repo(request: Request) -> Response:
+    """The record of the repo holding the node ``ref``."""
+    return _records(await blocking(hub_of(request).catalog.repo, _ref(request)))
+
+
+async def post_repo(request: Request) -> Response:
+    """Change ``alias``, ``description`` or ``properties`` (left out: unchanged)."""
+    body = await json_body(request)
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise InvalidRequest(f"field 'properties' must be a JSON object, got {props!r}")
+    repo = await blocking(
+        hub_of(request).catalog.update_repo,
+        _ref(request),
+        alias=str_field(body, "alias") if "alias" in body else None,
+        description=str_field(body, "description") if "description" in body else None,
+        properties=props,
+    )
+    return _records(repo)
+
+
+async def list_nodes(request: Request) -> Response:
+    """Every node record of the repo, in creation order."""
+    return _records(list(await blocking(hub_of(request).catalog.nodes, _ref(request))))
+
+
+async def list_instances(request: Request) -> Response:
+    """Every instance record of the repo, by name."""
+    return _records(list(await blocking(hub_of(request).catalog.instances, _ref(request))))
+
+
+async def get_instance(request: Request) -> Response:
+    """One instance record (404 if the repo has no such instance)."""
+    name = request.path_params["name"]
+    return _records(await blocking(hub_of(request).catalog.instance, _ref(request), name))
+
+
+def _validated_config(typename: str, config: Any) -> dict[str, Any]:
+    """``config`` checked the way the datatype's own constructor checks it."""
+    datatype = datatype_for(typename)
+    if not isinstance(config, dict):
+        raise InvalidRequest(f"field 'config' must be a JSON object, got {config!r}")
+    if datatype.name != "imageblk":
+        return config
+    try:
+        parsed = ImageConfig.from_json(config)
+    except TypeError as e:
+        raise InvalidRequest(f"config of a {typename} instance: {e}") from None
+    if typename_for(parsed.dtype) != typename:
+        raise InvalidRequest(f"config dtype {parsed.dtype} does not match typename {typename}")
+    return parsed.to_json()
+
+
+async def create_instance(request: Request) -> Response:
+    """Create an instance at the open node ``ref`` from ``{name, typename, config, versioned}``."""
+    body = await json_body(request)
+    name, typename = str_field(body, "name"), str_field(body, "typename")
+    versioned = body.get("versioned", True)
+    if not isinstance(versioned, bool):
+        raise InvalidRequest(f"field 'versioned' must be true or false, got {versioned!r}")
+    config = _validated_config(typename, body.get("config", {}))
+    hub = hub_of(request)
+
+    def create() -> InstanceInfo:
+        node = hub.catalog.node(_ref(request))
+        info = hub.catalog.create_instance(
+            node.uuid, name, typename, config, versioned=versioned, at=node.uuid
+        )
+        line = stamp(request, f"added instance {name} [{typename}] at {node.uuid}")
+        hub.catalog.append_repo_log(node.uuid, [line])
+        return info
+
+    return _records(await blocking(create))
+
+
+async def get_node(request: Request) -> Response:
+    """The node record: parents in priority order, children, branch, lock, note, log."""
+    return _records(await blocking(hub_of(request).catalog.node, _ref(request)))
+
+
+async def lineage(request: Request) -> Response:
+    """Node records from the repo root to ``ref`` along first parents."""
+    return _records(list(await blocking(hub_of(request).catalog.log, _ref(request))))
+
+
+async def diff(request: Request) -> Response:
+    """``{"keys": [...]}``: keys of ``instance`` whose values differ between two nodes."""
+    hub = hub_of(request)
+    a, b = _ref(request), _ref(request, "other")
+    name = request.path_params["instance"]
+
+    def run() -> list[str]:
+        ua, ub = hub.catalog.node(a).uuid, hub.catalog.node(b).uuid
+        return hub.diff_keys(ua, ub, name)
+
+    return Response(json.dumps({"keys": await blocking(run)}), media_type="application/json")
+
+
+def catalog_routes() -> list[BaseRoute]:
+    """The ``/api/voxhub`` routes."""
+    return [
+        Route(f"{PREFIX}/repos", list_repos, methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}", get_repo, methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}", post_repo, methods=["POST"]),
+        Route(f"{PREFIX}/repo/{{ref}}/nodes", list_nodes, methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}/instances", list_instances, methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}/instance/{{name}}", get_instance, methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}", get_node, methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}/instance", create_instance, methods=["POST"]),
+        Route(f"{PREFIX}/node/{{ref}}/lineage", lineage, methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}/diff/{{other}}/{{instance}}", diff, methods=["GET"]),
+    ]
