@@ -15,8 +15,9 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from voxhub.datatypes.registry import Datatype, datatype_for
+from voxhub.datatypes.web import small_read
 from voxhub.errors import CapabilityError, NotFound
-from voxhub.server.http import blocking, hub_of, node_ref
+from voxhub.server.http import hub_of, node_ref
 from voxhub.versioning.catalog import InstanceInfo
 
 INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
@@ -67,7 +68,7 @@ class InstanceDispatcher:
             uuid = hub.catalog.node(ref).uuid
             return uuid, hub.catalog.instance(uuid, name)
 
-        uuid, info = await blocking(resolve)
+        uuid, info = await small_read(request, resolve)
         request.state.node_uuid = uuid
         request.state.instance = info
         router = self.router_for(datatype_for(info.typename))

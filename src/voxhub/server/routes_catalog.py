@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.web import small_read
 from voxhub.errors import InvalidRequest
 from voxhub.server.http import blocking, hub_of, json_body, node_ref, stamp, str_field
 from voxhub.versioning import records
@@ -43,12 +44,13 @@ def _ref(request: Request, key: str = "ref") -> str:
 
 async def list_repos(request: Request) -> Response:
     """Every repo record, ordered by root UUID."""
-    return _records(list(await blocking(hub_of(request).catalog.repos)))
+    return _records(list(await small_read(request, hub_of(request).catalog.repos)))
 
 
 async def get_repo(request: Request) -> Response:
     """The record of the repo holding the node ``ref``."""
-    return _records(await blocking(hub_of(request).catalog.repo, _ref(request)))
+    catalog = hub_of(request).catalog
+    return _records(await small_read(request, lambda: catalog.repo(_ref(request))))
 
 
 async def post_repo(request: Request) -> Response:
@@ -69,18 +71,21 @@ async def post_repo(request: Request) -> Response:
 
 async def list_nodes(request: Request) -> Response:
     """Every node record of the repo, in creation order."""
-    return _records(list(await blocking(hub_of(request).catalog.nodes, _ref(request))))
+    catalog = hub_of(request).catalog
+    return _records(list(await small_read(request, lambda: catalog.nodes(_ref(request)))))
 
 
 async def list_instances(request: Request) -> Response:
     """Every instance record of the repo, by name."""
-    return _records(list(await blocking(hub_of(request).catalog.instances, _ref(request))))
+    catalog = hub_of(request).catalog
+    return _records(list(await small_read(request, lambda: catalog.instances(_ref(request)))))
 
 
 async def get_instance(request: Request) -> Response:
     """One instance record (404 if the repo has no such instance)."""
     name = request.path_params["name"]
-    return _records(await blocking(hub_of(request).catalog.instance, _ref(request), name))
+    catalog = hub_of(request).catalog
+    return _records(await small_read(request, lambda: catalog.instance(_ref(request), name)))
 
 
 def _validated_config(typename: str, config: Any) -> dict[str, Any]:
@@ -123,12 +128,14 @@ async def create_instance(request: Request) -> Response:
 
 async def get_node(request: Request) -> Response:
     """The node record: parents in priority order, children, branch, lock, note, log."""
-    return _records(await blocking(hub_of(request).catalog.node, _ref(request)))
+    catalog = hub_of(request).catalog
+    return _records(await small_read(request, lambda: catalog.node(_ref(request))))
 
 
 async def lineage(request: Request) -> Response:
     """Node records from the repo root to ``ref`` along first parents."""
-    return _records(list(await blocking(hub_of(request).catalog.log, _ref(request))))
+    catalog = hub_of(request).catalog
+    return _records(list(await small_read(request, lambda: catalog.log(_ref(request)))))
 
 
 async def diff(request: Request) -> Response:

@@ -58,6 +58,9 @@ class KVStore(ABC):
     supports_transactions: ClassVar[bool] = False
     #: other processes may open the same store concurrently.
     supports_multiprocess: ClassVar[bool] = False
+    #: reads are served from local memory or a memory map in microseconds and never wait
+    #: for writers, so a server may run them on its event loop instead of a thread.
+    low_latency_reads: ClassVar[bool] = False
     #: data survives ``close()`` and reopening with the same spec.
     persistent: ClassVar[bool] = False
 

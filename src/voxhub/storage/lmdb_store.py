@@ -94,6 +94,7 @@ class LmdbStore(KVStore):
 
     supports_transactions = True
     supports_multiprocess = True
+    low_latency_reads = True
     persistent = True
 
     def __init__(

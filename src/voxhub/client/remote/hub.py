@@ -41,7 +41,7 @@ class RemoteHub(Hub):
         self._http = Transport(url, connections=connections, timeout=timeout, user=user)
         try:
             info = self._http.get_json("/api/server/info")
-        except Exception:
+        except BaseException:
             self._http.close()
             raise
         if not str(info.get("DVID Version", "")).startswith("voxhub"):

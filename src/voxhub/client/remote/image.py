@@ -110,10 +110,11 @@ class RemoteImage:
         if box.empty:
             return np.zeros(box.shape, dtype=self._dtype)
         path = f"{self._base}/raw/0_1_2/{_dvid_geometry(box)}"
-        body = self._http.request("GET", path, params={"scale": scale}).content
-        if len(body) != box.size * self._dtype.itemsize:
-            raise InvalidRequest(f"server sent {len(body)} bytes for {box}, expected more")
-        return np.frombuffer(body, dtype=self._wire).reshape(box.shape).astype(self._dtype)
+        out = np.empty(box.shape, dtype=self._wire)
+        self._http.request(
+            "GET", path, params={"scale": scale}, into=out.reshape(-1).view(np.uint8).data
+        )
+        return out.astype(self._dtype, copy=False)
 
     def extents(self, scale: int = 0) -> Box | None:
         """Bounding box of every voxel written (at ``scale``, the downsampled box)."""

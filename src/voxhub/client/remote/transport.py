@@ -1,4 +1,4 @@
-"""One pooled HTTP connection set to a voxhub server, with retries and typed errors.
+"""Requests to a voxhub server: pooled connections, retries and typed errors.
 
 Reads (GET, HEAD) are retried on connection failures (refused, reset, cut short), with
 exponential backoff, because repeating them cannot change anything. Other requests are
@@ -10,20 +10,23 @@ server's audit lines name the user and this client.
 from __future__ import annotations
 
 import getpass
+import http.client
+import json as jsonlib
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 from voxhub.client.remote.errors import error_from_response
-from voxhub.errors import StorageError
+from voxhub.client.remote.pool import ConnectionPool, Endpoint
+from voxhub.errors import StorageError, VoxhubError
 
 APP = "voxhub-python"
 #: attempts for an idempotent request (the first try included)
 ATTEMPTS = 4
 #: first backoff (seconds); doubled after each failed attempt
 BACKOFF = 0.05
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
 
 
 def _user() -> str:
@@ -33,16 +36,24 @@ def _user() -> str:
         return "unknown"
 
 
-def _chunks(content: bytes | memoryview, size: int = 1 << 22) -> Iterator[bytes]:
-    """The body in slices that share its memory (an explicit Content-Length keeps httpx
-    from chunked encoding): a 128 MiB array is sent without being copied to ``bytes``."""
-    view = memoryview(content).cast("B")
-    for start in range(0, len(view), size):
-        yield view[start : start + size]  # type: ignore[misc]
+@dataclass(frozen=True)
+class Reply:
+    """An answer: status, content type and the whole body."""
+
+    status: int
+    content_type: str
+    content: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content) if self.content else None
+
+
+class _ConnectFailed(Exception):
+    """The connection could not be opened: the server never saw the request."""
 
 
 class Transport:
-    """``request()`` returning a successful :class:`httpx.Response` or raising a
+    """``request()`` returns a :class:`Reply` or raises a
     :class:`~voxhub.errors.VoxhubError` (``StorageError`` if the server is unreachable)."""
 
     def __init__(
@@ -52,19 +63,14 @@ class Transport:
         connections: int = 8,
         timeout: float = 300.0,
         user: str | None = None,
-        client: httpx.Client | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.endpoint = Endpoint.parse(base_url)
+        self.base_url = self.endpoint.url
         self.identity = {"u": user or _user(), "app": APP}
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.client = client or httpx.Client(
-            base_url=self.base_url,
-            limits=limits,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-        )
+        self.pool = ConnectionPool(self.endpoint, size=connections, timeout=timeout)
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.close()
 
     def request(
         self,
@@ -74,45 +80,99 @@ class Transport:
         params: dict[str, Any] | None = None,
         json: Any = None,
         content: bytes | memoryview | None = None,
-    ) -> httpx.Response:
-        """Send one request; raise the server's error as a typed exception."""
-        query = {**self.identity, **(params or {})}
-        idempotent = method in ("GET", "HEAD")
+        into: memoryview | None = None,
+    ) -> Reply:
+        """Send one request; raise the server's error as a typed exception.
+
+        With ``into``, a successful body is read straight into that buffer (it must have
+        exactly the body's length) and :attr:`Reply.content` is empty.
+        """
+        url = f"{self.endpoint.prefix}{path}?{urlencode({**self.identity, **(params or {})})}"
+        headers = {}
+        body: bytes | memoryview | None = content
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            headers["Content-Type"] = "application/json"
         what = f"{method} {self.base_url}{path}"
         delay = BACKOFF
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                response = self.client.request(
-                    method,
-                    path,
-                    params=query,
-                    json=json,
-                    content=None if content is None else _chunks(content),
-                    headers=None if content is None else {"Content-Length": str(len(content))},
-                )
-            except httpx.ConnectError as e:
-                error: httpx.TransportError = e
-            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as e:
-                if not idempotent:
-                    raise StorageError(f"{what} failed mid-request: {e}") from e
+                reply = self._once(method, url, body, headers, into, what)
+            except _ConnectFailed as e:
+                error: BaseException = e.__cause__ or e
+            except (OSError, http.client.HTTPException) as e:
+                if isinstance(e, VoxhubError):  # ours (some are OSErrors): not a network fault
+                    raise
+                if isinstance(e, TimeoutError):
+                    raise StorageError(f"{what} timed out: {e}") from e
+                if method not in _IDEMPOTENT:
+                    raise StorageError(
+                        f"{what} failed mid-request ({e!r}); it may or may not have been applied"
+                    ) from e
                 error = e
-            except httpx.TimeoutException as e:
-                raise StorageError(f"{what} timed out: {e}") from e
-            else:
-                if response.is_success:
-                    return response
-                raise error_from_response(response.status_code, response.content, what)
+            else:  # raised outside the try: some voxhub errors are OSErrors too
+                if not 200 <= reply.status < 300:
+                    raise error_from_response(reply.status, reply.content, what)
+                return reply
             if attempt == ATTEMPTS:
                 raise StorageError(
-                    f"{what}: server unreachable after {ATTEMPTS} attempts: {error}"
+                    f"{what}: server unreachable after {ATTEMPTS} attempts: {error!r}"
                 ) from error
             time.sleep(delay)  # backoff before reconnecting, not test synchronisation
             delay *= 2
         raise AssertionError("unreachable")
 
+    def _once(
+        self,
+        method: str,
+        url: str,
+        body: bytes | memoryview | None,
+        headers: dict[str, str],
+        into: memoryview | None,
+        what: str,
+    ) -> Reply:
+        conn, reused = self.pool.acquire()
+        if not reused:
+            try:
+                conn.connect()
+            except OSError as e:
+                conn.close()
+                raise _ConnectFailed(str(e)) from e
+        try:
+            conn.request(method, url, body=body, headers=headers)
+            response = conn.getresponse()
+            status = response.status
+            ok = 200 <= status < 300
+            if ok and into is not None:
+                _read_exactly(response, into, what)
+                data = b""
+            else:
+                data = response.read()
+        except BaseException:
+            conn.close()
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            self.pool.release(conn)
+        return Reply(status, response.getheader("Content-Type", ""), data)
+
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).json()
 
     def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None) -> Any:
-        response = self.request("POST", path, params=params, json=body)
-        return response.json() if response.content else None
+        return self.request("POST", path, params=params, json=body).json()
+
+
+def _read_exactly(response: http.client.HTTPResponse, into: memoryview, what: str) -> None:
+    declared = response.getheader("Content-Length")
+    if declared is not None and int(declared) != len(into):
+        raise StorageError(f"{what}: server sent {declared} bytes, expected {len(into)}")
+    filled = 0
+    while filled < len(into):
+        n = response.readinto(into[filled:])
+        if not n:
+            raise http.client.IncompleteRead(bytes(0), len(into) - filled)
+        filled += n
+    if response.read(1):
+        raise StorageError(f"{what}: server sent more than the {len(into)} bytes expected")

@@ -49,12 +49,15 @@ from voxhub.datatypes.imageblk.geometry_urls import (
     parse_ints,
 )
 from voxhub.datatypes.imageblk.instance import ImageInstance
+from voxhub.datatypes.web import small_read
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.records import InstanceInfo
 
 DEFAULT_MAX_REQUEST_BYTES = 2**30
+#: reads up to this many voxel bytes run on the event loop when the store is fast
+SMALL_READ_BYTES = 1 << 19
 OCTET = "application/octet-stream"
 _VOLUME_FORMATS = ("", "octet-stream", "nd", "raw")
 
@@ -122,7 +125,7 @@ async def get_info(request: Request) -> Response:
         instance = open_instance(request)
         return instance_info_json(request.state.instance, instance.config, instance.extents(0))
 
-    return JSONResponse(await run_in_threadpool(run))
+    return JSONResponse(await small_read(request, run))
 
 
 async def get_metadata(request: Request) -> Response:
@@ -130,7 +133,7 @@ async def get_metadata(request: Request) -> Response:
         instance = open_instance(request)
         return metadata_json(instance.config, instance.extents(0))
 
-    body = json.dumps(await run_in_threadpool(run))
+    body = json.dumps(await small_read(request, run))
     return Response(body, media_type="application/vnd.dvid-nd-data+json")
 
 
@@ -139,7 +142,7 @@ async def get_extents(request: Request) -> Response:
     ``null`` before anything is written (voxhub; DVID has only POST)."""
     config = _config(request)
     scale = _scale(request, config)
-    box = await run_in_threadpool(lambda: open_instance(request).extents(scale))
+    box = await small_read(request, lambda: open_instance(request).extents(scale))
     if box is None:
         return JSONResponse(None)
     lo, hi = box.start, box.stop
@@ -199,7 +202,8 @@ async def _get_volume(request: Request, *, isotropic: bool) -> Response:
         _check_box(source, config, limit, "isotropic source box")
         return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
 
-    volume = await run_in_threadpool(run)
+    small = box.size * np.dtype(config.dtype).itemsize <= SMALL_READ_BYTES and not isotropic
+    volume = await small_read(request, run, small=small)
     if image_fmt is None:
         data = _volume_bytes(volume)
         if compression == "raw":
