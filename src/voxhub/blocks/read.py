@@ -28,7 +28,7 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
 
 
 def fill_block(
-    layout: BlockLayout, box: Box, out: np.ndarray, coord: Vec3, data: bytes | None
+    layout: BlockLayout, box: Box, out: np.ndarray, coord: Vec3, data: bytes | memoryview | None
 ) -> None:
     """Decode the stored block ``data`` at ``coord`` into its part of ``out`` (which holds
     ``box``); ``None`` fills that part with the background."""

@@ -40,7 +40,7 @@ class BlockCodec(ABC):
         """Encode a 3-D block (any layout; encoded as C order). Never returns ``b""``."""
 
     @abstractmethod
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         """Decode ``data`` into ``out``, a C-contiguous array of the block's shape and dtype.
 
         Raises :class:`CodecError` naming the codec if ``data`` is corrupt or does not

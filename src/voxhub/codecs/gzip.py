@@ -30,7 +30,7 @@ class GzipCodec(BlockCodec):
     def encode(self, block: np.ndarray) -> bytes:
         return zlib.compress(little_endian(block).data, self.level)
 
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         d = zlib.decompressobj()
         try:
             # Ask for one byte more than expected so an oversized block is detected.

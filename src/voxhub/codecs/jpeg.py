@@ -57,7 +57,7 @@ class JpegCodec(BlockCodec):
         image.save(buf, format="JPEG", quality=self.quality)
         return buf.getvalue()
 
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         if out.dtype != np.uint8:
             raise self.error(f"decodes to uint8 only, asked for {out.dtype}")
         z, y, x = out.shape

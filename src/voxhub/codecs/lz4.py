@@ -19,7 +19,7 @@ class Lz4Codec(BlockCodec):
         data: bytes = lz4.block.compress(little_endian(block), store_size=True)
         return data
 
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         if len(data) < 4:
             raise self.error(f"{len(data)} bytes is too short for an lz4 block")
         stored = int.from_bytes(data[:4], "little")

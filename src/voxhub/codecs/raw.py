@@ -17,7 +17,7 @@ class RawCodec(BlockCodec):
     def encode(self, block: np.ndarray) -> bytes:
         return little_endian(block).tobytes()
 
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         self.check_size(len(data), out)
         src = np.frombuffer(data, dtype=out.dtype.newbyteorder("<")).reshape(out.shape)
         np.copyto(out, src)

@@ -57,7 +57,7 @@ class ZstdCodec(BlockCodec):
         data: bytes = _compressor(self.level).compress(little_endian(block))
         return data
 
-    def decode_into(self, data: bytes, out: np.ndarray) -> None:
+    def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         try:
             size = zstandard.frame_content_size(data)
         except zstandard.ZstdError as e:

@@ -22,7 +22,7 @@ from voxhub.blocks import fill_block
 from voxhub.client.remote.pieces import split_box
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
-from voxhub.datatypes.imageblk.block_stream import decode_stream
+from voxhub.datatypes.imageblk.block_stream import iter_stream
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.read import check_request
@@ -95,7 +95,7 @@ class RemoteImage:
             params = {"blocks": blocks, "scale": scale, "compression": "native"}
             body = self._http.request("GET", f"{self._base}/specificblocks", params=params)
             missing = set(group)
-            for coord, data in decode_stream(body.content):
+            for coord, data in iter_stream(body.content):
                 if coord not in missing:
                     raise InvalidRequest(f"server sent block {coord}, which was not asked for")
                 missing.discard(coord)

@@ -18,7 +18,7 @@ Payload compressions (``?compression=``):
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from voxhub.blocks import BlockLayout
 from voxhub.blocks.pool import parallel_map
@@ -92,18 +92,22 @@ def encode_stream(records: Sequence[tuple[Vec3, bytes]]) -> bytes:
     return b"".join(parts)
 
 
-def decode_stream(data: bytes) -> list[tuple[Vec3, bytes]]:
-    """The records of a stream, coordinates ``(z, y, x)``; InvalidRequest if truncated."""
-    out: list[tuple[Vec3, bytes]] = []
-    pos = 0
+def iter_stream(data: bytes | memoryview) -> Iterator[tuple[Vec3, memoryview]]:
+    """The records of a stream as views into ``data`` (no copies), coordinates
+    ``(z, y, x)``; InvalidRequest if truncated."""
     view = memoryview(data)
-    while pos < len(data):
-        if len(data) - pos < _HEADER.size:
+    pos, end = 0, len(view)
+    while pos < end:
+        if end - pos < _HEADER.size:
             raise InvalidRequest(f"block stream truncated in a header at byte {pos}")
         x, y, z, n = _HEADER.unpack_from(view, pos)
         pos += _HEADER.size
-        if n < 0 or pos + n > len(data):
+        if n < 0 or pos + n > end:
             raise InvalidRequest(f"block stream record at byte {pos} claims {n} bytes")
-        out.append(((z, y, x), bytes(view[pos : pos + n])))
+        yield (z, y, x), view[pos : pos + n]
         pos += n
-    return out
+
+
+def decode_stream(data: bytes) -> list[tuple[Vec3, bytes]]:
+    """The records of a stream, coordinates ``(z, y, x)``; InvalidRequest if truncated."""
+    return [(coord, bytes(payload)) for coord, payload in iter_stream(data)]
