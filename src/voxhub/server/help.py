@@ -38,6 +38,9 @@ DIFFERENCES = (
     "Every mutation made over HTTP adds a log line '<time> u=<user> app=<app>: <what>' to "
     "the node it made or changed (the repo log for new instances).",
     "A trailing slash is tolerated on every /api path, without a redirect.",
+    "voxhub's own routes under /api/voxhub/ return the stored repo, node and instance "
+    "records as JSON (for the remote numpy client); image instances add GET extents "
+    "(?scale=, null before any write) and POST pyramid (recompute every level).",
     "No authentication, admin tokens, Kafka, blobstore or throttling.",
 )
 
