@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from voxhub.errors import StorageError
 from voxhub.versioning.dag import NodeInfo, RepoInfo
@@ -51,59 +51,51 @@ def _load(raw: bytes, what: str) -> dict[str, Any]:
     return data
 
 
-def _build(cls: type[Any], raw: bytes, what: str) -> Any:
-    return _from_dict(cls, _load(raw, what), what)
+R = TypeVar("R", RepoInfo, NodeInfo, InstanceInfo)
 
 
-def _from_dict(cls: type[Any], data: Any, what: str) -> Any:
+def _from_dict(cls: type[R], data: Any, what: str) -> R:
     if not isinstance(data, dict):
         raise StorageError(f"corrupt {what} record: not a JSON object")
     try:
-        return cls(
-            **{
-                f.name: tuple(data[f.name]) if f.name in _TUPLE_FIELDS else data[f.name]
-                for f in fields(cls)
-                if f.name in data
-            }
-        )
+        values: dict[str, Any] = {
+            f.name: tuple(data[f.name]) if f.name in _TUPLE_FIELDS else data[f.name]
+            for f in fields(cls)
+            if f.name in data
+        }
+        return cls(**values)
     except TypeError as e:
         raise StorageError(f"corrupt {what} record: {e}") from e
 
 
 def repo_from_dict(data: Any) -> RepoInfo:
     """A :class:`RepoInfo` from its parsed JSON (e.g. a server's answer)."""
-    repo: RepoInfo = _from_dict(RepoInfo, data, "repo")
-    return repo
+    return _from_dict(RepoInfo, data, "repo")
 
 
 def node_from_dict(data: Any) -> NodeInfo:
     """A :class:`NodeInfo` from its parsed JSON."""
-    node: NodeInfo = _from_dict(NodeInfo, data, "node")
-    return node
+    return _from_dict(NodeInfo, data, "node")
 
 
 def instance_from_dict(data: Any) -> InstanceInfo:
     """An :class:`InstanceInfo` from its parsed JSON."""
-    inst: InstanceInfo = _from_dict(InstanceInfo, data, "instance")
-    return inst
+    return _from_dict(InstanceInfo, data, "instance")
 
 
 def decode_repo(raw: bytes) -> RepoInfo:
     """A :class:`RepoInfo` from its stored bytes."""
-    repo: RepoInfo = _build(RepoInfo, raw, "repo")
-    return repo
+    return repo_from_dict(_load(raw, "repo"))
 
 
 def decode_node(raw: bytes) -> NodeInfo:
     """A :class:`NodeInfo` from its stored bytes."""
-    node: NodeInfo = _build(NodeInfo, raw, "node")
-    return node
+    return node_from_dict(_load(raw, "node"))
 
 
 def decode_instance(raw: bytes) -> InstanceInfo:
     """An :class:`InstanceInfo` from its stored bytes."""
-    inst: InstanceInfo = _build(InstanceInfo, raw, "instance")
-    return inst
+    return instance_from_dict(_load(raw, "instance"))
 
 
 def decode_dict(raw: bytes, what: str) -> dict[str, Any]:
