@@ -30,7 +30,11 @@ def vec3(values: object, what: str = "value") -> Vec3:
         raise InvalidRequest(f"{what} must have 3 values (z, y, x), got {len(items)}")
     out = []
     for v in items:
-        if isinstance(v, bool) or int(v) != v:
+        try:
+            whole = not isinstance(v, bool) and int(v) == v
+        except (TypeError, ValueError, OverflowError):  # "x", None, nan, inf
+            whole = False
+        if not whole:
             raise InvalidRequest(f"{what} must be integers, got {values!r}")
         out.append(int(v))
     return (out[0], out[1], out[2])

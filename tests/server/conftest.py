@@ -15,8 +15,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-import voxhub
-from voxhub.client import Hub, Node
+from voxhub.client import EmbeddedHub, Node
 from voxhub.server import create_app
 
 LIMIT = 4096  # bytes: small enough to test 413 cheaply
@@ -25,7 +24,7 @@ LIMIT = 4096  # bytes: small enough to test 413 cheaply
 @dataclass
 class Env:
     client: TestClient
-    hub: Hub
+    hub: EmbeddedHub
     root: Node
 
     @property
@@ -35,7 +34,7 @@ class Env:
 
 @pytest.fixture
 def env() -> Iterator[Env]:
-    hub = voxhub.open("memory://")
+    hub = EmbeddedHub.open("memory://")
     repo = hub.create_repo("demo", "test repo")
     vol = repo.master.create_volume("gray", "uint8", block_shape=(8, 8, 8), max_scale=1)
     vol[0:4, 0:8, 0:16] = np.arange(4 * 8 * 16, dtype=np.uint8).reshape(4, 8, 16)

@@ -358,16 +358,10 @@ def test_diff_errors(env: Env) -> None:
     _error(c.get(f"{API}/node/{env.uuid}/diff/bad$ref/gray"), 400, "InvalidRequest")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ImageConfig.create lets ValueError escape for a string codec "
-    "(dict('zstd')) or non-numeric block_shape items (int('x')); _validated_config "
-    "catches only TypeError, so the route answers 500 instead of 400",
-)
 @pytest.mark.parametrize(
     "config",
     [
-        {"dtype": "uint16", "codec": "zstd"},
+        {"dtype": "uint16", "codec": ["zstd"]},
         {"dtype": "uint16", "block_shape": [8, 8, "x"]},
         {"dtype": "uint16", "block_shape": "abc"},
     ],
@@ -377,3 +371,10 @@ def test_create_instance_malformed_config_values_are_400(env: Env, config: dict[
     resp = env.client.post(f"{API}/node/{env.uuid}/instance", json=body)
     _error(resp, 400, "InvalidRequest")
     assert [i.name for i in env.hub.catalog.instances(env.uuid)] == ["gray"]
+
+
+def test_create_instance_takes_a_bare_codec_name(env: Env) -> None:
+    body = {"name": "seg", "typename": "uint16blk", "config": {"dtype": "uint16", "codec": "lz4"}}
+    created = env.client.post(f"{API}/node/{env.uuid}/instance", json=body)
+    assert created.status_code == 200
+    assert created.json()["config"]["codec"]["name"] == "lz4"

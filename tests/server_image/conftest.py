@@ -19,8 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Router
 from starlette.types import Receive, Scope, Send
 
-import voxhub
-from voxhub.client import Hub, Node
+from voxhub.client import EmbeddedHub, Node
 from voxhub.datatypes.imageblk.routes import image_routes
 from voxhub.errors import (
     CapabilityError,
@@ -58,7 +57,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 
 class _Dispatch:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: EmbeddedHub) -> None:
         self.hub = hub
         self.router = Router(routes=image_routes())
 
@@ -75,7 +74,7 @@ class _Dispatch:
 @dataclass
 class Env:
     client: TestClient
-    hub: Hub
+    hub: EmbeddedHub
     node: Node
     gray: np.ndarray  # what was written to "gray" at the origin
 
@@ -85,7 +84,7 @@ class Env:
 
 @pytest.fixture
 def env() -> Iterator[Env]:
-    hub = voxhub.open("memory://")
+    hub = EmbeddedHub.open("memory://")
     repo = hub.create_repo("demo", "test repo")
     node = repo.master
     gray = node.create_volume("gray", "uint8", block_shape=(8, 8, 8), max_scale=1)

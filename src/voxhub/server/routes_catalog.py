@@ -54,7 +54,7 @@ async def get_repo(request: Request) -> Response:
 
 
 async def post_repo(request: Request) -> Response:
-    """Change ``alias``, ``description`` or ``properties`` (left out: unchanged)."""
+    """Change ``alias``, ``description`` or ``properties`` (left out or null: unchanged)."""
     body = await json_body(request)
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
@@ -62,8 +62,10 @@ async def post_repo(request: Request) -> Response:
     repo = await blocking(
         hub_of(request).catalog.update_repo,
         _ref(request),
-        alias=str_field(body, "alias") if "alias" in body else None,
-        description=str_field(body, "description") if "description" in body else None,
+        alias=str_field(body, "alias") if body.get("alias") is not None else None,
+        description=(
+            str_field(body, "description") if body.get("description") is not None else None
+        ),
         properties=props,
     )
     return _records(repo)

@@ -88,7 +88,7 @@ class ImageConfig:
             block_shape=block,
             voxel_size=voxel_size,
             voxel_units=units,
-            codec=dict(kwargs.get("codec", _default_codec())),
+            codec=_codec_spec(kwargs.get("codec", _default_codec())),
             max_scale=max_scale,
             anisotropic=anisotropic,
             background=_background(kwargs.get("background", 0), dtype),
@@ -150,6 +150,15 @@ class ImageConfig:
         if not isinstance(data, Mapping):
             raise InvalidRequest(f"image config must be a JSON object, got {type(data).__name__}")
         return cls.create(**dict(data))
+
+
+def _codec_spec(value: Any) -> dict[str, Any]:
+    """A codec JSON spec; a bare name (``"zstd"``) means that codec's defaults."""
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"codec must be a name or a JSON object, got {value!r}")
+    return dict(value)
 
 
 def _voxel_size(value: Any) -> tuple[float, float, float]:
