@@ -1,17 +1,27 @@
-"""ndstore cutout URLs: tokens, formats, slices, bounds, POST of npz bodies."""
+"""ndstore cutout URLs: tokens, formats, slices, bounds, POST of npz, blosc and hdf5 bodies."""
 
 from __future__ import annotations
 
 import io
+import os
+import pickle
 import zlib
+from collections.abc import Callable
+from pathlib import Path
 
+import blosc  # type: ignore[import-untyped]
 import h5py
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from server_image.conftest import LIMIT, Env
+from voxhub.errors import InvalidRequest
+from voxhub.server import ndstore_bodies as nd_bodies
 
 
 def _npz(array: np.ndarray) -> bytes:
@@ -104,7 +114,7 @@ def test_token_names_repo_and_branch(env: Env) -> None:
         ("/ca/demo/gray/npz/0/-1,4/0,4/0,4/", 400, "bounds"),
         ("/ca/demo/jpg/npz/0/0,4/0,4/0,4/", 400, "bounds"),  # empty channel
         ("/ca/demo/gray/xy/0/0,4/0,4/1,2/", 400, "z coordinate"),
-        ("/ca/demo/gray/blosc/0/0,4/0,4/0,4/", 501, "blosc"),
+        ("/ca/demo/gray/blosc/0/0,33/0,4/0,4/", 400, "bounds"),
     ],
 )
 def test_cutout_errors(env: Env, url: str, status: int, words: str) -> None:
@@ -189,3 +199,282 @@ def test_post_to_committed_leaf_is_409(env: Env) -> None:
         "/ca/demo/gray/npz/0/0,2/0,2/0,2/", content=_npz(np.ones((1, 2, 2, 2), np.uint8))
     )
     assert r.status_code == 409
+
+
+# -- blosc --------------------------------------------------------------------------------
+DTYPES = ("uint8", "uint16", "uint32", "uint64", "float32")
+BOX = "/ca/demo/gray/{fmt}/0/0,2/0,2/0,2/"
+
+
+def _unchanged(env: Env) -> bool:
+    return np.array_equal(env.node.volume("gray")[:2, :2, :2], env.gray[:2, :2, :2])
+
+
+def _blosc_pickle(obj: object, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
+    """What ``blosc.pack_array`` does, for any object and pickle protocol."""
+    return bytes(blosc.compress(pickle.dumps(obj, protocol), typesize=1))
+
+
+class _Mkdir:
+    """A pickle that runs ``os.mkdir(path)`` when loaded: a stand-in for any code."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.path),))
+
+
+def test_blosc_cutout_is_pack_array(env: Env) -> None:
+    r = env.client.get("/ca/demo/gray/blosc/0/2,7/1,5/6,9/")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "product/blosc"
+    got = blosc.unpack_array(r.content)
+    assert got.shape == (1, 3, 4, 5)
+    assert np.array_equal(got[0], env.gray[6:9, 1:5, 2:7])
+
+
+def test_post_blosc_pack_array_then_read_back(env: Env) -> None:
+    data = np.arange(60, dtype=np.uint8).reshape(1, 3, 4, 5)
+    r = env.client.post("/ca/demo/gray/blosc/0/2,7/1,5/6,9/", content=blosc.pack_array(data))
+    assert r.status_code == 200, r.text
+    back = env.client.get("/ca/demo/gray/blosc/0/2,7/1,5/6,9/")
+    assert np.array_equal(blosc.unpack_array(back.content), data)
+
+
+def test_post_raw_blosc(env: Env) -> None:
+    data = np.arange(60, dtype=np.uint16).reshape(3, 4, 5) * 1000
+    body = blosc.compress(data.tobytes(), typesize=2)
+    r = env.client.post("/ca/demo/deep/blosc/0/2,7/1,5/6,9/", content=body)
+    assert r.status_code == 200, r.text
+    assert np.array_equal(env.node.volume("deep")[6:9, 1:5, 2:7], data)
+
+
+@pytest.fixture
+def typed(env: Env) -> Env:
+    """``env`` with one empty volume per voxhub dtype, named after it."""
+    for dtype in DTYPES:
+        env.node.create_volume(dtype, dtype, block_shape=(8, 8, 8))
+    return env
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), dtype=st.sampled_from(DTYPES), raw=st.booleans())
+def test_blosc_post_get_round_trip(typed: Env, data: st.DataObject, dtype: str, raw: bool) -> None:
+    start = data.draw(st.tuples(*[st.integers(0, 12)] * 3), label="start")
+    shape = data.draw(st.tuples(*[st.integers(1, 6)] * 3), label="shape")
+    array = data.draw(hnp.arrays(dtype, shape), label="array")
+    ranges = "/".join(f"{start[i]},{start[i] + shape[i]}" for i in (2, 1, 0))
+    url = f"/ca/demo/{dtype}/blosc/0/{ranges}/"
+    if raw:
+        body = blosc.compress(array.tobytes(), typesize=array.itemsize)
+    else:
+        body = blosc.pack_array(array[np.newaxis])
+    assert typed.client.post(url, content=body).status_code == 200
+    got = blosc.unpack_array(typed.client.get(url).content)
+    assert got.shape == (1, *shape)
+    assert got.dtype == array.dtype
+    assert got.tobytes() == array.tobytes()  # bytes: NaN payloads included
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    shape=st.tuples(*[st.integers(1, 5)] * 3),
+    protocol=st.integers(2, 5),
+    layout=st.sampled_from(["C", "F", "reversed", "4d"]),
+    data=st.data(),
+)
+def test_unpickler_reads_every_numpy_pickle(
+    dtype: str, shape: tuple[int, int, int], protocol: int, layout: str, data: st.DataObject
+) -> None:
+    array = data.draw(hnp.arrays(dtype, shape))
+    sent = {
+        "C": array,
+        "F": np.asfortranarray(array),
+        "reversed": array[::-1, ::-1][::-1, ::-1],
+        "4d": array[np.newaxis],
+    }[layout]
+    got = nd_bodies.unpickle_array(pickle.dumps(sent, protocol))
+    assert type(got) is np.ndarray
+    assert got.shape == sent.shape
+    assert got.dtype == sent.dtype
+    assert np.asarray(got, order="C").tobytes() == np.asarray(sent, order="C").tobytes()
+
+
+def test_malicious_pickle_runs_nothing(env: Env, tmp_path: Path) -> None:
+    # the payload is live: unpack_array on it really runs os.mkdir
+    blosc.unpack_array(_blosc_pickle(_Mkdir(tmp_path / "proof")))
+    assert (tmp_path / "proof").is_dir()
+    target = tmp_path / "pwned"
+    for payload in (_Mkdir(target), [np.ones((1, 2, 2, 2), np.uint8), _Mkdir(target)]):
+        for protocol in (2, 5):
+            r = env.client.post(BOX.format(fmt="blosc"), content=_blosc_pickle(payload, protocol))
+            assert r.status_code == 400
+            assert "mkdir" in r.json()["error"]
+    assert not target.exists()
+    assert _unchanged(env)
+
+
+def _pickle_calling(module: str, name: str, args: bytes) -> bytes:
+    """A protocol-2 pickle of ``module.name(*args)``; ``args`` are pickle opcodes of a tuple."""
+    return b"\x80\x02c" + f"{module}\n{name}\n".encode() + args + b"R."
+
+
+_REFUSED_PICKLES = {
+    # allowed names, misused: bytes(n) would allocate n bytes, _codecs.encode run any codec,
+    # ndarray(shape) allocate any shape through REDUCE or NEWOBJ
+    "bytes(n)": (_pickle_calling("__builtin__", "bytes", b"J\x00\x00\x00\x40\x85"), "pickled"),
+    "encode zlib": (
+        _pickle_calling("_codecs", "encode", b"X\x01\x00\x00\x00aX\x04\x00\x00\x00zlib\x86"),
+        "latin1",
+    ),
+    "dtype O": (_pickle_calling("numpy", "dtype", b"X\x01\x00\x00\x00O\x85"), "not a number"),
+    "ndarray()": (_pickle_calling("numpy", "ndarray", b"K\x08\x85\x85"), "pickled"),
+    "NEWOBJ ndarray": (b"\x80\x02cnumpy\nndarray\nK\x08\x85\x85\x81.", "pickled"),
+    "object array": (pickle.dumps(np.array([1, "a"], dtype=object)), "not a number"),
+    "masked array": (pickle.dumps(np.ma.masked_array([1, 2], dtype=np.uint8)), "numpy.ma"),
+    "record array": (pickle.dumps(np.zeros(2, dtype=[("a", "u1"), ("b", "u1")])), "not a number"),
+    "list": (pickle.dumps([1, 2, 3]), "list"),
+    "garbage": (b"\x80\x05garbage", "pickled"),
+}
+
+
+@pytest.mark.parametrize(
+    ("pickled", "words"), list(_REFUSED_PICKLES.values()), ids=list(_REFUSED_PICKLES)
+)
+def test_unpickler_refuses(pickled: bytes, words: str) -> None:
+    with pytest.raises(InvalidRequest, match=words):
+        nd_bodies.unpickle_array(pickled)
+
+
+def _oversized_header() -> bytes:
+    header = bytearray(blosc.compress(b"\0" * 64, typesize=1))
+    header[4:8] = (1 << 30).to_bytes(4, "little")  # claims 1 GiB uncompressed
+    return bytes(header)
+
+
+_BAD_BLOSC = {
+    "shape": (blosc.pack_array(np.ones((1, 2, 2, 3), np.uint8)), 400, "mismatched"),
+    "uint16": (blosc.pack_array(np.ones((1, 2, 2, 2), np.uint16)), 400, "Wrong datatype"),
+    "int8": (blosc.pack_array(np.ones((1, 2, 2, 2), np.int8)), 400, "Wrong datatype"),
+    "inflates": (blosc.compress(b"\1" * 100_000, typesize=1), 400, "larger than the box"),
+    "header 1 GiB": (_oversized_header(), 413, str(LIMIT)),
+    "raw, wrong size": (blosc.compress(b"\1" * 7, typesize=1), 400, "not a pickled"),
+    "trailing": (blosc.pack_array(np.ones((1, 2, 2, 2), np.uint8)) + b"x", 400, "one blosc"),
+    "short": (b"short", 400, "blosc header"),
+    "not blosc": (b"\2\1\1\1" + b"\xff" * 40, 400, "blosc"),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"), list(_BAD_BLOSC.values()), ids=list(_BAD_BLOSC)
+)
+def test_post_blosc_errors_write_nothing(
+    env: Env, monkeypatch: pytest.MonkeyPatch, body: bytes, status: int, words: str
+) -> None:
+    if status == 413 or "larger" in words:  # refused from the header alone, never inflated
+        monkeypatch.setattr(blosc, "decompress", _must_not_run)
+    r = env.client.post(BOX.format(fmt="blosc"), content=body)
+    assert r.status_code == status, r.text
+    assert words in r.json()["error"]
+    assert _unchanged(env)
+
+
+def _must_not_run(*args: object, **kwargs: object) -> bytes:
+    raise AssertionError("blosc.decompress called on a body refused by its header")
+
+
+# -- hdf5 POST ----------------------------------------------------------------------------
+def _h5(build: Callable[[h5py.File], object]) -> bytes:
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        build(f)
+    return buf.getvalue()
+
+
+def _cutout(
+    data: np.ndarray, channel: str = "gray", datatype: str | None = "uint8"
+) -> Callable[[h5py.File], object]:
+    def build(f: h5py.File) -> None:
+        group = f.create_group(channel)
+        group.create_dataset("CUTOUT", data=data, compression="gzip")
+        if datatype is not None:
+            group.create_dataset("DATATYPE", (1,), dtype=h5py.string_dtype(), data=[datatype])
+
+    return build
+
+
+def test_post_hdf5_then_read_back(env: Env) -> None:
+    data = np.arange(60, dtype=np.uint8).reshape(1, 3, 4, 5)
+    url = "/ca/demo/gray/hdf5/0/2,7/1,5/6,9/"
+    r = env.client.post(url, content=_h5(_cutout(data)))
+    assert r.status_code == 200, r.text
+    assert np.array_equal(env.node.volume("gray")[6:9, 1:5, 2:7], data[0])
+    # our own hdf5 cutout posts back unchanged (3-D CUTOUT, scalar DATATYPE)
+    cutout = env.client.get("/ca/demo/gray/hdf5/0/0,32/0,24/0,16/").content
+    r = env.client.post("/ca/demo/gray/hdf5/0/0,32/0,24/16,32/", content=cutout)
+    assert r.status_code == 200, r.text
+    assert np.array_equal(env.node.volume("gray")[16:32], env.node.volume("gray")[0:16])
+
+
+def _external_storage(secret: Path) -> Callable[[h5py.File], object]:
+    def build(f: h5py.File) -> None:
+        f.create_group("gray").create_dataset(
+            "CUTOUT", (2, 2, 2), np.uint8, external=[(str(secret), 0, 8)]
+        )
+
+    return build
+
+
+def _external_link(f: h5py.File) -> None:
+    f["gray"] = h5py.ExternalLink("elsewhere.h5", "/gray")
+
+
+def _soft_link(f: h5py.File) -> None:
+    f.create_dataset("data", data=np.ones((2, 2, 2), np.uint8))
+    f.create_group("gray")["CUTOUT"] = h5py.SoftLink("/data")
+
+
+def _cutout_is_group(f: h5py.File) -> None:
+    f.create_group("gray/CUTOUT")
+
+
+@pytest.mark.parametrize(
+    ("build", "words"),
+    [
+        (_cutout(np.ones((1, 2, 2, 3), np.uint8)), "mismatched"),
+        (_cutout(np.ones((2, 2, 2), np.uint16), datatype=None), "Wrong datatype"),
+        (_cutout(np.ones((2, 2, 2), np.uint8), datatype="uint16"), "DATATYPE is 'uint16'"),
+        (_cutout(np.ones((2, 2, 2), np.uint8), channel="other"), "no /gray"),
+        (lambda f: f.create_group("gray"), "no /gray/CUTOUT"),
+        (_cutout_is_group, "/gray/CUTOUT is not a dataset"),
+        (_external_link, "ExternalLink"),
+        (_soft_link, "SoftLink"),
+    ],
+)
+def test_post_hdf5_errors_write_nothing(
+    env: Env, build: Callable[[h5py.File], object], words: str
+) -> None:
+    r = env.client.post(BOX.format(fmt="hdf5"), content=_h5(build))
+    assert r.status_code == 400
+    assert words in r.json()["error"]
+    assert _unchanged(env)
+
+
+def test_post_hdf5_refuses_external_storage(env: Env, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"SECRET!!")
+    r = env.client.post(BOX.format(fmt="hdf5"), content=_h5(_external_storage(secret)))
+    assert r.status_code == 400
+    assert "external" in r.json()["error"]
+    assert _unchanged(env)
+
+
+def test_post_hdf5_needs_an_hdf5_body(env: Env) -> None:
+    r = env.client.post(BOX.format(fmt="hdf5"), content=b"not hdf5 at all")
+    assert r.status_code == 400
+    assert "not an HDF5 file" in r.json()["error"]
+    assert "/gray/CUTOUT" in r.json()["error"]

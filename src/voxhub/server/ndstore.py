@@ -6,7 +6,7 @@ Grammar (also under ``/sd/``, ``/nd/ca/`` and ``/nd/sd/``, as ndstore mounted it
     GET  /ca/{token}/{channel}/xy/{res}/{x0,x1}/{y0,y1}/{z}/          PNG slices
     GET  /ca/{token}/{channel}/xz/{res}/{x0,x1}/{y}/{z0,z1}/
     GET  /ca/{token}/{channel}/yz/{res}/{x}/{y0,y1}/{z0,z1}/
-    POST /ca/{token}/{channel}/npz/0/{x0,x1}/{y0,y1}/{z0,z1}/         body: npz of the box
+    POST /ca/{token}/{channel}/{fmt}/0/{x0,x1}/{y0,y1}/{z0,z1}/       fmt: npz blosc hdf5
 
 * **token** = ``<repo alias or root UUID (prefix)>[:<branch>]``: the leaf of that branch
   of that repo, ``master`` by default. ``demo`` and ``demo:master`` read master's leaf,
@@ -16,31 +16,43 @@ Grammar (also under ``/sd/``, ``/nd/ca/`` and ``/nd/sd/``, as ndstore mounted it
 * Ranges are half-open. A read must lie inside the channel's extents at ``res``; anything
   else is refused (400) with the bounds in the message, as ndstore did (no clipping).
 * Arrays are ``[channel, z, y, x]`` with one channel: ``npz`` is zlib-compressed
-  ``numpy.save`` bytes, ``hdf5`` holds group ``{channel}`` with datasets ``CUTOUT``
-  (gzip, ``z, y, x``), ``CHANNELTYPE`` and ``DATATYPE``, ``raw`` is bare C-order bytes,
-  ``tiff`` a multipage TIFF (one page per z).
-* ``blosc`` needs the ``blosc`` package, which this installation lacks: it answers 501.
+  ``numpy.save`` bytes, ``blosc`` is ``blosc.pack_array`` of the array (``product/blosc``,
+  what ndio and tilecache read with ``blosc.unpack_array``), ``hdf5`` holds group
+  ``{channel}`` with datasets ``CUTOUT`` (gzip, ``z, y, x``), ``CHANNELTYPE`` and
+  ``DATATYPE``, ``raw`` is bare C-order bytes, ``tiff`` a multipage TIFF (one page per z).
 * Slices are PNGs at full bit depth (uint8 or uint16), not resized for anisotropy and not
   windowed; other dtypes are refused, use ``tiff``.
-* Writes go to scale 0 and need not lie inside the extents (a write grows them). Unlike
-  ndstore, zeros in the posted array are written too (ndstore could not erase data).
+
+POST bodies hold an array of shape ``[1, z, y, x]`` (or ``[z, y, x]``) of the channel's
+dtype, else the request is refused with ndstore's "mismatched dimensions" or "Wrong
+datatype in POST":
+
+* ``npz``: as above, inflated no further than the box needs;
+* ``blosc``: ``blosc.pack_array(array)`` as ndio sends it, or one blosc buffer of bare
+  C-order voxels (BossDB's ``application/blosc``), told apart by the uncompressed size.
+  ``pack_array`` is a compressed *pickle*, and unpickling runs any callable the pickle
+  names, so client bytes never reach ``pickle.loads``/``blosc.unpack_array``: the size in
+  the blosc header is bounded by the box before decompressing, and a restricted unpickler
+  that resolves only the numpy names of a plain numeric ndarray rebuilds it
+  (:mod:`voxhub.server.ndstore_bodies` has the details);
+* ``hdf5``: dataset ``/{channel}/CUTOUT``, checked against ``/{channel}/DATATYPE`` when
+  present; links out of the body and external or virtual storage are refused.
+
+Writes go to scale 0 and need not lie inside the extents (a write grows them). Unlike
+ndstore, zeros in the posted array are written too (ndstore could not erase data).
 """
 
 from __future__ import annotations
 
-import io
-import zlib
-from collections.abc import Callable
 from typing import Any
 
-import h5py
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk import bodies, formats
+from voxhub.datatypes.imageblk import bodies
 from voxhub.datatypes.imageblk.geometry_urls import (
     describe_xyz,
     ndstore_box,
@@ -50,15 +62,15 @@ from voxhub.datatypes.imageblk.geometry_urls import (
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.routes import instance_at, request_limit
 from voxhub.datatypes.registry import datatype_for
-from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box
+from voxhub.server import ndstore_bodies as nd_bodies
 from voxhub.versioning.catalog import Catalog
 
 CUTOUT_FORMATS = ("npz", "hdf5", "blosc", "raw", "tiff")
 SLICE_FORMATS = ("xy", "xz", "yz")
 PREFIXES = ("/ca", "/sd", "/nd/ca", "/nd/sd")
-#: room for the .npy header inside a posted npz body.
-_NPY_HEADER_ROOM = 1 << 16
+POST_FORMATS = ("npz", "blosc", "hdf5")
 
 
 def resolve_token(catalog: Catalog, token: str) -> str:
@@ -111,13 +123,11 @@ def _format(request: Request) -> str:
         raise InvalidRequest(
             f"format {fmt!r} is not one of {', '.join(CUTOUT_FORMATS + SLICE_FORMATS)}"
         )
-    if fmt == "blosc":
-        raise CapabilityError("format 'blosc' needs the blosc package, not installed here")
     return fmt
 
 
 async def cutout(request: Request) -> Response:
-    """``GET``: a cutout or slice; ``POST``: write an npz body (see the module docstring)."""
+    """``GET``: a cutout or slice; ``POST``: write an npz, blosc or hdf5 body (module doc)."""
     fmt = _format(request)
     box = _box(fmt, dict(request.path_params))
     if request.method == "POST":
@@ -137,58 +147,15 @@ async def cutout(request: Request) -> Response:
         return instance.read(box, res), instance.name
 
     volume, channel = await run_in_threadpool(run)
-    encode, media_type = _ENCODERS[fmt]
+    encode, media_type = nd_bodies.ENCODERS[fmt]
     body = await run_in_threadpool(encode, volume, channel)
     headers = {"Content-Disposition": "attachment; filename=cutout.h5"} if fmt == "hdf5" else None
     return Response(body, media_type=media_type, headers=headers)
 
 
-def _npz(volume: np.ndarray, channel: str) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, volume[np.newaxis], allow_pickle=False)
-    return zlib.compress(buf.getvalue(), 1)
-
-
-def _hdf5(volume: np.ndarray, channel: str) -> bytes:
-    buf = io.BytesIO()
-    with h5py.File(buf, "w") as f:
-        group = f.create_group(channel)
-        group.create_dataset("CUTOUT", data=volume, compression="gzip", compression_opts=1)
-        group.create_dataset("CHANNELTYPE", data="image")
-        group.create_dataset("DATATYPE", data=str(volume.dtype))
-    return buf.getvalue()
-
-
-def _raw(volume: np.ndarray, channel: str) -> bytes:
-    return np.ascontiguousarray(volume, dtype=volume.dtype.newbyteorder("<")).tobytes()
-
-
-def _tiff(volume: np.ndarray, channel: str) -> bytes:
-    return formats.encode_tiff(volume)
-
-
-def _slice(axis: int) -> Callable[[np.ndarray, str], bytes]:
-    def encode(volume: np.ndarray, channel: str) -> bytes:
-        plane = np.take(volume, 0, axis=axis)
-        return formats.encode_image(plane, formats.ImageFormat("png"))
-
-    return encode
-
-
-_ENCODERS: dict[str, tuple[Callable[[np.ndarray, str], bytes], str]] = {
-    "npz": (_npz, "product/npz"),
-    "hdf5": (_hdf5, "product/hdf5"),
-    "raw": (_raw, "product/raw"),
-    "tiff": (_tiff, "image/tiff"),
-    "xy": (_slice(0), "image/png"),
-    "xz": (_slice(1), "image/png"),
-    "yz": (_slice(2), "image/png"),
-}
-
-
 async def _post(request: Request, fmt: str, box: Box) -> Response:
-    if fmt != "npz":
-        raise InvalidRequest(f"POST takes npz bodies, not {fmt!r}")
+    if fmt not in POST_FORMATS:
+        raise InvalidRequest(f"POST takes {', '.join(POST_FORMATS)} bodies, not {fmt!r}")
     if request.path_params["res"] != "0":
         raise InvalidRequest("resolution: writes go to resolution 0; the pyramid is derived")
     limit = request_limit(request)
@@ -201,39 +168,17 @@ async def _post(request: Request, fmt: str, box: Box) -> Response:
         return instance
 
     instance = await run_in_threadpool(open_writable)
-    itemsize = np.dtype(instance.config.dtype).itemsize
+    expected = nd_bodies.Expected(
+        shape=box.shape,
+        dtype=np.dtype(instance.config.dtype),
+        channel=instance.name,
+        box_text=describe_xyz(box),
+        limit=limit,
+    )
     body = await bodies.read_body(request, limit)
-    array = await run_in_threadpool(_load_npz, body, box.size * itemsize + _NPY_HEADER_ROOM)
-    wanted = (1, *box.shape)
-    if array.shape not in (wanted, box.shape):
-        raise InvalidRequest(
-            f"mismatched dimensions: the body array has shape {array.shape}, "
-            f"the URL box {describe_xyz(box)} needs {wanted} (channel, z, y, x)"
-        )
-    if array.dtype != np.dtype(instance.config.dtype):
-        raise InvalidRequest(
-            f"Wrong datatype in POST: the body is {array.dtype}, "
-            f"channel {instance.name!r} holds {instance.config.dtype}"
-        )
-    await run_in_threadpool(instance.write, box.start, array.reshape(box.shape))
+    array = await run_in_threadpool(nd_bodies.decode, fmt, body, expected)
+    await run_in_threadpool(instance.write, box.start, array)
     return Response(b"")
-
-
-def _load_npz(body: bytes, bound: int) -> np.ndarray:
-    """The array of an ndstore npz body (zlib of ``numpy.save``), inflated up to ``bound``."""
-    try:
-        inflater = zlib.decompressobj()
-        data = inflater.decompress(body, bound)
-        if inflater.unconsumed_tail:
-            raise InvalidRequest(f"npz body inflates past {bound} bytes, larger than the box")
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (zlib.error, ValueError, OSError) as e:
-        if isinstance(e, InvalidRequest):
-            raise
-        raise InvalidRequest(f"body is not an npz array (zlib of numpy.save): {e}") from None
-    if not isinstance(array, np.ndarray):
-        raise InvalidRequest("npz body must hold a single array")
-    return array
 
 
 def ndstore_routes() -> list[BaseRoute]:
