@@ -1,0 +1,2 @@
+"""labelmap: 64-bit supervoxel segmentations, a versioned supervoxel→body mapping, an exact
+per-body label index, and the proofreading mutations (merge, cleave, ...)."""
