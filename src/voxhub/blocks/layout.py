@@ -33,6 +33,10 @@ class BlockLayout:
 
     def is_background(self, block: np.ndarray) -> bool:
         """Whether every voxel of ``block`` is the background value (store it as absent)."""
+        if self.dtype.kind == "f":  # compare bits: -0.0 and NaN payloads are data
+            bits = np.dtype(f"u{self.dtype.itemsize}")
+            fill = np.array(self.background, dtype=self.dtype).view(bits)
+            return bool((block.view(bits) == fill).all())
         if self.background == 0:
             return not block.any()
         return bool((block == self.background).all())

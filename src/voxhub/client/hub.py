@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from voxhub.client.backend import CatalogAPI, ImageAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
-from voxhub.errors import NotFound
+from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.errors import CapabilityError, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 
@@ -49,6 +50,10 @@ class Hub(ABC):
     @abstractmethod
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         """Voxel access to the image instance ``info`` at ``node_uuid``."""
+
+    def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
+        """The labelmap instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(

@@ -13,6 +13,7 @@ from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 if TYPE_CHECKING:
     from voxhub.client.hub import Hub
+    from voxhub.client.labels import LabelVolume
     from voxhub.client.repo import Repo
 
 
@@ -168,6 +169,41 @@ class Node:
             at=self.uuid,
         )
         return self.volume(name)
+
+    def create_labels(
+        self,
+        name: str,
+        *,
+        block_shape: Sequence[int] = (64, 64, 64),
+        voxel_size: Sequence[float] = (8.0, 8.0, 8.0),
+        voxel_units: str = "nanometers",
+        max_scale: int = 0,
+        anisotropic: bool = False,
+    ) -> LabelVolume:
+        """Create a labelmap instance: uint64 supervoxels stored as compressed_segmentation
+        + zstd, a versioned supervoxel→body mapping and an exact label index."""
+        config = ImageConfig.create(
+            dtype="uint64",
+            block_shape=tuple(block_shape),
+            voxel_size=tuple(float(v) for v in voxel_size),
+            voxel_units=voxel_units,
+            codec={"name": "cseg"},
+            max_scale=max_scale,
+            anisotropic=anisotropic,
+        )
+        self._hub.catalog.create_instance(
+            self.uuid, name, "labelmap", config.to_json(), versioned=True, at=self.uuid
+        )
+        return self.labels(name)
+
+    def labels(self, name: str) -> LabelVolume:
+        """The labelmap instance ``name`` as seen at this node."""
+        from voxhub.client.labels import LabelVolume
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "labelmap":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
+        return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
 
     def volume(self, name: str) -> Volume:
         """The image volume ``name`` as seen at this node."""

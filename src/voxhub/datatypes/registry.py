@@ -91,6 +91,32 @@ def _load_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.labelmap import keys as label_keys
+
+    register(
+        Datatype(
+            name="labelmap",
+            typenames=("labelmap",),
+            describe_tkey=label_keys.describe_tkey,
+            summary="64-bit supervoxel segmentations grouped into bodies by a versioned "
+            "mapping, with an exact label index and merge/cleave mutations.",
+            is_derived=label_keys.is_derived,
+            repair_merge=_repair_labels,
+            routes=None,
+        )
+    )
+
+
+def _repair_labels(
+    child: VersionedView,
+    config: dict[str, Any],
+    parents: Sequence[VersionedReader],
+    changed: Iterable[bytes],
+) -> None:
+    from voxhub.datatypes.labelmap.merge import repair_labels_after_merge
+
+    repair_labels_after_merge(child, config, parents, changed)
+
 
 def _imageblk_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.imageblk.routes")

@@ -19,7 +19,7 @@ from voxhub.datatypes.imageblk.keys import (
     decode_block_key,
     encode_extents,
 )
-from voxhub.datatypes.imageblk.pyramid import update_pyramid
+from voxhub.datatypes.imageblk.pyramid import Reducer, downsample, update_pyramid
 from voxhub.datatypes.imageblk.read import read_extents
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn, VersionedView
@@ -30,6 +30,7 @@ def repair_after_merge(
     config_json: dict[str, Any],
     parents: Sequence[VersionedReader],
     changed: Iterable[bytes],
+    reduce: Reducer = downsample,
 ) -> None:
     """Set the child's extents to the parents' union and rebuild pyramid blocks above
     every scale-0 block in ``changed`` (tkeys that differ between the parents)."""
@@ -54,6 +55,6 @@ def repair_after_merge(
                 c: b if b is not None else layouts[0].background_block()
                 for c, b in zip(coords, blocks, strict=True)
             }
-            update_pyramid(txn, config, layouts, current)
+            update_pyramid(txn, config, layouts, current, reduce)
 
     child.transact(repair)

@@ -15,7 +15,7 @@ through the transaction is what keeps concurrent writers to neighbouring voxels 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 import numpy as np
@@ -79,18 +79,23 @@ def _octant(child: Vec3, parent: Vec3, block_shape: Vec3, factor: Vec3) -> Box:
     return Box.from_shape(size, (start[0], start[1], start[2]))
 
 
+#: how a block is reduced by a factor: the mean for images, the mode for labels.
+Reducer = Callable[[np.ndarray, Vec3], np.ndarray]
+
+
 def _assemble(
     layout: BlockLayout,
     factor: Vec3,
     parent: Vec3,
     base: np.ndarray | None,
     children: Mapping[Vec3, np.ndarray],
+    reduce: Reducer = downsample,
 ) -> np.ndarray:
     """``base`` (or a background block) with the octants of ``children`` replaced."""
     out = base if base is not None else layout.background_block()
     for child, data in children.items():
         octant = _octant(child, parent, layout.block_shape, factor)
-        out[octant.relative_to((0, 0, 0))] = downsample(data, factor)
+        out[octant.relative_to((0, 0, 0))] = reduce(data, factor)
     return out
 
 
@@ -99,15 +104,20 @@ def update_pyramid(
     config: ImageConfig,
     layouts: Sequence[BlockLayout],
     changed: Mapping[Vec3, np.ndarray],
+    reduce: Reducer = downsample,
 ) -> None:
     """Propagate the new scale-0 blocks ``changed`` up to ``config.max_scale`` via ``txn``."""
     factor = config.downsample_factor
     for scale in range(1, config.max_scale + 1):
-        changed = _update_level(txn, layouts[scale], factor, changed)
+        changed = _update_level(txn, layouts[scale], factor, changed, reduce)
 
 
 def _update_level(
-    txn: VersionedTxn, layout: BlockLayout, factor: Vec3, changed: Mapping[Vec3, np.ndarray]
+    txn: VersionedTxn,
+    layout: BlockLayout,
+    factor: Vec3,
+    changed: Mapping[Vec3, np.ndarray],
+    reduce: Reducer,
 ) -> dict[Vec3, np.ndarray]:
     """Store the parents of ``changed`` with their octants replaced; return them."""
     groups: dict[Vec3, dict[Vec3, np.ndarray]] = defaultdict(dict)
@@ -119,7 +129,7 @@ def _update_level(
     bases = dict(zip(partial_parents, fetch_blocks(txn, layout, partial_parents), strict=True))
 
     def build(p: Vec3) -> np.ndarray:
-        return _assemble(layout, factor, p, bases.get(p), groups[p])
+        return _assemble(layout, factor, p, bases.get(p), groups[p], reduce)
 
     new = dict(zip(parents, parallel_map(build, parents), strict=True))
     store_blocks(txn, layout, new)
@@ -127,7 +137,11 @@ def _update_level(
 
 
 def build_pyramid(
-    view: VersionedView, config: ImageConfig, extents: Box | None, layouts: Sequence[BlockLayout]
+    view: VersionedView,
+    config: ImageConfig,
+    extents: Box | None,
+    layouts: Sequence[BlockLayout],
+    reduce: Reducer = downsample,
 ) -> None:
     """Recompute every pyramid level inside ``extents`` (scale 0) from the level below.
 
@@ -144,7 +158,14 @@ def build_pyramid(
         for i in range(0, len(parents), BUILD_BATCH):
             batch = parents[i : i + BUILD_BATCH]
             view.transact(
-                partial(_rebuild, layouts=layouts, scale=scale, factor=factor, parents=batch)
+                partial(
+                    _rebuild,
+                    layouts=layouts,
+                    scale=scale,
+                    factor=factor,
+                    parents=batch,
+                    reduce=reduce,
+                )
             )
 
 
@@ -154,6 +175,7 @@ def _rebuild(
     scale: int,
     factor: Vec3,
     parents: list[Vec3],
+    reduce: Reducer,
 ) -> None:
     children = [children_of(p, factor) for p in parents]
     flat = [c for group in children for c in group]
@@ -165,7 +187,7 @@ def _rebuild(
             block = decoded[c]
             if block is not None:
                 present[c] = block
-        return _assemble(layouts[scale], factor, parents[i], None, present)
+        return _assemble(layouts[scale], factor, parents[i], None, present, reduce)
 
     store_blocks(
         txn,

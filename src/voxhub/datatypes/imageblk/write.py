@@ -64,12 +64,13 @@ def write_image(
     def transaction(txn: VersionedTxn) -> None:
         changed = apply_write(txn, layouts[0], prepared)
         update_pyramid(txn, config, layouts, changed)
-        _grow_extents(txn, prepared.box)
+        grow_extents(txn, prepared.box)
 
     view.transact(transaction)
 
 
-def _grow_extents(txn: VersionedTxn, box: Box) -> None:
+def grow_extents(txn: VersionedTxn, box: Box) -> None:
+    """Grow the stored scale-0 extents to include ``box`` (inside the caller's txn)."""
     value = txn.get(EXTENTS_KEY)
     grown = box if value is None else decode_extents(value).union(box)
     encoded = encode_extents(grown)

@@ -1,0 +1,193 @@
+"""``LabelInstance``: one labelmap instance at one version node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import numpy as np
+
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
+from voxhub.datatypes.imageblk.pyramid import build_pyramid
+from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
+from voxhub.datatypes.imageblk.write import coerce
+from voxhub.datatypes.labelmap import mutations
+from voxhub.datatypes.labelmap.downsample import downsample_labels
+from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, MAXLABEL_KEY, id_of, key_range
+from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
+from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index
+from voxhub.datatypes.labelmap.rle import runs_from_mask
+from voxhub.datatypes.labelmap.write import write_labels
+from voxhub.errors import InvalidRequest, NotFound
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedView
+
+
+class Counters(Protocol):
+    def reserve(self, count: int) -> int: ...
+    def see(self, label: int) -> None: ...
+    def next_label(self) -> int: ...
+    def mutation_id(self) -> int: ...
+
+
+class LabelInstance:
+    """Supervoxel reads and writes, body reads through the mapping, the label index and
+    the mutations, all at one node. Arrays are ``(z, y, x)`` uint64."""
+
+    def __init__(
+        self, view: VersionedView, config: ImageConfig, name: str, counters: Counters
+    ) -> None:
+        self.view = view
+        self.name = name
+        self.config = config
+        self._counters = counters
+        codec = config.make_codec()
+        self._layouts = [config.layout(s, codec) for s in range(config.max_scale + 1)]
+
+    # -- voxels --------------------------------------------------------------------------
+    def read(self, box: Box, scale: int = 0, *, supervoxels: bool = False) -> np.ndarray:
+        """Body ids (or supervoxel ids) of ``box`` at ``scale``."""
+        self.config.check_scale(scale, self.name)
+        check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"read of {self.name!r}")
+        labels = read_image(self.view, self._layouts[scale], box)
+        return labels if supervoxels else map_array(self.view, labels)
+
+    def write(self, offset: Vec3, data: Any) -> None:
+        """Write supervoxel ids at scale 0; the index, pyramid and extents follow."""
+        shape = np.shape(data)
+        if len(shape) != 3:
+            raise InvalidRequest(f"write data must be 3-D (z, y, x), got shape {shape}")
+        box = Box.from_shape((shape[0], shape[1], shape[2]), offset)
+        check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
+        self.view.check_writable()
+        arr = coerce(data, np.dtype(np.uint64))
+        write_labels(self.view, self.config, self._layouts, offset, arr)
+        if arr.size:
+            self._counters.see(int(arr.max()))
+
+    def extents(self, scale: int = 0) -> Box | None:
+        self.config.check_scale(scale, self.name)
+        box = read_extents(self.view)
+        return None if box is None else box.downsample(self.config.scale_factor(scale))
+
+    def build_pyramid(self) -> None:
+        build_pyramid(
+            self.view, self.config, read_extents(self.view), self._layouts, downsample_labels
+        )
+
+    # -- labels ----------------------------------------------------------------------------
+    def mapping(self, supervoxels: list[int]) -> list[int]:
+        """The body of each supervoxel (0 for retired ones and for 0)."""
+        table = bodies_of(self.view, supervoxels)
+        return [table[int(s)] for s in supervoxels]
+
+    def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
+        """The label index of body ``label`` (of the body holding supervoxel ``label``)."""
+        check_label(label)
+        body = self.mapping([label])[0] if supervoxels else label
+        if supervoxels and body == 0:
+            raise InvalidRequest(f"supervoxel {label} was retired by a split")
+        return read_index(self.view, body)
+
+    def size(self, label: int, *, supervoxels: bool = False) -> int:
+        index = self.index(label, supervoxels=supervoxels)
+        n = index.voxels(label if supervoxels else None)
+        if n == 0:
+            raise NotFound(f"supervoxel {label} has no voxels at this version")
+        return n
+
+    def supervoxels(self, label: int) -> list[int]:
+        return sorted(self.index(label).supervoxel_sizes())
+
+    def supervoxel_sizes(self, label: int) -> dict[int, int]:
+        return self.index(label).supervoxel_sizes()
+
+    def lastmod(self, label: int) -> dict[str, Any]:
+        return dict(self.index(label).meta)
+
+    def mask_blocks(
+        self, label: int, *, supervoxels: bool = False
+    ) -> Iterator[tuple[Box, np.ndarray]]:
+        """``(block box, bool mask)`` for every block holding the label, in block order."""
+        index = self.index(label, supervoxels=supervoxels)
+        wanted = {label} if supervoxels else set(index.supervoxel_sizes())
+        coords = index.blocks_of(wanted)
+        layout = self._layouts[0]
+        values = np.array(sorted(wanted), dtype=np.uint64)
+        for c in coords:
+            bbox = layout.grid.block_box(c)
+            block = read_image(self.view, layout, bbox)
+            yield bbox, np.isin(block, values)
+
+    def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
+        """The tight bounding box of the label's voxels."""
+        lo = [2**62] * 3
+        hi = [-(2**62)] * 3
+        for bbox, mask in self.mask_blocks(label, supervoxels=supervoxels):
+            where = np.nonzero(mask)
+            for axis in range(3):
+                if where[axis].size:
+                    lo[axis] = min(lo[axis], bbox.start[axis] + int(where[axis].min()))
+                    hi[axis] = max(hi[axis], bbox.start[axis] + int(where[axis].max()) + 1)
+        return Box((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2]))
+
+    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
+        """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges)."""
+        parts = [
+            runs_from_mask(m, b.start) for b, m in self.mask_blocks(label, supervoxels=supervoxels)
+        ]
+        if not parts:
+            return np.zeros((0, 4), np.int32)
+        return np.concatenate(parts)
+
+    def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]:
+        """Every nonzero label present in ``box``, ascending."""
+        labels = np.unique(self.read(box, supervoxels=supervoxels))
+        return [int(v) for v in labels.tolist() if v]
+
+    def labels(self) -> list[int]:
+        """Every body with voxels at this node, ascending (``listlabels``)."""
+        start, end = key_range(KEY_INDEX)
+        return [id_of(k) for k, _ in self.view.scan(start, end, keys_only=True)]
+
+    def maxlabel(self) -> int:
+        value = self.view.get(MAXLABEL_KEY)
+        return 0 if value is None else int.from_bytes(value, "big")
+
+    def next_labels(self, count: int) -> range:
+        """Reserve ``count`` fresh label ids (disjoint across callers and branches)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidRequest(f"count must be a positive integer, got {count!r}")
+        first = self._counters.reserve(count)
+        return range(first, first + count)
+
+    def mutations(self) -> list[dict[str, Any]]:
+        """Every mutation record visible at this node, oldest first."""
+        import json
+
+        start, end = key_range(KEY_MUTATION)
+        return [json.loads(v) for _, v in self.view.scan(start, end) if v]
+
+    # -- mutations -------------------------------------------------------------------------
+    def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
+        """Merge bodies ``sources`` into ``target``; returns the mutation id."""
+        who = who or Who()
+        self.view.check_writable()
+        mutations.merge_check(self.view, target, sources)  # before spending any id
+        mid = self._counters.mutation_id()
+        done = who
+        self.view.transact(lambda txn: mutations.merge(txn, target, sources, mid, done))
+        return mid
+
+    def cleave(self, body: int, supervoxels: list[int], who: Who | None = None) -> tuple[int, int]:
+        """Move ``supervoxels`` of ``body`` to a new body: ``(new body, mutation id)``."""
+        who = who or Who()
+        self.view.check_writable()
+        mutations.cleave_check(self.view, body, supervoxels)  # before spending any id
+        mid = self._counters.mutation_id()
+        new = self._counters.reserve(1)
+        done = who
+        self.view.transact(lambda txn: mutations.cleave(txn, body, supervoxels, new, mid, done))
+        return new, mid

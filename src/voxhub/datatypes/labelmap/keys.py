@@ -1,0 +1,68 @@
+"""Type keys of labelmap instances.
+
+Blocks and extents use the image layout (:mod:`voxhub.datatypes.imageblk.keys`:
+``0x10 | scale | z | y | x`` and ``0x11``) so the block machinery is shared. Added here,
+every id a big-endian uint64 so byte order is numeric order:
+
+* ``0x20 | sv``: the body a supervoxel belongs to (absent: itself; a body of 0: the
+  supervoxel was retired by a split);
+* ``0x21 | body``: the body's label index (:mod:`.index`);
+* ``0x22``: the largest label written or mutated at this version (``maxlabel``);
+* ``0x23 | mutation id``: one mutation log record (JSON).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, KEY_BLOCK
+from voxhub.datatypes.imageblk.keys import describe_tkey as block_desc
+
+KEY_MAPPING = 0x20
+KEY_INDEX = 0x21
+KEY_MAXLABEL = 0x22
+KEY_MUTATION = 0x23
+MAXLABEL_KEY = bytes([KEY_MAXLABEL])
+
+_ID = struct.Struct(">BQ")
+
+
+def mapping_key(sv: int) -> bytes:
+    return _ID.pack(KEY_MAPPING, sv)
+
+
+def index_key(body: int) -> bytes:
+    return _ID.pack(KEY_INDEX, body)
+
+
+def mutation_key(mutation_id: int) -> bytes:
+    return _ID.pack(KEY_MUTATION, mutation_id)
+
+
+def id_of(tkey: bytes) -> int:
+    """The uint64 id in a mapping, index or mutation key."""
+    return int(_ID.unpack(tkey)[1])
+
+
+def key_range(kind: int) -> tuple[bytes, bytes]:
+    """Half-open tkey range of every key of ``kind``."""
+    return bytes([kind]), bytes([kind + 1])
+
+
+def describe_tkey(tkey: bytes) -> str:
+    """``"scale:z,y,x"`` for blocks, ``"extents"``, ``"mapping:sv"``, ``"index:body"``..."""
+    if (tkey and tkey[0] == KEY_BLOCK) or tkey == EXTENTS_KEY:
+        return block_desc(tkey)
+    names = {KEY_MAPPING: "mapping", KEY_INDEX: "index", KEY_MUTATION: "mutation"}
+    if tkey == MAXLABEL_KEY:
+        return "maxlabel"
+    if len(tkey) == _ID.size and tkey[0] in names:
+        return f"{names[tkey[0]]}:{id_of(tkey)}"
+    return f"unknown:{tkey.hex()}"
+
+
+def is_derived(tkey: bytes) -> bool:
+    """Pyramid blocks, extents and maxlabel are recomputed at a merge child."""
+    if tkey in (EXTENTS_KEY, MAXLABEL_KEY):
+        return True
+    return len(tkey) > 1 and tkey[0] == KEY_BLOCK and tkey[1] > 0

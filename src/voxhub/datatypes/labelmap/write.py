@@ -1,0 +1,101 @@
+"""Writing supervoxels: blocks, label pyramid, extents, maxlabel and every affected body's
+label index change in one transaction, so the index is always exact."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout, fetch_blocks, store_blocks
+from voxhub.blocks.pool import parallel_map
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.pyramid import update_pyramid
+from voxhub.datatypes.imageblk.write import grow_extents
+from voxhub.datatypes.labelmap.downsample import downsample_labels
+from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
+from voxhub.datatypes.labelmap.keys import MAXLABEL_KEY, index_key
+from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedTxn, VersionedView
+
+#: per-block changes of one supervoxel: ``[(block, delta voxels)]``
+Deltas = dict[int, list[tuple[Vec3, int]]]
+
+
+def write_labels(
+    view: VersionedView,
+    config: ImageConfig,
+    layouts: Sequence[BlockLayout],
+    offset: Vec3,
+    data: np.ndarray,
+) -> None:
+    """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0."""
+    view.check_writable()
+    box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
+    if box.empty:
+        return
+    layout = layouts[0]
+    coords = list(layout.grid.blocks_in(box))
+
+    def transaction(txn: VersionedTxn) -> None:
+        old = fetch_blocks(txn, layout, coords)
+
+        def paste(i: int) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
+            before = old[i]
+            block = before.copy() if before is not None else layout.background_block()
+            bbox = layout.grid.block_box(coords[i])
+            part = bbox.intersect(box)
+            block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+            was = count_labels(before) if before is not None else {}
+            return block, was, count_labels(block)
+
+        results = parallel_map(paste, range(len(coords)))
+        deltas: Deltas = defaultdict(list)
+        for coord, (_, was, now) in zip(coords, results, strict=True):
+            for sv in was.keys() | now.keys():
+                d = now.get(sv, 0) - was.get(sv, 0)
+                if d:
+                    deltas[sv].append((coord, d))
+        apply_deltas(txn, deltas)
+        new = {c: r[0] for c, r in zip(coords, results, strict=True)}
+        store_blocks(txn, layout, new)
+        update_pyramid(txn, config, layouts, new, downsample_labels)
+        grow_extents(txn, box)
+        raise_maxlabel(txn, int(data.max()) if data.size else 0)
+
+    view.transact(transaction)
+
+
+def apply_deltas(txn: VersionedTxn, deltas: Deltas) -> None:
+    """Apply per-supervoxel block count changes to the indexes of their bodies."""
+    if not deltas:
+        return
+    owner = bodies_of(txn, deltas)
+    by_body: dict[int, list[tuple[int, Vec3, int]]] = defaultdict(list)
+    for sv, changes in deltas.items():
+        body = owner[sv]
+        if body == 0:  # a retired id painted again is its own body once more
+            body = sv
+            set_body(txn, sv, sv)
+        by_body[body].extend((sv, c, d) for c, d in changes)
+    bodies = sorted(by_body)
+    for body, value in zip(bodies, txn.get_many([index_key(b) for b in bodies]), strict=True):
+        index = LabelIndex.decode(body, value) if value else LabelIndex(body)
+        for sv, coord, d in by_body[body]:
+            index.add(coord, sv, d)
+        store_index(txn, index)
+
+
+def store_index(txn: VersionedTxn, index: LabelIndex) -> None:
+    if index.empty:
+        txn.delete(index_key(index.body))
+    else:
+        txn.put(index_key(index.body), index.encode())
+
+
+def raise_maxlabel(txn: VersionedTxn, label: int) -> None:
+    current = txn.get(MAXLABEL_KEY)
+    if current is None or int.from_bytes(current, "big") < label:
+        txn.put(MAXLABEL_KEY, label.to_bytes(8, "big"))
