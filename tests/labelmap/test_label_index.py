@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import voxhub
 from voxhub import Box
 from voxhub.client.labels import LabelVolume
-from voxhub.errors import InvalidRequest, NotFound, VersionLocked
+from voxhub.datatypes.labelmap.rle import runs_from_mask
+from voxhub.errors import Conflict, InvalidRequest, NotFound, VersionLocked
 
 SIDE = 24
 BLOCK = (8, 8, 8)
@@ -76,6 +77,13 @@ ops = st.lists(
             st.just("cleave"), st.sampled_from(IDS), st.lists(st.sampled_from(IDS), max_size=3)
         ),
         st.tuples(st.just("branch"), st.integers(0, 10)),
+        st.tuples(
+            st.sampled_from(["split", "split-supervoxel"]),
+            st.sampled_from(IDS),
+            st.tuples(*[st.integers(0, SIDE - 1)] * 3),
+            st.tuples(*[st.integers(1, 16)] * 3),
+        ),
+        st.tuples(st.just("renumber"), st.sampled_from(IDS), st.integers(100, 110)),
     ),
     max_size=12,
 )
@@ -102,13 +110,22 @@ def test_index_equals_recount_at_every_node(program: list[tuple]) -> None:  # ty
                 lv.merge(op[1], op[2])
             elif op[0] == "cleave":
                 lv.cleave(op[1], op[2])
+            elif op[0] in ("split", "split-supervoxel"):
+                box = Box.from_shape(op[3], op[2]).intersect(FULL)
+                runs = runs_from_mask(np.ones(box.shape, bool), box.start)
+                if op[0] == "split":
+                    lv.split(op[1], runs)
+                else:
+                    lv.split_supervoxel(op[1], runs)
+            elif op[0] == "renumber":
+                lv.renumber({op[1]: op[2]})
             else:  # commit this node and branch off it (every node stays checked)
                 check_node(lv)  # final state of the node being committed
                 current.commit()
                 current = current.branch(f"b{len(nodes)}") if op[1] % 2 else current.newversion()
                 nodes.append(current)
                 continue
-        except (InvalidRequest, NotFound, VersionLocked):
+        except (InvalidRequest, NotFound, VersionLocked, Conflict):
             after = (indexed(lv), lv.read(FULL, supervoxels=True))
             assert after[0] == before[0]  # a refused mutation changed nothing
             assert np.array_equal(after[1], before[1])
@@ -166,3 +183,24 @@ def test_next_labels_are_disjoint_and_above_written_ids() -> None:
     assert set(a).isdisjoint(b)
     assert set(b).isdisjoint(c)
     assert set(a).isdisjoint(c)
+
+
+def test_splits_move_exactly_the_voxels_inside_the_runs() -> None:
+    hub = voxhub.open("memory://")
+    lv = hub.create_repo("seg").master.create_labels("seg", block_shape=BLOCK)
+    lv[0:16, 0:16, 0:16] = 7
+    lv[0:16, 0:16, 8:16] = 8
+    lv.merge(7, [8])
+    inside = Box((4, 4, 4), (12, 12, 12))  # cuts both supervoxels
+    runs = runs_from_mask(np.ones(inside.shape, bool), inside.start)
+    new = lv.split(7, runs)
+    bodies = lv.read(Box((0, 0, 0), (16, 16, 16)))
+    assert (bodies[4:12, 4:12, 4:12] == new).all()
+    assert (bodies == new).sum() == inside.size
+    assert lv.size(7) == 16**3 - inside.size
+    assert 7 not in lv.mapping([7])
+    assert lv.mapping([7]) == [0]
+    a, b = lv.split_supervoxel(lv.sv[0, 0, 0], runs_from_mask(np.ones((1, 1, 1), bool), (0, 0, 0)))
+    assert lv.sv[0, 0, 0] == a
+    assert lv.size(a, supervoxels=True) == 1
+    assert lv.mapping([a, b]) == [7, 7]

@@ -128,6 +128,26 @@ class LabelVolume:
         new, _ = self._instance.cleave(body, list(supervoxels), Who(user, app or "voxhub-python"))
         return new
 
+    def split_supervoxel(
+        self, sv: int, runs: np.ndarray, *, user: str = "", app: str = ""
+    ) -> tuple[int, int]:
+        """Split supervoxel ``sv``: voxels inside ``runs`` (``[x, y, z, length]`` rows, as
+        from :meth:`sparsevol`) get one fresh id, the rest another: ``(split, remain)``."""
+        a, b, _ = self._instance.split_supervoxel(
+            sv, np.asarray(runs), Who(user, app or "voxhub-python")
+        )
+        return a, b
+
+    def split(self, body: int, runs: np.ndarray, *, user: str = "", app: str = "") -> int:
+        """Move the voxels of ``body`` inside ``runs`` to a new body; returns its id."""
+        new, _ = self._instance.split(body, np.asarray(runs), Who(user, app or "voxhub-python"))
+        return new
+
+    def renumber(self, pairs: dict[int, int], *, user: str = "", app: str = "") -> int:
+        """Give bodies new ids: ``{old: new}``; returns the mutation id."""
+        items = [(new, old) for old, new in pairs.items()]
+        return self._instance.renumber(items, Who(user, app or "voxhub-python"))
+
     def build_pyramid(self) -> None:
         self._instance.build_pyramid()
 

@@ -12,7 +12,7 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
-from voxhub.datatypes.labelmap import mutations
+from voxhub.datatypes.labelmap import mutations, split
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, MAXLABEL_KEY, id_of, key_range
@@ -85,7 +85,7 @@ class LabelInstance:
 
     def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
         """The label index of body ``label`` (of the body holding supervoxel ``label``)."""
-        check_label(label)
+        label = check_label(label)
         body = self.mapping([label])[0] if supervoxels else label
         if supervoxels and body == 0:
             raise InvalidRequest(f"supervoxel {label} was retired by a split")
@@ -174,6 +174,8 @@ class LabelInstance:
     def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
         """Merge bodies ``sources`` into ``target``; returns the mutation id."""
         who = who or Who()
+        target = check_label(target, "target label")
+        sources = [check_label(s, "merged label") for s in sources]
         self.view.check_writable()
         mutations.merge_check(self.view, target, sources)  # before spending any id
         mid = self._counters.mutation_id()
@@ -181,9 +183,56 @@ class LabelInstance:
         self.view.transact(lambda txn: mutations.merge(txn, target, sources, mid, done))
         return mid
 
+    def split_supervoxel(
+        self, sv: int, runs: np.ndarray, who: Who | None = None
+    ) -> tuple[int, int, int]:
+        """Split supervoxel ``sv`` by ``runs`` (x, y, z, length rows): its voxels inside
+        get one fresh id, the rest another; ``(split id, remain id, mutation id)``."""
+        who = who or Who()
+        self.view.check_writable()
+        sv = check_label(sv, "supervoxel")
+        mid = self._counters.mutation_id()
+        first = self._counters.reserve(2)
+        ids = (first, first + 1)
+        self.view.transact(
+            lambda txn: split.split_supervoxel(
+                txn, self.config, self._layouts, sv, runs, ids, mid, who
+            )
+        )
+        return first, first + 1, mid
+
+    def split(self, body: int, runs: np.ndarray, who: Who | None = None) -> tuple[int, int]:
+        """Move the voxels of ``body`` inside ``runs`` to a new body:
+        ``(new body, mutation id)``. Supervoxels the runs cut are split in two."""
+        who = who or Who()
+        body = check_label(body)
+        self.view.check_writable()
+        index = read_index(self.view, body)
+        count = 1 + 2 * len(index.supervoxel_sizes())
+        mid = self._counters.mutation_id()
+        first = self._counters.reserve(count)
+        fresh = list(range(first, first + count))
+        new = self.view.transact(
+            lambda txn: split.split(txn, self.config, self._layouts, body, runs, fresh, mid, who)
+        )
+        return new, mid
+
+    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
+        """Give body ``old`` the id ``new`` for each ``(new, old)``; the mutation id."""
+        who = who or Who()
+        pairs = [(check_label(n, "new label"), check_label(o)) for n, o in pairs]
+        self.view.check_writable()
+        mid = self._counters.mutation_id()
+        self.view.transact(lambda txn: split.renumber(txn, pairs, mid, who))
+        for new, _ in pairs:
+            self._counters.see(new)
+        return mid
+
     def cleave(self, body: int, supervoxels: list[int], who: Who | None = None) -> tuple[int, int]:
         """Move ``supervoxels`` of ``body`` to a new body: ``(new body, mutation id)``."""
         who = who or Who()
+        body = check_label(body)
+        supervoxels = [check_label(s, "supervoxel") for s in supervoxels]
         self.view.check_writable()
         mutations.cleave_check(self.view, body, supervoxels)  # before spending any id
         mid = self._counters.mutation_id()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key, mutation_key
 from voxhub.datatypes.labelmap.mapping import set_body
@@ -29,7 +31,11 @@ class Who:
 
 
 def check_label(label: int, what: str = "label") -> int:
-    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < 2**64:
+    """``label`` as a Python int (numpy integers accepted); 0 and non-ids refused."""
+    if isinstance(label, bool) or not isinstance(label, int | np.integer):
+        raise InvalidRequest(f"{what} must be an unsigned 64-bit integer, got {label!r}")
+    label = int(label)
+    if not 0 <= label < 2**64:
         raise InvalidRequest(f"{what} must be an unsigned 64-bit integer, got {label!r}")
     if label == 0:
         raise InvalidRequest(f"{what} 0 is the protected background value")
@@ -44,8 +50,8 @@ def read_index(reader: VersionedReader, body: int, what: str = "label") -> Label
     return LabelIndex.decode(body, value)
 
 
-def _record(txn: VersionedTxn, mid: int, action: str, who: Who, **fields: Any) -> dict[str, Any]:
-    record = {
+def record(txn: VersionedTxn, mid: int, action: str, who: Who, **fields: Any) -> dict[str, Any]:
+    entry = {
         "MutationID": mid,
         "Action": action,
         "User": who.user,
@@ -53,16 +59,17 @@ def _record(txn: VersionedTxn, mid: int, action: str, who: Who, **fields: Any) -
         "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
         **fields,
     }
-    txn.put(mutation_key(mid), json.dumps(record, sort_keys=True).encode())
-    return record
+    txn.put(mutation_key(mid), json.dumps(entry, sort_keys=True).encode())
+    return entry
 
 
-def _stamp(index: LabelIndex, record: dict[str, Any]) -> None:
+def stamp(index: LabelIndex, entry: dict[str, Any]) -> None:
+    """Record in ``index`` the mutation that changed it last (DVID's ``lastmod``)."""
     index.meta = {
-        "mutation id": record["MutationID"],
-        "last mod user": record["User"],
-        "last mod app": record["App"],
-        "last mod time": record["Timestamp"],
+        "mutation id": entry["MutationID"],
+        "last mod user": entry["User"],
+        "last mod app": entry["App"],
+        "last mod time": entry["Timestamp"],
     }
 
 
@@ -81,14 +88,14 @@ def merge_check(
 def merge(txn: VersionedTxn, target: int, sources: Sequence[int], mid: int, who: Who) -> None:
     """Merge the bodies ``sources`` into ``target``: their supervoxels map to ``target``."""
     into, taken = merge_check(txn, target, sources)
-    record = _record(txn, mid, "merge", who, Target=target, Labels=list(dict.fromkeys(sources)))
+    done = record(txn, mid, "merge", who, Target=target, Labels=list(dict.fromkeys(sources)))
     for index in taken:
         for sv in index.supervoxel_sizes():
             set_body(txn, sv, target)
         into.absorb(index.blocks)
         index.blocks.clear()
         store_index(txn, index)
-    _stamp(into, record)
+    stamp(into, done)
     store_index(txn, into)
 
 
@@ -114,7 +121,7 @@ def cleave(
 ) -> None:
     """Move ``supervoxels`` of ``body`` to the new body ``new_body``."""
     index, wanted = cleave_check(txn, body, supervoxels)
-    record = _record(
+    done = record(
         txn,
         mid,
         "cleave",
@@ -126,8 +133,8 @@ def cleave(
     moved = LabelIndex(new_body, index.take(wanted))
     for sv in wanted:
         set_body(txn, sv, new_body)
-    _stamp(index, record)
-    _stamp(moved, record)
+    stamp(index, done)
+    stamp(moved, done)
     store_index(txn, index)
     store_index(txn, moved)
     raise_maxlabel(txn, new_body)
