@@ -102,7 +102,7 @@ def _load_builtins() -> None:
             "mapping, with an exact label index and merge/cleave mutations.",
             is_derived=label_keys.is_derived,
             repair_merge=_repair_labels,
-            routes=None,
+            routes=_labelmap_routes,
         )
     )
 
@@ -121,4 +121,10 @@ def _repair_labels(
 def _imageblk_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.imageblk.routes")
     routes: list[BaseRoute] = module.image_routes()
+    return routes
+
+
+def _labelmap_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.labelmap.routes")
+    routes: list[BaseRoute] = module.label_routes()
     return routes

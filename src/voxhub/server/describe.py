@@ -26,9 +26,14 @@ def type_url(typename: str) -> str:
 def instance_json(hub: EmbeddedHub, info: InstanceInfo, at: str) -> dict[str, Any]:
     """DVID's instance info JSON (``Base``, ``Extended``, ``Extents``) seen at node ``at``.
 
-    Image instances answer exactly what their own ``GET info`` route does.
+    Image and labelmap instances answer exactly what their own ``GET info`` route does.
     """
-    if datatype_for(info.typename).name == "imageblk":
+    family = datatype_for(info.typename).name
+    if family == "labelmap":
+        from voxhub.datatypes.labelmap.routes import label_info_json
+
+        return label_info_json(hub, at, info)
+    if family == "imageblk":
         volume = hub.node(at).volume(info.name)
         return instance_info_json(info, volume.config, volume.extents(0))
     return {

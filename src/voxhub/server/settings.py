@@ -5,6 +5,12 @@ DVID clients send every setting as a string, with case-insensitive keys and size
 "64,64,64", "VoxelSize": "8,8,8", "Compression": "jpeg:80", "MaxDownresLevel": "3"}``.
 This module is the one place those strings become an :class:`ImageConfig` (``z, y, x``).
 Numbers are accepted too (DVID rejects them); an unknown key is a 400 naming it.
+
+``labelmap`` takes ``BlockSize`` (default ``64,64,64``, each side a multiple of 16 as
+DVID requires), ``VoxelSize``, ``VoxelUnits``, ``MaxDownresLevel`` (default 0) and
+``IndexedLabels`` (only ``true``: voxhub always keeps the label index). Its blocks are
+always stored as compressed_segmentation + zstd, so ``Compression`` is accepted and
+ignored.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ _IMAGE_KEYS = frozenset(
         "anisotropic",
     }
 )
+_LABEL_KEYS = frozenset(
+    {"blocksize", "voxelsize", "voxelunits", "maxdownreslevel", "indexedlabels", "compression"}
+)
+#: DVID's rule for labelmap blocks (voxhub itself needs only multiples of 8)
+LABEL_BLOCK_MULTIPLE = 16
 _BOOL_STRINGS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -87,7 +98,39 @@ def parse_compression(value: Any) -> dict[str, Any]:
 
 
 def _image_config(typename: str, settings: dict[str, Any]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"dtype": typename.removesuffix("blk")}
+    kwargs = _image_kwargs(settings)
+    kwargs["dtype"] = typename.removesuffix("blk")
+    try:
+        return ImageConfig.create(**kwargs).to_json()
+    except InvalidRequest as e:
+        raise InvalidRequest(f"instance settings: {e}") from None
+
+
+def _label_config(settings: dict[str, Any]) -> dict[str, Any]:
+    """A labelmap config built as ``Node.create_labels`` builds it (uint64, cseg codec)."""
+    indexed = parse_bool("IndexedLabels", settings.pop("indexedlabels", True))
+    if not indexed:
+        raise InvalidRequest(
+            "setting 'IndexedLabels' must be true: voxhub always keeps the label index"
+        )
+    settings.pop("compression", None)  # blocks are always cseg + zstd
+    kwargs: dict[str, Any] = {"block_shape": (64, 64, 64), "voxel_size": (8.0, 8.0, 8.0)}
+    kwargs.update(_image_kwargs(settings))
+    odd = [s for s in kwargs["block_shape"] if s % LABEL_BLOCK_MULTIPLE]
+    if odd:
+        bz, by, bx = kwargs["block_shape"]
+        raise InvalidRequest(
+            f"setting 'BlockSize' {bx},{by},{bz}: every side of a labelmap block must be a "
+            f"positive multiple of {LABEL_BLOCK_MULTIPLE}"
+        )
+    try:
+        return ImageConfig.create(dtype="uint64", codec={"name": "cseg"}, **kwargs).to_json()
+    except InvalidRequest as e:
+        raise InvalidRequest(f"instance settings: {e}") from None
+
+
+def _image_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
     for key, value in settings.items():
         if key == "blocksize":
             kwargs["block_shape"] = _xyz_numbers("BlockSize", value, int)
@@ -111,10 +154,7 @@ def _image_config(typename: str, settings: dict[str, Any]) -> dict[str, Any]:
             kwargs["background"] = _xyz_or_number("Background", value)
         elif key == "anisotropic":
             kwargs["anisotropic"] = parse_bool("Anisotropic", value)
-    try:
-        return ImageConfig.create(**kwargs).to_json()
-    except InvalidRequest as e:
-        raise InvalidRequest(f"instance settings: {e}") from None
+    return kwargs
 
 
 def _xyz_or_number(key: str, value: Any) -> int | float:
@@ -141,11 +181,12 @@ def parse_new_instance(body: dict[str, Any]) -> NewInstance:
     datatype = datatype_for(typename)
     for key in IGNORED_KEYS:
         settings.pop(key, None)
-    if datatype.name != "imageblk":
+    known = {"imageblk": _IMAGE_KEYS, "labelmap": _LABEL_KEYS}.get(datatype.name)
+    if known is None:
         raise CapabilityError(f"creating {typename!r} instances over HTTP is not supported yet")
-    unknown = sorted(set(settings) - _IMAGE_KEYS)
+    unknown = sorted(set(settings) - known)
     if unknown:
-        raise InvalidRequest(
-            f"unknown settings {unknown} for {typename}; known: {sorted(_IMAGE_KEYS)}"
-        )
+        raise InvalidRequest(f"unknown settings {unknown} for {typename}; known: {sorted(known)}")
+    if datatype.name == "labelmap":
+        return NewInstance(typename, name, versioned, _label_config(settings))
     return NewInstance(typename, name, versioned, _image_config(typename, settings))

@@ -1,0 +1,207 @@
+"""HTTP routes of labelmap instances (DVID's ``labelmap``), relative to the instance.
+
+The server mounts these under ``/api/node/{uuid}/{name}/`` (see
+:mod:`voxhub.server.dispatch`); handlers find ``request.state.node_uuid``,
+``request.state.instance`` and ``request.app.state.hub``, as image routes do. This module
+holds the request helpers and the route table; the handlers live in
+:mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
+reads) and :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel).
+
+Statuses follow DVID where it is specific: label 0 on a label path is 400 ("protected
+background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
+200/204. Elsewhere voxhub's error table applies (a committed node is 409, DVID says 400).
+
+Differences from DVID (each deliberate):
+
+* ``POST raw`` accepts unaligned subvolumes; ``GET raw`` serves 3-D (``0_1_2``) only.
+* ``GET index/{label}`` answers JSON, not protobuf: ``{"label", "blocks": {"x,y,z":
+  {"sv": count}}, "last_mut_id", "last_mod_time", "last_mod_user", "last_mod_app"}``
+  (block keys are block coordinates ``x,y,z``, supervoxel keys decimal strings).
+* merge/cleave/split naming a label with no voxels is 400 as in DVID (not 404).
+* ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
+  "not found"); ``format=blocks`` and ``scale>0`` sparsevols are 501.
+* ``POST renumber`` answers ``{"MutationID": N}``.
+* ``IndexedLabels`` is always true: voxhub keeps every label index exact.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from voxhub.client.embedded import EmbeddedHub
+from voxhub.datatypes.imageblk import bodies
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.dvid_info import instance_info_json
+from voxhub.datatypes.imageblk.routes import request_limit
+from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID, Who
+from voxhub.datatypes.web import small_read
+from voxhub.errors import InvalidRequest
+from voxhub.versioning.counters import StoreCounters
+from voxhub.versioning.records import InstanceInfo
+
+TYPE_URL = "github.com/voxhub/voxhub/datatypes/labelmap"
+OCTET = "application/octet-stream"
+_UINT64 = 2**64
+_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+
+# -- request context -----------------------------------------------------------------
+def counters_of(hub: EmbeddedHub, info: InstanceInfo) -> StoreCounters:
+    """The repo-wide label and mutation counters of the instance ``info``."""
+    return StoreCounters(hub.store, info.repo, info.data_uuid, INITIAL_MUTATION_ID)
+
+
+def open_labels(request: Request) -> LabelInstance:
+    """The labelmap instance this request addresses, at its node (blocking)."""
+    hub: EmbeddedHub = request.app.state.hub
+    return hub.open_labels(request.state.node_uuid, request.state.instance)
+
+
+def config_of(request: Request) -> ImageConfig:
+    return ImageConfig.from_json(request.state.instance.config)
+
+
+def flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (``true``/``false``/``1``/``0``; absent is false)."""
+    text = request.query_params.get(name, "")
+    value = _FLAGS.get(text.lower())
+    if value is None:
+        raise InvalidRequest(f"query parameter {name}={text!r} must be true or false")
+    return value
+
+
+def supervoxels_flag(request: Request) -> bool:
+    return flag(request, "supervoxels")
+
+
+def scale_of(request: Request, config: ImageConfig) -> int:
+    """``?scale=`` as a level of this instance's pyramid (0 if absent)."""
+    text = request.query_params.get("scale", "0")
+    try:
+        scale = int(text)
+    except ValueError:
+        raise InvalidRequest(f"scale {text!r} must be an integer") from None
+    if not 0 <= scale <= config.max_scale:
+        raise InvalidRequest(f"scale {scale} out of range 0..{config.max_scale}")
+    return scale
+
+
+def who(request: Request) -> Who:
+    """The mutation's user and app from DVID's ``u=`` and ``app=`` query parameters."""
+    return Who(request.query_params.get("u", ""), request.query_params.get("app", ""))
+
+
+def parse_id(text: str, what: str = "label") -> int:
+    """A uint64 id from a path segment; 0 is refused as DVID's protected background."""
+    if not text.isdigit() or not text.isascii():
+        raise InvalidRequest(f"{what} {text!r} must be an unsigned integer")
+    value = int(text)
+    if value >= _UINT64:
+        raise InvalidRequest(f"{what} {text!r} does not fit in 64 bits")
+    if value == 0:
+        raise InvalidRequest(f"{what} 0 is the protected background value")
+    return value
+
+
+def path_label(request: Request, key: str = "label", what: str = "label") -> int:
+    return parse_id(request.path_params[key], what)
+
+
+def id_list(value: Any, what: str) -> list[int]:
+    """A JSON list of uint64 ids (0 allowed; the caller decides what 0 means)."""
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{what} must be a JSON list of labels, got {type(value).__name__}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < _UINT64:
+            raise InvalidRequest(f"{what}: {v!r} is not an unsigned 64-bit label")
+    return list(value)
+
+
+async def json_request(request: Request, what: str) -> Any:
+    """The request body (DVID sends it even with GET) parsed as JSON."""
+    raw = await bodies.read_body(request, request_limit(request))
+    if not raw.strip():
+        raise InvalidRequest(f"{what} needs a JSON body")
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"{what} body is not valid JSON: {e}") from None
+
+
+# -- info ------------------------------------------------------------------------------
+def label_info_json(hub: EmbeddedHub, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    """DVID's ``GET info`` of a labelmap: the image JSON plus the label fields of
+    ``Extended`` (``MaxLabel`` at this node, ``MaxRepoLabel`` and ``NextLabel`` from the
+    repo-wide counter, ``IndexedLabels``, ``MaxDownresLevel``)."""
+    instance = hub.open_labels(node_uuid, info)
+    out = instance_info_json(info, instance.config, instance.extents(0))
+    out["Base"]["TypeURL"] = TYPE_URL
+    next_label = counters_of(hub, info).next_label()
+    out["Extended"].update(
+        {
+            "MaxLabel": instance.maxlabel(),
+            "MaxRepoLabel": max(instance.maxlabel(), next_label - 1),
+            "NextLabel": next_label,
+            "IndexedLabels": True,
+            "MaxDownresLevel": instance.config.max_scale,
+        }
+    )
+    return out
+
+
+async def get_info(request: Request) -> Response:
+    """Instance info: Base, Extended (with MaxLabel, NextLabel, IndexedLabels), Extents."""
+    body = await small_read(
+        request,
+        lambda: label_info_json(
+            request.app.state.hub, request.state.node_uuid, request.state.instance
+        ),
+    )
+    return JSONResponse(body)
+
+
+def label_routes() -> list[BaseRoute]:
+    """The routes of one labelmap instance, paths relative to ``/api/node/{uuid}/{name}``."""
+    from voxhub.datatypes.labelmap import routes_labels as lab
+    from voxhub.datatypes.labelmap import routes_mutations as mut
+    from voxhub.datatypes.labelmap import routes_voxels as vox
+
+    get, post = ["GET"], ["POST"]
+    return [
+        Route("/info", get_info, methods=get),
+        Route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get),
+        Route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post),
+        Route("/label/{point}", vox.get_label, methods=get),
+        Route("/labels", vox.get_labels, methods=get),
+        Route("/blocks/{size}/{offset}", vox.get_blocks, methods=get),
+        Route("/specificblocks", vox.get_specificblocks, methods=get),
+        Route("/blocks", vox.post_blocks, methods=post),
+        Route("/size/{label}", lab.get_size, methods=get),
+        Route("/sizes", lab.get_sizes, methods=get),
+        Route("/supervoxels/{label}", lab.get_supervoxels, methods=get),
+        Route("/supervoxel-sizes/{label}", lab.get_supervoxel_sizes, methods=get),
+        Route("/lastmod/{label}", lab.get_lastmod, methods=get),
+        Route("/sparsevol/{label}", lab.get_sparsevol, methods=["GET", "HEAD"]),
+        Route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get),
+        Route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get),
+        Route("/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get),
+        Route("/maxlabel", lab.get_maxlabel, methods=get),
+        Route("/nextlabel", lab.get_nextlabel, methods=get),
+        Route("/mapping", lab.get_mapping, methods=get),
+        Route("/mappings", lab.get_mappings, methods=get),
+        Route("/listlabels", lab.get_listlabels, methods=get),
+        Route("/mutations", lab.get_mutations, methods=get),
+        Route("/index/{label}", lab.get_index, methods=get),
+        Route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
+        Route("/merge", mut.post_merge, methods=post),
+        Route("/cleave/{label}", mut.post_cleave, methods=post),
+        Route("/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post),
+        Route("/split/{label}", mut.post_split, methods=post),
+        Route("/renumber", mut.post_renumber, methods=post),
+    ]

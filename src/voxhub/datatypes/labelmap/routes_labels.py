@@ -1,0 +1,323 @@
+"""labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevols, maxlabel,
+nextlabel, mapping(s), listlabels, mutations and the label index (see :mod:`.routes`).
+
+Label paths refuse label 0 (400) and answer 404 for a label with no voxels at the node,
+as DVID does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from voxhub.datatypes.imageblk import bodies
+from voxhub.datatypes.imageblk.geometry_urls import parse_ints
+from voxhub.datatypes.labelmap import rle
+from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, index_key, key_range
+from voxhub.datatypes.labelmap.routes import (
+    OCTET,
+    config_of,
+    counters_of,
+    flag,
+    id_list,
+    json_request,
+    open_labels,
+    path_label,
+    scale_of,
+    supervoxels_flag,
+)
+from voxhub.datatypes.web import small_read
+from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+from voxhub.geometry import Box, Vec3
+
+_BOUNDS = ("minx", "maxx", "miny", "maxy", "minz", "maxz")
+MAX_LISTED = 10_000_000
+
+
+def _json_text(key: str, value: int) -> Response:
+    # DVID writes these by hand with a space after the colon; clients compare the text.
+    return Response(f'{{"{key}": {value}}}', media_type="application/json")
+
+
+# -- sizes, supervoxels, lastmod -------------------------------------------------------
+async def get_size(request: Request) -> Response:
+    """``{"voxels": N}`` of a body (of a supervoxel with ?supervoxels=true); 404 if none."""
+    label = path_label(request)
+    sv = supervoxels_flag(request)
+    n = await small_read(request, lambda: open_labels(request).size(label, supervoxels=sv))
+    return JSONResponse({"voxels": n})
+
+
+async def get_sizes(request: Request) -> Response:
+    """The sizes of the labels listed in the GET body ``[l1, l2, ...]``, 0 for unknown
+    ones (?supervoxels=true for supervoxel sizes)."""
+    labels = id_list(await json_request(request, "sizes"), "sizes")
+    sv = supervoxels_flag(request)
+
+    def run() -> list[int]:
+        instance = open_labels(request)
+        out = []
+        for label in labels:
+            try:
+                out.append(instance.size(label, supervoxels=sv) if label else 0)
+            except (NotFound, InvalidRequest):  # no voxels, or a retired supervoxel
+                out.append(0)
+        return out
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+async def get_supervoxels(request: Request) -> Response:
+    """The supervoxels of a body ``[sv, ...]`` (ascending); 404 if it has no voxels."""
+    label = path_label(request)
+    return JSONResponse(await small_read(request, lambda: open_labels(request).supervoxels(label)))
+
+
+async def get_supervoxel_sizes(request: Request) -> Response:
+    """``{"supervoxels": [...], "sizes": [...]}`` of a body; 404 if it has no voxels."""
+    label = path_label(request)
+    sizes = await small_read(request, lambda: open_labels(request).supervoxel_sizes(label))
+    return JSONResponse({"supervoxels": list(sizes), "sizes": list(sizes.values())})
+
+
+async def get_lastmod(request: Request) -> Response:
+    """``{"mutation id", "last mod user", "last mod app", "last mod time"}`` of a body's
+    last mutation (0 and empty strings if it was only ever written); 404 if unknown."""
+    label = path_label(request)
+    meta = await small_read(request, lambda: open_labels(request).lastmod(label))
+    blank: dict[str, Any] = {
+        "mutation id": 0,
+        "last mod user": "",
+        "last mod app": "",
+        "last mod time": "",
+    }
+    return JSONResponse({**blank, **meta})
+
+
+# -- sparsevols ------------------------------------------------------------------------
+def _bounds(request: Request) -> Box | None:
+    values: dict[str, int] = {}
+    for name in _BOUNDS:
+        text = request.query_params.get(name)
+        if text is None:
+            continue
+        try:
+            values[name] = int(text)
+        except ValueError:
+            raise InvalidRequest(f"{name}={text!r} must be an integer") from None
+    return rle.bounds_box(**values) if values else None
+
+
+def _sparsevol_options(request: Request) -> tuple[str, str]:
+    fmt = request.query_params.get("format", "rles").lower()
+    if fmt == "blocks":
+        raise CapabilityError("sparsevol format=blocks is not supported; use rles or srles")
+    if fmt not in ("rles", "srles"):
+        raise InvalidRequest(f"sparsevol format {fmt!r} is not one of rles, srles")
+    if scale_of(request, config_of(request)) != 0:
+        raise CapabilityError("sparsevol at scale > 0 is not supported; ask for scale 0")
+    compression = request.query_params.get("compression", "").lower() or "raw"
+    if compression not in ("raw", "lz4", "gzip"):
+        raise InvalidRequest(f"sparsevol compression {compression!r} is not one of lz4, gzip")
+    return fmt, compression
+
+
+async def _sparsevol(request: Request, label: int, *, head: bool) -> Response:
+    fmt, compression = _sparsevol_options(request)
+    box = _bounds(request)
+    sv = supervoxels_flag(request)
+
+    def run() -> np.ndarray:
+        runs = open_labels(request).sparsevol(label, supervoxels=sv)
+        return runs if box is None else rle.clip_runs(runs, box)
+
+    try:
+        runs = await run_in_threadpool(run)
+    except NotFound:
+        if head:
+            return Response(status_code=204)
+        raise
+    if head:
+        return Response(status_code=200 if len(runs) else 204)
+    if not len(runs):
+        raise NotFound(f"label {label} has no voxels within the requested bounds")
+    data = rle.encode_rles(runs) if fmt == "rles" else rle.encode_srles(runs)
+    if compression != "raw":
+        data = await run_in_threadpool(bodies.compress, data, compression)
+    return Response(data, media_type=OCTET)
+
+
+async def get_sparsevol(request: Request) -> Response:
+    """The label's voxels as x-runs (?format=rles with DVID's 12-byte header, or srles),
+    clipped to the inclusive ?minx=&maxx=&miny=&maxy=&minz=&maxz=; ?compression=lz4|gzip,
+    ?supervoxels=true. 404 if unknown or empty in bounds; HEAD: 200 if any voxel, else 204."""
+    label = path_label(request)
+    return await _sparsevol(request, label, head=request.method == "HEAD")
+
+
+async def get_sparsevol_by_point(request: Request) -> Response:
+    """The sparsevol (rles) of the label at voxel x_y_z; 400 if that voxel is label 0."""
+    x, y, z = parse_ints(request.path_params["point"], 3, "point")
+    sv = supervoxels_flag(request)
+
+    def run() -> int:
+        box = Box((z, y, x), (z + 1, y + 1, x + 1))
+        return int(open_labels(request).read(box, supervoxels=sv)[0, 0, 0])
+
+    label = await small_read(request, run)
+    if label == 0:
+        raise InvalidRequest(f"voxel ({x}, {y}, {z}) is label 0, the protected background value")
+    return await _sparsevol(request, label, head=False)
+
+
+def _blocks_of(request: Request, label: int) -> tuple[list[Vec3], int]:
+    sv = supervoxels_flag(request)
+    index = open_labels(request).index(label, supervoxels=sv)
+    coords = index.blocks_of({label} if sv else None)
+    if not coords:
+        raise NotFound(f"supervoxel {label} has no voxels at this version")
+    return coords, index.voxels(label if sv else None)
+
+
+async def get_sparsevol_size(request: Request) -> Response:
+    """``{"voxels", "numblocks", "minvoxel", "maxvoxel"}`` with block-aligned bounds from
+    the label index (?supervoxels=true); 404 if unknown."""
+    label = path_label(request)
+    coords, voxels = await small_read(request, lambda: _blocks_of(request, label))
+    bs = config_of(request).block_shape
+    lo = np.min(np.array(coords), axis=0) * bs
+    hi = (np.max(np.array(coords), axis=0) + 1) * bs - 1
+    return JSONResponse(
+        {
+            "voxels": voxels,
+            "numblocks": len(coords),
+            "minvoxel": [int(v) for v in lo[::-1]],
+            "maxvoxel": [int(v) for v in hi[::-1]],
+        }
+    )
+
+
+async def get_sparsevol_coarse(request: Request) -> Response:
+    """The blocks holding the label as runs of block coordinates (rles format, DVID's
+    12-byte header); ?supervoxels=true; 404 if unknown."""
+    label = path_label(request)
+    coords, _ = await small_read(request, lambda: _blocks_of(request, label))
+    return Response(rle.encode_coarse(coords), media_type=OCTET)
+
+
+# -- counters --------------------------------------------------------------------------
+async def get_maxlabel(request: Request) -> Response:
+    """``{"maxlabel": N}``: the largest label written or created at this node or its
+    ancestors; 400 before any label exists."""
+    n = await small_read(request, lambda: open_labels(request).maxlabel())
+    if n == 0:
+        raise InvalidRequest("no maximum label: nothing has been written at this version")
+    return _json_text("maxlabel", n)
+
+
+async def get_nextlabel(request: Request) -> Response:
+    """``{"nextlabel": N}``: the first id the next reservation or cleave would get."""
+    info = request.state.instance
+    n = await small_read(request, lambda: counters_of(request.app.state.hub, info).next_label())
+    return _json_text("nextlabel", n)
+
+
+# -- mapping -----------------------------------------------------------------------------
+async def get_mapping(request: Request) -> Response:
+    """The body of each supervoxel of the GET body ``[sv, ...]`` as ``[body, ...]``: 0 for
+    0, retired supervoxels and ids with no voxels (unless ?nolookup=true)."""
+    svs = id_list(await json_request(request, "mapping"), "mapping")
+    nolookup = flag(request, "nolookup")
+
+    def run() -> list[int]:
+        instance = open_labels(request)
+        mapped = instance.mapping(svs)
+        if nolookup:
+            return mapped
+        found = sorted({b for b in mapped if b})
+        values = instance.view.get_many([index_key(b) for b in found])
+        owned = {
+            b: LabelIndex.decode(b, v).supervoxel_sizes().keys() if v else set()
+            for b, v in zip(found, values, strict=True)
+        }
+        return [b if b and s in owned[b] else 0 for s, b in zip(svs, mapped, strict=True)]
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+async def get_mappings(request: Request) -> Response:
+    """Every supervoxel whose body is not itself, as text lines ``sv body`` (retired
+    supervoxels map to 0), or little-endian uint64 pairs with ?format=binary."""
+    fmt = request.query_params.get("format", "").lower()
+    if fmt not in ("", "text", "binary"):
+        raise InvalidRequest(f"mappings format {fmt!r} is not one of text, binary")
+
+    def run() -> list[tuple[int, int]]:
+        start, end = key_range(KEY_MAPPING)
+        view = open_labels(request).view
+        return [(id_of(k), int.from_bytes(v, "big")) for k, v in view.scan(start, end) if v]
+
+    pairs = await run_in_threadpool(run)
+    if fmt == "binary":
+        return Response(np.array(pairs, dtype="<u8").reshape(-1, 2).tobytes(), media_type=OCTET)
+    text = "".join(f"{sv} {body}\n" for sv, body in pairs)
+    return Response(text, media_type="text/plain")
+
+
+async def get_listlabels(request: Request) -> Response:
+    """Bodies with voxels at this node as little-endian uint64s, ascending, from ?start=
+    (inclusive) for at most ?number= labels; ?sizes=true interleaves each size."""
+    numbers = {}
+    for name, default in (("start", 0), ("number", MAX_LISTED)):
+        text = request.query_params.get(name, str(default))
+        if not text.isdigit():
+            raise InvalidRequest(f"listlabels {name}={text!r} must be a non-negative integer")
+        numbers[name] = int(text)
+    sizes = flag(request, "sizes")
+    count = min(numbers["number"], MAX_LISTED)
+
+    def run() -> list[int]:
+        instance = open_labels(request)
+        labels = [v for v in instance.labels() if v >= numbers["start"]][:count]
+        if not sizes:
+            return labels
+        return [x for label in labels for x in (label, instance.size(label))]
+
+    values = await run_in_threadpool(run)
+    return Response(np.array(values, dtype="<u8").tobytes(), media_type=OCTET)
+
+
+async def get_mutations(request: Request) -> Response:
+    """The mutation records visible at this node, oldest first (JSON list; ?userid=)."""
+    user = request.query_params.get("userid")
+    records = await small_read(request, lambda: open_labels(request).mutations())
+    return JSONResponse([r for r in records if user is None or r.get("User") == user])
+
+
+async def get_index(request: Request) -> Response:
+    """A body's label index as JSON (DVID sends protobuf): ``{"label", "blocks": {"x,y,z":
+    {"sv": count}}, "last_mut_id", "last_mod_time", "last_mod_user", "last_mod_app"}``;
+    ?metadata-only=true leaves blocks out; 404 if the body has no voxels."""
+    label = path_label(request)
+    if "mutid" in request.query_params:
+        raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")
+    index = await small_read(request, lambda: open_labels(request).index(label))
+    meta = index.meta
+    out: dict[str, Any] = {
+        "label": label,
+        "last_mut_id": meta.get("mutation id", 0),
+        "last_mod_time": meta.get("last mod time", ""),
+        "last_mod_user": meta.get("last mod user", ""),
+        "last_mod_app": meta.get("last mod app", ""),
+    }
+    if not flag(request, "metadata-only"):
+        out["blocks"] = {
+            f"{c[2]},{c[1]},{c[0]}": {str(sv): n for sv, n in sorted(counts.items())}
+            for c, counts in sorted(index.blocks.items())
+        }
+    return JSONResponse(out)

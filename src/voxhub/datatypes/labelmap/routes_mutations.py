@@ -1,0 +1,136 @@
+"""labelmap mutations over HTTP: nextlabel reservations, merge, cleave, split-supervoxel,
+split and renumber (see :mod:`.routes`).
+
+Each runs in the thread pool, records DVID's ``u=``/``app=`` as the mutation's user and
+app, and changes nothing when refused. A label with no voxels is a 400 here, as in DVID
+(the engine's "not found" is a 404 on read paths only). A committed node is 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from voxhub.datatypes.imageblk import bodies
+from voxhub.datatypes.imageblk.routes import request_limit
+from voxhub.datatypes.labelmap import rle
+from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.labelmap.routes import (
+    id_list,
+    json_request,
+    open_labels,
+    path_label,
+    who,
+)
+from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+
+T = TypeVar("T")
+
+
+async def _mutate(request: Request, fn: Callable[[LabelInstance], T]) -> T:
+    """``fn(instance)`` in the thread pool; an unknown label becomes DVID's 400."""
+
+    def run() -> T:
+        try:
+            return fn(open_labels(request))
+        except NotFound as e:
+            raise InvalidRequest(str(e)) from None
+
+    return await run_in_threadpool(run)
+
+
+def _engine(instance: LabelInstance, name: str) -> Callable[..., Any]:
+    """The engine's mutation ``name``, or 501 while this voxhub lacks it."""
+    method = getattr(instance, name, None)
+    if method is None:
+        raise CapabilityError(f"labelmap {name} is not available in this voxhub version")
+    return method  # type: ignore[no-any-return]
+
+
+async def _runs(request: Request, what: str) -> Any:
+    """The ``rles`` body of a split (DVID's 12-byte header, then x, y, z, length spans)."""
+    runs = rle.decode_rles(await bodies.read_body(request, request_limit(request)))
+    if not len(runs):
+        raise InvalidRequest(f"{what} body holds no runs: nothing to split off")
+    return runs
+
+
+async def post_nextlabel(request: Request) -> Response:
+    """Reserve {count} fresh label ids for this instance's repo: ``{"start": a, "end": b}``
+    (inclusive; disjoint across callers and branches)."""
+    text = request.path_params["count"]
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidRequest(f"nextlabel count {text!r} must be a positive integer")
+    count = int(text)
+
+    def run(instance: LabelInstance) -> range:
+        instance.view.check_writable()
+        return instance.next_labels(count)
+
+    ids = await _mutate(request, run)
+    return JSONResponse({"start": ids.start, "end": ids.stop - 1})
+
+
+async def post_merge(request: Request) -> Response:
+    """Merge bodies into a target, body ``[target, from1, from2, ...]``:
+    ``{"MutationID": N}``. Supervoxels keep their ids; only the mapping changes."""
+    labels = id_list(await json_request(request, "merge"), "merge")
+    if len(labels) < 2:
+        raise InvalidRequest("merge body must be [target, from1, ...] with at least one label")
+    target, sources = labels[0], labels[1:]
+    author = who(request)
+    mid = await _mutate(request, lambda i: i.merge(target, sources, author))
+    return JSONResponse({"MutationID": mid})
+
+
+async def post_cleave(request: Request) -> Response:
+    """Move the supervoxels of the body ``[sv1, sv2, ...]`` to a new body:
+    ``{"CleavedLabel": new, "MutationID": N}``; 400 if that would empty the body."""
+    label = path_label(request)
+    svs = id_list(await json_request(request, "cleave"), "cleave")
+    author = who(request)
+    new, mid = await _mutate(request, lambda i: i.cleave(label, svs, author))
+    return JSONResponse({"CleavedLabel": new, "MutationID": mid})
+
+
+async def post_split_supervoxel(request: Request) -> Response:
+    """Split a supervoxel by the rles body: its voxels inside get one new id, the rest
+    another: ``{"SplitSupervoxel": a, "RemainSupervoxel": b, "MutationID": N}``."""
+    sv = path_label(request, what="supervoxel")
+    for name in ("split", "remain"):
+        if name in request.query_params:
+            raise CapabilityError(f"split-supervoxel ?{name}= is not supported: voxhub picks ids")
+    runs = await _runs(request, "split-supervoxel")
+    author = who(request)
+    split, remain, mid = await _mutate(
+        request, lambda i: _engine(i, "split_supervoxel")(sv, runs, author)
+    )
+    return JSONResponse({"SplitSupervoxel": split, "RemainSupervoxel": remain, "MutationID": mid})
+
+
+async def post_split(request: Request) -> Response:
+    """Move the voxels of the body inside the rles body to a new body (cut supervoxels are
+    split in two): ``{"label": new, "MutationID": N}``. Always enabled in voxhub."""
+    label = path_label(request)
+    runs = await _runs(request, "split")
+    author = who(request)
+    new, mid = await _mutate(request, lambda i: _engine(i, "split")(label, runs, author))
+    return JSONResponse({"label": new, "MutationID": mid})
+
+
+async def post_renumber(request: Request) -> Response:
+    """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``: ``{"MutationID": N}``."""
+    labels = id_list(await json_request(request, "renumber"), "renumber")
+    if not labels or len(labels) % 2:
+        raise InvalidRequest(
+            f"renumber body must be a non-empty even-length list [new1, old1, ...], "
+            f"got {len(labels)} labels"
+        )
+    pairs = [(labels[i], labels[i + 1]) for i in range(0, len(labels), 2)]
+    author = who(request)
+    mid = await _mutate(request, lambda i: _engine(i, "renumber")(pairs, author))
+    return JSONResponse({"MutationID": mid})

@@ -1,0 +1,328 @@
+"""labelmap voxel routes: ``raw``, ``label``, ``labels``, ``blocks``, ``specificblocks``
+and ``POST blocks`` (see :mod:`.routes` for the conventions and differences from DVID).
+
+Block payload compressions (``GET blocks``/``specificblocks``, dvid.md §2.6-2.7): ``""``
+(the ``blocks`` default) is a bare LZ4 block of the raw uint64 array, ``uncompressed``
+the raw array, ``gzip`` its gzip, ``blocks`` DVID's native serialization gzipped (the
+``specificblocks`` default). Unwritten blocks are left out of the stream.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from voxhub.blocks.pool import parallel_map
+from voxhub.codecs.cseg import encode_google
+from voxhub.datatypes.imageblk import block_stream, bodies
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.geometry_urls import Dims, dvid_box, parse_dims, parse_ints
+from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES, request_limit
+from voxhub.datatypes.labelmap.mapping import bodies_of
+from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
+from voxhub.datatypes.labelmap.routes import (
+    OCTET,
+    config_of,
+    open_labels,
+    scale_of,
+    supervoxels_flag,
+)
+from voxhub.datatypes.web import small_read
+from voxhub.errors import CapabilityError, InvalidRequest
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedReader
+
+_RAW_COMPRESSIONS = ("raw", "lz4", "gzip", "google", "googlegzip")
+_BLOCK_PAYLOADS = {"": "lz4", "lz4": "lz4", "uncompressed": "raw", "gzip": "gzip"}
+_BLOCK_PAYLOADS["blocks"] = "blocks"
+_VOXEL = np.dtype("<u8")
+
+
+def _le_bytes(array: np.ndarray) -> bytes:
+    return np.ascontiguousarray(array, dtype=_VOXEL).tobytes()
+
+
+def _check_bytes(request: Request, voxels: int, what: str) -> None:
+    bodies.check_size(voxels * _VOXEL.itemsize, request_limit(request), what)
+
+
+# -- raw ---------------------------------------------------------------------------------
+def _raw_compression(value: str | None) -> str:
+    name = (value or "raw").lower()
+    name = "raw" if name == "uncompressed" else name
+    if name not in _RAW_COMPRESSIONS:
+        raise InvalidRequest(
+            f"compression {value!r} is not one of lz4, gzip, google, googlegzip, uncompressed"
+        )
+    return name
+
+
+def _volume_box(request: Request) -> Box:
+    params = request.path_params
+    dims: Dims = parse_dims(params["dims"])
+    if not dims.is_3d:
+        raise InvalidRequest(
+            f"dims {params['dims']!r}: labelmap raw serves 3-D (0_1_2) subvolumes only"
+        )
+    return dvid_box(dims, params["size"], params["offset"])
+
+
+async def get_raw(request: Request) -> Response:
+    """Labels of a 3-D subvolume as little-endian uint64, z-y-x order (body ids; supervoxel
+    ids with ?supervoxels=true; ?scale=; ?compression=lz4|gzip|google|googlegzip)."""
+    box = _volume_box(request)
+    config = config_of(request)
+    scale = scale_of(request, config)
+    supervoxels = supervoxels_flag(request)
+    compression = _raw_compression(request.query_params.get("compression"))
+    _check_bytes(request, box.size, "cutout")
+
+    def run() -> np.ndarray:
+        return open_labels(request).read(box, scale, supervoxels=supervoxels)
+
+    small = box.size * _VOXEL.itemsize <= SMALL_READ_BYTES
+    volume = await small_read(request, run, small=small)
+    if compression == "raw":
+        return Response(_le_bytes(volume), media_type=OCTET)
+    if compression in ("lz4", "gzip"):
+        data = await run_in_threadpool(bodies.compress, _le_bytes(volume), compression)
+        return Response(data, media_type=OCTET)
+    google = await run_in_threadpool(encode_google, volume)
+    if compression == "google":
+        return Response(google, media_type=OCTET)
+    zipped = await run_in_threadpool(gzip.compress, google, 1)
+    return Response(zipped, media_type=OCTET, headers={"Content-Encoding": "gzip"})
+
+
+async def post_raw(request: Request) -> Response:
+    """Write supervoxel ids (little-endian uint64, z-y-x) into a 3-D subvolume, aligned or
+    not; ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
+    box = _volume_box(request)
+    if scale_of(request, config_of(request)) != 0:
+        raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
+    expected = box.size * _VOXEL.itemsize
+    limit = request_limit(request)
+    bodies.check_size(expected, limit, "write")
+    compression = bodies.parse_compression(request.query_params.get("compression"))
+    if compression == "raw":
+        data: bytes | bytearray = await bodies.read_exact(request, expected)
+    else:
+        body = await bodies.read_body(request, limit)
+        data = await run_in_threadpool(bodies.decompress, body, compression, expected)
+    array = np.frombuffer(data, dtype=_VOXEL).astype(np.uint64, copy=False).reshape(box.shape)
+    await run_in_threadpool(lambda: open_labels(request).write(box.start, array))
+    return Response(b"")
+
+
+# -- label, labels ------------------------------------------------------------------------
+def _point(text: str) -> Vec3:
+    x, y, z = parse_ints(text, 3, "point")
+    return (z, y, x)
+
+
+async def get_label(request: Request) -> Response:
+    """``{"Label": N}`` at voxel x_y_z (0 outside the data); ?supervoxels=, ?scale=."""
+    z, y, x = _point(request.path_params["point"])
+    scale = scale_of(request, config_of(request))
+    supervoxels = supervoxels_flag(request)
+
+    def run() -> int:
+        box = Box((z, y, x), (z + 1, y + 1, x + 1))
+        return int(open_labels(request).read(box, scale, supervoxels=supervoxels)[0, 0, 0])
+
+    return JSONResponse({"Label": await small_read(request, run)})
+
+
+def _points(value: object) -> np.ndarray:
+    if not isinstance(value, list):
+        raise InvalidRequest("labels body must be a JSON list of [x, y, z] points")
+    for p in value:
+        if (
+            not isinstance(p, list)
+            or len(p) != 3
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in p)
+        ):
+            raise InvalidRequest(f"labels: point {p!r} is not three integers [x, y, z]")
+        if any(not -(2**62) <= v < 2**62 for v in p):
+            raise InvalidRequest(f"labels: point {p!r} is out of range")
+    zyx = np.array([[p[2], p[1], p[0]] for p in value], dtype=np.int64).reshape(-1, 3)
+    return zyx
+
+
+async def get_labels(request: Request) -> Response:
+    """The labels at the points ``[[x,y,z], ...]`` of the GET body, as ``[l0, l1, ...]``
+    (?supervoxels=, ?scale=, ?hash=md5 hex of the body)."""
+    config = config_of(request)
+    scale = scale_of(request, config)
+    supervoxels = supervoxels_flag(request)
+    raw = await bodies.read_body(request, request_limit(request))
+    expected_hash = request.query_params.get("hash")
+    if expected_hash is not None and hashlib.md5(raw).hexdigest() != expected_hash.lower():
+        raise InvalidRequest(f"labels body does not match hash {expected_hash!r}")
+    try:
+        parsed = json.loads(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"labels body is not valid JSON: {e}") from None
+    points = _points(parsed)
+    block = np.array(config.block_shape, dtype=np.int64)
+    coords = points // block
+    unique, which = np.unique(coords, axis=0, return_inverse=True)
+    _check_bytes(request, len(unique) * int(np.prod(block)), "labels")
+
+    def run() -> list[int]:
+        instance = open_labels(request)
+        out = np.zeros(len(points), np.uint64)
+        for i, c in enumerate(unique.tolist()):
+            origin = (c[0] * int(block[0]), c[1] * int(block[1]), c[2] * int(block[2]))
+            data = instance.read(
+                Box.from_shape(config.block_shape, origin), scale, supervoxels=True
+            )
+            mine = np.flatnonzero(which.reshape(-1) == i)
+            local = points[mine] - np.array(origin)
+            out[mine] = data[local[:, 0], local[:, 1], local[:, 2]]
+        values = [int(v) for v in out.tolist()]
+        return values if supervoxels else instance.mapping(values)
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+# -- block streams ---------------------------------------------------------------------------
+def _payload(value: str | None, default: str) -> str:
+    name = default if value is None else value.lower()
+    payload = _BLOCK_PAYLOADS.get(name)
+    if payload is None:
+        raise InvalidRequest(
+            f"compression {value!r} is not one of '' (lz4), uncompressed, gzip, blocks"
+        )
+    return payload
+
+
+def _encode_payload(block: np.ndarray, payload: str) -> bytes:
+    if payload == "blocks":
+        return gzip.compress(encode_native(block), compresslevel=1)
+    return bodies.compress(_le_bytes(block), payload)
+
+
+def _map_blocks(reader: VersionedReader, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    """Every block with supervoxels replaced by bodies, with one mapping lookup in all."""
+    if not blocks:
+        return blocks
+    uniques = [np.unique(b) for b in blocks]
+    table = bodies_of(reader, np.unique(np.concatenate(uniques)).tolist())
+    out = []
+    for block, unique in zip(blocks, uniques, strict=True):
+        if all(table[int(u)] == int(u) for u in unique.tolist()):
+            out.append(block)
+            continue
+        mapped = np.array([table[int(u)] for u in unique.tolist()], dtype=np.uint64)
+        out.append(mapped[np.searchsorted(unique, block)])
+    return out
+
+
+async def _stream(
+    request: Request, config: ImageConfig, scale: int, coords: Sequence[Vec3], payload: str
+) -> Response:
+    supervoxels = supervoxels_flag(request)
+
+    def run() -> bytes:
+        view = open_labels(request).view
+        layout = config.layout(scale)
+        values = view.get_many([layout.tkey(c) for c in coords])
+        present = [(c, v) for c, v in zip(coords, values, strict=True) if v is not None]
+        blocks = parallel_map(
+            lambda item: layout.codec.decode(item[1], layout.block_shape, layout.dtype), present
+        )
+        if not supervoxels:
+            blocks = _map_blocks(view, blocks)
+        data = parallel_map(lambda b: _encode_payload(b, payload), blocks)
+        return block_stream.encode_stream([(c, d) for (c, _), d in zip(present, data, strict=True)])
+
+    return Response(await run_in_threadpool(run), media_type=OCTET)
+
+
+async def get_blocks(request: Request) -> Response:
+    """The block stream of a block-aligned box (unset blocks left out); ?compression=
+    "" (lz4, default), uncompressed, gzip, blocks; ?supervoxels=, ?scale=."""
+    params = request.path_params
+    box = dvid_box(Dims((0, 1, 2)), params["size"], params["offset"])
+    config = config_of(request)
+    bs = config.block_shape
+    for field, values in (("offset", box.start), ("size", box.shape)):
+        if any(v % s for v, s in zip(values, bs, strict=True)):
+            raise InvalidRequest(
+                f"blocks {field} {params[field]!r} is not a multiple of the block size "
+                f"{bs[2]}_{bs[1]}_{bs[0]}"
+            )
+    scale = scale_of(request, config)
+    payload = _payload(request.query_params.get("compression"), "")
+    _check_bytes(request, box.size, "blocks")
+    coords = list(config.layout(scale).grid.blocks_in(box))
+    return await _stream(request, config, scale, coords, payload)
+
+
+async def get_specificblocks(request: Request) -> Response:
+    """The block stream of ?blocks=x,y,z,... block coordinates (unset ones left out);
+    ?compression= as for blocks, default blocks (gzipped native)."""
+    config = config_of(request)
+    text = request.query_params.get("blocks", "")
+    if not text:
+        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
+    count = len(text.split(","))
+    if count % 3:
+        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
+    values = parse_ints(text, count, "blocks")
+    coords = list(
+        dict.fromkeys((values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3))
+    )
+    scale = scale_of(request, config)
+    payload = _payload(request.query_params.get("compression"), "blocks")
+    _check_bytes(request, len(coords) * int(np.prod(config.block_shape)), "specificblocks")
+    return await _stream(request, config, scale, coords, payload)
+
+
+def _gunzip(payload: memoryview, bound: int, where: Vec3) -> bytes:
+    inflater = zlib.decompressobj(wbits=47)  # gzip or zlib
+    try:
+        data = inflater.decompress(payload, bound)
+    except zlib.error as e:
+        raise InvalidRequest(f"block {where[::-1]}: payload is not gzip data: {e}") from None
+    if inflater.unconsumed_tail:
+        raise InvalidRequest(f"block {where[::-1]}: payload inflates past {bound} bytes")
+    return data
+
+
+async def post_blocks(request: Request) -> Response:
+    """Write a block stream of gzipped native blocks (supervoxel ids) at scale 0; the label
+    index, pyramid, max label and extents follow."""
+    config = config_of(request)
+    if scale_of(request, config) != 0:
+        raise CapabilityError("POST blocks at scale > 0: voxhub derives pyramid levels itself")
+    compression = request.query_params.get("compression", "blocks").lower()
+    if compression not in ("", "blocks"):
+        raise InvalidRequest(f"POST blocks takes compression=blocks only, got {compression!r}")
+    body = await bodies.read_body(request, request_limit(request))
+    bs = config.block_shape
+    voxels = int(np.prod(bs))
+    bound = 16 * voxels + 64  # larger than any native block of this shape
+
+    records = list(block_stream.iter_stream(body))
+    # Decoded blocks are held before writing: bound them by the request limit too.
+    _check_bytes(request, len(records) * voxels, "decoded blocks")
+
+    def run() -> None:
+        # Decode every record before writing any, so a malformed stream changes nothing.
+        blocks = [(c, decode_native(_gunzip(p, bound, c), bs)) for c, p in records]
+        instance = open_labels(request)
+        for coord, block in blocks:
+            instance.write((coord[0] * bs[0], coord[1] * bs[1], coord[2] * bs[2]), block)
+
+    await run_in_threadpool(run)
+    return Response(b"")
