@@ -235,7 +235,8 @@ def test_listlabels(env: Env) -> None:
     c = env.client
 
     def listed(query: str = "") -> list[int]:
-        return np.frombuffer(c.get(env.url("listlabels" + query)).content, "<u8").tolist()
+        data = np.frombuffer(c.get(env.url("listlabels" + query)).content, "<u8")
+        return [int(v) for v in data]
 
     assert listed() == [1, 2, 3, BIG]
     assert listed("?start=2&number=2") == [2, 3]

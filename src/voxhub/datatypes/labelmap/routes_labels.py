@@ -54,8 +54,9 @@ async def get_size(request: Request) -> Response:
 
 
 async def get_sizes(request: Request) -> Response:
-    """The sizes of the labels listed in the GET body ``[l1, l2, ...]``, 0 for unknown
-    ones (?supervoxels=true for supervoxel sizes)."""
+    """The sizes of the labels of the GET body ``[l1, ...]`` (0 if unknown).
+
+    ?supervoxels=true for supervoxel sizes."""
     labels = id_list(await json_request(request, "sizes"), "sizes")
     sv = supervoxels_flag(request)
 
@@ -86,8 +87,10 @@ async def get_supervoxel_sizes(request: Request) -> Response:
 
 
 async def get_lastmod(request: Request) -> Response:
-    """``{"mutation id", "last mod user", "last mod app", "last mod time"}`` of a body's
-    last mutation (0 and empty strings if it was only ever written); 404 if unknown."""
+    """The mutation id, user, app and time of a body's last mutation; 404 if unknown.
+
+    ``{"mutation id", "last mod user", "last mod app", "last mod time"}``, 0 and empty
+    strings if the body was only ever written."""
     label = path_label(request)
     meta = await small_read(request, lambda: open_labels(request).lastmod(label))
     blank: dict[str, Any] = {
@@ -153,9 +156,11 @@ async def _sparsevol(request: Request, label: int, *, head: bool) -> Response:
 
 
 async def get_sparsevol(request: Request) -> Response:
-    """The label's voxels as x-runs (?format=rles with DVID's 12-byte header, or srles),
-    clipped to the inclusive ?minx=&maxx=&miny=&maxy=&minz=&maxz=; ?compression=lz4|gzip,
-    ?supervoxels=true. 404 if unknown or empty in bounds; HEAD: 200 if any voxel, else 204."""
+    """The label's voxels as x-runs (rles or srles); HEAD is 200 if any, else 204.
+
+    ?format=rles (DVID's 12-byte header, default) or srles; clipped to the inclusive
+    ?minx=&maxx=&miny=&maxy=&minz=&maxz=; ?compression=lz4|gzip; ?supervoxels=true.
+    404 if unknown or empty within the bounds."""
     label = path_label(request)
     return await _sparsevol(request, label, head=request.method == "HEAD")
 
@@ -185,8 +190,9 @@ def _blocks_of(request: Request, label: int) -> tuple[list[Vec3], int]:
 
 
 async def get_sparsevol_size(request: Request) -> Response:
-    """``{"voxels", "numblocks", "minvoxel", "maxvoxel"}`` with block-aligned bounds from
-    the label index (?supervoxels=true); 404 if unknown."""
+    """``{"voxels", "numblocks", "minvoxel", "maxvoxel"}`` (block-aligned); 404 if unknown.
+
+    From the label index alone; ?supervoxels=true."""
     label = path_label(request)
     coords, voxels = await small_read(request, lambda: _blocks_of(request, label))
     bs = config_of(request).block_shape
@@ -203,8 +209,9 @@ async def get_sparsevol_size(request: Request) -> Response:
 
 
 async def get_sparsevol_coarse(request: Request) -> Response:
-    """The blocks holding the label as runs of block coordinates (rles format, DVID's
-    12-byte header); ?supervoxels=true; 404 if unknown."""
+    """The blocks holding the label as rles runs of block coordinates; 404 if unknown.
+
+    ?supervoxels=true."""
     label = path_label(request)
     coords, _ = await small_read(request, lambda: _blocks_of(request, label))
     return Response(rle.encode_coarse(coords), media_type=OCTET)
@@ -212,8 +219,7 @@ async def get_sparsevol_coarse(request: Request) -> Response:
 
 # -- counters --------------------------------------------------------------------------
 async def get_maxlabel(request: Request) -> Response:
-    """``{"maxlabel": N}``: the largest label written or created at this node or its
-    ancestors; 400 before any label exists."""
+    """``{"maxlabel": N}``, the largest label at this node; 400 before any exists."""
     n = await small_read(request, lambda: open_labels(request).maxlabel())
     if n == 0:
         raise InvalidRequest("no maximum label: nothing has been written at this version")
@@ -229,8 +235,9 @@ async def get_nextlabel(request: Request) -> Response:
 
 # -- mapping -----------------------------------------------------------------------------
 async def get_mapping(request: Request) -> Response:
-    """The body of each supervoxel of the GET body ``[sv, ...]`` as ``[body, ...]``: 0 for
-    0, retired supervoxels and ids with no voxels (unless ?nolookup=true)."""
+    """The bodies ``[body, ...]`` of the supervoxels ``[sv, ...]`` of the GET body.
+
+    0 for 0, retired supervoxels and ids with no voxels (unless ?nolookup=true)."""
     svs = id_list(await json_request(request, "mapping"), "mapping")
     nolookup = flag(request, "nolookup")
 
@@ -251,8 +258,9 @@ async def get_mapping(request: Request) -> Response:
 
 
 async def get_mappings(request: Request) -> Response:
-    """Every supervoxel whose body is not itself, as text lines ``sv body`` (retired
-    supervoxels map to 0), or little-endian uint64 pairs with ?format=binary."""
+    """Lines ``sv body`` for every supervoxel not its own body (?format=binary: uint64s).
+
+    Retired supervoxels map to 0; binary is little-endian uint64 pairs."""
     fmt = request.query_params.get("format", "").lower()
     if fmt not in ("", "text", "binary"):
         raise InvalidRequest(f"mappings format {fmt!r} is not one of text, binary")
@@ -270,8 +278,9 @@ async def get_mappings(request: Request) -> Response:
 
 
 async def get_listlabels(request: Request) -> Response:
-    """Bodies with voxels at this node as little-endian uint64s, ascending, from ?start=
-    (inclusive) for at most ?number= labels; ?sizes=true interleaves each size."""
+    """Bodies with voxels at this node as little-endian uint64s, ascending.
+
+    From ?start= (inclusive), at most ?number= labels; ?sizes=true interleaves sizes."""
     numbers = {}
     for name, default in (("start", 0), ("number", MAX_LISTED)):
         text = request.query_params.get(name, str(default))
@@ -300,9 +309,10 @@ async def get_mutations(request: Request) -> Response:
 
 
 async def get_index(request: Request) -> Response:
-    """A body's label index as JSON (DVID sends protobuf): ``{"label", "blocks": {"x,y,z":
-    {"sv": count}}, "last_mut_id", "last_mod_time", "last_mod_user", "last_mod_app"}``;
-    ?metadata-only=true leaves blocks out; 404 if the body has no voxels."""
+    """A body's label index as JSON (DVID sends protobuf); 404 if it has no voxels.
+
+    ``{"label", "blocks": {"x,y,z": {"sv": count}}, "last_mut_id", "last_mod_time",
+    "last_mod_user", "last_mod_app"}``; ?metadata-only=true leaves blocks out."""
     label = path_label(request)
     if "mutid" in request.query_params:
         raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")

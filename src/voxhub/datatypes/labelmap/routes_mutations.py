@@ -60,8 +60,9 @@ async def _runs(request: Request, what: str) -> Any:
 
 
 async def post_nextlabel(request: Request) -> Response:
-    """Reserve {count} fresh label ids for this instance's repo: ``{"start": a, "end": b}``
-    (inclusive; disjoint across callers and branches)."""
+    """Reserve {count} fresh label ids: ``{"start": a, "end": b}`` (inclusive).
+
+    Disjoint across callers and branches."""
     text = request.path_params["count"]
     if not text.isdigit() or int(text) < 1:
         raise InvalidRequest(f"nextlabel count {text!r} must be a positive integer")
@@ -76,8 +77,9 @@ async def post_nextlabel(request: Request) -> Response:
 
 
 async def post_merge(request: Request) -> Response:
-    """Merge bodies into a target, body ``[target, from1, from2, ...]``:
-    ``{"MutationID": N}``. Supervoxels keep their ids; only the mapping changes."""
+    """Merge bodies into a target (body ``[target, from1, ...]``): ``{"MutationID": N}``.
+
+    Supervoxels keep their ids; only the mapping changes."""
     labels = id_list(await json_request(request, "merge"), "merge")
     if len(labels) < 2:
         raise InvalidRequest("merge body must be [target, from1, ...] with at least one label")
@@ -88,8 +90,9 @@ async def post_merge(request: Request) -> Response:
 
 
 async def post_cleave(request: Request) -> Response:
-    """Move the supervoxels of the body ``[sv1, sv2, ...]`` to a new body:
-    ``{"CleavedLabel": new, "MutationID": N}``; 400 if that would empty the body."""
+    """Move the supervoxels ``[sv1, ...]`` to a new body: ``{"CleavedLabel", "MutationID"}``.
+
+    400 if that would empty the body."""
     label = path_label(request)
     svs = id_list(await json_request(request, "cleave"), "cleave")
     author = who(request)
@@ -98,8 +101,9 @@ async def post_cleave(request: Request) -> Response:
 
 
 async def post_split_supervoxel(request: Request) -> Response:
-    """Split a supervoxel by the rles body: its voxels inside get one new id, the rest
-    another: ``{"SplitSupervoxel": a, "RemainSupervoxel": b, "MutationID": N}``."""
+    """Split a supervoxel by an rles body: ``{"SplitSupervoxel", "RemainSupervoxel", ...}``.
+
+    Its voxels inside get one new id, the rest another; also ``"MutationID"``."""
     sv = path_label(request, what="supervoxel")
     for name in ("split", "remain"):
         if name in request.query_params:
@@ -113,8 +117,9 @@ async def post_split_supervoxel(request: Request) -> Response:
 
 
 async def post_split(request: Request) -> Response:
-    """Move the voxels of the body inside the rles body to a new body (cut supervoxels are
-    split in two): ``{"label": new, "MutationID": N}``. Always enabled in voxhub."""
+    """Move the body's voxels inside an rles body to a new body: ``{"label", "MutationID"}``.
+
+    Cut supervoxels are split in two. Always enabled in voxhub."""
     label = path_label(request)
     runs = await _runs(request, "split")
     author = who(request)

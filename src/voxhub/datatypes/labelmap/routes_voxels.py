@@ -76,8 +76,10 @@ def _volume_box(request: Request) -> Box:
 
 
 async def get_raw(request: Request) -> Response:
-    """Labels of a 3-D subvolume as little-endian uint64, z-y-x order (body ids; supervoxel
-    ids with ?supervoxels=true; ?scale=; ?compression=lz4|gzip|google|googlegzip)."""
+    """Labels of a 3-D subvolume: little-endian uint64, z-y-x (?supervoxels, ?scale).
+
+    Body ids, or supervoxel ids with ?supervoxels=true;
+    ?compression=lz4|gzip|google|googlegzip."""
     box = _volume_box(request)
     config = config_of(request)
     scale = scale_of(request, config)
@@ -103,8 +105,9 @@ async def get_raw(request: Request) -> Response:
 
 
 async def post_raw(request: Request) -> Response:
-    """Write supervoxel ids (little-endian uint64, z-y-x) into a 3-D subvolume, aligned or
-    not; ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
+    """Write supervoxel ids (little-endian uint64, z-y-x) into any 3-D subvolume.
+
+    ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
     box = _volume_box(request)
     if scale_of(request, config_of(request)) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
@@ -158,8 +161,9 @@ def _points(value: object) -> np.ndarray:
 
 
 async def get_labels(request: Request) -> Response:
-    """The labels at the points ``[[x,y,z], ...]`` of the GET body, as ``[l0, l1, ...]``
-    (?supervoxels=, ?scale=, ?hash=md5 hex of the body)."""
+    """The labels ``[l0, ...]`` at the points ``[[x,y,z], ...]`` of the GET body.
+
+    ?supervoxels=, ?scale=, ?hash=md5 hex of the body."""
     config = config_of(request)
     scale = scale_of(request, config)
     supervoxels = supervoxels_flag(request)
@@ -249,8 +253,9 @@ async def _stream(
 
 
 async def get_blocks(request: Request) -> Response:
-    """The block stream of a block-aligned box (unset blocks left out); ?compression=
-    "" (lz4, default), uncompressed, gzip, blocks; ?supervoxels=, ?scale=."""
+    """The block stream of a block-aligned box (unset blocks left out).
+
+    ?compression= "" (lz4, default), uncompressed, gzip, blocks; ?supervoxels=, ?scale=."""
     params = request.path_params
     box = dvid_box(Dims((0, 1, 2)), params["size"], params["offset"])
     config = config_of(request)
@@ -269,8 +274,9 @@ async def get_blocks(request: Request) -> Response:
 
 
 async def get_specificblocks(request: Request) -> Response:
-    """The block stream of ?blocks=x,y,z,... block coordinates (unset ones left out);
-    ?compression= as for blocks, default blocks (gzipped native)."""
+    """The block stream of the blocks ?blocks=x,y,z,... (unset ones left out).
+
+    ?compression= as for blocks; the default here is blocks (gzipped native)."""
     config = config_of(request)
     text = request.query_params.get("blocks", "")
     if not text:
@@ -300,8 +306,9 @@ def _gunzip(payload: memoryview, bound: int, where: Vec3) -> bytes:
 
 
 async def post_blocks(request: Request) -> Response:
-    """Write a block stream of gzipped native blocks (supervoxel ids) at scale 0; the label
-    index, pyramid, max label and extents follow."""
+    """Write a block stream of gzipped native blocks (supervoxel ids) at scale 0.
+
+    The label index, pyramid, max label and extents follow."""
     config = config_of(request)
     if scale_of(request, config) != 0:
         raise CapabilityError("POST blocks at scale > 0: voxhub derives pyramid levels itself")
@@ -318,9 +325,10 @@ async def post_blocks(request: Request) -> Response:
     _check_bytes(request, len(records) * voxels, "decoded blocks")
 
     def run() -> None:
+        instance = open_labels(request)
+        instance.view.check_writable()  # even an empty stream is refused on a committed node
         # Decode every record before writing any, so a malformed stream changes nothing.
         blocks = [(c, decode_native(_gunzip(p, bound, c), bs)) for c, p in records]
-        instance = open_labels(request)
         for coord, block in blocks:
             instance.write((coord[0] * bs[0], coord[1] * bs[1], coord[2] * bs[2]), block)
 
