@@ -204,3 +204,14 @@ def test_splits_move_exactly_the_voxels_inside_the_runs() -> None:
     assert lv.sv[0, 0, 0] == a
     assert lv.size(a, supervoxels=True) == 1
     assert lv.mapping([a, b]) == [7, 7]
+
+
+def test_huge_ids_in_a_write_do_not_hide_the_others_from_the_counter() -> None:
+    hub = voxhub.open("memory://")
+    lv = hub.create_repo("seg").master.create_labels("seg", block_shape=BLOCK)
+    data = np.repeat(np.array([1, 2, 3, 2**64 - 5], np.uint64), 2).reshape(1, 1, 8)
+    lv[0:1, 0:1, 0:8] = data
+    lv.merge(1, [2])
+    new = lv.cleave(1, [2])
+    assert new not in (1, 2, 3, 2**64 - 5)
+    assert new > 3

@@ -8,13 +8,12 @@ from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
 from voxhub.datatypes.imageblk import ImageConfig, ImageInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID
+from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
 from voxhub.storage import KVStore, open_store
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
-from voxhub.versioning.counters import StoreCounters
 
 
 class EmbeddedHub(Hub):
@@ -56,9 +55,7 @@ class EmbeddedHub(Hub):
         return [describe(k) for k in self.catalog.diff(a, b, instance)]
 
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
-        view = self.catalog.view(node_uuid, info.name)
-        counters = StoreCounters(self.store, info.repo, info.data_uuid, INITIAL_MUTATION_ID)
-        return LabelInstance(view, ImageConfig.from_json(info.config), info.name, counters)
+        return open_label_instance(self, node_uuid, info)
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         view = self.catalog.view(node_uuid, info.name)

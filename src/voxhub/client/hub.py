@@ -5,10 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from voxhub.client.backend import CatalogAPI, ImageAccess
+from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
-from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.errors import CapabilityError, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
@@ -51,7 +50,7 @@ class Hub(ABC):
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         """Voxel access to the image instance ``info`` at ``node_uuid``."""
 
-    def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
+    def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voxhub.client.backend import LabelAccess
 from voxhub.client.slicing import IndexKey, select, write_selection
-from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
@@ -34,7 +34,7 @@ class LabelVolume:
     (4096, [1], [1, 2])
     """
 
-    def __init__(self, node: Node, name: str, instance: LabelInstance) -> None:
+    def __init__(self, node: Node, name: str, instance: LabelAccess) -> None:
         self._node = node
         self.name = name
         self._instance = instance
@@ -155,14 +155,14 @@ class LabelVolume:
 class _SupervoxelView:
     """``lv.sv[...]``: supervoxel ids instead of bodies."""
 
-    def __init__(self, instance: LabelInstance) -> None:
+    def __init__(self, instance: LabelAccess) -> None:
         self._instance = instance
 
     def __getitem__(self, key: IndexKey) -> Any:
         return _read(self._instance, key, supervoxels=True)
 
 
-def _read(instance: LabelInstance, key: IndexKey, *, supervoxels: bool) -> Any:
+def _read(instance: LabelAccess, key: IndexKey, *, supervoxels: bool) -> Any:
     sel = select(key, instance.extents(0) or Box((0, 0, 0), (0, 0, 0)))
     arr = instance.read(sel.box, 0, supervoxels=supervoxels)
     if not sel.dropped_axes:

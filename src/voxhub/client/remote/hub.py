@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from voxhub.client.backend import ImageAccess
+from voxhub.client.backend import ImageAccess, LabelAccess
 from voxhub.client.hub import Hub
 from voxhub.client.remote.catalog import RemoteCatalog
 from voxhub.client.remote.image import RemoteImage
+from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.transport import Transport
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
@@ -79,6 +80,9 @@ class RemoteHub(Hub):
 
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
         return self.catalog.diff(a, b, instance)
+
+    def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
+        return RemoteLabels(self._http, self._pool, node_uuid, info, piece_bytes=self._piece_bytes)
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return RemoteImage(

@@ -22,6 +22,7 @@ from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
+from voxhub.versioning.counters import SEEN_LIMIT
 from voxhub.versioning.protocols import VersionedView
 
 
@@ -64,8 +65,9 @@ class LabelInstance:
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
         write_labels(self.view, self.config, self._layouts, offset, arr)
-        if arr.size:
-            self._counters.see(int(arr.max()))
+        ordinary = arr[arr < SEEN_LIMIT]  # ids from 2**63 up never move the counter
+        if ordinary.size:
+            self._counters.see(int(ordinary.max()))
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)
@@ -155,6 +157,10 @@ class LabelInstance:
     def maxlabel(self) -> int:
         value = self.view.get(MAXLABEL_KEY)
         return 0 if value is None else int.from_bytes(value, "big")
+
+    def next_label(self) -> int:
+        """The id the next reservation would start at (nothing is reserved)."""
+        return self._counters.next_label()
 
     def next_labels(self, count: int) -> range:
         """Reserve ``count`` fresh label ids (disjoint across callers and branches)."""

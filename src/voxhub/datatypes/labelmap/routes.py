@@ -29,17 +29,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.client.embedded import EmbeddedHub
 from voxhub.datatypes.imageblk import bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import instance_info_json
 from voxhub.datatypes.imageblk.routes import request_limit
 from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID, Who
+from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
 from voxhub.datatypes.web import small_read
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.counters import StoreCounters
@@ -52,15 +53,15 @@ _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
 # -- request context -----------------------------------------------------------------
-def counters_of(hub: EmbeddedHub, info: InstanceInfo) -> StoreCounters:
+def counters_of(hub: StoreHub, info: InstanceInfo) -> StoreCounters:
     """The repo-wide label and mutation counters of the instance ``info``."""
-    return StoreCounters(hub.store, info.repo, info.data_uuid, INITIAL_MUTATION_ID)
+    return counters_for(hub.store, info)
 
 
 def open_labels(request: Request) -> LabelInstance:
     """The labelmap instance this request addresses, at its node (blocking)."""
-    hub: EmbeddedHub = request.app.state.hub
-    return hub.open_labels(request.state.node_uuid, request.state.instance)
+    hub: StoreHub = request.app.state.hub
+    return open_label_instance(hub, request.state.node_uuid, request.state.instance)
 
 
 def config_of(request: Request) -> ImageConfig:
@@ -135,11 +136,11 @@ async def json_request(request: Request, what: str) -> Any:
 
 
 # -- info ------------------------------------------------------------------------------
-def label_info_json(hub: EmbeddedHub, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+def label_info_json(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
     """DVID's ``GET info`` of a labelmap: the image JSON plus the label fields of
     ``Extended`` (``MaxLabel`` at this node, ``MaxRepoLabel`` and ``NextLabel`` from the
     repo-wide counter, ``IndexedLabels``, ``MaxDownresLevel``)."""
-    instance = hub.open_labels(node_uuid, info)
+    instance = open_label_instance(hub, node_uuid, info)
     out = instance_info_json(info, instance.config, instance.extents(0))
     out["Base"]["TypeURL"] = TYPE_URL
     next_label = counters_of(hub, info).next_label()
@@ -166,6 +167,25 @@ async def get_info(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def get_extents(request: Request) -> Response:
+    """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
+    ``null`` before anything is written (voxhub; as for image instances)."""
+    scale = scale_of(request, config_of(request))
+    box = await small_read(request, lambda: open_labels(request).extents(scale))
+    if box is None:
+        return JSONResponse(None)
+    lo, hi = box.start, box.stop
+    return JSONResponse(
+        {"MinPoint": [lo[2], lo[1], lo[0]], "MaxPoint": [hi[2] - 1, hi[1] - 1, hi[0] - 1]}
+    )
+
+
+async def post_pyramid(request: Request) -> Response:
+    """Recompute every label pyramid level from scale 0 (voxhub; 409 when committed)."""
+    await run_in_threadpool(lambda: open_labels(request).build_pyramid())
+    return Response(b"")
+
+
 def label_routes() -> list[BaseRoute]:
     """The routes of one labelmap instance, paths relative to ``/api/node/{uuid}/{name}``."""
     from voxhub.datatypes.labelmap import routes_labels as lab
@@ -175,6 +195,8 @@ def label_routes() -> list[BaseRoute]:
     get, post = ["GET"], ["POST"]
     return [
         Route("/info", get_info, methods=get),
+        Route("/extents", get_extents, methods=get),
+        Route("/pyramid", post_pyramid, methods=post),
         Route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get),
         Route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post),
         Route("/label/{point}", vox.get_label, methods=get),

@@ -1,0 +1,225 @@
+"""``RemoteLabels``: a labelmap instance at one node, through the server's DVID routes.
+
+Reads and writes of voxels go through ``raw`` (uint64, little-endian, z-y-x), cut into
+block-aligned pieces fetched or posted in parallel; everything else is one request to
+the DVID endpoint of the same name, with the user and app of each mutation passed as
+DVID's ``u=`` and ``app=``.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from voxhub.client.remote.pieces import split_box
+from voxhub.client.remote.transport import Transport
+from voxhub.datatypes.imageblk import ImageConfig
+from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
+from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
+from voxhub.datatypes.imageblk.read import check_request
+from voxhub.datatypes.imageblk.write import coerce
+from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.mutations import Who, check_label
+from voxhub.datatypes.labelmap.rle import decode_rles, encode_rles, runs_bounds
+from voxhub.errors import InvalidRequest
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.catalog import InstanceInfo
+
+_WIRE = np.dtype("<u8")
+
+
+def _geometry(box: Box) -> str:
+    (sz, sy, sx), (z, y, x) = box.shape, box.start
+    return f"{sx}_{sy}_{sz}/{x}_{y}_{z}"
+
+
+class RemoteLabels:
+    """The :class:`~voxhub.client.backend.LabelAccess` of a labelmap on a server."""
+
+    def __init__(
+        self,
+        http: Transport,
+        pool: ThreadPoolExecutor,
+        node_uuid: str,
+        info: InstanceInfo,
+        *,
+        piece_bytes: int,
+    ) -> None:
+        self._http = http
+        self._pool = pool
+        self.name = info.name
+        self._base = f"/api/node/{node_uuid}/{quote(info.name, safe='')}"
+        self._config = ImageConfig.from_json(info.config)
+        self._piece_voxels = max(1, piece_bytes // 8)
+
+    @property
+    def config(self) -> ImageConfig:
+        return self._config
+
+    # -- voxels --------------------------------------------------------------------------
+    def read(self, box: Box, scale: int = 0, *, supervoxels: bool = False) -> np.ndarray:
+        self._config.check_scale(scale, self.name)
+        check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"read of {self.name!r}")
+        out = np.zeros(box.shape, dtype=np.uint64)
+        params = {"scale": scale, "supervoxels": "true" if supervoxels else "false"}
+
+        def fetch(piece: Box) -> None:
+            wire = np.empty(piece.shape, dtype=_WIRE)
+            self._http.request(
+                "GET",
+                f"{self._base}/raw/0_1_2/{_geometry(piece)}",
+                params=params,
+                into=wire.reshape(-1).view(np.uint8).data,
+            )
+            out[piece.relative_to(box.start)] = wire
+
+        self._each(fetch, split_box(box, self._config.block_shape, self._piece_voxels))
+        return out
+
+    def write(self, offset: Vec3, data: Any) -> None:
+        shape = np.shape(data)
+        if len(shape) != 3:
+            raise InvalidRequest(f"write data must be 3-D (z, y, x), got shape {shape}")
+        box = Box.from_shape((shape[0], shape[1], shape[2]), offset)
+        check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
+        arr = coerce(data, np.dtype(np.uint64))
+
+        def post(piece: Box) -> None:
+            wire = np.ascontiguousarray(arr[piece.relative_to(box.start)], dtype=_WIRE)
+            path = f"{self._base}/raw/0_1_2/{_geometry(piece)}"
+            self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
+
+        self._each(post, split_box(box, self._config.block_shape, self._piece_voxels))
+
+    def extents(self, scale: int = 0) -> Box | None:
+        self._config.check_scale(scale, self.name)
+        body = self._http.get_json(f"{self._base}/extents", params={"scale": scale})
+        return None if body is None else parse_extents_body(body)
+
+    def build_pyramid(self) -> None:
+        self._http.request("POST", f"{self._base}/pyramid")
+
+    # -- labels --------------------------------------------------------------------------
+    def _get(self, path: str, *, supervoxels: bool = False, body: Any = None) -> Any:
+        params = {"supervoxels": "true"} if supervoxels else None
+        return self._http.request("GET", f"{self._base}/{path}", params=params, json=body).json()
+
+    def mapping(self, supervoxels: list[int]) -> list[int]:
+        ids = [int(s) for s in supervoxels]
+        mapped: list[int] = self._http.request(
+            "GET", f"{self._base}/mapping", params={"nolookup": "true"}, json=ids
+        ).json()
+        return mapped
+
+    def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
+        label = check_label(label)
+        body = self.mapping([label])[0] if supervoxels else label
+        if supervoxels and body == 0:
+            raise InvalidRequest(f"supervoxel {label} was retired by a split")
+        data = self._get(f"index/{check_label(body)}")
+        index = LabelIndex(body)
+        for key, counts in data.get("blocks", {}).items():
+            x, y, z = (int(v) for v in key.split(","))
+            index.blocks[(z, y, x)] = {int(sv): int(n) for sv, n in counts.items()}
+        index.meta = {
+            "mutation id": data.get("last_mut_id", 0),
+            "last mod user": data.get("last_mod_user", ""),
+            "last mod app": data.get("last_mod_app", ""),
+            "last mod time": data.get("last_mod_time", ""),
+        }
+        return index
+
+    def size(self, label: int, *, supervoxels: bool = False) -> int:
+        return int(self._get(f"size/{check_label(label)}", supervoxels=supervoxels)["voxels"])
+
+    def supervoxels(self, label: int) -> list[int]:
+        return sorted(int(v) for v in self._get(f"supervoxels/{check_label(label)}"))
+
+    def supervoxel_sizes(self, label: int) -> dict[int, int]:
+        data = self._get(f"supervoxel-sizes/{check_label(label)}")
+        pairs = zip(data["supervoxels"], data["sizes"], strict=True)
+        return dict(sorted((int(s), int(n)) for s, n in pairs))
+
+    def lastmod(self, label: int) -> dict[str, Any]:
+        meta: dict[str, Any] = self._get(f"lastmod/{check_label(label)}")
+        return meta
+
+    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
+        params = {"supervoxels": "true"} if supervoxels else None
+        body = self._http.request(
+            "GET", f"{self._base}/sparsevol/{check_label(label)}", params=params
+        ).content
+        return np.asarray(decode_rles(body), dtype=np.int32)
+
+    def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
+        return runs_bounds(self.sparsevol(label, supervoxels=supervoxels))
+
+    def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]:
+        labels = np.unique(self.read(box, supervoxels=supervoxels))
+        return [int(v) for v in labels.tolist() if v]
+
+    def labels(self) -> list[int]:
+        body = self._http.request("GET", f"{self._base}/listlabels").content
+        return [int(v) for v in np.frombuffer(body, dtype=_WIRE).tolist()]
+
+    def maxlabel(self) -> int:
+        response = self._http.request("GET", f"{self._base}/maxlabel", params=None)
+        return int(json.loads(response.content)["maxlabel"])
+
+    def next_labels(self, count: int) -> range:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidRequest(f"count must be a positive integer, got {count!r}")
+        got = self._http.request("POST", f"{self._base}/nextlabel/{count}").json()
+        return range(int(got["start"]), int(got["end"]) + 1)
+
+    def mutations(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self._get("mutations")
+        return records
+
+    # -- mutations -------------------------------------------------------------------------
+    def _mutate(self, path: str, who: Who | None, *, json_body: Any = None,
+                content: bytes | None = None) -> Any:  # fmt: skip
+        params = {}
+        if who is not None:
+            params = {k: v for k, v in (("u", who.user), ("app", who.app)) if v}
+        return self._http.request(
+            "POST", f"{self._base}/{path}", params=params, json=json_body, content=content
+        ).json()
+
+    def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
+        body = [check_label(target, "target label"), *(int(s) for s in sources)]
+        return int(self._mutate("merge", who, json_body=body)["MutationID"])
+
+    def cleave(self, body: int, supervoxels: list[int], who: Who | None = None) -> tuple[int, int]:
+        got = self._mutate(
+            f"cleave/{check_label(body)}", who, json_body=[int(s) for s in supervoxels]
+        )
+        return int(got["CleavedLabel"]), int(got["MutationID"])
+
+    def split_supervoxel(
+        self, sv: int, runs: np.ndarray, who: Who | None = None
+    ) -> tuple[int, int, int]:
+        got = self._mutate(
+            f"split-supervoxel/{check_label(sv, 'supervoxel')}", who, content=encode_rles(runs)
+        )
+        return int(got["SplitSupervoxel"]), int(got["RemainSupervoxel"]), int(got["MutationID"])
+
+    def split(self, body: int, runs: np.ndarray, who: Who | None = None) -> tuple[int, int]:
+        got = self._mutate(f"split/{check_label(body)}", who, content=encode_rles(runs))
+        return int(got["label"]), int(got["MutationID"])
+
+    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
+        flat = [int(v) for pair in pairs for v in pair]
+        return int(self._mutate("renumber", who, json_body=flat)["MutationID"])
+
+    def _each(self, fn: Any, items: list[Box]) -> None:
+        if len(items) <= 1:
+            for item in items:
+                fn(item)
+            return
+        for future in [self._pool.submit(fn, item) for item in items]:
+            future.result()
