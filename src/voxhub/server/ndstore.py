@@ -40,6 +40,16 @@ datatype in POST":
 
 Writes go to scale 0 and need not lie inside the extents (a write grows them). Unlike
 ndstore, zeros in the posted array are written too (ndstore could not erase data).
+
+**Labelmap channels** (ndstore's annotation channels) take the same cutout, slice and POST
+URLs, plus (:mod:`voxhub.server.ndstore_labels` has the details)::
+
+    GET /ca/{token}/{channel}/id/{res}/{x}/{y}/{z}/                  body id at a voxel
+    GET /ca/{token}/{channel}/ids/{res}/{x0,x1}/{y0,y1}/{z0,z1}/     ids in a box
+    GET /ca/{token}/{channel}/{id}/boundingbox/{res}/                HDF5 XYZOFFSET, XYZDIMENSION
+    GET /v1/boundingbox/{coll}/{exp}/{channel}/{res}/{id}/?type=loose|tight   BossDB JSON
+
+For BossDB's URL, ``coll`` is the repo and ``exp`` the branch (``{coll}:{exp}`` as a token).
 """
 
 from __future__ import annotations
@@ -49,7 +59,7 @@ from typing import Any
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.imageblk import bodies
@@ -61,14 +71,17 @@ from voxhub.datatypes.imageblk.geometry_urls import (
 )
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.routes import instance_at, request_limit
+from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box
 from voxhub.server import ndstore_bodies as nd_bodies
-from voxhub.versioning.catalog import Catalog
+from voxhub.server import ndstore_labels as nd_labels
+from voxhub.versioning.catalog import Catalog, InstanceInfo
 
 CUTOUT_FORMATS = ("npz", "hdf5", "blosc", "raw", "tiff")
 SLICE_FORMATS = ("xy", "xz", "yz")
+ID_SERVICES = ("id", "ids")
 PREFIXES = ("/ca", "/sd", "/nd/ca", "/nd/sd")
 POST_FORMATS = ("npz", "blosc", "hdf5")
 
@@ -85,31 +98,34 @@ def resolve_token(catalog: Catalog, token: str) -> str:
     return catalog.node(f"{repos[0].root}:{branch}").uuid
 
 
-def _open(request: Request) -> tuple[ImageInstance, int]:
-    """The channel's image instance and the requested resolution (blocking)."""
-    params = request.path_params
+def _channel(request: Request, token: str, channel: str) -> tuple[str, InstanceInfo]:
+    """The node UUID and the instance a token and channel name (blocking)."""
     catalog: Catalog = request.app.state.hub.catalog
-    uuid = resolve_token(catalog, params["token"])
-    info = catalog.instance(uuid, params["channel"])
+    uuid = resolve_token(catalog, token)
+    return uuid, catalog.instance(uuid, channel)
+
+
+def _open(request: Request, uuid: str, info: InstanceInfo) -> tuple[ImageInstance, int]:
+    """The channel's image instance and the requested resolution (blocking)."""
     if datatype_for(info.typename).name != "imageblk":
         raise InvalidRequest(f"channel {info.name!r} is a {info.typename}, not an image")
+    catalog: Catalog = request.app.state.hub.catalog
     instance = instance_at(catalog, uuid, info, request_limit(request))
-    try:
-        res = int(params["res"])
-    except ValueError:
-        raise InvalidRequest(f"resolution {params['res']!r} must be an integer") from None
-    if not 0 <= res <= instance.config.max_scale:
-        raise InvalidRequest(
-            f"resolution {res} out of range 0..{instance.config.max_scale} "
-            f"for channel {info.name!r}"
-        )
+    res = nd_labels.parse_res(request.path_params["res"], instance.config.max_scale, info.name)
     return instance, res
+
+
+def _labels(request: Request, uuid: str, info: InstanceInfo) -> tuple[LabelInstance, int]:
+    return nd_labels.open_labels(request.app.state.hub, uuid, info, request.path_params["res"])
 
 
 def _box(fmt: str, params: dict[str, Any]) -> Box:
     x, y, z = params["x"], params["y"], params["z"]
-    if fmt == "xy":
-        return ndstore_box(ndstore_range(x, "x"), ndstore_range(y, "y"), ndstore_coord(z, "z"))
+    if fmt in ("xy", "id"):
+        zz = ndstore_coord(z, "z")
+        if fmt == "xy":
+            return ndstore_box(ndstore_range(x, "x"), ndstore_range(y, "y"), zz)
+        return ndstore_box(ndstore_coord(x, "x"), ndstore_coord(y, "y"), zz)
     if fmt == "xz":
         return ndstore_box(ndstore_range(x, "x"), ndstore_coord(y, "y"), ndstore_range(z, "z"))
     if fmt == "yz":
@@ -119,38 +135,59 @@ def _box(fmt: str, params: dict[str, Any]) -> Box:
 
 def _format(request: Request) -> str:
     fmt = str(request.path_params["fmt"]).lower()
-    if fmt not in CUTOUT_FORMATS + SLICE_FORMATS:
+    if fmt not in CUTOUT_FORMATS + SLICE_FORMATS + ID_SERVICES:
         raise InvalidRequest(
-            f"format {fmt!r} is not one of {', '.join(CUTOUT_FORMATS + SLICE_FORMATS)}"
+            f"format {fmt!r} is not one of {', '.join(CUTOUT_FORMATS + SLICE_FORMATS)} "
+            f"(or {', '.join(ID_SERVICES)} on labelmap channels)"
         )
     return fmt
 
 
 async def cutout(request: Request) -> Response:
-    """``GET``: a cutout or slice; ``POST``: write an npz, blosc or hdf5 body (module doc)."""
+    """``GET``: a cutout, slice or id service; ``POST``: write an npz, blosc or hdf5 body."""
     fmt = _format(request)
     box = _box(fmt, dict(request.path_params))
     if request.method == "POST":
         return await _post(request, fmt, box)
+    params = request.path_params
+    limit = request_limit(request)
+    if fmt in ID_SERVICES:
+        return await _id_service(request, fmt, box, limit)
 
-    def run() -> tuple[np.ndarray, str]:
-        instance, res = _open(request)
-        extents = instance.extents(res)
-        bounds = extents or Box((0, 0, 0), (0, 0, 0))
-        if extents is None or not extents.contains(box):
-            raise InvalidRequest(
-                f"cutout {describe_xyz(box)} lies outside the bounds {describe_xyz(bounds)} "
-                f"of channel {instance.name!r} at resolution {res}"
-            )
+    def run() -> tuple[np.ndarray, str, bool]:
+        uuid, info = _channel(request, params["token"], params["channel"])
+        if nd_labels.is_labelmap(info):
+            labels, res = _labels(request, uuid, info)
+            return nd_labels.read_bodies(labels, res, box, limit, "cutout"), info.name, True
+        instance, res = _open(request, uuid, info)
+        nd_labels.check_inside(box, instance.extents(res), instance.name, res, "cutout")
         itemsize = np.dtype(instance.config.dtype).itemsize
-        bodies.check_size(box.size * itemsize, request_limit(request), "cutout")
-        return instance.read(box, res), instance.name
+        bodies.check_size(box.size * itemsize, limit, "cutout")
+        return instance.read(box, res), instance.name, False
 
-    volume, channel = await run_in_threadpool(run)
-    encode, media_type = nd_bodies.ENCODERS[fmt]
-    body = await run_in_threadpool(encode, volume, channel)
+    volume, channel, is_labels = await run_in_threadpool(run)
+    if is_labels:
+        body, media_type = await run_in_threadpool(nd_labels.encode, fmt, volume, channel)
+    else:
+        encode, media_type = nd_bodies.ENCODERS[fmt]
+        body = await run_in_threadpool(encode, volume, channel)
     headers = {"Content-Disposition": "attachment; filename=cutout.h5"} if fmt == "hdf5" else None
     return Response(body, media_type=media_type, headers=headers)
+
+
+async def _id_service(request: Request, fmt: str, box: Box, limit: int) -> Response:
+    """``id``: the body id at a voxel; ``ids``: the ids in a box (labelmap channels)."""
+    params = request.path_params
+
+    def run() -> str:
+        uuid, info = _channel(request, params["token"], params["channel"])
+        nd_labels.require_labelmap(info, f"the {fmt} service")
+        labels, res = _labels(request, uuid, info)
+        if fmt == "id":
+            return nd_labels.voxel_id(labels, res, box, limit)
+        return nd_labels.ids_text(labels, res, box, limit)
+
+    return Response(await run_in_threadpool(run), media_type="text/plain")
 
 
 async def _post(request: Request, fmt: str, box: Box) -> Response:
@@ -159,33 +196,86 @@ async def _post(request: Request, fmt: str, box: Box) -> Response:
     if request.path_params["res"] != "0":
         raise InvalidRequest("resolution: writes go to resolution 0; the pyramid is derived")
     limit = request_limit(request)
+    params = request.path_params
 
-    def open_writable() -> ImageInstance:
-        instance, _ = _open(request)
-        itemsize = np.dtype(instance.config.dtype).itemsize
+    def open_writable() -> ImageInstance | LabelInstance:
+        uuid, info = _channel(request, params["token"], params["channel"])
+        target: ImageInstance | LabelInstance
+        if nd_labels.is_labelmap(info):
+            target, _ = _labels(request, uuid, info)
+            itemsize = nd_labels.LABEL_DTYPE.itemsize
+        else:
+            target, _ = _open(request, uuid, info)
+            itemsize = np.dtype(target.config.dtype).itemsize
         bodies.check_size(box.size * itemsize, limit, "write")
-        instance.view.check_writable()
-        return instance
+        target.view.check_writable()
+        return target
 
     instance = await run_in_threadpool(open_writable)
-    expected = nd_bodies.Expected(
-        shape=box.shape,
-        dtype=np.dtype(instance.config.dtype),
-        channel=instance.name,
-        box_text=describe_xyz(box),
-        limit=limit,
-    )
     body = await bodies.read_body(request, limit)
-    array = await run_in_threadpool(nd_bodies.decode, fmt, body, expected)
+    if isinstance(instance, LabelInstance):
+        array = await run_in_threadpool(nd_labels.decode_post, fmt, body, box, instance.name, limit)
+    else:
+        expected = nd_bodies.Expected(
+            shape=box.shape,
+            dtype=np.dtype(instance.config.dtype),
+            channel=instance.name,
+            box_text=describe_xyz(box),
+            limit=limit,
+        )
+        array = await run_in_threadpool(nd_bodies.decode, fmt, body, expected)
     await run_in_threadpool(instance.write, box.start, array)
     return Response(b"")
 
 
+async def boundingbox(request: Request) -> Response:
+    """ndstore's ``{id}/boundingbox/{res}/``: the tight box as RAMON HDF5."""
+    params = request.path_params
+    label = nd_labels.parse_label(params["label"])
+
+    def run() -> bytes:
+        uuid, info = _channel(request, params["token"], params["channel"])
+        nd_labels.require_labelmap(info, "boundingbox")
+        labels, res = _labels(request, uuid, info)
+        return nd_labels.bbox_hdf5(label, nd_labels.label_box(labels, label, res), res)
+
+    return Response(await run_in_threadpool(run), media_type="product/hdf5")
+
+
+async def bossdb_boundingbox(request: Request) -> Response:
+    """BossDB's ``/v1/boundingbox/…/{res}/{id}/?type=loose|tight`` JSON."""
+    params = request.path_params
+    label = nd_labels.parse_label(params["label"])
+    kind = request.query_params.get("type", "loose")
+    if kind not in nd_labels.BBOX_TYPES:
+        raise InvalidRequest(
+            f"bounding box type {kind!r} is not one of {', '.join(nd_labels.BBOX_TYPES)}"
+        )
+
+    def run() -> dict[str, Any]:
+        token = f"{params['coll']}:{params['exp']}"
+        uuid, info = _channel(request, token, params["channel"])
+        nd_labels.require_labelmap(info, "boundingbox")
+        labels, res = _labels(request, uuid, info)
+        return nd_labels.bossdb_json(nd_labels.label_box(labels, label, res, kind))
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
+def _both(path: str, endpoint: Any, methods: list[str]) -> list[BaseRoute]:
+    """``path`` with and without its trailing slash (clients wrote both)."""
+    return [Route(path + "/", endpoint, methods=methods), Route(path, endpoint, methods=methods)]
+
+
 def ndstore_routes() -> list[BaseRoute]:
-    """Cutout routes with absolute paths (``/ca/...`` and its ndstore aliases)."""
+    """Cutout, id and bounding-box routes with absolute paths (``/ca/...``, its ndstore
+    aliases and BossDB's ``/v1/boundingbox/...``)."""
     routes: list[BaseRoute] = []
     for prefix in PREFIXES:
-        path = prefix + "/{token}/{channel}/{fmt}/{res}/{x}/{y}/{z}"
-        routes.append(Route(path + "/", cutout, methods=["GET", "POST"]))
-        routes.append(Route(path, cutout, methods=["GET", "POST"]))
+        cut = prefix + "/{token}/{channel}/{fmt}/{res}/{x}/{y}/{z}"
+        routes += _both(cut, cutout, ["GET", "POST"])
+        bbox = prefix + "/{token}/{channel}/{label}/boundingbox/{res}"
+        routes += _both(bbox, boundingbox, ["GET"])
+    boss = "/v1/boundingbox/{coll}/{exp}/{channel}/{res}/{label}"
+    routes += _both(boss, bossdb_boundingbox, ["GET"])
     return routes

@@ -11,15 +11,14 @@ cut into block-aligned slabs (:mod:`.pieces`) posted in parallel, each atomic on
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
 from voxhub.blocks import fill_block
-from voxhub.client.remote.pieces import split_box
+from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.imageblk.block_stream import iter_stream
@@ -35,14 +34,6 @@ from voxhub.versioning.catalog import InstanceInfo
 RAW_READ_BLOCKS = 8
 #: blocks per ``specificblocks`` request (fewer when the read is small)
 GROUP_BLOCKS = 32
-
-T = TypeVar("T")
-
-
-def _dvid_geometry(box: Box) -> str:
-    """``{sx}_{sy}_{sz}/{x}_{y}_{z}``: DVID's size/offset path segments for ``box``."""
-    (sz, sy, sx), (z, y, x) = box.shape, box.start
-    return f"{sx}_{sy}_{sz}/{x}_{y}_{z}"
 
 
 class RemoteImage:
@@ -103,13 +94,13 @@ class RemoteImage:
             for coord in missing:  # never written: the server leaves them out
                 fill_block(layout, box, out, coord, None)
 
-        self._run(fetch, groups)
+        run_all(self._pool, fetch, groups)
         return out
 
     def _read_raw(self, box: Box, scale: int) -> np.ndarray:
         if box.empty:
             return np.zeros(box.shape, dtype=self._dtype)
-        path = f"{self._base}/raw/0_1_2/{_dvid_geometry(box)}"
+        path = f"{self._base}/raw/0_1_2/{dvid_geometry(box)}"
         out = np.empty(box.shape, dtype=self._wire)
         self._http.request(
             "GET", path, params={"scale": scale}, into=out.reshape(-1).view(np.uint8).data
@@ -136,20 +127,11 @@ class RemoteImage:
         def post(piece: Box) -> None:
             part = arr[piece.relative_to(box.start)]
             wire = np.ascontiguousarray(part, dtype=self._wire)
-            path = f"{self._base}/raw/0_1_2/{_dvid_geometry(piece)}"
+            path = f"{self._base}/raw/0_1_2/{dvid_geometry(piece)}"
             self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
 
-        self._run(post, pieces)
+        run_all(self._pool, post, pieces)
 
     def build_pyramid(self) -> None:
         """Recompute every pyramid level from scale 0 (on the server)."""
         self._http.request("POST", f"{self._base}/pyramid")
-
-    def _run(self, fn: Callable[[T], None], items: list[T]) -> None:
-        """``fn`` over ``items`` on the connection threads; the first error is raised."""
-        if len(items) <= 1:
-            for item in items:
-                fn(item)
-            return
-        for future in [self._pool.submit(fn, item) for item in items]:
-            future.result()

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from voxhub.client.remote.pieces import split_box
+from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
@@ -30,11 +30,6 @@ from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import InstanceInfo
 
 _WIRE = np.dtype("<u8")
-
-
-def _geometry(box: Box) -> str:
-    (sz, sy, sx), (z, y, x) = box.shape, box.start
-    return f"{sx}_{sy}_{sz}/{x}_{y}_{z}"
 
 
 class RemoteLabels:
@@ -71,13 +66,13 @@ class RemoteLabels:
             wire = np.empty(piece.shape, dtype=_WIRE)
             self._http.request(
                 "GET",
-                f"{self._base}/raw/0_1_2/{_geometry(piece)}",
+                f"{self._base}/raw/0_1_2/{dvid_geometry(piece)}",
                 params=params,
                 into=wire.reshape(-1).view(np.uint8).data,
             )
             out[piece.relative_to(box.start)] = wire
 
-        self._each(fetch, split_box(box, self._config.block_shape, self._piece_voxels))
+        run_all(self._pool, fetch, split_box(box, self._config.block_shape, self._piece_voxels))
         return out
 
     def write(self, offset: Vec3, data: Any) -> None:
@@ -90,10 +85,10 @@ class RemoteLabels:
 
         def post(piece: Box) -> None:
             wire = np.ascontiguousarray(arr[piece.relative_to(box.start)], dtype=_WIRE)
-            path = f"{self._base}/raw/0_1_2/{_geometry(piece)}"
+            path = f"{self._base}/raw/0_1_2/{dvid_geometry(piece)}"
             self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
 
-        self._each(post, split_box(box, self._config.block_shape, self._piece_voxels))
+        run_all(self._pool, post, split_box(box, self._config.block_shape, self._piece_voxels))
 
     def extents(self, scale: int = 0) -> Box | None:
         self._config.check_scale(scale, self.name)
@@ -215,11 +210,3 @@ class RemoteLabels:
     def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
         flat = [int(v) for pair in pairs for v in pair]
         return int(self._mutate("renumber", who, json_body=flat)["MutationID"])
-
-    def _each(self, fn: Any, items: list[Box]) -> None:
-        if len(items) <= 1:
-            for item in items:
-                fn(item)
-            return
-        for future in [self._pool.submit(fn, item) for item in items]:
-            future.result()

@@ -7,7 +7,30 @@ parallel writes never contend for the same block.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from voxhub.geometry import Box, Vec3
+
+T = TypeVar("T")
+
+
+def dvid_geometry(box: Box) -> str:
+    """``{sx}_{sy}_{sz}/{x}_{y}_{z}``: DVID's size/offset path segments for ``box``."""
+    (sz, sy, sx), (z, y, x) = box.shape, box.start
+    return f"{sx}_{sy}_{sz}/{x}_{y}_{z}"
+
+
+def run_all(pool: ThreadPoolExecutor, fn: Callable[[T], None], items: Sequence[T]) -> None:
+    """``fn`` over ``items`` on the connection threads (inline for one); the first error
+    is raised once every item has finished."""
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    for future in [pool.submit(fn, item) for item in items]:
+        future.result()
 
 
 def _cuts(lo: int, hi: int, block: int, step_blocks: int) -> list[tuple[int, int]]:

@@ -113,6 +113,28 @@ def dvid_box(dims: Dims, size: str, offset: str) -> Box:
     return Box.from_shape(xyz_to_zyx(tuple(shape_xyz)), xyz_to_zyx(start))
 
 
+def aligned_box(size: str, offset: str, block_shape: Vec3, what: str) -> Box:
+    """The 3-D box of DVID ``size``/``offset`` segments, refused (naming ``what``) unless
+    both are multiples of the block size."""
+    box = dvid_box(Dims((0, 1, 2)), size, offset)
+    bs = block_shape
+    for field, text, values in (("offset", offset, box.start), ("size", size, box.shape)):
+        if any(v % s for v, s in zip(values, bs, strict=True)):
+            raise InvalidRequest(
+                f"{what} {field} {text!r} is not a multiple of the block size "
+                f"{bs[2]}_{bs[1]}_{bs[0]}"
+            )
+    return box
+
+
+def extents_json(box: Box | None) -> dict[str, list[int]] | None:
+    """``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive) of ``box``; ``None`` if absent."""
+    if box is None:
+        return None
+    lo, hi = box.start, box.stop
+    return {"MinPoint": [lo[2], lo[1], lo[0]], "MaxPoint": [hi[2] - 1, hi[1] - 1, hi[0] - 1]}
+
+
 def parse_block_span(block_offset: str, nblocks: str) -> tuple[Vec3, int]:
     """``(first block (z, y, x), count)`` of a DVID ``blocks/{bx_by_bz}/{spanX}`` request."""
     start = xyz_to_zyx(parse_ints(block_offset, 3, "block offset"))

@@ -42,7 +42,9 @@ from voxhub.datatypes.imageblk.dvid_info import (
 )
 from voxhub.datatypes.imageblk.geometry_urls import (
     Dims,
+    aligned_box,
     dvid_box,
+    extents_json,
     parse_block_span,
     parse_dims,
     parse_floats,
@@ -143,12 +145,7 @@ async def get_extents(request: Request) -> Response:
     config = _config(request)
     scale = _scale(request, config)
     box = await small_read(request, lambda: open_instance(request).extents(scale))
-    if box is None:
-        return JSONResponse(None)
-    lo, hi = box.start, box.stop
-    return JSONResponse(
-        {"MinPoint": [lo[2], lo[1], lo[0]], "MaxPoint": [hi[2] - 1, hi[1] - 1, hi[0] - 1]}
-    )
+    return JSONResponse(extents_json(box))
 
 
 async def post_pyramid(request: Request) -> Response:
@@ -271,15 +268,8 @@ def _check_length(declared: int, expected: int) -> None:
 # -- block streams ------------------------------------------------------------------------
 async def get_subvolblocks(request: Request) -> Response:
     params = request.path_params
-    box = dvid_box(Dims((0, 1, 2)), params["size"], params["offset"])
     config = _config(request)
-    bs = config.block_shape
-    for field, values in (("offset", box.start), ("size", box.shape)):
-        if any(v % s for v, s in zip(values, bs, strict=True)):
-            raise InvalidRequest(
-                f"subvolblocks {field} {params[field]!r} is not a multiple of the block size "
-                f"{bs[2]}_{bs[1]}_{bs[0]}"
-            )
+    box = aligned_box(params["size"], params["offset"], config.block_shape, "subvolblocks")
     scale = _scale(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     _check_box(box, config, request_limit(request), "subvolblocks")

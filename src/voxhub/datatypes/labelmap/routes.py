@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from voxhub.datatypes.imageblk import bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import instance_info_json
+from voxhub.datatypes.imageblk.geometry_urls import extents_json
 from voxhub.datatypes.imageblk.routes import request_limit
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
@@ -172,12 +173,7 @@ async def get_extents(request: Request) -> Response:
     ``null`` before anything is written (voxhub; as for image instances)."""
     scale = scale_of(request, config_of(request))
     box = await small_read(request, lambda: open_labels(request).extents(scale))
-    if box is None:
-        return JSONResponse(None)
-    lo, hi = box.start, box.stop
-    return JSONResponse(
-        {"MinPoint": [lo[2], lo[1], lo[0]], "MaxPoint": [hi[2] - 1, hi[1] - 1, hi[0] - 1]}
-    )
+    return JSONResponse(extents_json(box))
 
 
 async def post_pyramid(request: Request) -> Response:

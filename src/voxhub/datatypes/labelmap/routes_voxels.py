@@ -24,7 +24,13 @@ from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.cseg import encode_google
 from voxhub.datatypes.imageblk import block_stream, bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.geometry_urls import Dims, dvid_box, parse_dims, parse_ints
+from voxhub.datatypes.imageblk.geometry_urls import (
+    Dims,
+    aligned_box,
+    dvid_box,
+    parse_dims,
+    parse_ints,
+)
 from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES, request_limit
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
@@ -257,15 +263,8 @@ async def get_blocks(request: Request) -> Response:
 
     ?compression= "" (lz4, default), uncompressed, gzip, blocks; ?supervoxels=, ?scale=."""
     params = request.path_params
-    box = dvid_box(Dims((0, 1, 2)), params["size"], params["offset"])
     config = config_of(request)
-    bs = config.block_shape
-    for field, values in (("offset", box.start), ("size", box.shape)):
-        if any(v % s for v, s in zip(values, bs, strict=True)):
-            raise InvalidRequest(
-                f"blocks {field} {params[field]!r} is not a multiple of the block size "
-                f"{bs[2]}_{bs[1]}_{bs[0]}"
-            )
+    box = aligned_box(params["size"], params["offset"], config.block_shape, "blocks")
     scale = scale_of(request, config)
     payload = _payload(request.query_params.get("compression"), "")
     _check_bytes(request, box.size, "blocks")
