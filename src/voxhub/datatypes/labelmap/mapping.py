@@ -7,10 +7,13 @@ mapping keys, so a freshly painted segmentation costs nothing here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import product
 
 import numpy as np
 
-from voxhub.datatypes.labelmap.keys import mapping_key
+from voxhub.blocks.pool import parallel_map
+from voxhub.datatypes.labelmap.keys import KEY_MAPPING, key_range, mapping_key
+from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
 
@@ -32,13 +35,45 @@ def set_body(txn: VersionedTxn, sv: int, body: int) -> None:
         txn.put(mapping_key(sv), body.to_bytes(8, "big"))
 
 
-def map_array(reader: VersionedReader, labels: np.ndarray) -> np.ndarray:
-    """``labels`` with every supervoxel replaced by its body."""
-    if labels.size == 0:
+def has_mapping(reader: VersionedReader) -> bool:
+    """Whether any supervoxel maps to another body here (a never-merged segmentation
+    reads with no lookups at all)."""
+    start, end = key_range(KEY_MAPPING)
+    return next(iter(reader.scan(start, end, keys_only=True)), None) is not None
+
+
+def map_array(reader: VersionedReader, labels: np.ndarray, tile: Vec3 = (64, 64, 64)) -> np.ndarray:
+    """``labels`` with every supervoxel replaced by its body, in place when possible.
+
+    Works tile by tile on the pool: the distinct ids of a 64³ tile take ~3 ms to find,
+    against ~30 s for one ``np.unique`` over a 512³ array; only ids whose body differs
+    are rewritten, one comparison pass each (or a ``searchsorted`` when there are many).
+    """
+    if labels.size == 0 or not has_mapping(reader):
         return labels
-    unique, inverse = np.unique(labels, return_inverse=True)
-    table = bodies_of(reader, unique.tolist())
-    if all(table[int(u)] == int(u) for u in unique.tolist()):
+    tiles = [
+        tuple(slice(a, a + t) for a, t in zip(start, tile, strict=True))
+        for start in product(*(range(0, n, t) for n, t in zip(labels.shape, tile, strict=True)))
+    ]
+    distinct = parallel_map(lambda sl: np.unique(labels[sl]), tiles)
+    table = bodies_of(reader, np.unique(np.concatenate(distinct)).tolist())
+    if all(body == sv for sv, body in table.items()):
         return labels
-    mapped = np.array([table[int(u)] for u in unique.tolist()], dtype=labels.dtype)
-    return mapped[inverse].reshape(labels.shape)
+    out = labels if labels.flags.writeable else labels.copy()
+
+    def apply(i: int) -> None:
+        ids = distinct[i]
+        changed = [(v, table[v]) for v in ids.tolist() if table[v] != v]
+        if not changed:
+            return
+        part = out[tiles[i]]
+        if len(changed) <= 16:
+            masks = [(part == v, b) for v, b in changed]  # all masks before any write
+            for mask, body in masks:
+                part[mask] = body
+            return
+        mapped = np.array([table[v] for v in ids.tolist()], dtype=part.dtype)
+        part[...] = mapped[np.searchsorted(ids, part)]
+
+    parallel_map(apply, range(len(tiles)))
+    return out
