@@ -4,6 +4,8 @@ of a branched DAG, it equals a recount from the voxels through the mapping."""
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,3 +217,20 @@ def test_huge_ids_in_a_write_do_not_hide_the_others_from_the_counter() -> None:
     new = lv.cleave(1, [2])
     assert new not in (1, 2, 3, 2**64 - 5)
     assert new > 3
+
+
+def test_concurrent_reservations_are_disjoint(tmp_path: Path) -> None:
+    path = str(tmp_path / "store")
+    with voxhub.open(path) as hub:
+        root = hub.create_repo("seg").master
+        root.create_labels("seg", block_shape=BLOCK)
+        uuid = root.uuid
+
+    def reserve(_: int) -> list[int]:
+        with voxhub.open(path) as own:  # each worker opens the store itself
+            lv = own.node(uuid).labels("seg")
+            return [i for _ in range(20) for i in lv.next_labels(3)]
+
+    with ThreadPoolExecutor(4) as pool:
+        got = [i for ids in pool.map(reserve, range(4)) for i in ids]
+    assert len(got) == len(set(got)) == 4 * 20 * 3
