@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo serve test lint bench bench-http clean
+.PHONY: venv demo serve test lint bench bench-http bench-labels clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,10 +36,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.labels
 
 # Only the HTTP benchmark (voxhub serve vs tensorstore over a static Range server).
 bench-http: $(STAMP)
 	$(BIN)/python -m bench.http
+
+# Only the labelmap benchmark (Voronoi segmentation vs tensorstore compressed_segmentation).
+bench-labels: $(STAMP)
+	$(BIN)/python -m bench.labels
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

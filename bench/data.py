@@ -61,3 +61,28 @@ def em_volume(n: int = 512) -> np.ndarray:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         np.save(path, make_em(n))
     return np.load(path)
+
+
+def make_voronoi_labels(n: int = 512, count: int = 2000, seed: int = 7) -> np.ndarray:
+    """An ``n``³ uint64 Voronoi segmentation: ``count`` supervoxels (scaled by (n/512)³,
+    at least 8) with distinct random 40-bit ids, as in ``gen_data.py`` of the reference
+    scripts. The same seed gives the same cells as :func:`make_em`."""
+    rng = np.random.default_rng(seed)
+    n_cells = max(8, int(count * (n / 512) ** 3))
+    cells = _cells(n, n_cells, rng)
+    # twice as many draws as needed, so n_cells distinct ids remain after np.unique
+    ids = np.unique(rng.integers(1, 1 << 40, n_cells * 2, dtype=np.uint64))[:n_cells]
+    rng.shuffle(ids)
+    labels: np.ndarray = ids[cells]
+    return labels
+
+
+def voronoi_labels(n: int = 512, count: int = 2000, seed: int = 7) -> np.ndarray:
+    """The cached Voronoi segmentation of side ``n`` (``bench/data/labels{n}_{count}_{seed}.npy``;
+    1 GB for 512, made on first use in ~1 minute)."""
+    path = DATA_DIR / f"labels{n}_{count}_{seed}.npy"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        np.save(path, make_voronoi_labels(n, count, seed))
+    labels: np.ndarray = np.load(path)
+    return labels
