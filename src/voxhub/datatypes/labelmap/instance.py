@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
 
+from voxhub.blocks import fetch_blocks
+from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
@@ -20,7 +21,7 @@ from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
 from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index
 from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
-from voxhub.errors import InvalidRequest, NotFound
+from voxhub.errors import InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.counters import SEEN_LIMIT
 from voxhub.versioning.protocols import VersionedView
@@ -109,19 +110,36 @@ class LabelInstance:
     def lastmod(self, label: int) -> dict[str, Any]:
         return dict(self.index(label).meta)
 
-    def mask_blocks(
-        self, label: int, *, supervoxels: bool = False
-    ) -> Iterator[tuple[Box, np.ndarray]]:
-        """``(block box, bool mask)`` for every block holding the label, in block order."""
+    def mask_blocks(self, label: int, *, supervoxels: bool = False) -> list[tuple[Box, np.ndarray]]:
+        """``(block box, bool mask)`` for every block holding the label, in block order.
+
+        The index says which of the label's supervoxels each block holds and how many
+        voxels: a block the label fills is never decoded, the others are decoded in
+        parallel and compared only with the supervoxels they hold.
+        """
         index = self.index(label, supervoxels=supervoxels)
         wanted = {label} if supervoxels else set(index.supervoxel_sizes())
         coords = index.blocks_of(wanted)
         layout = self._layouts[0]
-        values = np.array(sorted(wanted), dtype=np.uint64)
-        for c in coords:
-            bbox = layout.grid.block_box(c)
-            block = read_image(self.view, layout, bbox)
-            yield bbox, np.isin(block, values)
+        volume = int(np.prod(layout.block_shape))
+        present = {c: [sv for sv in index.blocks[c] if sv in wanted] for c in coords}
+        filled = {c for c in coords if sum(index.blocks[c][sv] for sv in present[c]) == volume}
+        partial = [c for c in coords if c not in filled]
+        decoded = fetch_blocks(self.view, layout, partial)
+
+        def mask(i: int) -> np.ndarray:
+            block = decoded[i]
+            if block is None:  # the index names a block that is not stored: corrupt
+                raise StorageError(f"label index of {label} names missing block {partial[i]}")
+            ids = present[partial[i]]
+            out: np.ndarray = block == np.uint64(ids[0])
+            for sv in ids[1:]:
+                out |= block == np.uint64(sv)
+            return out
+
+        masks = dict(zip(partial, parallel_map(mask, range(len(partial))), strict=True))
+        full = np.ones(layout.block_shape, dtype=bool)
+        return [(layout.grid.block_box(c), masks.get(c, full)) for c in coords]
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         """The tight bounding box of the label's voxels."""
@@ -137,9 +155,8 @@ class LabelInstance:
 
     def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
         """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges)."""
-        parts = [
-            runs_from_mask(m, b.start) for b, m in self.mask_blocks(label, supervoxels=supervoxels)
-        ]
+        blocks = self.mask_blocks(label, supervoxels=supervoxels)
+        parts = parallel_map(lambda bm: runs_from_mask(bm[1], bm[0].start), blocks)
         if not parts:
             return np.zeros((0, 4), np.int32)
         return np.concatenate(parts)
