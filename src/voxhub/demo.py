@@ -86,8 +86,9 @@ def main() -> None:
         for k in range(vol.max_scale + 1):
             view = vol.at_scale(k)
             print(f"  scale {k}: bounds {view.bounds}, mean grey {view[...].mean():.1f}")
-        seg = repo.master.labels("segmentation")
-        print(f"segmentation: {len(seg.labels())} bodies, {len(seg.mutations())} merge(s)")
+        if "segmentation" in repo.master.instances():  # stores built by older versions lack it
+            seg = repo.master.labels("segmentation")
+            print(f"segmentation: {len(seg.labels())} bodies, {len(seg.mutations())} merge(s)")
         print(
             "\nOpen it from Python:\n"
             f"  import voxhub\n  hub = voxhub.open({args.store!r})\n"
