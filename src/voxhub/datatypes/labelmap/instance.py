@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from voxhub.blocks import fetch_blocks
-from voxhub.blocks.pool import parallel_map
+from voxhub.blocks.pool import parallel_map, scratch
+from voxhub.codecs.cseg import CsegCodec
+from voxhub.codecs.cseg_mask import cseg_member_mask
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
@@ -25,6 +28,8 @@ from voxhub.errors import InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.counters import SEEN_LIMIT
 from voxhub.versioning.protocols import VersionedView
+
+R = TypeVar("R")
 
 
 class Counters(Protocol):
@@ -111,35 +116,74 @@ class LabelInstance:
         return dict(self.index(label).meta)
 
     def mask_blocks(self, label: int, *, supervoxels: bool = False) -> list[tuple[Box, np.ndarray]]:
-        """``(block box, bool mask)`` for every block holding the label, in block order.
+        """``(block box, bool mask)`` for every block holding the label, in block order."""
+        return self._per_block(label, supervoxels, lambda box, mask: (box, mask), reuse=False)
+
+    def _per_block(
+        self,
+        label: int,
+        supervoxels: bool,
+        fn: Callable[[Box, np.ndarray], R],
+        *,
+        reuse: bool,
+    ) -> list[R]:
+        """``fn(block box, bool mask)`` for every block holding the label, in block order,
+        computed on the block pool.
 
         The index says which of the label's supervoxels each block holds and how many
-        voxels: a block the label fills is never decoded, the others are decoded in
-        parallel and compared only with the supervoxels they hold.
+        voxels: a block the label fills is never read, the others are masked against only
+        the supervoxels they hold. ``cseg`` blocks are masked on their compressed form
+        (:func:`cseg_member_mask`, no full decode), other codecs' blocks are decoded and
+        compared. With ``reuse``, ``fn`` gets a per-thread scratch mask that it must not
+        keep: that spares a fresh allocation (and its page faults) per block.
         """
         index = self.index(label, supervoxels=supervoxels)
         wanted = {label} if supervoxels else set(index.supervoxel_sizes())
         coords = index.blocks_of(wanted)
         layout = self._layouts[0]
-        volume = int(np.prod(layout.block_shape))
+        shape = layout.block_shape
+        volume = int(np.prod(shape))
         present = {c: [sv for sv in index.blocks[c] if sv in wanted] for c in coords}
         filled = {c for c in coords if sum(index.blocks[c][sv] for sv in present[c]) == volume}
         partial = [c for c in coords if c not in filled]
-        decoded = fetch_blocks(self.view, layout, partial)
+        full = np.ones(shape, dtype=bool)
+        full.flags.writeable = False  # shared by every filled block
 
-        def mask(i: int) -> np.ndarray:
-            block = decoded[i]
-            if block is None:  # the index names a block that is not stored: corrupt
-                raise StorageError(f"label index of {label} names missing block {partial[i]}")
-            ids = present[partial[i]]
-            out: np.ndarray = block == np.uint64(ids[0])
-            for sv in ids[1:]:
-                out |= block == np.uint64(sv)
-            return out
+        def missing(c: Vec3) -> StorageError:  # the index names a block that is not stored
+            return StorageError(f"label index of {label} names missing block {c}")
 
-        masks = dict(zip(partial, parallel_map(mask, range(len(partial))), strict=True))
-        full = np.ones(layout.block_shape, dtype=bool)
-        return [(layout.grid.block_box(c), masks.get(c, full)) for c in coords]
+        mask: Callable[[int], np.ndarray]
+        if isinstance(layout.codec, CsegCodec) and layout.dtype == np.uint64:
+            stored = self.view.get_many([layout.tkey(c) for c in partial])
+
+            def mask(i: int) -> np.ndarray:
+                value = stored[i]
+                if value is None:
+                    raise missing(partial[i])
+                ids = np.array(present[partial[i]], dtype=np.uint64)
+                out = scratch(shape, np.dtype(bool)) if reuse else None
+                return cseg_member_mask(value, shape, ids, out)
+
+        else:
+            decoded = fetch_blocks(self.view, layout, partial)
+
+            def mask(i: int) -> np.ndarray:
+                block = decoded[i]
+                if block is None:
+                    raise missing(partial[i])
+                ids = present[partial[i]]
+                out: np.ndarray = block == np.uint64(ids[0])
+                for sv in ids[1:]:
+                    out |= block == np.uint64(sv)
+                return out
+
+        slot = {c: i for i, c in enumerate(partial)}
+
+        def one(c: Vec3) -> R:
+            i = slot.get(c)
+            return fn(layout.grid.block_box(c), full if i is None else mask(i))
+
+        return parallel_map(one, coords)
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         """The tight bounding box of the label's voxels."""
@@ -155,8 +199,9 @@ class LabelInstance:
 
     def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
         """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges)."""
-        blocks = self.mask_blocks(label, supervoxels=supervoxels)
-        parts = parallel_map(lambda bm: runs_from_mask(bm[1], bm[0].start), blocks)
+        parts = self._per_block(
+            label, supervoxels, lambda box, mask: runs_from_mask(mask, box.start), reuse=True
+        )
         if not parts:
             return np.zeros((0, 4), np.int32)
         return np.concatenate(parts)

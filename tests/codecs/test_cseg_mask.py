@@ -1,0 +1,183 @@
+"""``cseg_member_mask``: label membership read off ``cseg`` blocks without decoding them.
+
+The reference is the full decode (which validates the stream and runs the C decoder)
+followed by ``np.isin``: the mask must equal it on every well-formed block, and must
+raise :class:`CodecError` on exactly the streams the decoder refuses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voxhub.codecs import CsegCodec
+from voxhub.codecs.cseg import encode_google
+from voxhub.codecs.cseg_mask import cseg_member_mask
+from voxhub.errors import CodecError
+
+TOP = 2**64 - 1
+sides = st.sampled_from([8, 16, 32, 64])
+block_shapes = st.tuples(sides, sides, sides).filter(lambda s: s[0] * s[1] * s[2] <= 64**3 // 2)
+
+
+@st.composite
+def uint64_blocks(
+    draw: st.DrawFn, shapes: st.SearchStrategy[tuple[int, int, int]] = block_shapes
+) -> np.ndarray:
+    """Label blocks with few ids (1-4 bit sub-blocks), many ids (8-16 bits), solid ones,
+    blobs (mostly solid sub-blocks with a few boundaries) and ids at the top of uint64."""
+    shape = draw(shapes)
+    kind = draw(st.sampled_from(["few", "many", "solid", "blobs", "huge"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "solid":
+        return np.full(shape, draw(st.integers(0, TOP)), np.uint64)
+    if kind == "many":
+        return rng.integers(0, TOP, shape, dtype=np.uint64, endpoint=True)
+    ids = draw(st.lists(st.integers(0, TOP), min_size=1, max_size=40))
+    if kind == "huge":
+        ids += [TOP, TOP - 1, 2**63, 2**63 - 1, 2**32, 2**32 - 1]
+    palette = np.array(ids, np.uint64)
+    if kind == "blobs":  # nearest of a few seeds: large regions, like a segmentation
+        seeds = rng.integers(0, max(shape), (len(ids), 3))
+        grid = np.moveaxis(np.indices(shape), 0, -1)  # (z, y, x, 3)
+        d = ((grid[..., None, :] - seeds) ** 2).sum(axis=-1)
+        blobs: np.ndarray = palette[d.argmin(axis=-1)]
+        return blobs
+    runs = rng.integers(0, palette.size, (*shape[:2], shape[2] // 4 + 1))
+    block: np.ndarray = palette[np.repeat(runs, 4, axis=2)[..., : shape[2]]]
+    return block
+
+
+@st.composite
+def wanted_labels(draw: st.DrawFn, block: np.ndarray) -> np.ndarray:
+    """Some of the block's ids, some absent ones, or none; sometimes more than 16 (the
+    np.isin path)."""
+    present = np.unique(block)
+    chosen = draw(st.lists(st.sampled_from(present.tolist()), max_size=min(30, present.size)))
+    absent = draw(st.lists(st.integers(0, TOP), max_size=draw(st.sampled_from([2, 30]))))
+    return np.array(chosen + absent, dtype=np.uint64)
+
+
+def expected(value: bytes, shape: tuple[int, int, int], labels: np.ndarray) -> np.ndarray:
+    return np.isin(CsegCodec().decode(value, shape, np.uint64), labels)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_mask_equals_isin_of_the_decoded_block(data: st.DataObject) -> None:
+    block = data.draw(uint64_blocks())
+    labels = data.draw(wanted_labels(block))
+    value = CsegCodec().encode(block)
+    mask = cseg_member_mask(value, block.shape, labels)
+    assert mask.dtype == np.bool_
+    assert mask.shape == block.shape
+    assert mask.flags.c_contiguous
+    np.testing.assert_array_equal(mask, np.isin(block, labels))
+
+
+@settings(max_examples=30, deadline=None)
+@given(block=uint64_blocks(st.just((64, 64, 64))), level=st.sampled_from([-3, 1, 9]))
+def test_every_present_label_alone_masks_exactly_its_voxels(block: np.ndarray, level: int) -> None:
+    value = CsegCodec(level).encode(block)
+    for label in np.unique(block)[:12]:
+        mask = cseg_member_mask(value, block.shape, np.array([label], np.uint64))
+        np.testing.assert_array_equal(mask, block == label)
+
+
+def test_sub_blocks_land_x_fastest_then_y_then_z() -> None:
+    # one label per 8³ sub-block, each in a different place: a transposition would move them
+    block = np.zeros((16, 24, 32), np.uint64)
+    block[0:8, 0:8, 8:16] = 5
+    block[0:8, 16:24, 0:8] = 6
+    block[8:16, 0:8, 24:32] = TOP
+    block[9, 3, 30] = 7  # one voxel in a packed sub-block
+    value = CsegCodec().encode(block)
+    for label in [5, 6, TOP, 7]:
+        mask = cseg_member_mask(value, block.shape, np.array([label], np.uint64))
+        np.testing.assert_array_equal(mask, block == label)
+
+
+def test_no_labels_and_absent_labels_give_an_empty_mask() -> None:
+    block = np.arange(64**3, dtype=np.uint64).reshape(64, 64, 64) % 3 + 1
+    value = CsegCodec().encode(block)
+    assert not cseg_member_mask(value, block.shape, np.array([], np.uint64)).any()
+    assert not cseg_member_mask(value, block.shape, np.array([0, 4, TOP], np.uint64)).any()
+
+
+# -- malformed input ------------------------------------------------------------------------
+def test_wrong_shape_truncation_and_garbage_raise_codec_error() -> None:
+    block = np.full((16, 16, 16), 7, dtype=np.uint64)
+    value = CsegCodec().encode(block)
+    labels = np.array([7], np.uint64)
+    for shape in [(16, 16, 24), (8, 16, 16), (16, 16, 8)]:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_mask(value, shape, labels)
+    for bad in [b"", b"\x01\x02garbage" * 3, value[: len(value) // 2]]:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_mask(bad, (16, 16, 16), labels)
+    with pytest.raises(CodecError, match="multiples of 8"):
+        cseg_member_mask(value, (16, 16, 12), labels)
+
+
+def test_oversized_frames_are_refused_before_decompressing() -> None:
+    frame = zstandard.ZstdCompressor().compress(bytes(10_000_000))
+    with pytest.raises(CodecError, match=r"cseg.*more than"):
+        cseg_member_mask(frame, (8, 8, 8), np.array([1], np.uint64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    block=uint64_blocks(st.sampled_from([(8, 16, 24), (16, 16, 16), (32, 32, 32)])),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1),
+    cut=st.none() | st.floats(0, 1, exclude_max=True),
+    data=st.data(),
+)
+def test_corrupt_streams_are_refused_exactly_when_the_decoder_refuses_them(
+    block: np.ndarray, edits: list[tuple[float, int]], cut: float | None, data: st.DataObject
+) -> None:
+    # Damage the bare stream and re-wrap it in a valid zstd frame, so the checks of the
+    # compressed_segmentation structure are what is exercised (not zstd's checksum).
+    bare = bytearray(encode_google(block))
+    for where, value in edits:
+        bare[int(where * len(bare))] = value
+    if cut is not None:
+        bare = bare[: int(cut * len(bare))]
+    frame = zstandard.ZstdCompressor().compress(bytes(bare))
+    labels = data.draw(wanted_labels(block))
+    try:
+        reference = expected(frame, block.shape, labels)
+    except CodecError:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_mask(frame, block.shape, labels)
+        return
+    np.testing.assert_array_equal(cseg_member_mask(frame, block.shape, labels), reference)
+
+
+@settings(max_examples=150, deadline=None)
+@given(garbage=st.binary(max_size=3000))
+def test_garbage_streams_raise_codec_error_or_agree_with_the_decoder(garbage: bytes) -> None:
+    frame = zstandard.ZstdCompressor().compress(garbage)
+    labels = np.frombuffer(garbage[:16].ljust(16, b"\0"), np.uint64)
+    try:
+        reference = expected(frame, (8, 16, 24), labels)
+    except CodecError:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_mask(frame, (8, 16, 24), labels)
+        return
+    np.testing.assert_array_equal(cseg_member_mask(frame, (8, 16, 24), labels), reference)
+
+
+def test_a_reused_out_buffer_is_wholly_overwritten_and_returned() -> None:
+    block = np.zeros((16, 16, 16), np.uint64)
+    block[3:11, 2:9, 5:13] = 9
+    value = CsegCodec().encode(block)
+    for junk in [True, False]:
+        out = np.full(block.shape, junk)
+        got = cseg_member_mask(value, block.shape, np.array([9], np.uint64), out)
+        assert got is out
+        np.testing.assert_array_equal(out, block == 9)
+    with pytest.raises(ValueError, match="out must be"):
+        cseg_member_mask(value, block.shape, np.array([9], np.uint64), np.zeros((16, 16, 8), bool))
