@@ -21,7 +21,6 @@ what DVID's ``compression=google`` cutouts carry.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import compressed_segmentation as _cs  # type: ignore[import-not-found]  # no stubs
@@ -29,7 +28,7 @@ import numpy as np
 import zstandard
 from numpy.typing import DTypeLike
 
-from voxhub.codecs.base import BlockCodec, JSONDict, check_keys, int_option
+from voxhub.codecs.zstd import ZstdCodec
 from voxhub.errors import CodecError, InvalidRequest
 from voxhub.geometry import Vec3
 
@@ -227,22 +226,13 @@ def _max_stream_bytes(shape: tuple[int, ...], itemsize: int) -> int:
     return 4 + nblocks * per_block
 
 
-class CsegCodec(BlockCodec):
-    """compressed_segmentation (8³) then zstd at ``level`` (default 1); uint32/uint64 only."""
+class CsegCodec(ZstdCodec):
+    """compressed_segmentation (8³) then zstd at ``level`` (default 1); uint32/uint64 only.
+
+    The zstd level option and its checks are :class:`ZstdCodec`'s."""
 
     name: ClassVar[str] = "cseg"
     dtypes: ClassVar[frozenset[str]] = _DTYPES
-
-    def __init__(self, level: int = 1) -> None:
-        self.level = int_option({"level": level}, "level", 1, -7, 22, self.name)
-
-    def configuration(self) -> JSONDict:
-        return {"level": self.level}
-
-    @classmethod
-    def from_configuration(cls, configuration: Mapping[str, Any]) -> CsegCodec:
-        check_keys(configuration, {"level"}, cls.name)
-        return cls(int_option(configuration, "level", 1, -7, 22, cls.name))
 
     def validate(self, dtype: str, block_shape: Vec3) -> None:
         super().validate(dtype, block_shape)

@@ -95,7 +95,8 @@ def _config(request: Request) -> ImageConfig:
     return ImageConfig.from_json(request.state.instance.config)
 
 
-def _scale(request: Request, config: ImageConfig) -> int:
+def scale_param(request: Request, config: ImageConfig) -> int:
+    """``?scale=`` as a level of the instance's pyramid (0 if absent; 400 otherwise)."""
     text = request.query_params.get("scale", "0")
     try:
         scale = int(text)
@@ -143,7 +144,7 @@ async def get_extents(request: Request) -> Response:
     """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
     ``null`` before anything is written (voxhub; DVID has only POST)."""
     config = _config(request)
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     box = await small_read(request, lambda: open_instance(request).extents(scale))
     return JSONResponse(extents_json(box))
 
@@ -181,7 +182,7 @@ async def _get_volume(request: Request, *, isotropic: bool) -> Response:
     box = dvid_box(dims, params["size"], params["offset"])
     fmt_text = params.get("fmt")
     config = _config(request)
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     limit = request_limit(request)
     _check_box(box, config, limit, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
@@ -234,7 +235,7 @@ async def post_raw(request: Request) -> Response:
         raise InvalidRequest(f"dims {params['dims']!r}: only 3-D (0_1_2) subvolumes can be posted")
     box = dvid_box(dims, params["size"], params["offset"])
     config = _config(request)
-    if _scale(request, config) != 0:
+    if scale_param(request, config) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
     data = await _read_voxels(request, box.size, config)
     array = data.reshape(box.shape)
@@ -270,7 +271,7 @@ async def get_subvolblocks(request: Request) -> Response:
     params = request.path_params
     config = _config(request)
     box = aligned_box(params["size"], params["offset"], config.block_shape, "subvolblocks")
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     _check_box(box, config, request_limit(request), "subvolblocks")
     coords = list(config.layout(scale).grid.blocks_in(box))
@@ -287,7 +288,7 @@ async def get_specificblocks(request: Request) -> Response:
         raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
     values = parse_ints(text, count, "blocks")
     coords = [(values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3)]
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     block_bytes = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
     bodies.check_size(len(coords) * block_bytes, request_limit(request), "specificblocks")
@@ -316,7 +317,7 @@ async def _stream(
 async def get_blocks(request: Request) -> Response:
     config = _config(request)
     box, count = _span(request, config)
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     _check_box(box, config, request_limit(request), "blocks")
     volume = await run_in_threadpool(lambda: open_instance(request).read(box, scale))
     bz, by, bx = config.block_shape
@@ -328,7 +329,7 @@ async def get_blocks(request: Request) -> Response:
 async def post_blocks(request: Request) -> Response:
     config = _config(request)
     box, count = _span(request, config)
-    if _scale(request, config) != 0:
+    if scale_param(request, config) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
     data = await _read_voxels(request, box.size, config)
     bz, by, bx = config.block_shape
@@ -357,7 +358,7 @@ async def get_arb(request: Request) -> Response:
         raise InvalidRequest(f"res {params['res']!r} must be a number") from None
     fmt = formats.parse_image_format(params.get("fmt"))
     config = _config(request)
-    scale = _scale(request, config)
+    scale = scale_param(request, config)
     limit = request_limit(request)
     rows, cols = sampling.plane_shape(corners[0], corners[1], corners[2], res)
     bodies.check_size(rows * cols * np.dtype(config.dtype).itemsize, limit, "arb image")

@@ -38,7 +38,7 @@ from voxhub.datatypes.imageblk import bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import instance_info_json
 from voxhub.datatypes.imageblk.geometry_urls import extents_json
-from voxhub.datatypes.imageblk.routes import request_limit
+from voxhub.datatypes.imageblk.routes import request_limit, scale_param
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
@@ -84,14 +84,7 @@ def supervoxels_flag(request: Request) -> bool:
 
 def scale_of(request: Request, config: ImageConfig) -> int:
     """``?scale=`` as a level of this instance's pyramid (0 if absent)."""
-    text = request.query_params.get("scale", "0")
-    try:
-        scale = int(text)
-    except ValueError:
-        raise InvalidRequest(f"scale {text!r} must be an integer") from None
-    if not 0 <= scale <= config.max_scale:
-        raise InvalidRequest(f"scale {scale} out of range 0..{config.max_scale}")
-    return scale
+    return scale_param(request, config)
 
 
 def who(request: Request) -> Who:
