@@ -71,9 +71,12 @@ class LabelInstance:
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
         write_labels(self.view, self.config, self._layouts, offset, arr)
-        ordinary = arr[arr < SEEN_LIMIT]  # ids from 2**63 up never move the counter
-        if ordinary.size:
-            self._counters.see(int(ordinary.max()))
+        if arr.size:
+            top = int(arr.max())
+            if top >= SEEN_LIMIT:  # rare: ids from 2**63 up never move the counter
+                top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
+            if top:
+                self._counters.see(top)
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)
