@@ -38,6 +38,7 @@ def write_labels(
         return
     layout = layouts[0]
     coords = list(layout.grid.blocks_in(box))
+    top = int(data.max())  # outside the transaction: it holds the store's write lock
 
     def transaction(txn: VersionedTxn) -> None:
         old = fetch_blocks(txn, layout, coords)
@@ -63,7 +64,7 @@ def write_labels(
         store_blocks(txn, layout, new)
         update_pyramid(txn, config, layouts, new, downsample_labels)
         grow_extents(txn, box)
-        raise_maxlabel(txn, int(data.max()) if data.size else 0)
+        raise_maxlabel(txn, top)
 
     view.transact(transaction)
 
