@@ -1,11 +1,15 @@
-"""``cseg_member_mask``: label membership read off ``cseg`` blocks without decoding them.
+"""``cseg_member_mask`` and ``cseg_member_runs``: label membership (as a mask, or as runs
+along x) read off ``cseg`` blocks without decoding them.
 
 The reference is the full decode (which validates the stream and runs the C decoder)
-followed by ``np.isin``: the mask must equal it on every well-formed block, and must
-raise :class:`CodecError` on exactly the streams the decoder refuses.
+followed by ``np.isin`` (and ``runs_from_mask`` for runs): the answers must equal it on
+every well-formed block, and must raise :class:`CodecError` on exactly the streams the
+decoder refuses.
 """
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 import pytest
@@ -15,7 +19,8 @@ from hypothesis import strategies as st
 
 from voxhub.codecs import CsegCodec
 from voxhub.codecs.cseg import encode_google
-from voxhub.codecs.cseg_mask import cseg_member_mask
+from voxhub.codecs.cseg_mask import cseg_member_mask, cseg_member_runs
+from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.errors import CodecError
 
 TOP = 2**64 - 1
@@ -181,3 +186,124 @@ def test_a_reused_out_buffer_is_wholly_overwritten_and_returned() -> None:
         np.testing.assert_array_equal(out, block == 9)
     with pytest.raises(ValueError, match="out must be"):
         cseg_member_mask(value, block.shape, np.array([9], np.uint64), np.zeros((16, 16, 8), bool))
+
+
+# -- runs ------------------------------------------------------------------------------------
+starts = st.tuples(*[st.integers(-(2**27), 2**27 - 9).map(lambda v: v * 8)] * 3)
+
+
+def expected_runs(
+    value: bytes, shape: tuple[int, int, int], labels: np.ndarray, start: tuple[int, int, int]
+) -> np.ndarray:
+    return runs_from_mask(expected(value, shape, labels), start).astype(np.int64)
+
+
+def assert_runs_equal(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == np.int64
+    assert got.shape == want.shape  # same rows, same order: z, then y, then x
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), start=starts)
+def test_runs_equal_runs_from_mask_of_the_decoded_block(
+    data: st.DataObject, start: tuple[int, int, int]
+) -> None:
+    block = data.draw(uint64_blocks())
+    labels = data.draw(wanted_labels(block))
+    value = CsegCodec().encode(block)
+    got = cseg_member_runs(value, block.shape, labels, start)
+    assert_runs_equal(got, expected_runs(value, block.shape, labels, start))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    block=uint64_blocks(st.just((64, 64, 64))),
+    start=starts,
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_runs_of_label_sets_of_full_size_blocks(
+    block: np.ndarray, start: tuple[int, int, int], shuffle: random.Random
+) -> None:
+    # 64-voxel rows fill the whole row word: runs touching bit 0 and bit 63 matter most
+    value = CsegCodec().encode(block)
+    present = np.unique(block).tolist()
+    shuffle.shuffle(present)
+    for count in (1, 2, len(present) // 2 + 1):
+        labels = np.array(present[:count], np.uint64)
+        got = cseg_member_runs(value, block.shape, labels, start)
+        assert_runs_equal(got, expected_runs(value, block.shape, labels, start))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    block=uint64_blocks(st.sampled_from([(8, 8, 72), (8, 16, 128), (16, 8, 136)])),
+    data=st.data(),
+)
+def test_runs_of_rows_longer_than_64_voxels(block: np.ndarray, data: st.DataObject) -> None:
+    labels = data.draw(wanted_labels(block))
+    value = CsegCodec().encode(block)
+    got = cseg_member_runs(value, block.shape, labels, (0, -8, 64))
+    assert_runs_equal(got, expected_runs(value, block.shape, labels, (0, -8, 64)))
+
+
+def test_runs_cross_sub_block_edges_and_stop_at_the_block_edge() -> None:
+    block = np.zeros((8, 16, 64), np.uint64)
+    block[:, :8, :] = 5  # solid sub-blocks the whole row: one run of 64 per row
+    block[2, 9, 3:61] = 5  # one run through 8 sub-blocks, mixed at both ends
+    block[4, 12, 0] = block[4, 12, 63] = 5  # the row's first and last voxels
+    value = CsegCodec().encode(block)
+    got = cseg_member_runs(value, block.shape, np.array([5], np.uint64), (16, 8, 128))
+    rows = [[128, 8 + y, 16 + z, 64] for z in range(8) for y in range(8)]
+    extra = [[131, 17, 18, 58], [128, 20, 20, 1], [191, 20, 20, 1]]
+    want = sorted(rows + extra, key=lambda r: (r[2], r[1], r[0]))
+    assert got.tolist() == want
+
+
+def test_runs_of_no_labels_are_empty() -> None:
+    block = np.arange(64**3, dtype=np.uint64).reshape(64, 64, 64) % 3 + 1
+    value = CsegCodec().encode(block)
+    for labels in [np.array([], np.uint64), np.array([0, 4, TOP], np.uint64)]:
+        got = cseg_member_runs(value, block.shape, labels, (0, 0, 0))
+        assert got.shape == (0, 4)
+        assert got.dtype == np.int64
+
+
+def test_runs_refuse_wrong_shapes_truncation_and_garbage() -> None:
+    block = np.full((16, 16, 16), 7, dtype=np.uint64)
+    value = CsegCodec().encode(block)
+    labels = np.array([7], np.uint64)
+    for shape in [(16, 16, 24), (8, 16, 16), (16, 16, 8)]:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_runs(value, shape, labels, (0, 0, 0))
+    for bad in [b"", b"\x01\x02garbage" * 3, value[: len(value) // 2]]:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_runs(bad, (16, 16, 16), labels, (0, 0, 0))
+    with pytest.raises(CodecError, match="multiples of 8"):
+        cseg_member_runs(value, (16, 16, 12), labels, (0, 0, 0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    block=uint64_blocks(st.sampled_from([(8, 16, 24), (16, 16, 16), (8, 8, 64), (8, 8, 80)])),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1),
+    cut=st.none() | st.floats(0, 1, exclude_max=True),
+    data=st.data(),
+)
+def test_corrupt_streams_give_runs_exactly_when_the_decoder_accepts_them(
+    block: np.ndarray, edits: list[tuple[float, int]], cut: float | None, data: st.DataObject
+) -> None:
+    bare = bytearray(encode_google(block))
+    for where, value in edits:
+        bare[int(where * len(bare))] = value
+    if cut is not None:
+        bare = bare[: int(cut * len(bare))]
+    frame = zstandard.ZstdCompressor().compress(bytes(bare))
+    labels = data.draw(wanted_labels(block))
+    try:
+        reference = expected_runs(frame, block.shape, labels, (8, 0, -8))
+    except CodecError:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_runs(frame, block.shape, labels, (8, 0, -8))
+        return
+    assert_runs_equal(cseg_member_runs(frame, block.shape, labels, (8, 0, -8)), reference)

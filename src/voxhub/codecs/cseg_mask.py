@@ -9,7 +9,11 @@ threads run side by side):
 * membership is computed once per uint64 table entry, not per voxel;
 * an 8³ sub-block with 0 encoded bits is solid: wholly in or wholly out;
 * a sub-block none of whose possible table entries is wanted is wholly out, unread;
-* only the remaining sub-blocks have their packed indices unpacked and looked up.
+* only the remaining sub-blocks have their packed indices unpacked and looked up, into
+  one bit per voxel (1- and 2-bit sub-blocks through a table per value byte).
+
+:func:`cseg_member_runs` goes on to ``sparsevol``'s runs along x without the mask: a
+voxel row is one uint64, bit per voxel, so runs are found with word-wide bit operations.
 
 Layout of the bare stream (uint64 labels, one channel, 8³ encoding blocks, all
 little-endian 32-bit words): word 0 is the channel offset (1); then per sub-block, x
@@ -90,28 +94,21 @@ def _indices(raw: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     return fields.reshape(starts.size, _SUB_VOXELS)
 
 
-def cseg_member_mask(
-    value: bytes | memoryview,
-    block_shape: Vec3,
-    labels: np.ndarray,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """The ``(z, y, x)`` bool mask of the voxels of a stored ``cseg`` uint64 block (the
-    ``zstd(compressed_segmentation)`` bytes ``value``) whose id is in ``labels``.
-
-    Equals ``np.isin(CsegCodec().decode(value, block_shape, np.uint64), labels)`` for any
-    well-formed block; raises :class:`CodecError` for any malformed one. ``out``, a
-    C-contiguous bool array of ``block_shape``, receives the mask (and is returned):
-    reusing one spares a fresh 256 KiB allocation, whose page faults cost as much as the
-    masking itself.
-    """
+def _shape(block_shape: Vec3) -> tuple[int, int, int]:
     shape = (int(block_shape[0]), int(block_shape[1]), int(block_shape[2]))
     if any(s <= 0 or s % SUB for s in shape):
         raise _err(f"block sides must be positive multiples of {SUB}, got {shape}")
-    if out is not None and (
-        out.shape != shape or out.dtype != np.bool_ or not out.flags.c_contiguous
-    ):
-        raise ValueError(f"out must be a C-contiguous bool array of shape {shape}")
+    return shape
+
+
+def _sub_blocks(
+    value: bytes | memoryview, shape: tuple[int, int, int], labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Membership per 8³ sub-block (x fastest, then y, then z): ``inside`` (bool, one per
+    sub-block: whether a solid one is wholly in; False for the others), ``mixed`` (the
+    sub-blocks that need voxel-level answers) and ``lines`` (uint8 ``(len(mixed), 64)``:
+    per mixed sub-block, its 64 x lines of 8 voxels, y then z, one bit per voxel, voxel x
+    at bit x)."""
     gz, gy, gx = (s // SUB for s in shape)
     nblocks = gz * gy * gx
     bare = _bare(value, nblocks)
@@ -170,16 +167,10 @@ def cseg_member_mask(
     span_end = np.minimum(span_end, npairs)
     (mixed,) = np.nonzero(packed & (tight | (counts[span_end] > counts[table])))
 
-    # Sub-blocks are x fastest then y then z, voxels likewise. The 8 bools of one x row
-    # of a sub-block are written as one uint64 (8x fewer, wider stores): the (z, y, x)
-    # mask is viewed as (gz, vz, gy, vy, gx) such rows.
-    mask = np.empty(shape, dtype=bool) if out is None else out
-    rows64 = mask.view(np.uint64).reshape(gz, SUB, gy, SUB, gx)
-    rows64[...] = inside.reshape(gz, 1, gy, 1, gx).astype(np.uint64) * _ONES
+    lines = np.empty((mixed.size, _SUB_VOXELS // 8), dtype=np.uint8)
     if mixed.size == 0:
-        return mask
+        return inside, mixed, lines
     raw = words.view(np.uint8)
-    vox = np.empty((mixed.size, _SUB_VOXELS), dtype=np.uint8)
     mbits = bits[mixed]
     # room for a 16-entry table at any position a table may start (checked above)
     padded = np.concatenate((member, np.zeros(_TABLE_WORDS * 16, dtype=bool)))
@@ -189,26 +180,219 @@ def cseg_member_mask(
             continue
         which = mixed[rows]
         at = table[which]
-        idx = _indices(raw, 4 * values[which], width)
+        starts = 4 * values[which]
         edge = tight[which]
         if edge.any():  # only these tables could be indexed past the stream's end
-            last = at[edge] + _TABLE_WORDS * idx[edge].max(axis=1).astype(np.int64)
+            idx = _indices(raw, starts[edge], width)
+            last = at[edge] + _TABLE_WORDS * idx.max(axis=1).astype(np.int64)
             if int(last.max()) >= npairs:
                 i = int(which[edge][int(np.argmax(last))])
                 raise _err(f"sub-block {i}'s lookup table runs past the end of the stream")
         if width <= 4:
             # The membership of a sub-block's (at most 16) entries as the bits of one
-            # integer: a voxel's membership is then one shift by its index.
+            # integer: a voxel's membership is then that integer's bit at its index.
             n = 1 << width
             entries = padded[at[:, None] + _TABLE_WORDS * np.arange(n)]  # (k, n)
             code = (entries.astype(np.uint16) << np.arange(n, dtype=np.uint16)).sum(
                 axis=1, dtype=np.uint16
             )
-            vox[rows] = (code[:, None] >> idx) & 1
+            chunk = raw[starts[:, None] + np.arange(width * (_SUB_VOXELS // 8))]
+            lines[rows] = _pack_small(code, chunk, width)
         else:
-            vox[rows] = member[at[:, None] + _TABLE_WORDS * idx.astype(np.int64)]
-    bz, rem = np.divmod(mixed, gy * gx)
-    by, bx = np.divmod(rem, gx)
-    # vox holds 0/1 bytes, which are valid bools
-    rows64[bz, :, by, :, bx] = vox.view(np.uint64).reshape(mixed.size, SUB, SUB)
+            idx = _indices(raw, starts, width)
+            vox = member[at[:, None] + _TABLE_WORDS * idx.astype(np.int64)]
+            lines[rows] = _pack_lines(vox)
+    return inside, mixed, lines
+
+
+def _pack_lines(vox: np.ndarray) -> np.ndarray:
+    """``(k, 512)`` 0/1 bytes as ``(k, 64)`` bytes, bit ``i`` of byte ``l`` = voxel
+    ``8 l + i``: eight 0/1 bytes read as a little-endian uint64, times ``_GATHER``, carry
+    byte ``i`` into bit ``56 + i``."""
+    words = np.ascontiguousarray(vox).view("<u8")
+    packed: np.ndarray = ((words * _GATHER) >> np.uint64(56)).astype(np.uint8)
+    return packed
+
+
+def _lookup(width: int) -> np.ndarray:
+    """Per ``(membership code << 8 | values byte)``: the membership bits of the byte's
+    ``8 // width`` voxels, for 1- and 2-bit sub-blocks (whose codes have 2 or 4 bits)."""
+    per = 8 // width
+    code, byte = np.divmod(np.arange((1 << (1 << width)) << 8), 256)
+    out = np.zeros(code.size, dtype=np.uint8)
+    for j in range(per):
+        index = (byte >> (j * width)) & ((1 << width) - 1)
+        out |= (((code >> index) & 1) << j).astype(np.uint8)
+    return out
+
+
+def _pack_small(code: np.ndarray, chunk: np.ndarray, width: int) -> np.ndarray:
+    """The packed voxel lines (as :func:`_pack_lines`) of sub-blocks of 1, 2 or 4 bits,
+    from their membership codes ``(k,)`` and their value bytes ``(k, width * 64)``."""
+    if width == 1:  # a byte holds one voxel line
+        one: np.ndarray = _LOOKUP_1[(code[:, None].astype(np.intp) << 8) | chunk]
+        return one
+    if width == 2:  # a byte holds half a line: low nibble, then high
+        half = _LOOKUP_2[(code[:, None].astype(np.intp) << 8) | chunk]
+        two: np.ndarray = half[:, 0::2] | (half[:, 1::2] << np.uint8(4))
+        return two
+    # 4 bits: a byte holds two voxels, a line four bytes
+    pair = ((code[:, None] >> (chunk & np.uint8(15))) & 1) | (
+        ((code[:, None] >> (chunk >> np.uint8(4))) & 1) << 1
+    )
+    pair = pair.astype(np.uint8)
+    four: np.ndarray = (
+        pair[:, 0::4]
+        | (pair[:, 1::4] << np.uint8(2))
+        | (pair[:, 2::4] << np.uint8(4))
+        | (pair[:, 3::4] << np.uint8(6))
+    )
+    return four
+
+
+# Times eight 0/1 bytes read as a little-endian uint64, gathers byte i into bit 56 + i.
+_GATHER = np.uint64(0x0102040810204080)
+_LOOKUP_1 = _lookup(1)
+_LOOKUP_2 = _lookup(2)
+
+
+def cseg_member_mask(
+    value: bytes | memoryview,
+    block_shape: Vec3,
+    labels: np.ndarray,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The ``(z, y, x)`` bool mask of the voxels of a stored ``cseg`` uint64 block (the
+    ``zstd(compressed_segmentation)`` bytes ``value``) whose id is in ``labels``.
+
+    Equals ``np.isin(CsegCodec().decode(value, block_shape, np.uint64), labels)`` for any
+    well-formed block; raises :class:`CodecError` for any malformed one. ``out``, a
+    C-contiguous bool array of ``block_shape``, receives the mask (and is returned):
+    reusing one spares a fresh 256 KiB allocation, whose page faults cost as much as the
+    masking itself.
+    """
+    shape = _shape(block_shape)
+    if out is not None and (
+        out.shape != shape or out.dtype != np.bool_ or not out.flags.c_contiguous
+    ):
+        raise ValueError(f"out must be a C-contiguous bool array of shape {shape}")
+    inside, mixed, lines = _sub_blocks(value, shape, labels)
+    gz, gy, gx = (s // SUB for s in shape)
+    # Sub-blocks are x fastest then y then z, voxels likewise. The 8 bools of one x row
+    # of a sub-block are written as one uint64 (8x fewer, wider stores): the (z, y, x)
+    # mask is viewed as (gz, vz, gy, vy, gx) such rows.
+    mask = np.empty(shape, dtype=bool) if out is None else out
+    rows64 = mask.view(np.uint64).reshape(gz, SUB, gy, SUB, gx)
+    rows64[...] = inside.reshape(gz, 1, gy, 1, gx).astype(np.uint64) * _ONES
+    if mixed.size:
+        bz, rem = np.divmod(mixed, gy * gx)
+        by, bx = np.divmod(rem, gx)
+        # unpacked lines hold 0/1 bytes, which are valid bools
+        vox = np.unpackbits(lines, axis=1, bitorder="little")
+        rows64[bz, :, by, :, bx] = vox.view(np.uint64).reshape(mixed.size, SUB, SUB)
     return mask
+
+
+_WORD = 64  # voxels per row word: rows at most this long take the bit-parallel path
+
+
+def _bit_runs(head: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(word, first, last)`` of every run of set bits in some uint64 row words, given
+    ``head`` (each run's lowest bit) and ``tail`` (its highest): the word's index and the
+    run's first and last bit, in word order then bit order.
+
+    One pass per run of the busiest word, each over the words with runs left: rows hold
+    few runs, so this is a handful of passes, mostly over few words."""
+    word = np.arange(head.size, dtype=np.int64)
+    count = np.ones(head.size, dtype=np.int64)
+    passes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while head.size:
+        lo_head = head & (~head + np.uint64(1))  # the lowest set bit, alone
+        lo_tail = tail & (~tail + np.uint64(1))
+        # a power of two converts to float64 exactly; its exponent is the bit's position
+        first = np.frexp(lo_head.astype(np.float64))[1].astype(np.int64) - 1
+        last = np.frexp(lo_tail.astype(np.float64))[1].astype(np.int64) - 1
+        passes.append((word, first, last))
+        head, tail = head ^ lo_head, tail ^ lo_tail
+        more = np.flatnonzero(head)
+        word, head, tail = word[more], head[more], tail[more]
+        count[word] += 1
+    if len(passes) <= 1:
+        return passes[0] if passes else (word, word, word)
+    # pass k holds the k-th run of each word still busy: place it after the word's first k
+    at = np.cumsum(count) - count
+    total = int(count.sum())
+    out = [np.empty(total, np.int64) for _ in range(3)]
+    for k, columns in enumerate(passes):
+        slots = at[columns[0]] + k
+        for dest, column in zip(out, columns, strict=True):
+            dest[slots] = column
+    return tuple(out)
+
+
+def _runs_of_mask(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, lengths)`` of the runs of a 2-d bool ``(rows, x)`` mask as flat voxel
+    positions, in row-major order (for rows too long for one word)."""
+    n, x = mask.shape
+    padded = np.zeros((n, x + 2), np.int8)
+    padded[:, 1:-1] = mask
+    step = np.diff(padded.ravel())
+    starts = np.flatnonzero(step == 1)
+    stops = np.flatnonzero(step == -1)
+    row = starts // (x + 2)
+    return starts - row * 2, stops - starts
+
+
+def cseg_member_runs(
+    value: bytes | memoryview, block_shape: Vec3, labels: np.ndarray, block_start: Vec3
+) -> np.ndarray:
+    """The runs along x, as int64 rows ``(x, y, z, length)`` sorted by z, then y, then x,
+    of the voxels of a stored ``cseg`` uint64 block placed at ``(z, y, x)`` ``block_start``
+    whose id is in ``labels``; runs are maximal within the block.
+
+    Equals ``runs_from_mask(cseg_member_mask(value, block_shape, labels), block_start)``
+    (and raises :class:`CodecError` on the same streams), without the one-byte-per-voxel
+    mask: a voxel row of at most 64 voxels is one uint64, a bit per voxel, assembled a
+    byte per sub-block (0x00 or 0xFF for solid sub-blocks, the packed voxel answers for
+    mixed ones). Run starts and ends are then bit operations on 4096 words for a 64³
+    block, and only the bytes holding a run end are expanded.
+    """
+    shape = _shape(block_shape)
+    oz, oy, ox = (int(block_start[0]), int(block_start[1]), int(block_start[2]))
+    inside, mixed, lines = _sub_blocks(value, shape, labels)
+    gz, gy, gx = (s // SUB for s in shape)
+    nrows = shape[0] * shape[1]
+    if shape[2] > _WORD:
+        mask = cseg_member_mask(value, shape, labels)  # rare block shape: plain mask
+        starts, lengths = _runs_of_mask(mask.reshape(nrows, shape[2]))
+        row, start_x = np.divmod(starts, shape[2])
+    else:
+        # rows[z, y] as 8 bytes, byte bx = voxels 8 bx .. 8 bx + 7 (bit i = voxel 8 bx + i);
+        # a row's bytes past its gx sub-blocks stay 0
+        solid = np.zeros((gz, gy, _WORD // SUB), np.uint8)
+        solid[:, :, :gx] = inside.reshape(gz, gy, gx)
+        solid *= np.uint8(0xFF)
+        rows = np.empty((gz, SUB, gy, SUB), "<u8")
+        rows[...] = solid.view("<u8").reshape(gz, 1, gy, 1)
+        if mixed.size:
+            # each 8-voxel x line of a mixed sub-block packed into its byte of the rows
+            bz, rem = np.divmod(mixed, gy * gx)
+            by, bx = np.divmod(rem, gx)
+            line = np.arange(SUB * SUB)
+            vz, vy = np.divmod(line, SUB)
+            # byte position of line (vz, vy) of sub-block (bz, by, bx) in the rows' bytes
+            first = ((bz * SUB) * (gy * SUB) + by * SUB) * SUB + bx
+            offset = (vz * (gy * SUB) + vy) * SUB
+            rows.view(np.uint8).ravel()[first[:, None] + offset] = lines
+        flat = rows.ravel()
+        # A run starts at a set bit whose lower neighbour is clear and ends (inclusive) at a
+        # set bit whose upper neighbour is clear; a row's edges count as clear.
+        head = flat & ~(flat << np.uint64(1))
+        tail = flat & ~(flat >> np.uint64(1))
+        (busy,) = np.nonzero(head)  # every row holding a run start holds its end too
+        word, first, last = _bit_runs(head[busy], tail[busy])
+        row, start_x = busy[word], first
+        lengths = last - first + 1
+    z, y = np.divmod(row, shape[1])
+    runs: np.ndarray = np.stack((start_x + ox, y + oy, z + oz, lengths), axis=1)
+    return runs

@@ -10,7 +10,7 @@ import numpy as np
 from voxhub.blocks import fetch_blocks
 from voxhub.blocks.pool import parallel_map, scratch
 from voxhub.codecs.cseg import CsegCodec
-from voxhub.codecs.cseg_mask import cseg_member_mask
+from voxhub.codecs.cseg_mask import cseg_member_mask, cseg_member_runs
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
@@ -129,16 +129,19 @@ class LabelInstance:
         fn: Callable[[Box, np.ndarray], R],
         *,
         reuse: bool,
+        from_cseg: Callable[[Box, bytes | memoryview, np.ndarray], R] | None = None,
     ) -> list[R]:
         """``fn(block box, bool mask)`` for every block holding the label, in block order,
-        computed on the block pool.
+        computed on the block pool (inline with ``from_cseg``, see below).
 
         The index says which of the label's supervoxels each block holds and how many
         voxels: a block the label fills is never read, the others are masked against only
         the supervoxels they hold. ``cseg`` blocks are masked on their compressed form
         (:func:`cseg_member_mask`, no full decode), other codecs' blocks are decoded and
         compared. With ``reuse``, ``fn`` gets a per-thread scratch mask that it must not
-        keep: that spares a fresh allocation (and its page faults) per block.
+        keep: that spares a fresh allocation (and its page faults) per block. With
+        ``from_cseg``, partial ``cseg`` blocks skip the mask: ``from_cseg(block box, stored
+        value, wanted ids)`` is called instead of ``fn``.
         """
         index = self.index(label, supervoxels=supervoxels)
         wanted = {label} if supervoxels else set(index.supervoxel_sizes())
@@ -156,16 +159,27 @@ class LabelInstance:
             return StorageError(f"label index of {label} names missing block {c}")
 
         mask: Callable[[int], np.ndarray]
+        direct: Callable[[Box, int], R] | None = None
         if isinstance(layout.codec, CsegCodec) and layout.dtype == np.uint64:
             stored = self.view.get_many([layout.tkey(c) for c in partial])
 
-            def mask(i: int) -> np.ndarray:
+            def value_of(i: int) -> bytes | memoryview:
                 value = stored[i]
                 if value is None:
                     raise missing(partial[i])
+                return value
+
+            if from_cseg is not None:
+                wrapped = from_cseg
+
+                def direct(box: Box, i: int) -> R:
+                    ids = np.array(present[partial[i]], dtype=np.uint64)
+                    return wrapped(box, value_of(i), ids)
+
+            def mask(i: int) -> np.ndarray:
                 ids = np.array(present[partial[i]], dtype=np.uint64)
                 out = scratch(shape, np.dtype(bool)) if reuse else None
-                return cseg_member_mask(value, shape, ids, out)
+                return cseg_member_mask(value_of(i), shape, ids, out)
 
         else:
             decoded = fetch_blocks(self.view, layout, partial)
@@ -184,8 +198,19 @@ class LabelInstance:
 
         def one(c: Vec3) -> R:
             i = slot.get(c)
-            return fn(layout.grid.block_box(c), full if i is None else mask(i))
+            box = layout.grid.block_box(c)
+            if i is None:
+                return fn(box, full)
+            if direct is not None:
+                return direct(box, i)
+            return fn(box, mask(i))
 
+        if direct is not None:
+            # Runs straight from cseg blocks are ~0.4 ms of small numpy calls per block,
+            # GIL-bound: on the pool, each call that releases the GIL lets the other thread
+            # take it until its next switch, and the two convoy (39 ms vs 28 ms serial for
+            # a 61-block body on 2 cores). Inline, they run back to back.
+            return [one(c) for c in coords]
         return parallel_map(one, coords)
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
@@ -202,12 +227,31 @@ class LabelInstance:
 
     def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
         """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges)."""
-        parts = self._per_block(
-            label, supervoxels, lambda box, mask: runs_from_mask(mask, box.start), reuse=True
-        )
+        shape = self._layouts[0].block_shape
+        # a filled block's runs: every row whole, at block (0, 0, 0); moved per block
+        z, y = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
+        filled = np.stack([np.zeros_like(z), y, z, np.full_like(z, shape[2])], axis=1)
+
+        def from_mask(box: Box, mask: np.ndarray) -> np.ndarray:
+            if mask.all():  # a block the label fills (or wholly covers)
+                z, y, x = box.start
+                return filled + np.array([x, y, z, 0], np.int64)
+            return runs_from_mask(mask, box.start)
+
+        def from_cseg(box: Box, value: bytes | memoryview, ids: np.ndarray) -> np.ndarray:
+            return cseg_member_runs(value, shape, ids, box.start)
+
+        parts = self._per_block(label, supervoxels, from_mask, reuse=True, from_cseg=from_cseg)
         if not parts:
             return np.zeros((0, 4), np.int32)
-        return np.concatenate(parts)
+        runs = np.concatenate(parts)
+        # cseg and filled-block runs come as int64: refuse, like runs_from_mask, what int32
+        # cannot hold (lengths stay within a block)
+        if runs.dtype != np.int32 and runs.size:
+            lo, hi = int(runs[:, :3].min()), int((runs[:, 0] + runs[:, 3]).max())
+            if lo < -(2**31) or max(int(runs[:, 1:3].max()), hi - 1) >= 2**31:
+                raise InvalidRequest("sparsevol: run coordinates exceed int32")
+        return runs.astype(np.int32)
 
     def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]:
         """Every nonzero label present in ``box``, ascending."""
