@@ -28,6 +28,7 @@ stream raises :class:`CodecError` (never an ``IndexError``, never a bad read).
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -174,10 +175,11 @@ def _sub_blocks(
     mbits = bits[mixed]
     # room for a 16-entry table at any position a table may start (checked above)
     padded = np.concatenate((member, np.zeros(_TABLE_WORDS * 16, dtype=bool)))
+    present = np.bincount(mbits, minlength=_BIT_WIDTHS[-1] + 1)
     for width in _BIT_WIDTHS[1:]:
-        (rows,) = np.nonzero(mbits == width)
-        if rows.size == 0:
+        if not present[width]:  # skip the empty widths' scans (each call costs µs)
             continue
+        (rows,) = np.nonzero(mbits == width)
         which = mixed[rows]
         at = table[which]
         starts = 4 * values[which]
@@ -296,6 +298,20 @@ def cseg_member_mask(
 _WORD = 64  # voxels per row word: rows at most this long take the bit-parallel path
 
 
+@functools.lru_cache(maxsize=8)
+def _line_bytes(gz: int, gy: int, gx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the x lines of sub-blocks land in the rows' bytes (``(gz, 8, gy, 8)`` rows
+    of 8 bytes): ``first[sub-block] + offset[line]``, line ``(vz, vy)`` as ``8 vz + vy``.
+    Cached per grid: it is the same for every block."""
+    bz, by, bx = np.unravel_index(np.arange(gz * gy * gx), (gz, gy, gx))
+    first = ((bz * SUB) * (gy * SUB) + by * SUB) * SUB + bx
+    vz, vy = np.divmod(np.arange(SUB * SUB), SUB)
+    offset = (vz * (gy * SUB) + vy) * SUB
+    for table in (first, offset):
+        table.flags.writeable = False  # shared between threads and calls
+    return first, offset
+
+
 def _bit_runs(head: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray, ...]:
     """``(word, first, last)`` of every run of set bits in some uint64 row words, given
     ``head`` (each run's lowest bit) and ``tail`` (its highest): the word's index and the
@@ -376,14 +392,8 @@ def cseg_member_runs(
         rows[...] = solid.view("<u8").reshape(gz, 1, gy, 1)
         if mixed.size:
             # each 8-voxel x line of a mixed sub-block packed into its byte of the rows
-            bz, rem = np.divmod(mixed, gy * gx)
-            by, bx = np.divmod(rem, gx)
-            line = np.arange(SUB * SUB)
-            vz, vy = np.divmod(line, SUB)
-            # byte position of line (vz, vy) of sub-block (bz, by, bx) in the rows' bytes
-            first = ((bz * SUB) * (gy * SUB) + by * SUB) * SUB + bx
-            offset = (vz * (gy * SUB) + vy) * SUB
-            rows.view(np.uint8).ravel()[first[:, None] + offset] = lines
+            first, offset = _line_bytes(gz, gy, gx)
+            rows.view(np.uint8).ravel()[first[mixed, None] + offset] = lines
         flat = rows.ravel()
         # A run starts at a set bit whose lower neighbour is clear and ends (inclusive) at a
         # set bit whose upper neighbour is clear; a row's edges count as clear.

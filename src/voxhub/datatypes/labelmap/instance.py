@@ -232,26 +232,27 @@ class LabelInstance:
         z, y = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
         filled = np.stack([np.zeros_like(z), y, z, np.full_like(z, shape[2])], axis=1)
 
+        def int32_box(box: Box) -> Box:
+            # Runs go out as int32 (runs_from_mask refuses more): those built here are
+            # checked through their block, which holds them all.
+            if min(box.start) < -(2**31) or max(box.stop) > 2**31:
+                raise InvalidRequest(f"sparsevol: block {box} exceeds int32 coordinates")
+            return box
+
         def from_mask(box: Box, mask: np.ndarray) -> np.ndarray:
             if mask.all():  # a block the label fills (or wholly covers)
-                z, y, x = box.start
+                z, y, x = int32_box(box).start
                 return filled + np.array([x, y, z, 0], np.int64)
             return runs_from_mask(mask, box.start)
 
         def from_cseg(box: Box, value: bytes | memoryview, ids: np.ndarray) -> np.ndarray:
-            return cseg_member_runs(value, shape, ids, box.start)
+            return cseg_member_runs(value, shape, ids, int32_box(box).start)
 
         parts = self._per_block(label, supervoxels, from_mask, reuse=True, from_cseg=from_cseg)
         if not parts:
             return np.zeros((0, 4), np.int32)
-        runs = np.concatenate(parts)
-        # cseg and filled-block runs come as int64: refuse, like runs_from_mask, what int32
-        # cannot hold (lengths stay within a block)
-        if runs.dtype != np.int32 and runs.size:
-            lo, hi = int(runs[:, :3].min()), int((runs[:, 0] + runs[:, 3]).max())
-            if lo < -(2**31) or max(int(runs[:, 1:3].max()), hi - 1) >= 2**31:
-                raise InvalidRequest("sparsevol: run coordinates exceed int32")
-        return runs.astype(np.int32)
+        # int64 parts (cseg, filled blocks) fit: their blocks were checked
+        return np.concatenate(parts, dtype=np.int32, casting="same_kind")
 
     def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]:
         """Every nonzero label present in ``box``, ascending."""
