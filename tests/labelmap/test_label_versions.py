@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import voxhub
 from voxhub import Box
+from voxhub.datatypes.labelmap.rle import mask_in_box, runs_from_mask
 from voxhub.errors import MergeConflict
 
 BLOCK = (8, 8, 8)
@@ -76,3 +79,27 @@ def test_label_queries_work_on_blocks_stored_without_cseg() -> None:
     inst.write((0, 0, 0), data)
     assert inst.bbox(6) == Box((2, 3, 1), (10, 5, 15))
     assert int(inst.sparsevol(6)[:, 3].sum()) == inst.size(6) == 8 * 2 * 14
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([(8, 8, 8), (16, 16, 16), (8, 16, 24)]))
+def test_sparsevol_equals_the_runs_of_the_voxels(seed: int, block: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(seed)
+    hub = voxhub.open("memory://")
+    lv = hub.create_repo("s").master.create_labels("seg", block_shape=block)
+    shape = (24, 32, 40)
+    centers = rng.integers(0, 40, (5, 3))
+    grid = np.indices(shape).reshape(3, -1).T
+    nearest = np.argmin(((grid[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
+    ids = np.array([0, 7, 2**40 + 1, 2**63 + 5, 9], np.uint64)[nearest].reshape(shape)
+    lv[0:24, 0:32, 0:40] = ids
+    lv.merge(7, [9])
+    for label, mask in ((7, np.isin(ids, [7, 9])), (2**40 + 1, ids == 2**40 + 1)):
+        if not mask.any():
+            continue
+        expected = runs_from_mask(mask, (0, 0, 0))
+        got = lv.sparsevol(label)
+        order = np.lexsort((got[:, 0], got[:, 1], got[:, 2]))
+        assert np.array_equal(mask_in_box(got, Box((0, 0, 0), shape)), mask)
+        assert int(got[:, 3].sum()) == int(mask.sum()) == int(expected[:, 3].sum())
+        assert np.all(got[order, 3] > 0)
