@@ -1,5 +1,5 @@
-"""``cseg_member_mask`` and ``cseg_member_runs``: label membership (as a mask, or as runs
-along x) read off ``cseg`` blocks without decoding them.
+"""``cseg_member_mask`` and ``cseg_member_runs`` (and its batched form): label membership
+(as a mask, or as runs along x) read off ``cseg`` blocks without decoding them.
 
 The reference is the full decode (which validates the stream and runs the C decoder)
 followed by ``np.isin`` (and ``runs_from_mask`` for runs): the answers must equal it on
@@ -10,6 +10,7 @@ decoder refuses.
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -19,7 +20,12 @@ from hypothesis import strategies as st
 
 from voxhub.codecs import CsegCodec
 from voxhub.codecs.cseg import encode_google
-from voxhub.codecs.cseg_mask import cseg_member_mask, cseg_member_runs
+from voxhub.codecs.cseg_mask import (
+    cseg_member_mask,
+    cseg_member_runs,
+    cseg_member_runs_blocks,
+    cseg_member_runs_many,
+)
 from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.errors import CodecError
 
@@ -307,3 +313,117 @@ def test_corrupt_streams_give_runs_exactly_when_the_decoder_accepts_them(
             cseg_member_runs(frame, block.shape, labels, (8, 0, -8))
         return
     assert_runs_equal(cseg_member_runs(frame, block.shape, labels, (8, 0, -8)), reference)
+
+
+# -- runs of many blocks at once ----------------------------------------------------------------
+@st.composite
+def block_lists(
+    draw: st.DrawFn, max_size: int = 6
+) -> tuple[tuple[int, int, int], list[np.ndarray]]:
+    """Blocks of one shape (as a body's blocks are), each of its own kind."""
+    shape = draw(st.sampled_from([(8, 8, 8), (8, 16, 24), (16, 16, 16), (32, 32, 32), (8, 8, 64)]))
+    blocks = draw(st.lists(uint64_blocks(st.just(shape)), min_size=1, max_size=max_size))
+    return shape, blocks
+
+
+def per_block(
+    values: list[bytes],
+    shape: tuple[int, int, int],
+    labels: list[np.ndarray],
+    origins: list[tuple[int, int, int]],
+) -> list[np.ndarray]:
+    return [
+        cseg_member_runs(v, shape, x, o) for v, x, o in zip(values, labels, origins, strict=True)
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(drawn=block_lists(), data=st.data(), same=st.booleans())
+def test_runs_of_many_blocks_equal_the_per_block_runs_concatenated(
+    drawn: tuple[tuple[int, int, int], list[np.ndarray]], data: st.DataObject, same: bool
+) -> None:
+    shape, blocks = drawn
+    values = [CsegCodec().encode(b) for b in blocks]
+    if same:  # one label set for all (a body's supervoxels), drawn from every block
+        one = data.draw(wanted_labels(np.concatenate([b.ravel() for b in blocks])))
+        labels = [one] * len(blocks)
+    else:  # each block its own labels (those the index lists for it)
+        labels = [data.draw(wanted_labels(b)) for b in blocks]
+    origins = [data.draw(starts) for _ in blocks]
+    want = per_block(values, shape, labels, origins)
+    assert_runs_equal(cseg_member_runs_many(values, shape, labels, origins), np.concatenate(want))
+    split = cseg_member_runs_blocks(values, shape, labels, origins)
+    assert len(split) == len(want)
+    for got_one, want_one in zip(split, want, strict=True):
+        assert_runs_equal(got_one, want_one)
+
+
+def test_per_block_labels_are_not_shared_between_blocks() -> None:
+    # Both blocks hold 5 and 6; each asks for a different one: the union would be wrong.
+    block = np.full((16, 16, 16), 5, np.uint64)
+    block[8:] = 6
+    values = [CsegCodec().encode(block)] * 2
+    labels = [np.array([5], np.uint64), np.array([6], np.uint64)]
+    origins = [(0, 0, 0), (0, 0, 16)]
+    got = cseg_member_runs_many(values, block.shape, labels, origins)
+    want = np.concatenate(per_block(values, block.shape, labels, origins))
+    assert_runs_equal(got, want)
+    assert set(got[got[:, 0] == 0, 2].tolist()) == set(range(8))
+    assert set(got[got[:, 0] == 16, 2].tolist()) == set(range(8, 16))
+
+
+def test_runs_of_no_blocks_are_empty() -> None:
+    got = cseg_member_runs_many([], (64, 64, 64), [], [])
+    assert got.shape == (0, 4)
+    assert got.dtype == np.int64
+    assert cseg_member_runs_blocks([], (64, 64, 64), [], []) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    drawn=block_lists(max_size=4),
+    bad_at=st.integers(0, 3),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1),
+    cut=st.none() | st.floats(0, 1, exclude_max=True),
+    data=st.data(),
+)
+def test_a_corrupt_block_among_good_ones_raises_exactly_when_its_own_call_does(
+    drawn: tuple[tuple[int, int, int], list[np.ndarray]],
+    bad_at: int,
+    edits: list[tuple[float, int]],
+    cut: float | None,
+    data: st.DataObject,
+) -> None:
+    # The damaged block sits between good ones: its offsets must be checked against its
+    # own stream, not the concatenation (a table running into the next block's words).
+    shape, blocks = drawn
+    values = [CsegCodec().encode(b) for b in blocks]
+    i = bad_at % len(blocks)
+    bare = bytearray(encode_google(blocks[i]))
+    for where, value in edits:
+        bare[int(where * len(bare))] = value
+    if cut is not None:
+        bare = bare[: int(cut * len(bare))]
+    values[i] = zstandard.ZstdCompressor().compress(bytes(bare))
+    labels = [data.draw(wanted_labels(b)) for b in blocks]
+    origins = [data.draw(starts) for _ in blocks]
+    try:
+        want = per_block(values, shape, labels, origins)
+    except CodecError as e:
+        message = str(e)
+    else:
+        message = None
+    if message is not None:  # the same error, naming the same problem
+        with pytest.raises(CodecError, match=f"^{re.escape(message)}$"):
+            cseg_member_runs_many(values, shape, labels, origins)
+        return
+    assert_runs_equal(cseg_member_runs_many(values, shape, labels, origins), np.concatenate(want))
+
+
+def test_truncated_and_wrong_shape_blocks_among_good_ones_raise_codec_error() -> None:
+    good = CsegCodec().encode(np.arange(16**3, dtype=np.uint64).reshape(16, 16, 16) % 7)
+    labels = [np.array([1, 3], np.uint64)] * 3
+    origins = [(0, 0, 0)] * 3
+    for bad in [b"", good[: len(good) // 2], CsegCodec().encode(np.ones((8, 16, 16), np.uint64))]:
+        with pytest.raises(CodecError, match="cseg"):
+            cseg_member_runs_many([good, bad, good], (16, 16, 16), labels, origins)
