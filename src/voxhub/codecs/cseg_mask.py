@@ -195,16 +195,30 @@ def _sub_blocks(
             # integer: a voxel's membership is then that integer's bit at its index.
             n = 1 << width
             entries = padded[at[:, None] + _TABLE_WORDS * np.arange(n)]  # (k, n)
-            code = (entries.astype(np.uint16) << np.arange(n, dtype=np.uint16)).sum(
-                axis=1, dtype=np.uint16
-            )
-            chunk = raw[starts[:, None] + np.arange(width * (_SUB_VOXELS // 8))]
-            lines[rows] = _pack_small(code, chunk, width)
+            lines[rows] = _small_lines(entries, raw, starts, width)
         else:
-            idx = _indices(raw, starts, width)
-            vox = member[at[:, None] + _TABLE_WORDS * idx.astype(np.int64)]
-            lines[rows] = _pack_lines(vox)
+            lines[rows] = _wide_lines(member, raw, at, starts, width)
     return inside, mixed, lines
+
+
+def _small_lines(
+    entries: np.ndarray, raw: np.ndarray, starts: np.ndarray, width: int
+) -> np.ndarray:
+    """Member bits of the 64 x lines of sub-blocks with ``width`` <= 4 bits per voxel:
+    the membership of their (at most 16) ``entries`` as the bits of one integer, so a
+    voxel's membership is that integer's bit at its index."""
+    n = 1 << width
+    code = (entries.astype(np.uint16) << np.arange(n, dtype=np.uint16)).sum(axis=1, dtype=np.uint16)
+    chunk = raw[starts[:, None] + np.arange(width * (_SUB_VOXELS // 8))]
+    return _pack_small(code, chunk, width)
+
+
+def _wide_lines(
+    member: np.ndarray, raw: np.ndarray, at: np.ndarray, starts: np.ndarray, width: int
+) -> np.ndarray:
+    """Member bits of the 64 x lines of sub-blocks with 8 or more bits per voxel."""
+    idx = _indices(raw, starts, width)
+    return _pack_lines(member[at[:, None] + _TABLE_WORDS * idx.astype(np.int64)])
 
 
 def _pack_lines(vox: np.ndarray) -> np.ndarray:
@@ -511,15 +525,9 @@ def _sub_blocks_many(
             pos = at[:, None] + _TABLE_WORDS * np.arange(n)  # (k, n)
             # entries past the block are never indexed (checked above): read as out
             entries = member[np.minimum(pos, npairs - 1)] & (pos < limit[:, None])
-            code = (entries.astype(np.uint16) << np.arange(n, dtype=np.uint16)).sum(
-                axis=1, dtype=np.uint16
-            )
-            chunk = raw[starts[:, None] + np.arange(width * (_SUB_VOXELS // 8))]
-            lines[rows] = _pack_small(code, chunk, width)
+            lines[rows] = _small_lines(entries, raw, starts, width)
         else:
-            idx = _indices(raw, starts, width)
-            vox = member[at[:, None] + _TABLE_WORDS * idx.astype(np.int64)]
-            lines[rows] = _pack_lines(vox)
+            lines[rows] = _wide_lines(member, raw, at, starts, width)
     return inside, mixed, lines
 
 
