@@ -179,7 +179,7 @@ def _describe_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> 
 
 
 def _describe_labels(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
-    from voxhub.datatypes.labelmap.routes import label_info_json
+    from voxhub.datatypes.labelmap.dvid_info import label_info_json
 
     return label_info_json(access, node_uuid, info)
 

@@ -36,8 +36,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.dvid_info import instance_info_json
 from voxhub.datatypes.imageblk.routes import scale_param
+from voxhub.datatypes.labelmap.dvid_info import label_info_json
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
@@ -49,7 +49,6 @@ from voxhub.errors import InvalidRequest
 from voxhub.versioning.counters import StoreCounters
 from voxhub.versioning.records import InstanceInfo
 
-TYPE_URL = "github.com/voxhub/voxhub/datatypes/labelmap"
 OCTET = "application/octet-stream"
 _UINT64 = 2**64
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
@@ -132,26 +131,6 @@ async def json_request(request: Request, what: str) -> Any:
 
 
 # -- info ------------------------------------------------------------------------------
-def label_info_json(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
-    """DVID's ``GET info`` of a labelmap: the image JSON plus the label fields of
-    ``Extended`` (``MaxLabel`` at this node, ``MaxRepoLabel`` and ``NextLabel`` from the
-    repo-wide counter, ``IndexedLabels``, ``MaxDownresLevel``)."""
-    instance = open_label_instance(hub, node_uuid, info)
-    out = instance_info_json(info, instance.config, instance.extents(0))
-    out["Base"]["TypeURL"] = TYPE_URL
-    next_label = counters_of(hub, info).next_label()
-    out["Extended"].update(
-        {
-            "MaxLabel": instance.maxlabel(),
-            "MaxRepoLabel": max(instance.maxlabel(), next_label - 1),
-            "NextLabel": next_label,
-            "IndexedLabels": True,
-            "MaxDownresLevel": instance.config.max_scale,
-        }
-    )
-    return out
-
-
 async def get_info(request: Request) -> Response:
     """Instance info: Base, Extended (with MaxLabel, NextLabel, IndexedLabels), Extents."""
     ctx = instance_context(request)
