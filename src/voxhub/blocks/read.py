@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import suppress
 from itertools import product
 
 import numpy as np
@@ -86,9 +87,7 @@ def _block_filler(
     head = codec.decode_head_into if isinstance(codec, ZstdCodec) else None
     plane_bytes = shape[1] * shape[2] * dtype.itemsize
 
-    def fill(
-        cz: AxisCut, cy: AxisCut, cx: AxisCut, data: bytes | memoryview | None
-    ) -> None:
+    def fill(cz: AxisCut, cy: AxisCut, cx: AxisCut, data: bytes | memoryview | None) -> None:
         dst = out[cz[0], cy[0], cx[0]]
         if data is None:
             dst.fill(background)
@@ -132,14 +131,11 @@ def share_work(fn: Callable[[int], object], n: int) -> None:
     helpers: list[Future[list[None]]] = submit_map(drain, [None] * min(WORKERS - 1, n - 1))
     try:
         drain(None)
-    except BaseException:  # noqa: S110  (re-raised below, after the helpers stopped)
-        pass
-    for f in helpers:
-        if not f.cancel():
-            try:
-                f.result()
-            except BaseException:  # noqa: S110  (already in ``failed``)
-                pass
+    finally:  # never return while a helper may still write into the caller's output
+        for f in helpers:
+            if not f.cancel():
+                with suppress(BaseException):  # a helper's error is already in ``failed``
+                    f.result()
     if failed:
         raise failed[0]
 
