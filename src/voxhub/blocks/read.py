@@ -84,7 +84,8 @@ def _block_filler(
     """A function that puts one block (its three axis cuts and stored value) into ``out``."""
     codec, shape, dtype = layout.codec, layout.block_shape, layout.dtype
     background = layout.background
-    head = codec.decode_head_into if isinstance(codec, ZstdCodec) else None
+    # exactly zstd: a subclass (CsegCodec) frames another format, whose head is no plane
+    head = codec.decode_head_into if type(codec) is ZstdCodec else None
     plane_bytes = shape[1] * shape[2] * dtype.itemsize
 
     def fill(cz: AxisCut, cy: AxisCut, cx: AxisCut, data: bytes | memoryview | None) -> None:
