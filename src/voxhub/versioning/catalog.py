@@ -52,6 +52,7 @@ class Catalog:
     """Repos, the version DAG and data instances of one store; see the module docstring."""
 
     def __init__(self, store: KVStore) -> None:
+        metastore.check_layout(store)
         self.store = store
         self._nodes = NodeRecords(store)
 
@@ -61,6 +62,7 @@ class Catalog:
     ) -> RepoInfo:
         """Create a repo with an open root node on branch master."""
         uuid = new_uuid(root)
+        metastore.record_layout(self.store)
         now = now_iso()
         vid = metastore.allocate_id(self.store, "version")
         node = NodeInfo(uuid, vid, uuid, MASTER, "", (), (), (), now, now, False, ())

@@ -10,9 +10,30 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from voxhub.storage.base import KVStore
 from voxhub.versioning.dag import resolve_visible
-from voxhub.versioning.keys import instance_range, tkey_of, version_of
+from voxhub.versioning.keys import instance_range, is_tombstone, tkey_of, version_of
 from voxhub.versioning.view import VersionedKV
+
+
+def visible_key(keys: list[bytes], view: VersionedKV) -> bytes | None:
+    """The data key of ``keys`` (one tkey's versions) visible from ``view``'s node."""
+    held = {version_of(k): k for k in keys}
+    best = resolve_visible(held, view.ancestry, view.lineage)
+    return None if best is None or is_tombstone(held[best]) else held[best]
+
+
+def changed_tkeys(
+    store: KVStore, suspects: list[tuple[bytes, bytes | None, bytes | None]]
+) -> list[bytes]:
+    """The tkeys of ``(tkey, key_a, key_b)`` whose two visible values differ."""
+    wanted = sorted({k for _, ka, kb in suspects for k in (ka, kb) if k is not None})
+    values = dict(zip(wanted, store.get_many(wanted), strict=True))
+    return [
+        tkey
+        for tkey, ka, kb in suspects
+        if (values[ka] if ka is not None else None) != (values[kb] if kb is not None else None)
+    ]
 
 
 def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:
@@ -21,25 +42,10 @@ def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:
         raise ValueError("diff needs two views of the same instance")
     store = a.store
     raw = store.scan(*instance_range(a.instance_id), keys_only=True)
-    suspects: list[tuple[bytes, int | None, int | None]] = []
+    suspects: list[tuple[bytes, bytes | None, bytes | None]] = []
     for tkey, group in groupby((k for k, _ in raw), key=tkey_of):
-        holders = [version_of(k) for k in group]
-        ha = resolve_visible(holders, a.ancestry, a.lineage)
-        hb = resolve_visible(holders, b.ancestry, b.lineage)
-        if ha != hb:
-            suspects.append((tkey, ha, hb))
-    prefix = instance_range(a.instance_id)[0]
-    keys = [
-        prefix + tkey + h.to_bytes(4, "big")
-        for tkey, ha, hb in suspects
-        for h in (ha, hb)
-        if h is not None
-    ]
-    values = iter(store.get_many(keys))
-    changed = []
-    for tkey, ha, hb in suspects:
-        va = next(values) or None if ha is not None else None
-        vb = next(values) or None if hb is not None else None
-        if va != vb:
-            changed.append(tkey)
-    return changed
+        keys = list(group)
+        ka, kb = visible_key(keys, a), visible_key(keys, b)
+        if ka != kb:
+            suspects.append((tkey, ka, kb))
+    return changed_tkeys(store, suspects)

@@ -23,7 +23,7 @@ from itertools import groupby
 from voxhub.errors import MergeConflict
 from voxhub.storage.base import KVStore
 from voxhub.versioning.dag import Ancestry, Lineage, maximal_holders
-from voxhub.versioning.keys import instance_range, tkey_of, version_of
+from voxhub.versioning.keys import instance_range, is_tombstone, tkey_of, version_of
 from voxhub.versioning.records import InstanceInfo
 
 #: conflicting keys listed per instance in a report (the message gives the full count).
@@ -35,19 +35,19 @@ def conflicting_tkeys(
 ) -> list[bytes]:
     """Sorted tkeys of ``instance`` that conflict at the merge child ``child``."""
     start, end = instance_range(instance.instance_id)
-    suspects: list[tuple[bytes, list[int]]] = []
+    suspects: list[tuple[bytes, list[bytes]]] = []
     for tkey, group in groupby((k for k, _ in store.scan(start, end, keys_only=True)), tkey_of):
-        top = maximal_holders([version_of(k) for k in group], child, lineage)
+        held = {version_of(k): k for k in group}
+        top = maximal_holders(held, child, lineage)
         if len(top) > 1:
-            suspects.append((tkey, top))
-    keys = [start + tkey + h.to_bytes(4, "big") for tkey, top in suspects for h in top]
-    values = iter(store.get_many(keys))
-    conflicts = []
-    for tkey, top in suspects:
-        distinct = {next(values) or None for _ in top}
-        if len(distinct) > 1:
-            conflicts.append(tkey)
-    return conflicts
+            suspects.append((tkey, [held[h] for h in top]))
+    wanted = sorted({k for _, keys in suspects for k in keys if not is_tombstone(k)})
+    values = dict(zip(wanted, store.get_many(wanted), strict=True))
+    return [
+        tkey
+        for tkey, keys in suspects
+        if len({None if is_tombstone(k) else values[k] for k in keys}) > 1
+    ]
 
 
 def check_conflicts(
