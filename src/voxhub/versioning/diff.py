@@ -1,26 +1,19 @@
 """Which keys differ between two nodes (DVID has no diff; we add one).
 
-One keys-only scan of the instance groups the stored versions by tkey; keys whose visible
-holder is the same version at both nodes are equal without reading a value. Only keys
-with different holders have their two values fetched (one ``get_many``) and compared,
-so writing the same bytes on two branches does not count as a difference.
+Only the write sets of the versions that separate the two nodes are read
+(:mod:`voxhub.versioning.writesets`), so a diff costs what changed, not the size of the
+instance. Each candidate is resolved at both nodes from keys alone; keys whose visible
+holder is the same version at both nodes are equal without reading a value, the others
+have their two values fetched (one ``get_many``) and compared, so writing the same bytes
+on two branches does not count as a difference.
 """
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from voxhub.storage.base import KVStore
-from voxhub.versioning.dag import resolve_visible
-from voxhub.versioning.keys import instance_range, is_tombstone, tkey_of, version_of
+from voxhub.versioning import writesets
+from voxhub.versioning.keys import tkey_range
 from voxhub.versioning.view import VersionedKV
-
-
-def visible_key(keys: list[bytes], view: VersionedKV) -> bytes | None:
-    """The data key of ``keys`` (one tkey's versions) visible from ``view``'s node."""
-    held = {version_of(k): k for k in keys}
-    best = resolve_visible(held, view.ancestry, view.lineage)
-    return None if best is None or is_tombstone(held[best]) else held[best]
 
 
 def changed_tkeys(
@@ -41,11 +34,13 @@ def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:
     if a.instance_id != b.instance_id:
         raise ValueError("diff needs two views of the same instance")
     store = a.store
-    raw = store.scan(*instance_range(a.instance_id), keys_only=True)
+    versions = writesets.diff_versions(a.ancestry, b.ancestry)
+    tkeys = sorted(writesets.written(store, a.instance_id, versions))
+    found = store.scan_many([tkey_range(a.instance_id, t) for t in tkeys], keys_only=True)
     suspects: list[tuple[bytes, bytes | None, bytes | None]] = []
-    for tkey, group in groupby((k for k, _ in raw), key=tkey_of):
-        keys = list(group)
-        ka, kb = visible_key(keys, a), visible_key(keys, b)
+    for tkey, entries in zip(tkeys, found, strict=True):
+        keys = [k for k, _ in entries]
+        ka, kb = a.visible_key(keys), b.visible_key(keys)
         if ka != kb:
             suspects.append((tkey, ka, kb))
     return changed_tkeys(store, suspects)

@@ -283,11 +283,9 @@ class VersionedKV(_ViewBase):
         ranges = [(prefix + t + _LOW, prefix + t + _HIGH) for t in tkeys]
         return self.store.pick_values(ranges, self._resolver.choose)
 
-    def visible_keys(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
-        """The physical data key visible for each tkey (``None``: absent), keys only."""
-        found = self.store.scan_many([self._range(t) for t in tkeys], keys_only=True)
-        choose = self._resolver.choose
-        return [choose([k for k, _ in entries]) if entries else None for entries in found]
+    def visible_key(self, keys: Sequence[bytes]) -> bytes | None:
+        """Which of ``keys`` (the stored versions of one tkey) is visible; ``None``: none."""
+        return self._resolver.choose(keys) if keys else None
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
