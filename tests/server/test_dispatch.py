@@ -1,5 +1,6 @@
-"""Instance routes are mounted under /api/node/{uuid}/{name}/ with node and instance
-resolved into request.state; a fake datatype stands in for real ones."""
+"""Instance routes are mounted under /api/node/{uuid}/{name}/ with node, instance, store
+access, limit and caller resolved into a typed InstanceContext; a fake datatype stands in
+for real ones."""
 
 from __future__ import annotations
 
@@ -9,37 +10,41 @@ import numpy as np
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes import registry
+from voxhub.datatypes.wire.context import InstanceContext, instance_context, instance_route
 from voxhub.errors import VersionLocked
 
-from .conftest import Env
+from .conftest import LIMIT, Env
 
 
-async def _echo(request: Request) -> Response:
+async def _echo(request: Request, ctx: InstanceContext) -> Response:
     """Echo what the dispatcher resolved."""
-    info = request.state.instance
+    assert instance_context(request) is ctx
     return JSONResponse(
         {
-            "node": request.state.node_uuid,
-            "instance": info.name,
-            "type": info.typename,
+            "node": ctx.node_uuid,
+            "instance": ctx.instance.name,
+            "type": ctx.instance.typename,
             "arg": request.path_params["arg"],
-            "hub": request.app.state.hub is not None,
+            "repos": [r.alias for r in ctx.access.catalog.repos()],
+            "limit": ctx.max_request_bytes,
+            "user": ctx.caller.user,
+            "app": ctx.caller.app,
         }
     )
 
 
-async def _locked(request: Request) -> Response:
+async def _locked(request: Request, ctx: InstanceContext) -> Response:
     """Always refuses, as a write to a committed node would."""
     raise VersionLocked("node is committed")
 
 
 def _fake_routes() -> list[BaseRoute]:
     return [
-        Route("/echo/{arg}", _echo, methods=["GET"]),
-        Route("/write", _locked, methods=["POST"]),
+        instance_route("/echo/{arg}", _echo, methods=["GET"]),
+        instance_route("/write", _locked, methods=["POST"]),
     ]
 
 
@@ -64,7 +69,10 @@ def test_routes_get_resolved_node_and_instance(fake: Env) -> None:
             "instance": "thing",
             "type": "fakeblk",
             "arg": "42",
-            "hub": True,
+            "repos": ["demo"],
+            "limit": LIMIT,
+            "user": "me",
+            "app": "test",
         }
     assert c.get(f"/api/node/{fake.uuid}/thing/echo/7/").json()["arg"] == "7"
 

@@ -25,6 +25,13 @@ from voxhub.versioning.protocols import VersionedReader, VersionedView
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from voxhub.datatypes.access import StoreAccess
+    from voxhub.datatypes.wire.ndstore_face import ChannelOpener
+    from voxhub.versioning.records import InstanceInfo
+
+#: DVID's JSON of one instance seen at a node: (store access, node UUID, instance) → JSON
+DescribeInstance = Callable[["StoreAccess", str, "InstanceInfo"], dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class Datatype:
@@ -49,6 +56,18 @@ class Datatype:
     #: HTTP routes of one instance, paths relative to ``/api/node/{uuid}/{name}`` (loaded
     #: lazily so that the numpy API never imports the web stack)
     routes: Callable[[], list[BaseRoute]] | None = None
+    #: DVID's instance JSON (``Base``, ``Extended``, ``Extents``) at a node, as its ``GET
+    #: info`` answers and ``/api/repos/info`` lists it (blocking); ``None``: ``Base`` only
+    describe_instance: DescribeInstance | None = None
+    #: the opener of its instances as ndstore/BossDB channels (loaded lazily, like
+    #: ``routes``); ``None``: ndstore URLs refuse its instances
+    ndstore: Callable[[], ChannelOpener] | None = None
+    #: DVID's instance-creation settings (keys lower-cased, shared ones removed) → the
+    #: stored config of a new instance of a typename; ``None``: not creatable over HTTP
+    config_from_settings: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: a stored config posted as JSON (voxhub's own ``POST .../instance``) checked as the
+    #: datatype's constructor checks it; ``None``: stored as given
+    check_config: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -101,6 +120,10 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_settings import (
+        check_image_config,
+        image_config_from_settings,
+    )
     from voxhub.datatypes.imageblk.keys import describe_tkey, is_derived
     from voxhub.datatypes.imageblk.merge import repair_after_merge
 
@@ -113,10 +136,15 @@ def _register_builtins() -> None:
             is_derived=is_derived,
             repair_merge=repair_after_merge,
             routes=_imageblk_routes,
+            describe_instance=_describe_image,
+            ndstore=_imageblk_ndstore,
+            config_from_settings=image_config_from_settings,
+            check_config=check_image_config,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_settings import label_config_from_settings
 
     _register(
         Datatype(
@@ -128,6 +156,9 @@ def _register_builtins() -> None:
             is_derived=label_keys.is_derived,
             repair_merge=_repair_labels,
             routes=_labelmap_routes,
+            describe_instance=_describe_labels,
+            ndstore=_labelmap_ndstore,
+            config_from_settings=label_config_from_settings,
         )
     )
 
@@ -153,3 +184,27 @@ def _labelmap_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.labelmap.routes")
     routes: list[BaseRoute] = module.label_routes()
     return routes
+
+
+def _describe_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.imageblk.dvid_info import image_info_json
+
+    return image_info_json(access, node_uuid, info)
+
+
+def _describe_labels(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.labelmap.dvid_info import label_info_json
+
+    return label_info_json(access, node_uuid, info)
+
+
+def _imageblk_ndstore() -> ChannelOpener:
+    module = importlib.import_module("voxhub.datatypes.imageblk.routes_ndstore")
+    opener: ChannelOpener = module.open_image_channel
+    return opener
+
+
+def _labelmap_ndstore() -> ChannelOpener:
+    module = importlib.import_module("voxhub.datatypes.labelmap.routes_ndstore")
+    opener: ChannelOpener = module.open_label_channel
+    return opener
