@@ -27,8 +27,9 @@ class EmbeddedHub(Hub):
 
     catalog: Catalog
 
-    def __init__(self, store: KVStore) -> None:
+    def __init__(self, store: KVStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only  # enforced by the handles (Hub.check_writable)
         self.catalog = Catalog(store)
 
     @classmethod
@@ -41,7 +42,8 @@ class EmbeddedHub(Hub):
         return cls(open_store(location))
 
     def __repr__(self) -> str:
-        return f"EmbeddedHub({self.store.spec()!r})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"EmbeddedHub({self.store.spec()!r}{mode})"
 
     def close(self) -> None:
         """Close the underlying store."""
