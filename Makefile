@@ -1,27 +1,39 @@
-# Two entry points (see README): `make demo` and `make test`. Both build their own venv.
+# Two entry points (see README): `make serve` and `make test`. Both build .venv/ themselves.
+# `make serve` installs only what serving needs (extra `server`); `make test` installs every
+# extra. Each install has its own stamp, so one never re-runs the other's.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-all
+SERVE_STAMP := $(VENV)/.installed-server
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: venv demo serve test lint bench bench-http bench-labels clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench]'
-	touch $(STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[server,s3,io,test,bench]'
+	touch $(STAMP) $(SERVE_STAMP)
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[server]'
+	touch $(SERVE_STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(SERVE_STAMP)
 	$(BIN)/python -m voxhub.demo $(if $(STORE),--store $(STORE),)
 
 # Serve the demo store over HTTP (built first if absent); `voxhub serve` prints the URL.
+# `make serve HOST=0.0.0.0 PORT=8080` to listen elsewhere.
 DEMO_STORE ?= demo-store
-serve: $(STAMP)
+serve: $(SERVE_STAMP)
 	@test -e $(DEMO_STORE) || $(BIN)/python -m voxhub.demo --store $(DEMO_STORE)
-	$(BIN)/voxhub serve --store $(DEMO_STORE) $(if $(PORT),--port $(PORT),)
+	$(BIN)/voxhub serve --store $(DEMO_STORE) --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -73,6 +73,10 @@ class StorageError(VoxhubError, OSError):
     """The storage backend failed (I/O error, server unreachable) (HTTP 503)."""
 
 
+class MissingDependency(VoxhubError, ImportError):
+    """An optional package is not installed; the message names the extra that brings it."""
+
+
 __all__ = [
     "AmbiguousUUID",
     "CapabilityError",
@@ -80,6 +84,7 @@ __all__ = [
     "Conflict",
     "InvalidRequest",
     "MergeConflict",
+    "MissingDependency",
     "NotFound",
     "OutOfBounds",
     "ReadOnlyError",

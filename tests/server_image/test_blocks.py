@@ -10,7 +10,7 @@ from PIL import Image
 
 from server_image.conftest import LIMIT, Env
 from voxhub.codecs import ZstdCodec
-from voxhub.datatypes.imageblk.block_stream import decode_stream
+from voxhub.datatypes.wire.block_stream import decode_stream
 
 
 def _decoded(content: bytes, shape: tuple[int, int, int] = (8, 8, 8)) -> dict:  # type: ignore[type-arg]

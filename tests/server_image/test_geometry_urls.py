@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voxhub.datatypes.imageblk.geometry_urls import (
+from voxhub.datatypes.wire.url_geometry import (
     dvid_box,
     ndstore_box,
     ndstore_range,

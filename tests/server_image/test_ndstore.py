@@ -20,8 +20,8 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from server_image.conftest import LIMIT, Env
+from voxhub.datatypes.wire import ndstore_bodies as nd_bodies
 from voxhub.errors import InvalidRequest
-from voxhub.server import ndstore_bodies as nd_bodies
 
 
 def _npz(array: np.ndarray) -> bytes:

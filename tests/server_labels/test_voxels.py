@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voxhub.codecs.cseg import decode_google
-from voxhub.datatypes.imageblk.block_stream import decode_stream, encode_stream
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
+from voxhub.datatypes.wire.block_stream import decode_stream, encode_stream
 
 from .conftest import BIG, SEG, Env
 

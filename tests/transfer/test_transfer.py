@@ -13,7 +13,7 @@ from PIL import Image
 import voxhub
 from voxhub import Box
 from voxhub.client import Volume
-from voxhub.errors import InvalidRequest, NotFound
+from voxhub.errors import Conflict, InvalidRequest, NotFound, StorageError
 from voxhub.transfer import export_volume, import_volume, open_source
 
 DATA = np.random.default_rng(5).integers(0, 255, (20, 24, 28), dtype=np.uint8)
@@ -87,3 +87,59 @@ def test_import_refuses_lossy_dtypes_before_writing(vol: Volume, tmp_path: Path)
     with pytest.raises(InvalidRequest, match="without loss"):
         import_volume(vol, open_source(str(tmp_path / "wide.npy")), progress=False)
     assert vol.extents() is None
+
+
+def test_hdf5_export_carries_chunking_compression_and_geometry(tmp_path: Path) -> None:
+    hub = voxhub.open("memory://")
+    node = hub.create_repo("t").master
+    vol = node.create_volume(
+        "em", "uint8", block_shape=(8, 8, 8), voxel_size=(30, 4, 4), max_scale=1
+    )
+    vol[0:20, 0:24, 0:28] = DATA
+    export_volume(vol, str(tmp_path / "a.h5:/s0"), box=Box((3, 4, 5), (20, 24, 28)),
+                  progress=False)  # fmt: skip
+    export_volume(vol, str(tmp_path / "a.h5:/s1"), scale=1, progress=False)
+    with h5py.File(tmp_path / "a.h5") as f:
+        s0, s1 = f["s0"], f["s1"]
+        assert s0.chunks == (8, 8, 8)
+        assert s0.compression == "gzip"
+        assert np.array_equal(s0[...], DATA[3:, 4:, 5:])
+        assert list(s0.attrs["offset"]) == [3, 4, 5]
+        assert list(s0.attrs["voxel_size"]) == [30.0, 4.0, 4.0]
+        assert list(s0.attrs["offset_physical"]) == [90.0, 16.0, 20.0]
+        assert s0.attrs["voxel_units"] == "nanometers"
+        assert s0.attrs["axes"] == "zyx"
+        assert list(s1.attrs["voxel_size"]) == [60.0, 8.0, 8.0]
+        assert s1.attrs["scale"] == 1
+        assert s1.shape == (10, 12, 14)
+        assert s1.chunks == (8, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["out.npy", "out.tif", "out.h5:/em"])
+def test_a_failed_overwrite_leaves_the_old_export(
+    vol: Volume, tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vol[0:20, 0:24, 0:28] = DATA
+    dest = str(tmp_path / name)
+    export_volume(vol, dest, progress=False)
+    before = (tmp_path / name.split(":")[0]).read_bytes()
+    with pytest.raises(Conflict, match="--overwrite"):
+        export_volume(vol, dest, progress=False)
+    calls = []
+
+    def failing_read(box: Box, scale: int = 0) -> np.ndarray:
+        calls.append(box)
+        if len(calls) == 2:
+            raise StorageError("disk went away")
+        return np.zeros(box.shape, np.uint8)
+
+    monkeypatch.setattr(vol, "read", failing_read)
+    with pytest.raises(StorageError):
+        export_volume(vol, dest, progress=False, overwrite=True)
+    if name.endswith(".h5:/em"):
+        with h5py.File(tmp_path / "out.h5") as f:
+            assert np.array_equal(f["em"][...], DATA)
+            assert list(f) == ["em"]
+    else:
+        assert (tmp_path / name).read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [name.split(":")[0]]

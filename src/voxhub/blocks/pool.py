@@ -3,6 +3,10 @@
 zstd, zlib, lz4 and numpy copies release the GIL, so threads use every core. The pool is
 sized to the CPU count and shared by all requests; work submitted from inside a pool
 thread runs inline instead, so nested parallel calls can never deadlock the pool.
+
+Fork: a child created by ``fork`` inherits the pool object but none of its threads, so
+work submitted to it would wait forever. The child therefore gets a fresh pool (and fresh
+thread-local scratch buffers) through :func:`os.register_at_fork`.
 """
 
 from __future__ import annotations
@@ -27,9 +31,22 @@ def _mark_worker() -> None:
     _local.in_pool = True
 
 
-_POOL = ThreadPoolExecutor(
-    max_workers=WORKERS, thread_name_prefix="voxhub-blocks", initializer=_mark_worker
-)
+def _new_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=WORKERS, thread_name_prefix="voxhub-blocks", initializer=_mark_worker
+    )
+
+
+_POOL = _new_pool()
+
+
+def _reset_after_fork() -> None:
+    global _POOL, _local
+    _POOL = _new_pool()  # the parent's pool has no threads in the child
+    _local = threading.local()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from voxhub.cli.common import friendly_errors, opened, store_option
+from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option
 
 
-@click.group()
+@click.group(epilog=REF_HELP)
 def repo() -> None:
     """Repos and their version nodes."""
 
@@ -19,7 +19,7 @@ def repo() -> None:
 @friendly_errors
 def create(store: str, alias: str, description: str) -> None:
     """Create a repo; prints its root UUID."""
-    with opened(store) as hub:
+    with opened(store, create=True) as hub:
         click.echo(hub.create_repo(alias, description).root)
 
 
@@ -36,20 +36,20 @@ def list_repos(store: str) -> None:
             click.echo(f"{r.root}  {r.alias or '-':<16} master={master.uuid[:8]} {state}  {names}")
 
 
-@repo.command("log")
+@repo.command("log", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @friendly_errors
 def log(store: str, ref: str) -> None:
-    """Nodes from the root to REF (a UUID, prefix, uuid:branch or :branch~N)."""
+    """Nodes from the root to REF."""
     with opened(store) as hub:
-        for node in hub.node(ref).lineage():
+        for node in node_of(hub, ref).lineage():
             info = node.info
             state = "committed" if info.locked else "open"
             click.echo(f"{info.uuid}  {info.branch:<12} {state:<9} {info.created}  {info.note}")
 
 
-@repo.command("commit")
+@repo.command("commit", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.option("--note", "-m", default=None, help="Commit note.")
@@ -57,10 +57,10 @@ def log(store: str, ref: str) -> None:
 def commit(store: str, ref: str, note: str | None) -> None:
     """Commit (lock for good) the node REF."""
     with opened(store) as hub:
-        click.echo(hub.node(ref).commit(note).uuid)
+        click.echo(node_of(hub, ref).commit(note).uuid)
 
 
-@repo.command("newversion")
+@repo.command("newversion", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.option("--note", "-m", default="", help="Note of the new node.")
@@ -68,10 +68,10 @@ def commit(store: str, ref: str, note: str | None) -> None:
 def newversion(store: str, ref: str, note: str) -> None:
     """Create an open child of the committed node REF on its branch; prints its UUID."""
     with opened(store) as hub:
-        click.echo(hub.node(ref).newversion(note).uuid)
+        click.echo(node_of(hub, ref).newversion(note).uuid)
 
 
-@repo.command("branch")
+@repo.command("branch", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.argument("name")
@@ -80,4 +80,4 @@ def newversion(store: str, ref: str, note: str) -> None:
 def branch(store: str, ref: str, name: str, note: str) -> None:
     """Start branch NAME from the committed node REF; prints the new node's UUID."""
     with opened(store) as hub:
-        click.echo(hub.node(ref).branch(name, note).uuid)
+        click.echo(node_of(hub, ref).branch(name, note).uuid)

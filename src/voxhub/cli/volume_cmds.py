@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from voxhub.cli.common import friendly_errors, opened, store_option, triple
+from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option, triple
 from voxhub.geometry import Box
 from voxhub.transfer import export_volume, import_volume, open_source
 
@@ -14,7 +14,7 @@ def volume() -> None:
     """Image volumes."""
 
 
-@volume.command("create")
+@volume.command("create", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.argument("name")
@@ -58,7 +58,7 @@ def create(
 ) -> None:
     """Create image volume NAME in the repo of node REF (an open node)."""
     with opened(store) as hub:
-        vol = hub.node(ref).create_volume(
+        vol = node_of(hub, ref).create_volume(
             name,
             dtype,
             block_shape=triple(block_shape, "--block-shape"),
@@ -72,7 +72,7 @@ def create(
         click.echo(repr(vol))
 
 
-@volume.command("info")
+@volume.command("info", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.argument("name")
@@ -80,7 +80,7 @@ def create(
 def info(store: str, ref: str, name: str) -> None:
     """Settings and extents of volume NAME at node REF."""
     with opened(store) as hub:
-        vol = hub.node(ref).volume(name)
+        vol = node_of(hub, ref).volume(name)
         c = vol.config
         click.echo(f"{name}: {c.dtype}, blocks {c.block_shape} (z,y,x), codec {c.codec}")
         click.echo(
@@ -91,7 +91,7 @@ def info(store: str, ref: str, name: str) -> None:
             click.echo(f"  scale {k}: extents {vol.extents(k)}")
 
 
-@click.command("import")
+@click.command("import", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.argument("name")
@@ -101,26 +101,40 @@ def info(store: str, ref: str, name: str) -> None:
 def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> None:
     """Import SOURCE (.npy, TIFF stack, folder of PNG/TIFF slices, file.h5:/dataset)
     into volume NAME at open node REF."""
+    start = triple(offset, "--offset")
     with opened(store) as hub:
+        vol = node_of(hub, ref).volume(name)
         src = open_source(source)
         try:
-            import_volume(hub.node(ref).volume(name), src, offset=triple(offset, "--offset"))
+            import_volume(vol, src, offset=start)
         finally:
             src.close()
 
 
-@click.command("export")
+@click.command("export", epilog=REF_HELP)
 @store_option
 @click.argument("ref")
 @click.argument("name")
 @click.argument("destination")
 @click.option("--box", default=None, help="z0,y0,x0,z1,y1,x1 (default: the extents)")
 @click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 20))
+@click.option("--overwrite", is_flag=True, help="Replace DESTINATION if it exists.")
 @friendly_errors
 def export_cmd(
-    store: str, ref: str, name: str, destination: str, box: str | None, scale: int
+    store: str,
+    ref: str,
+    name: str,
+    destination: str,
+    box: str | None,
+    scale: int,
+    overwrite: bool,
 ) -> None:
-    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset])."""
+    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]).
+
+    HDF5 datasets are chunked like the volume's blocks, gzip-compressed, and carry
+    voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file (or
+    HDF5 dataset) is replaced only with --overwrite, and only once the export completes.
+    """
     region = None
     if box is not None:
         try:
@@ -131,5 +145,6 @@ def export_cmd(
             raise click.BadParameter(f"--box needs 6 integers z0,y0,x0,z1,y1,x1, got {box!r}")
         region = Box((v[0], v[1], v[2]), (v[3], v[4], v[5]))
     with opened(store) as hub:
-        done = export_volume(hub.node(ref).volume(name), destination, box=region, scale=scale)
+        vol = node_of(hub, ref).volume(name)
+        done = export_volume(vol, destination, box=region, scale=scale, overwrite=overwrite)
         click.echo(f"exported {done} to {destination}")

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image
 
 from voxhub.codecs.base import BlockCodec, JSONDict, check_keys, int_option
 from voxhub.errors import CodecError, InvalidRequest
 from voxhub.geometry import Vec3
+from voxhub.optional import require
 
 #: libjpeg's limit on either image dimension.
 MAX_JPEG_SIDE = 65500
@@ -52,7 +52,9 @@ class JpegCodec(BlockCodec):
         if block.dtype != np.uint8 or block.ndim != 3:
             raise self.error(f"needs a 3-D uint8 block, got {block.ndim}-D {block.dtype}")
         z, y, x = block.shape
-        image = Image.fromarray(np.ascontiguousarray(block).reshape(z * y, x), mode="L")
+        image = require("PIL.Image", "the jpeg codec").fromarray(
+            np.ascontiguousarray(block).reshape(z * y, x), mode="L"
+        )
         buf = io.BytesIO()
         image.save(buf, format="JPEG", quality=self.quality)
         return buf.getvalue()
@@ -61,8 +63,9 @@ class JpegCodec(BlockCodec):
         if out.dtype != np.uint8:
             raise self.error(f"decodes to uint8 only, asked for {out.dtype}")
         z, y, x = out.shape
+        pil_image = require("PIL.Image", "the jpeg codec")
         try:
-            with Image.open(io.BytesIO(data)) as image:
+            with pil_image.open(io.BytesIO(data)) as image:
                 if image.format != "JPEG" or image.mode != "L":
                     raise self.error(f"not a grayscale JPEG ({image.format} {image.mode})")
                 if image.size != (x, z * y):

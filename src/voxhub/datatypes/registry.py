@@ -3,11 +3,18 @@
 Built-ins register here the same way a plug-in would (``register``). Re-registering a
 typename with a different datatype is refused so one package cannot silently shadow
 another.
+
+Built-ins are loaded lazily (their modules import numpy and codecs) but always completely:
+the first ``register``, ``datatype_for`` or ``typenames`` from any thread loads all of
+them under one lock, and "loaded" is a flag set after the last one, never "the registry is
+not empty" (which hid the built-ins once a plug-in registered first, and let a second
+thread look up a built-in while the first was still registering them).
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,10 +52,19 @@ class Datatype:
 
 
 _registry: dict[str, Datatype] = {}
+_lock = threading.RLock()  # re-entrant: loading the built-ins calls _register
+_builtins_loaded = False
 
 
 def register(datatype: Datatype) -> None:
-    """Register ``datatype`` under each of its typenames."""
+    """Register ``datatype`` under each of its typenames (built-ins are loaded first, so a
+    plug-in can neither hide them nor claim one of their typenames)."""
+    _load_builtins()
+    with _lock:
+        _register(datatype)
+
+
+def _register(datatype: Datatype) -> None:
     for typename in datatype.typenames:
         current = _registry.get(typename)
         if current is not None and current != datatype:
@@ -74,12 +90,21 @@ def typenames() -> list[str]:
 
 
 def _load_builtins() -> None:
-    if _registry:
+    global _builtins_loaded
+    if _builtins_loaded:  # the fast path reads a flag only set once loading is complete
         return
+    with _lock:
+        if _builtins_loaded:
+            return
+        _register_builtins()
+        _builtins_loaded = True
+
+
+def _register_builtins() -> None:
     from voxhub.datatypes.imageblk.keys import describe_tkey, is_derived
     from voxhub.datatypes.imageblk.merge import repair_after_merge
 
-    register(
+    _register(
         Datatype(
             name="imageblk",
             typenames=("uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk"),
@@ -93,7 +118,7 @@ def _load_builtins() -> None:
 
     from voxhub.datatypes.labelmap import keys as label_keys
 
-    register(
+    _register(
         Datatype(
             name="labelmap",
             typenames=("labelmap",),

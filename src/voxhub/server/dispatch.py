@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from voxhub.datatypes.registry import Datatype, datatype_for
-from voxhub.datatypes.web import small_read
+from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.http import hub_of, node_ref
 from voxhub.versioning.catalog import InstanceInfo

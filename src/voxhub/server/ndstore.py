@@ -34,7 +34,7 @@ datatype in POST":
   names, so client bytes never reach ``pickle.loads``/``blosc.unpack_array``: the size in
   the blosc header is bounded by the box before decompressing, and a restricted unpickler
   that resolves only the numpy names of a plain numeric ndarray rebuilds it
-  (:mod:`voxhub.server.ndstore_bodies` has the details);
+  (:mod:`voxhub.datatypes.wire.ndstore_bodies` has the details);
 * ``hdf5``: dataset ``/{channel}/CUTOUT``, checked against ``/{channel}/DATATYPE`` when
   present; links out of the body and external or virtual storage are refused.
 
@@ -62,20 +62,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk import bodies
-from voxhub.datatypes.imageblk.geometry_urls import (
+from voxhub.datatypes.imageblk.instance import ImageInstance
+from voxhub.datatypes.imageblk.routes import instance_at, request_limit
+from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire import ndstore_bodies as nd_bodies
+from voxhub.datatypes.wire.url_geometry import (
     describe_xyz,
     ndstore_box,
     ndstore_coord,
     ndstore_range,
 )
-from voxhub.datatypes.imageblk.instance import ImageInstance
-from voxhub.datatypes.imageblk.routes import instance_at, request_limit
-from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box
-from voxhub.server import ndstore_bodies as nd_bodies
 from voxhub.server import ndstore_labels as nd_labels
 from voxhub.versioning.catalog import Catalog, InstanceInfo
 

@@ -46,15 +46,15 @@ import h5py
 import numpy as np
 from PIL import Image
 
-from voxhub.datatypes.imageblk import bodies
-from voxhub.datatypes.imageblk.geometry_urls import describe_xyz
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import check_label
 from voxhub.datatypes.labelmap.opening import StoreHub, open_label_instance
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire import ndstore_bodies as nd_bodies
+from voxhub.datatypes.wire.url_geometry import describe_xyz
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import BlockGrid, Box
-from voxhub.server import ndstore_bodies as nd_bodies
 from voxhub.versioning.catalog import InstanceInfo
 
 LABEL_DTYPE = np.dtype(np.uint64)

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
-from voxhub.datatypes.web import small_read
+from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest
 from voxhub.server.http import blocking, hub_of, json_body, node_ref, stamp, str_field
 from voxhub.versioning import records

@@ -162,16 +162,19 @@ class LmdbEnv:
 
     def release(self) -> None:
         """Drop one user; the last one closes the environment."""
+        # The environment is closed *before* the registry lock is let go: a concurrent
+        # open_env of the same path must not find the registry empty while this handle is
+        # still open, or its lmdb.open would fail ("already open in this process").
         with _registry_lock:
             self.users -= 1
             if self.users > 0:
                 return
             if _registry.get(self.path) is self:
                 del _registry[self.path]
-        with self._gate.exclusive():
-            if self._env is not None and self._generation == _fork_generation:
-                self._env.close()
-            self._env = None
+            with self._gate.exclusive():
+                if self._env is not None and self._generation == _fork_generation:
+                    self._env.close()
+                self._env = None
 
 
 def open_env(path: str, map_size: int, readonly: bool) -> LmdbEnv:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -79,6 +80,7 @@ class S3Store(KVStore):
             allow_http = bool(endpoint and endpoint.startswith("http://"))
         self._allow_http = allow_http
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         with translated_errors(self.describe()):
             self.objects = _ObS3(
                 bucket,
@@ -125,9 +127,14 @@ class S3Store(KVStore):
     def _parallel(self, fn: Callable[[Any], T], args: Sequence[Any]) -> list[T]:
         if len(args) <= 1:
             return [fn(a) for a in args]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(MAX_PARALLEL_REQUESTS, "voxhub-s3")
-        return list(self._pool.map(fn, args))
+        return list(self._executor().map(fn, args))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The store's request pool, created on first use (once, even under races)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(MAX_PARALLEL_REQUESTS, "voxhub-s3")
+            return self._pool
 
     # -- reads -----------------------------------------------------------------------
     def get_with_etag(self, key: bytes) -> tuple[bytes | None, str | None]:
@@ -260,9 +267,10 @@ class S3Store(KVStore):
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The secret travels in the pickle so that worker processes can reopen the store.

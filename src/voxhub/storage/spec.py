@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from voxhub.errors import InvalidRequest
+from voxhub.optional import require
 from voxhub.storage.base import KVStore
 from voxhub.storage.memory import MemoryStore
 
@@ -24,6 +25,7 @@ def open_store(url: str) -> KVStore:
             raise InvalidRequest(f"store URL {url!r} names no directory")
         return LmdbStore(path)
     if parts.scheme == "s3":
+        require("obstore", "an s3:// store")  # before s3_store imports it, for a clear error
         from voxhub.storage.s3_store import S3Store
 
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

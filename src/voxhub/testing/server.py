@@ -10,10 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from voxhub.errors import StorageError
 
@@ -78,9 +77,10 @@ def start_server(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{server.url}/api/heartbeat", timeout=2).text == "OK":
-                return server
-        except httpx.TransportError:
+            with urllib.request.urlopen(f"{server.url}/api/heartbeat", timeout=2) as reply:
+                if reply.read() == b"OK":
+                    return server
+        except OSError:  # refused while starting (urllib's URLError is an OSError)
             pass
         try:  # waiting for the process to die doubles as the poll interval
             proc.wait(timeout=0.1)

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from voxhub.errors import InvalidRequest, NotFound
+from voxhub.errors import InvalidRequest, NotFound, VoxhubError
+from voxhub.optional import require
 
 SLICE_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -58,23 +59,21 @@ class SliceFolderSource:
     """A folder of 2-D slices, one per z, in name order."""
 
     def __init__(self, folder: Path) -> None:
-        from PIL import Image
-
+        pil_image = require("PIL.Image", "importing a folder of slices")
         self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SLICE_SUFFIXES)
         if not self.files:
             raise InvalidRequest(f"folder {folder} holds no PNG or TIFF slices")
-        first = np.asarray(Image.open(self.files[0]))
+        first = np.asarray(pil_image.open(self.files[0]))
         if first.ndim != 2:
             raise InvalidRequest(f"slice {self.files[0].name} is not a 2-D grayscale image")
         self.shape = (len(self.files), first.shape[0], first.shape[1])
         self.dtype = first.dtype
 
     def read(self, z0: int, z1: int) -> np.ndarray:
-        from PIL import Image
-
+        pil_image = require("PIL.Image", "importing a folder of slices")
         out = np.empty((z1 - z0, *self.shape[1:]), self.dtype)
         for i, path in enumerate(self.files[z0:z1]):
-            plane = np.asarray(Image.open(path))
+            plane = np.asarray(pil_image.open(path))
             if plane.shape != self.shape[1:] or plane.dtype != self.dtype:
                 raise InvalidRequest(
                     f"slice {path.name} is {plane.shape} {plane.dtype}, "
@@ -88,11 +87,23 @@ class SliceFolderSource:
 
 
 def open_source(location: str) -> Source:
-    """Open ``location`` as an import source (see the module docstring for the forms)."""
+    """Open ``location`` as an import source (see the module docstring for the forms).
+
+    A file that cannot be read as its suffix says raises
+    :class:`~voxhub.errors.InvalidRequest` naming it, not the reader library's error.
+    """
+    try:
+        return _open_source(location)
+    except VoxhubError:
+        raise
+    except (OSError, ValueError, TypeError) as e:  # what numpy, tifffile, h5py, PIL raise
+        raise InvalidRequest(f"cannot read {location}: {e}") from e
+
+
+def _open_source(location: str) -> Source:
     path_part, _, dataset = location.partition(".h5:")
     if dataset or location.endswith((".h5", ".hdf5")):
-        import h5py
-
+        h5py = require("h5py", "importing from HDF5")
         file_path = path_part + ".h5" if dataset else location
         if not Path(file_path).exists():
             raise NotFound(f"no HDF5 file {file_path}")
@@ -116,8 +127,7 @@ def open_source(location: str) -> Source:
     if suffix == ".npy":
         return ArraySource(np.load(path, mmap_mode="r"), f"{path.name}")
     if suffix in (".tif", ".tiff"):
-        import tifffile
-
+        tifffile = require("tifffile", "importing a TIFF stack")
         return ArraySource(
             tifffile.memmap(path) if _memmappable(path) else tifffile.imread(path),
             f"TIFF stack {path.name}",
@@ -129,8 +139,7 @@ def open_source(location: str) -> Source:
 
 
 def _memmappable(path: Path) -> bool:
-    import tifffile
-
+    tifffile = require("tifffile", "importing a TIFF stack")
     try:
         tifffile.memmap(path)
     except ValueError:

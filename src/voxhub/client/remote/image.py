@@ -22,11 +22,11 @@ from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
-from voxhub.datatypes.imageblk.block_stream import iter_stream
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.read import check_request
 from voxhub.datatypes.imageblk.write import coerce
+from voxhub.datatypes.wire.block_stream import iter_stream
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import InstanceInfo

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk import block_stream, bodies, formats, sampling
+from voxhub.datatypes.imageblk import sampling
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import (
     extend_extents,
@@ -40,7 +40,10 @@ from voxhub.datatypes.imageblk.dvid_info import (
     metadata_json,
     parse_extents_body,
 )
-from voxhub.datatypes.imageblk.geometry_urls import (
+from voxhub.datatypes.imageblk.instance import ImageInstance
+from voxhub.datatypes.wire import block_stream, bodies, formats
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.url_geometry import (
     Dims,
     aligned_box,
     dvid_box,
@@ -50,8 +53,6 @@ from voxhub.datatypes.imageblk.geometry_urls import (
     parse_floats,
     parse_ints,
 )
-from voxhub.datatypes.imageblk.instance import ImageInstance
-from voxhub.datatypes.web import small_read
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
 from voxhub.versioning.catalog import Catalog

@@ -34,15 +34,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk import bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import instance_info_json
-from voxhub.datatypes.imageblk.geometry_urls import extents_json
 from voxhub.datatypes.imageblk.routes import request_limit, scale_param
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
-from voxhub.datatypes.web import small_read
+from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.url_geometry import extents_json
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.counters import StoreCounters
 from voxhub.versioning.records import InstanceInfo

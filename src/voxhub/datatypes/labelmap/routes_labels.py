@@ -14,8 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from voxhub.datatypes.imageblk import bodies
-from voxhub.datatypes.imageblk.geometry_urls import parse_ints
 from voxhub.datatypes.labelmap import rle
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, index_key, key_range
@@ -31,7 +29,9 @@ from voxhub.datatypes.labelmap.routes import (
     scale_of,
     supervoxels_flag,
 )
-from voxhub.datatypes.web import small_read
+from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
 

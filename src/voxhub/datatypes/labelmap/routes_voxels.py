@@ -22,15 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.cseg import encode_google
-from voxhub.datatypes.imageblk import block_stream, bodies
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.geometry_urls import (
-    Dims,
-    aligned_box,
-    dvid_box,
-    parse_dims,
-    parse_ints,
-)
 from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES, request_limit
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
@@ -41,7 +33,15 @@ from voxhub.datatypes.labelmap.routes import (
     scale_of,
     supervoxels_flag,
 )
-from voxhub.datatypes.web import small_read
+from voxhub.datatypes.wire import block_stream, bodies
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.url_geometry import (
+    Dims,
+    aligned_box,
+    dvid_box,
+    parse_dims,
+    parse_ints,
+)
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader

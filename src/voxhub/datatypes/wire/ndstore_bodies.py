@@ -33,7 +33,7 @@ import blosc  # type: ignore[import-untyped]
 import h5py
 import numpy as np
 
-from voxhub.datatypes.imageblk import bodies, formats
+from voxhub.datatypes.wire import bodies, formats
 from voxhub.errors import InvalidRequest
 
 #: room for the .npy header inside a posted npz body.
