@@ -1,5 +1,6 @@
-"""Instance routes are mounted under /api/node/{uuid}/{name}/ with node and instance
-resolved into request.state; a fake datatype stands in for real ones."""
+"""Instance routes are mounted under /api/node/{uuid}/{name}/ with node, instance, store
+access, limit and caller resolved into a typed InstanceContext; a fake datatype stands in
+for real ones."""
 
 from __future__ import annotations
 
@@ -12,21 +13,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes import registry
+from voxhub.datatypes.wire.context import instance_context
 from voxhub.errors import VersionLocked
 
-from .conftest import Env
+from .conftest import LIMIT, Env
 
 
 async def _echo(request: Request) -> Response:
     """Echo what the dispatcher resolved."""
-    info = request.state.instance
+    ctx = instance_context(request)
     return JSONResponse(
         {
-            "node": request.state.node_uuid,
-            "instance": info.name,
-            "type": info.typename,
+            "node": ctx.node_uuid,
+            "instance": ctx.instance.name,
+            "type": ctx.instance.typename,
             "arg": request.path_params["arg"],
-            "hub": request.app.state.hub is not None,
+            "repos": [r.alias for r in ctx.access.catalog.repos()],
+            "limit": ctx.max_request_bytes,
+            "user": ctx.caller.user,
+            "app": ctx.caller.app,
         }
     )
 
@@ -64,7 +69,10 @@ def test_routes_get_resolved_node_and_instance(fake: Env) -> None:
             "instance": "thing",
             "type": "fakeblk",
             "arg": "42",
-            "hub": True,
+            "repos": ["demo"],
+            "limit": LIMIT,
+            "user": "me",
+            "app": "test",
         }
     assert c.get(f"/api/node/{fake.uuid}/thing/echo/7/").json()["arg"] == "7"
 

@@ -3,6 +3,7 @@ with plain HTTP requests written the way DVID clients write them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,17 @@ DVID = {"u": "alice", "app": "pyclient"}  # every DVID client request carries th
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    proc = start_server(tmp_path / "store", workers=2)
+    proc = start_server(tmp_path / "store", workers=2, extra_args=("--access-log",))
     try:
         yield proc.url
     finally:
         out = proc.stop()
     assert f"http://localhost:{proc.port}/" in out
+    # --access-log: one JSON line per request, from whichever worker served it
+    logged = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    created = [r for r in logged if (r["method"], r["path"]) == ("POST", "/api/repos")]
+    assert len(created) == 1
+    assert (created[0]["status"], created[0]["user"], created[0]["app"]) == (200, *DVID.values())
 
 
 def test_dvid_client_session(server: str) -> None:

@@ -1,8 +1,7 @@
-"""A minimal app serving image routes and ndstore cutouts over a ``memory://`` hub.
+"""The real voxhub app (``create_app``) over a ``memory://`` hub with image volumes.
 
-The real server (voxhub.server) has its own dispatcher and error table; this one is the
-smallest stand-in honouring the same contract: resolve node and instance into
-``request.state``, map voxhub errors to statuses.
+Every image route and ndstore cutout is exercised through the same application
+``voxhub serve`` runs: its dispatcher, error table, body limit and CORS middleware.
 """
 
 from __future__ import annotations
@@ -13,62 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Router
-from starlette.types import Receive, Scope, Send
+from starlette.exceptions import StarletteDeprecationWarning
 
 from voxhub.client import EmbeddedHub, Node
-from voxhub.datatypes.imageblk.routes import image_routes
-from voxhub.errors import (
-    CapabilityError,
-    CodecError,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    TooLarge,
-    VersionLocked,
-    VoxhubError,
-)
-from voxhub.server.ndstore import ndstore_routes
+from voxhub.server import create_app
 
 with warnings.catch_warnings():
-    # starlette 1.x deprecates httpx in its TestClient in favour of httpx2 (not installed)
-    warnings.simplefilter("ignore")
+    # Starlette 1.x suggests httpx2 for its test client; httpx is what we ship with.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
 LIMIT = 1 << 20  # 1 MiB: small enough to test 413 cheaply
-
-_STATUS = (
-    (NotFound, 404),
-    (VersionLocked, 409),
-    (Conflict, 409),
-    (TooLarge, 413),
-    (InvalidRequest, 400),
-    (CodecError, 400),
-    (CapabilityError, 501),
-)
-
-
-async def _error(request: Request, exc: Exception) -> Response:
-    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 500)
-    return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
-
-
-class _Dispatch:
-    def __init__(self, hub: EmbeddedHub) -> None:
-        self.hub = hub
-        self.router = Router(routes=image_routes())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = scope["path_params"]
-        uuid = self.hub.catalog.node(params["uuid"]).uuid
-        info = self.hub.catalog.instance(uuid, params["name"])
-        state = scope.setdefault("state", {})
-        state["node_uuid"] = uuid
-        state["instance"] = info
-        await self.router(scope, receive, send)
 
 
 @dataclass
@@ -96,12 +50,6 @@ def env() -> Iterator[Env]:
     node.create_volume(
         "aniso", "uint8", block_shape=(4, 8, 8), voxel_size=(4.0, 1.0, 1.0), anisotropic=True
     )
-    app = Starlette(
-        routes=[Mount("/api/node/{uuid}/{name}", app=_Dispatch(hub)), *ndstore_routes()],
-        exception_handlers={VoxhubError: _error},
-    )
-    app.state.hub = hub
-    app.state.max_request_bytes = LIMIT
-    with TestClient(app) as client:
+    with TestClient(create_app(hub, max_request_bytes=LIMIT)) as client:
         yield Env(client, hub, node, data)
     hub.close()

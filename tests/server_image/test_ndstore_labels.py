@@ -19,16 +19,11 @@ import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from voxhub.client import EmbeddedHub, Node
-from voxhub.errors import InvalidRequest, NotFound, VersionLocked, VoxhubError
+from voxhub.datatypes.labelmap.routes_ndstore import false_colour
 from voxhub.geometry import Box
 from voxhub.server.app import create_app
-from voxhub.server.ndstore import ndstore_routes
-from voxhub.server.ndstore_labels import false_colour
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient deprecation of httpx
@@ -41,13 +36,6 @@ C = 2**40 + 123_456_789
 D = 7
 E = 2**63 + 9  # above int64: must never pass through a signed type
 SHAPE = (20, 24, 36)  # z, y, x
-
-
-def _error(request: Request, exc: Exception) -> Response:
-    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, VersionLocked) else 400
-    if not isinstance(exc, InvalidRequest | NotFound | VersionLocked):
-        status = 500
-    return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=status)
 
 
 @dataclass
@@ -78,11 +66,8 @@ def lenv() -> Iterator[LEnv]:
     seg.write((0, 0, 0), svs)
     seg.merge(A, [D])
     node.create_volume("gray", "uint8", block_shape=(8, 8, 8))
-    app = Starlette(routes=ndstore_routes(), exception_handlers={VoxhubError: _error})
-    app.state.hub = hub
-    app.state.max_request_bytes = LIMIT
     bodies = np.where(svs == D, np.uint64(A), svs)
-    with TestClient(app) as client:
+    with TestClient(create_app(hub, max_request_bytes=LIMIT)) as client:
         yield LEnv(client, hub, node, svs, bodies)
     hub.close()
 

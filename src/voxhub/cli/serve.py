@@ -2,15 +2,41 @@
 
 Workers are separate processes (uvicorn's factory mode): each one opens the store named by
 ``$VOXHUB_STORE`` itself, so they share one LMDB environment or object store safely.
+Before anything is printed, the address is tried: a port already in use is one clear
+line on stderr and exit status 1, never a "serving at" line followed by a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
 import click
 
-from voxhub.server.app import MAX_BYTES_ENV, STORE_ENV
+from voxhub.server.app import ACCESS_LOG_ENV, MAX_BYTES_ENV, STORE_ENV
+
+
+def address_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (``None`` if it can), as uvicorn binds it.
+
+    The probe socket is closed at once; uvicorn binds the address again a moment later.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as e:
+        return f"cannot resolve host {host!r}: {e.strerror}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use (try --port N or PORT=N make serve)"
+                )
+            return f"cannot listen on {host}:{port}: {e.strerror or e}"
+    return None
 
 
 @click.command()
@@ -31,22 +57,36 @@ from voxhub.server.app import MAX_BYTES_ENV, STORE_ENV
     type=click.IntRange(1),
     help="Largest request body or cutout; larger ones get 413.",
 )
-def serve(store: str, host: str, port: int, workers: int, max_request_bytes: int) -> None:
+@click.option(
+    "--access-log",
+    is_flag=True,
+    default=False,
+    help="Log one JSON line per request to stderr: method, path, query, status, bytes, "
+    "ms (and DVID's user and app when sent).",
+)
+def serve(
+    store: str, host: str, port: int, workers: int, max_request_bytes: int, access_log: bool
+) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
 
-    from voxhub.client.embedded import EmbeddedHub
+    from voxhub.service import Service
 
     if store.startswith("memory://") and workers > 1:
         raise click.BadParameter(
             "a memory:// store cannot be shared by workers", param_hint="--store"
         )
+    problem = address_problem(host, port)
+    if problem is not None:
+        click.echo(f"voxhub serve: {problem}", err=True)
+        raise SystemExit(1)
     try:  # fail here with a clear message rather than in every worker
-        EmbeddedHub.open(store).close()
+        Service.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
+    os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s))")
     uvicorn.run(

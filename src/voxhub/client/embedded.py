@@ -6,13 +6,9 @@ from collections.abc import Sequence
 
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
-from voxhub.datatypes.imageblk import ImageConfig, ImageInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.labelmap.opening import open_label_instance
-from voxhub.datatypes.merge import merge_nodes
-from voxhub.datatypes.registry import datatype_for
-from voxhub.errors import InvalidRequest
-from voxhub.storage import KVStore, open_store
+from voxhub.service import Service
+from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
 
 
@@ -28,18 +24,16 @@ class EmbeddedHub(Hub):
     catalog: Catalog
 
     def __init__(self, store: KVStore, *, read_only: bool = False) -> None:
+        #: the service layer this hub stands on (the server uses the same one)
+        self.service = Service(store)
         self.store = store
+        self.catalog = self.service.catalog
         self.read_only = read_only  # enforced by the handles (Hub.check_writable)
-        self.catalog = Catalog(store)
 
     @classmethod
     def open(cls, location: str) -> EmbeddedHub:
         """Open the store at ``location`` (path, ``lmdb://``, ``memory://``, ``s3://``)."""
-        if location.startswith(("http://", "https://")):
-            raise InvalidRequest(
-                f"{location!r} is a server URL, not a store: open it with voxhub.open"
-            )
-        return cls(open_store(location))
+        return cls(Service.open(location).store)
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
@@ -47,18 +41,16 @@ class EmbeddedHub(Hub):
 
     def close(self) -> None:
         """Close the underlying store."""
-        self.store.close()
+        self.service.close()
 
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
-        return merge_nodes(self.catalog, parents, note=note, resolve=resolve)
+        return self.service.merge_nodes(parents, note, resolve)
 
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
-        describe = datatype_for(self.catalog.instance(a, instance).typename).describe_tkey
-        return [describe(k) for k in self.catalog.diff(a, b, instance)]
+        return self.service.diff_keys(a, b, instance)
 
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
-        return open_label_instance(self, node_uuid, info)
+        return self.service.open_labels(node_uuid, info)
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
-        view = self.catalog.view(node_uuid, info.name)
-        return ImageInstance(view, ImageConfig.from_json(info.config), info.name)
+        return self.service.open_image(node_uuid, info)

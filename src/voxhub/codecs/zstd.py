@@ -58,23 +58,38 @@ class ZstdCodec(BlockCodec):
         return data
 
     def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
+        self.decode_head_into(data, out, out.nbytes)
+
+    def decode_head_into(self, data: bytes | memoryview, out: np.ndarray, nbytes: int) -> None:
+        """Decode only the first ``nbytes`` bytes of the block into the start of ``out``.
+
+        The frame must hold exactly ``out.nbytes`` bytes; decoding stops at the end of the
+        zstd block (≤ 128 KiB) that holds byte ``nbytes``, so a reader that needs only the
+        leading planes of a block skips the rest (and does not check the skipped part).
+        Bytes of ``out`` past ``nbytes`` are left undefined.
+        """
         try:
             size = zstandard.frame_content_size(data)
         except zstandard.ZstdError as e:
             raise self.error(f"corrupt frame header: {e}") from None
         if size != out.nbytes:
             raise self.error(f"frame holds {size} bytes, expected {out.nbytes}")
-        target = out.data.cast("B")
+        if not 0 <= nbytes <= out.nbytes or nbytes % out.itemsize:
+            raise ValueError(f"cannot decode {nbytes} bytes of a {out.dtype} block")
+        target = out.reshape(-1).data.cast("B")[:nbytes]
         try:
             with _decompressor().stream_reader(data) as reader:
                 filled = 0
-                while filled < out.nbytes:
+                while filled < nbytes:
                     n = reader.readinto(target[filled:])
                     if n == 0:
                         break
                     filled += n
         except zstandard.ZstdError as e:
             raise self.error(f"corrupt data: {e}") from None
-        self.check_size(filled, out)
+        if filled != nbytes:
+            raise self.error(
+                f"decoded {filled} bytes, expected {out.nbytes} for a {out.shape} {out.dtype} block"
+            )
         if out.dtype.byteorder == ">":  # pragma: no cover  (big-endian hosts only)
-            out.byteswap(inplace=True)
+            out.reshape(-1)[: nbytes // out.itemsize].byteswap(inplace=True)

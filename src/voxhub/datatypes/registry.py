@@ -25,6 +25,13 @@ from voxhub.versioning.protocols import VersionedReader, VersionedView
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
+    from voxhub.datatypes.access import StoreAccess
+    from voxhub.datatypes.wire.ndstore_face import ChannelOpener
+    from voxhub.versioning.records import InstanceInfo
+
+#: DVID's JSON of one instance seen at a node: (store access, node UUID, instance) → JSON
+DescribeInstance = Callable[["StoreAccess", str, "InstanceInfo"], dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class Datatype:
@@ -49,6 +56,12 @@ class Datatype:
     #: HTTP routes of one instance, paths relative to ``/api/node/{uuid}/{name}`` (loaded
     #: lazily so that the numpy API never imports the web stack)
     routes: Callable[[], list[BaseRoute]] | None = None
+    #: DVID's instance JSON (``Base``, ``Extended``, ``Extents``) at a node, as its ``GET
+    #: info`` answers and ``/api/repos/info`` lists it (blocking); ``None``: ``Base`` only
+    describe_instance: DescribeInstance | None = None
+    #: the opener of its instances as ndstore/BossDB channels (loaded lazily, like
+    #: ``routes``); ``None``: ndstore URLs refuse its instances
+    ndstore: Callable[[], ChannelOpener] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -113,6 +126,8 @@ def _register_builtins() -> None:
             is_derived=is_derived,
             repair_merge=repair_after_merge,
             routes=_imageblk_routes,
+            describe_instance=_describe_image,
+            ndstore=_imageblk_ndstore,
         )
     )
 
@@ -128,6 +143,8 @@ def _register_builtins() -> None:
             is_derived=label_keys.is_derived,
             repair_merge=_repair_labels,
             routes=_labelmap_routes,
+            describe_instance=_describe_labels,
+            ndstore=_labelmap_ndstore,
         )
     )
 
@@ -153,3 +170,27 @@ def _labelmap_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.labelmap.routes")
     routes: list[BaseRoute] = module.label_routes()
     return routes
+
+
+def _describe_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.imageblk.dvid_info import image_info_json
+
+    return image_info_json(access, node_uuid, info)
+
+
+def _describe_labels(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.labelmap.dvid_info import label_info_json
+
+    return label_info_json(access, node_uuid, info)
+
+
+def _imageblk_ndstore() -> ChannelOpener:
+    module = importlib.import_module("voxhub.datatypes.imageblk.routes_ndstore")
+    opener: ChannelOpener = module.open_image_channel
+    return opener
+
+
+def _labelmap_ndstore() -> ChannelOpener:
+    module = importlib.import_module("voxhub.datatypes.labelmap.routes_ndstore")
+    opener: ChannelOpener = module.open_label_channel
+    return opener

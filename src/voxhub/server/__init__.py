@@ -1,4 +1,4 @@
-"""The HTTP server: DVID's REST API over a :class:`~voxhub.client.Hub` (Starlette)."""
+"""The HTTP server: DVID's REST API over a :class:`~voxhub.service.Service` (Starlette)."""
 
 from voxhub.server.app import create_app
 

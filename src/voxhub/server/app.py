@@ -4,8 +4,11 @@ Route modules: :mod:`.routes_server`, :mod:`.routes_repo`, :mod:`.routes_node`,
 :mod:`.routes_catalog` (voxhub's own JSON records), instance
 routes through :mod:`.dispatch`, ndstore cutouts (:mod:`.ndstore`), :mod:`.help`,
 :mod:`.openapi`, :mod:`.home`. Errors map to statuses in :mod:`.errors`.
-``app.state.hub`` is the hub and ``app.state.max_request_bytes`` the per-request size
-limit (bodies here, cutouts in the datatype routes).
+Routes receive a typed :class:`~voxhub.server.context.ServerContext` (the
+:class:`~voxhub.service.Service`, the :class:`~voxhub.server.context.ServerSettings`, the
+caller) through the :class:`~voxhub.server.context.Binder` built here; instance routes
+get an :class:`~voxhub.datatypes.wire.context.InstanceContext` from the dispatcher.
+Nothing is read from ``app.state``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from voxhub.client.embedded import EmbeddedHub
+from voxhub.server.access_log import AccessLog
+from voxhub.server.context import Binder, ServerSettings
 from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
@@ -30,6 +34,7 @@ from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
+from voxhub.service import Service, ServiceOwner
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 30
@@ -37,28 +42,35 @@ DEFAULT_MAX_REQUEST_BYTES = 1 << 30
 STORE_ENV = "VOXHUB_STORE"
 #: environment variable holding the request limit for :func:`app_from_env`
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
+#: environment variable turning the access log on (``1``) for :func:`app_from_env`
+ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
 
 
 def create_app(
-    hub: EmbeddedHub, *, max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    source: Service | ServiceOwner,
+    *,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    access_log: bool = False,
 ) -> Starlette:
-    """A Starlette app serving ``hub`` with DVID's API, help, OpenAPI and a home page.
+    """A Starlette app serving a service (or the service of an embedded hub) with DVID's
+    API, help, OpenAPI and a home page; ``access_log`` logs one line per request.
 
-    The hub stays open as long as the caller wants; :func:`app_from_env` closes the hub
-    it opened when the server shuts down.
+    The service stays open as long as the caller wants; :func:`app_from_env` closes the
+    one it opened when the server shuts down.
     """
-    if max_request_bytes <= 0:
-        raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes}")
+    service = source if isinstance(source, Service) else source.service
+    settings = ServerSettings(max_request_bytes=max_request_bytes, access_log=access_log)
+    bind = Binder(service, settings)
     routes = [
-        *home_routes(),
+        *home_routes(bind),
         *help_routes(),
         *openapi_routes(),
-        *server_routes(),
-        *repo_routes(),
-        *node_routes(),
-        *catalog_routes(),
-        *instance_routes(),
-        *ndstore_routes(),
+        *server_routes(bind),
+        *repo_routes(bind),
+        *node_routes(bind),
+        *catalog_routes(bind),
+        *instance_routes(bind),
+        *ndstore_routes(bind),
     ]
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
@@ -72,14 +84,13 @@ def create_app(
         Middleware(BodyLimit, max_bytes=max_request_bytes),
         Middleware(TrailingSlash),
     ]
-    app = Starlette(
+    if access_log:  # outermost: it logs what went on the wire, errors included
+        middleware.insert(0, Middleware(AccessLog))
+    return Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
-    app.state.hub = hub
-    app.state.max_request_bytes = max_request_bytes
-    return app
 
 
 def app_from_env() -> Starlette:
@@ -88,16 +99,17 @@ def app_from_env() -> Starlette:
     location = os.environ.get(STORE_ENV)
     if not location:
         raise RuntimeError(f"set {STORE_ENV} to the store path or URL to serve")
-    hub = EmbeddedHub.open(location)
+    service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
-    app = create_app(hub, max_request_bytes=limit)
+    access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
+    app = create_app(service, max_request_bytes=limit, access_log=access_log)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            hub.close()
+            service.close()
 
     app.router.lifespan_context = lifespan
     return app

@@ -3,17 +3,18 @@
 neuroglancer's ``dvid://`` source parses every repo of ``/api/repos/info`` and gives up
 on the whole server if one lacks a string ``Alias``/``Description``, an object
 ``DataInstances`` or ``DAG.Nodes``; an image instance also needs a string
-``Base.Compression`` and non-null extents (see
-:mod:`voxhub.datatypes.imageblk.dvid_info`, which builds image instance JSON).
+``Base.Compression`` and non-null extents. Each datatype describes its own instances
+through its registry hook ``describe_instance`` (images:
+:mod:`voxhub.datatypes.imageblk.dvid_info`); a datatype without one gets ``Base`` only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from voxhub.client.embedded import EmbeddedHub
-from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION, instance_info_json
+from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
 from voxhub.datatypes.registry import datatype_for
+from voxhub.service import Service
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 from voxhub.versioning.dag import MASTER
 
@@ -23,19 +24,15 @@ def type_url(typename: str) -> str:
     return f"github.com/voxhub/voxhub/datatypes/{datatype_for(typename).name}"
 
 
-def instance_json(hub: EmbeddedHub, info: InstanceInfo, at: str) -> dict[str, Any]:
+def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, Any]:
     """DVID's instance info JSON (``Base``, ``Extended``, ``Extents``) seen at node ``at``.
 
-    Image and labelmap instances answer exactly what their own ``GET info`` route does.
+    A datatype with a ``describe_instance`` hook answers exactly what its own ``GET info``
+    route does.
     """
-    family = datatype_for(info.typename).name
-    if family == "labelmap":
-        from voxhub.datatypes.labelmap.routes import label_info_json
-
-        return label_info_json(hub, at, info)
-    if family == "imageblk":
-        volume = hub.node(at).volume(info.name)
-        return instance_info_json(info, volume.config, volume.extents(0))
+    describe = datatype_for(info.typename).describe_instance
+    if describe is not None:
+        return describe(service, at, info)
     return {
         "Base": {
             "TypeName": info.typename,
@@ -70,11 +67,11 @@ def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def repo_json(hub: EmbeddedHub, repo: RepoInfo) -> dict[str, Any]:
+def repo_json(service: Service, repo: RepoInfo) -> dict[str, Any]:
     """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
-    nodes = hub.catalog.nodes(repo.root)
+    nodes = service.catalog.nodes(repo.root)
     version_ids = {n.uuid: n.version_id for n in nodes}
-    leaf = hub.catalog.node(f"{repo.root}:{MASTER}").uuid
+    leaf = service.catalog.node(f"{repo.root}:{MASTER}").uuid
     return {
         "Root": repo.root,
         "Alias": repo.alias,
@@ -82,7 +79,7 @@ def repo_json(hub: EmbeddedHub, repo: RepoInfo) -> dict[str, Any]:
         "Log": list(repo.log),
         "Properties": dict(repo.properties),
         "DataInstances": {
-            i.name: instance_json(hub, i, leaf) for i in hub.catalog.instances(repo.root)
+            i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)
         },
         "DAG": {
             "Root": repo.root,

@@ -1,9 +1,10 @@
 """Mount each datatype's routes under ``/api/node/{uuid}/{name}/...``.
 
 The dispatcher resolves the node reference (UUID, unique prefix, ``uuid:branch``,
-``:branch~N``) and the instance (404 if either is unknown), puts them on
-``request.state.node_uuid`` and ``request.state.instance`` (an
-:class:`~voxhub.versioning.catalog.InstanceInfo`), and hands the request to the router
+``:branch~N``) and the instance (404 if either is unknown) into a typed
+:class:`~voxhub.datatypes.wire.context.InstanceContext` (with the service, the byte limit
+and the caller), puts it in the ASGI scope under
+:data:`~voxhub.datatypes.wire.context.SCOPE_KEY` and hands the request to the router
 built from the instance's datatype (``Datatype.routes``), whose paths are relative to the
 instance: ``/info``, ``/raw/{dims}/{size}/{offset}``, ...
 """
@@ -15,9 +16,11 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from voxhub.datatypes.registry import Datatype, datatype_for
+from voxhub.datatypes.wire.context import SCOPE_KEY, InstanceContext, instance_context
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
-from voxhub.server.http import hub_of, node_ref
+from voxhub.server.context import Binder
+from voxhub.server.http import node_ref
 from voxhub.versioning.catalog import InstanceInfo
 
 INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
@@ -25,7 +28,7 @@ INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
 
 async def _no_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope)
-    info: InstanceInfo = request.state.instance
+    info = instance_context(request).instance
     raise NotFound(
         f"{info.typename} instance {info.name!r} has no endpoint {request.method} "
         f"{scope.get('voxhub.instance_path', '/')}; see /api/help/{info.typename}"
@@ -45,7 +48,8 @@ def datatype_routes(datatype: Datatype) -> list[BaseRoute]:
 class InstanceDispatcher:
     """ASGI endpoint for instance routes; one router per datatype, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, bind: Binder) -> None:
+        self._bind = bind
         self._routers: dict[str, Router] = {}
 
     def router_for(self, datatype: Datatype) -> Router:
@@ -61,16 +65,22 @@ class InstanceDispatcher:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         params = request.path_params
-        hub = hub_of(request)
+        server = self._bind.context(request)
+        catalog = server.service.catalog
         ref, name = node_ref(params["uuid"]), params["name"]
 
         def resolve() -> tuple[str, InstanceInfo]:
-            uuid = hub.catalog.node(ref).uuid
-            return uuid, hub.catalog.instance(uuid, name)
+            uuid = catalog.node(ref).uuid
+            return uuid, catalog.instance(uuid, name)
 
-        uuid, info = await small_read(request, resolve)
-        request.state.node_uuid = uuid
-        request.state.instance = info
+        uuid, info = await small_read(server, resolve)
+        ctx = InstanceContext(
+            access=server.service,
+            node_uuid=uuid,
+            instance=info,
+            max_request_bytes=server.settings.max_request_bytes,
+            caller=server.caller,
+        )
         router = self.router_for(datatype_for(info.typename))
         rest = "/" + params.get("rest", "")
         full = scope["path"]
@@ -78,12 +88,13 @@ class InstanceDispatcher:
         # scope["path"] holds the root path too, so the prefix is the child's root path.
         child = dict(scope, root_path=prefix, path=prefix + rest)
         child["voxhub.instance_path"] = rest
+        child[SCOPE_KEY] = ctx
         await router(child, receive, send)
 
 
-def instance_routes() -> list[BaseRoute]:
+def instance_routes(bind: Binder) -> list[BaseRoute]:
     """The catch-all routes that dispatch to instance routes."""
-    dispatcher = InstanceDispatcher()
+    dispatcher = InstanceDispatcher(bind)
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE"]
     return [
         Route(INSTANCE_PREFIX + "/{rest:path}", dispatcher, methods=methods),

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.client.embedded import EmbeddedHub
 from voxhub.datatypes.registry import datatype_for
+from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json
-from voxhub.server.http import blocking, hub_of
+from voxhub.server.http import blocking
+from voxhub.service import Service
 from voxhub.versioning.catalog import RepoInfo
 
 #: the largest slice side the page asks for
@@ -48,9 +49,9 @@ def _viewer(view_id: str, uuid: str, name: str, lo: list[int], hi: list[int]) ->
     )
 
 
-def _repo_section(hub: EmbeddedHub, repo: RepoInfo, index: int) -> str:
-    data = repo_json(hub, repo)
-    leaf = hub.catalog.node(f"{repo.root}:master").uuid
+def _repo_section(service: Service, repo: RepoInfo, index: int) -> str:
+    data = repo_json(service, repo)
+    leaf = service.catalog.node(f"{repo.root}:master").uuid
     by_vid = {n["VersionID"]: u for u, n in data["DAG"]["Nodes"].items()}
     rows = []
     for uuid, n in data["DAG"]["Nodes"].items():
@@ -82,9 +83,9 @@ def _repo_section(hub: EmbeddedHub, repo: RepoInfo, index: int) -> str:
     )
 
 
-def home_page(hub: EmbeddedHub) -> str:
+def home_page(service: Service) -> str:
     """The whole page."""
-    sections = [_repo_section(hub, r, i) for i, r in enumerate(hub.catalog.repos())]
+    sections = [_repo_section(service, r, i) for i, r in enumerate(service.catalog.repos())]
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>voxhub</title></head><body>"
         '<h1>voxhub</h1><p><a href="/api/help">API help</a> · '
@@ -95,11 +96,11 @@ def home_page(hub: EmbeddedHub) -> str:
     )
 
 
-async def home(request: Request) -> Response:
+async def home(request: Request, ctx: ServerContext) -> Response:
     """This page: repos, their version DAG and instances, with slice viewers."""
-    return HTMLResponse(await blocking(home_page, hub_of(request)))
+    return HTMLResponse(await blocking(home_page, ctx.service))
 
 
-def home_routes() -> list[BaseRoute]:
+def home_routes(bind: Binder) -> list[BaseRoute]:
     """The home page route."""
-    return [Route("/", home, methods=["GET"])]
+    return [Route("/", bind(home), methods=["GET"])]

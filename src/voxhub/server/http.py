@@ -10,18 +10,11 @@ from typing import Any, ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from voxhub.client.embedded import EmbeddedHub
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def hub_of(request: Request) -> EmbeddedHub:
-    """The :class:`~voxhub.client.EmbeddedHub` the app serves."""
-    hub: EmbeddedHub = request.app.state.hub
-    return hub
 
 
 async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

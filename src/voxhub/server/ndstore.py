@@ -42,7 +42,7 @@ Writes go to scale 0 and need not lie inside the extents (a write grows them). U
 ndstore, zeros in the posted array are written too (ndstore could not erase data).
 
 **Labelmap channels** (ndstore's annotation channels) take the same cutout, slice and POST
-URLs, plus (:mod:`voxhub.server.ndstore_labels` has the details)::
+URLs, plus (:mod:`voxhub.datatypes.labelmap.routes_ndstore` has the details)::
 
     GET /ca/{token}/{channel}/id/{res}/{x}/{y}/{z}/                  body id at a voxel
     GET /ca/{token}/{channel}/ids/{res}/{x0,x1}/{y0,y1}/{z0,z1}/     ids in a box
@@ -50,34 +50,31 @@ URLs, plus (:mod:`voxhub.server.ndstore_labels` has the details)::
     GET /v1/boundingbox/{coll}/{exp}/{channel}/{res}/{id}/?type=loose|tight   BossDB JSON
 
 For BossDB's URL, ``coll`` is the repo and ``exp`` the branch (``{coll}:{exp}`` as a token).
+
+This module owns the URL grammar and the token; what a channel does is its datatype's:
+the registry hook ``Datatype.ndstore`` opens an
+:class:`~voxhub.datatypes.wire.ndstore_face.NdstoreChannel` (images in
+:mod:`voxhub.datatypes.imageblk.routes_ndstore`, labelmaps in
+:mod:`voxhub.datatypes.labelmap.routes_ndstore`). A datatype without the hook is refused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk.instance import ImageInstance
-from voxhub.datatypes.imageblk.routes import instance_at, request_limit
-from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire import bodies
-from voxhub.datatypes.wire import ndstore_bodies as nd_bodies
-from voxhub.datatypes.wire.url_geometry import (
-    describe_xyz,
-    ndstore_box,
-    ndstore_coord,
-    ndstore_range,
-)
+from voxhub.datatypes.wire.ndstore_face import BBOX_TYPES, NdstoreChannel, parse_label
+from voxhub.datatypes.wire.url_geometry import ndstore_box, ndstore_coord, ndstore_range
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box
-from voxhub.server import ndstore_labels as nd_labels
-from voxhub.versioning.catalog import Catalog, InstanceInfo
+from voxhub.server.context import Binder, ServerContext
+from voxhub.versioning.catalog import Catalog
 
 CUTOUT_FORMATS = ("npz", "hdf5", "blosc", "raw", "tiff")
 SLICE_FORMATS = ("xy", "xz", "yz")
@@ -98,25 +95,17 @@ def resolve_token(catalog: Catalog, token: str) -> str:
     return catalog.node(f"{repos[0].root}:{branch}").uuid
 
 
-def _channel(request: Request, token: str, channel: str) -> tuple[str, InstanceInfo]:
-    """The node UUID and the instance a token and channel name (blocking)."""
-    catalog: Catalog = request.app.state.hub.catalog
+def open_channel(ctx: ServerContext, token: str, channel: str) -> NdstoreChannel:
+    """The channel a token and channel name address, opened by its datatype (blocking)."""
+    catalog = ctx.service.catalog
     uuid = resolve_token(catalog, token)
-    return uuid, catalog.instance(uuid, channel)
-
-
-def _open(request: Request, uuid: str, info: InstanceInfo) -> tuple[ImageInstance, int]:
-    """The channel's image instance and the requested resolution (blocking)."""
-    if datatype_for(info.typename).name != "imageblk":
-        raise InvalidRequest(f"channel {info.name!r} is a {info.typename}, not an image")
-    catalog: Catalog = request.app.state.hub.catalog
-    instance = instance_at(catalog, uuid, info, request_limit(request))
-    res = nd_labels.parse_res(request.path_params["res"], instance.config.max_scale, info.name)
-    return instance, res
-
-
-def _labels(request: Request, uuid: str, info: InstanceInfo) -> tuple[LabelInstance, int]:
-    return nd_labels.open_labels(request.app.state.hub, uuid, info, request.path_params["res"])
+    info = catalog.instance(uuid, channel)
+    opener = datatype_for(info.typename).ndstore
+    if opener is None:
+        raise InvalidRequest(
+            f"channel {info.name!r} is a {info.typename}, which ndstore URLs do not serve"
+        )
+    return opener()(ctx.service, uuid, info, ctx.settings.max_request_bytes)
 
 
 def _box(fmt: str, params: dict[str, Any]) -> Box:
@@ -143,121 +132,78 @@ def _format(request: Request) -> str:
     return fmt
 
 
-async def cutout(request: Request) -> Response:
+async def cutout(request: Request, ctx: ServerContext) -> Response:
     """``GET``: a cutout, slice or id service; ``POST``: write an npz, blosc or hdf5 body."""
     fmt = _format(request)
     box = _box(fmt, dict(request.path_params))
     if request.method == "POST":
-        return await _post(request, fmt, box)
+        return await _post(request, ctx, fmt, box)
     params = request.path_params
-    limit = request_limit(request)
+    limit = ctx.settings.max_request_bytes
+
     if fmt in ID_SERVICES:
-        return await _id_service(request, fmt, box, limit)
 
-    def run() -> tuple[np.ndarray, str, bool]:
-        uuid, info = _channel(request, params["token"], params["channel"])
-        if nd_labels.is_labelmap(info):
-            labels, res = _labels(request, uuid, info)
-            return nd_labels.read_bodies(labels, res, box, limit, "cutout"), info.name, True
-        instance, res = _open(request, uuid, info)
-        nd_labels.check_inside(box, instance.extents(res), instance.name, res, "cutout")
-        itemsize = np.dtype(instance.config.dtype).itemsize
-        bodies.check_size(box.size * itemsize, limit, "cutout")
-        return instance.read(box, res), instance.name, False
+        def ids() -> str:
+            channel = open_channel(ctx, params["token"], params["channel"])
+            res = channel.resolution(params["res"])
+            if fmt == "id":
+                return channel.voxel_id(box, res, limit)
+            return channel.ids(box, res, limit)
 
-    volume, channel, is_labels = await run_in_threadpool(run)
-    if is_labels:
-        body, media_type = await run_in_threadpool(nd_labels.encode, fmt, volume, channel)
-    else:
-        encode, media_type = nd_bodies.ENCODERS[fmt]
-        body = await run_in_threadpool(encode, volume, channel)
+        return Response(await run_in_threadpool(ids), media_type="text/plain")
+
+    def read() -> tuple[bytes, str]:
+        channel = open_channel(ctx, params["token"], params["channel"])
+        return channel.read(fmt, box, channel.resolution(params["res"]), limit)
+
+    body, media_type = await run_in_threadpool(read)
     headers = {"Content-Disposition": "attachment; filename=cutout.h5"} if fmt == "hdf5" else None
     return Response(body, media_type=media_type, headers=headers)
 
 
-async def _id_service(request: Request, fmt: str, box: Box, limit: int) -> Response:
-    """``id``: the body id at a voxel; ``ids``: the ids in a box (labelmap channels)."""
-    params = request.path_params
-
-    def run() -> str:
-        uuid, info = _channel(request, params["token"], params["channel"])
-        nd_labels.require_labelmap(info, f"the {fmt} service")
-        labels, res = _labels(request, uuid, info)
-        if fmt == "id":
-            return nd_labels.voxel_id(labels, res, box, limit)
-        return nd_labels.ids_text(labels, res, box, limit)
-
-    return Response(await run_in_threadpool(run), media_type="text/plain")
-
-
-async def _post(request: Request, fmt: str, box: Box) -> Response:
+async def _post(request: Request, ctx: ServerContext, fmt: str, box: Box) -> Response:
     if fmt not in POST_FORMATS:
         raise InvalidRequest(f"POST takes {', '.join(POST_FORMATS)} bodies, not {fmt!r}")
     if request.path_params["res"] != "0":
         raise InvalidRequest("resolution: writes go to resolution 0; the pyramid is derived")
-    limit = request_limit(request)
+    limit = ctx.settings.max_request_bytes
     params = request.path_params
 
-    def open_writable() -> ImageInstance | LabelInstance:
-        uuid, info = _channel(request, params["token"], params["channel"])
-        target: ImageInstance | LabelInstance
-        if nd_labels.is_labelmap(info):
-            target, _ = _labels(request, uuid, info)
-            itemsize = nd_labels.LABEL_DTYPE.itemsize
-        else:
-            target, _ = _open(request, uuid, info)
-            itemsize = np.dtype(target.config.dtype).itemsize
-        bodies.check_size(box.size * itemsize, limit, "write")
-        target.view.check_writable()
-        return target
+    def open_writable() -> NdstoreChannel:
+        channel = open_channel(ctx, params["token"], params["channel"])
+        channel.check_write(box, limit)  # before the body is read
+        return channel
 
-    instance = await run_in_threadpool(open_writable)
+    channel = await run_in_threadpool(open_writable)
     body = await bodies.read_body(request, limit)
-    if isinstance(instance, LabelInstance):
-        array = await run_in_threadpool(nd_labels.decode_post, fmt, body, box, instance.name, limit)
-    else:
-        expected = nd_bodies.Expected(
-            shape=box.shape,
-            dtype=np.dtype(instance.config.dtype),
-            channel=instance.name,
-            box_text=describe_xyz(box),
-            limit=limit,
-        )
-        array = await run_in_threadpool(nd_bodies.decode, fmt, body, expected)
-    await run_in_threadpool(instance.write, box.start, array)
+    await run_in_threadpool(channel.write, fmt, body, box, limit)
     return Response(b"")
 
 
-async def boundingbox(request: Request) -> Response:
+async def boundingbox(request: Request, ctx: ServerContext) -> Response:
     """ndstore's ``{id}/boundingbox/{res}/``: the tight box as RAMON HDF5."""
     params = request.path_params
-    label = nd_labels.parse_label(params["label"])
+    label = parse_label(params["label"])
 
     def run() -> bytes:
-        uuid, info = _channel(request, params["token"], params["channel"])
-        nd_labels.require_labelmap(info, "boundingbox")
-        labels, res = _labels(request, uuid, info)
-        return nd_labels.bbox_hdf5(label, nd_labels.label_box(labels, label, res), res)
+        channel = open_channel(ctx, params["token"], params["channel"])
+        return channel.bbox_hdf5(label, channel.resolution(params["res"]))
 
     return Response(await run_in_threadpool(run), media_type="product/hdf5")
 
 
-async def bossdb_boundingbox(request: Request) -> Response:
+async def bossdb_boundingbox(request: Request, ctx: ServerContext) -> Response:
     """BossDB's ``/v1/boundingbox/…/{res}/{id}/?type=loose|tight`` JSON."""
     params = request.path_params
-    label = nd_labels.parse_label(params["label"])
+    label = parse_label(params["label"])
     kind = request.query_params.get("type", "loose")
-    if kind not in nd_labels.BBOX_TYPES:
-        raise InvalidRequest(
-            f"bounding box type {kind!r} is not one of {', '.join(nd_labels.BBOX_TYPES)}"
-        )
+    if kind not in BBOX_TYPES:
+        raise InvalidRequest(f"bounding box type {kind!r} is not one of {', '.join(BBOX_TYPES)}")
 
     def run() -> dict[str, Any]:
         token = f"{params['coll']}:{params['exp']}"
-        uuid, info = _channel(request, token, params["channel"])
-        nd_labels.require_labelmap(info, "boundingbox")
-        labels, res = _labels(request, uuid, info)
-        return nd_labels.bossdb_json(nd_labels.label_box(labels, label, res, kind))
+        channel = open_channel(ctx, token, params["channel"])
+        return channel.bossdb_bbox(label, channel.resolution(params["res"]), kind)
 
     return JSONResponse(await run_in_threadpool(run))
 
@@ -267,15 +213,15 @@ def _both(path: str, endpoint: Any, methods: list[str]) -> list[BaseRoute]:
     return [Route(path + "/", endpoint, methods=methods), Route(path, endpoint, methods=methods)]
 
 
-def ndstore_routes() -> list[BaseRoute]:
+def ndstore_routes(bind: Binder) -> list[BaseRoute]:
     """Cutout, id and bounding-box routes with absolute paths (``/ca/...``, its ndstore
     aliases and BossDB's ``/v1/boundingbox/...``)."""
     routes: list[BaseRoute] = []
     for prefix in PREFIXES:
         cut = prefix + "/{token}/{channel}/{fmt}/{res}/{x}/{y}/{z}"
-        routes += _both(cut, cutout, ["GET", "POST"])
+        routes += _both(cut, bind(cutout), ["GET", "POST"])
         bbox = prefix + "/{token}/{channel}/{label}/boundingbox/{res}"
-        routes += _both(bbox, boundingbox, ["GET"])
+        routes += _both(bbox, bind(boundingbox), ["GET"])
     boss = "/v1/boundingbox/{coll}/{exp}/{channel}/{res}/{label}"
-    routes += _both(boss, bossdb_boundingbox, ["GET"])
+    routes += _both(boss, bind(bossdb_boundingbox), ["GET"])
     return routes

@@ -20,7 +20,8 @@ from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest
-from voxhub.server.http import blocking, hub_of, json_body, node_ref, stamp, str_field
+from voxhub.server.context import Binder, ServerContext
+from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
 from voxhub.versioning import records
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 
@@ -42,25 +43,25 @@ def _ref(request: Request, key: str = "ref") -> str:
     return node_ref(request.path_params[key])
 
 
-async def list_repos(request: Request) -> Response:
+async def list_repos(request: Request, ctx: ServerContext) -> Response:
     """Every repo record, ordered by root UUID."""
-    return _records(list(await small_read(request, hub_of(request).catalog.repos)))
+    return _records(list(await small_read(ctx, ctx.service.catalog.repos)))
 
 
-async def get_repo(request: Request) -> Response:
+async def get_repo(request: Request, ctx: ServerContext) -> Response:
     """The record of the repo holding the node ``ref``."""
-    catalog = hub_of(request).catalog
-    return _records(await small_read(request, lambda: catalog.repo(_ref(request))))
+    catalog = ctx.service.catalog
+    return _records(await small_read(ctx, lambda: catalog.repo(_ref(request))))
 
 
-async def post_repo(request: Request) -> Response:
+async def post_repo(request: Request, ctx: ServerContext) -> Response:
     """Change ``alias``, ``description`` or ``properties`` (left out or null: unchanged)."""
     body = await json_body(request)
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
         raise InvalidRequest(f"field 'properties' must be a JSON object, got {props!r}")
     repo = await blocking(
-        hub_of(request).catalog.update_repo,
+        ctx.service.catalog.update_repo,
         _ref(request),
         alias=str_field(body, "alias") if body.get("alias") is not None else None,
         description=(
@@ -71,23 +72,23 @@ async def post_repo(request: Request) -> Response:
     return _records(repo)
 
 
-async def list_nodes(request: Request) -> Response:
+async def list_nodes(request: Request, ctx: ServerContext) -> Response:
     """Every node record of the repo, in creation order."""
-    catalog = hub_of(request).catalog
-    return _records(list(await small_read(request, lambda: catalog.nodes(_ref(request)))))
+    catalog = ctx.service.catalog
+    return _records(list(await small_read(ctx, lambda: catalog.nodes(_ref(request)))))
 
 
-async def list_instances(request: Request) -> Response:
+async def list_instances(request: Request, ctx: ServerContext) -> Response:
     """Every instance record of the repo, by name."""
-    catalog = hub_of(request).catalog
-    return _records(list(await small_read(request, lambda: catalog.instances(_ref(request)))))
+    catalog = ctx.service.catalog
+    return _records(list(await small_read(ctx, lambda: catalog.instances(_ref(request)))))
 
 
-async def get_instance(request: Request) -> Response:
+async def get_instance(request: Request, ctx: ServerContext) -> Response:
     """One instance record (404 if the repo has no such instance)."""
     name = request.path_params["name"]
-    catalog = hub_of(request).catalog
-    return _records(await small_read(request, lambda: catalog.instance(_ref(request), name)))
+    catalog = ctx.service.catalog
+    return _records(await small_read(ctx, lambda: catalog.instance(_ref(request), name)))
 
 
 def _validated_config(typename: str, config: Any) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def _validated_config(typename: str, config: Any) -> dict[str, Any]:
     return parsed.to_json()
 
 
-async def create_instance(request: Request) -> Response:
+async def create_instance(request: Request, ctx: ServerContext) -> Response:
     """Create an instance at the open node ``ref`` from ``{name, typename, config, versioned}``."""
     body = await json_body(request)
     name, typename = str_field(body, "name"), str_field(body, "typename")
@@ -114,56 +115,56 @@ async def create_instance(request: Request) -> Response:
     if not isinstance(versioned, bool):
         raise InvalidRequest(f"field 'versioned' must be true or false, got {versioned!r}")
     config = _validated_config(typename, body.get("config", {}))
-    hub = hub_of(request)
+    service = ctx.service
 
     def create() -> InstanceInfo:
-        node = hub.catalog.node(_ref(request))
-        info = hub.catalog.create_instance(
+        node = service.catalog.node(_ref(request))
+        info = service.catalog.create_instance(
             node.uuid, name, typename, config, versioned=versioned, at=node.uuid
         )
         line = stamp(request, f"added instance {name} [{typename}] at {node.uuid}")
-        hub.catalog.append_repo_log(node.uuid, [line])
+        service.catalog.append_repo_log(node.uuid, [line])
         return info
 
     return _records(await blocking(create))
 
 
-async def get_node(request: Request) -> Response:
+async def get_node(request: Request, ctx: ServerContext) -> Response:
     """The node record: parents in priority order, children, branch, lock, note, log."""
-    catalog = hub_of(request).catalog
-    return _records(await small_read(request, lambda: catalog.node(_ref(request))))
+    catalog = ctx.service.catalog
+    return _records(await small_read(ctx, lambda: catalog.node(_ref(request))))
 
 
-async def lineage(request: Request) -> Response:
+async def lineage(request: Request, ctx: ServerContext) -> Response:
     """Node records from the repo root to ``ref`` along first parents."""
-    catalog = hub_of(request).catalog
-    return _records(list(await small_read(request, lambda: catalog.log(_ref(request)))))
+    catalog = ctx.service.catalog
+    return _records(list(await small_read(ctx, lambda: catalog.log(_ref(request)))))
 
 
-async def diff(request: Request) -> Response:
+async def diff(request: Request, ctx: ServerContext) -> Response:
     """``{"keys": [...]}``: keys of ``instance`` whose values differ between two nodes."""
-    hub = hub_of(request)
+    service = ctx.service
     a, b = _ref(request), _ref(request, "other")
     name = request.path_params["instance"]
 
     def run() -> list[str]:
-        ua, ub = hub.catalog.node(a).uuid, hub.catalog.node(b).uuid
-        return hub.diff_keys(ua, ub, name)
+        ua, ub = service.catalog.node(a).uuid, service.catalog.node(b).uuid
+        return service.diff_keys(ua, ub, name)
 
     return Response(json.dumps({"keys": await blocking(run)}), media_type="application/json")
 
 
-def catalog_routes() -> list[BaseRoute]:
+def catalog_routes(bind: Binder) -> list[BaseRoute]:
     """The ``/api/voxhub`` routes."""
     return [
-        Route(f"{PREFIX}/repos", list_repos, methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}", get_repo, methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}", post_repo, methods=["POST"]),
-        Route(f"{PREFIX}/repo/{{ref}}/nodes", list_nodes, methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}/instances", list_instances, methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}/instance/{{name}}", get_instance, methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}", get_node, methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}/instance", create_instance, methods=["POST"]),
-        Route(f"{PREFIX}/node/{{ref}}/lineage", lineage, methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}/diff/{{other}}/{{instance}}", diff, methods=["GET"]),
+        Route(f"{PREFIX}/repos", bind(list_repos), methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}", bind(get_repo), methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}", bind(post_repo), methods=["POST"]),
+        Route(f"{PREFIX}/repo/{{ref}}/nodes", bind(list_nodes), methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}/instances", bind(list_instances), methods=["GET"]),
+        Route(f"{PREFIX}/repo/{{ref}}/instance/{{name}}", bind(get_instance), methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}", bind(get_node), methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}/instance", bind(create_instance), methods=["POST"]),
+        Route(f"{PREFIX}/node/{{ref}}/lineage", bind(lineage), methods=["GET"]),
+        Route(f"{PREFIX}/node/{{ref}}/diff/{{other}}/{{instance}}", bind(diff), methods=["GET"]),
     ]

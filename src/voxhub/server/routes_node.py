@@ -10,9 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.errors import InvalidRequest
+from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import (
     blocking,
-    hub_of,
     json_body,
     node_ref,
     optional_uuid,
@@ -29,87 +29,89 @@ def _ref(request: Request) -> str:
     return node_ref(request.path_params["uuid"])
 
 
-async def get_note(request: Request) -> Response:
+async def get_note(request: Request, ctx: ServerContext) -> Response:
     """``{"note": ...}``."""
-    node = await blocking(hub_of(request).catalog.node, _ref(request))
+    node = await blocking(ctx.service.catalog.node, _ref(request))
     return JSONResponse({"note": node.note})
 
 
-async def post_note(request: Request) -> Response:
+async def post_note(request: Request, ctx: ServerContext) -> Response:
     """Replace the note of an open node (409 if committed)."""
     note = str_field(await json_body(request), "note")
-    await blocking(hub_of(request).catalog.set_note, _ref(request), note)
+    await blocking(ctx.service.catalog.set_note, _ref(request), note)
     return Response(status_code=200)
 
 
-async def get_log(request: Request) -> Response:
+async def get_log(request: Request, ctx: ServerContext) -> Response:
     """``{"log": [...]}``."""
-    node = await blocking(hub_of(request).catalog.node, _ref(request))
+    node = await blocking(ctx.service.catalog.node, _ref(request))
     return JSONResponse({"log": list(node.log)})
 
 
-async def post_log(request: Request) -> Response:
+async def post_log(request: Request, ctx: ServerContext) -> Response:
     """Append lines to an open node's log, each stamped with time, user and app."""
     lines = str_list_field(await json_body(request), "log")
     stamped = [stamp(request, line) for line in lines]
-    await blocking(hub_of(request).catalog.append_node_log, _ref(request), stamped)
+    await blocking(ctx.service.catalog.append_node_log, _ref(request), stamped)
     return Response(status_code=200)
 
 
-async def status(request: Request) -> Response:
+async def status(request: Request, ctx: ServerContext) -> Response:
     """``{"Locked": bool}`` (also the deprecated ``GET .../commit``)."""
-    node = await blocking(hub_of(request).catalog.node, _ref(request))
+    node = await blocking(ctx.service.catalog.node, _ref(request))
     return JSONResponse({"Locked": node.locked})
 
 
-async def commit(request: Request) -> Response:
+async def commit(request: Request, ctx: ServerContext) -> Response:
     """Lock the node for good: ``{"note", "log"}`` → ``{"committed": uuid}``."""
     body = await json_body(request)
     note = str_field(body, "note") if "note" in body else None
     lines = [stamp(request, line) for line in str_list_field(body, "log")]
     if not lines:
         lines = [stamp(request, "commit")]
-    node = await blocking(hub_of(request).catalog.commit, _ref(request), note=note, log=lines)
+    node = await blocking(ctx.service.catalog.commit, _ref(request), note=note, log=lines)
     return JSONResponse({"committed": node.uuid})
 
 
-async def newversion(request: Request) -> Response:
+async def newversion(request: Request, ctx: ServerContext) -> Response:
     """A new open child on the parent's branch: ``{"note", "uuid"}`` → ``{"child"}``."""
     body = await json_body(request)
-    hub = hub_of(request)
+    service = ctx.service
 
     def run() -> NodeInfo:
-        parent = hub.catalog.node(_ref(request))
-        child = hub.catalog.newversion(
+        parent = service.catalog.node(_ref(request))
+        child = service.catalog.newversion(
             parent.uuid, note=str_field(body, "note"), uuid=optional_uuid(body)
         )
-        hub.catalog.append_node_log(child.uuid, [stamp(request, f"newversion of {parent.uuid}")])
+        service.catalog.append_node_log(
+            child.uuid, [stamp(request, f"newversion of {parent.uuid}")]
+        )
         return child
 
     return JSONResponse({"child": (await blocking(run)).uuid})
 
 
-async def branch(request: Request) -> Response:
+async def branch(request: Request, ctx: ServerContext) -> Response:
     """A new open child on a new branch: ``{"branch", "note", "uuid"}`` → ``{"child"}``."""
     body = await json_body(request)
     name = str_field(body, "branch")
     if not name:
         raise InvalidRequest("field 'branch' is required: the name of the new branch")
-    hub = hub_of(request)
+    service = ctx.service
 
     def run() -> NodeInfo:
-        parent = hub.catalog.node(_ref(request))
-        child = hub.catalog.branch(
+        parent = service.catalog.node(_ref(request))
+        child = service.catalog.branch(
             parent.uuid, name, note=str_field(body, "note"), uuid=optional_uuid(body)
         )
         line = stamp(request, f"branch {name!r} from {parent.uuid}")
-        hub.catalog.append_node_log(child.uuid, [line])
+        service.catalog.append_node_log(child.uuid, [line])
         return child
 
     return JSONResponse({"child": (await blocking(run)).uuid})
 
 
-async def tag(request: Request) -> Response:
+async def tag(request: Request, ctx: ServerContext) -> Response:
     """``{"tag", "note"}`` → a committed child on branch ``tag-<tag>``.
 
     DVID names the child by the tag itself; our UUIDs are 32 hex digits, so the tag lives
@@ -120,31 +122,31 @@ async def tag(request: Request) -> Response:
     if not name:
         raise InvalidRequest("field 'tag' is required: the name of the tag")
     note = str_field(body, "note")
-    hub = hub_of(request)
+    service = ctx.service
 
     def run() -> NodeInfo:
-        parent = hub.catalog.node(_ref(request))
+        parent = service.catalog.node(_ref(request))
         text = f"tag {name}" + (f": {note}" if note else "")
-        child = hub.catalog.branch(parent.uuid, f"{TAG_BRANCH_PREFIX}{name}", note=text)
+        child = service.catalog.branch(parent.uuid, f"{TAG_BRANCH_PREFIX}{name}", note=text)
         line = stamp(request, f"tag {name!r} of {parent.uuid}")
-        return hub.catalog.commit(child.uuid, log=[line])
+        return service.catalog.commit(child.uuid, log=[line])
 
     child = await blocking(run)
     return JSONResponse({"child": child.uuid, "tag": name, "branch": child.branch})
 
 
-def node_routes() -> list[BaseRoute]:
+def node_routes(bind: Binder) -> list[BaseRoute]:
     """The node-level routes."""
     base = "/api/node/{uuid}"
     return [
-        Route(f"{base}/note", get_note, methods=["GET"]),
-        Route(f"{base}/note", post_note, methods=["POST"]),
-        Route(f"{base}/log", get_log, methods=["GET"]),
-        Route(f"{base}/log", post_log, methods=["POST"]),
-        Route(f"{base}/status", status, methods=["GET"]),
-        Route(f"{base}/commit", status, methods=["GET"]),
-        Route(f"{base}/commit", commit, methods=["POST"]),
-        Route(f"{base}/newversion", newversion, methods=["POST"]),
-        Route(f"{base}/branch", branch, methods=["POST"]),
-        Route(f"{base}/tag", tag, methods=["POST"]),
+        Route(f"{base}/note", bind(get_note), methods=["GET"]),
+        Route(f"{base}/note", bind(post_note), methods=["POST"]),
+        Route(f"{base}/log", bind(get_log), methods=["GET"]),
+        Route(f"{base}/log", bind(post_log), methods=["POST"]),
+        Route(f"{base}/status", bind(status), methods=["GET"]),
+        Route(f"{base}/commit", bind(status), methods=["GET"]),
+        Route(f"{base}/commit", bind(commit), methods=["POST"]),
+        Route(f"{base}/newversion", bind(newversion), methods=["POST"]),
+        Route(f"{base}/branch", bind(branch), methods=["POST"]),
+        Route(f"{base}/tag", bind(tag), methods=["POST"]),
     ]

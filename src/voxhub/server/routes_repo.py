@@ -6,14 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.client.embedded import EmbeddedHub
-from voxhub.datatypes.merge import merge_nodes
 from voxhub.errors import CapabilityError, InvalidRequest
+from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json
 from voxhub.server.http import (
     blocking,
     dvid_branch,
-    hub_of,
     json_body,
     node_ref,
     stamp,
@@ -21,6 +19,7 @@ from voxhub.server.http import (
     str_list_field,
 )
 from voxhub.server.settings import parse_new_instance
+from voxhub.service import Service
 from voxhub.versioning.catalog import NodeInfo
 
 
@@ -28,84 +27,84 @@ def _ref(request: Request) -> str:
     return node_ref(request.path_params["uuid"])
 
 
-async def repo_exists(request: Request) -> Response:
+async def repo_exists(request: Request, ctx: ServerContext) -> Response:
     """HEAD: 200 if the repo exists, 404 if not (DVID: 400)."""
-    repo = await blocking(hub_of(request).catalog.repo, _ref(request))
+    repo = await blocking(ctx.service.catalog.repo, _ref(request))
     return PlainTextResponse(f"repo {repo.root} exists")
 
 
-async def get_info(request: Request) -> Response:
+async def get_info(request: Request, ctx: ServerContext) -> Response:
     """The repo JSON."""
-    hub = hub_of(request)
-    repo = await blocking(hub.catalog.repo, _ref(request))
-    return JSONResponse(await blocking(repo_json, hub, repo))
+    service = ctx.service
+    repo = await blocking(service.catalog.repo, _ref(request))
+    return JSONResponse(await blocking(repo_json, ctx.service, repo))
 
 
-async def post_info(request: Request) -> Response:
+async def post_info(request: Request, ctx: ServerContext) -> Response:
     """Change ``alias``/``description``; keys left out are unchanged."""
     body = await json_body(request)
     alias = str_field(body, "alias") if "alias" in body else None
     description = str_field(body, "description") if "description" in body else None
     await blocking(
-        hub_of(request).catalog.update_repo, _ref(request), alias=alias, description=description
+        ctx.service.catalog.update_repo, _ref(request), alias=alias, description=description
     )
     return Response(status_code=200)
 
 
-async def create_instance(request: Request) -> Response:
+async def create_instance(request: Request, ctx: ServerContext) -> Response:
     """Create a data instance at the named (open) node from DVID's string settings."""
-    hub = hub_of(request)
+    service = ctx.service
     new = parse_new_instance(await json_body(request))
 
     def create() -> str:
-        node = hub.catalog.node(_ref(request))
-        hub.catalog.create_instance(
+        node = service.catalog.node(_ref(request))
+        service.catalog.create_instance(
             node.uuid, new.name, new.typename, new.config, versioned=new.versioned, at=node.uuid
         )
         line = stamp(request, f"added instance {new.name} [{new.typename}] at {node.uuid}")
-        hub.catalog.append_repo_log(node.uuid, [line])
+        service.catalog.append_repo_log(node.uuid, [line])
         return node.uuid
 
     uuid = await blocking(create)
     return JSONResponse({"result": f"Added {new.name} [{new.typename}] to node {uuid}"})
 
 
-async def get_log(request: Request) -> Response:
+async def get_log(request: Request, ctx: ServerContext) -> Response:
     """``{"log": [...]}`` of the repo."""
-    repo = await blocking(hub_of(request).catalog.repo, _ref(request))
+    repo = await blocking(ctx.service.catalog.repo, _ref(request))
     return JSONResponse({"log": list(repo.log)})
 
 
-async def post_log(request: Request) -> Response:
+async def post_log(request: Request, ctx: ServerContext) -> Response:
     """Append ``{"log": [...]}`` lines, each stamped with time, user and app."""
     lines = str_list_field(await json_body(request), "log")
     stamped = [stamp(request, line) for line in lines]
-    await blocking(hub_of(request).catalog.append_repo_log, _ref(request), stamped)
+    await blocking(ctx.service.catalog.append_repo_log, _ref(request), stamped)
     return Response(status_code=200)
 
 
-async def branch_versions(request: Request) -> Response:
+async def branch_versions(request: Request, ctx: ServerContext) -> Response:
     """UUIDs from the branch leaf back to the root; ``[]`` for an unknown branch."""
     branch = dvid_branch(request.path_params["name"])
-    uuids = await blocking(hub_of(request).catalog.branch_versions, _ref(request), branch)
+    uuids = await blocking(ctx.service.catalog.branch_versions, _ref(request), branch)
     return JSONResponse(uuids)
 
 
 def _merge(
-    hub: EmbeddedHub, request: Request, parents: list[str], note: str, resolve: bool
+    service: Service, request: Request, parents: list[str], note: str, resolve: bool
 ) -> NodeInfo:
-    root = hub.catalog.repo(_ref(request)).root
-    uuids = [hub.catalog.node(p).uuid for p in parents]
+    root = service.catalog.repo(_ref(request)).root
+    uuids = [service.catalog.node(p).uuid for p in parents]
     for u in uuids:
-        if hub.catalog.node(u).repo != root:
+        if service.catalog.node(u).repo != root:
             raise InvalidRequest(f"merge parent {u} is not in repo {root}")
-    child = merge_nodes(hub.catalog, uuids, note=note, resolve=resolve)
+    child = service.merge_nodes(uuids, note, resolve)
     kind = "resolve" if resolve else "merge"
-    hub.catalog.append_node_log(child.uuid, [stamp(request, f"{kind} of {', '.join(uuids)}")])
+    service.catalog.append_node_log(child.uuid, [stamp(request, f"{kind} of {', '.join(uuids)}")])
     return child
 
 
-async def merge(request: Request) -> Response:
+async def merge(request: Request, ctx: ServerContext) -> Response:
     """A conflict-free merge of committed parents; 409 with the conflict report."""
     body = await json_body(request)
     merge_type = str_field(body, "mergeType", "conflict-free")
@@ -115,13 +114,13 @@ async def merge(request: Request) -> Response:
         raise InvalidRequest(f"field 'mergeType' must be 'conflict-free', got {merge_type!r}")
     parents = str_list_field(body, "parents")
     note = str_field(body, "note")
-    child = await blocking(_merge, hub_of(request), request, parents, note, False)
+    child = await blocking(_merge, ctx.service, request, parents, note, False)
     return JSONResponse({"child": child.uuid})
 
 
-async def resolve(request: Request) -> Response:
+async def resolve(request: Request, ctx: ServerContext) -> Response:
     """Merge where the earlier parent wins every conflict (``data`` names instances)."""
-    hub = hub_of(request)
+    service = ctx.service
     body = await json_body(request)
     names = str_list_field(body, "data")
     parents = str_list_field(body, "parents")
@@ -129,24 +128,24 @@ async def resolve(request: Request) -> Response:
 
     def run() -> NodeInfo:
         for name in names:
-            hub.catalog.instance(_ref(request), name)  # 404 for an unknown instance
-        return _merge(hub, request, parents, note, True)
+            service.catalog.instance(_ref(request), name)  # 404 for an unknown instance
+        return _merge(service, request, parents, note, True)
 
     child = await blocking(run)
     return JSONResponse({"child": child.uuid})
 
 
-def repo_routes() -> list[BaseRoute]:
+def repo_routes(bind: Binder) -> list[BaseRoute]:
     """The repo-level routes."""
     base = "/api/repo/{uuid}"
     return [
-        Route(base, repo_exists, methods=["HEAD"]),
-        Route(f"{base}/info", get_info, methods=["GET"]),
-        Route(f"{base}/info", post_info, methods=["POST"]),
-        Route(f"{base}/instance", create_instance, methods=["POST"]),
-        Route(f"{base}/log", get_log, methods=["GET"]),
-        Route(f"{base}/log", post_log, methods=["POST"]),
-        Route(f"{base}/branch-versions/{{name}}", branch_versions, methods=["GET"]),
-        Route(f"{base}/merge", merge, methods=["POST"]),
-        Route(f"{base}/resolve", resolve, methods=["POST"]),
+        Route(base, bind(repo_exists), methods=["HEAD"]),
+        Route(f"{base}/info", bind(get_info), methods=["GET"]),
+        Route(f"{base}/info", bind(post_info), methods=["POST"]),
+        Route(f"{base}/instance", bind(create_instance), methods=["POST"]),
+        Route(f"{base}/log", bind(get_log), methods=["GET"]),
+        Route(f"{base}/log", bind(post_log), methods=["POST"]),
+        Route(f"{base}/branch-versions/{{name}}", bind(branch_versions), methods=["GET"]),
+        Route(f"{base}/merge", bind(merge), methods=["POST"]),
+        Route(f"{base}/resolve", bind(resolve), methods=["POST"]),
     ]

@@ -12,8 +12,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.registry import typenames
+from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json, type_url
-from voxhub.server.http import blocking, hub_of, json_body, str_field
+from voxhub.server.http import blocking, json_body, str_field
 
 _STARTED = time.monotonic()
 
@@ -26,31 +27,33 @@ def voxhub_version() -> str:
         return "dev"
 
 
-async def server_info(request: Request) -> Response:
+async def server_info(request: Request, ctx: ServerContext) -> Response:
     """DVID's server info: a JSON map of strings."""
-    hub = hub_of(request)
+    service = ctx.service
     return JSONResponse(
         {
             "Cores": str(os.cpu_count() or 1),
             "Maximum Cores": str(os.cpu_count() or 1),
             "Datastore Version": "1",
             "DVID Version": f"voxhub {voxhub_version()}",
-            "Storage backend": hub.store.spec(),
+            "Storage backend": service.store.spec(),
             "Server time": datetime.now(UTC).isoformat(),
             "Server uptime": f"{time.monotonic() - _STARTED:.0f}s",
             "Host": request.url.netloc,
-            "Max Request Bytes": str(request.app.state.max_request_bytes),
+            "Max Request Bytes": str(ctx.settings.max_request_bytes),
             "Note": "voxhub: a DVID-compatible versioned image service; see /api/help",
         }
     )
 
 
-async def server_types(request: Request) -> Response:
+async def server_types(request: Request, ctx: ServerContext) -> Response:
     """``{typename: typeURL}`` of the types that have instances in some repo."""
-    hub = hub_of(request)
+    service = ctx.service
 
     def used() -> set[str]:
-        return {i.typename for r in hub.catalog.repos() for i in hub.catalog.instances(r.root)}
+        return {
+            i.typename for r in service.catalog.repos() for i in service.catalog.instances(r.root)
+        }
 
     names = await blocking(used)
     return JSONResponse({t: type_url(t) for t in sorted(names)})
@@ -61,22 +64,22 @@ async def compiled_types(request: Request) -> Response:
     return JSONResponse({t: type_url(t) for t in typenames()})
 
 
-async def repos_info(request: Request) -> Response:
+async def repos_info(request: Request, ctx: ServerContext) -> Response:
     """Every repo, keyed by root UUID (what neuroglancer's ``dvid://`` source reads)."""
-    hub = hub_of(request)
+    service = ctx.service
 
     def collect() -> dict[str, object]:
-        return {r.root: repo_json(hub, r) for r in hub.catalog.repos()}
+        return {r.root: repo_json(service, r) for r in service.catalog.repos()}
 
     return JSONResponse(await blocking(collect))
 
 
-async def create_repo(request: Request) -> Response:
+async def create_repo(request: Request, ctx: ServerContext) -> Response:
     """``{alias, description, root}`` → ``{"root": uuid}``."""
     body = await json_body(request)
     alias, description = str_field(body, "alias"), str_field(body, "description")
     root = str_field(body, "root") or None
-    repo = await blocking(hub_of(request).create_repo, alias, description, root=root)
+    repo = await blocking(ctx.service.catalog.create_repo, alias, description, root=root)
     return JSONResponse({"root": repo.root})
 
 
@@ -85,13 +88,13 @@ async def heartbeat(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
-def server_routes() -> list[BaseRoute]:
+def server_routes(bind: Binder) -> list[BaseRoute]:
     """The server-level routes."""
     return [
-        Route("/api/server/info", server_info, methods=["GET"]),
-        Route("/api/server/types", server_types, methods=["GET"]),
+        Route("/api/server/info", bind(server_info), methods=["GET"]),
+        Route("/api/server/types", bind(server_types), methods=["GET"]),
         Route("/api/server/compiled-types", compiled_types, methods=["GET"]),
         Route("/api/heartbeat", heartbeat, methods=["GET"]),
-        Route("/api/repos/info", repos_info, methods=["GET"]),
-        Route("/api/repos", create_repo, methods=["POST"]),
+        Route("/api/repos/info", bind(repos_info), methods=["GET"]),
+        Route("/api/repos", bind(create_repo), methods=["POST"]),
     ]

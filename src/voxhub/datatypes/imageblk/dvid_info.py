@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, decode_extents, encode_extents
+from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -40,6 +42,13 @@ def _inclusive(box: Box | None) -> tuple[list[int], list[int]]:
         return [0, 0, 0], [0, 0, 0]
     last = (box.stop[0] - 1, box.stop[1] - 1, box.stop[2] - 1)
     return _xyz(box.start), _xyz(last)
+
+
+def image_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    """DVID's ``GET info`` of image instance ``info`` at ``node_uuid`` (blocking: reads the
+    catalog and the extents); the registry's ``describe_instance`` hook of images."""
+    instance = open_image_instance(access.catalog, node_uuid, info)
+    return instance_info_json(info, instance.config, instance.extents(0))
 
 
 def instance_info_json(

@@ -1,9 +1,9 @@
 """HTTP routes of image instances (DVID's ``uint8blk`` family), relative to the instance.
 
 The server mounts these under ``/api/node/{uuid}/{name}/`` after resolving the node and
-the instance; handlers find ``request.state.node_uuid``, ``request.state.instance`` (an
-:class:`~voxhub.versioning.records.InstanceInfo`), ``request.app.state.hub`` and the byte
-limit ``request.app.state.max_request_bytes`` (1 GiB if unset). Errors are raised as
+the instance; handlers read the node, the instance, the store access and the byte limit
+from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` the dispatcher
+resolved (:func:`~voxhub.datatypes.wire.context.instance_context`). Errors are raised as
 voxhub exceptions; the server's one table turns them into statuses.
 
 Differences from DVID (each deliberate):
@@ -41,7 +41,9 @@ from voxhub.datatypes.imageblk.dvid_info import (
     parse_extents_body,
 )
 from voxhub.datatypes.imageblk.instance import ImageInstance
+from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.wire import block_stream, bodies, formats
+from voxhub.datatypes.wire.context import instance_context, request_limit
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -55,10 +57,7 @@ from voxhub.datatypes.wire.url_geometry import (
 )
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
-from voxhub.versioning.catalog import Catalog
-from voxhub.versioning.records import InstanceInfo
 
-DEFAULT_MAX_REQUEST_BYTES = 2**30
 #: reads up to this many voxel bytes run on the event loop when the store is fast
 SMALL_READ_BYTES = 1 << 19
 OCTET = "application/octet-stream"
@@ -66,34 +65,16 @@ _VOLUME_FORMATS = ("", "octet-stream", "nd", "raw")
 
 
 # -- request context -----------------------------------------------------------------
-def request_limit(request: Request) -> int:
-    """The server's per-request byte limit."""
-    return int(getattr(request.app.state, "max_request_bytes", DEFAULT_MAX_REQUEST_BYTES))
-
-
-def instance_at(catalog: Catalog, node_uuid: str, info: InstanceInfo, limit: int) -> ImageInstance:
-    """The image instance ``info`` at ``node_uuid``, refusing reads over ``limit`` bytes.
-
-    Blocking (it reads the catalog): call it in a thread.
-    """
-    config = ImageConfig.from_json(info.config)
-    view = catalog.view(node_uuid, info.name)
-    per_voxel = np.dtype(config.dtype).itemsize
-    return ImageInstance(view, config, info.name, max_request_voxels=max(1, limit // per_voxel))
-
-
 def open_instance(request: Request) -> ImageInstance:
     """The instance this request addresses, at its node (blocking: call in a thread)."""
-    return instance_at(
-        request.app.state.hub.catalog,
-        request.state.node_uuid,
-        request.state.instance,
-        request_limit(request),
+    ctx = instance_context(request)
+    return open_image_instance(
+        ctx.access.catalog, ctx.node_uuid, ctx.instance, ctx.max_request_bytes
     )
 
 
 def _config(request: Request) -> ImageConfig:
-    return ImageConfig.from_json(request.state.instance.config)
+    return ImageConfig.from_json(instance_context(request).config)
 
 
 def scale_param(request: Request, config: ImageConfig) -> int:
@@ -127,9 +108,11 @@ def _volume_bytes(array: np.ndarray) -> memoryview:
 async def get_info(request: Request) -> Response:
     def run() -> dict[str, Any]:
         instance = open_instance(request)
-        return instance_info_json(request.state.instance, instance.config, instance.extents(0))
+        return instance_info_json(
+            instance_context(request).instance, instance.config, instance.extents(0)
+        )
 
-    return JSONResponse(await small_read(request, run))
+    return JSONResponse(await small_read(instance_context(request), run))
 
 
 async def get_metadata(request: Request) -> Response:
@@ -137,7 +120,7 @@ async def get_metadata(request: Request) -> Response:
         instance = open_instance(request)
         return metadata_json(instance.config, instance.extents(0))
 
-    body = json.dumps(await small_read(request, run))
+    body = json.dumps(await small_read(instance_context(request), run))
     return Response(body, media_type="application/vnd.dvid-nd-data+json")
 
 
@@ -146,7 +129,7 @@ async def get_extents(request: Request) -> Response:
     ``null`` before anything is written (voxhub; DVID has only POST)."""
     config = _config(request)
     scale = scale_param(request, config)
-    box = await small_read(request, lambda: open_instance(request).extents(scale))
+    box = await small_read(instance_context(request), lambda: open_instance(request).extents(scale))
     return JSONResponse(extents_json(box))
 
 
@@ -202,7 +185,7 @@ async def _get_volume(request: Request, *, isotropic: bool) -> Response:
         return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
 
     small = box.size * np.dtype(config.dtype).itemsize <= SMALL_READ_BYTES and not isotropic
-    volume = await small_read(request, run, small=small)
+    volume = await small_read(instance_context(request), run, small=small)
     if image_fmt is None:
         data = _volume_bytes(volume)
         if compression == "raw":

@@ -1,8 +1,9 @@
 """HTTP routes of labelmap instances (DVID's ``labelmap``), relative to the instance.
 
 The server mounts these under ``/api/node/{uuid}/{name}/`` (see
-:mod:`voxhub.server.dispatch`); handlers find ``request.state.node_uuid``,
-``request.state.instance`` and ``request.app.state.hub``, as image routes do. This module
+:mod:`voxhub.server.dispatch`); handlers read the node, the instance and the store access
+from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext`, as image routes
+do. This module
 holds the request helpers and the route table; the handlers live in
 :mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
 reads) and :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel).
@@ -35,19 +36,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.dvid_info import instance_info_json
-from voxhub.datatypes.imageblk.routes import request_limit, scale_param
+from voxhub.datatypes.imageblk.routes import scale_param
+from voxhub.datatypes.labelmap.dvid_info import label_info_json
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
 from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.context import instance_context, request_limit
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import extents_json
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.counters import StoreCounters
 from voxhub.versioning.records import InstanceInfo
 
-TYPE_URL = "github.com/voxhub/voxhub/datatypes/labelmap"
 OCTET = "application/octet-stream"
 _UINT64 = 2**64
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
@@ -61,12 +62,12 @@ def counters_of(hub: StoreHub, info: InstanceInfo) -> StoreCounters:
 
 def open_labels(request: Request) -> LabelInstance:
     """The labelmap instance this request addresses, at its node (blocking)."""
-    hub: StoreHub = request.app.state.hub
-    return open_label_instance(hub, request.state.node_uuid, request.state.instance)
+    ctx = instance_context(request)
+    return open_label_instance(ctx.access, ctx.node_uuid, ctx.instance)
 
 
 def config_of(request: Request) -> ImageConfig:
-    return ImageConfig.from_json(request.state.instance.config)
+    return ImageConfig.from_json(instance_context(request).config)
 
 
 def flag(request: Request, name: str) -> bool:
@@ -130,34 +131,10 @@ async def json_request(request: Request, what: str) -> Any:
 
 
 # -- info ------------------------------------------------------------------------------
-def label_info_json(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
-    """DVID's ``GET info`` of a labelmap: the image JSON plus the label fields of
-    ``Extended`` (``MaxLabel`` at this node, ``MaxRepoLabel`` and ``NextLabel`` from the
-    repo-wide counter, ``IndexedLabels``, ``MaxDownresLevel``)."""
-    instance = open_label_instance(hub, node_uuid, info)
-    out = instance_info_json(info, instance.config, instance.extents(0))
-    out["Base"]["TypeURL"] = TYPE_URL
-    next_label = counters_of(hub, info).next_label()
-    out["Extended"].update(
-        {
-            "MaxLabel": instance.maxlabel(),
-            "MaxRepoLabel": max(instance.maxlabel(), next_label - 1),
-            "NextLabel": next_label,
-            "IndexedLabels": True,
-            "MaxDownresLevel": instance.config.max_scale,
-        }
-    )
-    return out
-
-
 async def get_info(request: Request) -> Response:
     """Instance info: Base, Extended (with MaxLabel, NextLabel, IndexedLabels), Extents."""
-    body = await small_read(
-        request,
-        lambda: label_info_json(
-            request.app.state.hub, request.state.node_uuid, request.state.instance
-        ),
-    )
+    ctx = instance_context(request)
+    body = await small_read(ctx, lambda: label_info_json(ctx.access, ctx.node_uuid, ctx.instance))
     return JSONResponse(body)
 
 
@@ -165,7 +142,7 @@ async def get_extents(request: Request) -> Response:
     """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
     ``null`` before anything is written (voxhub; as for image instances)."""
     scale = scale_of(request, config_of(request))
-    box = await small_read(request, lambda: open_labels(request).extents(scale))
+    box = await small_read(instance_context(request), lambda: open_labels(request).extents(scale))
     return JSONResponse(extents_json(box))
 
 

@@ -30,6 +30,7 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.context import instance_context
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
@@ -49,7 +50,9 @@ async def get_size(request: Request) -> Response:
     """``{"voxels": N}`` of a body (of a supervoxel with ?supervoxels=true); 404 if none."""
     label = path_label(request)
     sv = supervoxels_flag(request)
-    n = await small_read(request, lambda: open_labels(request).size(label, supervoxels=sv))
+    n = await small_read(
+        instance_context(request), lambda: open_labels(request).size(label, supervoxels=sv)
+    )
     return JSONResponse({"voxels": n})
 
 
@@ -76,13 +79,17 @@ async def get_sizes(request: Request) -> Response:
 async def get_supervoxels(request: Request) -> Response:
     """The supervoxels of a body ``[sv, ...]`` (ascending); 404 if it has no voxels."""
     label = path_label(request)
-    return JSONResponse(await small_read(request, lambda: open_labels(request).supervoxels(label)))
+    return JSONResponse(
+        await small_read(instance_context(request), lambda: open_labels(request).supervoxels(label))
+    )
 
 
 async def get_supervoxel_sizes(request: Request) -> Response:
     """``{"supervoxels": [...], "sizes": [...]}`` of a body; 404 if it has no voxels."""
     label = path_label(request)
-    sizes = await small_read(request, lambda: open_labels(request).supervoxel_sizes(label))
+    sizes = await small_read(
+        instance_context(request), lambda: open_labels(request).supervoxel_sizes(label)
+    )
     return JSONResponse({"supervoxels": list(sizes), "sizes": list(sizes.values())})
 
 
@@ -92,7 +99,7 @@ async def get_lastmod(request: Request) -> Response:
     ``{"mutation id", "last mod user", "last mod app", "last mod time"}``, 0 and empty
     strings if the body was only ever written."""
     label = path_label(request)
-    meta = await small_read(request, lambda: open_labels(request).lastmod(label))
+    meta = await small_read(instance_context(request), lambda: open_labels(request).lastmod(label))
     blank: dict[str, Any] = {
         "mutation id": 0,
         "last mod user": "",
@@ -174,7 +181,7 @@ async def get_sparsevol_by_point(request: Request) -> Response:
         box = Box((z, y, x), (z + 1, y + 1, x + 1))
         return int(open_labels(request).read(box, supervoxels=sv)[0, 0, 0])
 
-    label = await small_read(request, run)
+    label = await small_read(instance_context(request), run)
     if label == 0:
         raise InvalidRequest(f"voxel ({x}, {y}, {z}) is label 0, the protected background value")
     return await _sparsevol(request, label, head=False)
@@ -194,7 +201,7 @@ async def get_sparsevol_size(request: Request) -> Response:
 
     From the label index alone; ?supervoxels=true."""
     label = path_label(request)
-    coords, voxels = await small_read(request, lambda: _blocks_of(request, label))
+    coords, voxels = await small_read(instance_context(request), lambda: _blocks_of(request, label))
     bs = config_of(request).block_shape
     lo = np.min(np.array(coords), axis=0) * bs
     hi = (np.max(np.array(coords), axis=0) + 1) * bs - 1
@@ -213,14 +220,14 @@ async def get_sparsevol_coarse(request: Request) -> Response:
 
     ?supervoxels=true."""
     label = path_label(request)
-    coords, _ = await small_read(request, lambda: _blocks_of(request, label))
+    coords, _ = await small_read(instance_context(request), lambda: _blocks_of(request, label))
     return Response(rle.encode_coarse(coords), media_type=OCTET)
 
 
 # -- counters --------------------------------------------------------------------------
 async def get_maxlabel(request: Request) -> Response:
     """``{"maxlabel": N}``, the largest label at this node; 400 before any exists."""
-    n = await small_read(request, lambda: open_labels(request).maxlabel())
+    n = await small_read(instance_context(request), lambda: open_labels(request).maxlabel())
     if n == 0:
         raise InvalidRequest("no maximum label: nothing has been written at this version")
     return _json_text("maxlabel", n)
@@ -228,8 +235,8 @@ async def get_maxlabel(request: Request) -> Response:
 
 async def get_nextlabel(request: Request) -> Response:
     """``{"nextlabel": N}``: the first id the next reservation or cleave would get."""
-    info = request.state.instance
-    n = await small_read(request, lambda: counters_of(request.app.state.hub, info).next_label())
+    ctx = instance_context(request)
+    n = await small_read(ctx, lambda: counters_of(ctx.access, ctx.instance).next_label())
     return _json_text("nextlabel", n)
 
 
@@ -304,7 +311,7 @@ async def get_listlabels(request: Request) -> Response:
 async def get_mutations(request: Request) -> Response:
     """The mutation records visible at this node, oldest first (JSON list; ?userid=)."""
     user = request.query_params.get("userid")
-    records = await small_read(request, lambda: open_labels(request).mutations())
+    records = await small_read(instance_context(request), lambda: open_labels(request).mutations())
     return JSONResponse([r for r in records if user is None or r.get("User") == user])
 
 
@@ -316,7 +323,7 @@ async def get_index(request: Request) -> Response:
     label = path_label(request)
     if "mutid" in request.query_params:
         raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")
-    index = await small_read(request, lambda: open_labels(request).index(label))
+    index = await small_read(instance_context(request), lambda: open_labels(request).index(label))
     meta = index.meta
     out: dict[str, Any] = {
         "label": label,

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from voxhub.datatypes.imageblk.routes import request_limit
 from voxhub.datatypes.labelmap import rle
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.routes import (
@@ -26,6 +25,7 @@ from voxhub.datatypes.labelmap.routes import (
     who,
 )
 from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.context import request_limit
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 
 T = TypeVar("T")

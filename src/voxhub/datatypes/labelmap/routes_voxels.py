@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.cseg import encode_google
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES, request_limit
+from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
 from voxhub.datatypes.labelmap.routes import (
@@ -34,6 +34,7 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire import block_stream, bodies
+from voxhub.datatypes.wire.context import instance_context, request_limit
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -97,7 +98,7 @@ async def get_raw(request: Request) -> Response:
         return open_labels(request).read(box, scale, supervoxels=supervoxels)
 
     small = box.size * _VOXEL.itemsize <= SMALL_READ_BYTES
-    volume = await small_read(request, run, small=small)
+    volume = await small_read(instance_context(request), run, small=small)
     if compression == "raw":
         return Response(_le_bytes(volume), media_type=OCTET)
     if compression in ("lz4", "gzip"):
@@ -147,7 +148,7 @@ async def get_label(request: Request) -> Response:
         box = Box((z, y, x), (z + 1, y + 1, x + 1))
         return int(open_labels(request).read(box, scale, supervoxels=supervoxels)[0, 0, 0])
 
-    return JSONResponse({"Label": await small_read(request, run)})
+    return JSONResponse({"Label": await small_read(instance_context(request), run)})
 
 
 def _points(value: object) -> np.ndarray:

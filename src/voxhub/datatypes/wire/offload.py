@@ -10,23 +10,23 @@ for another process's write lock), goes to the thread pool so the loop keeps ser
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 T = TypeVar("T")
 
 
-def store_is_fast(request: Request) -> bool:
-    """Whether the served store's reads may run on the event loop."""
-    store = getattr(request.app.state.hub, "store", None)
-    return bool(getattr(store, "low_latency_reads", False))
+class ReadsTarget(Protocol):
+    """A request context that knows whether its store reads fast."""
+
+    @property
+    def fast_reads(self) -> bool: ...
 
 
-async def small_read(request: Request, fn: Callable[[], T], *, small: bool = True) -> T:
+async def small_read(target: ReadsTarget, fn: Callable[[], T], *, small: bool = True) -> T:
     """``fn()``, a read-only piece of store work: inline if ``small`` and the store is
     fast, in the thread pool otherwise."""
-    if small and store_is_fast(request):
+    if small and target.fast_reads:
         return fn()
     return await run_in_threadpool(fn)

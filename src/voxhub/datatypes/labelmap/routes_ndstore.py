@@ -1,8 +1,9 @@
 """ndstore and BossDB URLs over voxhub labelmap instances: cutouts, ids and bounding boxes.
 
 :mod:`voxhub.server.ndstore` routes the URLs; this module holds what is particular to a
-labelmap channel (ndstore's "annotation" channel). Everything here blocks (it reads the
-store), so the routes call it from the thread pool.
+labelmap channel (ndstore's "annotation" channel): :class:`LabelChannel`, which the
+``labelmap`` registry hook (``Datatype.ndstore``) opens. Everything here blocks (it reads
+the store), so the server calls it from the thread pool.
 
 * **Cutouts** (``npz hdf5 blosc raw tiff``) hold *body* ids as uint64, read through the
   mapping: ndstore had no supervoxels, so there is no ``?supervoxels`` here. ``hdf5``
@@ -46,76 +47,22 @@ import h5py
 import numpy as np
 from PIL import Image
 
+from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.labelmap.mutations import check_label
-from voxhub.datatypes.labelmap.opening import StoreHub, open_label_instance
-from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire import ndstore_bodies as nd_bodies
+from voxhub.datatypes.wire.ndstore_face import BBOX_TYPES, NdstoreChannel, check_inside
 from voxhub.datatypes.wire.url_geometry import describe_xyz
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import BlockGrid, Box
-from voxhub.versioning.catalog import InstanceInfo
+from voxhub.versioning.records import InstanceInfo
 
 LABEL_DTYPE = np.dtype(np.uint64)
 #: dtypes a labelmap POST body may hold, in the order they are tried
 POST_DTYPES = (np.dtype(np.uint64), np.dtype(np.uint32))
-BBOX_TYPES = ("loose", "tight")
 #: odd 64-bit constant (2**64 / golden ratio): multiplying by it spreads every id bit
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def is_labelmap(info: InstanceInfo) -> bool:
-    return datatype_for(info.typename).name == "labelmap"
-
-
-def require_labelmap(info: InstanceInfo, what: str) -> None:
-    """Refuse (400) ``what`` on a channel that is not a labelmap, naming its type."""
-    if not is_labelmap(info):
-        raise InvalidRequest(
-            f"{what} needs a labelmap (annotation) channel; "
-            f"channel {info.name!r} is a {info.typename}"
-        )
-
-
-def parse_res(text: str, max_scale: int, channel: str) -> int:
-    """The resolution segment as a level of the channel's pyramid."""
-    try:
-        res = int(text)
-    except ValueError:
-        raise InvalidRequest(f"resolution {text!r} must be an integer") from None
-    if not 0 <= res <= max_scale:
-        raise InvalidRequest(
-            f"resolution {res} out of range 0..{max_scale} for channel {channel!r}"
-        )
-    return res
-
-
-def open_labels(
-    hub: StoreHub, uuid: str, info: InstanceInfo, res: str
-) -> tuple[LabelInstance, int]:
-    """The labelmap ``info`` at node ``uuid`` and the requested resolution."""
-    instance = open_label_instance(hub, uuid, info)
-    return instance, parse_res(res, instance.config.max_scale, info.name)
-
-
-def parse_label(text: str) -> int:
-    """A decimal uint64 id from the URL; 0 and non-ids refused (400)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidRequest(f"label {text!r} must be a decimal unsigned 64-bit id") from None
-    return check_label(value)
-
-
-def check_inside(box: Box, extents: Box | None, channel: str, res: int, what: str) -> None:
-    """ndstore refuses reads past the data rather than clipping them; so do we."""
-    if extents is None or not extents.contains(box):
-        bounds = extents or Box((0, 0, 0), (0, 0, 0))
-        raise InvalidRequest(
-            f"{what} {describe_xyz(box)} lies outside the bounds {describe_xyz(bounds)} "
-            f"of channel {channel!r} at resolution {res}"
-        )
 
 
 def read_bodies(instance: LabelInstance, res: int, box: Box, limit: int, what: str) -> np.ndarray:
@@ -239,3 +186,40 @@ def decode_post(fmt: str, body: bytes, box: Box, channel: str, limit: int) -> np
             f"ids ({first})"
         )
     raise first
+
+
+class LabelChannel(NdstoreChannel):
+    """A labelmap instance at a node: body-id cutouts, id services and bounding boxes."""
+
+    def __init__(self, instance: LabelInstance, info: InstanceInfo) -> None:
+        super().__init__(info, instance.config.max_scale)
+        self.instance = instance
+
+    def read(self, fmt: str, box: Box, res: int, limit: int) -> tuple[bytes, str]:
+        return encode(fmt, read_bodies(self.instance, res, box, limit, "cutout"), self.name)
+
+    def check_write(self, box: Box, limit: int) -> None:
+        bodies.check_size(box.size * LABEL_DTYPE.itemsize, limit, "write")
+        self.instance.view.check_writable()
+
+    def write(self, fmt: str, body: bytes, box: Box, limit: int) -> None:
+        self.instance.write(box.start, decode_post(fmt, body, box, self.name, limit))
+
+    def voxel_id(self, box: Box, res: int, limit: int) -> str:
+        return voxel_id(self.instance, res, box, limit)
+
+    def ids(self, box: Box, res: int, limit: int) -> str:
+        return ids_text(self.instance, res, box, limit)
+
+    def bbox_hdf5(self, label: int, res: int) -> bytes:
+        return bbox_hdf5(label, label_box(self.instance, label, res), res)
+
+    def bossdb_bbox(self, label: int, res: int, kind: str) -> dict[str, Any]:
+        return bossdb_json(label_box(self.instance, label, res, kind))
+
+
+def open_label_channel(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, limit: int
+) -> LabelChannel:
+    """The registry hook: labelmap ``info`` at ``node_uuid`` as an ndstore channel."""
+    return LabelChannel(open_label_instance(access, node_uuid, info), info)

@@ -1,0 +1,74 @@
+"""The typed context an instance route receives: who serves it, what it addresses, limits.
+
+The server's dispatcher resolves the node and the instance of ``/api/node/{uuid}/{name}/``
+once, builds an :class:`InstanceContext` and hands it to the datatype's routes in the ASGI
+scope; handlers read it with :func:`instance_context`, never from ``request.app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from voxhub.datatypes.access import StoreAccess
+from voxhub.errors import InvalidRequest
+from voxhub.versioning.records import InstanceInfo
+
+#: the ASGI scope key holding the :class:`InstanceContext` of an instance request
+SCOPE_KEY = "voxhub.instance_context"
+#: default limit on one request body or cutout (1 GiB, a 1024³ uint8 cutout)
+DEFAULT_MAX_REQUEST_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request, from DVID's ``?u=<user>&app=<app>`` (empty when not given)."""
+
+    user: str = ""
+    app: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Caller:
+        return cls(query.get("u", ""), query.get("app", ""))
+
+
+@dataclass(frozen=True)
+class InstanceContext:
+    """One request to one instance at one node."""
+
+    #: the catalog and store serving the request (the service layer)
+    access: StoreAccess
+    #: the node the URL named, resolved to its full UUID
+    node_uuid: str
+    #: the instance the URL named, as the catalog records it
+    instance: InstanceInfo
+    #: the largest body or cutout a request may move, in bytes (413 beyond)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    caller: Caller = Caller()
+
+    @property
+    def fast_reads(self) -> bool:
+        """Whether small reads of the store may run on the event loop (see ``offload``)."""
+        return bool(getattr(self.access.store, "low_latency_reads", False))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The instance's stored configuration."""
+        return self.instance.config
+
+
+def instance_context(request: Request) -> InstanceContext:
+    """The context the dispatcher resolved for this instance request."""
+    ctx = request.scope.get(SCOPE_KEY)
+    if not isinstance(ctx, InstanceContext):
+        # Only reachable if a datatype's routes are mounted without the dispatcher.
+        raise InvalidRequest(f"{request.url.path} was not resolved to a data instance")
+    return ctx
+
+
+def request_limit(request: Request) -> int:
+    """The largest body or cutout this instance request may move, in bytes."""
+    return instance_context(request).max_request_bytes
