@@ -7,15 +7,20 @@ point, and **roll-forward** by whoever meets a committed intent (records: s3_int
 ``fn`` runs against an :class:`S3Txn` that reads through to the bucket, remembers the
 ETag (or absence) of every key it read and buffers its writes. Committing then:
 
-1. **lock** every key read or written: create ``<hex key>~`` with ``If-None-Match: *``,
+1. **lock** every key written: create ``<hex key>~`` with ``If-None-Match: *``,
    holding a lease of ``store.txn_lease_s``. A lock already there is judged by its
    holder's intent: *committed* — finish that commit and retry; *aborted*, or no intent
    and the lease is over — the holder is dead or too slow: mark it aborted (create its
    intent as ``aborted``, so it can never commit) and take the lock over by a
    conditional overwrite; otherwise the holder is alive: let go of every lock, back off
    and run ``fn`` again.
-2. **validate**: every key still has the ETag ``fn`` read (writes of other
-   transactions are excluded by the locks; plain ``put``/``compare_and_swap`` are not).
+2. **validate**: every key ``fn`` read still has the ETag it read (writes of other
+   transactions to locked keys are excluded; plain ``put``/``compare_and_swap`` are
+   not). Keys only read are checked here but not locked, so that transactions which
+   merely *read* a shared key (an instance's extents record, a label's index) do not
+   serialise on it: the isolation is snapshot-like, and two transactions that each read
+   what the other writes may both commit (write skew). voxhub's writers read and write
+   the same keys, and the records they only read grow monotonically.
 3. **commit point**: if the lease still runs, create the intent ``~txn/<id>`` with
    ``If-None-Match: *`` holding the whole write set (values and the ETags the keys have
    now). Before it exists nothing was written but locks; after, the commit *is* made.
@@ -228,7 +233,7 @@ def _commit(store: S3Store, txn: S3Txn) -> None:
     """Steps 1-4 of the module docstring; raises _RetryCommit to run ``fn`` again."""
     txn_id = uuid.uuid4().hex
     mine = Lock(txn_id, time.time() + store.txn_lease_s)
-    keys = sorted(set(txn.writes) | set(txn.read_etags))
+    keys = sorted(txn.writes)  # read-only keys are validated, not locked (docstring)
     held: list[bytes] = []  # appended from pool threads (list.append is atomic)
 
     def lock(key: bytes) -> None:
@@ -239,7 +244,8 @@ def _commit(store: S3Store, txn: S3Txn) -> None:
         store._parallel(lock, keys)
         if len(held) < len(keys):
             raise _RetryCommit(busy=True)
-        now = dict(zip(keys, store._parallel(store.etag_of, keys), strict=True))
+        checked = sorted(set(keys) | set(txn.read_etags))
+        now = dict(zip(checked, store._parallel(store.etag_of, checked), strict=True))
         if any(now[k] != etag for k, etag in txn.read_etags.items()):
             raise _RetryCommit
         writes = [Write(k, now[k], v) for k, v in txn.writes.items()]
