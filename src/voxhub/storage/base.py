@@ -117,6 +117,16 @@ class KVStore(ABC):
         values = iter(self.get_many([k for k in chosen if k is not None]))
         return [next(values) if k is not None else None for k in chosen]
 
+    def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        """Whether the two keys of each pair hold equal values (both missing: equal).
+
+        Diffs and merge checks compare the visible versions of a key this way; LMDB
+        compares in place, without copying values out of the map.
+        """
+        keys = sorted({k for pair in pairs for k in pair})
+        values = dict(zip(keys, self.get_many(keys), strict=True))
+        return [values[a] == values[b] for a, b in pairs]
+
     # -- writes ----------------------------------------------------------------------
     @abstractmethod
     def put(self, key: bytes, value: bytes) -> None:

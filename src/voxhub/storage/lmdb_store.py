@@ -34,7 +34,7 @@ from voxhub.storage.base import KVStore, Txn
 from voxhub.storage.lmdb_env import LmdbEnv, open_env
 
 if TYPE_CHECKING:
-    from voxhub.storage.lmdb_env import Transaction
+    from voxhub.storage.lmdb_env import Transaction, ViewTransaction
 
 T = TypeVar("T")
 Pair = tuple[bytes, bytes | None]
@@ -204,6 +204,16 @@ class LmdbStore(KVStore):
             return out
 
         return self._read(run)
+
+    def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        def run(txn: ViewTransaction) -> list[bool]:
+            out = []
+            for a, b in pairs:  # zero-copy views into the map, compared in place
+                va, vb = txn.get(a), txn.get(b)
+                out.append((va is None and vb is None) or (va is not None and va == vb))
+            return out
+
+        return self._env().read_views(run)
 
     # -- writes ----------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:

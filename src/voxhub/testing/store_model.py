@@ -99,6 +99,11 @@ def make_model_machine(new_store: Callable[[], KVStore]) -> type[RuleBasedStateM
                 self.model[ks[pick]] if len(ks) > pick and pick != 3 else None for ks in want
             ]
 
+        @rule(pairs=st.lists(st.tuples(keys, keys), max_size=4))
+        def same_values(self, pairs: list[tuple[bytes, bytes]]) -> None:
+            want = [self.model.get(a) == self.model.get(b) for a, b in pairs]
+            assert self.store.same_values(pairs) == want
+
         @rule(start=bounds, end=ends)
         def delete_range(self, start: bytes, end: bytes | None) -> None:
             doomed = self._in(start, end)
