@@ -129,7 +129,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 def test_readme_has_python_and_bash_blocks() -> None:
     languages = {b.language for b in readme_blocks()}
     assert {"python", "bash"} <= languages
-    assert languages <= {"python", "bash", "text"}, "a block no test runs"
+    assert languages <= {"python", "bash", "text", "json"}, "a code block no test runs"
 
 
 def test_python_blocks_run_in_order(
