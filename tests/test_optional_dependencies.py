@@ -129,3 +129,20 @@ def test_the_cli_runs_without_the_server_extra_and_serve_says_what_it_needs(
     assert served.returncode == 1
     assert served.stderr == "Error: voxhub serve needs pip install 'voxhub[server]'\n"
     assert served.stdout == ""
+
+
+def test_importing_the_server_without_its_extra_names_it(tmp_path: Path) -> None:
+    result = run_without_extras(
+        """
+        from voxhub.errors import MissingDependency
+        try:
+            import voxhub.server
+        except MissingDependency as e:
+            print(e)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "voxhub.server needs the 'starlette' package: pip install 'voxhub[server]'\n"
+    )
