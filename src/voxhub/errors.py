@@ -25,6 +25,10 @@ class InvalidRequest(VoxhubError, ValueError):
     """The request is malformed: bad shape, dtype, name, slice or argument (HTTP 400)."""
 
 
+class OutOfBounds(InvalidRequest, IndexError):
+    """An integer index lies outside a volume's bounds, as numpy's ``IndexError`` (HTTP 400)."""
+
+
 class AmbiguousUUID(InvalidRequest):
     """A UUID prefix matches more than one node (HTTP 400)."""
 
@@ -82,6 +86,7 @@ __all__ = [
     "MergeConflict",
     "MissingDependency",
     "NotFound",
+    "OutOfBounds",
     "ReadOnlyError",
     "StorageError",
     "TooLarge",
