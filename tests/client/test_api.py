@@ -264,3 +264,16 @@ def test_mutation_results_are_typed_and_the_same_everywhere(hub: Hub) -> None:
     sv_split = lv.split_supervoxel(4, np.array([[4, 0, 0, 1]], np.int32))
     assert lv.size(sv_split.split_supervoxel, supervoxels=True) == 1
     assert sv_split.mutation_id > renumbered.mutation_id
+
+
+def test_repo_aliases_are_unique(hub: Hub) -> None:
+    alias = f"unique-{uuid.uuid4().hex[:8]}"  # the remote server lives for the session
+    first = hub.create_repo(alias)
+    with pytest.raises(Conflict, match=alias):
+        hub.create_repo(alias)
+    other = hub.create_repo(f"other-{alias}")
+    with pytest.raises(Conflict, match=alias):
+        other.update(alias=alias)
+    assert other.alias == f"other-{alias}"
+    assert hub.repo(alias) == first
+    assert [r.alias for r in hub.repos()].count(alias) == 1

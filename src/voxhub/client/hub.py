@@ -83,9 +83,9 @@ class Hub(ABC):
 
     def repo(self, ref: str) -> Repo:
         """A repo by alias, or by the UUID (or unique prefix) of any of its nodes."""
-        matches = [r for r in self.catalog.repos() if r.alias == ref and ref]
-        if len(matches) == 1:
-            return Repo(self, matches[0].root)
+        by_alias = self.catalog.repo_by_alias(ref)  # aliases are unique
+        if by_alias is not None:
+            return Repo(self, by_alias.root)
         try:
             return Repo(self, self.catalog.repo(ref).root)
         except NotFound:
