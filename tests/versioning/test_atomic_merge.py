@@ -61,9 +61,10 @@ def written_at(store: KVStore, instance_id: int, version_id: int) -> list[bytes]
 def assert_merged(hub: EmbeddedHub, uuid: str) -> None:
     merged = Node(hub, uuid).volume("em")
     assert merged.extents() == Box((0, 0, 0), (16, 8, 16))
-    full = merged[0:16, 0:16, 0:16]
+    full = merged.read(Box((0, 0, 0), (16, 16, 16)))  # past the bounds: background
+    assert (full[8:16, 0:8, 0:8] == 30).all()
     expected = full.reshape(8, 2, 8, 2, 8, 2).astype(np.float64).mean(axis=(1, 3, 5))
-    assert np.array_equal(merged.at_scale(1)[0:8, 0:8, 0:8], np.floor(expected + 0.5))
+    assert np.array_equal(merged.read(Box((0, 0, 0), (8, 8, 8)), 1), np.floor(expected + 0.5))
 
 
 def test_a_failing_recompute_leaves_no_merge_node_and_a_retry_works(
