@@ -19,7 +19,7 @@ import numpy as np
 
 from voxhub.blocks import fill_block
 from voxhub.client.remote.extents import ExtentsCache
-from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
+from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box, write_slabs
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
@@ -141,7 +141,7 @@ class RemoteImage:
             self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
 
         try:
-            run_all(self._pool, post, pieces)
+            write_slabs(self._pool, post, pieces, f"write of {box} to {self.name!r}")
         except BaseException:
             self._extents.forget()  # some slabs may have landed
             raise

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import numpy as np
 
 from voxhub.client.remote.extents import ExtentsCache
-from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
+from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box, write_slabs
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
@@ -91,8 +91,9 @@ class RemoteLabels:
             path = f"{self._base}/raw/0_1_2/{dvid_geometry(piece)}"
             self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
 
+        pieces = split_box(box, self._config.block_shape, self._piece_voxels)
         try:
-            run_all(self._pool, post, split_box(box, self._config.block_shape, self._piece_voxels))
+            write_slabs(self._pool, post, pieces, f"write of {box} to {self.name!r}")
         except BaseException:
             self._extents.forget()  # some slabs may have landed
             raise
