@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes import registry
-from voxhub.datatypes.wire.context import instance_context
+from voxhub.datatypes.wire.context import InstanceContext, instance_context, instance_route
 from voxhub.errors import VersionLocked
 
 from .conftest import LIMIT, Env
 
 
-async def _echo(request: Request) -> Response:
+async def _echo(request: Request, ctx: InstanceContext) -> Response:
     """Echo what the dispatcher resolved."""
-    ctx = instance_context(request)
+    assert instance_context(request) is ctx
     return JSONResponse(
         {
             "node": ctx.node_uuid,
@@ -36,15 +36,15 @@ async def _echo(request: Request) -> Response:
     )
 
 
-async def _locked(request: Request) -> Response:
+async def _locked(request: Request, ctx: InstanceContext) -> Response:
     """Always refuses, as a write to a committed node would."""
     raise VersionLocked("node is committed")
 
 
 def _fake_routes() -> list[BaseRoute]:
     return [
-        Route("/echo/{arg}", _echo, methods=["GET"]),
-        Route("/write", _locked, methods=["POST"]),
+        instance_route("/echo/{arg}", _echo, methods=["GET"]),
+        instance_route("/write", _locked, methods=["POST"]),
     ]
 
 

@@ -94,3 +94,12 @@ def test_unknown_route_is_json_404(env: Env) -> None:
     assert r.status_code == 404
     assert "/api/nothing/here" in r.json()["error"]
     assert env.client.put("/api/repos/info").status_code == 405
+
+
+def test_home_page_views_only_what_a_png_slice_holds(env: Env) -> None:
+    env.root.create_labels("seg", block_shape=(16, 16, 16))
+    env.root.create_volume("ids", "uint64", block_shape=(8, 8, 8))
+    page = env.client.get("/").text
+    assert page.count('type="range"') == 1  # gray only
+    assert "<b>seg</b> [labelmap] uint64, extents" in page
+    assert "<b>ids</b> [uint64blk] uint64, extents" in page

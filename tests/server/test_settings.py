@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from voxhub.datatypes.wire.dvid_settings import parse_compression
 from voxhub.errors import CapabilityError, InvalidRequest
-from voxhub.server.settings import parse_compression, parse_new_instance
+from voxhub.server.settings import parse_new_instance
 
 
 def test_string_settings_are_converted_once_to_zyx() -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from voxhub.errors import AmbiguousUUID, Conflict, InvalidRequest, NotFound, VersionLocked
+from voxhub.errors import (
+    AmbiguousUUID,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    StorageError,
+    VersionLocked,
+)
 from voxhub.storage import KVStore, MemoryStore
 from voxhub.storage.lmdb_store import LmdbStore
 from voxhub.versioning.catalog import Catalog
@@ -172,3 +179,12 @@ def test_instances(store: KVStore) -> None:
     updated = cat.update_instance_config(root, "img", lambda c: {**c, "levels": 3})
     assert updated.config == {"levels": 3}
     assert cat.instance(child, "img").config == {"levels": 3}
+
+
+def test_a_store_of_the_old_key_layout_is_refused(store: KVStore) -> None:
+    """Layout 1 (tombstones as empty values) had repos but no layout record."""
+    store.put(b"\x00repo/" + b"0" * 32, b"{}")
+    with pytest.raises(StorageError, match="key layout 1"):
+        Catalog(store)
+    store.put(b"\x00layout", b"2")
+    Catalog(store)  # the current layout opens

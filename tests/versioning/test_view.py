@@ -7,7 +7,7 @@ import pytest
 from voxhub.errors import InvalidRequest, VersionLocked
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog
-from voxhub.versioning.keys import data_key
+from voxhub.versioning.keys import MARK_DATA, MARK_TOMBSTONE, data_key
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 
@@ -40,7 +40,8 @@ def test_reads_writes_and_scans(store: KVStore) -> None:
     view.delete_many([b"b1", b"nope"])
     assert view.get(b"b1") is None
     # no ancestor held b1: the key is gone, not tombstoned
-    assert store.get(data_key(view.instance_id, b"b1", view.version_id)) is None
+    for mark in (MARK_DATA, MARK_TOMBSTONE):
+        assert store.get(data_key(view.instance_id, b"b1", view.version_id, mark)) is None
 
 
 def test_empty_values_are_refused_and_nothing_is_written(store: KVStore) -> None:
@@ -59,11 +60,14 @@ def test_children_inherit_and_tombstones_hide(store: KVStore) -> None:
     view = cat.view(child, "kv")
     assert view.get_many([b"a1", b"b1"]) == [b"old", b"keep"]
     view.delete_many([b"a1"])
-    assert store.get(data_key(view.instance_id, b"a1", view.version_id)) == b""  # tombstone
+    here = view.instance_id, b"a1", view.version_id
+    assert store.get(data_key(*here, MARK_TOMBSTONE)) == b""  # a tombstone key, no data key
+    assert store.get(data_key(*here, MARK_DATA)) is None
     assert view.get(b"a1") is None
     assert list(view.scan(b"", None)) == [(b"b1", b"keep")]
     view.put_many([(b"a1", b"new")])  # a put replaces the tombstone
     assert view.get(b"a1") == b"new"
+    assert store.get(data_key(*here, MARK_TOMBSTONE)) is None
     assert cat.view(root, "kv").get(b"a1") == b"old"  # the committed root is unchanged
 
 

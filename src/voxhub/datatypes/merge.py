@@ -3,6 +3,14 @@ derived keys exempt from conflicts and recomputed at the merge child.
 
 Both the numpy API and the HTTP server merge through :func:`merge_nodes`, so a merge
 means the same thing everywhere.
+
+A merge and its recomputed derived data (extents, pyramid, label index, maxlabel) are
+one step: the child is created *pending* — invisible to every lookup — and published
+only once every datatype has repaired its derived data there. If the repair fails, the
+pending child and everything written at it are dropped, so the failed request leaves
+nothing behind; if the process dies, the next ``Catalog`` opened on the store finishes it
+(:func:`finish_merge`, registered with
+:func:`voxhub.versioning.catalog.register_merge_finisher`).
 """
 
 from __future__ import annotations
@@ -10,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from voxhub.datatypes.registry import datatype_for
-from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
+from voxhub.versioning.catalog import (
+    Catalog,
+    InstanceInfo,
+    NodeInfo,
+    register_merge_finisher,
+)
 
 
 def _describe(inst: InstanceInfo, tkey: bytes) -> str:
@@ -28,11 +41,24 @@ def merge_nodes(
 
     Raises :class:`~voxhub.errors.MergeConflict` naming each instance and block changed
     differently on several sides, unless ``resolve`` (then the earlier parent wins).
-    Derived data (extents, pyramid levels) is recomputed at the new node.
+    Derived data (extents, pyramid levels) is recomputed at the new node before it
+    becomes visible.
     """
-    child = catalog.merge(parents, note=note, resolve=resolve, describe=_describe, derived=_derived)
+    child = catalog.begin_merge(
+        parents, note=note, resolve=resolve, describe=_describe, derived=_derived
+    )
+    try:
+        finish_merge(catalog, child)
+    except BaseException:
+        catalog.abandon_merge(child.uuid)
+        raise
+    return catalog.node(child.uuid)
+
+
+def finish_merge(catalog: Catalog, child: NodeInfo) -> None:
+    """Recompute derived data at the pending merge ``child``, then publish it."""
     first, others = child.parents[0], child.parents[1:]
-    for inst in catalog.instances(child.uuid):
+    for inst in catalog.instances(first):
         repair = datatype_for(inst.typename).repair_merge
         if not inst.versioned or repair is None:
             continue
@@ -40,5 +66,8 @@ def merge_nodes(
         for other in others:
             changed.update(catalog.diff(first, other, inst.name))
         views = [catalog.view(p, inst.name) for p in child.parents]
-        repair(catalog.view(child.uuid, inst.name), inst.config, views, changed)
-    return catalog.node(child.uuid)
+        repair(catalog.pending_view(child, inst.name), inst.config, views, changed)
+    catalog.publish_merge(child.uuid)
+
+
+register_merge_finisher(finish_merge)

@@ -62,6 +62,12 @@ class Datatype:
     #: the opener of its instances as ndstore/BossDB channels (loaded lazily, like
     #: ``routes``); ``None``: ndstore URLs refuse its instances
     ndstore: Callable[[], ChannelOpener] | None = None
+    #: DVID's instance-creation settings (keys lower-cased, shared ones removed) → the
+    #: stored config of a new instance of a typename; ``None``: not creatable over HTTP
+    config_from_settings: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: a stored config posted as JSON (voxhub's own ``POST .../instance``) checked as the
+    #: datatype's constructor checks it; ``None``: stored as given
+    check_config: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -114,6 +120,10 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_settings import (
+        check_image_config,
+        image_config_from_settings,
+    )
     from voxhub.datatypes.imageblk.keys import describe_tkey, is_derived
     from voxhub.datatypes.imageblk.merge import repair_after_merge
 
@@ -128,10 +138,13 @@ def _register_builtins() -> None:
             routes=_imageblk_routes,
             describe_instance=_describe_image,
             ndstore=_imageblk_ndstore,
+            config_from_settings=image_config_from_settings,
+            check_config=check_image_config,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_settings import label_config_from_settings
 
     _register(
         Datatype(
@@ -145,6 +158,7 @@ def _register_builtins() -> None:
             routes=_labelmap_routes,
             describe_instance=_describe_labels,
             ndstore=_labelmap_ndstore,
+            config_from_settings=label_config_from_settings,
         )
     )
 

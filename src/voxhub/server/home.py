@@ -1,5 +1,8 @@
 """``GET /``: a plain HTML page listing repos, their version DAG and instances, with an
-xy slice viewer (a z slider) for every image instance at the master leaf."""
+xy slice viewer (a z slider) for every uint8/uint16 volume at the master leaf.
+
+Instances are summarised from their DVID JSON (each datatype's ``describe_instance``
+hook), so the page needs no knowledge of particular datatypes."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.registry import datatype_for
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json
 from voxhub.server.http import blocking
@@ -19,6 +21,8 @@ from voxhub.versioning.catalog import RepoInfo
 
 #: the largest slice side the page asks for
 MAX_VIEW_SIDE = 1024
+#: voxel types an xy slice PNG holds exactly (the viewer asks ``raw/xy/.../png``)
+SLICE_DTYPES = ("uint8", "uint16")
 
 _SCRIPT = """
 <script>
@@ -65,13 +69,15 @@ def _repo_section(service: Service, repo: RepoInfo, index: int) -> str:
     for j, (name, inst) in enumerate(sorted(data["DataInstances"].items())):
         typename = inst["Base"]["TypeName"]
         item = f"<li><b>{escape(name)}</b> [{escape(typename)}]"
-        if datatype_for(typename).name == "imageblk":
-            ext = inst["Extended"]
+        ext = inst["Extended"]
+        if {"Values", "MinPoint", "MaxPoint", "MaxDownresLevel"} <= ext.keys():  # voxels
+            dtype = ext["Values"][0]["DataType"]
             item += (
-                f" {ext['Values'][0]['DataType']}, extents {ext['MinPoint']}..{ext['MaxPoint']}"
+                f" {dtype}, extents {ext['MinPoint']}..{ext['MaxPoint']}"
                 f" (x,y,z), scales 0..{ext['MaxDownresLevel']}"
-                + _viewer(f"v{index}-{j}", leaf, name, ext["MinPoint"], ext["MaxPoint"])
             )
+            if dtype in SLICE_DTYPES:
+                item += _viewer(f"v{index}-{j}", leaf, name, ext["MinPoint"], ext["MaxPoint"])
         instances.append(item + "</li>")
     return (
         f"<h2>{escape(repo.alias or '(no alias)')} <code>{repo.root}</code></h2>"

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest
@@ -92,19 +91,11 @@ async def get_instance(request: Request, ctx: ServerContext) -> Response:
 
 
 def _validated_config(typename: str, config: Any) -> dict[str, Any]:
-    """``config`` checked the way the datatype's own constructor checks it."""
-    datatype = datatype_for(typename)
+    """``config`` checked by the datatype's ``check_config`` hook, when it has one."""
+    check = datatype_for(typename).check_config
     if not isinstance(config, dict):
         raise InvalidRequest(f"field 'config' must be a JSON object, got {config!r}")
-    if datatype.name != "imageblk":
-        return config
-    try:
-        parsed = ImageConfig.from_json(config)
-    except TypeError as e:
-        raise InvalidRequest(f"config of a {typename} instance: {e}") from None
-    if typename_for(parsed.dtype) != typename:
-        raise InvalidRequest(f"config dtype {parsed.dtype} does not match typename {typename}")
-    return parsed.to_json()
+    return config if check is None else check(typename, config)
 
 
 async def create_instance(request: Request, ctx: ServerContext) -> Response:

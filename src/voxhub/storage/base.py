@@ -89,6 +89,25 @@ class KVStore(ABC):
         """
         return [list(self.scan(s, e, keys_only=keys_only)) for s, e in ranges]
 
+    def pick_values(
+        self,
+        ranges: Sequence[tuple[bytes, bytes]],
+        choose: Callable[[list[bytes]], bytes | None],
+    ) -> list[bytes | None]:
+        """For each range, list its keys, let ``choose`` pick one, return that key's value.
+
+        ``None`` where ``choose`` picked nothing (it is not called for an empty range) or
+        the picked key vanished meanwhile. This is how the versioned layer reads: it
+        decides the visible version from keys alone and reads one value, however many
+        versions are stored. ``choose`` must be pure and quick (backends may call it
+        inside a read transaction). The default is a keys-only ``scan_many`` and one
+        ``get_many``; LMDB serves everything from one read transaction.
+        """
+        found = self.scan_many(ranges, keys_only=True)
+        chosen = [choose([k for k, _ in entries]) if entries else None for entries in found]
+        values = iter(self.get_many([k for k in chosen if k is not None]))
+        return [next(values) if k is not None else None for k in chosen]
+
     # -- writes ----------------------------------------------------------------------
     @abstractmethod
     def put(self, key: bytes, value: bytes) -> None:

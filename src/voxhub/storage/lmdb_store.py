@@ -156,6 +156,29 @@ class LmdbStore(KVStore):
 
         return self._read(run)
 
+    def pick_values(
+        self,
+        ranges: Sequence[tuple[bytes, bytes]],
+        choose: Callable[[list[bytes]], bytes | None],
+    ) -> list[bytes | None]:
+        def run(txn: Transaction) -> list[bytes | None]:
+            cur = txn.cursor()
+            out: list[bytes | None] = []
+            for start, end in ranges:  # one cursor pass per range, keys only
+                keys: list[bytes] = []
+                if cur.set_range(start):
+                    key: bytes = cur.key()
+                    while key < end:
+                        keys.append(key)
+                        if not cur.next():
+                            break
+                        key = cur.key()
+                picked = choose(keys) if keys else None
+                out.append(None if picked is None else txn.get(picked))
+            return out
+
+        return self._read(run)
+
     # -- writes ----------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:
         self._write(lambda txn: txn.put(key, value))

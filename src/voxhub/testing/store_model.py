@@ -72,6 +72,22 @@ def make_model_machine(new_store: Callable[[], KVStore]) -> type[RuleBasedStateM
         def scan_many(self, ranges: list[tuple[bytes, bytes]]) -> None:
             assert self.store.scan_many(ranges) == [self._in(s, e) for s, e in ranges]
 
+        @rule(ranges=st.lists(st.tuples(bounds, keys), max_size=4), pick=st.integers(0, 3))
+        def pick_values(self, ranges: list[tuple[bytes, bytes]], pick: int) -> None:
+            """``pick_values`` returns the value of the key ``choose`` picked per range."""
+            seen: list[list[bytes]] = []
+
+            def choose(found: list[bytes]) -> bytes | None:
+                seen.append(list(found))
+                return None if pick == 3 else found[pick % len(found)]
+
+            got = self.store.pick_values(ranges, choose)
+            want_keys = [[k for k, _ in self._in(s, e)] for s, e in ranges]
+            assert seen == [ks for ks in want_keys if ks]
+            assert got == [
+                self.model[ks[pick % len(ks)]] if ks and pick != 3 else None for ks in want_keys
+            ]
+
         @rule(start=bounds, end=ends)
         def delete_range(self, start: bytes, end: bytes | None) -> None:
             doomed = self._in(start, end)

@@ -1,15 +1,17 @@
 """The catalog: repos, version nodes, branches and instances, persisted in the data store.
 
 All metadata lives in the same ``KVStore`` as the data, under ``0x00`` keys (see
-:mod:`voxhub.versioning.keys`), and every update is a compare-and-swap loop
-(:mod:`voxhub.versioning.metastore`), so several processes can share one store.
+:mod:`voxhub.versioning.keys`). Creating a repo or a node is one store transaction that
+also maintains the per-repo indexes (:mod:`voxhub.versioning.nodes`), so lookups such as
+``uuid:master``, a repo's node list or an ancestry never scan the DAG; other updates are
+compare-and-swap loops (:mod:`voxhub.versioning.metastore`), so several processes can
+share one store. Mutable state is re-read on every call, so a commit made through another
+``Catalog`` or process is seen by the next operation here.
 
-Node records, their cache of immutable facts, ref resolution and branch paths live in
-:mod:`voxhub.versioning.nodes`; mutable state is re-read on every call, so a commit made
-through another ``Catalog`` or process is seen by the next operation here.
-
-Known cost: listing a repo's nodes scans every node record of the store, and resolving a
-branch leaf reads each node of the branch; a per-repo index can replace both later.
+Merges that recompute derived data are created *pending* (:meth:`Catalog.begin_merge`):
+invisible to every lookup until :meth:`Catalog.publish_merge`, dropped by
+:meth:`Catalog.abandon_merge`, and finished after a crash by :meth:`Catalog.recover_merges`
+with the finisher the datatype layer registers (:func:`register_merge_finisher`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import dataclasses
 import json
 import uuid as uuidlib
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from voxhub.errors import Conflict, InvalidRequest, NotFound
-from voxhub.storage.base import KVStore
-from voxhub.versioning import metastore, records
+from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
+from voxhub.storage.base import KVStore, Txn
+from voxhub.versioning import metastore, records, writesets
 from voxhub.versioning.dag import (
     MASTER,
     NodeInfo,
@@ -37,7 +40,14 @@ from voxhub.versioning.dag import (
     validate_instance_name,
 )
 from voxhub.versioning.keys import meta_key, meta_range
-from voxhub.versioning.nodes import NodeRecords, branch_key, node_key, repo_key
+from voxhub.versioning.nodes import (
+    NodeRecords,
+    alias_key,
+    chunk_key,
+    node_key,
+    pending_key,
+    repo_key,
+)
 from voxhub.versioning.records import InstanceInfo
 from voxhub.versioning.view import VersionedKV
 
@@ -48,28 +58,64 @@ def _instance_key(root: str, name: str) -> bytes:
     return meta_key(f"inst/{root}/{name}")
 
 
+#: finishes a pending merge (recomputes derived data, then publishes); registered by the
+#: datatype layer, which knows what is derived.
+MergeFinisher = Callable[["Catalog", NodeInfo], None]
+_finishers: list[MergeFinisher] = []
+#: a pending merge younger than this may still be running in another process.
+PENDING_LEASE_S = 600.0
+
+
+def _no_rule(parent: NodeInfo, txn: Txn) -> None:
+    """Merge parents are committed, hence immutable: nothing to recheck."""
+
+
+def _claim_alias(txn: Txn, alias: str, root: str) -> None:
+    """Point ``alias`` at ``root`` inside ``txn``; ``Conflict`` if another repo has it."""
+    if not alias:
+        return
+    holder = txn.get(alias_key(alias))
+    if holder is not None and holder.decode() != root:
+        raise Conflict(f"repo alias {alias!r} is already used by repo {holder.decode()}")
+    txn.put(alias_key(alias), root.encode())
+
+
+def register_merge_finisher(fn: MergeFinisher) -> None:
+    """Let :meth:`Catalog.recover_merges` finish pending merges with ``fn`` (idempotent)."""
+    if fn not in _finishers:
+        _finishers.append(fn)
+
+
 class Catalog:
     """Repos, the version DAG and data instances of one store; see the module docstring."""
 
     def __init__(self, store: KVStore) -> None:
+        metastore.check_layout(store)
         self.store = store
         self._nodes = NodeRecords(store)
+        if _finishers:
+            self.recover_merges()
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(
         self, alias: str = "", description: str = "", *, root: str | None = None
     ) -> RepoInfo:
-        """Create a repo with an open root node on branch master."""
+        """Create a repo with an open root node on branch master; aliases are unique."""
         uuid = new_uuid(root)
+        metastore.record_layout(self.store)
         now = now_iso()
-        vid = metastore.allocate_id(self.store, "version")
-        node = NodeInfo(uuid, vid, uuid, MASTER, "", (), (), (), now, now, False, ())
-        self._nodes.create(node, ())
-        metastore.insert(
-            self.store, branch_key(uuid, MASTER), records.encode({"base": uuid}), "master"
-        )
         repo = RepoInfo(uuid, alias, description, (), {}, now, now)
-        metastore.insert(self.store, repo_key(uuid), records.encode(repo), f"repo {uuid}")
+
+        def make(vid: int, parents: Sequence[NodeInfo]) -> NodeInfo:
+            return NodeInfo(uuid, vid, uuid, MASTER, "", (), (), (), now, now, False, ())
+
+        def add_repo(txn: Txn, node: NodeInfo) -> None:
+            if txn.get(repo_key(uuid)) is not None:
+                raise Conflict(f"repo {uuid} exists")
+            _claim_alias(txn, alias, uuid)
+            txn.put(repo_key(uuid), records.encode(repo))
+
+        self._nodes.create(make, [], extra=add_repo)
         return repo
 
     def repos(self) -> list[RepoInfo]:
@@ -85,15 +131,30 @@ class Catalog:
             raise NotFound(f"could not find repo {root}")
         return records.decode_repo(raw)
 
+    def repo_by_alias(self, alias: str) -> RepoInfo | None:
+        """The repo with this alias, or ``None`` (one index lookup)."""
+        if not alias:
+            return None
+        root = self.store.get(alias_key(alias))
+        return None if root is None else self.repo(root.decode())
+
     def _update_repo(self, ref: str, fn: Callable[[RepoInfo], RepoInfo]) -> RepoInfo:
         root = self.repo(ref).root
-        return metastore.update(
-            self.store,
-            repo_key(root),
-            lambda raw: dataclasses.replace(fn(records.decode_repo(raw)), updated=now_iso()),
-            records.encode,
-            f"could not find repo {root}",
-        )
+
+        def run(txn: Txn) -> RepoInfo:
+            raw = txn.get(repo_key(root))
+            if raw is None:
+                raise NotFound(f"could not find repo {root}")
+            old = records.decode_repo(raw)
+            new = dataclasses.replace(fn(old), updated=now_iso())
+            if new.alias != old.alias:
+                _claim_alias(txn, new.alias, root)
+                if old.alias:
+                    txn.delete(alias_key(old.alias))
+            txn.put(repo_key(root), records.encode(new))
+            return new
+
+        return self.store.transact(run)
 
     def update_repo(
         self,
@@ -124,13 +185,12 @@ class Catalog:
         return self._nodes.read(self._nodes.resolve(ref))
 
     def nodes(self, repo_ref: str) -> list[NodeInfo]:
-        """Every node of the repo, in creation order."""
-        root = self.repo(repo_ref).root
-        start, end = meta_range("node/")
-        found = [records.decode_node(v) for _, v in self.store.scan(start, end) if v]
-        mine = {n.uuid: n for n in found if n.repo == root}
-        linked = {root} | {c for n in mine.values() for c in n.children}
-        return sorted((n for n in mine.values() if n.uuid in linked), key=lambda n: n.version_id)
+        """Every node of the repo, in creation order (one scan of the repo's index)."""
+        return self._nodes.repo_nodes(self.repo(repo_ref).root)
+
+    def node_count(self, repo_ref: str) -> int:
+        """How many nodes the repo has (one ``get``)."""
+        return self._nodes.node_count(self._nodes.static(self._nodes.resolve(repo_ref)).repo)
 
     def commit(self, ref: str, *, note: str | None = None, log: Sequence[str] = ()) -> NodeInfo:
         """Lock an open node for good, optionally setting its note and adding log lines."""
@@ -148,57 +208,55 @@ class Catalog:
 
         return self._nodes.update(self._nodes.resolve(ref), lock)
 
-    def _new_child(
-        self, parents: Sequence[NodeInfo], branch: str, note: str, uuid: str | None
-    ) -> NodeInfo:
+    def _child_maker(
+        self, branch: str | None, note: str, uuid: str | None
+    ) -> Callable[[int, Sequence[NodeInfo]], NodeInfo]:
+        """Build a child record of the parents read in the creating transaction."""
         now = now_iso()
         child_uuid = new_uuid(uuid)
-        return NodeInfo(
-            uuid=child_uuid,
-            version_id=metastore.allocate_id(self.store, "version"),
-            repo=parents[0].repo,
-            branch=branch,
-            note=note,
-            log=(),
-            parents=tuple(p.uuid for p in parents),
-            children=(),
-            created=now,
-            updated=now,
-            locked=False,
-            parent_ids=tuple(p.version_id for p in parents),
-        )
+
+        def make(version_id: int, parents: Sequence[NodeInfo]) -> NodeInfo:
+            return NodeInfo(
+                uuid=child_uuid,
+                version_id=version_id,
+                repo=parents[0].repo,
+                branch=parents[0].branch if branch is None else branch,
+                note=note,
+                log=(),
+                parents=tuple(p.uuid for p in parents),
+                children=(),
+                created=now,
+                updated=now,
+                locked=False,
+                parent_ids=tuple(p.version_id for p in parents),
+            )
+
+        return make
 
     def newversion(self, ref: str, *, note: str = "", uuid: str | None = None) -> NodeInfo:
         """Create an open child on the parent's branch (parent committed, no such child)."""
-        parent = self.node(ref)
-        check_newversion(parent, self._nodes.child_branches(parent))
-        child = self._new_child([parent], parent.branch, note, uuid)
-        rule = lambda p: check_newversion(p, self._nodes.child_branches(p))  # noqa: E731
-        self._nodes.create(child, [(parent.uuid, rule)])
-        return self._nodes.read(child.uuid)
+        parent = self._nodes.resolve(ref)
+
+        def rule(p: NodeInfo, txn: Txn) -> None:
+            check_newversion(p, self._nodes.child_branches(p, txn))
+
+        return self._nodes.create(self._child_maker(None, note, uuid), [(parent, rule)])
 
     def branch(self, ref: str, name: str, *, note: str = "", uuid: str | None = None) -> NodeInfo:
         """Create an open child of a committed node on a new branch ``name``."""
-        parent = self.node(ref)
-        check_branch(parent, name, self._branch_names(parent.repo))
-        child = self._new_child([parent], name, note, uuid)
-        key = branch_key(parent.repo, name)
-        reservation = records.encode({"base": child.uuid})
-        try:
-            metastore.insert(self.store, key, reservation, "")
-        except Conflict:
-            raise Conflict(f"branch {name!r} already exists in repo {parent.repo}") from None
-        try:
-            self._nodes.create(child, [(parent.uuid, lambda p: None)])
-        except BaseException:
-            metastore.remove(self.store, key, reservation)
-            raise
-        return self._nodes.read(child.uuid)
+        parent = self._nodes.resolve(ref)
 
-    def _branch_names(self, root: str) -> set[str]:
-        start, end = meta_range(f"branch/{root}/")
-        skip = len(start)
-        return {k[skip:].decode() for k, _ in self.store.scan(start, end, keys_only=True)}
+        def rule(p: NodeInfo, txn: Txn) -> None:
+            check_branch(p, name, ())
+
+        try:
+            return self._nodes.create(
+                self._child_maker(name, note, uuid), [(parent, rule)], new_branch=True
+            )
+        except Conflict as e:
+            if "branch" in str(e):
+                raise InvalidRequest(str(e)) from None
+            raise
 
     def merge(
         self,
@@ -213,28 +271,110 @@ class Catalog:
 
         Refused with ``MergeConflict`` if the parents changed a key differently, unless
         ``resolve``: then reads take the earliest parent's side (see ``dag``). Keys for
-        which ``derived`` is true are exempt (see :mod:`voxhub.versioning.merge`).
+        which ``derived`` is true are exempt (see :mod:`voxhub.versioning.merge`). Use
+        :meth:`begin_merge` when derived data must be recomputed at the child.
+        """
+        pending = self.begin_merge(
+            parents, note=note, resolve=resolve, describe=describe, derived=derived
+        )
+        return self.publish_merge(pending.uuid)
+
+    def begin_merge(
+        self,
+        parents: Sequence[str],
+        *,
+        note: str = "",
+        resolve: bool = False,
+        describe: Callable[[InstanceInfo, bytes], str] | None = None,
+        derived: Callable[[InstanceInfo, bytes], bool] | None = None,
+    ) -> NodeInfo:
+        """:meth:`merge`, but the child stays pending (invisible) until published.
+
+        The child's write sets receive everything written on the parents' sides (see
+        :mod:`voxhub.versioning.writesets`) in the transaction that creates it.
         """
         from voxhub.versioning.merge import check_conflicts
 
         nodes = [self.node(p) for p in parents]
         check_merge(nodes)
+        ancestries = [self._nodes.ancestry(n.uuid) for n in nodes]
+        instances = [i for i in self.instances(nodes[0].uuid) if i.versioned]
         if not resolve:
-            ancestry = [self._nodes.ancestry(n.uuid) for n in nodes]  # loads the lineage
-            del ancestry
             child_anc = self._nodes.lineage.virtual([n.version_id for n in nodes])
             check_conflicts(
                 self.store,
-                self.instances(nodes[0].uuid),
+                instances,
                 child_anc,
                 self._nodes.lineage,
+                ancestries,
                 [n.uuid for n in nodes],
                 describe,
                 derived,
             )
-        child = self._new_child(nodes, MASTER, note, None)
-        self._nodes.create(child, [(n.uuid, lambda p: None) for n in nodes])
-        return self._nodes.read(child.uuid)
+        sides = writesets.merge_sides(ancestries)
+        changed = {
+            i.instance_id: writesets.written(self.store, i.instance_id, sides) for i in instances
+        }
+
+        def record_sides(txn: Txn, child: NodeInfo) -> None:
+            for instance_id, tkeys in changed.items():
+                writesets.record(txn, instance_id, child.version_id, tkeys)
+
+        return self._nodes.create(
+            self._child_maker(MASTER, note, None),
+            [(n.uuid, _no_rule) for n in nodes],
+            extra=record_sides,
+            pending=True,
+        )
+
+    def publish_merge(self, uuid: str) -> NodeInfo:
+        """Make a pending merge node visible (linked into its parents and indexes)."""
+        self._nodes.publish(uuid)
+        return self._nodes.read(uuid)
+
+    def abandon_merge(self, uuid: str) -> None:
+        """Drop a pending merge node and everything written at it."""
+        raw = self.store.get(pending_key(uuid))
+        if raw is None:
+            return
+        node = records.decode_node(raw)
+        instances = self.instances(node.parents[0])
+
+        def run(txn: Txn) -> None:
+            for inst in instances:
+                writesets.erase(txn, self.store, inst.instance_id, node.version_id)
+            txn.delete(chunk_key(node.version_id))
+            txn.delete(pending_key(uuid))
+
+        self.store.transact(run)
+
+    def pending_merges(self) -> list[NodeInfo]:
+        """Merge nodes begun but neither published nor abandoned (crashed merges)."""
+        start, end = meta_range("pending/")
+        return [records.decode_node(v) for _, v in self.store.scan(start, end) if v]
+
+    def recover_merges(self, *, lease_s: float = PENDING_LEASE_S) -> list[str]:
+        """Finish pending merges older than ``lease_s`` with the registered finishers.
+
+        A merge whose finisher fails is abandoned, so it reads as if it never happened.
+        Returns the UUIDs handled. Read-only stores are left as they are.
+        """
+        handled: list[str] = []
+        now = datetime.now(UTC)
+        for node in self.pending_merges():
+            if (now - datetime.fromisoformat(node.created)).total_seconds() < lease_s:
+                continue
+            try:
+                for finish in _finishers:
+                    finish(self, node)
+                if self.store.get(pending_key(node.uuid)) is not None:
+                    self.publish_merge(node.uuid)
+            except ReadOnlyError:
+                return handled
+            except Exception:
+                self.abandon_merge(node.uuid)
+            handled.append(node.uuid)
+        return handled
 
     def set_note(self, ref: str, note: str) -> NodeInfo:
         """Replace the note of an open node."""
@@ -344,18 +484,26 @@ class Catalog:
     def view(self, ref: str, instance: str) -> VersionedKV:
         """The versioned key-value view of ``instance`` at the node ``ref``."""
         uuid = self._nodes.resolve(ref)
-        node = self._nodes.static(uuid)
-        info = self.instance(uuid, instance)
-        at = uuid if info.versioned else node.repo
+        return self._view(self._nodes.static(uuid), instance, node_key(uuid))
+
+    def pending_view(self, node: NodeInfo, instance: str) -> VersionedKV:
+        """A view at a pending merge node (see :meth:`begin_merge`), to recompute at."""
+        return self._view(node, instance, pending_key(node.uuid))
+
+    def _view(self, node: NodeInfo, instance: str, key: bytes) -> VersionedKV:
+        info = self.instance(node.repo, instance)
+        version_id = node.version_id
+        if not info.versioned:
+            version_id = self._nodes.static(node.repo).version_id
         return VersionedKV(
             self.store,
             instance_id=info.instance_id,
             instance_name=info.name,
-            version_id=self._nodes.static(at).version_id,
-            node_uuid=uuid,
-            node_key=node_key(uuid),
+            version_id=version_id,
+            node_uuid=node.uuid,
+            node_key=key,
             versioned=info.versioned,
-            ancestry=self._nodes.ancestry(at),
+            ancestry=self._nodes.lineage.ancestry(version_id),
             lineage=self._nodes.lineage,
         )
 

@@ -30,6 +30,7 @@ merge is requested unless the caller asks for this priority resolution.
 from __future__ import annotations
 
 import re
+import struct
 import uuid as uuidlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,8 @@ class Ancestry:
     rank: dict[int, int]
     #: no merge among the ancestors: the closest holder is always the visible one.
     linear: bool
+    #: the merge nodes among ancestors-or-self (diff and merge checks read their writes).
+    merges: frozenset[int] = frozenset()
 
     def __contains__(self, version_id: object) -> bool:
         return version_id in self.rank
@@ -186,8 +189,22 @@ class Ancestry:
         return frozenset(self.rank)
 
 
+#: a node's ancestry chunk: a first-parent run of version ids starting at the node, and
+#: the nodes whose chunks continue it (the run's last parent(s)).
+Chunk = tuple[tuple[int, ...], tuple[int, ...]]
+#: ancestries kept per process (a deep one holds one dict entry per ancestor).
+ANCESTRY_CACHE = 64
+
+
 class Lineage:
-    """Parent links of version ids (immutable facts) and their cached ancestries."""
+    """Ancestries of version ids, computed from ancestry *chunks* and cached.
+
+    A chunk (see :func:`chunk_for`) lists a run of single-parent ancestors, so an
+    ancestry at depth *d* costs about *d*/:data:`CHUNK_IDS` chunk loads, never a walk of
+    the whole DAG. This base class keeps parents in memory (:meth:`add`, for tests and
+    pure models); :class:`voxhub.versioning.nodes.StoredLineage` loads chunks from the
+    store. The priority order is the depth-first preorder of the module docstring.
+    """
 
     def __init__(self) -> None:
         self._parents: dict[int, tuple[int, ...]] = {}
@@ -197,44 +214,76 @@ class Lineage:
         """Record a node's parents (idempotent: parents never change)."""
         self._parents[version_id] = tuple(parent_ids)
 
-    def knows(self, version_id: int) -> bool:
-        """Whether ``version_id``'s parents are recorded."""
-        return version_id in self._parents
-
-    def has_ancestry(self, version_id: int) -> bool:
-        """Whether ``version_id``'s ancestry is already computed."""
-        return version_id in self._ancestry
-
-    def parents(self, version_id: int) -> tuple[int, ...]:
-        """The recorded parents of ``version_id``."""
-        return self._parents[version_id]
+    def chunk(self, version_id: int) -> Chunk:
+        """The ancestry chunk of ``version_id`` (here: itself and its parents)."""
+        return (version_id,), self._parents[version_id]
 
     def ancestry(self, version_id: int) -> Ancestry:
-        """Ancestors-or-self of a known node (every ancestor must be known too)."""
+        """Ancestors-or-self of a node."""
         cached = self._ancestry.get(version_id)
         if cached is None:
-            cached = self._compute(version_id, self._parents[version_id])
+            cached = self._compute(version_id, (version_id,), ())
+            if len(self._ancestry) >= ANCESTRY_CACHE:
+                self._ancestry.pop(next(iter(self._ancestry)))
             self._ancestry[version_id] = cached
         return cached
 
     def virtual(self, parent_ids: Sequence[int]) -> Ancestry:
         """Ancestry of a not-yet-created child of ``parent_ids`` (id -1; merge checks)."""
-        return self._compute(-1, tuple(parent_ids))
+        return self._compute(-1, (), tuple(parent_ids))
 
-    def _compute(self, version_id: int, parent_ids: tuple[int, ...]) -> Ancestry:
-        rank: dict[int, int] = {version_id: 0}
-        linear = len(parent_ids) <= 1
-        stack = list(reversed(parent_ids))
-        while stack:  # iterative depth-first preorder, first parent first
-            v = stack.pop()
-            if v in rank:
+    def _compute(
+        self, version_id: int, start: tuple[int, ...], parents: tuple[int, ...]
+    ) -> Ancestry:
+        rank: dict[int, int] = {} if start else {version_id: 0}
+        merges: set[int] = set()
+        stack = list(reversed(start or parents))
+        while stack:  # depth-first preorder over chunks, first parent first
+            ref = stack.pop()
+            if ref in rank:
                 continue
-            rank[v] = len(rank)
-            ps = self._parents[v]
-            if len(ps) > 1:
-                linear = False
-            stack.extend(reversed(ps))
-        return Ancestry(version_id, rank, linear)
+            ids, below = self.chunk(ref)
+            for v in ids:
+                if v in rank:  # seen: so are the rest of the run and everything below it
+                    break
+                rank[v] = len(rank)
+            else:
+                if len(below) > 1:
+                    merges.add(ids[-1])
+                stack.extend(reversed(below))
+        linear = not merges and len(parents) <= 1
+        return Ancestry(version_id, rank, linear, frozenset(merges))
+
+
+#: most ids one chunk holds; a chunk of a single-parent node copies its parent's run.
+CHUNK_IDS = 64
+
+
+def chunk_for(version_id: int, parent_ids: Sequence[int], parent_chunk: Chunk | None) -> Chunk:
+    """The ancestry chunk of a new node, from its parents and its first parent's chunk.
+
+    A single-parent node extends its parent's run (copying at most :data:`CHUNK_IDS`
+    ids) when that run is a plain chain; otherwise it starts a run continued by its
+    parents. Chunks are immutable once written, so siblings may share a parent's run.
+    """
+    if len(parent_ids) == 1 and parent_chunk is not None:
+        ids, below = parent_chunk
+        if len(below) <= 1 and len(ids) < CHUNK_IDS:
+            return (version_id, *ids), below
+    return (version_id,), tuple(parent_ids)
+
+
+def encode_chunk(chunk: Chunk) -> bytes:
+    """Bytes of a chunk: counts and ids as big-endian u32."""
+    ids, below = chunk
+    return struct.pack(f">I{len(ids)}I{len(below)}I", len(ids), *ids, *below)
+
+
+def decode_chunk(raw: bytes) -> Chunk:
+    """Inverse of :func:`encode_chunk`."""
+    values = struct.unpack(f">{len(raw) // 4}I", raw)
+    n = values[0]
+    return tuple(values[1 : 1 + n]), tuple(values[1 + n :])
 
 
 def maximal_holders(holders: Iterable[int], anc: Ancestry, lineage: Lineage) -> list[int]:

@@ -1,18 +1,32 @@
 """Which keys differ between two nodes (DVID has no diff; we add one).
 
-One keys-only scan of the instance groups the stored versions by tkey; keys whose visible
-holder is the same version at both nodes are equal without reading a value. Only keys
-with different holders have their two values fetched (one ``get_many``) and compared,
-so writing the same bytes on two branches does not count as a difference.
+Only the write sets of the versions that separate the two nodes are read
+(:mod:`voxhub.versioning.writesets`), so a diff costs what changed, not the size of the
+instance. Each candidate is resolved at both nodes from keys alone; keys whose visible
+holder is the same version at both nodes are equal without reading a value, the others
+have their two values fetched (one ``get_many``) and compared, so writing the same bytes
+on two branches does not count as a difference.
 """
 
 from __future__ import annotations
 
-from itertools import groupby
-
-from voxhub.versioning.dag import resolve_visible
-from voxhub.versioning.keys import instance_range, tkey_of, version_of
+from voxhub.storage.base import KVStore
+from voxhub.versioning import writesets
+from voxhub.versioning.keys import tkey_range
 from voxhub.versioning.view import VersionedKV
+
+
+def changed_tkeys(
+    store: KVStore, suspects: list[tuple[bytes, bytes | None, bytes | None]]
+) -> list[bytes]:
+    """The tkeys of ``(tkey, key_a, key_b)`` whose two visible values differ."""
+    wanted = sorted({k for _, ka, kb in suspects for k in (ka, kb) if k is not None})
+    values = dict(zip(wanted, store.get_many(wanted), strict=True))
+    return [
+        tkey
+        for tkey, ka, kb in suspects
+        if (values[ka] if ka is not None else None) != (values[kb] if kb is not None else None)
+    ]
 
 
 def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:
@@ -20,26 +34,13 @@ def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:
     if a.instance_id != b.instance_id:
         raise ValueError("diff needs two views of the same instance")
     store = a.store
-    raw = store.scan(*instance_range(a.instance_id), keys_only=True)
-    suspects: list[tuple[bytes, int | None, int | None]] = []
-    for tkey, group in groupby((k for k, _ in raw), key=tkey_of):
-        holders = [version_of(k) for k in group]
-        ha = resolve_visible(holders, a.ancestry, a.lineage)
-        hb = resolve_visible(holders, b.ancestry, b.lineage)
-        if ha != hb:
-            suspects.append((tkey, ha, hb))
-    prefix = instance_range(a.instance_id)[0]
-    keys = [
-        prefix + tkey + h.to_bytes(4, "big")
-        for tkey, ha, hb in suspects
-        for h in (ha, hb)
-        if h is not None
-    ]
-    values = iter(store.get_many(keys))
-    changed = []
-    for tkey, ha, hb in suspects:
-        va = next(values) or None if ha is not None else None
-        vb = next(values) or None if hb is not None else None
-        if va != vb:
-            changed.append(tkey)
-    return changed
+    versions = writesets.diff_versions(a.ancestry, b.ancestry)
+    tkeys = sorted(writesets.written(store, a.instance_id, versions))
+    found = store.scan_many([tkey_range(a.instance_id, t) for t in tkeys], keys_only=True)
+    suspects: list[tuple[bytes, bytes | None, bytes | None]] = []
+    for tkey, entries in zip(tkeys, found, strict=True):
+        keys = [k for k, _ in entries]
+        ka, kb = a.visible_key(keys), b.visible_key(keys)
+        if ka != kb:
+            suspects.append((tkey, ka, kb))
+    return changed_tkeys(store, suspects)

@@ -1,4 +1,4 @@
-"""The physical key layout of versioned data and of repo metadata in one ``KVStore``.
+"""The physical key layout of versioned data, write sets and metadata in one ``KVStore``.
 
 This follows DVID's idea (``storage/keyvalue.go``): the version id comes *after* the type
 key, so every stored version of one logical key is adjacent in byte order and a single
@@ -6,33 +6,35 @@ short scan finds them all.
 
 Layout (all integers big-endian, fixed width)::
 
-    metadata : 0x00 | ascii path                   e.g. b"\\x00node/<uuid>"
-    data     : 0x01 | instance_id (4) | tkey | version_id (4)
+    metadata  : 0x00 | ascii path                   e.g. b"\\x00node/<uuid>"
+    data      : 0x01 | instance_id (4) | tkey | version_id (4) | marker (1)
+    write set : 0x02 | instance_id (4) | version_id (4) | tkey      (empty value)
 
-Metadata paths used by :mod:`voxhub.versioning.catalog`::
+Markers — DVID's choice, adopted in layout 2. The last byte says what the key holds:
+:data:`MARK_DATA` (the value) or :data:`MARK_TOMBSTONE` ("deleted at this version",
+empty value). A read therefore resolves the visible version of a key **from keys alone**
+(one keys-only scan of the tkey's versions) and then reads one value, whatever the number
+of stored versions; layout 1 stored a tombstone as an empty value under the data key, so
+every read had to fetch the values of every version to tell tombstones apart (a block
+edited in 200 versions read 86x slower). The price: one (tkey, version) may own two
+physical keys, so a write puts one marker's key and deletes the other's in the same
+transaction (:mod:`voxhub.versioning.view`).
 
-    repo/<root>            RepoInfo JSON (alias, description, log, properties, times)
-    node/<uuid>            NodeInfo JSON (+ parent version ids); a prefix scan resolves
-                           UUID prefixes
-    inst/<root>/<name>     InstanceInfo JSON
-    branch/<root>/<name>   reservation of a branch name, holds the branch's first node
-    counter/version        next free version id (decimal ASCII), allocated by CAS
-    counter/instance       next free instance id
+Write sets: every versioned write also records, in the same transaction, that its version
+wrote the tkey (``0x02`` keys). Diff, merge conflict checks and merge recompute read the
+write sets of the versions that separate two nodes instead of scanning the instance
+(:mod:`voxhub.versioning.writesets`). The version comes before the tkey so one short
+prefix scan lists what one version wrote.
+
+Metadata paths used by :mod:`voxhub.versioning.catalog` are listed in
+:mod:`voxhub.versioning.nodes`. ``layout`` holds :data:`LAYOUT_VERSION`; a store without
+it but with repos was written by layout 1 and is refused.
 
 Ordering contract (tested with Hypothesis): byte order of data keys equals the order of
-the tuples ``(instance_id, tkey, version_id)``. This needs tkeys to be *prefix-free*
-within an instance (fixed width per key class, or terminated), which datatypes guarantee.
-Consequently ``[0x01|inst|tkey|00000000, 0x01|inst|tkey|FFFFFFFF]`` holds exactly the
-versions of ``tkey``, and all metadata sorts before all data.
-
-Tombstones — our deliberate change from DVID. DVID marks a deletion with a marker byte
-*in the key* (``...|version|0x4F`` vs ``...|version|0x03``), so one (tkey, version) can own
-two physical keys and a put must also delete the tombstone key. We store a tombstone as an
-**empty value** under the very key the data would use. One physical key per
-(tkey, version) makes a read-modify-write of a key at a version a single-key operation,
-which also works on object stores that only offer per-object compare-and-swap. Datatypes
-never store empty values (the versioned ``put`` rejects ``b""``), so the encoding is
-unambiguous.
+the tuples ``(instance_id, tkey, version_id, marker)``. This needs tkeys to be
+*prefix-free* within an instance (fixed width per key class, or terminated), which
+datatypes guarantee. Consequently :func:`tkey_range` holds exactly the versions of one
+tkey, and all metadata sorts before all data, which sorts before all write sets.
 """
 
 from __future__ import annotations
@@ -44,14 +46,23 @@ from voxhub.storage.base import prefix_end
 
 META_PREFIX = b"\x00"
 DATA_PREFIX = b"\x01"
-#: the stored value that means "deleted at this version".
+WRITES_PREFIX = b"\x02"
+#: the last byte of a data key holding a value.
+MARK_DATA = b"\x01"
+#: the last byte of a data key meaning "deleted at this version" (its value is empty).
+MARK_TOMBSTONE = b"\x00"
+#: the value stored under tombstone keys and write-set keys.
 TOMBSTONE = b""
+#: bumped when the physical layout changes incompatibly (stored under ``0x00layout``).
+LAYOUT_VERSION = 2
 
 VERSION_WIDTH = 4
 INSTANCE_WIDTH = 4
+SUFFIX_WIDTH = VERSION_WIDTH + 1  # version id and marker after the tkey
 MAX_ID = 0xFFFFFFFF
 _U32 = struct.Struct(">I")
 _HEADER = len(DATA_PREFIX) + INSTANCE_WIDTH
+_MARKS = (MARK_DATA, MARK_TOMBSTONE)
 
 
 def _u32(value: int, what: str) -> bytes:
@@ -76,18 +87,20 @@ def instance_prefix(instance_id: int) -> bytes:
     return DATA_PREFIX + _u32(instance_id, "instance id")
 
 
-def data_key(instance_id: int, tkey: bytes, version_id: int) -> bytes:
-    """The physical key of ``tkey`` of an instance at a version."""
-    return instance_prefix(instance_id) + tkey + _u32(version_id, "version id")
+def data_key(instance_id: int, tkey: bytes, version_id: int, mark: bytes = MARK_DATA) -> bytes:
+    """The physical key of ``tkey`` of an instance at a version (data or tombstone)."""
+    if mark not in _MARKS:
+        raise InvalidRequest(f"unknown data key marker {mark!r}")
+    return instance_prefix(instance_id) + tkey + _u32(version_id, "version id") + mark
 
 
-def split_data_key(key: bytes) -> tuple[int, bytes, int]:
-    """Inverse of :func:`data_key`: ``(instance_id, tkey, version_id)``."""
-    if len(key) < _HEADER + VERSION_WIDTH or key[:1] != DATA_PREFIX:
+def split_data_key(key: bytes) -> tuple[int, bytes, int, bool]:
+    """Inverse of :func:`data_key`: ``(instance_id, tkey, version_id, is_tombstone)``."""
+    if len(key) < _HEADER + SUFFIX_WIDTH or key[:1] != DATA_PREFIX or key[-1:] not in _MARKS:
         raise InvalidRequest(f"{key!r} is not a versioned data key")
     (instance_id,) = _U32.unpack_from(key, 1)
-    (version_id,) = _U32.unpack_from(key, len(key) - VERSION_WIDTH)
-    return instance_id, key[_HEADER:-VERSION_WIDTH], version_id
+    (version_id,) = _U32.unpack_from(key, len(key) - SUFFIX_WIDTH)
+    return instance_id, key[_HEADER:-SUFFIX_WIDTH], version_id, key[-1:] == MARK_TOMBSTONE
 
 
 def tkey_range(instance_id: int, tkey: bytes) -> tuple[bytes, bytes]:
@@ -95,7 +108,7 @@ def tkey_range(instance_id: int, tkey: bytes) -> tuple[bytes, bytes]:
     base = instance_prefix(instance_id) + tkey
     end = prefix_end(base)
     assert end is not None  # the 0x01 prefix byte guarantees a successor exists
-    return base + b"\x00" * VERSION_WIDTH, end
+    return base + b"\x00" * SUFFIX_WIDTH, end
 
 
 def instance_range(instance_id: int) -> tuple[bytes, bytes]:
@@ -108,9 +121,35 @@ def instance_range(instance_id: int) -> tuple[bytes, bytes]:
 
 def tkey_of(key: bytes) -> bytes:
     """The tkey inside a data key (no checks: the hot path of scans)."""
-    return key[_HEADER:-VERSION_WIDTH]
+    return key[_HEADER:-SUFFIX_WIDTH]
 
 
 def version_of(key: bytes) -> int:
-    """The version id at the end of a data key (no checks: the hot path of reads)."""
-    return int.from_bytes(key[-VERSION_WIDTH:], "big")
+    """The version id inside a data key (no checks: the hot path of reads)."""
+    return int.from_bytes(key[-SUFFIX_WIDTH:-1], "big")
+
+
+def is_tombstone(key: bytes) -> bool:
+    """Whether a data key marks a deletion (no checks)."""
+    return key[-1] == MARK_TOMBSTONE[0]
+
+
+def writes_prefix(instance_id: int, version_id: int) -> bytes:
+    """``0x02 | instance | version``: the prefix of one version's write set."""
+    return WRITES_PREFIX + _u32(instance_id, "instance id") + _u32(version_id, "version id")
+
+
+def write_set_key(instance_id: int, version_id: int, tkey: bytes) -> bytes:
+    """The key recording that ``version_id`` wrote ``tkey`` of an instance."""
+    return writes_prefix(instance_id, version_id) + tkey
+
+
+def writes_range(instance_id: int, version_id: int) -> tuple[bytes, bytes]:
+    """Half-open range of one version's write set in one instance."""
+    start = writes_prefix(instance_id, version_id)
+    end = prefix_end(start)
+    assert end is not None  # the 0x02 prefix byte guarantees a successor exists
+    return start, end
+
+
+WRITES_HEADER = len(WRITES_PREFIX) + INSTANCE_WIDTH + VERSION_WIDTH

@@ -4,26 +4,27 @@ For every versioned instance, a key conflicts when, seen from the would-be merge
 more than one holder survives the invalidation rule (each changed the key on its own side
 since the common ancestry) and their values differ byte-wise (a tombstone differs from
 any value). Two sides writing identical bytes, or deleting on both sides, is no conflict.
-Detection scans each instance's keys once (keys only) and fetches values only for keys
-with several surviving holders.
+Detection reads only the write sets of the parents' sides and of earlier merges
+(:mod:`voxhub.versioning.writesets`), resolves those keys from keys alone and fetches
+values only for keys with several surviving holders.
 
 Keys a datatype declares *derived* (recomputable from other keys) are exempt: two
 branches editing different blocks both grow the extents and both touch the pyramid block
 above, which is no conflict; the datatype recomputes them at the merge child.
 
-With ``resolve=True`` the catalog skips this check and reads take the first parent's side
-(the priority rule of :mod:`voxhub.versioning.dag`).
+With ``resolve=True`` the catalog skips the conflict report and reads take the first
+parent's side (the priority rule of :mod:`voxhub.versioning.dag`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import groupby
 
 from voxhub.errors import MergeConflict
 from voxhub.storage.base import KVStore
+from voxhub.versioning import writesets
 from voxhub.versioning.dag import Ancestry, Lineage, maximal_holders
-from voxhub.versioning.keys import instance_range, tkey_of, version_of
+from voxhub.versioning.keys import is_tombstone, tkey_range, version_of
 from voxhub.versioning.records import InstanceInfo
 
 #: conflicting keys listed per instance in a report (the message gives the full count).
@@ -31,23 +32,29 @@ MAX_REPORTED = 100
 
 
 def conflicting_tkeys(
-    store: KVStore, instance: InstanceInfo, child: Ancestry, lineage: Lineage
+    store: KVStore,
+    instance: InstanceInfo,
+    child: Ancestry,
+    lineage: Lineage,
+    parents: Sequence[Ancestry],
 ) -> list[bytes]:
     """Sorted tkeys of ``instance`` that conflict at the merge child ``child``."""
-    start, end = instance_range(instance.instance_id)
-    suspects: list[tuple[bytes, list[int]]] = []
-    for tkey, group in groupby((k for k, _ in store.scan(start, end, keys_only=True)), tkey_of):
-        top = maximal_holders([version_of(k) for k in group], child, lineage)
+    inst = instance.instance_id
+    tkeys = sorted(writesets.written(store, inst, writesets.merge_versions(parents)))
+    found = store.scan_many([tkey_range(inst, t) for t in tkeys], keys_only=True)
+    suspects: list[tuple[bytes, list[bytes]]] = []
+    for tkey, entries in zip(tkeys, found, strict=True):
+        held = {version_of(k): k for k, _ in entries}
+        top = maximal_holders(held, child, lineage)
         if len(top) > 1:
-            suspects.append((tkey, top))
-    keys = [start + tkey + h.to_bytes(4, "big") for tkey, top in suspects for h in top]
-    values = iter(store.get_many(keys))
-    conflicts = []
-    for tkey, top in suspects:
-        distinct = {next(values) or None for _ in top}
-        if len(distinct) > 1:
-            conflicts.append(tkey)
-    return conflicts
+            suspects.append((tkey, [held[h] for h in top]))
+    wanted = sorted({k for _, keys in suspects for k in keys if not is_tombstone(k)})
+    values = dict(zip(wanted, store.get_many(wanted), strict=True))
+    return [
+        tkey
+        for tkey, keys in suspects
+        if len({None if is_tombstone(k) else values[k] for k in keys}) > 1
+    ]
 
 
 def check_conflicts(
@@ -55,7 +62,8 @@ def check_conflicts(
     instances: Sequence[InstanceInfo],
     child: Ancestry,
     lineage: Lineage,
-    parents: Sequence[str],
+    parents: Sequence[Ancestry],
+    names: Sequence[str],
     describe: Callable[[InstanceInfo, bytes], str] | None = None,
     derived: Callable[[InstanceInfo, bytes], bool] | None = None,
 ) -> None:
@@ -63,14 +71,14 @@ def check_conflicts(
 
     Keys for which ``derived`` is true (data a datatype recomputes from other keys, such
     as pyramid levels and extents) never count as conflicts: the caller recomputes them
-    at the merge child.
+    at the merge child. ``names`` are the parents' UUIDs, for the message.
     """
     report: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     for inst in instances:
         if not inst.versioned:
             continue  # every node shares the root's version: nothing to merge
-        found = conflicting_tkeys(store, inst, child, lineage)
+        found = conflicting_tkeys(store, inst, child, lineage, parents)
         if derived is not None:
             found = [t for t in found if not derived(inst, t)]
         if found:
@@ -81,7 +89,7 @@ def check_conflicts(
     if report:
         summary = ", ".join(f"{name!r}: {n} keys" for name, n in counts.items())
         raise MergeConflict(
-            f"merge of {', '.join(parents)} refused: the parents changed keys differently "
+            f"merge of {', '.join(names)} refused: the parents changed keys differently "
             f"({summary}; at most {MAX_REPORTED} listed per instance); "
             "merge with resolve to let the first parent's side win",
             report,

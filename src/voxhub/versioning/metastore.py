@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from voxhub.errors import Conflict, NotFound
+from voxhub.errors import Conflict, NotFound, StorageError
 from voxhub.storage.base import KVStore
-from voxhub.versioning.keys import MAX_ID, meta_key
+from voxhub.versioning.keys import LAYOUT_VERSION, MAX_ID, meta_key, meta_range
 
 T = TypeVar("T")
 
@@ -95,3 +95,40 @@ def raise_floor(store: KVStore, counter: str, floor: int) -> None:
         if store.compare_and_swap(key, old, str(floor).encode()):
             return
     raise Conflict(f"gave up raising the {counter} floor after {MAX_ATTEMPTS} attempts")
+
+
+_LAYOUT_KEY = meta_key("layout")
+
+
+def check_layout(store: KVStore) -> None:
+    """Refuse a store written with another physical key layout (one ``get``).
+
+    A store with repos but no layout record was written by layout 1 (tombstones as empty
+    values, no write sets), which this version cannot read correctly.
+    """
+    raw = store.get(_LAYOUT_KEY)
+    if raw is None:
+        start, end = meta_range("repo/")
+        if next(iter(store.scan(start, end, keys_only=True)), None) is None:
+            return  # empty: the first create_repo records the layout
+        found = "1"
+    else:
+        found = raw.decode(errors="replace")
+    if found != str(LAYOUT_VERSION):
+        raise StorageError(
+            f"store {_describe(store)} uses key layout {found}, this voxhub reads layout "
+            f"{LAYOUT_VERSION} only (no migration exists yet); export it with the voxhub "
+            "that wrote it, or start a new store"
+        )
+
+
+def record_layout(store: KVStore) -> None:
+    """Mark a store as written with the current layout (idempotent)."""
+    store.compare_and_swap(_LAYOUT_KEY, None, str(LAYOUT_VERSION).encode())
+
+
+def _describe(store: KVStore) -> str:
+    try:
+        return store.spec()
+    except NotImplementedError:
+        return repr(store)

@@ -1,14 +1,29 @@
-"""Node records in the store: reads with an immutable-facts cache, CAS updates, refs.
+"""Node records and the per-repo indexes that make lookups cost O(1), not O(history).
 
-Used by :class:`voxhub.versioning.catalog.Catalog` (composition). A node's version id,
-repo, branch and parents never change, so they are cached here (with the ancestor sets, in
-:class:`~voxhub.versioning.dag.Lineage`); everything mutable — locked flag, children,
-notes, logs, branch leaves — is re-read from the store on every call, so a commit made by
-another ``Catalog`` or process is seen by the next operation here.
+Used by :class:`voxhub.versioning.catalog.Catalog` (composition). Metadata paths (see
+:mod:`voxhub.versioning.keys`)::
 
-Creating a node writes its record first and links it into its parents' ``children``
-second; a failure in between deletes the record again. A crash in between leaves an
-unreachable record, which listings ignore (they only follow ``children`` links).
+    node/<uuid>                NodeInfo JSON; a prefix scan resolves UUID prefixes
+    repo/<root>                RepoInfo JSON
+    alias/<hex of alias>       the root of the repo with that alias (aliases are unique)
+    branch/<root>/<name>       {"base": first node, "leaf": current leaf} of a branch
+    rnode/<root>/<vid 8 hex>   the UUID of each node of a repo, in creation order
+    count/<root>               how many nodes the repo has
+    anc/<vid 8 hex>            the node's ancestry chunk (:func:`voxhub.versioning.dag.chunk_for`)
+    pending/<uuid>             a merge node whose derived data is still being recomputed
+    counter/version            next free version id
+
+Creating a node is **one transaction**: the id, the record, the link into each parent's
+``children``, the ancestry chunk, the repo's node list and count and the branch leaf all
+change together, so a crash leaves either nothing or a complete node, and LMDB pays one
+fsync. Looking up ``uuid:branch`` reads the branch record (one ``get``), a repo's nodes
+are one prefix scan of its own index, and an ancestry loads about depth/64 chunks
+(:class:`StoredLineage`), so opening a repo never replays its history.
+
+A node's version id, repo, branch and parents never change, so they are cached here;
+everything mutable — locked flag, children, notes, logs, branch leaves — is re-read from
+the store on every call, so a commit made by another ``Catalog`` or process is seen by
+the next operation here.
 """
 
 from __future__ import annotations
@@ -17,18 +32,25 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
-from voxhub.errors import InvalidRequest, NotFound
-from voxhub.storage.base import KVStore
-from voxhub.versioning import metastore, records
+from voxhub.errors import Conflict, InvalidRequest, NotFound, StorageError
+from voxhub.storage.base import KVStore, Txn
+from voxhub.versioning import records
 from voxhub.versioning.dag import (
     Ancestry,
+    Chunk,
     Lineage,
     NodeInfo,
+    chunk_for,
+    decode_chunk,
+    encode_chunk,
     parse_ref,
     select_unique,
     walk_first_parents,
 )
-from voxhub.versioning.keys import meta_key, meta_range
+from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
+
+#: chunks kept in memory per store (each a few hundred bytes).
+CHUNK_CACHE = 8192
 
 
 def node_key(uuid: str) -> bytes:
@@ -36,8 +58,13 @@ def node_key(uuid: str) -> bytes:
     return meta_key(f"node/{uuid}")
 
 
+def pending_key(uuid: str) -> bytes:
+    """Metadata key of a merge node whose derived data is not complete yet."""
+    return meta_key(f"pending/{uuid}")
+
+
 def branch_key(root: str, name: str) -> bytes:
-    """Metadata key of a branch-name reservation (holds the branch's first node)."""
+    """Metadata key of a branch record (its first node and its leaf)."""
     return meta_key(f"branch/{root}/{name}")
 
 
@@ -46,12 +73,75 @@ def repo_key(root: str) -> bytes:
     return meta_key(f"repo/{root}")
 
 
+def alias_key(alias: str) -> bytes:
+    """Metadata key of the alias index (hex: aliases may be any text)."""
+    return meta_key(f"alias/{alias.encode().hex()}")
+
+
+def chunk_key(version_id: int) -> bytes:
+    """Metadata key of a node's ancestry chunk."""
+    return meta_key(f"anc/{version_id:08x}")
+
+
+def _member_key(root: str, version_id: int) -> bytes:
+    return meta_key(f"rnode/{root}/{version_id:08x}")
+
+
+def _count_key(root: str) -> bytes:
+    return meta_key(f"count/{root}")
+
+
+_VERSION_COUNTER = meta_key("counter/version")
+
+
+class StoredLineage(Lineage):
+    """A :class:`~voxhub.versioning.dag.Lineage` whose chunks live in the store."""
+
+    def __init__(self, store: KVStore) -> None:
+        super().__init__()
+        self._store = store
+        self._chunks: dict[int, Chunk] = {}
+
+    def chunk(self, version_id: int) -> Chunk:
+        found = self._chunks.get(version_id)
+        if found is None:
+            raw = self._store.get(chunk_key(version_id))
+            if raw is None:
+                raise StorageError(f"version {version_id} has no ancestry record")
+            found = decode_chunk(raw)
+            if len(self._chunks) >= CHUNK_CACHE:
+                self._chunks.clear()
+            self._chunks[version_id] = found
+        return found
+
+
+def _get_node(txn: Txn, uuid: str) -> NodeInfo:
+    raw = txn.get(node_key(uuid))
+    if raw is None:
+        raise NotFound(f"could not find node {uuid}")
+    return records.decode_node(raw)
+
+
+def allocate_version(txn: Txn) -> int:
+    """The next version id, taken inside ``txn``."""
+    old = txn.get(_VERSION_COUNTER)
+    value = int(old) if old is not None else 1
+    if value >= MAX_ID:
+        raise Conflict("the version id space (4 bytes) is exhausted")
+    txn.put(_VERSION_COUNTER, str(value + 1).encode())
+    return value
+
+
+#: checks a parent (read inside the transaction) before a child is linked to it.
+Rule = Callable[[NodeInfo, Txn], None]
+
+
 class NodeRecords:
-    """Reads, caches and updates node records of one store."""
+    """Reads, caches, creates and updates node records of one store."""
 
     def __init__(self, store: KVStore) -> None:
         self.store = store
-        self.lineage = Lineage()
+        self.lineage = StoredLineage(store)
         self._static: dict[str, NodeInfo] = {}  # only immutable fields are trusted
         self._lock = threading.Lock()
 
@@ -64,7 +154,6 @@ class NodeRecords:
         if uuid not in self._static:
             with self._lock:
                 self._static[uuid] = node
-                self.lineage.add(node.version_id, node.parent_ids)
         return node
 
     def static(self, uuid: str) -> NodeInfo:
@@ -73,55 +162,127 @@ class NodeRecords:
         return node if node is not None else self.read(uuid)
 
     def ancestry(self, uuid: str) -> Ancestry:
-        node = self.static(uuid)
-        if not self.lineage.has_ancestry(node.version_id):
-            seen: set[str] = set()
-            pending = list(node.parents)
-            while pending:  # make every ancestor's parents known to the lineage
-                parent = pending.pop()
-                if parent not in seen:
-                    seen.add(parent)
-                    pending.extend(self.static(parent).parents)
-        return self.lineage.ancestry(node.version_id)
+        return self.lineage.ancestry(self.static(uuid).version_id)
 
     def update(self, uuid: str, fn: Callable[[NodeInfo], NodeInfo]) -> NodeInfo:
-        return metastore.update(
-            self.store,
-            node_key(uuid),
-            lambda raw: fn(records.decode_node(raw)),
-            records.encode,
-            f"could not find node {uuid}",
-        )
+        def run(txn: Txn) -> NodeInfo:
+            new = fn(_get_node(txn, uuid))
+            txn.put(node_key(uuid), records.encode(new))
+            return new
 
-    def _link_child(self, parent: str, child: str, rule: Callable[[NodeInfo], None]) -> None:
-        def add(node: NodeInfo) -> NodeInfo:
-            rule(node)
-            return dataclasses.replace(node, children=(*node.children, child))
+        return self.store.transact(run)
 
-        self.update(parent, add)
+    # -- creation ----------------------------------------------------------------------
+    def create(
+        self,
+        make: Callable[[int, Sequence[NodeInfo]], NodeInfo],
+        parents: Sequence[tuple[str, Rule]],
+        *,
+        new_branch: bool = False,
+        extra: Callable[[Txn, NodeInfo], None] | None = None,
+        pending: bool = False,
+    ) -> NodeInfo:
+        """Create a node in one transaction (see the module docstring).
 
-    def create(self, node: NodeInfo, links: Sequence[tuple[str, Callable[..., None]]]) -> None:
-        """Write ``node`` and link it into its parents (each link checks its rule)."""
-        raw = records.encode(node)
-        metastore.insert(self.store, node_key(node.uuid), raw, f"node {node.uuid} exists")
-        linked: list[str] = []
-        try:
-            for parent, rule in links:
-                self._link_child(parent, node.uuid, rule)
-                linked.append(parent)
-        except BaseException:
-            for parent in linked:  # only merges have several links; undo the done ones
-                self.update(
-                    parent,
-                    lambda n: dataclasses.replace(
-                        n, children=tuple(c for c in n.children if c != node.uuid)
-                    ),
-                )
-            metastore.remove(self.store, node_key(node.uuid), raw)
-            raise
+        ``make(version_id, parent_records)`` builds the record; each parent's rule checks
+        it as read inside the transaction. ``new_branch`` reserves the child's branch
+        name (``Conflict`` if taken). ``extra`` adds writes to the same transaction. A
+        ``pending`` node (a merge still recomputing derived data) is written under
+        ``pending/`` only: invisible until :meth:`publish`.
+        """
 
-    def child_branches(self, node: NodeInfo) -> list[str]:
-        return [self.static(c).branch for c in node.children]
+        def run(txn: Txn) -> NodeInfo:
+            read = [_get_node(txn, uuid) for uuid, _ in parents]
+            for node, (_, rule) in zip(read, parents, strict=True):
+                rule(node, txn)
+            child = make(allocate_version(txn), read)
+            if txn.get(node_key(child.uuid)) is not None or (
+                txn.get(pending_key(child.uuid)) is not None
+            ):
+                raise Conflict(f"node {child.uuid} exists")
+            first = txn.get(chunk_key(child.parent_ids[0])) if child.parent_ids else None
+            chunk = chunk_for(
+                child.version_id, child.parent_ids, decode_chunk(first) if first else None
+            )
+            txn.put(chunk_key(child.version_id), encode_chunk(chunk))
+            if new_branch:
+                key = branch_key(child.repo, child.branch)
+                if txn.get(key) is not None:
+                    raise Conflict(f"branch {child.branch!r} already exists in repo {child.repo}")
+                txn.put(key, records.encode({"base": child.uuid, "leaf": child.uuid}))
+            if extra is not None:
+                extra(txn, child)
+            if pending:
+                txn.put(pending_key(child.uuid), records.encode(child))
+            else:
+                self._link(txn, child, read)
+            return child
+
+        return self.store.transact(run)
+
+    def publish(self, uuid: str, extra: Callable[[Txn, NodeInfo], None] | None = None) -> None:
+        """Make a pending node visible: link it like :meth:`create` would have."""
+
+        def run(txn: Txn) -> None:
+            raw = txn.get(pending_key(uuid))
+            if raw is None:
+                raise NotFound(f"no pending merge node {uuid}")
+            child = records.decode_node(raw)
+            if extra is not None:
+                extra(txn, child)
+            txn.delete(pending_key(uuid))
+            self._link(txn, child, [_get_node(txn, p) for p in child.parents])
+
+        self.store.transact(run)
+
+    def _link(self, txn: Txn, child: NodeInfo, parents: Sequence[NodeInfo]) -> None:
+        """Write ``child``'s record and every index that lists it."""
+        txn.put(node_key(child.uuid), records.encode(child))
+        for parent in parents:
+            linked = dataclasses.replace(parent, children=(*parent.children, child.uuid))
+            txn.put(node_key(parent.uuid), records.encode(linked))
+        txn.put(_member_key(child.repo, child.version_id), child.uuid.encode())
+        raw = txn.get(_count_key(child.repo))
+        txn.put(_count_key(child.repo), str((int(raw) if raw else 0) + 1).encode())
+        key = branch_key(child.repo, child.branch)
+        raw = txn.get(key)
+        if raw is None:
+            if child.parents:
+                raise StorageError(f"branch {child.branch!r} of repo {child.repo} has no record")
+            txn.put(key, records.encode({"base": child.uuid, "leaf": child.uuid}))
+            return
+        branch = records.decode_dict(raw, "branch")
+        if branch.get("leaf") in child.parents:  # the leaf's first child on its branch
+            txn.put(key, records.encode({**branch, "leaf": child.uuid}))
+
+    def child_branches(self, node: NodeInfo, txn: Txn | None = None) -> list[str]:
+        """Branches of ``node``'s children (read through ``txn`` when given)."""
+        out = []
+        for c in node.children:
+            known = self._static.get(c)
+            out.append(
+                known.branch if known else (_get_node(txn, c) if txn else self.read(c)).branch
+            )
+        return out
+
+    # -- listings ----------------------------------------------------------------------
+    def repo_nodes(self, root: str) -> list[NodeInfo]:
+        """Every node of a repo in creation order (one index scan, one batched read)."""
+        start, end = meta_range(f"rnode/{root}/")
+        uuids = [v.decode() for _, v in self.store.scan(start, end) if v]
+        found = self.store.get_many([node_key(u) for u in uuids])
+        return [records.decode_node(raw) for raw in found if raw is not None]
+
+    def node_count(self, root: str) -> int:
+        """How many nodes the repo has (one ``get``)."""
+        raw = self.store.get(_count_key(root))
+        return int(raw) if raw else 0
+
+    def repo_roots(self) -> list[str]:
+        """Root UUIDs of all repos."""
+        start, end = meta_range("repo/")
+        skip = len(start)
+        return [k[skip:].decode() for k, _ in self.store.scan(start, end, keys_only=True)]
 
     # -- refs ---------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -144,7 +305,7 @@ class NodeRecords:
                     f"{ref!r}: a UUID must be given when more than one repo exists"
                 )
             root = roots[0]
-        path = self.branch_path(root, parsed.branch)
+        path = self.branch_path(root, parsed.branch, parsed.steps + 1)
         if not path:
             raise NotFound(f"branch {parsed.branch!r} not found in repo {root}")
         if parsed.steps >= len(path):
@@ -152,37 +313,44 @@ class NodeRecords:
         return path[parsed.steps]
 
     def _match_prefix(self, prefix: str) -> str:
-        if self.store.get(node_key(prefix)) is not None:
+        if prefix in self._static or self.store.get(node_key(prefix)) is not None:
             return prefix
         start, end = meta_range(f"node/{prefix}")
         skip = len(node_key(""))
         matches = [k[skip:].decode() for k, _ in self.store.scan(start, end, keys_only=True)]
         return select_unique(prefix, matches)
 
-    def branch_path(self, root: str, branch: str) -> list[str]:
-        """UUIDs from the branch leaf back to the repo root; [] for an unknown branch."""
+    def branch_path(self, root: str, branch: str, limit: int | None = None) -> list[str]:
+        """UUIDs from the branch leaf back to the repo root (at most ``limit``).
+
+        The branch part follows, from the leaf down, the parent whose first child on the
+        branch is the node (branches are chains; a merge child continues master only if
+        its parent was the leaf); below the branch's first node, first parents. ``[]``
+        for an unknown branch.
+        """
         raw = self.store.get(branch_key(root, branch))
         if raw is None:
             return []
-        base = str(records.decode_dict(raw, "branch")["base"])
-        if self.store.get(node_key(base)) is None:
-            return []  # reserved by a branch() still in progress (or that crashed)
-        chain = [base]
-        while True:  # a branch is a chain; after a merge, follow the earliest child
-            node = self.read(chain[-1])
-            nxt = [c for c in node.children if self.static(c).branch == branch]
-            if not nxt:
+        record = records.decode_dict(raw, "branch")
+        base, node = str(record["base"]), str(record.get("leaf", record["base"]))
+        path = [node]
+        while limit is None or len(path) < limit:
+            current = self.static(node)
+            if not current.parents:
                 break
-            chain.append(nxt[0])
-        below = self.static(base).parents
-        tail = self.first_parent_chain(below[0]) if below else []
-        return chain[::-1] + tail[::-1]
+            on_branch = node != base
+            node = self._branch_predecessor(current, branch) if on_branch else current.parents[0]
+            path.append(node)
+        return path
 
-    def repo_roots(self) -> list[str]:
-        """Root UUIDs of all repos."""
-        start, end = meta_range("repo/")
-        skip = len(start)
-        return [k[skip:].decode() for k, _ in self.store.scan(start, end, keys_only=True)]
+    def _branch_predecessor(self, node: NodeInfo, branch: str) -> str:
+        for parent in node.parents:
+            p = self.read(parent)  # children are mutable: read, not cached
+            if self.static(parent).branch == branch:
+                first = next((c for c in p.children if self.static(c).branch == branch), None)
+                if first == node.uuid:
+                    return parent
+        return node.parents[0]
 
     def first_parent_chain(self, uuid: str) -> list[str]:
         """UUIDs from the repo root to ``uuid`` along first parents."""

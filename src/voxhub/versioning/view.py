@@ -1,20 +1,21 @@
 """``VersionedKV``: one instance at one version node, over a plain ``KVStore``.
 
-Implements :class:`voxhub.versioning.protocols.VersionedView`. Reads find all stored
-versions of a tkey with one short range scan (see :mod:`voxhub.versioning.keys`) and
-pick the visible one with :func:`voxhub.versioning.dag.resolve_visible`. ``get_many``
-serves all keys with a single ``scan_many`` (one snapshot / round trip) and resolves in
-one pass, because it is the hot path of every volume read.
+Implements :class:`voxhub.versioning.protocols.VersionedView`. A read lists the stored
+versions of a tkey with one short keys-only scan (see :mod:`voxhub.versioning.keys`),
+picks the visible one with :func:`voxhub.versioning.dag.resolve_visible` from the keys
+alone (the marker byte tells data from tombstones) and reads that one value
+(``KVStore.pick_values``), so a block edited in a thousand versions reads like a block
+written once. ``get_many`` serves all keys with one ``pick_values`` (one snapshot / round
+trip), because it is the hot path of every volume read.
 
 Writes run inside ``store.transact`` and re-read the node's metadata record *through the
 transaction* before writing, so a commit made by any process is never followed by a write
-landing on the committed node.
+landing on the committed node. Each write puts one marker's key, deletes the other's and
+records the tkey in the version's write set (:mod:`voxhub.versioning.writesets`), all in
+that transaction.
 
 Unversioned instances (DVID rule) map every node to the repo root's version and accept
-writes on committed nodes.
-
-Tombstones are empty values. A ``keys_only`` scan still reads values, because only the
-value tells a tombstone from data — the price of one physical key per (tkey, version).
+writes on committed nodes; they keep no write sets (nothing to diff or merge).
 """
 
 from __future__ import annotations
@@ -25,86 +26,139 @@ from typing import TypeVar
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
 from voxhub.storage.base import KVStore, Txn
 from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
-from voxhub.versioning.keys import TOMBSTONE, VERSION_WIDTH, instance_prefix, instance_range
+from voxhub.versioning.keys import (
+    MARK_DATA,
+    MARK_TOMBSTONE,
+    SUFFIX_WIDTH,
+    TOMBSTONE,
+    VERSION_WIDTH,
+    instance_prefix,
+    instance_range,
+    write_set_key,
+)
 from voxhub.versioning.protocols import VersionedTxn
 from voxhub.versioning.records import decode_node
 
 T = TypeVar("T")
 
-_LOW = b"\x00" * VERSION_WIDTH
-# Exclusive end of one tkey's versions: sorts after tkey|FFFFFFFF, and no other tkey of the
-# instance starts with this tkey (prefix-free), so nothing else falls in between.
-_HIGH = b"\xff" * (VERSION_WIDTH + 1)
+_LOW = b"\x00" * SUFFIX_WIDTH
+# Exclusive end of one tkey's versions: sorts after tkey|FFFFFFFF|marker, and no other
+# tkey of the instance starts with this tkey (prefix-free), so nothing else falls between.
+_HIGH = b"\xff" * (SUFFIX_WIDTH + 1)
+_TOMB = MARK_TOMBSTONE[0]
+#: values fetched per request by range scans.
+SCAN_VALUE_BATCH = 256
 
-Entries = Sequence[tuple[bytes, bytes | None]]
+
+def _version(key: bytes) -> int:
+    return int.from_bytes(key[-SUFFIX_WIDTH:-1], "big")
 
 
 class _Resolver:
-    """Picks the visible entry among the stored versions of one tkey."""
+    """Picks the visible key among the stored versions of one tkey, from keys alone."""
 
     def __init__(self, ancestry: Ancestry, lineage: Lineage) -> None:
         self.ancestry = ancestry
         self.lineage = lineage
         self.rank = ancestry.rank
 
-    def value(self, entries: Entries, skip: int | None = None) -> bytes | None:
-        """The visible value (``None`` for absent or tombstone); ``skip`` ignores a version."""
-        if len(entries) == 1 and skip is None:  # the common case: one version of the key
-            key, value = entries[0]
-            if int.from_bytes(key[-VERSION_WIDTH:], "big") in self.rank:
-                return value or None
+    def choose(self, keys: Sequence[bytes]) -> bytes | None:
+        """The data key visible from the node, or ``None`` (absent or tombstone)."""
+        if len(keys) == 1:  # the common case: one version of the key
+            key = keys[0]
+            if key[-1] != _TOMB and _version(key) in self.rank:
+                return key
             return None
-        held = {int.from_bytes(k[-VERSION_WIDTH:], "big"): v for k, v in entries}
+        return self.choose_below(keys, None)
+
+    def choose_below(self, keys: Sequence[bytes], skip: int | None) -> bytes | None:
+        """:meth:`choose`, ignoring version ``skip`` (what a delete would uncover)."""
+        # Ascending keys: if a version has both markers (a write interrupted on a store
+        # without transactions), the data key comes last and wins.
+        held = {_version(k): k for k in keys}
         if skip is not None:
             held.pop(skip, None)
         best = resolve_visible(held, self.ancestry, self.lineage)
-        return None if best is None else (held[best] or None)
+        if best is None:
+            return None
+        key = held[best]
+        return None if key[-1] == _TOMB else key
 
     def group(
         self, raw: Iterable[tuple[bytes, bytes | None]], start: bytes, end: bytes | None
     ) -> Iterator[tuple[bytes, bytes]]:
-        """Group a raw instance scan by tkey and yield visible ``(tkey, value)`` pairs."""
+        """Group a raw keys-only instance scan by tkey; yield visible ``(tkey, key)``."""
         header = len(instance_prefix(0))
         current: bytes | None = None
-        batch: list[tuple[bytes, bytes | None]] = []
-        for key, value in raw:
-            tkey = key[header:-VERSION_WIDTH]
+        batch: list[bytes] = []
+        for key, _ in raw:
+            tkey = key[header:-SUFFIX_WIDTH]
             if tkey != current:
                 if batch and current is not None:
                     found = self._in_range(current, batch, start, end)
                     if found is not None:
                         yield current, found
                 current, batch = tkey, []
-            batch.append((key, value))
+            batch.append(key)
         if batch and current is not None:
             found = self._in_range(current, batch, start, end)
             if found is not None:
                 yield current, found
 
     def _in_range(
-        self, tkey: bytes, batch: Entries, start: bytes, end: bytes | None
+        self, tkey: bytes, batch: list[bytes], start: bytes, end: bytes | None
     ) -> bytes | None:
         if tkey < start or (end is not None and tkey >= end):
             return None
-        return self.value(batch)
+        return self.choose(batch)
+
+
+def _with_values(
+    pairs: Iterator[tuple[bytes, bytes]],
+    keys_only: bool,
+    get_many: Callable[[Sequence[bytes]], list[bytes | None]],
+) -> Iterator[tuple[bytes, bytes | None]]:
+    """Turn visible ``(tkey, key)`` pairs into ``(tkey, value)``, values in batches."""
+    if keys_only:
+        for tkey, _ in pairs:
+            yield tkey, None
+        return
+    batch: list[tuple[bytes, bytes]] = []
+
+    def flush() -> Iterator[tuple[bytes, bytes | None]]:
+        values = get_many([k for _, k in batch])
+        for (tkey, _), value in zip(batch, values, strict=True):
+            if value is not None:  # deleted since it was listed
+                yield tkey, value
+
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) == SCAN_VALUE_BATCH:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()
 
 
 class _ViewBase:
     """Key construction and read resolution shared by the view and its transactions."""
 
-    def __init__(self, instance_id: int, version_id: int, resolver: _Resolver) -> None:
+    def __init__(
+        self, instance_id: int, version_id: int, resolver: _Resolver, versioned: bool
+    ) -> None:
         self._prefix = instance_prefix(instance_id)
         self._instance_id = instance_id
         self._version_id = version_id
         self._version_suffix = version_id.to_bytes(VERSION_WIDTH, "big")
         self._resolver = resolver
+        self.versioned = versioned
 
     def _range(self, tkey: bytes) -> tuple[bytes, bytes]:
         base = self._prefix + tkey
         return base + _LOW, base + _HIGH
 
-    def _key(self, tkey: bytes) -> bytes:
-        return self._prefix + tkey + self._version_suffix
+    def _key(self, tkey: bytes, mark: bytes = MARK_DATA) -> bytes:
+        return self._prefix + tkey + self._version_suffix + mark
 
     def _raw_bounds(self, start: bytes, end: bytes | None) -> tuple[bytes, bytes]:
         # tkey >= start implies key >= prefix|start; keys of tkeys below ``start`` that
@@ -112,6 +166,20 @@ class _ViewBase:
         lo = self._prefix + start
         hi = self._prefix + end if end is not None else instance_range(self._instance_id)[1]
         return lo, hi
+
+    def _write(self, txn: Txn, tkey: bytes, value: bytes | None, shadowed: bool) -> None:
+        """Set (``value``) or delete (``None``) ``tkey`` at the bound version in ``txn``."""
+        if value is not None:
+            txn.delete(self._key(tkey, MARK_TOMBSTONE))
+            txn.put(self._key(tkey), value)
+        else:
+            txn.delete(self._key(tkey))
+            if shadowed:  # an ancestor's value would show through: hide it
+                txn.put(self._key(tkey, MARK_TOMBSTONE), TOMBSTONE)
+            else:
+                txn.delete(self._key(tkey, MARK_TOMBSTONE))
+        if self.versioned:
+            txn.put(write_set_key(self._instance_id, self._version_id, tkey), TOMBSTONE)
 
 
 def _check_value(tkey: bytes, value: bytes) -> bytes:
@@ -128,11 +196,18 @@ class _TxnView(_ViewBase):
     """The ``VersionedTxn`` handed to ``VersionedKV.transact`` callbacks."""
 
     def __init__(self, txn: Txn, parent: VersionedKV) -> None:
-        super().__init__(parent._instance_id, parent._version_id, parent._resolver)
+        super().__init__(
+            parent._instance_id, parent._version_id, parent._resolver, parent.versioned
+        )
         self._txn = txn
 
+    def _keys(self, tkey: bytes) -> list[bytes]:
+        return [k for k, _ in self._txn.scan(*self._range(tkey), keys_only=True)]
+
     def get(self, tkey: bytes) -> bytes | None:
-        return self._resolver.value(list(self._txn.scan(*self._range(tkey))))
+        keys = self._keys(tkey)
+        picked = self._resolver.choose(keys) if keys else None
+        return None if picked is None else self._txn.get(picked)
 
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
         return [self.get(t) for t in tkeys]
@@ -140,19 +215,16 @@ class _TxnView(_ViewBase):
     def scan(
         self, start: bytes, end: bytes | None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:
-        raw = self._txn.scan(*self._raw_bounds(start, end))
-        for tkey, value in self._resolver.group(raw, start, end):
-            yield tkey, (None if keys_only else value)
+        raw = self._txn.scan(*self._raw_bounds(start, end), keys_only=True)
+        pairs = self._resolver.group(list(raw), start, end)
+        yield from _with_values(pairs, keys_only, self._txn.get_many)
 
     def put(self, tkey: bytes, value: bytes) -> None:
-        self._txn.put(self._key(tkey), _check_value(tkey, value))
+        self._write(self._txn, tkey, _check_value(tkey, value), False)
 
     def delete(self, tkey: bytes) -> None:
-        below = self._resolver.value(list(self._txn.scan(*self._range(tkey))), self._version_id)
-        if below is None:
-            self._txn.delete(self._key(tkey))
-        else:
-            self._txn.put(self._key(tkey), TOMBSTONE)
+        below = self._resolver.choose_below(self._keys(tkey), self._version_id)
+        self._write(self._txn, tkey, None, below is not None)
 
 
 class VersionedKV(_ViewBase):
@@ -171,11 +243,10 @@ class VersionedKV(_ViewBase):
         ancestry: Ancestry,
         lineage: Lineage,
     ) -> None:
-        super().__init__(instance_id, version_id, _Resolver(ancestry, lineage))
+        super().__init__(instance_id, version_id, _Resolver(ancestry, lineage), versioned)
         self.store = store
         self.instance_name = instance_name
         self.node_uuid = node_uuid
-        self.versioned = versioned
         self._node_key = node_key
 
     def __repr__(self) -> str:
@@ -204,34 +275,25 @@ class VersionedKV(_ViewBase):
     # -- reads ---------------------------------------------------------------------------
     def get(self, tkey: bytes) -> bytes | None:
         """The value of ``tkey`` visible at the bound node, or ``None``."""
-        return self._resolver.value(list(self.store.scan(*self._range(tkey))))
+        return self.store.pick_values([self._range(tkey)], self._resolver.choose)[0]
 
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
-        """Visible values of ``tkeys`` in order, from one ``scan_many``."""
+        """Visible values of ``tkeys`` in order, from one ``pick_values``."""
         prefix = self._prefix
         ranges = [(prefix + t + _LOW, prefix + t + _HIGH) for t in tkeys]
-        value = self._resolver.value
-        rank = self._resolver.rank
-        out: list[bytes | None] = []
-        append = out.append
-        for entries in self.store.scan_many(ranges):
-            if len(entries) == 1:  # inlined fast path of _Resolver.value
-                key, found = entries[0]
-                ok = int.from_bytes(key[-VERSION_WIDTH:], "big") in rank
-                append((found or None) if ok else None)
-            elif entries:
-                append(value(entries))
-            else:
-                append(None)
-        return out
+        return self.store.pick_values(ranges, self._resolver.choose)
+
+    def visible_key(self, keys: Sequence[bytes]) -> bytes | None:
+        """Which of ``keys`` (the stored versions of one tkey) is visible; ``None``: none."""
+        return self._resolver.choose(keys) if keys else None
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:
         """Visible ``(tkey, value)`` pairs with ``start <= tkey < end``, ascending."""
-        raw = self.store.scan(*self._raw_bounds(start, end))
-        for tkey, value in self._resolver.group(raw, start, end):
-            yield tkey, (None if keys_only else value)
+        raw = self.store.scan(*self._raw_bounds(start, end), keys_only=True)
+        pairs = self._resolver.group(raw, start, end)
+        yield from _with_values(pairs, keys_only, self.store.get_many)
 
     # -- writes --------------------------------------------------------------------------
     @property
@@ -261,12 +323,12 @@ class VersionedKV(_ViewBase):
 
     def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
         """Set several keys at the bound version in one atomic batch."""
-        pairs = [(self._key(t), _check_value(t, v)) for t, v in items]
+        pairs = [(t, _check_value(t, v)) for t, v in items]
 
         def apply(txn: Txn) -> None:
             self._check_in(txn.get)
-            for key, value in pairs:
-                txn.put(key, value)
+            for tkey, value in pairs:
+                self._write(txn, tkey, value, False)
 
         self.store.transact(apply)
 
@@ -277,16 +339,16 @@ class VersionedKV(_ViewBase):
         therefore immutable, so it is decided outside the transaction with one scan.
         """
         tkeys = list(dict.fromkeys(tkeys))
-        found = self.store.scan_many([self._range(t) for t in tkeys], keys_only=False)
-        below = [self._resolver.value(entries, self._version_id) for entries in found]
+        found = self.store.scan_many([self._range(t) for t in tkeys], keys_only=True)
+        below = [
+            self._resolver.choose_below([k for k, _ in entries], self._version_id) is not None
+            for entries in found
+        ]
 
         def apply(txn: Txn) -> None:
             self._check_in(txn.get)
             for tkey, shadowed in zip(tkeys, below, strict=True):
-                if shadowed is None:
-                    txn.delete(self._key(tkey))
-                else:
-                    txn.put(self._key(tkey), TOMBSTONE)
+                self._write(txn, tkey, None, shadowed)
 
         self.store.transact(apply)
 

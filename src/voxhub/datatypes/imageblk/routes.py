@@ -1,9 +1,9 @@
 """HTTP routes of image instances (DVID's ``uint8blk`` family), relative to the instance.
 
 The server mounts these under ``/api/node/{uuid}/{name}/`` after resolving the node and
-the instance; handlers read the node, the instance, the store access and the byte limit
-from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` the dispatcher
-resolved (:func:`~voxhub.datatypes.wire.context.instance_context`). Errors are raised as
+the instance; each handler receives the request and the typed
+:class:`~voxhub.datatypes.wire.context.InstanceContext` the dispatcher resolved (node,
+instance, store access, byte limit, caller). Errors are raised as
 voxhub exceptions; the server's one table turns them into statuses.
 
 Differences from DVID (each deliberate):
@@ -30,7 +30,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk import sampling
 from voxhub.datatypes.imageblk.config import ImageConfig
@@ -43,7 +43,7 @@ from voxhub.datatypes.imageblk.dvid_info import (
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.wire import block_stream, bodies, formats
-from voxhub.datatypes.wire.context import instance_context, request_limit
+from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -65,16 +65,15 @@ _VOLUME_FORMATS = ("", "octet-stream", "nd", "raw")
 
 
 # -- request context -----------------------------------------------------------------
-def open_instance(request: Request) -> ImageInstance:
-    """The instance this request addresses, at its node (blocking: call in a thread)."""
-    ctx = instance_context(request)
+def open_instance(ctx: InstanceContext) -> ImageInstance:
+    """The instance a request addresses, at its node (blocking: call in a thread)."""
     return open_image_instance(
         ctx.access.catalog, ctx.node_uuid, ctx.instance, ctx.max_request_bytes
     )
 
 
-def _config(request: Request) -> ImageConfig:
-    return ImageConfig.from_json(instance_context(request).config)
+def _config(ctx: InstanceContext) -> ImageConfig:
+    return ImageConfig.from_json(ctx.config)
 
 
 def scale_param(request: Request, config: ImageConfig) -> int:
@@ -105,69 +104,67 @@ def _volume_bytes(array: np.ndarray) -> memoryview:
 
 
 # -- info, metadata, extents ----------------------------------------------------------
-async def get_info(request: Request) -> Response:
+async def get_info(request: Request, ctx: InstanceContext) -> Response:
     def run() -> dict[str, Any]:
-        instance = open_instance(request)
-        return instance_info_json(
-            instance_context(request).instance, instance.config, instance.extents(0)
-        )
+        instance = open_instance(ctx)
+        return instance_info_json(ctx.instance, instance.config, instance.extents(0))
 
-    return JSONResponse(await small_read(instance_context(request), run))
+    return JSONResponse(await small_read(ctx, run))
 
 
-async def get_metadata(request: Request) -> Response:
+async def get_metadata(request: Request, ctx: InstanceContext) -> Response:
     def run() -> dict[str, Any]:
-        instance = open_instance(request)
+        instance = open_instance(ctx)
         return metadata_json(instance.config, instance.extents(0))
 
-    body = json.dumps(await small_read(instance_context(request), run))
+    body = json.dumps(await small_read(ctx, run))
     return Response(body, media_type="application/vnd.dvid-nd-data+json")
 
 
-async def get_extents(request: Request) -> Response:
+async def get_extents(request: Request, ctx: InstanceContext) -> Response:
     """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
     ``null`` before anything is written (voxhub; DVID has only POST)."""
-    config = _config(request)
+    config = _config(ctx)
     scale = scale_param(request, config)
-    box = await small_read(instance_context(request), lambda: open_instance(request).extents(scale))
+    box = await small_read(ctx, lambda: open_instance(ctx).extents(scale))
     return JSONResponse(extents_json(box))
 
 
-async def post_pyramid(request: Request) -> Response:
+async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
     """Recompute every pyramid level from scale 0 (voxhub; 409 on a committed node)."""
 
-    await run_in_threadpool(lambda: open_instance(request).build_pyramid())
+    await run_in_threadpool(lambda: open_instance(ctx).build_pyramid())
     return Response(b"")
 
 
-async def post_extents(request: Request) -> Response:
-    raw = await bodies.read_body(request, request_limit(request))
+async def post_extents(request: Request, ctx: InstanceContext) -> Response:
+    raw = await bodies.read_body(request, ctx.max_request_bytes)
     try:
         parsed = json.loads(raw)
     except ValueError as e:
         raise InvalidRequest(f"extents body is not JSON: {e}") from None
     box = parse_extents_body(parsed)
-    await run_in_threadpool(lambda: extend_extents(open_instance(request).view, box))
+    await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
 
 
 # -- raw and isotropic ------------------------------------------------------------------
-async def get_raw(request: Request) -> Response:
-    return await _get_volume(request, isotropic=False)
+async def get_raw(request: Request, ctx: InstanceContext) -> Response:
+    return await _get_volume(request, ctx, isotropic=False)
 
 
-async def get_isotropic(request: Request) -> Response:
-    return await _get_volume(request, isotropic=True)
+async def get_isotropic(request: Request, ctx: InstanceContext) -> Response:
+    return await _get_volume(request, ctx, isotropic=True)
 
 
-async def _get_volume(request: Request, *, isotropic: bool) -> Response:
+async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool) -> Response:
     params = request.path_params
     dims = parse_dims(params["dims"])
     box = dvid_box(dims, params["size"], params["offset"])
     fmt_text = params.get("fmt")
-    config = _config(request)
+    config = _config(ctx)
     scale = scale_param(request, config)
-    limit = request_limit(request)
+    limit = ctx.max_request_bytes
     _check_box(box, config, limit, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
     image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
@@ -176,7 +173,7 @@ async def _get_volume(request: Request, *, isotropic: bool) -> Response:
         raise InvalidRequest("compression applies to 3-D octet-stream cutouts only")
 
     def run() -> np.ndarray:
-        instance = open_instance(request)
+        instance = open_instance(ctx)
         if not isotropic:
             return instance.read(box, scale)
         voxel_size = _voxel_size(config, scale)
@@ -185,7 +182,7 @@ async def _get_volume(request: Request, *, isotropic: bool) -> Response:
         return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
 
     small = box.size * np.dtype(config.dtype).itemsize <= SMALL_READ_BYTES and not isotropic
-    volume = await small_read(instance_context(request), run, small=small)
+    volume = await small_read(ctx, run, small=small)
     if image_fmt is None:
         data = _volume_bytes(volume)
         if compression == "raw":
@@ -212,26 +209,28 @@ def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) ->
     return formats.encode_image(volume[:, :, 0], fmt)
 
 
-async def post_raw(request: Request) -> Response:
+async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     params = request.path_params
     dims = parse_dims(params["dims"])
     if not dims.is_3d:
         raise InvalidRequest(f"dims {params['dims']!r}: only 3-D (0_1_2) subvolumes can be posted")
     box = dvid_box(dims, params["size"], params["offset"])
-    config = _config(request)
+    config = _config(ctx)
     if scale_param(request, config) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
-    data = await _read_voxels(request, box.size, config)
+    data = await _read_voxels(request, ctx, box.size, config)
     array = data.reshape(box.shape)
-    await run_in_threadpool(lambda: open_instance(request).write(box.start, array))
+    await run_in_threadpool(lambda: open_instance(ctx).write(box.start, array))
     return Response(b"")
 
 
-async def _read_voxels(request: Request, count: int, config: ImageConfig) -> np.ndarray:
+async def _read_voxels(
+    request: Request, ctx: InstanceContext, count: int, config: ImageConfig
+) -> np.ndarray:
     """The body as ``count`` voxels: size checked before reading, length checked exactly."""
     dtype = np.dtype(config.dtype).newbyteorder("<")
     expected = count * dtype.itemsize
-    limit = request_limit(request)
+    limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
     declared = request.headers.get("content-length")
@@ -251,19 +250,19 @@ def _check_length(declared: int, expected: int) -> None:
 
 
 # -- block streams ------------------------------------------------------------------------
-async def get_subvolblocks(request: Request) -> Response:
+async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
     params = request.path_params
-    config = _config(request)
+    config = _config(ctx)
     box = aligned_box(params["size"], params["offset"], config.block_shape, "subvolblocks")
     scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
-    _check_box(box, config, request_limit(request), "subvolblocks")
+    _check_box(box, config, ctx.max_request_bytes, "subvolblocks")
     coords = list(config.layout(scale).grid.blocks_in(box))
-    return await _stream(request, config, scale, coords, payload, fill_missing=True)
+    return await _stream(ctx, config, scale, coords, payload, fill_missing=True)
 
 
-async def get_specificblocks(request: Request) -> Response:
-    config = _config(request)
+async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response:
+    config = _config(ctx)
     text = request.query_params.get("blocks", "")
     if not text:
         raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
@@ -275,12 +274,12 @@ async def get_specificblocks(request: Request) -> Response:
     scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     block_bytes = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
-    bodies.check_size(len(coords) * block_bytes, request_limit(request), "specificblocks")
-    return await _stream(request, config, scale, coords, payload, fill_missing=False)
+    bodies.check_size(len(coords) * block_bytes, ctx.max_request_bytes, "specificblocks")
+    return await _stream(ctx, config, scale, coords, payload, fill_missing=False)
 
 
 async def _stream(
-    request: Request,
+    ctx: InstanceContext,
     config: ImageConfig,
     scale: int,
     coords: list[tuple[int, int, int]],
@@ -289,7 +288,7 @@ async def _stream(
     fill_missing: bool,
 ) -> Response:
     def run() -> bytes:
-        view = open_instance(request).view
+        view = open_instance(ctx).view
         records = block_stream.block_payloads(
             view, config.layout(scale), coords, payload, fill_missing=fill_missing
         )
@@ -298,27 +297,27 @@ async def _stream(
     return Response(await run_in_threadpool(run), media_type=OCTET)
 
 
-async def get_blocks(request: Request) -> Response:
-    config = _config(request)
+async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
+    config = _config(ctx)
     box, count = _span(request, config)
     scale = scale_param(request, config)
-    _check_box(box, config, request_limit(request), "blocks")
-    volume = await run_in_threadpool(lambda: open_instance(request).read(box, scale))
+    _check_box(box, config, ctx.max_request_bytes, "blocks")
+    volume = await run_in_threadpool(lambda: open_instance(ctx).read(box, scale))
     bz, by, bx = config.block_shape
     # (bz, by, n*bx) -> n blocks one after another, each C order
     blocks = volume.reshape(bz, by, count, bx).transpose(2, 0, 1, 3)
     return Response(_volume_bytes(blocks), media_type=OCTET)
 
 
-async def post_blocks(request: Request) -> Response:
-    config = _config(request)
+async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
+    config = _config(ctx)
     box, count = _span(request, config)
     if scale_param(request, config) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
-    data = await _read_voxels(request, box.size, config)
+    data = await _read_voxels(request, ctx, box.size, config)
     bz, by, bx = config.block_shape
     array = data.reshape(count, bz, by, bx).transpose(1, 2, 0, 3).reshape(box.shape)
-    await run_in_threadpool(lambda: open_instance(request).write(box.start, array))
+    await run_in_threadpool(lambda: open_instance(ctx).write(box.start, array))
     return Response(b"")
 
 
@@ -330,7 +329,7 @@ def _span(request: Request, config: ImageConfig) -> tuple[Box, int]:
 
 
 # -- arbitrary planes ---------------------------------------------------------------------
-async def get_arb(request: Request) -> Response:
+async def get_arb(request: Request, ctx: InstanceContext) -> Response:
     params = request.path_params
     corners = [
         np.asarray(parse_floats(params[name], 3, name)[::-1], dtype=np.float64)
@@ -341,16 +340,16 @@ async def get_arb(request: Request) -> Response:
     except ValueError:
         raise InvalidRequest(f"res {params['res']!r} must be a number") from None
     fmt = formats.parse_image_format(params.get("fmt"))
-    config = _config(request)
+    config = _config(ctx)
     scale = scale_param(request, config)
-    limit = request_limit(request)
+    limit = ctx.max_request_bytes
     rows, cols = sampling.plane_shape(corners[0], corners[1], corners[2], res)
     bodies.check_size(rows * cols * np.dtype(config.dtype).itemsize, limit, "arb image")
     voxel_size = _voxel_size(config, scale)
 
     def run() -> bytes:
         voxels = sampling.plane_voxels(corners[0], corners[1], corners[2], res, voxel_size)
-        view = open_instance(request).view
+        view = open_instance(ctx).view
         image = sampling.gather_voxels(view, config.layout(scale), voxels, limit)
         return formats.encode_image(image, fmt)
 
@@ -360,20 +359,22 @@ async def get_arb(request: Request) -> Response:
 def image_routes() -> list[BaseRoute]:
     """The routes of one image instance, paths relative to ``/api/node/{uuid}/{name}``."""
     return [
-        Route("/info", get_info, methods=["GET"]),
-        Route("/metadata", get_metadata, methods=["GET"]),
-        Route("/extents", get_extents, methods=["GET"]),
-        Route("/extents", post_extents, methods=["POST"]),
-        Route("/pyramid", post_pyramid, methods=["POST"]),
-        Route("/raw/{dims}/{size}/{offset}", get_raw, methods=["GET"]),
-        Route("/raw/{dims}/{size}/{offset}", post_raw, methods=["POST"]),
-        Route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=["GET"]),
-        Route("/isotropic/{dims}/{size}/{offset}", get_isotropic, methods=["GET"]),
-        Route("/isotropic/{dims}/{size}/{offset}/{fmt}", get_isotropic, methods=["GET"]),
-        Route("/subvolblocks/{size}/{offset}", get_subvolblocks, methods=["GET"]),
-        Route("/specificblocks", get_specificblocks, methods=["GET"]),
-        Route("/blocks/{offset}/{nblocks}", get_blocks, methods=["GET"]),
-        Route("/blocks/{offset}/{nblocks}", post_blocks, methods=["POST"]),
-        Route("/arb/{top_left}/{top_right}/{bottom_left}/{res}", get_arb, methods=["GET"]),
-        Route("/arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}", get_arb, methods=["GET"]),
+        instance_route("/info", get_info, methods=["GET"]),
+        instance_route("/metadata", get_metadata, methods=["GET"]),
+        instance_route("/extents", get_extents, methods=["GET"]),
+        instance_route("/extents", post_extents, methods=["POST"]),
+        instance_route("/pyramid", post_pyramid, methods=["POST"]),
+        instance_route("/raw/{dims}/{size}/{offset}", get_raw, methods=["GET"]),
+        instance_route("/raw/{dims}/{size}/{offset}", post_raw, methods=["POST"]),
+        instance_route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=["GET"]),
+        instance_route("/isotropic/{dims}/{size}/{offset}", get_isotropic, methods=["GET"]),
+        instance_route("/isotropic/{dims}/{size}/{offset}/{fmt}", get_isotropic, methods=["GET"]),
+        instance_route("/subvolblocks/{size}/{offset}", get_subvolblocks, methods=["GET"]),
+        instance_route("/specificblocks", get_specificblocks, methods=["GET"]),
+        instance_route("/blocks/{offset}/{nblocks}", get_blocks, methods=["GET"]),
+        instance_route("/blocks/{offset}/{nblocks}", post_blocks, methods=["POST"]),
+        instance_route("/arb/{top_left}/{top_right}/{bottom_left}/{res}", get_arb, methods=["GET"]),
+        instance_route(
+            "/arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}", get_arb, methods=["GET"]
+        ),
     ]

@@ -2,9 +2,9 @@
 
 The server mounts these under ``/api/node/{uuid}/{name}/`` (see
 :mod:`voxhub.server.dispatch`); handlers read the node, the instance and the store access
-from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext`, as image routes
-do. This module
-holds the request helpers and the route table; the handlers live in
+from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` each handler
+receives (``async def handler(request, ctx)``), as image routes do. This module holds the
+request helpers and the route table; the handlers live in
 :mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
 reads) and :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel).
 
@@ -33,7 +33,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.routes import scale_param
@@ -42,7 +42,7 @@ from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
 from voxhub.datatypes.wire import bodies
-from voxhub.datatypes.wire.context import instance_context, request_limit
+from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import extents_json
 from voxhub.errors import InvalidRequest
@@ -60,14 +60,13 @@ def counters_of(hub: StoreHub, info: InstanceInfo) -> StoreCounters:
     return counters_for(hub.store, info)
 
 
-def open_labels(request: Request) -> LabelInstance:
-    """The labelmap instance this request addresses, at its node (blocking)."""
-    ctx = instance_context(request)
+def open_labels(ctx: InstanceContext) -> LabelInstance:
+    """The labelmap instance a request addresses, at its node (blocking)."""
     return open_label_instance(ctx.access, ctx.node_uuid, ctx.instance)
 
 
-def config_of(request: Request) -> ImageConfig:
-    return ImageConfig.from_json(instance_context(request).config)
+def config_of(ctx: InstanceContext) -> ImageConfig:
+    return ImageConfig.from_json(ctx.config)
 
 
 def flag(request: Request, name: str) -> bool:
@@ -88,9 +87,9 @@ def scale_of(request: Request, config: ImageConfig) -> int:
     return scale_param(request, config)
 
 
-def who(request: Request) -> Who:
-    """The mutation's user and app from DVID's ``u=`` and ``app=`` query parameters."""
-    return Who(request.query_params.get("u", ""), request.query_params.get("app", ""))
+def who(ctx: InstanceContext) -> Who:
+    """The mutation's user and app, from DVID's ``u=`` and ``app=`` query parameters."""
+    return Who(ctx.caller.user, ctx.caller.app)
 
 
 def parse_id(text: str, what: str = "label") -> int:
@@ -119,9 +118,9 @@ def id_list(value: Any, what: str) -> list[int]:
     return list(value)
 
 
-async def json_request(request: Request, what: str) -> Any:
+async def json_request(request: Request, ctx: InstanceContext, what: str) -> Any:
     """The request body (DVID sends it even with GET) parsed as JSON."""
-    raw = await bodies.read_body(request, request_limit(request))
+    raw = await bodies.read_body(request, ctx.max_request_bytes)
     if not raw.strip():
         raise InvalidRequest(f"{what} needs a JSON body")
     try:
@@ -131,24 +130,23 @@ async def json_request(request: Request, what: str) -> Any:
 
 
 # -- info ------------------------------------------------------------------------------
-async def get_info(request: Request) -> Response:
+async def get_info(request: Request, ctx: InstanceContext) -> Response:
     """Instance info: Base, Extended (with MaxLabel, NextLabel, IndexedLabels), Extents."""
-    ctx = instance_context(request)
     body = await small_read(ctx, lambda: label_info_json(ctx.access, ctx.node_uuid, ctx.instance))
     return JSONResponse(body)
 
 
-async def get_extents(request: Request) -> Response:
+async def get_extents(request: Request, ctx: InstanceContext) -> Response:
     """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
     ``null`` before anything is written (voxhub; as for image instances)."""
-    scale = scale_of(request, config_of(request))
-    box = await small_read(instance_context(request), lambda: open_labels(request).extents(scale))
+    scale = scale_of(request, config_of(ctx))
+    box = await small_read(ctx, lambda: open_labels(ctx).extents(scale))
     return JSONResponse(extents_json(box))
 
 
-async def post_pyramid(request: Request) -> Response:
+async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
     """Recompute every label pyramid level from scale 0 (voxhub; 409 when committed)."""
-    await run_in_threadpool(lambda: open_labels(request).build_pyramid())
+    await run_in_threadpool(lambda: open_labels(ctx).build_pyramid())
     return Response(b"")
 
 
@@ -160,36 +158,36 @@ def label_routes() -> list[BaseRoute]:
 
     get, post = ["GET"], ["POST"]
     return [
-        Route("/info", get_info, methods=get),
-        Route("/extents", get_extents, methods=get),
-        Route("/pyramid", post_pyramid, methods=post),
-        Route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get),
-        Route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post),
-        Route("/label/{point}", vox.get_label, methods=get),
-        Route("/labels", vox.get_labels, methods=get),
-        Route("/blocks/{size}/{offset}", vox.get_blocks, methods=get),
-        Route("/specificblocks", vox.get_specificblocks, methods=get),
-        Route("/blocks", vox.post_blocks, methods=post),
-        Route("/size/{label}", lab.get_size, methods=get),
-        Route("/sizes", lab.get_sizes, methods=get),
-        Route("/supervoxels/{label}", lab.get_supervoxels, methods=get),
-        Route("/supervoxel-sizes/{label}", lab.get_supervoxel_sizes, methods=get),
-        Route("/lastmod/{label}", lab.get_lastmod, methods=get),
-        Route("/sparsevol/{label}", lab.get_sparsevol, methods=["GET", "HEAD"]),
-        Route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get),
-        Route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get),
-        Route("/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get),
-        Route("/maxlabel", lab.get_maxlabel, methods=get),
-        Route("/nextlabel", lab.get_nextlabel, methods=get),
-        Route("/mapping", lab.get_mapping, methods=get),
-        Route("/mappings", lab.get_mappings, methods=get),
-        Route("/listlabels", lab.get_listlabels, methods=get),
-        Route("/mutations", lab.get_mutations, methods=get),
-        Route("/index/{label}", lab.get_index, methods=get),
-        Route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
-        Route("/merge", mut.post_merge, methods=post),
-        Route("/cleave/{label}", mut.post_cleave, methods=post),
-        Route("/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post),
-        Route("/split/{label}", mut.post_split, methods=post),
-        Route("/renumber", mut.post_renumber, methods=post),
+        instance_route("/info", get_info, methods=get),
+        instance_route("/extents", get_extents, methods=get),
+        instance_route("/pyramid", post_pyramid, methods=post),
+        instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get),
+        instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post),
+        instance_route("/label/{point}", vox.get_label, methods=get),
+        instance_route("/labels", vox.get_labels, methods=get),
+        instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get),
+        instance_route("/specificblocks", vox.get_specificblocks, methods=get),
+        instance_route("/blocks", vox.post_blocks, methods=post),
+        instance_route("/size/{label}", lab.get_size, methods=get),
+        instance_route("/sizes", lab.get_sizes, methods=get),
+        instance_route("/supervoxels/{label}", lab.get_supervoxels, methods=get),
+        instance_route("/supervoxel-sizes/{label}", lab.get_supervoxel_sizes, methods=get),
+        instance_route("/lastmod/{label}", lab.get_lastmod, methods=get),
+        instance_route("/sparsevol/{label}", lab.get_sparsevol, methods=["GET", "HEAD"]),
+        instance_route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get),
+        instance_route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get),
+        instance_route("/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get),
+        instance_route("/maxlabel", lab.get_maxlabel, methods=get),
+        instance_route("/nextlabel", lab.get_nextlabel, methods=get),
+        instance_route("/mapping", lab.get_mapping, methods=get),
+        instance_route("/mappings", lab.get_mappings, methods=get),
+        instance_route("/listlabels", lab.get_listlabels, methods=get),
+        instance_route("/mutations", lab.get_mutations, methods=get),
+        instance_route("/index/{label}", lab.get_index, methods=get),
+        instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
+        instance_route("/merge", mut.post_merge, methods=post),
+        instance_route("/cleave/{label}", mut.post_cleave, methods=post),
+        instance_route("/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post),
+        instance_route("/split/{label}", mut.post_split, methods=post),
+        instance_route("/renumber", mut.post_renumber, methods=post),
     ]

@@ -30,7 +30,7 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire import bodies
-from voxhub.datatypes.wire.context import instance_context
+from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
@@ -46,25 +46,23 @@ def _json_text(key: str, value: int) -> Response:
 
 
 # -- sizes, supervoxels, lastmod -------------------------------------------------------
-async def get_size(request: Request) -> Response:
+async def get_size(request: Request, ctx: InstanceContext) -> Response:
     """``{"voxels": N}`` of a body (of a supervoxel with ?supervoxels=true); 404 if none."""
     label = path_label(request)
     sv = supervoxels_flag(request)
-    n = await small_read(
-        instance_context(request), lambda: open_labels(request).size(label, supervoxels=sv)
-    )
+    n = await small_read(ctx, lambda: open_labels(ctx).size(label, supervoxels=sv))
     return JSONResponse({"voxels": n})
 
 
-async def get_sizes(request: Request) -> Response:
+async def get_sizes(request: Request, ctx: InstanceContext) -> Response:
     """The sizes of the labels of the GET body ``[l1, ...]`` (0 if unknown).
 
     ?supervoxels=true for supervoxel sizes."""
-    labels = id_list(await json_request(request, "sizes"), "sizes")
+    labels = id_list(await json_request(request, ctx, "sizes"), "sizes")
     sv = supervoxels_flag(request)
 
     def run() -> list[int]:
-        instance = open_labels(request)
+        instance = open_labels(ctx)
         out = []
         for label in labels:
             try:
@@ -76,30 +74,26 @@ async def get_sizes(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(run))
 
 
-async def get_supervoxels(request: Request) -> Response:
+async def get_supervoxels(request: Request, ctx: InstanceContext) -> Response:
     """The supervoxels of a body ``[sv, ...]`` (ascending); 404 if it has no voxels."""
     label = path_label(request)
-    return JSONResponse(
-        await small_read(instance_context(request), lambda: open_labels(request).supervoxels(label))
-    )
+    return JSONResponse(await small_read(ctx, lambda: open_labels(ctx).supervoxels(label)))
 
 
-async def get_supervoxel_sizes(request: Request) -> Response:
+async def get_supervoxel_sizes(request: Request, ctx: InstanceContext) -> Response:
     """``{"supervoxels": [...], "sizes": [...]}`` of a body; 404 if it has no voxels."""
     label = path_label(request)
-    sizes = await small_read(
-        instance_context(request), lambda: open_labels(request).supervoxel_sizes(label)
-    )
+    sizes = await small_read(ctx, lambda: open_labels(ctx).supervoxel_sizes(label))
     return JSONResponse({"supervoxels": list(sizes), "sizes": list(sizes.values())})
 
 
-async def get_lastmod(request: Request) -> Response:
+async def get_lastmod(request: Request, ctx: InstanceContext) -> Response:
     """The mutation id, user, app and time of a body's last mutation; 404 if unknown.
 
     ``{"mutation id", "last mod user", "last mod app", "last mod time"}``, 0 and empty
     strings if the body was only ever written."""
     label = path_label(request)
-    meta = await small_read(instance_context(request), lambda: open_labels(request).lastmod(label))
+    meta = await small_read(ctx, lambda: open_labels(ctx).lastmod(label))
     blank: dict[str, Any] = {
         "mutation id": 0,
         "last mod user": "",
@@ -123,13 +117,13 @@ def _bounds(request: Request) -> Box | None:
     return rle.bounds_box(**values) if values else None
 
 
-def _sparsevol_options(request: Request) -> tuple[str, str]:
+def _sparsevol_options(request: Request, ctx: InstanceContext) -> tuple[str, str]:
     fmt = request.query_params.get("format", "rles").lower()
     if fmt == "blocks":
         raise CapabilityError("sparsevol format=blocks is not supported; use rles or srles")
     if fmt not in ("rles", "srles"):
         raise InvalidRequest(f"sparsevol format {fmt!r} is not one of rles, srles")
-    if scale_of(request, config_of(request)) != 0:
+    if scale_of(request, config_of(ctx)) != 0:
         raise CapabilityError("sparsevol at scale > 0 is not supported; ask for scale 0")
     compression = request.query_params.get("compression", "").lower() or "raw"
     if compression not in ("raw", "lz4", "gzip"):
@@ -137,13 +131,13 @@ def _sparsevol_options(request: Request) -> tuple[str, str]:
     return fmt, compression
 
 
-async def _sparsevol(request: Request, label: int, *, head: bool) -> Response:
-    fmt, compression = _sparsevol_options(request)
+async def _sparsevol(request: Request, ctx: InstanceContext, label: int, *, head: bool) -> Response:
+    fmt, compression = _sparsevol_options(request, ctx)
     box = _bounds(request)
     sv = supervoxels_flag(request)
 
     def run() -> np.ndarray:
-        runs = open_labels(request).sparsevol(label, supervoxels=sv)
+        runs = open_labels(ctx).sparsevol(label, supervoxels=sv)
         return runs if box is None else rle.clip_runs(runs, box)
 
     try:
@@ -162,47 +156,47 @@ async def _sparsevol(request: Request, label: int, *, head: bool) -> Response:
     return Response(data, media_type=OCTET)
 
 
-async def get_sparsevol(request: Request) -> Response:
+async def get_sparsevol(request: Request, ctx: InstanceContext) -> Response:
     """The label's voxels as x-runs (rles or srles); HEAD is 200 if any, else 204.
 
     ?format=rles (DVID's 12-byte header, default) or srles; clipped to the inclusive
     ?minx=&maxx=&miny=&maxy=&minz=&maxz=; ?compression=lz4|gzip; ?supervoxels=true.
     404 if unknown or empty within the bounds."""
     label = path_label(request)
-    return await _sparsevol(request, label, head=request.method == "HEAD")
+    return await _sparsevol(request, ctx, label, head=request.method == "HEAD")
 
 
-async def get_sparsevol_by_point(request: Request) -> Response:
+async def get_sparsevol_by_point(request: Request, ctx: InstanceContext) -> Response:
     """The sparsevol (rles) of the label at voxel x_y_z; 400 if that voxel is label 0."""
     x, y, z = parse_ints(request.path_params["point"], 3, "point")
     sv = supervoxels_flag(request)
 
     def run() -> int:
         box = Box((z, y, x), (z + 1, y + 1, x + 1))
-        return int(open_labels(request).read(box, supervoxels=sv)[0, 0, 0])
+        return int(open_labels(ctx).read(box, supervoxels=sv)[0, 0, 0])
 
-    label = await small_read(instance_context(request), run)
+    label = await small_read(ctx, run)
     if label == 0:
         raise InvalidRequest(f"voxel ({x}, {y}, {z}) is label 0, the protected background value")
-    return await _sparsevol(request, label, head=False)
+    return await _sparsevol(request, ctx, label, head=False)
 
 
-def _blocks_of(request: Request, label: int) -> tuple[list[Vec3], int]:
+def _blocks_of(request: Request, ctx: InstanceContext, label: int) -> tuple[list[Vec3], int]:
     sv = supervoxels_flag(request)
-    index = open_labels(request).index(label, supervoxels=sv)
+    index = open_labels(ctx).index(label, supervoxels=sv)
     coords = index.blocks_of({label} if sv else None)
     if not coords:
         raise NotFound(f"supervoxel {label} has no voxels at this version")
     return coords, index.voxels(label if sv else None)
 
 
-async def get_sparsevol_size(request: Request) -> Response:
+async def get_sparsevol_size(request: Request, ctx: InstanceContext) -> Response:
     """``{"voxels", "numblocks", "minvoxel", "maxvoxel"}`` (block-aligned); 404 if unknown.
 
     From the label index alone; ?supervoxels=true."""
     label = path_label(request)
-    coords, voxels = await small_read(instance_context(request), lambda: _blocks_of(request, label))
-    bs = config_of(request).block_shape
+    coords, voxels = await small_read(ctx, lambda: _blocks_of(request, ctx, label))
+    bs = config_of(ctx).block_shape
     lo = np.min(np.array(coords), axis=0) * bs
     hi = (np.max(np.array(coords), axis=0) + 1) * bs - 1
     return JSONResponse(
@@ -215,41 +209,40 @@ async def get_sparsevol_size(request: Request) -> Response:
     )
 
 
-async def get_sparsevol_coarse(request: Request) -> Response:
+async def get_sparsevol_coarse(request: Request, ctx: InstanceContext) -> Response:
     """The blocks holding the label as rles runs of block coordinates; 404 if unknown.
 
     ?supervoxels=true."""
     label = path_label(request)
-    coords, _ = await small_read(instance_context(request), lambda: _blocks_of(request, label))
+    coords, _ = await small_read(ctx, lambda: _blocks_of(request, ctx, label))
     return Response(rle.encode_coarse(coords), media_type=OCTET)
 
 
 # -- counters --------------------------------------------------------------------------
-async def get_maxlabel(request: Request) -> Response:
+async def get_maxlabel(request: Request, ctx: InstanceContext) -> Response:
     """``{"maxlabel": N}``, the largest label at this node; 400 before any exists."""
-    n = await small_read(instance_context(request), lambda: open_labels(request).maxlabel())
+    n = await small_read(ctx, lambda: open_labels(ctx).maxlabel())
     if n == 0:
         raise InvalidRequest("no maximum label: nothing has been written at this version")
     return _json_text("maxlabel", n)
 
 
-async def get_nextlabel(request: Request) -> Response:
+async def get_nextlabel(request: Request, ctx: InstanceContext) -> Response:
     """``{"nextlabel": N}``: the first id the next reservation or cleave would get."""
-    ctx = instance_context(request)
     n = await small_read(ctx, lambda: counters_of(ctx.access, ctx.instance).next_label())
     return _json_text("nextlabel", n)
 
 
 # -- mapping -----------------------------------------------------------------------------
-async def get_mapping(request: Request) -> Response:
+async def get_mapping(request: Request, ctx: InstanceContext) -> Response:
     """The bodies ``[body, ...]`` of the supervoxels ``[sv, ...]`` of the GET body.
 
     0 for 0, retired supervoxels and ids with no voxels (unless ?nolookup=true)."""
-    svs = id_list(await json_request(request, "mapping"), "mapping")
+    svs = id_list(await json_request(request, ctx, "mapping"), "mapping")
     nolookup = flag(request, "nolookup")
 
     def run() -> list[int]:
-        instance = open_labels(request)
+        instance = open_labels(ctx)
         mapped = instance.mapping(svs)
         if nolookup:
             return mapped
@@ -264,7 +257,7 @@ async def get_mapping(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(run))
 
 
-async def get_mappings(request: Request) -> Response:
+async def get_mappings(request: Request, ctx: InstanceContext) -> Response:
     """Lines ``sv body`` for every supervoxel not its own body (?format=binary: uint64s).
 
     Retired supervoxels map to 0; binary is little-endian uint64 pairs."""
@@ -274,7 +267,7 @@ async def get_mappings(request: Request) -> Response:
 
     def run() -> list[tuple[int, int]]:
         start, end = key_range(KEY_MAPPING)
-        view = open_labels(request).view
+        view = open_labels(ctx).view
         return [(id_of(k), int.from_bytes(v, "big")) for k, v in view.scan(start, end) if v]
 
     pairs = await run_in_threadpool(run)
@@ -284,7 +277,7 @@ async def get_mappings(request: Request) -> Response:
     return Response(text, media_type="text/plain")
 
 
-async def get_listlabels(request: Request) -> Response:
+async def get_listlabels(request: Request, ctx: InstanceContext) -> Response:
     """Bodies with voxels at this node as little-endian uint64s, ascending.
 
     From ?start= (inclusive), at most ?number= labels; ?sizes=true interleaves sizes."""
@@ -298,7 +291,7 @@ async def get_listlabels(request: Request) -> Response:
     count = min(numbers["number"], MAX_LISTED)
 
     def run() -> list[int]:
-        instance = open_labels(request)
+        instance = open_labels(ctx)
         labels = [v for v in instance.labels() if v >= numbers["start"]][:count]
         if not sizes:
             return labels
@@ -308,14 +301,14 @@ async def get_listlabels(request: Request) -> Response:
     return Response(np.array(values, dtype="<u8").tobytes(), media_type=OCTET)
 
 
-async def get_mutations(request: Request) -> Response:
+async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
     """The mutation records visible at this node, oldest first (JSON list; ?userid=)."""
     user = request.query_params.get("userid")
-    records = await small_read(instance_context(request), lambda: open_labels(request).mutations())
+    records = await small_read(ctx, lambda: open_labels(ctx).mutations())
     return JSONResponse([r for r in records if user is None or r.get("User") == user])
 
 
-async def get_index(request: Request) -> Response:
+async def get_index(request: Request, ctx: InstanceContext) -> Response:
     """A body's label index as JSON (DVID sends protobuf); 404 if it has no voxels.
 
     ``{"label", "blocks": {"x,y,z": {"sv": count}}, "last_mut_id", "last_mod_time",
@@ -323,7 +316,7 @@ async def get_index(request: Request) -> Response:
     label = path_label(request)
     if "mutid" in request.query_params:
         raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")
-    index = await small_read(instance_context(request), lambda: open_labels(request).index(label))
+    index = await small_read(ctx, lambda: open_labels(ctx).index(label))
     meta = index.meta
     out: dict[str, Any] = {
         "label": label,

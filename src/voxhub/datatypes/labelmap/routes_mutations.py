@@ -25,18 +25,18 @@ from voxhub.datatypes.labelmap.routes import (
     who,
 )
 from voxhub.datatypes.wire import bodies
-from voxhub.datatypes.wire.context import request_limit
+from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 
 T = TypeVar("T")
 
 
-async def _mutate(request: Request, fn: Callable[[LabelInstance], T]) -> T:
+async def _mutate(ctx: InstanceContext, fn: Callable[[LabelInstance], T]) -> T:
     """``fn(instance)`` in the thread pool; an unknown label becomes DVID's 400."""
 
     def run() -> T:
         try:
-            return fn(open_labels(request))
+            return fn(open_labels(ctx))
         except NotFound as e:
             raise InvalidRequest(str(e)) from None
 
@@ -51,15 +51,15 @@ def _engine(instance: LabelInstance, name: str) -> Callable[..., Any]:
     return method  # type: ignore[no-any-return]
 
 
-async def _runs(request: Request, what: str) -> Any:
+async def _runs(request: Request, ctx: InstanceContext, what: str) -> Any:
     """The ``rles`` body of a split (DVID's 12-byte header, then x, y, z, length spans)."""
-    runs = rle.decode_rles(await bodies.read_body(request, request_limit(request)))
+    runs = rle.decode_rles(await bodies.read_body(request, ctx.max_request_bytes))
     if not len(runs):
         raise InvalidRequest(f"{what} body holds no runs: nothing to split off")
     return runs
 
 
-async def post_nextlabel(request: Request) -> Response:
+async def post_nextlabel(request: Request, ctx: InstanceContext) -> Response:
     """Reserve {count} fresh label ids: ``{"start": a, "end": b}`` (inclusive).
 
     Disjoint across callers and branches."""
@@ -72,35 +72,35 @@ async def post_nextlabel(request: Request) -> Response:
         instance.view.check_writable()
         return instance.next_labels(count)
 
-    ids = await _mutate(request, run)
+    ids = await _mutate(ctx, run)
     return JSONResponse({"start": ids.start, "end": ids.stop - 1})
 
 
-async def post_merge(request: Request) -> Response:
+async def post_merge(request: Request, ctx: InstanceContext) -> Response:
     """Merge bodies into a target (body ``[target, from1, ...]``): ``{"MutationID": N}``.
 
     Supervoxels keep their ids; only the mapping changes."""
-    labels = id_list(await json_request(request, "merge"), "merge")
+    labels = id_list(await json_request(request, ctx, "merge"), "merge")
     if len(labels) < 2:
         raise InvalidRequest("merge body must be [target, from1, ...] with at least one label")
     target, sources = labels[0], labels[1:]
-    author = who(request)
-    mid = await _mutate(request, lambda i: i.merge(target, sources, author))
+    author = who(ctx)
+    mid = await _mutate(ctx, lambda i: i.merge(target, sources, author))
     return JSONResponse({"MutationID": mid})
 
 
-async def post_cleave(request: Request) -> Response:
+async def post_cleave(request: Request, ctx: InstanceContext) -> Response:
     """Move the supervoxels ``[sv1, ...]`` to a new body: ``{"CleavedLabel", "MutationID"}``.
 
     400 if that would empty the body."""
     label = path_label(request)
-    svs = id_list(await json_request(request, "cleave"), "cleave")
-    author = who(request)
-    new, mid = await _mutate(request, lambda i: i.cleave(label, svs, author))
+    svs = id_list(await json_request(request, ctx, "cleave"), "cleave")
+    author = who(ctx)
+    new, mid = await _mutate(ctx, lambda i: i.cleave(label, svs, author))
     return JSONResponse({"CleavedLabel": new, "MutationID": mid})
 
 
-async def post_split_supervoxel(request: Request) -> Response:
+async def post_split_supervoxel(request: Request, ctx: InstanceContext) -> Response:
     """Split a supervoxel by an rles body: ``{"SplitSupervoxel", "RemainSupervoxel", ...}``.
 
     Its voxels inside get one new id, the rest another; also ``"MutationID"``."""
@@ -108,34 +108,34 @@ async def post_split_supervoxel(request: Request) -> Response:
     for name in ("split", "remain"):
         if name in request.query_params:
             raise CapabilityError(f"split-supervoxel ?{name}= is not supported: voxhub picks ids")
-    runs = await _runs(request, "split-supervoxel")
-    author = who(request)
+    runs = await _runs(request, ctx, "split-supervoxel")
+    author = who(ctx)
     split, remain, mid = await _mutate(
-        request, lambda i: _engine(i, "split_supervoxel")(sv, runs, author)
+        ctx, lambda i: _engine(i, "split_supervoxel")(sv, runs, author)
     )
     return JSONResponse({"SplitSupervoxel": split, "RemainSupervoxel": remain, "MutationID": mid})
 
 
-async def post_split(request: Request) -> Response:
+async def post_split(request: Request, ctx: InstanceContext) -> Response:
     """Move the body's voxels inside an rles body to a new body: ``{"label", "MutationID"}``.
 
     Cut supervoxels are split in two. Always enabled in voxhub."""
     label = path_label(request)
-    runs = await _runs(request, "split")
-    author = who(request)
-    new, mid = await _mutate(request, lambda i: _engine(i, "split")(label, runs, author))
+    runs = await _runs(request, ctx, "split")
+    author = who(ctx)
+    new, mid = await _mutate(ctx, lambda i: _engine(i, "split")(label, runs, author))
     return JSONResponse({"label": new, "MutationID": mid})
 
 
-async def post_renumber(request: Request) -> Response:
+async def post_renumber(request: Request, ctx: InstanceContext) -> Response:
     """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``: ``{"MutationID": N}``."""
-    labels = id_list(await json_request(request, "renumber"), "renumber")
+    labels = id_list(await json_request(request, ctx, "renumber"), "renumber")
     if not labels or len(labels) % 2:
         raise InvalidRequest(
             f"renumber body must be a non-empty even-length list [new1, old1, ...], "
             f"got {len(labels)} labels"
         )
     pairs = [(labels[i], labels[i + 1]) for i in range(0, len(labels), 2)]
-    author = who(request)
-    mid = await _mutate(request, lambda i: _engine(i, "renumber")(pairs, author))
+    author = who(ctx)
+    mid = await _mutate(ctx, lambda i: _engine(i, "renumber")(pairs, author))
     return JSONResponse({"MutationID": mid})

@@ -34,7 +34,7 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire import block_stream, bodies
-from voxhub.datatypes.wire.context import instance_context, request_limit
+from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -57,8 +57,8 @@ def _le_bytes(array: np.ndarray) -> bytes:
     return np.ascontiguousarray(array, dtype=_VOXEL).tobytes()
 
 
-def _check_bytes(request: Request, voxels: int, what: str) -> None:
-    bodies.check_size(voxels * _VOXEL.itemsize, request_limit(request), what)
+def _check_bytes(ctx: InstanceContext, voxels: int, what: str) -> None:
+    bodies.check_size(voxels * _VOXEL.itemsize, ctx.max_request_bytes, what)
 
 
 # -- raw ---------------------------------------------------------------------------------
@@ -82,23 +82,23 @@ def _volume_box(request: Request) -> Box:
     return dvid_box(dims, params["size"], params["offset"])
 
 
-async def get_raw(request: Request) -> Response:
+async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     """Labels of a 3-D subvolume: little-endian uint64, z-y-x (?supervoxels, ?scale).
 
     Body ids, or supervoxel ids with ?supervoxels=true;
     ?compression=lz4|gzip|google|googlegzip."""
     box = _volume_box(request)
-    config = config_of(request)
+    config = config_of(ctx)
     scale = scale_of(request, config)
     supervoxels = supervoxels_flag(request)
     compression = _raw_compression(request.query_params.get("compression"))
-    _check_bytes(request, box.size, "cutout")
+    _check_bytes(ctx, box.size, "cutout")
 
     def run() -> np.ndarray:
-        return open_labels(request).read(box, scale, supervoxels=supervoxels)
+        return open_labels(ctx).read(box, scale, supervoxels=supervoxels)
 
     small = box.size * _VOXEL.itemsize <= SMALL_READ_BYTES
-    volume = await small_read(instance_context(request), run, small=small)
+    volume = await small_read(ctx, run, small=small)
     if compression == "raw":
         return Response(_le_bytes(volume), media_type=OCTET)
     if compression in ("lz4", "gzip"):
@@ -111,15 +111,15 @@ async def get_raw(request: Request) -> Response:
     return Response(zipped, media_type=OCTET, headers={"Content-Encoding": "gzip"})
 
 
-async def post_raw(request: Request) -> Response:
+async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write supervoxel ids (little-endian uint64, z-y-x) into any 3-D subvolume.
 
     ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
     box = _volume_box(request)
-    if scale_of(request, config_of(request)) != 0:
+    if scale_of(request, config_of(ctx)) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
     expected = box.size * _VOXEL.itemsize
-    limit = request_limit(request)
+    limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
     if compression == "raw":
@@ -128,7 +128,7 @@ async def post_raw(request: Request) -> Response:
         body = await bodies.read_body(request, limit)
         data = await run_in_threadpool(bodies.decompress, body, compression, expected)
     array = np.frombuffer(data, dtype=_VOXEL).astype(np.uint64, copy=False).reshape(box.shape)
-    await run_in_threadpool(lambda: open_labels(request).write(box.start, array))
+    await run_in_threadpool(lambda: open_labels(ctx).write(box.start, array))
     return Response(b"")
 
 
@@ -138,17 +138,17 @@ def _point(text: str) -> Vec3:
     return (z, y, x)
 
 
-async def get_label(request: Request) -> Response:
+async def get_label(request: Request, ctx: InstanceContext) -> Response:
     """``{"Label": N}`` at voxel x_y_z (0 outside the data); ?supervoxels=, ?scale=."""
     z, y, x = _point(request.path_params["point"])
-    scale = scale_of(request, config_of(request))
+    scale = scale_of(request, config_of(ctx))
     supervoxels = supervoxels_flag(request)
 
     def run() -> int:
         box = Box((z, y, x), (z + 1, y + 1, x + 1))
-        return int(open_labels(request).read(box, scale, supervoxels=supervoxels)[0, 0, 0])
+        return int(open_labels(ctx).read(box, scale, supervoxels=supervoxels)[0, 0, 0])
 
-    return JSONResponse({"Label": await small_read(instance_context(request), run)})
+    return JSONResponse({"Label": await small_read(ctx, run)})
 
 
 def _points(value: object) -> np.ndarray:
@@ -167,14 +167,14 @@ def _points(value: object) -> np.ndarray:
     return zyx
 
 
-async def get_labels(request: Request) -> Response:
+async def get_labels(request: Request, ctx: InstanceContext) -> Response:
     """The labels ``[l0, ...]`` at the points ``[[x,y,z], ...]`` of the GET body.
 
     ?supervoxels=, ?scale=, ?hash=md5 hex of the body."""
-    config = config_of(request)
+    config = config_of(ctx)
     scale = scale_of(request, config)
     supervoxels = supervoxels_flag(request)
-    raw = await bodies.read_body(request, request_limit(request))
+    raw = await bodies.read_body(request, ctx.max_request_bytes)
     expected_hash = request.query_params.get("hash")
     if expected_hash is not None and hashlib.md5(raw).hexdigest() != expected_hash.lower():
         raise InvalidRequest(f"labels body does not match hash {expected_hash!r}")
@@ -186,10 +186,10 @@ async def get_labels(request: Request) -> Response:
     block = np.array(config.block_shape, dtype=np.int64)
     coords = points // block
     unique, which = np.unique(coords, axis=0, return_inverse=True)
-    _check_bytes(request, len(unique) * int(np.prod(block)), "labels")
+    _check_bytes(ctx, len(unique) * int(np.prod(block)), "labels")
 
     def run() -> list[int]:
-        instance = open_labels(request)
+        instance = open_labels(ctx)
         out = np.zeros(len(points), np.uint64)
         for i, c in enumerate(unique.tolist()):
             origin = (c[0] * int(block[0]), c[1] * int(block[1]), c[2] * int(block[2]))
@@ -239,12 +239,17 @@ def _map_blocks(reader: VersionedReader, blocks: list[np.ndarray]) -> list[np.nd
 
 
 async def _stream(
-    request: Request, config: ImageConfig, scale: int, coords: Sequence[Vec3], payload: str
+    request: Request,
+    ctx: InstanceContext,
+    config: ImageConfig,
+    scale: int,
+    coords: Sequence[Vec3],
+    payload: str,
 ) -> Response:
     supervoxels = supervoxels_flag(request)
 
     def run() -> bytes:
-        view = open_labels(request).view
+        view = open_labels(ctx).view
         layout = config.layout(scale)
         values = view.get_many([layout.tkey(c) for c in coords])
         present = [(c, v) for c, v in zip(coords, values, strict=True) if v is not None]
@@ -259,25 +264,25 @@ async def _stream(
     return Response(await run_in_threadpool(run), media_type=OCTET)
 
 
-async def get_blocks(request: Request) -> Response:
+async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
     """The block stream of a block-aligned box (unset blocks left out).
 
     ?compression= "" (lz4, default), uncompressed, gzip, blocks; ?supervoxels=, ?scale=."""
     params = request.path_params
-    config = config_of(request)
+    config = config_of(ctx)
     box = aligned_box(params["size"], params["offset"], config.block_shape, "blocks")
     scale = scale_of(request, config)
     payload = _payload(request.query_params.get("compression"), "")
-    _check_bytes(request, box.size, "blocks")
+    _check_bytes(ctx, box.size, "blocks")
     coords = list(config.layout(scale).grid.blocks_in(box))
-    return await _stream(request, config, scale, coords, payload)
+    return await _stream(request, ctx, config, scale, coords, payload)
 
 
-async def get_specificblocks(request: Request) -> Response:
+async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response:
     """The block stream of the blocks ?blocks=x,y,z,... (unset ones left out).
 
     ?compression= as for blocks; the default here is blocks (gzipped native)."""
-    config = config_of(request)
+    config = config_of(ctx)
     text = request.query_params.get("blocks", "")
     if not text:
         raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
@@ -290,8 +295,8 @@ async def get_specificblocks(request: Request) -> Response:
     )
     scale = scale_of(request, config)
     payload = _payload(request.query_params.get("compression"), "blocks")
-    _check_bytes(request, len(coords) * int(np.prod(config.block_shape)), "specificblocks")
-    return await _stream(request, config, scale, coords, payload)
+    _check_bytes(ctx, len(coords) * int(np.prod(config.block_shape)), "specificblocks")
+    return await _stream(request, ctx, config, scale, coords, payload)
 
 
 def _gunzip(payload: memoryview, bound: int, where: Vec3) -> bytes:
@@ -305,27 +310,27 @@ def _gunzip(payload: memoryview, bound: int, where: Vec3) -> bytes:
     return data
 
 
-async def post_blocks(request: Request) -> Response:
+async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
     """Write a block stream of gzipped native blocks (supervoxel ids) at scale 0.
 
     The label index, pyramid, max label and extents follow."""
-    config = config_of(request)
+    config = config_of(ctx)
     if scale_of(request, config) != 0:
         raise CapabilityError("POST blocks at scale > 0: voxhub derives pyramid levels itself")
     compression = request.query_params.get("compression", "blocks").lower()
     if compression not in ("", "blocks"):
         raise InvalidRequest(f"POST blocks takes compression=blocks only, got {compression!r}")
-    body = await bodies.read_body(request, request_limit(request))
+    body = await bodies.read_body(request, ctx.max_request_bytes)
     bs = config.block_shape
     voxels = int(np.prod(bs))
     bound = 16 * voxels + 64  # larger than any native block of this shape
 
     records = list(block_stream.iter_stream(body))
     # Decoded blocks are held before writing: bound them by the request limit too.
-    _check_bytes(request, len(records) * voxels, "decoded blocks")
+    _check_bytes(ctx, len(records) * voxels, "decoded blocks")
 
     def run() -> None:
-        instance = open_labels(request)
+        instance = open_labels(ctx)
         instance.view.check_writable()  # even an empty stream is refused on a committed node
         # Decode every record before writing any, so a malformed stream changes nothing.
         blocks = [(c, decode_native(_gunzip(p, bound, c), bs)) for c, p in records]

@@ -2,16 +2,20 @@
 
 The server's dispatcher resolves the node and the instance of ``/api/node/{uuid}/{name}/``
 once, builds an :class:`InstanceContext` and hands it to the datatype's routes in the ASGI
-scope; handlers read it with :func:`instance_context`, never from ``request.app.state``.
+scope. Routes declared with :func:`instance_route` receive it as their second argument,
+``async def handler(request, ctx)``; nothing reads ``request.app.state``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from voxhub.datatypes.access import StoreAccess
 from voxhub.errors import InvalidRequest
@@ -69,6 +73,15 @@ def instance_context(request: Request) -> InstanceContext:
     return ctx
 
 
-def request_limit(request: Request) -> int:
-    """The largest body or cutout this instance request may move, in bytes."""
-    return instance_context(request).max_request_bytes
+InstanceHandler = Callable[[Request, InstanceContext], Awaitable[Response]]
+
+
+def instance_route(path: str, handler: InstanceHandler, *, methods: list[str]) -> Route:
+    """A route of an instance (``path`` relative to ``/api/node/{uuid}/{name}``) whose
+    handler receives the request and its :class:`InstanceContext`."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        return await handler(request, instance_context(request))
+
+    return Route(path, endpoint, methods=methods)

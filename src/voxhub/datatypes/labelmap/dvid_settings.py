@@ -1,0 +1,48 @@
+"""DVID's instance-creation settings of labelmap instances → their config.
+
+``labelmap`` takes ``BlockSize`` (default ``64,64,64``, each side a multiple of 16 as DVID
+requires), ``VoxelSize``, ``VoxelUnits``, ``MaxDownresLevel`` (default 0) and
+``IndexedLabels`` (only ``true``: voxhub always keeps the label index). Its blocks are
+always stored as compressed_segmentation + zstd, so ``Compression`` is accepted and
+ignored. This is the ``config_from_settings`` hook of the ``labelmap`` datatype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.dvid_settings import image_kwargs
+from voxhub.datatypes.wire.dvid_settings import parse_bool, refuse_unknown
+from voxhub.errors import InvalidRequest
+
+LABEL_KEYS = frozenset(
+    {"blocksize", "voxelsize", "voxelunits", "maxdownreslevel", "indexedlabels", "compression"}
+)
+#: DVID's rule for labelmap blocks (voxhub itself needs only multiples of 8)
+LABEL_BLOCK_MULTIPLE = 16
+
+
+def label_config_from_settings(typename: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A labelmap config built as ``Node.create_labels`` builds it (uint64, cseg codec)."""
+    refuse_unknown(settings, LABEL_KEYS, typename)
+    settings = dict(settings)
+    indexed = parse_bool("IndexedLabels", settings.pop("indexedlabels", True))
+    if not indexed:
+        raise InvalidRequest(
+            "setting 'IndexedLabels' must be true: voxhub always keeps the label index"
+        )
+    settings.pop("compression", None)  # blocks are always cseg + zstd
+    kwargs: dict[str, Any] = {"block_shape": (64, 64, 64), "voxel_size": (8.0, 8.0, 8.0)}
+    kwargs.update(image_kwargs(settings))
+    odd = [s for s in kwargs["block_shape"] if s % LABEL_BLOCK_MULTIPLE]
+    if odd:
+        bz, by, bx = kwargs["block_shape"]
+        raise InvalidRequest(
+            f"setting 'BlockSize' {bx},{by},{bz}: every side of a labelmap block must be a "
+            f"positive multiple of {LABEL_BLOCK_MULTIPLE}"
+        )
+    try:
+        return ImageConfig.create(dtype="uint64", codec={"name": "cseg"}, **kwargs).to_json()
+    except InvalidRequest as e:
+        raise InvalidRequest(f"instance settings: {e}") from None
