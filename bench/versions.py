@@ -146,7 +146,10 @@ def report(v: dict[str, Any], ic: dict[str, Any] | None, mb: float, depth: int) 
             label += f" ({imany['nodes']} in ic)"
         print(_row(label, p50(many["open_master_s"]) * 1e3,
                    imany["open_s"] * 1e3 if imany else None, "ms", "< 1 s at 10⁵"))  # fmt: skip
-        print(f"  made {many['nodes']} voxhub nodes in {many['build_s']:.0f} s (API, on tmpfs)")
+        print(
+            f"  made {many['nodes']} voxhub nodes and {many['writes_per_node']} 8³-block writes "
+            f"per node in {many['build_s']:.0f} s (API, on tmpfs)"
+        )
         if imany:
             print(f"  made {imany['nodes']} Icechunk snapshots in {imany['build_s']:.0f} s")
         for key in [k for k in many if k.startswith("lookups_at")]:
@@ -169,6 +172,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=100, help="reads per block-versions case")
     parser.add_argument("--open-nodes", type=int, default=100_000, help="0 skips the test")
     parser.add_argument("--open-budget", type=float, default=300.0, help="seconds to make nodes")
+    parser.add_argument("--open-writes", type=int, default=10, help="8³ blocks written per node")
     parser.add_argument("--no-icechunk", action="store_true")
     args = parser.parse_args()
     em = em_volume(args.n)
@@ -188,7 +192,7 @@ def main() -> None:
                 em, work / "vx-per-block", args.block_versions, args.reads
             )
         if args.open_nodes:
-            v["many"] = many_nodes(work, args.open_nodes, args.open_budget)
+            v["many"] = many_nodes(work, args.open_nodes, args.open_budget, args.open_writes)
         ic = None
         python = None if args.no_icechunk else icechunk_python()
         if python is not None:
