@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,9 @@ def open_in_fresh_process(path: Path, alias: str) -> float:
 
 def lookups(hub: voxhub.Hub, repo: voxhub.Repo, count: int = 20) -> Result:
     """Per-lookup costs at the current DAG size: ``uuid:master``, ``/api/repos/info``."""
-    from starlette.testclient import TestClient
+    with warnings.catch_warnings():  # starlette's notice about its httpx-based client
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
 
     from voxhub.server.app import create_app
 
