@@ -12,11 +12,14 @@ decoding is shared (:func:`share_work`): the calling thread decodes too, and idl
 workers claim blocks one at a time from the same queue. A small read therefore pays one
 thread hand-off rather than one per chunk, and never waits for a pool that is busy with
 another request (a helper that has not started is cancelled once the caller is done).
+
+All values come from one ``get_many`` before any decoding starts: fetching in pieces
+would let the other core decode earlier, but a read must be one snapshot (on LMDB one
+read transaction), or it could return half of a write made to an open node meanwhile.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
@@ -33,9 +36,6 @@ from voxhub.versioning.protocols import VersionedReader
 #: reads of at most this many blocks are decoded by the calling thread alone: waking a
 #: pool worker (≈50 µs) costs more than it saves on one or two 64³ decodes.
 INLINE_BLOCKS = 2
-
-#: blocks fetched before a helper starts decoding; the rest are fetched meanwhile.
-FIRST_FETCH = 2
 
 #: per axis, per block index: (slice of the output, slice of the block, whole block?)
 AxisCut = tuple[slice, slice, bool]
@@ -58,34 +58,17 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
     """The voxels of ``box`` (C order ``(z, y, x)``, the layout's dtype)."""
     cz, cy, cx = cuts_of(layout, box)
     coords = list(product(cz, cy, cx))
-    keys = [layout.tkey(c) for c in coords]
+    values = reader.get_many([layout.tkey(c) for c in coords])
     out = np.empty(box.shape, dtype=layout.dtype)
-    n = len(coords)
-    if n <= INLINE_BLOCKS or WORKERS == 1:
-        fill = _block_filler(layout, out)
-        for (z, y, x), data in zip(coords, reader.get_many(keys), strict=True):
-            fill(cz[z], cy[y], cx[x], data)
+    if not coords:
         return out
-    # Fetch a few blocks first and let a helper decode them while the rest are fetched:
-    # the batched get (a copy of every value) would otherwise leave the other core idle.
-    first = min(FIRST_FETCH, n)
-    values: list[bytes | None] = [*reader.get_many(keys[:first]), *([None] * (n - first))]
-    fetched = threading.Event()
     fill = _block_filler(layout, out)
 
     def one(i: int) -> None:
-        if i >= first:
-            fetched.wait()
         z, y, x = coords[i]
         fill(cz[z], cy[y], cx[x], values[i])
 
-    def fetch_rest() -> None:
-        try:
-            values[first:] = reader.get_many(keys[first:])
-        finally:  # set even on failure: no helper may wait for ever
-            fetched.set()
-
-    share_work(one, n, lead=fetch_rest)
+    share_work(one, len(coords))
     return out
 
 
@@ -127,18 +110,13 @@ def _block_filler(
     return fill
 
 
-def share_work(
-    fn: Callable[[int], object], n: int, lead: Callable[[], object] | None = None
-) -> None:
+def share_work(fn: Callable[[int], object], n: int) -> None:
     """Run ``fn(0) … fn(n-1)`` on the calling thread and on up to ``WORKERS - 1`` pool
     workers, each claiming the next index from one shared queue (dynamic balance: a
-    missing block costs nothing, a tissue block 0.2 ms). ``lead``, if given, runs on the
-    calling thread once the helpers have started and before it claims any index. The
-    first exception is re-raised once no thread is still running ``fn``.
+    missing block costs nothing, a tissue block 0.2 ms). The first exception is re-raised
+    once no thread is still running ``fn``.
     """
-    if n <= 1 or WORKERS == 1:
-        if lead is not None:
-            lead()
+    if n <= INLINE_BLOCKS or WORKERS == 1:
         for i in range(n):
             fn(i)
         return
@@ -157,12 +135,6 @@ def share_work(
 
     helpers: list[Future[list[None]]] = submit_map(drain, [None] * min(WORKERS - 1, n - 1))
     try:
-        if lead is not None:
-            try:
-                lead()
-            except BaseException as e:
-                failed.append(e)
-                raise
         drain(None)
     finally:  # never return while a helper may still write into the caller's output
         for f in helpers:
