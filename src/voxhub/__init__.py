@@ -18,18 +18,49 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from voxhub import errors
-    from voxhub.client import Hub, Node, Repo, ScaledView, Volume, open
+    from voxhub.client import (
+        CleaveResult,
+        EmbeddedHub,
+        Hub,
+        LabelVolume,
+        MergeResult,
+        Mode,
+        Node,
+        RemoteHub,
+        RenumberResult,
+        Repo,
+        ScaledView,
+        SplitResult,
+        SupervoxelSplit,
+        Volume,
+        open,
+    )
+    from voxhub.datatypes.imageblk import ImageConfig
     from voxhub.geometry import BlockGrid, Box
+
+_CLIENT = (
+    "CleaveResult",
+    "EmbeddedHub",
+    "Hub",
+    "LabelVolume",
+    "MergeResult",
+    "Mode",
+    "Node",
+    "RemoteHub",
+    "RenumberResult",
+    "Repo",
+    "ScaledView",
+    "SplitResult",
+    "SupervoxelSplit",
+    "Volume",
+    "open",
+)
 
 # Loaded on first use, so `import voxhub.storage` (e.g. in a worker) stays light.
 _LAZY = {
     "errors": "voxhub.errors",
-    "Hub": "voxhub.client",
-    "Node": "voxhub.client",
-    "Repo": "voxhub.client",
-    "ScaledView": "voxhub.client",
-    "Volume": "voxhub.client",
-    "open": "voxhub.client",
+    **dict.fromkeys(_CLIENT, "voxhub.client"),
+    "ImageConfig": "voxhub.datatypes.imageblk",
     "Box": "voxhub.geometry",
     "BlockGrid": "voxhub.geometry",
 }
@@ -46,10 +77,20 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BlockGrid",
     "Box",
+    "CleaveResult",
+    "EmbeddedHub",
     "Hub",
+    "ImageConfig",
+    "LabelVolume",
+    "MergeResult",
+    "Mode",
     "Node",
+    "RemoteHub",
+    "RenumberResult",
     "Repo",
     "ScaledView",
+    "SplitResult",
+    "SupervoxelSplit",
     "Volume",
     "__version__",
     "errors",

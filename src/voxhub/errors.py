@@ -8,6 +8,8 @@ classes to status codes in a single table; the remote client maps them back.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class VoxhubError(Exception):
     """Root of every error voxhub raises on purpose."""
@@ -23,6 +25,10 @@ class NotFound(VoxhubError, KeyError):
 
 class InvalidRequest(VoxhubError, ValueError):
     """The request is malformed: bad shape, dtype, name, slice or argument (HTTP 400)."""
+
+
+class OutOfBounds(InvalidRequest, IndexError):
+    """An integer index lies outside a volume's bounds, as numpy's ``IndexError`` (HTTP 400)."""
 
 
 class AmbiguousUUID(InvalidRequest):
@@ -73,6 +79,23 @@ class MissingDependency(VoxhubError, ImportError):
     """An optional package is not installed; the message names the extra that brings it."""
 
 
+class PartialWrite(StorageError):
+    """A write cut into several requests (slabs) failed for some of them (client side).
+
+    Every slab is atomic on its own and every slab was waited for: ``landed`` lists the
+    boxes that were written, ``failed`` those that were not (write them again), and
+    ``errors`` the error of each failed box, in the same order.
+    """
+
+    def __init__(
+        self, message: str, landed: list[Any], failed: list[Any], errors: list[Exception]
+    ) -> None:
+        super().__init__(message)
+        self.landed = landed
+        self.failed = failed
+        self.errors = errors
+
+
 __all__ = [
     "AmbiguousUUID",
     "CapabilityError",
@@ -82,6 +105,8 @@ __all__ = [
     "MergeConflict",
     "MissingDependency",
     "NotFound",
+    "OutOfBounds",
+    "PartialWrite",
     "ReadOnlyError",
     "StorageError",
     "TooLarge",

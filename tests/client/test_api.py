@@ -17,6 +17,7 @@ from voxhub.errors import (
     InvalidRequest,
     MergeConflict,
     NotFound,
+    OutOfBounds,
     StorageError,
     VersionLocked,
 )
@@ -68,7 +69,7 @@ def test_volume_round_trip_with_numpy_slicing(hub: Hub) -> None:
     assert np.array_equal(vol[5:25, 3:33, 7:47], data)
     assert np.array_equal(vol[10, 3:33, 7:47], data[5])
     assert vol[24, 32, 46] == data[-1, -1, -1]
-    assert np.array_equal(vol[-1], data[-1])  # negative index: from the end of the extents
+    assert np.array_equal(vol[-1, 3:, 7:], data[-1])  # negative index: from the bounds' end
     assert np.array_equal(vol[0:5, 0:3, 0:7], np.zeros((5, 3, 7), np.uint16))
     vol[10:12, 10:12, 10:12] = 7  # scalars broadcast
     assert (vol[10:12, 10:12, 10:12] == 7).all()
@@ -89,7 +90,10 @@ def test_versions_isolate_writes_and_committed_nodes_refuse(hub: Hub) -> None:
     assert (child.volume("em")[0:4] == 2).all()
     assert (child.volume("em")[4:8] == 1).all()
     assert repo.master == child
-    assert [n.uuid for n in child.log()] == [root.uuid, child.uuid]
+    assert [n.uuid for n in child.lineage()] == [root.uuid, child.uuid]
+    assert [n.uuid for n in repo.lineage()] == [root.uuid, child.uuid]
+    child.append_log("painted the top half")
+    assert child.log_lines[-1].endswith("painted the top half")
     assert child.diff(root, "em") == ["0:0,0,0"]
 
 
@@ -145,6 +149,7 @@ def test_bad_volume_requests_raise_typed_errors(hub: Hub) -> None:
     with pytest.raises(InvalidRequest):
         vol[0:2, 0:2, 0:2] = np.full((2, 2, 2), 1000, np.int64)  # would not fit in uint8
     assert vol.extents() is None
+    assert vol.shape == (0, 0, 0)
 
 
 def test_store_reopens_with_everything(tmp_path: Path) -> None:
@@ -179,8 +184,96 @@ def test_disjoint_edits_merge_and_derived_data_is_recomputed(hub: Hub) -> None:
     right.commit()
     merged = repo.merge(left, right).volume("em")  # extents and pyramid differ: no conflict
     assert merged.extents() == Box((0, 0, 0), (16, 8, 16))
-    full = merged[0:16, 0:16, 0:16]
+    assert merged.shape == (16, 8, 16)
+    full = merged.read(Box((0, 0, 0), (16, 16, 16)))  # past the bounds: background
     assert (full[0:8, 0:8, 8:16] == 20).all()
     assert (full[8:16, 0:8, 0:8] == 30).all()
     expected = full.reshape(8, 2, 8, 2, 8, 2).astype(np.float64).mean(axis=(1, 3, 5))
-    assert np.array_equal(merged.at_scale(1)[0:8, 0:8, 0:8], np.floor(expected + 0.5))
+    assert np.array_equal(merged.read(Box((0, 0, 0), (8, 8, 8)), 1), np.floor(expected + 0.5))
+    assert np.array_equal(merged.at_scale(1)[...], np.floor(expected[:, :4] + 0.5))
+
+
+def test_bounds_are_one_domain_for_shape_slices_and_negative_indices(hub: Hub) -> None:
+    """The issue's case: written at z 10..20, so ``shape`` and ``vol[:]`` agree on 20."""
+    node = hub.create_repo("b").master
+    vol = node.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=1)
+    data = np.arange(10 * 4 * 4, dtype=np.uint8).reshape(10, 4, 4)
+    vol[10:20, 0:4, 0:4] = data
+    assert vol.extents() == Box((10, 0, 0), (20, 4, 4))
+    assert vol.bounds == Box((0, 0, 0), (20, 4, 4))
+    assert vol.shape == vol[:].shape == vol[...].shape == (20, 4, 4)
+    assert np.array_equal(vol[10:], data)
+    assert np.array_equal(vol[-10:], data)
+    assert np.array_equal(vol[-1, -1], data[-1, -1])
+    assert vol[0:100, 0:100, 0:100].shape == (20, 4, 4)  # clipped, as numpy
+    assert vol[25:30].shape == (0, 4, 4)
+    for key in [(20,), (-21,), (0, 4), (0, 0, -5)]:
+        with pytest.raises(OutOfBounds, match="out of bounds"):
+            vol[key]
+    with pytest.raises(IndexError):
+        vol[20, 0, 0]
+    assert vol.at_scale(1).shape == (10, 2, 2)
+    # writes past the bounds grow them (DVID volumes are unbounded)
+    vol[20, :, :] = 9
+    vol[:, :, 4:6] = np.full((21, 4, 2), 5, np.uint8)
+    assert vol.shape == (21, 4, 6)
+    assert (vol[20, :, :4] == 9).all()
+    assert (vol[:, :, 4:] == 5).all()
+    assert vol.at_scale(1).shape == (11, 2, 3)
+    # the bounds are per version: a sibling branch does not see the growth
+    node.commit()
+    child = node.newversion()
+    child.volume("em")[30, 0, 0] = 1
+    assert child.volume("em").shape == (31, 4, 6)
+    assert node.volume("em").shape == (21, 4, 6)
+
+
+def test_label_volumes_share_the_bounds_contract(hub: Hub) -> None:
+    lv = hub.create_repo("lb").master.create_labels("seg", block_shape=(8, 8, 8))
+    assert lv.shape == (0, 0, 0)
+    assert lv[:].shape == (0, 0, 0)
+    lv[4:6, 0:2, 0:3] = np.arange(1, 13, dtype=np.uint64).reshape(2, 2, 3)
+    assert lv.shape == lv[:].shape == lv.sv[:].shape == (6, 2, 3)
+    assert lv[-1, -1, -1] == 12
+    assert lv.sv[5, 1, 2] == 12
+    with pytest.raises(OutOfBounds):
+        lv[6]
+    with pytest.raises(OutOfBounds):
+        lv.sv[0, 0, 3]
+    lv[:, :, 3:] = np.uint64(40)  # a scalar past the end: one voxel deep along x
+    assert lv.shape == (6, 2, 4)
+    assert lv.size(40) == 12
+
+
+def test_mutation_results_are_typed_and_the_same_everywhere(hub: Hub) -> None:
+    lv = hub.create_repo("mr").master.create_labels("seg", block_shape=(8, 8, 8))
+    lv[0:1, 0:1, 0:6] = np.array([[[1, 2, 3, 3, 4, 4]]], np.uint64)
+    merged = lv.merge(1, [2])
+    assert type(merged).__name__ == "MergeResult"
+    assert merged.mutation_id > 0
+    cleaved = lv.cleave(1, [2])
+    assert lv.mapping([2]) == [cleaved.cleaved_body]
+    assert cleaved.mutation_id > merged.mutation_id
+    new_body, mutation = lv.split(3, np.array([[2, 0, 0, 1]], np.int32))  # unpacks too
+    assert lv.size(new_body) == 1
+    assert lv.size(3) == 1
+    assert mutation > cleaved.mutation_id
+    renumbered = lv.renumber({4: 400})
+    assert lv.mapping([4]) == [400]
+    assert renumbered.mutation_id > mutation
+    sv_split = lv.split_supervoxel(4, np.array([[4, 0, 0, 1]], np.int32))
+    assert lv.size(sv_split.split_supervoxel, supervoxels=True) == 1
+    assert sv_split.mutation_id > renumbered.mutation_id
+
+
+def test_repo_aliases_are_unique(hub: Hub) -> None:
+    alias = f"unique-{uuid.uuid4().hex[:8]}"  # the remote server lives for the session
+    first = hub.create_repo(alias)
+    with pytest.raises(Conflict, match=alias):
+        hub.create_repo(alias)
+    other = hub.create_repo(f"other-{alias}")
+    with pytest.raises(Conflict, match=alias):
+        other.update(alias=alias)
+    assert other.alias == f"other-{alias}"
+    assert hub.repo(alias) == first
+    assert [r.alias for r in hub.repos()].count(alias) == 1

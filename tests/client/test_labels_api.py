@@ -63,10 +63,10 @@ def test_mutations_and_versions(hub: Hub) -> None:
     assert set(np.unique(lv[0:16, 0:16, 0:16]).tolist()) == {1, 4}
     assert set(np.unique(lv.sv[0:16, 0:16, 0:16]).tolist()) == {1, 2, 3, 4}
     assert lv.lastmod(1)["last mod user"] == "ann"
-    new = lv.cleave(1, [3])
+    new = lv.cleave(1, [3]).cleaved_body
     assert lv.mapping([1, 2, 3, 4]) == [1, 1, new, 4]
     box = Box((0, 0, 0), (16, 16, 2))  # split supervoxel 1's first two columns... of x
-    split_id, remain_id = lv.split_supervoxel(1, runs_from_mask(np.ones(box.shape, bool)))
+    split_id, remain_id, _ = lv.split_supervoxel(1, runs_from_mask(np.ones(box.shape, bool)))
     assert lv.size(split_id, supervoxels=True) == 16 * 16 * 2
     assert lv.mapping([split_id, remain_id, 1]) == [1, 1, 0]
     fresh = lv.next_labels(3)

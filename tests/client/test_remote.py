@@ -196,3 +196,39 @@ def test_a_web_server_that_is_not_voxhub_is_refused() -> None:
 def test_bad_urls_are_refused() -> None:
     with pytest.raises(InvalidRequest, match="server URL"):
         RemoteHub("http://")
+
+
+# -- bounds without a round trip per read ------------------------------------------------
+
+
+def test_bounds_are_learned_once_and_kept_current_by_our_own_writes(
+    voxhub_server: ServerProcess,
+) -> None:
+    with voxhub.open(voxhub_server.url) as hub:
+        node = hub.create_repo().master
+        vol = node.create_volume("em", "uint8", block_shape=(8, 8, 8))
+        paths: list[str] = []
+        send = hub._http.request
+
+        def counted(method: str, path: str, **kw: object) -> object:
+            paths.append(path)
+            return send(method, path, **kw)  # type: ignore[arg-type]
+
+        hub._http.request = counted  # type: ignore[assignment,method-assign]
+        vol[0:4, 0:4, 0:4] = 1
+        for _ in range(3):
+            assert vol[:, 0, :].shape == (4, 4)
+        vol[4:6] = 2  # grows the cached bounds locally
+        assert vol.shape == (6, 4, 4)
+        assert (vol[-1] == 2).all()
+        assert sum(p.endswith("/extents") for p in paths) == 1
+        with voxhub.open(voxhub_server.url) as other:  # another client grows the volume
+            other.node(node.uuid).volume("em")[9, 0, 0] = 3
+        assert vol.shape == (6, 4, 4)  # not seen yet: documented
+        vol.refresh()
+        assert vol.shape == (10, 4, 4)
+        assert vol[9, 0, 0] == 3
+        with voxhub.open(voxhub_server.url) as other:
+            other.node(node.uuid).volume("em")[11, 0, 0] = 4
+        assert node.volume("em").shape == (12, 4, 4)  # a new handle starts fresh...
+        assert vol.shape == (12, 4, 4)  # ... and so do the handles sharing its entry

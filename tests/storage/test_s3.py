@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import threading
 import time
@@ -13,7 +12,7 @@ import obstore
 import pytest
 
 from voxhub.errors import Conflict, InvalidRequest, StorageError
-from voxhub.storage import KVStore, open_store, s3_txn
+from voxhub.storage import KVStore, open_store, s3_intent, s3_names, s3_txn
 from voxhub.storage.base import Txn
 from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
@@ -177,25 +176,97 @@ def test_empty_key_is_invalid(store: S3Store) -> None:
     assert store.get(b"ok") is None  # the bad batch wrote nothing
 
 
-def _plant_lock(store: S3Store, expires: float) -> None:
-    body = json.dumps({"owner": "crashed-writer", "expires": expires}).encode()
-    obstore.put(store.objects, s3_txn.LOCK_NAME, body)
+def _plant_lock(store: S3Store, key: bytes, txn_id: str, expires: float) -> None:
+    body = s3_intent.encode_lock(s3_intent.Lock(txn_id, expires))
+    obstore.put(store.objects, s3_names.lock_name(key), body)
 
 
-def test_expired_commit_lock_is_taken_over(store: S3Store) -> None:
-    _plant_lock(store, expires=time.time() - 1)  # a writer died holding the lock
-    assert list(store.scan(b"")) == []  # the lock object is not a key
+def _names(store: S3Store) -> list[str]:
+    return [m["path"] for chunk in obstore.list(store.objects) for m in chunk]
+
+
+def test_expired_lock_of_a_dead_writer_is_taken_over(store: S3Store) -> None:
+    _plant_lock(store, b"k", "crashed", expires=time.time() - 1)  # died before committing
+    assert list(store.scan(b"")) == []  # a lock is not a key
     store.transact(lambda txn: txn.put(b"k", b"v"))
     assert store.get(b"k") == b"v"
-    assert [m["path"] for chunk in obstore.list(store.objects) for m in chunk] == ["6b"]
+    # the dead writer can never commit now: its intent name is taken by "aborted"
+    body = obstore.get(store.objects, s3_names.intent_name("crashed")).bytes()
+    assert not s3_intent.decode_intent(bytes(body)).committed
+    assert _names(store) == ["6b", "~txn/crashed"]
 
 
-def test_held_commit_lock_makes_transact_wait_then_conflict(
-    store: S3Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_live_lock_blocks_only_its_key(store: S3Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(s3_txn, "LOCK_WAIT_S", 0.3)
-    _plant_lock(store, expires=time.time() + 60)
-    with pytest.raises(Conflict, match="busy"):
-        store.transact(lambda txn: txn.put(b"k", b"v"))
-    assert store.get(b"k") is None
-    assert store.transact(lambda txn: txn.get(b"k")) is None  # read-only needs no lock
+    _plant_lock(store, b"a", "slow-writer", expires=time.time() + 60)
+    store.transact(lambda txn: txn.put(b"b", b"v"))  # a disjoint key: no waiting
+    assert store.get(b"b") == b"v"
+    with pytest.raises(Conflict, match="stayed locked"):
+        store.transact(lambda txn: txn.put(b"a", b"v"))
+    assert store.get(b"a") is None
+    assert store.transact(lambda txn: txn.get(b"a")) is None  # read-only needs no lock
+
+
+def _plant_committed(store: S3Store, txn_id: str, writes: dict[bytes, bytes]) -> None:
+    """What a writer killed right after its commit point leaves: locks and the intent."""
+    record = s3_intent.Intent(
+        "committed",
+        time.time(),
+        [s3_intent.Write(k, store.etag_of(k), v) for k, v in writes.items()],
+        sorted(writes),
+    )
+    for key in writes:
+        _plant_lock(store, key, txn_id, time.time() + 60)
+    obstore.put(store.objects, s3_names.intent_name(txn_id), s3_intent.encode_intent(record))
+
+
+def test_committed_intent_is_finished_on_open(store: S3Store, seaweed: SeaweedServer) -> None:
+    store.put(b"a", b"old")
+    _plant_committed(store, "t1", {b"a": b"new", b"b": b"new"})
+    again = _store(seaweed, store.prefix)
+    assert again.get_many([b"a", b"b"]) == [b"new", b"new"]  # a point read, after recovery
+    assert _names(again) == ["61", "62"]
+
+
+def test_listing_finishes_a_committed_intent_it_meets(store: S3Store) -> None:
+    store.get(b"warm")  # this store already did its open-time recovery
+    store.put(b"a", b"old")
+    _plant_committed(store, "t2", {b"a": b"new", b"b": b"new"})
+    assert list(store.scan(b"")) == [(b"a", b"new"), (b"b", b"new")]
+    assert _names(store) == ["61", "62"]
+
+
+def test_transaction_meeting_a_committed_intent_finishes_it_first(store: S3Store) -> None:
+    store.get(b"warm")
+    store.put(b"n", b"1")
+    _plant_committed(store, "t3", {b"n": b"5"})
+
+    def increment(txn: Txn) -> None:
+        txn.put(b"n", str(int(txn.get(b"n") or b"0") + 1).encode())
+
+    store.transact(increment)  # first run reads 1, meets the lock, sees 5 after finishing
+    assert store.get(b"n") == b"6"
+
+
+def test_readers_never_see_half_a_commit(store: S3Store) -> None:
+    keys = [b"p", b"q", b"r"]
+    store.put_many((k, b"0") for k in keys)
+    torn: list[list[tuple[bytes, bytes | None]]] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        for i in range(1, 16):
+            store.transact(lambda txn, i=i: [txn.put(k, b"%d" % i) for k in keys])
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    reads = 0
+    while not done.is_set() or reads < 5:
+        seen = list(store.scan(b"p", b"s"))
+        reads += 1
+        if len({v for _, v in seen}) != 1 or len(seen) != 3:
+            torn.append(seen)
+    thread.join()
+    assert torn == []
+    assert [v for _, v in store.scan(b"p", b"s")] == [b"15"] * 3

@@ -106,7 +106,8 @@ def merge(store: str, ref: str, name: str, target: str, others: tuple[str, ...],
     (into,) = label_ids((target,), "TARGET")
     bodies = label_ids(others, "OTHERS")
     with opened(store) as hub:
-        click.echo(node_of(hub, ref).labels(name).merge(into, bodies, user=user, app="voxhub-cli"))
+        done = node_of(hub, ref).labels(name).merge(into, bodies, user=user, app="voxhub-cli")
+        click.echo(done.mutation_id)
 
 
 @labels.command("cleave", epilog=REF_HELP)
@@ -126,7 +127,7 @@ def cleave(
     svs = label_ids(supervoxels, "SUPERVOXELS")
     with opened(store) as hub:
         lv = node_of(hub, ref).labels(name)
-        click.echo(lv.cleave(source, svs, user=user, app="voxhub-cli"))
+        click.echo(lv.cleave(source, svs, user=user, app="voxhub-cli").cleaved_body)
 
 
 @labels.command("info", epilog=REF_HELP)

@@ -43,7 +43,7 @@ def list_repos(store: str) -> None:
 def log(store: str, ref: str) -> None:
     """Nodes from the root to REF."""
     with opened(store) as hub:
-        for node in node_of(hub, ref).log():
+        for node in node_of(hub, ref).lineage():
             info = node.info
             state = "committed" if info.locked else "open"
             click.echo(f"{info.uuid}  {info.branch:<12} {state:<9} {info.created}  {info.note}")

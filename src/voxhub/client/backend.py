@@ -32,6 +32,8 @@ class CatalogAPI(Protocol):
 
     def repo(self, ref: str) -> RepoInfo: ...
 
+    def repo_by_alias(self, alias: str) -> RepoInfo | None: ...
+
     def update_repo(
         self,
         ref: str,

@@ -23,11 +23,12 @@ class EmbeddedHub(Hub):
 
     catalog: Catalog
 
-    def __init__(self, store: KVStore) -> None:
+    def __init__(self, store: KVStore, *, read_only: bool = False) -> None:
         #: the service layer this hub stands on (the server uses the same one)
         self.service = Service(store)
         self.store = store
         self.catalog = self.service.catalog
+        self.read_only = read_only  # enforced by the handles (Hub.check_writable)
 
     @classmethod
     def open(cls, location: str) -> EmbeddedHub:
@@ -35,7 +36,8 @@ class EmbeddedHub(Hub):
         return cls(Service.open(location).store)
 
     def __repr__(self) -> str:
-        return f"EmbeddedHub({self.store.spec()!r})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"EmbeddedHub({self.store.spec()!r}{mode})"
 
     def close(self) -> None:
         """Close the underlying store."""

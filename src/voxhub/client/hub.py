@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
-from voxhub.errors import CapabilityError, NotFound
+from voxhub.errors import CapabilityError, NotFound, ReadOnlyError
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 
@@ -26,6 +26,8 @@ class Hub(ABC):
     """
 
     catalog: CatalogAPI
+    #: set by ``voxhub.open(..., mode="r")``: every write through this hub is refused.
+    read_only: bool = False
 
     def __enter__(self) -> Hub:
         return self
@@ -36,6 +38,18 @@ class Hub(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store or the connection pool."""
+
+    def check_writable(self, what: str) -> None:
+        """Raise :class:`~voxhub.errors.ReadOnlyError` for ``what`` if opened read-only."""
+        if self.read_only:
+            raise ReadOnlyError(
+                f"{what} refused: {self!r} was opened with mode='r'; open it with mode='r+' "
+                "or 'a' to write"
+            )
+
+    def forget_extents(self, node_uuid: str, instance: str) -> None:  # noqa: B027 (no-op hook)
+        """Drop any cached extents of ``instance`` at ``node_uuid`` (only remote hubs
+        cache them: embedded reads are always current)."""
 
     # -- data hooks (used by Repo, Node and Volume) -------------------------------------
     @abstractmethod
@@ -59,6 +73,7 @@ class Hub(ABC):
         self, alias: str = "", description: str = "", *, root: str | None = None
     ) -> Repo:
         """Create a repo with one open root node on branch master."""
+        self.check_writable("create_repo")
         info = self.catalog.create_repo(alias, description, root=root)
         return Repo(self, info.root)
 
@@ -68,9 +83,9 @@ class Hub(ABC):
 
     def repo(self, ref: str) -> Repo:
         """A repo by alias, or by the UUID (or unique prefix) of any of its nodes."""
-        matches = [r for r in self.catalog.repos() if r.alias == ref and ref]
-        if len(matches) == 1:
-            return Repo(self, matches[0].root)
+        by_alias = self.catalog.repo_by_alias(ref)  # aliases are unique
+        if by_alias is not None:
+            return Repo(self, by_alias.root)
         try:
             return Repo(self, self.catalog.repo(ref).root)
         except NotFound:

@@ -7,10 +7,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxhub.client.backend import LabelAccess
-from voxhub.client.slicing import IndexKey, select, write_selection
+from voxhub.client.domain import bounds_of, read_index, write_index
+from voxhub.client.results import (
+    CleaveResult,
+    MergeResult,
+    RenumberResult,
+    SplitResult,
+    SupervoxelSplit,
+)
+from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.labelmap.mutations import Who
-from voxhub.errors import InvalidRequest
-from voxhub.geometry import Box, Vec3
+from voxhub.geometry import Box, Vec3, vec3
 
 if TYPE_CHECKING:
     from voxhub.client.node import Node
@@ -21,7 +28,9 @@ class LabelVolume:
 
     ``lv[...]`` reads body ids, ``lv.sv[...]`` supervoxel ids; ``lv[...] = ids`` writes
     supervoxels. Mutations (``merge``, ``cleave``) change only the mapping and the label
-    index, at this node only.
+    index, at this node only, and return a typed result (:mod:`voxhub.client.results`).
+    Bounds and slicing follow the same contract as :class:`~voxhub.client.Volume`: a numpy
+    domain from the origin to the extents' stop corner, grown by writes past it.
 
     >>> import voxhub, numpy as np
     >>> node = voxhub.open("memory://").create_repo("seg").master
@@ -29,7 +38,9 @@ class LabelVolume:
     >>> lv[0:16, 0:16, 0:16] = np.repeat([1, 2], 8).reshape(1, 1, 16)
     >>> lv.size(1), lv.supervoxels(2)
     (2048, [2])
-    >>> mutation = lv.merge(1, [2])
+    >>> lv.shape, lv[:].shape
+    ((16, 16, 16), (16, 16, 16))
+    >>> result = lv.merge(1, [2])   # a MergeResult(mutation_id=...)
     >>> lv.size(1), sorted(set(lv[0, 0, :].tolist())), sorted(set(lv.sv[0, 0, :].tolist()))
     (4096, [1], [1, 2])
     """
@@ -38,7 +49,7 @@ class LabelVolume:
         self._node = node
         self.name = name
         self._instance = instance
-        self.sv = _SupervoxelView(instance)
+        self.sv = _SupervoxelView(self)
 
     def __repr__(self) -> str:
         return f"LabelVolume({self.name!r}, node={self._node.uuid[:8]})"
@@ -51,34 +62,57 @@ class LabelVolume:
     def block_shape(self) -> Vec3:
         return self._instance.config.block_shape
 
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(np.uint64)
+
     def extents(self, scale: int = 0) -> Box | None:
+        """Bounding box of every voxel written so far at this node (``None`` if none)."""
         return self._instance.extents(scale)
 
     @property
     def bounds(self) -> Box:
-        return self.extents(0) or Box((0, 0, 0), (0, 0, 0))
+        """The domain of ``lv[...]``: the origin to the extents' stop corner (scale 0)."""
+        return bounds_of(self._instance.extents(0))
+
+    @property
+    def shape(self) -> Vec3:
+        return self.bounds.shape
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def refresh(self) -> None:
+        """Forget cached bounds, so the next use sees other clients' writes (remote)."""
+        self._node.hub.forget_extents(self._node.uuid, self.name)
 
     # -- voxels --------------------------------------------------------------------------
     def read(self, box: Box, scale: int = 0, *, supervoxels: bool = False) -> np.ndarray:
         return self._instance.read(box, scale, supervoxels=supervoxels)
 
     def write(self, offset: Vec3 | tuple[int, int, int], data: Any) -> None:
-        self._instance.write(offset, np.asarray(data))
+        self._writable(f"write to {self.name!r}")
+        self._instance.write(vec3(offset, "offset"), np.asarray(data))
 
     def __getitem__(self, key: IndexKey) -> Any:
-        return _read(self._instance, key, supervoxels=False)
+        return self._read(key, supervoxels=False)
 
     def __setitem__(self, key: IndexKey, value: Any) -> None:
-        arr = np.asarray(value)
-        sel = write_selection(key, self.extents(0), arr.shape)
-        try:
-            full = np.broadcast_to(arr, sel.result_shape)
-        except ValueError:
-            raise InvalidRequest(
-                f"cannot write an array of shape {arr.shape} into a selection of shape "
-                f"{sel.result_shape}"
-            ) from None
-        self._instance.write(sel.box.start, full.reshape(sel.box.shape))
+        self._writable(f"write to {self.name!r}")
+        write_index(self._instance.write, key, self.shape, value)
+
+    def _read(self, key: IndexKey, *, supervoxels: bool) -> Any:
+        def read(box: Box) -> np.ndarray:
+            return self._instance.read(box, 0, supervoxels=supervoxels)
+
+        return read_index(read, key, self.shape, self.dtype)
+
+    def _writable(self, what: str) -> None:
+        self._node.hub.check_writable(what)
+
+    def _who(self, user: str, app: str) -> Who:
+        return Who(user, app or "voxhub-python")
 
     # -- labels --------------------------------------------------------------------------
     def size(self, label: int, *, supervoxels: bool = False) -> int:
@@ -111,6 +145,8 @@ class LabelVolume:
         return self._instance.maxlabel()
 
     def next_labels(self, count: int) -> range:
+        """Reserve ``count`` fresh label ids."""
+        self._writable("next_labels")
         return self._instance.next_labels(count)
 
     def lastmod(self, label: int) -> dict[str, Any]:
@@ -119,53 +155,51 @@ class LabelVolume:
     def mutations(self) -> list[dict[str, Any]]:
         return self._instance.mutations()
 
-    def merge(self, target: int, others: list[int], *, user: str = "", app: str = "") -> int:
-        """Merge bodies ``others`` into ``target``; returns the mutation id."""
-        return self._instance.merge(target, list(others), Who(user, app or "voxhub-python"))
+    def merge(
+        self, target: int, others: list[int], *, user: str = "", app: str = ""
+    ) -> MergeResult:
+        """Merge bodies ``others`` into ``target``."""
+        self._writable("merge")
+        return MergeResult(self._instance.merge(target, list(others), self._who(user, app)))
 
-    def cleave(self, body: int, supervoxels: list[int], *, user: str = "", app: str = "") -> int:
-        """Move ``supervoxels`` of ``body`` to a new body; returns the new body id."""
-        new, _ = self._instance.cleave(body, list(supervoxels), Who(user, app or "voxhub-python"))
-        return new
+    def cleave(
+        self, body: int, supervoxels: list[int], *, user: str = "", app: str = ""
+    ) -> CleaveResult:
+        """Move ``supervoxels`` of ``body`` to a new body (``cleaved_body``)."""
+        self._writable("cleave")
+        return CleaveResult(*self._instance.cleave(body, list(supervoxels), self._who(user, app)))
 
     def split_supervoxel(
         self, sv: int, runs: np.ndarray, *, user: str = "", app: str = ""
-    ) -> tuple[int, int]:
+    ) -> SupervoxelSplit:
         """Split supervoxel ``sv``: voxels inside ``runs`` (``[x, y, z, length]`` rows, as
-        from :meth:`sparsevol`) get one fresh id, the rest another: ``(split, remain)``."""
-        a, b, _ = self._instance.split_supervoxel(
-            sv, np.asarray(runs), Who(user, app or "voxhub-python")
-        )
-        return a, b
+        from :meth:`sparsevol`) get one fresh id, the rest another."""
+        self._writable("split_supervoxel")
+        who = self._who(user, app)
+        return SupervoxelSplit(*self._instance.split_supervoxel(sv, np.asarray(runs), who))
 
-    def split(self, body: int, runs: np.ndarray, *, user: str = "", app: str = "") -> int:
-        """Move the voxels of ``body`` inside ``runs`` to a new body; returns its id."""
-        new, _ = self._instance.split(body, np.asarray(runs), Who(user, app or "voxhub-python"))
-        return new
+    def split(self, body: int, runs: np.ndarray, *, user: str = "", app: str = "") -> SplitResult:
+        """Move the voxels of ``body`` inside ``runs`` to a new body (``new_body``)."""
+        self._writable("split")
+        return SplitResult(*self._instance.split(body, np.asarray(runs), self._who(user, app)))
 
-    def renumber(self, pairs: dict[int, int], *, user: str = "", app: str = "") -> int:
-        """Give bodies new ids: ``{old: new}``; returns the mutation id."""
+    def renumber(self, pairs: dict[int, int], *, user: str = "", app: str = "") -> RenumberResult:
+        """Give bodies new ids: ``{old: new}``."""
+        self._writable("renumber")
         items = [(new, old) for old, new in pairs.items()]
-        return self._instance.renumber(items, Who(user, app or "voxhub-python"))
+        return RenumberResult(self._instance.renumber(items, self._who(user, app)))
 
     def build_pyramid(self) -> None:
+        """Recompute every pyramid level from scale 0."""
+        self._writable(f"pyramid of {self.name!r}")
         self._instance.build_pyramid()
 
 
 class _SupervoxelView:
-    """``lv.sv[...]``: supervoxel ids instead of bodies."""
+    """``lv.sv[...]``: supervoxel ids instead of bodies, on the same bounds."""
 
-    def __init__(self, instance: LabelAccess) -> None:
-        self._instance = instance
+    def __init__(self, labels: LabelVolume) -> None:
+        self._labels = labels
 
     def __getitem__(self, key: IndexKey) -> Any:
-        return _read(self._instance, key, supervoxels=True)
-
-
-def _read(instance: LabelAccess, key: IndexKey, *, supervoxels: bool) -> Any:
-    sel = select(key, instance.extents(0) or Box((0, 0, 0), (0, 0, 0)))
-    arr = instance.read(sel.box, 0, supervoxels=supervoxels)
-    if not sel.dropped_axes:
-        return arr
-    out = arr.reshape(sel.result_shape)
-    return out[()] if out.ndim == 0 else out
+        return self._labels._read(key, supervoxels=True)

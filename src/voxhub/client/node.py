@@ -41,6 +41,11 @@ class Node:
 
     # -- facts -----------------------------------------------------------------------
     @property
+    def hub(self) -> Hub:
+        """The hub this node was reached through."""
+        return self._hub
+
+    @property
     def info(self) -> NodeInfo:
         """A fresh snapshot of this node's metadata."""
         return self._hub.catalog.node(self.uuid)
@@ -66,6 +71,7 @@ class Node:
 
     @note.setter
     def note(self, text: str) -> None:
+        self._hub.check_writable("setting a node's note")
         self._hub.catalog.set_note(self.uuid, text)
 
     @property
@@ -79,15 +85,18 @@ class Node:
     # -- version operations ----------------------------------------------------------
     def commit(self, note: str | None = None, log: Sequence[str] = ()) -> Node:
         """Lock this node for good; returns ``self``."""
+        self._hub.check_writable("commit")
         self._hub.catalog.commit(self.uuid, note=note, log=log)
         return self
 
     def newversion(self, note: str = "", uuid: str | None = None) -> Node:
         """A new open child on the same branch (this node must be committed)."""
+        self._hub.check_writable("newversion")
         return Node(self._hub, self._hub.catalog.newversion(self.uuid, note=note, uuid=uuid).uuid)
 
     def branch(self, name: str, note: str = "", uuid: str | None = None) -> Node:
         """A new open child starting branch ``name`` (this node must be committed)."""
+        self._hub.check_writable("branch")
         info = self._hub.catalog.branch(self.uuid, name, note=note, uuid=uuid)
         return Node(self._hub, info.uuid)
 
@@ -100,11 +109,20 @@ class Node:
         """
         return self.repo.merge(self, *others, note=note, resolve=resolve)
 
-    def log(self) -> list[Node]:
-        """Nodes from the repo root to this node along first parents."""
+    def lineage(self) -> list[Node]:
+        """Nodes from the repo root to this node along first parents (``git log``'s
+        commits, oldest first)."""
         return [Node(self._hub, n.uuid) for n in self._hub.catalog.log(self.uuid)]
 
+    @property
+    def log_lines(self) -> list[str]:
+        """The node's text log (DVID's ``/log``): what :meth:`append_log` and audited
+        changes wrote, oldest first."""
+        return list(self.info.log)
+
     def append_log(self, *lines: str) -> None:
+        """Add lines to the node's text log."""
+        self._hub.check_writable("append_log")
         self._hub.catalog.append_node_log(self.uuid, lines)
 
     def diff(self, other: Node | str, instance: str) -> list[str]:
@@ -146,6 +164,7 @@ class Node:
         """
         import numpy as np
 
+        self._hub.check_writable(f"create_volume {name!r}")
         try:
             dtype_name = np.dtype(dtype).name
         except TypeError:
@@ -182,6 +201,7 @@ class Node:
     ) -> LabelVolume:
         """Create a labelmap instance: uint64 supervoxels stored as compressed_segmentation
         + zstd, a versioned supervoxel→body mapping and an exact label index."""
+        self._hub.check_writable(f"create_labels {name!r}")
         config = ImageConfig.create(
             dtype="uint64",
             block_shape=tuple(block_shape),

@@ -20,7 +20,7 @@ class Repo:
     >>> repo.alias, len(repo.root)
     ('fib19', 32)
     >>> v1 = repo.master.commit("first release").newversion("proofreading")
-    >>> [n.uuid for n in repo.log()] == [repo.root, v1.uuid]
+    >>> [n.uuid for n in repo.lineage()] == [repo.root, v1.uuid]
     True
     """
 
@@ -63,11 +63,19 @@ class Repo:
         properties: dict[str, Any] | None = None,
     ) -> None:
         """Change the alias, description or properties (keys left out are unchanged)."""
+        self._hub.check_writable("repo update")
         self._hub.catalog.update_repo(
             self.root, alias=alias, description=description, properties=properties
         )
 
+    @property
+    def log_lines(self) -> list[str]:
+        """The repo's text log (DVID's repo ``/log``), oldest first."""
+        return list(self.info.log)
+
     def append_log(self, *lines: str) -> None:
+        """Add lines to the repo's text log."""
+        self._hub.check_writable("append_log")
         self._hub.catalog.append_repo_log(self.root, lines)
 
     # -- nodes -----------------------------------------------------------------------
@@ -105,9 +113,9 @@ class Repo:
         """Nodes of ``branch`` from its leaf back to the root ([] for an unknown branch)."""
         return [Node(self._hub, u) for u in self._hub.catalog.branch_versions(self.root, branch)]
 
-    def log(self, ref: str = ":master") -> list[Node]:
+    def lineage(self, ref: str = ":master") -> list[Node]:
         """Nodes from the root to ``ref`` (default: master's leaf) along first parents."""
-        return self.node(ref).log()
+        return self.node(ref).lineage()
 
     def merge(self, *parents: Node | str, note: str = "", resolve: bool = False) -> Node:
         """Merge committed nodes (priority order) into a new open node on master.
@@ -117,6 +125,7 @@ class Repo:
         each instance and its conflicting blocks/keys. ``resolve=True`` lets the earlier
         parent win instead.
         """
+        self._hub.check_writable("merge")
         uuids = [p.uuid if isinstance(p, Node) else self.node(p).uuid for p in parents]
         info = self._hub.merge_nodes(uuids, note, resolve)
         return Node(self._hub, info.uuid)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxhub.client.backend import ImageAccess
-from voxhub.client.slicing import IndexKey, Selection, select, write_selection
+from voxhub.client.domain import bounds_of, read_index, write_index
+from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3, vec3
@@ -21,17 +22,40 @@ class Volume:
 
     Arrays are C-order ``(z, y, x)``, x fastest: exactly DVID's wire layout.
 
+    **Bounds.** A volume indexes like a numpy array whose ``[0, 0, 0]`` is the voxel at the
+    origin. Its domain, :attr:`bounds`, runs from the origin to the stop corner of the
+    scale-0 extents written so far at this node (extents are versioned: a child sees its
+    ancestors' writes, a sibling does not); ``shape`` is that corner. ``vol[:]``, open
+    slice ends and negative indices use it, slice ends past it are clipped and an integer
+    index outside it raises :class:`~voxhub.errors.OutOfBounds` (an ``IndexError``), all
+    exactly as numpy. Writes are not bounded (DVID volumes are not): ``vol[...] = a``
+    anywhere at or past ``shape`` grows the bounds. At scale ``s`` (:meth:`at_scale`) the
+    bounds are the scaled-down box. :meth:`read` and :meth:`write` take any box, negative
+    coordinates included, and unwritten voxels read as 0.
+
+    Embedded, the bounds are one small read per ``vol[...]``. Over HTTP they are fetched
+    once per handle and kept up to date by this hub's own writes, at no cost per read;
+    writes by another client to the same open node are seen by a new handle
+    (``node.volume(name)``) or after :meth:`refresh`. Data reads always see every write.
+
     >>> import voxhub, numpy as np
     >>> hub = voxhub.open("memory://")
     >>> node = hub.create_repo("demo").master
     >>> vol = node.create_volume("grayscale", "uint8")
-    >>> vol[0:2, 0:3, 0:4] = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    >>> vol[1, 2, 3]
-    np.uint8(23)
-    >>> vol[:, 0, :].shape   # open ends take the extents written so far
-    (2, 4)
-    >>> vol.read(Box((0, 0, 0), (1, 1, 2))).tolist()
-    [[[0, 1]]]
+    >>> vol[2:4, 0:3, 0:4] = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    >>> vol.shape, vol[:].shape, vol.extents()
+    ((4, 3, 4), (4, 3, 4), Box(start=(2, 0, 0), stop=(4, 3, 4)))
+    >>> vol[-1, -1, -1], vol[0, 0, 0]
+    (np.uint8(23), np.uint8(0))
+    >>> vol[4, 0, 0]
+    Traceback (most recent call last):
+    ...
+    voxhub.errors.OutOfBounds: index 4 is out of bounds for axis z with size 4
+    >>> vol[:, :, 4:] = 9   # writes past the bounds grow them
+    >>> vol.shape
+    (4, 3, 5)
+    >>> vol.read(Box((3, 2, 3), (4, 3, 6))).tolist()   # any box, no clipping
+    [[[23, 9, 0]]]
     """
 
     def __init__(self, node: Node, name: str, instance: ImageAccess) -> None:
@@ -76,13 +100,21 @@ class Volume:
 
     @property
     def bounds(self) -> Box:
-        """The box open and negative slice ends refer to: the extents at scale 0."""
-        return self.extents(0) or Box((0, 0, 0), (0, 0, 0))
+        """The domain of ``vol[...]``: the origin to the extents' stop corner (scale 0)."""
+        return bounds_of(self._instance.extents(0))
 
     @property
     def shape(self) -> Vec3:
-        """``bounds.stop``: numpy's view of a volume anchored at the origin."""
-        return self.bounds.stop
+        """``bounds.shape``, as numpy's ``shape``."""
+        return self.bounds.shape
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def refresh(self) -> None:
+        """Forget cached bounds, so the next use sees other clients' writes (remote)."""
+        self._node.hub.forget_extents(self._node.uuid, self.name)
 
     # -- reads and writes ------------------------------------------------------------
     def read(self, box: Box, scale: int = 0) -> np.ndarray:
@@ -95,23 +127,15 @@ class Volume:
         Pyramid levels covering the written blocks are brought up to date in the same
         atomic write.
         """
+        self._node.hub.check_writable(f"write to {self.name!r}")
         self._instance.write(vec3(offset, "offset"), np.asarray(data))
 
     def __getitem__(self, key: IndexKey) -> Any:
-        return _read_selection(self._instance, select(key, self.bounds), 0)
+        return read_index(self._instance.read, key, self.shape, self.dtype)
 
     def __setitem__(self, key: IndexKey, value: Any) -> None:
-        arr = np.asarray(value)
-        extents = self.extents(0)
-        sel = write_selection(key, extents, arr.shape)
-        target = sel.result_shape
-        try:
-            full = np.broadcast_to(arr, target)
-        except ValueError:
-            raise InvalidRequest(
-                f"cannot write an array of shape {arr.shape} into a selection of shape {target}"
-            ) from None
-        self._instance.write(sel.box.start, full.reshape(sel.box.shape))
+        self._node.hub.check_writable(f"write to {self.name!r}")
+        write_index(self._instance.write, key, self.shape, value)
 
     def at_scale(self, scale: int) -> ScaledView:
         """A read-only view of pyramid level ``scale`` that supports the same slicing."""
@@ -123,11 +147,13 @@ class Volume:
 
     def build_pyramid(self) -> None:
         """Recompute every pyramid level from scale 0, in parallel over blocks."""
+        self._node.hub.check_writable(f"pyramid of {self.name!r}")
         self._instance.build_pyramid()
 
 
 class ScaledView:
-    """Read-only slicing of one pyramid level; coordinates are that level's voxels."""
+    """Read-only slicing of one pyramid level; coordinates are that level's voxels and the
+    bounds are the scaled-down bounds of scale 0."""
 
     def __init__(self, instance: ImageAccess, scale: int) -> None:
         self._instance = instance
@@ -135,15 +161,12 @@ class ScaledView:
 
     @property
     def bounds(self) -> Box:
-        return self._instance.extents(self.scale) or Box((0, 0, 0), (0, 0, 0))
+        return bounds_of(self._instance.extents(self.scale))
+
+    @property
+    def shape(self) -> Vec3:
+        return self.bounds.shape
 
     def __getitem__(self, key: IndexKey) -> Any:
-        return _read_selection(self._instance, select(key, self.bounds), self.scale)
-
-
-def _read_selection(instance: ImageAccess, sel: Selection, scale: int) -> Any:
-    arr = instance.read(sel.box, scale)
-    if not sel.dropped_axes:
-        return arr
-    out = arr.reshape(sel.result_shape)
-    return out[()] if out.ndim == 0 else out
+        dtype = np.dtype(self._instance.config.dtype)
+        return read_index(lambda box: self._instance.read(box, self.scale), key, self.shape, dtype)

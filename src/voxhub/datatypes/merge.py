@@ -44,15 +44,22 @@ def merge_nodes(
     Derived data (extents, pyramid levels) is recomputed at the new node before it
     becomes visible.
     """
-    child = catalog.begin_merge(
-        parents, note=note, resolve=resolve, describe=_describe, derived=_derived
-    )
+    child = begin_merge(catalog, parents, note=note, resolve=resolve)
     try:
         finish_merge(catalog, child)
     except BaseException:
         catalog.abandon_merge(child.uuid)
         raise
     return catalog.node(child.uuid)
+
+
+def begin_merge(
+    catalog: Catalog, parents: Sequence[str], *, note: str = "", resolve: bool = False
+) -> NodeInfo:
+    """The first half of :func:`merge_nodes`: check conflicts, create the pending child."""
+    return catalog.begin_merge(
+        parents, note=note, resolve=resolve, describe=_describe, derived=_derived
+    )
 
 
 def finish_merge(catalog: Catalog, child: NodeInfo) -> None:

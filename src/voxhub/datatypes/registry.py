@@ -71,7 +71,7 @@ class Datatype:
 
 
 _registry: dict[str, Datatype] = {}
-_lock = threading.RLock()  # re-entrant: loading the built-ins calls _register
+_lock = threading.RLock()  # re-entrant: a lookup from the loading thread cannot deadlock
 _builtins_loaded = False
 
 

@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from voxhub.datatypes.wire.context import Caller
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
@@ -67,14 +68,12 @@ def dvid_branch(name: str) -> str:
     return name if name else MASTER
 
 
-def stamp(request: Request, text: str) -> str:
+def stamp(caller: Caller, text: str) -> str:
     """A log line recording who made a mutation: ``<time> u=<user> app=<app>: text``.
 
     DVID clients send ``?u=<user>&app=<app>`` on every request; this is where they land.
     """
-    who = " ".join(
-        f"{k}={request.query_params[k]}" for k in ("u", "app") if request.query_params.get(k)
-    )
+    who = " ".join(f"{k}={v}" for k, v in (("u", caller.user), ("app", caller.app)) if v)
     time = datetime.now(UTC).isoformat(timespec="seconds")
     return f"{time} {who}: {text}" if who else f"{time}: {text}"
 

@@ -113,7 +113,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
         info = service.catalog.create_instance(
             node.uuid, name, typename, config, versioned=versioned, at=node.uuid
         )
-        line = stamp(request, f"added instance {name} [{typename}] at {node.uuid}")
+        line = stamp(ctx.caller, f"added instance {name} [{typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])
         return info
 

@@ -51,7 +51,7 @@ async def get_log(request: Request, ctx: ServerContext) -> Response:
 async def post_log(request: Request, ctx: ServerContext) -> Response:
     """Append lines to an open node's log, each stamped with time, user and app."""
     lines = str_list_field(await json_body(request), "log")
-    stamped = [stamp(request, line) for line in lines]
+    stamped = [stamp(ctx.caller, line) for line in lines]
     await blocking(ctx.service.catalog.append_node_log, _ref(request), stamped)
     return Response(status_code=200)
 
@@ -66,9 +66,9 @@ async def commit(request: Request, ctx: ServerContext) -> Response:
     """Lock the node for good: ``{"note", "log"}`` → ``{"committed": uuid}``."""
     body = await json_body(request)
     note = str_field(body, "note") if "note" in body else None
-    lines = [stamp(request, line) for line in str_list_field(body, "log")]
+    lines = [stamp(ctx.caller, line) for line in str_list_field(body, "log")]
     if not lines:
-        lines = [stamp(request, "commit")]
+        lines = [stamp(ctx.caller, "commit")]
     node = await blocking(ctx.service.catalog.commit, _ref(request), note=note, log=lines)
     return JSONResponse({"committed": node.uuid})
 
@@ -84,7 +84,7 @@ async def newversion(request: Request, ctx: ServerContext) -> Response:
             parent.uuid, note=str_field(body, "note"), uuid=optional_uuid(body)
         )
         service.catalog.append_node_log(
-            child.uuid, [stamp(request, f"newversion of {parent.uuid}")]
+            child.uuid, [stamp(ctx.caller, f"newversion of {parent.uuid}")]
         )
         return child
 
@@ -104,7 +104,7 @@ async def branch(request: Request, ctx: ServerContext) -> Response:
         child = service.catalog.branch(
             parent.uuid, name, note=str_field(body, "note"), uuid=optional_uuid(body)
         )
-        line = stamp(request, f"branch {name!r} from {parent.uuid}")
+        line = stamp(ctx.caller, f"branch {name!r} from {parent.uuid}")
         service.catalog.append_node_log(child.uuid, [line])
         return child
 
@@ -128,7 +128,7 @@ async def tag(request: Request, ctx: ServerContext) -> Response:
         parent = service.catalog.node(_ref(request))
         text = f"tag {name}" + (f": {note}" if note else "")
         child = service.catalog.branch(parent.uuid, f"{TAG_BRANCH_PREFIX}{name}", note=text)
-        line = stamp(request, f"tag {name!r} of {parent.uuid}")
+        line = stamp(ctx.caller, f"tag {name!r} of {parent.uuid}")
         return service.catalog.commit(child.uuid, log=[line])
 
     child = await blocking(run)

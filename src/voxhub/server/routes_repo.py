@@ -19,7 +19,6 @@ from voxhub.server.http import (
     str_list_field,
 )
 from voxhub.server.settings import parse_new_instance
-from voxhub.service import Service
 from voxhub.versioning.catalog import NodeInfo
 
 
@@ -61,7 +60,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
         service.catalog.create_instance(
             node.uuid, new.name, new.typename, new.config, versioned=new.versioned, at=node.uuid
         )
-        line = stamp(request, f"added instance {new.name} [{new.typename}] at {node.uuid}")
+        line = stamp(ctx.caller, f"added instance {new.name} [{new.typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])
         return node.uuid
 
@@ -78,7 +77,7 @@ async def get_log(request: Request, ctx: ServerContext) -> Response:
 async def post_log(request: Request, ctx: ServerContext) -> Response:
     """Append ``{"log": [...]}`` lines, each stamped with time, user and app."""
     lines = str_list_field(await json_body(request), "log")
-    stamped = [stamp(request, line) for line in lines]
+    stamped = [stamp(ctx.caller, line) for line in lines]
     await blocking(ctx.service.catalog.append_repo_log, _ref(request), stamped)
     return Response(status_code=200)
 
@@ -91,8 +90,9 @@ async def branch_versions(request: Request, ctx: ServerContext) -> Response:
 
 
 def _merge(
-    service: Service, request: Request, parents: list[str], note: str, resolve: bool
+    ctx: ServerContext, request: Request, parents: list[str], note: str, resolve: bool
 ) -> NodeInfo:
+    service = ctx.service
     root = service.catalog.repo(_ref(request)).root
     uuids = [service.catalog.node(p).uuid for p in parents]
     for u in uuids:
@@ -100,7 +100,9 @@ def _merge(
             raise InvalidRequest(f"merge parent {u} is not in repo {root}")
     child = service.merge_nodes(uuids, note, resolve)
     kind = "resolve" if resolve else "merge"
-    service.catalog.append_node_log(child.uuid, [stamp(request, f"{kind} of {', '.join(uuids)}")])
+    service.catalog.append_node_log(
+        child.uuid, [stamp(ctx.caller, f"{kind} of {', '.join(uuids)}")]
+    )
     return child
 
 
@@ -114,7 +116,7 @@ async def merge(request: Request, ctx: ServerContext) -> Response:
         raise InvalidRequest(f"field 'mergeType' must be 'conflict-free', got {merge_type!r}")
     parents = str_list_field(body, "parents")
     note = str_field(body, "note")
-    child = await blocking(_merge, ctx.service, request, parents, note, False)
+    child = await blocking(_merge, ctx, request, parents, note, False)
     return JSONResponse({"child": child.uuid})
 
 
@@ -129,7 +131,7 @@ async def resolve(request: Request, ctx: ServerContext) -> Response:
     def run() -> NodeInfo:
         for name in names:
             service.catalog.instance(_ref(request), name)  # 404 for an unknown instance
-        return _merge(service, request, parents, note, True)
+        return _merge(ctx, request, parents, note, True)
 
     child = await blocking(run)
     return JSONResponse({"child": child.uuid})

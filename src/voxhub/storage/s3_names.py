@@ -3,6 +3,14 @@
 A key's object name is the lowercase hex of its bytes. Hex keeps byte order: comparing
 two names character by character compares the keys byte by byte, and a key that is a
 prefix of another has a name that is a prefix of the other's name.
+
+Two kinds of objects are not keys (their names are not even-length hex, so scans skip
+them); both belong to :mod:`voxhub.storage.s3_txn`:
+
+* a key's **lock** ``<hex key>~``: ``~`` sorts after every hex digit, so the lock lists
+  right after the key and its extensions, inside every prefix range that holds the key —
+  a scan sees a transaction's locks in the same listing as the keys, for free;
+* a transaction's **intent** ``~txn/<id>``, listed apart from all keys.
 """
 
 from __future__ import annotations
@@ -27,6 +35,27 @@ def name_of(key: bytes) -> str:
     if not key:
         raise InvalidRequest("S3 store keys must not be empty")
     return key.hex()
+
+
+LOCK_SUFFIX = "~"
+INTENT_PREFIX = "~txn/"
+
+
+def lock_name(key: bytes) -> str:
+    """The object name of the lock a transaction holds on ``key``."""
+    return name_of(key) + LOCK_SUFFIX
+
+
+def locked_key(name: str) -> bytes | None:
+    """The key a lock object named ``name`` guards, or ``None`` if it is no lock."""
+    if not name.endswith(LOCK_SUFFIX):
+        return None
+    return key_from_name(name[: -len(LOCK_SUFFIX)])
+
+
+def intent_name(txn_id: str) -> str:
+    """The object name of transaction ``txn_id``'s intent record."""
+    return INTENT_PREFIX + txn_id
 
 
 def key_from_name(name: str) -> bytes | None:

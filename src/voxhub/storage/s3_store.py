@@ -38,16 +38,19 @@ from voxhub.storage.s3_names import (
     NOT_FOUND,
     first_listing_offset,
     key_from_name,
+    locked_key,
     name_of,
     translated_errors,
 )
-from voxhub.storage.s3_txn import run_optimistic
+from voxhub.storage.s3_txn import DEFAULT_LEASE_S, recover, run_transaction, settle_locks
 
 T = TypeVar("T")
 Pair = tuple[bytes, bytes | None]
 
 #: parallel requests per store for batch operations.
 MAX_PARALLEL_REQUESTS = 16
+#: times a read is redone when a commit changed what it listed, before it settles.
+READ_ATTEMPTS = 8
 
 
 class S3Store(KVStore):
@@ -81,6 +84,12 @@ class S3Store(KVStore):
         self._allow_http = allow_http
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._recovered = False
+        self._recover_lock = threading.Lock()  # taken only by callers, never pool threads
+        #: called before every object write with its kind; voxhub.testing.faults sets it.
+        self.fault_hook: Callable[[str], None] | None = None
+        #: lease of a transaction's key locks, in seconds (see s3_txn).
+        self.txn_lease_s = DEFAULT_LEASE_S
         with translated_errors(self.describe()):
             self.objects = _ObS3(
                 bucket,
@@ -136,119 +145,185 @@ class S3Store(KVStore):
                 self._pool = ThreadPoolExecutor(MAX_PARALLEL_REQUESTS, "voxhub-s3")
             return self._pool
 
-    # -- reads -----------------------------------------------------------------------
-    def get_with_etag(self, key: bytes) -> tuple[bytes | None, str | None]:
-        """The value and its ETag, or ``(None, None)`` if the key is absent."""
-        with translated_errors(self.describe(), key):
+    # -- raw objects (every request the transaction protocol makes goes through here) --
+    def _before_write(self, what: str) -> None:
+        if self.fault_hook is not None:
+            self.fault_hook(what)
+
+    def get_object(self, name: str) -> tuple[bytes | None, str | None]:
+        """An object's body and ETag, or ``(None, None)`` if it does not exist."""
+        with translated_errors(self.describe()):
             try:
-                result = obstore.get(self.objects, name_of(key))
+                result = obstore.get(self.objects, name)
                 return bytes(result.bytes()), result.meta["e_tag"]
             except NOT_FOUND:
                 return None, None
 
-    def etag_of(self, key: bytes) -> str | None:
-        """The ETag of ``key``'s object, ``None`` if absent (one HEAD request)."""
-        with translated_errors(self.describe(), key):
+    def head_object(self, name: str) -> str | None:
+        """An object's ETag, ``None`` if it does not exist (one HEAD request)."""
+        with translated_errors(self.describe()):
             try:
-                return obstore.head(self.objects, name_of(key))["e_tag"]
+                return obstore.head(self.objects, name)["e_tag"]
             except NOT_FOUND:
                 return None
 
+    def put_object(self, name: str, body: bytes, *, etag: str | bool | None = False) -> str | None:
+        """Write an object; return its new ETag, or ``None`` if the condition failed.
+
+        ``etag=False``: unconditional; ``None``: only if absent; a string: only if the
+        object still has that ETag.
+        """
+        self._before_write("put")
+        mode: obstore.PutMode = (
+            "overwrite" if etag is False else "create" if etag is None else {"e_tag": str(etag)}
+        )
+        with translated_errors(self.describe()):
+            try:
+                return obstore.put(self.objects, name, bytes(body), mode=mode)["e_tag"]
+            except (obstore.exceptions.AlreadyExistsError, obstore.exceptions.PreconditionError):
+                return None
+
+    def delete_objects(self, names: Sequence[str]) -> None:
+        """Delete objects (bulk requests of up to 1000; missing ones are no error)."""
+        names = list(dict.fromkeys(names))
+        if names:
+            self._before_write("delete")
+            with translated_errors(self.describe()):
+                obstore.delete(self.objects, names)
+
+    def list_objects(self, prefix: str) -> list[str]:
+        """Names of the objects starting with ``prefix`` (relative to the store's)."""
+        with translated_errors(self.describe()):
+            return [m["path"] for chunk in obstore.list(self.objects, prefix) for m in chunk]
+
+    # -- reads -----------------------------------------------------------------------
+    def get_with_etag(self, key: bytes) -> tuple[bytes | None, str | None]:
+        """The value and its ETag, or ``(None, None)`` if the key is absent."""
+        with translated_errors(self.describe(), key):
+            return self.get_object(name_of(key))
+
+    def etag_of(self, key: bytes) -> str | None:
+        """The ETag of ``key``'s object, ``None`` if absent (one HEAD request)."""
+        with translated_errors(self.describe(), key):
+            return self.head_object(name_of(key))
+
     def get(self, key: bytes) -> bytes | None:
+        self._recover_once()
         return self.get_with_etag(key)[0]
 
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        return self._parallel(self.get, keys)
+        self._recover_once()
+        return [v for v, _ in self._parallel(self.get_with_etag, keys)]
 
-    def list_etags(self, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, str | None]]:
-        """Yield ``(key, etag)`` for the objects in ``[start, end)``, in key order."""
+    def _listing(
+        self, start: bytes, end: bytes | None
+    ) -> tuple[list[tuple[bytes, str | None]], list[bytes]]:
+        """One listing of ``[start, end)``: ``(key, etag)`` pairs and the keys locked."""
         stop = None if end is None else name_of(end)
+        pairs: list[tuple[bytes, str | None]] = []
+        locked: list[bytes] = []
         with translated_errors(self.describe()):
             stream = obstore.list(self.objects, offset=first_listing_offset(start), chunk_size=1000)
             for chunk in stream:
                 for meta in chunk:
                     name = meta["path"]
                     if stop is not None and name >= stop:
-                        return
+                        return pairs, locked
                     key = key_from_name(name)
-                    if key is not None and key >= start:
-                        yield key, meta["e_tag"]
+                    if key is not None:
+                        if key >= start:
+                            pairs.append((key, meta["e_tag"]))
+                        continue
+                    held = locked_key(name)
+                    if held is not None and held >= start and (end is None or held < end):
+                        locked.append(held)
+        return pairs, locked
+
+    def list_etags(self, start: bytes, end: bytes | None) -> list[tuple[bytes, str | None]]:
+        """``(key, etag)`` for the objects in ``[start, end)``, in key order.
+
+        A listing that meets the locks of a committed transaction finishes that commit
+        first and lists again, so it never shows a commit half applied (see s3_txn).
+        """
+        self._recover_once()
+        return self._settled_listing(start, end)
+
+    def _settled_listing(self, start: bytes, end: bytes | None) -> list[tuple[bytes, str | None]]:
+        if end is not None and end <= start:
+            return []
+        for _ in range(READ_ATTEMPTS):
+            pairs, locked = self._listing(start, end)
+            if not locked or not settle_locks(self, locked):
+                return pairs
+        return pairs
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
     ) -> Iterator[Pair]:
-        if end is not None and end <= start:
-            return
-        if keys_only:
-            for key, _ in self.list_etags(start, end):
-                yield key, None
-            return
-        batch: list[bytes] = []
-        for key, _ in self.list_etags(start, end):
-            batch.append(key)
-            if len(batch) == 4 * MAX_PARALLEL_REQUESTS:
-                yield from self._values_of(batch)
-                batch = []
-        yield from self._values_of(batch)
-
-    def _values_of(self, keys: list[bytes]) -> Iterator[Pair]:
-        for key, value in zip(keys, self.get_many(keys), strict=True):
-            if value is not None:  # deleted since it was listed
-                yield key, value
+        return iter(self.scan_many([(start, end)], keys_only=keys_only)[0])
 
     def scan_many(
-        self, ranges: Sequence[tuple[bytes, bytes]], *, keys_only: bool = False
+        self, ranges: Sequence[tuple[bytes, bytes | None]], *, keys_only: bool = False
     ) -> list[list[Pair]]:
         # A LIST request costs a round trip, so touching or overlapping ranges (the
         # per-block version ranges of a box read are contiguous along x) are listed once
-        # together, runs in parallel; values are then fetched in one parallel batch.
+        # together, runs in parallel; values are then fetched in one parallel batch. A
+        # value whose ETag is not the listed one changed under the read (a commit was
+        # being applied): the whole read is done again, so it shows each commit whole.
+        self._recover_once()
         runs = _coalesce(ranges)
-        listed = self._parallel(lambda r: [k for k, _ in self.list_etags(r[0], r[1])], runs)
-        keys = sorted({k for run in listed for k in run})
-        per_range: list[list[bytes]] = []
-        for start, end in ranges:
-            lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, end)
-            per_range.append(keys[lo:hi] if start < end else [])
-        if keys_only:
-            return [[(k, None) for k in ks] for ks in per_range]
-        wanted = sorted({k for ks in per_range for k in ks})
-        values = dict(zip(wanted, self.get_many(wanted), strict=True))
-        return [[(k, values[k]) for k in ks if values[k] is not None] for ks in per_range]
+        for _ in range(READ_ATTEMPTS):
+            listed = dict(
+                kv
+                for run in self._parallel(lambda r: self._settled_listing(r[0], r[1]), runs)
+                for kv in run
+            )
+            keys = sorted(listed)
+            per_range: list[list[bytes]] = []
+            for start, end in ranges:
+                lo = bisect.bisect_left(keys, start)
+                hi = len(keys) if end is None else bisect.bisect_left(keys, end)
+                per_range.append(keys[lo:hi] if end is None or start < end else [])
+            if keys_only:
+                return [[(k, None) for k in ks] for ks in per_range]
+            wanted = sorted({k for ks in per_range for k in ks})
+            got = dict(zip(wanted, self._parallel(self.get_with_etag, wanted), strict=True))
+            if all(got[k][1] == listed[k] for k in wanted):
+                break
+        return [[(k, got[k][0]) for k in ks if got[k][0] is not None] for ks in per_range]
 
     # -- writes ----------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:
+        self._recover_once()
         with translated_errors(self.describe(), key):
-            obstore.put(self.objects, name_of(key), bytes(value))
+            self.put_object(name_of(key), value)
 
     def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        self._recover_once()
         latest = dict(items)  # the last value of a repeated key wins, as with sequential puts
         for key in latest:
             name_of(key)  # refuse bad keys before writing any
         self._parallel(lambda kv: self.put(kv[0], kv[1]), list(latest.items()))
 
     def delete(self, key: bytes) -> None:
+        self._recover_once()
         with translated_errors(self.describe(), key):
-            obstore.delete(self.objects, name_of(key))
+            self.delete_objects([name_of(key)])
 
     def delete_many(self, keys: Iterable[bytes]) -> None:
-        names = list(dict.fromkeys(name_of(k) for k in keys))
-        if names:
-            with translated_errors(self.describe()):
-                obstore.delete(self.objects, names)  # bulk DeleteObjects, 1000 per request
+        self._recover_once()
+        self.delete_objects([name_of(k) for k in keys])
 
     def put_conditional(self, key: bytes, value: bytes, etag: str | None) -> str | None:
         """Write only if the object still has ``etag`` (``None``: is still absent).
 
         Returns the new ETag, or ``None`` if the condition failed.
         """
-        mode: obstore.PutMode = "create" if etag is None else {"e_tag": etag}
         with translated_errors(self.describe(), key):
-            try:
-                return obstore.put(self.objects, name_of(key), bytes(value), mode=mode)["e_tag"]
-            except (obstore.exceptions.AlreadyExistsError, obstore.exceptions.PreconditionError):
-                return None
+            return self.put_object(name_of(key), value, etag=etag)
 
     def compare_and_swap(self, key: bytes, expected: bytes | None, new: bytes | None) -> bool:
+        self._recover_once()
         current, etag = self.get_with_etag(key)
         if current != expected:
             return False
@@ -262,8 +337,19 @@ class S3Store(KVStore):
         return self.put_conditional(key, new, etag) is not None
 
     def transact(self, fn: Callable[[Txn], T]) -> T:
-        """Optimistic transaction; see :func:`voxhub.storage.s3_txn.run_optimistic`."""
-        return run_optimistic(self, fn)
+        """All-or-nothing transaction; see :mod:`voxhub.storage.s3_txn`."""
+        self._recover_once()
+        return run_transaction(self, fn)
+
+    def _recover_once(self) -> None:
+        """Finish commits a crashed process left, once per opened store (first request)."""
+        if self._recovered:
+            return
+        with self._recover_lock:
+            if self._recovered:
+                return
+            recover(self)
+            self._recovered = True
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:
@@ -289,12 +375,17 @@ class S3Store(KVStore):
         return f"S3Store({self.spec()!r})"
 
 
-def _coalesce(ranges: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def _coalesce(ranges: Sequence[tuple[bytes, bytes | None]]) -> list[tuple[bytes, bytes | None]]:
     """Sorted, merged runs covering every non-empty range (touching ranges join)."""
-    runs: list[tuple[bytes, bytes]] = []
-    for start, end in sorted(r for r in ranges if r[0] < r[1]):
-        if runs and start <= runs[-1][1]:
-            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+    runs: list[tuple[bytes, bytes | None]] = []
+    live = [r for r in ranges if r[1] is None or r[0] < r[1]]
+    for start, end in sorted(live, key=lambda r: r[0]):
+        if runs and (runs[-1][1] is None or start <= runs[-1][1]):
+            last_end = runs[-1][1]
+            runs[-1] = (
+                runs[-1][0],
+                None if last_end is None or end is None else max(last_end, end),
+            )
         else:
             runs.append((start, end))
     return runs

@@ -1,53 +1,91 @@
-"""Optimistic ``transact`` for :class:`~voxhub.storage.s3_store.S3Store`.
+"""All-or-nothing ``transact`` on :class:`~voxhub.storage.s3_store.S3Store`.
+
+S3 has no multi-object transaction, so one is built from conditional single-object
+writes: per-key **locks**, one **intent** record per commit whose creation is the commit
+point, and **roll-forward** by whoever meets a committed intent (records: s3_intent).
 
 ``fn`` runs against an :class:`S3Txn` that reads through to the bucket, remembers the
-ETag (or absence) of every key it read, and buffers its writes. Committing then:
+ETag (or absence) of every key it read and buffers its writes. Committing then:
 
-1. takes the store's **commit lock**, an object created with ``If-None-Match: *``
-   (holding a lease, so a crashed holder's lock is taken over after
-   :data:`LOCK_LEASE_S` by a conditional overwrite);
-2. checks that every key read but not written still has the ETag it was read with;
-3. writes each buffered key with a condition matching what was read: create-if-absent
-   for keys read as absent, ``If-Match`` for keys read with an ETag, unconditional for
-   keys written blind; a delete checks the ETag first (S3 has no conditional delete);
-4. releases the lock.
+1. **lock** every key read or written: create ``<hex key>~`` with ``If-None-Match: *``,
+   holding a lease of ``store.txn_lease_s``. A lock already there is judged by its
+   holder's intent: *committed* — finish that commit and retry; *aborted*, or no intent
+   and the lease is over — the holder is dead or too slow: mark it aborted (create its
+   intent as ``aborted``, so it can never commit) and take the lock over by a
+   conditional overwrite; otherwise the holder is alive: let go of every lock, back off
+   and run ``fn`` again.
+2. **validate**: every key still has the ETag ``fn`` read (writes of other
+   transactions are excluded by the locks; plain ``put``/``compare_and_swap`` are not).
+3. **commit point**: if the lease still runs, create the intent ``~txn/<id>`` with
+   ``If-None-Match: *`` holding the whole write set (values and the ETags the keys have
+   now). Before it exists nothing was written but locks; after, the commit *is* made.
+4. **apply**: write each key conditionally on its recorded ETag (a failed condition
+   means someone else already applied it), delete the intent, then the locks.
 
-Commits of ``transact`` calls are thus serialised against each other, in all processes.
-If a check fails (a plain ``put``/``compare_and_swap`` raced with the commit), the writes
-already made are undone and ``fn`` is run again, up to :data:`MAX_ATTEMPTS` times, then
-:class:`~voxhub.errors.Conflict` is raised. What is *not* guaranteed: all-or-nothing if
-the process dies mid-commit, phantom protection for keys that appear in a scanned range,
-and the lost-write window of the delete check.
+Why readers never see half a commit: keys change only in step 4, while every key's lock
+still exists and its name lists right after the key. A listing (``scan``, ``scan_many``,
+also ``keys_only``) that meets locks of a committed intent finishes that commit itself and
+lists again. A listing that reads a key before step 4 and another after it is caught by
+``scan_many``, which checks that each value's ETag is the listed one and else reads again.
+Crash leftovers: a committed intent is finished by the next listing that meets its locks,
+by the next transaction that meets them, and on the next open of the store (the first
+request lists ``~txn/``). A crash before step 3 leaves only locks; readers ignore them,
+and once their lease is over any reader or writer removes them.
+
+Failure of any kind before step 3 (an exception, a failed request, the process killed)
+leaves nothing applied; at or after step 3 the commit is complete for every reader even
+if its writer died. No lock is global: transactions on disjoint keys share no object, and
+a lock outlives its holder's lease only until someone needs the key.
+
+Limits, by design: point reads (``get``/``get_many``) do not look for locks, so during
+the milliseconds of a *live* commit's step 4 they may see part of it (crashed commits are
+finished at open); keys written by ``transact`` must not also be written by plain
+``put``/``compare_and_swap`` at the same time; a key range that ends inside a locked key's
+extensions (``[k, k + b"\\x00")``) does not list ``k``'s lock; deletes in step 4 check and
+then delete (S3 has no conditional delete); phantoms (keys appearing in a range ``fn``
+scanned) are not detected. Clocks of the processes sharing a store must roughly agree
+(leases are wall-clock times).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-import obstore
-
-from voxhub.errors import Conflict, StorageError
+from voxhub.errors import Conflict
 from voxhub.storage.base import Txn
-from voxhub.storage.s3_names import NOT_FOUND, translated_errors
+from voxhub.storage.s3_intent import (
+    Intent,
+    Lock,
+    Write,
+    aborted_intent,
+    decode_intent,
+    decode_lock,
+    encode_intent,
+    encode_lock,
+)
+from voxhub.storage.s3_names import INTENT_PREFIX, intent_name, lock_name, name_of
 
 if TYPE_CHECKING:
     from voxhub.storage.s3_store import S3Store
 
 T = TypeVar("T")
-#: object (relative to the prefix) holding the commit lock; not hex, so never a key.
-LOCK_NAME = "~commit-lock"
-LOCK_LEASE_S = 30.0
+DEFAULT_LEASE_S = 30.0
+#: how long a transaction keeps retrying behind live locks before Conflict.
 LOCK_WAIT_S = 60.0
+#: how many times ``fn`` runs when reads keep changing under it.
 MAX_ATTEMPTS = 20
 
 
 class _RetryCommit(Exception):
-    """A commit condition failed; run ``fn`` again."""
+    """A read changed or a key is busy: let go of the locks and run ``fn`` again."""
+
+    def __init__(self, busy: bool = False) -> None:
+        self.busy = busy
 
 
 class S3Txn:
@@ -56,7 +94,6 @@ class S3Txn:
     def __init__(self, store: S3Store) -> None:
         self._store = store
         self.read_etags: dict[bytes, str | None] = {}
-        self.read_values: dict[bytes, bytes | None] = {}
         self.writes: dict[bytes, bytes | None] = {}
 
     def get(self, key: bytes) -> bytes | None:
@@ -67,13 +104,12 @@ class S3Txn:
         fetched = dict(
             zip(todo, self._store._parallel(self._store.get_with_etag, todo), strict=True)
         )
-        for key, (value, etag) in fetched.items():
-            if key not in self.read_etags:  # the first read is what the commit checks
-                self.read_etags[key] = etag
-                self.read_values[key] = value
+        for key, (_, etag) in fetched.items():
+            self.read_etags.setdefault(key, etag)  # the first read is what commit checks
         return [self.writes[k] if k in self.writes else fetched[k][0] for k in keys]
 
     def put(self, key: bytes, value: bytes) -> None:
+        name_of(key)  # refuse a bad key now, not at commit
         self.writes[key] = bytes(value)
 
     def delete(self, key: bytes) -> None:
@@ -90,125 +126,171 @@ class S3Txn:
                 yield key, (None if keys_only else value)
 
 
-class _CommitLock:
-    """The lease-holding lock object that serialises commits."""
+# -- finishing and judging other transactions ------------------------------------------
+def read_intent(store: S3Store, txn_id: str) -> Intent | None:
+    body, _ = store.get_object(intent_name(txn_id))
+    return None if body is None else decode_intent(body)
 
-    def __init__(self, store: S3Store) -> None:
-        self._store = store
-        self._etag: str | None = None
 
-    def _body(self) -> bytes:
-        return json.dumps(
-            {"owner": uuid.uuid4().hex, "expires": time.time() + LOCK_LEASE_S}
-        ).encode()
+def roll_forward(store: S3Store, txn_id: str, intent: Intent) -> None:
+    """Apply a committed intent (idempotently), then delete it and its locks."""
 
-    def __enter__(self) -> None:
-        objects, deadline, pause = self._store.objects, time.monotonic() + LOCK_WAIT_S, 0.002
-        with translated_errors(self._store.describe()):
-            while True:
-                try:
-                    self._etag = obstore.put(objects, LOCK_NAME, self._body(), mode="create")[
-                        "e_tag"
-                    ]
-                    return
-                except obstore.exceptions.AlreadyExistsError:
-                    if self._take_over_expired():
-                        return
-                if time.monotonic() > deadline:
-                    raise Conflict(
-                        f"commit lock of {self._store.describe()} busy for {LOCK_WAIT_S:.0f} s"
-                    )
-                time.sleep(pause * random.uniform(0.5, 1.5))  # back off while another commits
-                pause = min(pause * 2, 0.05)
+    def apply(w: Write) -> None:
+        name = name_of(w.key)
+        if w.value is not None:
+            store.put_object(name, w.value, etag=w.expected_etag)  # fails if applied already
+        elif w.expected_etag is not None and store.head_object(name) == w.expected_etag:
+            store.delete_objects([name])
 
-    def _take_over_expired(self) -> bool:
-        try:
-            held = obstore.get(self._store.objects, LOCK_NAME)
-            expires = float(json.loads(bytes(held.bytes()))["expires"])
-        except NOT_FOUND:
-            return False  # released meanwhile: try to create it again
-        if expires > time.time():
-            return False
-        try:
-            mode: obstore.PutMode = {"e_tag": held.meta["e_tag"]}
-            self._etag = obstore.put(self._store.objects, LOCK_NAME, self._body(), mode=mode)[
-                "e_tag"
-            ]
+    store._parallel(apply, intent.writes)
+    store.delete_objects([intent_name(txn_id)])  # first: a lock left behind is harmless
+    store.delete_objects([lock_name(k) for k in intent.locked])
+
+
+def _abort_or_finish(store: S3Store, txn_id: str) -> bool:
+    """Make sure ``txn_id`` can never commit; finish it if it already has.
+
+    Returns whether it was committed (and is now finished).
+    """
+    if store.put_object(intent_name(txn_id), aborted_intent(), etag=None) is not None:
+        return False  # we wrote "aborted": its own commit will now fail
+    intent = read_intent(store, txn_id)
+    if intent is not None and intent.committed:
+        roll_forward(store, txn_id, intent)
+        return True
+    return False
+
+
+def settle_locks(store: S3Store, keys: Sequence[bytes]) -> bool:
+    """Finish committed transactions holding ``keys``; clear dead holders' locks.
+
+    Called by readers whose listing met locks. Returns whether anything changed (the
+    caller lists again).
+    """
+    names = [lock_name(k) for k in dict.fromkeys(keys)]
+    bodies = store._parallel(store.get_object, names)
+    holders: dict[str, list[tuple[str, str, Lock]]] = {}
+    for name, (body, etag) in zip(names, bodies, strict=True):
+        if body is not None and etag is not None:
+            lock = decode_lock(body) or Lock("", 0.0)
+            holders.setdefault(lock.txn, []).append((name, etag, lock))
+    changed = False
+    for txn_id, locks in holders.items():
+        intent = read_intent(store, txn_id) if txn_id else None
+        if intent is not None and intent.committed:
+            roll_forward(store, txn_id, intent)
+            changed = True
+            continue
+        dead = intent is not None or all(lock.expired() for _, _, lock in locks)
+        if dead and (not txn_id or intent is not None or not _abort_or_finish(store, txn_id)):
+            stale = [n for n, etag, _ in locks if store.head_object(n) == etag]
+            store.delete_objects(stale)
+        changed = changed or dead
+    return changed
+
+
+# -- committing ------------------------------------------------------------------------
+def _lock_one(store: S3Store, key: bytes, mine: Lock) -> bool:
+    """Take ``key``'s lock for ``mine``; ``False`` if a live transaction holds it."""
+    name = lock_name(key)
+    for _ in range(4):
+        if store.put_object(name, encode_lock(mine), etag=None) is not None:
             return True
-        except obstore.exceptions.PreconditionError:
+        body, etag = store.get_object(name)
+        if body is None or etag is None:
+            continue  # released meanwhile
+        held = decode_lock(body) or Lock("", 0.0)
+        intent = read_intent(store, held.txn) if held.txn else None
+        if intent is not None and intent.committed:
+            roll_forward(store, held.txn, intent)  # releases the lock too
+            continue
+        if intent is None and not held.expired():
             return False
+        if intent is None and held.txn and _abort_or_finish(store, held.txn):
+            continue
+        if store.put_object(name, encode_lock(mine), etag=etag) is not None:
+            return True  # taken over from a dead or aborted holder
+    return False
 
-    def __exit__(self, *exc: object) -> None:
-        with translated_errors(self._store.describe()):
-            try:
-                still_ours = obstore.head(self._store.objects, LOCK_NAME)["e_tag"] == self._etag
-            except NOT_FOUND:
-                still_ours = False
-            if still_ours:
-                obstore.delete(self._store.objects, LOCK_NAME)
+
+def _release(store: S3Store, keys: Sequence[bytes], mine: Lock) -> None:
+    """Let go of our locks (only those still ours once our lease may have run out)."""
+    names = [lock_name(k) for k in keys]
+    if time.time() < mine.expires - 1.0:
+        store.delete_objects(names)
+        return
+    bodies = store._parallel(store.get_object, names)
+    ours = [n for n, (b, _) in zip(names, bodies, strict=True) if b and decode_lock(b) == mine]
+    store.delete_objects(ours)
 
 
 def _commit(store: S3Store, txn: S3Txn) -> None:
-    """Apply ``txn``'s writes under the commit lock, or undo them and raise _RetryCommit."""
-    unwritten = [k for k in txn.read_etags if k not in txn.writes]
-    current = store._parallel(store.etag_of, unwritten)
-    if any(txn.read_etags[k] != e for k, e in zip(unwritten, current, strict=True)):
-        raise _RetryCommit
-    before = {k: (txn.read_values[k], txn.read_etags[k]) for k in txn.writes if k in txn.read_etags}
-    blind = [k for k in txn.writes if k not in before]  # read now, so every write can be undone
-    before.update(zip(blind, store._parallel(store.get_with_etag, blind), strict=True))
-    done: list[tuple[bytes, str | None]] = []  # (key, new ETag or None if deleted)
+    """Steps 1-4 of the module docstring; raises _RetryCommit to run ``fn`` again."""
+    txn_id = uuid.uuid4().hex
+    mine = Lock(txn_id, time.time() + store.txn_lease_s)
+    keys = sorted(set(txn.writes) | set(txn.read_etags))
+    held: list[bytes] = []  # appended from pool threads (list.append is atomic)
+
+    def lock(key: bytes) -> None:
+        if _lock_one(store, key, mine):
+            held.append(key)
+
     try:
-        for key, value in txn.writes.items():
-            expected = before[key][1]
-            if value is None:
-                if store.etag_of(key) != expected:
-                    raise _RetryCommit
-                if expected is not None:
-                    store.delete(key)  # not conditional: S3 has no conditional delete
-                    done.append((key, None))
-                continue
-            new_etag = store.put_conditional(key, value, expected)
-            if new_etag is None:
-                raise _RetryCommit
-            done.append((key, new_etag))
-    except _RetryCommit:
-        _undo(store, before, done)
+        store._parallel(lock, keys)
+        if len(held) < len(keys):
+            raise _RetryCommit(busy=True)
+        now = dict(zip(keys, store._parallel(store.etag_of, keys), strict=True))
+        if any(now[k] != etag for k, etag in txn.read_etags.items()):
+            raise _RetryCommit
+        writes = [Write(k, now[k], v) for k, v in txn.writes.items()]
+        if time.time() >= mine.expires:  # others may already treat our locks as dead
+            raise _RetryCommit(busy=True)
+        record = encode_intent(Intent("committed", time.time(), writes, keys))
+        if store.put_object(intent_name(txn_id), record, etag=None) is None:
+            raise _RetryCommit(busy=True)  # aborted by someone who found our lease over
+    except Exception:
+        _release(store, held, mine)
         raise
+    # Committed. If applying fails the commit stands: the next listing, transaction or
+    # open that meets it finishes it, so the caller is told it succeeded.
+    with contextlib.suppress(Exception):
+        roll_forward(store, txn_id, Intent("committed", 0.0, writes, keys))
 
 
-def _undo(
-    store: S3Store,
-    before: dict[bytes, tuple[bytes | None, str | None]],
-    done: list[tuple[bytes, str | None]],
-) -> None:
-    """Put back what the applied writes replaced, newest first."""
-    for key, new_etag in reversed(done):
-        old_value = before[key][0]
-        if old_value is None:
-            restored = store.etag_of(key) == new_etag
-            if restored:
-                store.delete(key)
-        else:
-            restored = store.put_conditional(key, old_value, new_etag) is not None
-        if not restored:
-            raise StorageError(
-                f"transaction on {store.describe()} partially applied: another writer changed "
-                f"key {key.hex()} while its write was being undone"
-            )
-
-
-def run_optimistic(store: S3Store, fn: Callable[[Txn], T]) -> T:
-    """Run ``fn`` in an :class:`S3Txn` and commit it, retrying on conflicts."""
-    for _ in range(MAX_ATTEMPTS):
+def run_transaction(store: S3Store, fn: Callable[[Txn], T]) -> T:
+    """Run ``fn`` in an :class:`S3Txn` and commit it all or nothing, retrying on conflicts."""
+    deadline, pause, conflicts = time.monotonic() + LOCK_WAIT_S, 0.002, 0
+    while True:
         txn = S3Txn(store)
         result = fn(txn)
         if not txn.writes:
             return result
         try:
-            with _CommitLock(store):
-                _commit(store, txn)
+            _commit(store, txn)
             return result
-        except _RetryCommit:
+        except _RetryCommit as retry:
+            conflicts += 0 if retry.busy else 1
+            if conflicts >= MAX_ATTEMPTS:
+                raise Conflict(
+                    f"transaction on {store.describe()} kept conflicting ({MAX_ATTEMPTS} tries)"
+                ) from None
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    f"keys of a transaction on {store.describe()} stayed locked by another "
+                    f"writer for {LOCK_WAIT_S:.0f} s"
+                ) from None
+        time.sleep(pause * random.uniform(0.5, 1.5))  # back off while another commits
+        pause = min(pause * 2, 0.05)
+
+
+def recover(store: S3Store) -> None:
+    """On open: finish every committed intent; drop aborted ones older than a lease."""
+    for name in store.list_objects(INTENT_PREFIX):
+        txn_id = name[len(INTENT_PREFIX) :]
+        intent = read_intent(store, txn_id)
+        if intent is None:
             continue
-    raise Conflict(f"transaction on {store.describe()} kept conflicting ({MAX_ATTEMPTS} tries)")
+        if intent.committed:
+            roll_forward(store, txn_id, intent)
+        elif time.time() - intent.at > 2 * max(store.txn_lease_s, DEFAULT_LEASE_S):
+            store.delete_objects([name])

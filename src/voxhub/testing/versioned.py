@@ -11,7 +11,9 @@ independently of the real code.
 :func:`versioned_state_machine` builds a ``RuleBasedStateMachine`` that applies random
 steps to a real :class:`~voxhub.versioning.catalog.Catalog` over a fresh store and to the
 model, and checks equal reads at every node after every step (so committed ancestors are
-checked to stay unchanged), equal refusals and equal diffs. Two ``Catalog`` objects share
+checked to stay unchanged), equal refusals, equal diffs and merge conflict reports (both
+computed from write sets by the real code, by brute force in the model), and write sets
+that hold every key a node wrote. Two ``Catalog`` objects share
 the store, as two processes would. Usage::
 
     TestMemory = versioned_state_machine(MemoryStore).TestCase
@@ -27,6 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from voxhub.errors import InvalidRequest, MergeConflict, VersionLocked
 from voxhub.storage.base import KVStore
+from voxhub.versioning import writesets
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.protocols import VersionedTxn
 
@@ -364,6 +367,12 @@ def versioned_state_machine(
                 t for t in TKEYS if self.model.read(ua, inst, t) != self.model.read(ub, inst, t)
             ]
             assert self.cat(c).diff(ua, ub, inst) == want
+            if inst != UNVERSIONED:  # write sets hold at least what each node wrote
+                instance_id = self.cat(c).instance(self.root, inst).instance_id
+                for uuid in (ua, ub):
+                    own = {t for (i, t) in self.model.nodes[uuid].own if i == inst}
+                    vid = self.cat(c).node(uuid).version_id
+                    assert own <= writesets.written(self.store, instance_id, [vid])
 
         @invariant()
         def reads_match_model(self) -> None:

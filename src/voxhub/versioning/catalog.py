@@ -20,12 +20,11 @@ import dataclasses
 import json
 import uuid as uuidlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import metastore, records, writesets
+from voxhub.versioning import metastore, pending, records, writesets
 from voxhub.versioning.dag import (
     MASTER,
     NodeInfo,
@@ -45,6 +44,7 @@ from voxhub.versioning.nodes import (
     alias_key,
     chunk_key,
     node_key,
+    owner_key,
     pending_key,
     repo_key,
 )
@@ -62,8 +62,6 @@ def _instance_key(root: str, name: str) -> bytes:
 #: datatype layer, which knows what is derived.
 MergeFinisher = Callable[["Catalog", NodeInfo], None]
 _finishers: list[MergeFinisher] = []
-#: a pending merge younger than this may still be running in another process.
-PENDING_LEASE_S = 600.0
 
 
 def _no_rule(parent: NodeInfo, txn: Txn) -> None:
@@ -274,10 +272,10 @@ class Catalog:
         which ``derived`` is true are exempt (see :mod:`voxhub.versioning.merge`). Use
         :meth:`begin_merge` when derived data must be recomputed at the child.
         """
-        pending = self.begin_merge(
+        child = self.begin_merge(
             parents, note=note, resolve=resolve, describe=describe, derived=derived
         )
-        return self.publish_merge(pending.uuid)
+        return self.publish_merge(child.uuid)
 
     def begin_merge(
         self,
@@ -317,6 +315,7 @@ class Catalog:
         }
 
         def record_sides(txn: Txn, child: NodeInfo) -> None:
+            txn.put(owner_key(child.uuid), pending.owner_record())
             for instance_id, tkeys in changed.items():
                 writesets.record(txn, instance_id, child.version_id, tkeys)
 
@@ -345,6 +344,7 @@ class Catalog:
                 writesets.erase(txn, self.store, inst.instance_id, node.version_id)
             txn.delete(chunk_key(node.version_id))
             txn.delete(pending_key(uuid))
+            txn.delete(owner_key(uuid))
 
         self.store.transact(run)
 
@@ -353,16 +353,17 @@ class Catalog:
         start, end = meta_range("pending/")
         return [records.decode_node(v) for _, v in self.store.scan(start, end) if v]
 
-    def recover_merges(self, *, lease_s: float = PENDING_LEASE_S) -> list[str]:
-        """Finish pending merges older than ``lease_s`` with the registered finishers.
+    def recover_merges(self, *, lease_s: float = pending.LEASE_S) -> list[str]:
+        """Finish orphaned pending merges with the registered finishers.
 
-        A merge whose finisher fails is abandoned, so it reads as if it never happened.
-        Returns the UUIDs handled. Read-only stores are left as they are.
+        Orphaned: the owner process died on this host, or the merge is older than
+        ``lease_s`` (see :mod:`voxhub.versioning.pending`). A merge whose finisher fails
+        is abandoned, so it reads as if it never happened. Returns the UUIDs handled;
+        read-only stores are left as they are.
         """
         handled: list[str] = []
-        now = datetime.now(UTC)
         for node in self.pending_merges():
-            if (now - datetime.fromisoformat(node.created)).total_seconds() < lease_s:
+            if not pending.orphaned(self.store.get(owner_key(node.uuid)), node.created, lease_s):
                 continue
             try:
                 for finish in _finishers:

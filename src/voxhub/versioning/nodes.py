@@ -11,6 +11,7 @@ Used by :class:`voxhub.versioning.catalog.Catalog` (composition). Metadata paths
     count/<root>               how many nodes the repo has
     anc/<vid 8 hex>            the node's ancestry chunk (:func:`voxhub.versioning.dag.chunk_for`)
     pending/<uuid>             a merge node whose derived data is still being recomputed
+    pendingowner/<uuid>        host and process recomputing it
     counter/version            next free version id
 
 Creating a node is **one transaction**: the id, the record, the link into each parent's
@@ -61,6 +62,11 @@ def node_key(uuid: str) -> bytes:
 def pending_key(uuid: str) -> bytes:
     """Metadata key of a merge node whose derived data is not complete yet."""
     return meta_key(f"pending/{uuid}")
+
+
+def owner_key(uuid: str) -> bytes:
+    """Metadata key of the owner of a pending merge (:mod:`voxhub.versioning.pending`)."""
+    return meta_key(f"pendingowner/{uuid}")
 
 
 def branch_key(root: str, name: str) -> bytes:
@@ -231,6 +237,7 @@ class NodeRecords:
             if extra is not None:
                 extra(txn, child)
             txn.delete(pending_key(uuid))
+            txn.delete(owner_key(uuid))
             self._link(txn, child, [_get_node(txn, p) for p in child.parents])
 
         self.store.transact(run)

@@ -46,6 +46,13 @@ class RemoteCatalog:
     def repo(self, ref: str) -> RepoInfo:
         return repo_from_dict(self._http.get_json(f"{V}/repo/{ref_path(ref)}"))
 
+    def repo_by_alias(self, alias: str) -> RepoInfo | None:
+        """The repo with this alias, or ``None`` (the server has no alias route: one
+        listing)."""
+        if not alias:
+            return None
+        return next((r for r in self.repos() if r.alias == alias), None)
+
     def update_repo(
         self,
         ref: str,

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from voxhub.client.backend import ImageAccess, LabelAccess
 from voxhub.client.hub import Hub
 from voxhub.client.remote.catalog import RemoteCatalog
+from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
 from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.transport import Transport
@@ -27,6 +28,10 @@ class RemoteHub(Hub):
     server's request limit) is one atomic request; a larger one is cut into block-aligned
     slabs that are each atomic. Reads are retried when a connection drops; a server that
     stays unreachable raises :class:`~voxhub.errors.StorageError`.
+
+    With ``read_only`` (``voxhub.open(url, mode="r")``) the client itself refuses every
+    write with :class:`~voxhub.errors.ReadOnlyError`: no request but GET and HEAD leaves it.
+    Volume bounds are cached per hub (see :mod:`voxhub.client.remote.extents`).
     """
 
     catalog: RemoteCatalog
@@ -39,8 +44,12 @@ class RemoteHub(Hub):
         timeout: float = 300.0,
         piece_bytes: int = PIECE_BYTES,
         user: str | None = None,
+        read_only: bool = False,
     ) -> None:
-        self._http = Transport(url, connections=connections, timeout=timeout, user=user)
+        self._http = Transport(
+            url, connections=connections, timeout=timeout, user=user, read_only=read_only
+        )
+        self.read_only = read_only
         try:
             info = self._http.get_json("/api/server/info")
         except (NotFound, InvalidRequest, ValueError):  # a web server, but not DVID's API
@@ -61,6 +70,7 @@ class RemoteHub(Hub):
         self._connections = connections
         self._pool = ThreadPoolExecutor(connections, thread_name_prefix="voxhub-http")
         self.catalog = RemoteCatalog(self._http)
+        self._extents = ExtentsCache()
 
     @property
     def url(self) -> str:
@@ -68,7 +78,8 @@ class RemoteHub(Hub):
         return self._http.base_url
 
     def __repr__(self) -> str:
-        return f"RemoteHub({self.url!r})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"RemoteHub({self.url!r}{mode})"
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -81,8 +92,18 @@ class RemoteHub(Hub):
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
         return self.catalog.diff(a, b, instance)
 
+    def forget_extents(self, node_uuid: str, instance: str) -> None:
+        self._extents.forget(node_uuid, instance)
+
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
-        return RemoteLabels(self._http, self._pool, node_uuid, info, piece_bytes=self._piece_bytes)
+        return RemoteLabels(
+            self._http,
+            self._pool,
+            node_uuid,
+            info,
+            piece_bytes=self._piece_bytes,
+            extents=self._extents,
+        )
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return RemoteImage(
@@ -92,4 +113,5 @@ class RemoteHub(Hub):
             info,
             connections=self._connections,
             piece_bytes=self._piece_bytes,
+            extents=self._extents,
         )

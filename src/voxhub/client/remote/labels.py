@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 import numpy as np
 
-from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box
+from voxhub.client.remote.extents import ExtentsCache
+from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box, write_slabs
 from voxhub.client.remote.transport import Transport
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.imageblk.dvid_info import parse_extents_body
@@ -43,12 +44,14 @@ class RemoteLabels:
         info: InstanceInfo,
         *,
         piece_bytes: int,
+        extents: ExtentsCache,
     ) -> None:
         self._http = http
         self._pool = pool
         self.name = info.name
         self._base = f"/api/node/{node_uuid}/{quote(info.name, safe='')}"
         self._config = ImageConfig.from_json(info.config)
+        self._extents = extents.entry(node_uuid, info.name, self._fetch_extents)
         self._piece_voxels = max(1, piece_bytes // 8)
 
     @property
@@ -88,11 +91,25 @@ class RemoteLabels:
             path = f"{self._base}/raw/0_1_2/{dvid_geometry(piece)}"
             self._http.request("POST", path, content=wire.reshape(-1).view(np.uint8).data)
 
-        run_all(self._pool, post, split_box(box, self._config.block_shape, self._piece_voxels))
+        pieces = split_box(box, self._config.block_shape, self._piece_voxels)
+        try:
+            write_slabs(self._pool, post, pieces, f"write of {box} to {self.name!r}")
+        except BaseException:
+            self._extents.forget()  # some slabs may have landed
+            raise
+        self._extents.grew(box)
 
     def extents(self, scale: int = 0) -> Box | None:
+        """Bounding box of every voxel written (at ``scale``, the downsampled box); known
+        without a request once learned (:mod:`.extents` says when it is refreshed)."""
         self._config.check_scale(scale, self.name)
-        body = self._http.get_json(f"{self._base}/extents", params={"scale": scale})
+        box = self._extents.get()
+        if box is None or scale == 0:
+            return box
+        return box.downsample(self._config.scale_factor(scale))
+
+    def _fetch_extents(self) -> Box | None:
+        body = self._http.get_json(f"{self._base}/extents", params={"scale": 0})
         return None if body is None else parse_extents_body(body)
 
     def build_pyramid(self) -> None:

@@ -8,9 +8,10 @@ parallel writes never contend for the same block.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
+from voxhub.errors import PartialWrite
 from voxhub.geometry import Box, Vec3
 
 T = TypeVar("T")
@@ -29,8 +30,45 @@ def run_all(pool: ThreadPoolExecutor, fn: Callable[[T], None], items: Sequence[T
         for item in items:
             fn(item)
         return
-    for future in [pool.submit(fn, item) for item in items]:
+    futures = [pool.submit(fn, item) for item in items]
+    wait(futures)
+    for future in futures:
         future.result()
+
+
+def write_slabs(
+    pool: ThreadPoolExecutor, post: Callable[[Box], None], slabs: Sequence[Box], what: str
+) -> None:
+    """Post every slab (in parallel), wait for all of them, and report what did not land.
+
+    If no slab landed, the first slab's error is raised as it is (the write failed as a
+    whole, like a single request). If some landed, :class:`~voxhub.errors.PartialWrite`
+    names the boxes written and those not written.
+    """
+    if len(slabs) <= 1:
+        for slab in slabs:
+            post(slab)
+        return
+    futures = [pool.submit(post, slab) for slab in slabs]
+    wait(futures)
+    errors = [f.exception() for f in futures]
+    failed = [(s, e) for s, e in zip(slabs, errors, strict=True) if e is not None]
+    if not failed:
+        return
+    first = failed[0][1]
+    if not isinstance(first, Exception):  # KeyboardInterrupt and the like pass through
+        raise first
+    landed = [s for s, e in zip(slabs, errors, strict=True) if e is None]
+    if not landed:
+        raise first
+    boxes = ", ".join(str(s) for s, _ in failed)
+    raise PartialWrite(
+        f"{what}: {len(landed)} of {len(slabs)} slabs were written, {len(failed)} were not "
+        f"({boxes}); first error: {first}",
+        landed,
+        [s for s, _ in failed],
+        [e if isinstance(e, Exception) else Exception(str(e)) for _, e in failed],
+    ) from first
 
 
 def _cuts(lo: int, hi: int, block: int, step_blocks: int) -> list[tuple[int, int]]:

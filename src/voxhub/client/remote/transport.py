@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from voxhub.client.remote.errors import error_from_response
 from voxhub.client.remote.pool import ConnectionPool, Endpoint
-from voxhub.errors import StorageError, VoxhubError
+from voxhub.errors import ReadOnlyError, StorageError, VoxhubError
 
 APP = "voxhub-python"
 #: attempts for an idempotent request (the first try included)
@@ -63,7 +63,9 @@ class Transport:
         connections: int = 8,
         timeout: float = 300.0,
         user: str | None = None,
+        read_only: bool = False,
     ) -> None:
+        self.read_only = read_only
         self.endpoint = Endpoint.parse(base_url)
         self.base_url = self.endpoint.url
         self.identity = {"u": user or _user(), "app": APP}
@@ -87,6 +89,11 @@ class Transport:
         With ``into``, a successful body is read straight into that buffer (it must have
         exactly the body's length) and :attr:`Reply.content` is empty.
         """
+        if self.read_only and method not in _IDEMPOTENT:
+            raise ReadOnlyError(
+                f"{method} {self.base_url}{path} refused: this client was opened with "
+                "mode='r'; open it with mode='r+' or 'a' to write"
+            )
         url = f"{self.endpoint.prefix}{path}?{urlencode({**self.identity, **(params or {})})}"
         headers = {}
         body: bytes | memoryview | None = content

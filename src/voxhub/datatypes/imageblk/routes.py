@@ -4,7 +4,8 @@ The server mounts these under ``/api/node/{uuid}/{name}/`` after resolving the n
 the instance; each handler receives the request and the typed
 :class:`~voxhub.datatypes.wire.context.InstanceContext` the dispatcher resolved (node,
 instance, store access, byte limit, caller). Errors are raised as
-voxhub exceptions; the server's one table turns them into statuses.
+voxhub exceptions; the server's one table turns them into statuses. Block streams and
+block spans live in :mod:`.routes_blocks`, ndstore channels in :mod:`.routes_ndstore`.
 
 Differences from DVID (each deliberate):
 
@@ -42,18 +43,15 @@ from voxhub.datatypes.imageblk.dvid_info import (
 )
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
-from voxhub.datatypes.wire import block_stream, bodies, formats
+from voxhub.datatypes.wire import bodies, formats
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
-    aligned_box,
     dvid_box,
     extents_json,
-    parse_block_span,
     parse_dims,
     parse_floats,
-    parse_ints,
 )
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
@@ -72,7 +70,8 @@ def open_instance(ctx: InstanceContext) -> ImageInstance:
     )
 
 
-def _config(ctx: InstanceContext) -> ImageConfig:
+def config_of(ctx: InstanceContext) -> ImageConfig:
+    """The addressed instance's configuration."""
     return ImageConfig.from_json(ctx.config)
 
 
@@ -93,11 +92,12 @@ def _voxel_size(config: ImageConfig, scale: int) -> list[float]:
     return [v * f for v, f in zip(config.voxel_size, factor, strict=True)]
 
 
-def _check_box(box: Box, config: ImageConfig, limit: int, what: str) -> None:
+def check_box(box: Box, config: ImageConfig, limit: int, what: str) -> None:
+    """413 if the voxels of ``box`` exceed ``limit`` bytes (before anything is allocated)."""
     bodies.check_size(box.size * np.dtype(config.dtype).itemsize, limit, what)
 
 
-def _volume_bytes(array: np.ndarray) -> memoryview:
+def volume_bytes(array: np.ndarray) -> memoryview:
     """C-order little-endian bytes of ``array`` without a copy when already so."""
     le = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
     return memoryview(le.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
@@ -124,7 +124,7 @@ async def get_metadata(request: Request, ctx: InstanceContext) -> Response:
 async def get_extents(request: Request, ctx: InstanceContext) -> Response:
     """The extents at ``?scale=`` as ``{"MinPoint", "MaxPoint"}`` (x,y,z, inclusive), or
     ``null`` before anything is written (voxhub; DVID has only POST)."""
-    config = _config(ctx)
+    config = config_of(ctx)
     scale = scale_param(request, config)
     box = await small_read(ctx, lambda: open_instance(ctx).extents(scale))
     return JSONResponse(extents_json(box))
@@ -162,10 +162,10 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
     dims = parse_dims(params["dims"])
     box = dvid_box(dims, params["size"], params["offset"])
     fmt_text = params.get("fmt")
-    config = _config(ctx)
+    config = config_of(ctx)
     scale = scale_param(request, config)
     limit = ctx.max_request_bytes
-    _check_box(box, config, limit, "cutout")
+    check_box(box, config, limit, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
     image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
     compression = bodies.parse_compression(request.query_params.get("compression"))
@@ -178,13 +178,13 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
             return instance.read(box, scale)
         voxel_size = _voxel_size(config, scale)
         source, _ = sampling.isotropic_sources(box, voxel_size)
-        _check_box(source, config, limit, "isotropic source box")
+        check_box(source, config, limit, "isotropic source box")
         return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
 
     small = box.size * np.dtype(config.dtype).itemsize <= SMALL_READ_BYTES and not isotropic
     volume = await small_read(ctx, run, small=small)
     if image_fmt is None:
-        data = _volume_bytes(volume)
+        data = volume_bytes(volume)
         if compression == "raw":
             return Response(data, media_type=OCTET)
         return Response(
@@ -215,16 +215,16 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     if not dims.is_3d:
         raise InvalidRequest(f"dims {params['dims']!r}: only 3-D (0_1_2) subvolumes can be posted")
     box = dvid_box(dims, params["size"], params["offset"])
-    config = _config(ctx)
+    config = config_of(ctx)
     if scale_param(request, config) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
-    data = await _read_voxels(request, ctx, box.size, config)
+    data = await read_voxels(request, ctx, box.size, config)
     array = data.reshape(box.shape)
     await run_in_threadpool(lambda: open_instance(ctx).write(box.start, array))
     return Response(b"")
 
 
-async def _read_voxels(
+async def read_voxels(
     request: Request, ctx: InstanceContext, count: int, config: ImageConfig
 ) -> np.ndarray:
     """The body as ``count`` voxels: size checked before reading, length checked exactly."""
@@ -249,85 +249,6 @@ def _check_length(declared: int, expected: int) -> None:
         raise InvalidRequest(f"body has {declared} bytes; the box needs exactly {expected}")
 
 
-# -- block streams ------------------------------------------------------------------------
-async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
-    params = request.path_params
-    config = _config(ctx)
-    box = aligned_box(params["size"], params["offset"], config.block_shape, "subvolblocks")
-    scale = scale_param(request, config)
-    payload = block_stream.parse_payload(request.query_params.get("compression"))
-    _check_box(box, config, ctx.max_request_bytes, "subvolblocks")
-    coords = list(config.layout(scale).grid.blocks_in(box))
-    return await _stream(ctx, config, scale, coords, payload, fill_missing=True)
-
-
-async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response:
-    config = _config(ctx)
-    text = request.query_params.get("blocks", "")
-    if not text:
-        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
-    count = len(text.split(","))
-    if count % 3:
-        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
-    values = parse_ints(text, count, "blocks")
-    coords = [(values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3)]
-    scale = scale_param(request, config)
-    payload = block_stream.parse_payload(request.query_params.get("compression"))
-    block_bytes = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
-    bodies.check_size(len(coords) * block_bytes, ctx.max_request_bytes, "specificblocks")
-    return await _stream(ctx, config, scale, coords, payload, fill_missing=False)
-
-
-async def _stream(
-    ctx: InstanceContext,
-    config: ImageConfig,
-    scale: int,
-    coords: list[tuple[int, int, int]],
-    payload: str,
-    *,
-    fill_missing: bool,
-) -> Response:
-    def run() -> bytes:
-        view = open_instance(ctx).view
-        records = block_stream.block_payloads(
-            view, config.layout(scale), coords, payload, fill_missing=fill_missing
-        )
-        return block_stream.encode_stream(records)
-
-    return Response(await run_in_threadpool(run), media_type=OCTET)
-
-
-async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
-    config = _config(ctx)
-    box, count = _span(request, config)
-    scale = scale_param(request, config)
-    _check_box(box, config, ctx.max_request_bytes, "blocks")
-    volume = await run_in_threadpool(lambda: open_instance(ctx).read(box, scale))
-    bz, by, bx = config.block_shape
-    # (bz, by, n*bx) -> n blocks one after another, each C order
-    blocks = volume.reshape(bz, by, count, bx).transpose(2, 0, 1, 3)
-    return Response(_volume_bytes(blocks), media_type=OCTET)
-
-
-async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
-    config = _config(ctx)
-    box, count = _span(request, config)
-    if scale_param(request, config) != 0:
-        raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
-    data = await _read_voxels(request, ctx, box.size, config)
-    bz, by, bx = config.block_shape
-    array = data.reshape(count, bz, by, bx).transpose(1, 2, 0, 3).reshape(box.shape)
-    await run_in_threadpool(lambda: open_instance(ctx).write(box.start, array))
-    return Response(b"")
-
-
-def _span(request: Request, config: ImageConfig) -> tuple[Box, int]:
-    start, count = parse_block_span(request.path_params["offset"], request.path_params["nblocks"])
-    bz, by, bx = config.block_shape
-    origin = (start[0] * bz, start[1] * by, start[2] * bx)
-    return Box.from_shape((bz, by, count * bx), origin), count
-
-
 # -- arbitrary planes ---------------------------------------------------------------------
 async def get_arb(request: Request, ctx: InstanceContext) -> Response:
     params = request.path_params
@@ -340,7 +261,7 @@ async def get_arb(request: Request, ctx: InstanceContext) -> Response:
     except ValueError:
         raise InvalidRequest(f"res {params['res']!r} must be a number") from None
     fmt = formats.parse_image_format(params.get("fmt"))
-    config = _config(ctx)
+    config = config_of(ctx)
     scale = scale_param(request, config)
     limit = ctx.max_request_bytes
     rows, cols = sampling.plane_shape(corners[0], corners[1], corners[2], res)
@@ -358,6 +279,13 @@ async def get_arb(request: Request, ctx: InstanceContext) -> Response:
 
 def image_routes() -> list[BaseRoute]:
     """The routes of one image instance, paths relative to ``/api/node/{uuid}/{name}``."""
+    from voxhub.datatypes.imageblk.routes_blocks import (
+        get_blocks,
+        get_specificblocks,
+        get_subvolblocks,
+        post_blocks,
+    )
+
     return [
         instance_route("/info", get_info, methods=["GET"]),
         instance_route("/metadata", get_metadata, methods=["GET"]),

@@ -70,13 +70,25 @@ class LabelInstance:
         check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
+        self._see_before_writing(arr)
         write_labels(self.view, self.config, self._layouts, offset, arr)
-        if arr.size:
-            top = int(arr.max())
-            if top >= SEEN_LIMIT:  # rare: ids from 2**63 up never move the counter
-                top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
-            if top:
-                self._counters.see(top)
+
+    def _see_before_writing(self, arr: np.ndarray) -> None:
+        """Raise the label counter above ``arr``'s ids *before* they are stored.
+
+        The counter must never lag the data, or a later reservation could hand out an id
+        already in use; raising it first means a write that then fails (or a crash)
+        only wastes ids. It is deliberately not part of the write's transaction: every
+        label write would then rewrite one counter key, and parallel slab writes would
+        all conflict on it (the floor is only written when it actually moves).
+        """
+        if not arr.size:
+            return
+        top = int(arr.max())
+        if top >= SEEN_LIMIT:  # rare: ids from 2**63 up never move the counter
+            top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
+        if top:
+            self._counters.see(top)
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)
@@ -347,9 +359,9 @@ class LabelInstance:
         pairs = [(check_label(n, "new label"), check_label(o)) for n, o in pairs]
         self.view.check_writable()
         mid = self._counters.mutation_id()
-        self.view.transact(lambda txn: split.renumber(txn, pairs, mid, who))
-        for new, _ in pairs:
+        for new, _ in pairs:  # before the ids are stored (see _see_before_writing)
             self._counters.see(new)
+        self.view.transact(lambda txn: split.renumber(txn, pairs, mid, who))
         return mid
 
     def cleave(self, body: int, supervoxels: list[int], who: Who | None = None) -> tuple[int, int]:
