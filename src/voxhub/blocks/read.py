@@ -63,8 +63,16 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
     if not coords:
         return out
     fill = _block_filler(layout, out)
+    # Longest first (stored size x planes to decode), so that the threads finish together
+    # instead of one decoding a last big block while the other idles.
+    depth = layout.block_shape[0]
+    order = sorted(
+        range(len(coords)),
+        key=lambda i: -len(values[i] or b"") * min(cz[coords[i][0]][1].stop, depth),
+    )
 
-    def one(i: int) -> None:
+    def one(k: int) -> None:
+        i = order[k]
         z, y, x = coords[i]
         fill(cz[z], cy[y], cx[x], values[i])
 
