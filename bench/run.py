@@ -27,6 +27,7 @@ import tensorstore as ts
 
 import voxhub
 from bench.data import EM_SETS, em_volume
+from bench.memory import malloc_mode, retain_freed_memory
 from voxhub import Box
 
 HERE = Path(__file__).parent
@@ -203,7 +204,13 @@ def print_set(name: str, res: dict[str, Any], depth: int) -> None:
 
 
 def main() -> None:
+    retain_freed_memory("bench.run")
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="let glibc return freed memory (bench/memory.py)",
+    )
     parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volumes")
     parser.add_argument("--repeat", type=int, default=3, help="first writes per engine (best kept)")
     parser.add_argument("--shots", type=int, default=7, help="interleaved single-shot reads")
@@ -220,11 +227,12 @@ def main() -> None:
     print(
         f"\nEM volumes {args.n}³ uint8, zstd level 1, 64³ blocks; {platform.machine()}, Python "
         f"{platform.python_version()}, tensorstore {version('tensorstore')}; reads: median of "
-        f"{args.shots} interleaved single shots"
+        f"{args.shots} interleaved single shots; malloc {malloc_mode()} (bench/memory.py)"
     )
     for name, res in results.items():
         print_set(name, res, args.depth)
     print("\n(speed ratio = tensorstore time / voxhub time: above 1 means voxhub is faster)")
+    results["malloc"] = malloc_mode()
     (HERE / "results.json").write_text(json.dumps(results, indent=2))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import DATA_DIR, em_volume
+from bench.memory import malloc_mode, retain_freed_memory
 from bench.versions_common import make_plan, p50, p99, save_plan
 from bench.versions_voxhub import block_versions, chain, many_nodes
 
@@ -164,7 +165,13 @@ def report(v: dict[str, Any], ic: dict[str, Any] | None, mb: float, depth: int) 
 
 
 def main() -> None:
+    retain_freed_memory("bench.versions")
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="let glibc return freed memory (bench/memory.py)",
+    )
     parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volume")
     parser.add_argument("--depth", type=int, default=50, help="version chain depth")
     parser.add_argument("--shots", type=int, default=5, help="interleaved single-shot full reads")
@@ -202,10 +209,13 @@ def main() -> None:
     engines = f", Icechunk {ic['icechunk']} (zarr {ic['zarr']})" if ic else ""
     print(
         f"\nEM {args.n}³ uint8 ({mb:.0f} MB), zstd-1, 64³ blocks/chunks, {args.depth}-version "
-        f"chain; {platform.machine()}, Python {platform.python_version()}{engines}\n"
+        f"chain; {platform.machine()}, Python {platform.python_version()}{engines}; malloc "
+        f"{malloc_mode()} (bench/memory.py)\n"
     )
     report(v, ic, mb, args.depth)
-    (HERE / "versions_results.json").write_text(json.dumps({"voxhub": v, "icechunk": ic}, indent=1))
+    (HERE / "versions_results.json").write_text(
+        json.dumps({"voxhub": v, "icechunk": ic, "malloc": malloc_mode()}, indent=1)
+    )
 
 
 if __name__ == "__main__":
