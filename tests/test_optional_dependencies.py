@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import voxhub
+from voxhub.testing.server import ServerProcess
 
 SRC = str(Path(voxhub.__file__).parents[1])
 
@@ -129,3 +130,41 @@ def test_the_cli_runs_without_the_server_extra_and_serve_says_what_it_needs(
     assert served.returncode == 1
     assert served.stderr == "Error: voxhub serve needs pip install 'voxhub[server]'\n"
     assert served.stdout == ""
+
+
+def test_importing_the_server_without_its_extra_names_it(tmp_path: Path) -> None:
+    result = run_without_extras(
+        """
+        from voxhub.errors import MissingDependency
+        try:
+            import voxhub.server
+        except MissingDependency as e:
+            print(e)
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "voxhub.server needs the 'starlette' package: pip install 'voxhub[server]'\n"
+    )
+
+
+def test_the_remote_client_needs_no_extra(voxhub_server: ServerProcess, tmp_path: Path) -> None:
+    result = run_without_extras(
+        f"""
+        import numpy as np
+        import voxhub
+        hub = voxhub.open({voxhub_server.url!r})
+        node = hub.create_repo("no-extras").master
+        em = node.create_volume("em", "uint8", block_shape=(8, 8, 8))
+        em[0:16, 0:16, 0:16] = 3
+        assert int(em[0:16, 0:16, 0:16].sum()) == 3 * 16**3
+        seg = node.create_labels("seg", block_shape=(8, 8, 8))
+        seg[0:8, 0:8, 0:8] = np.full((8, 8, 8), 9, np.uint64)
+        assert seg.size(9) == 512
+        print("OK")
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "OK\n"

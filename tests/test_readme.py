@@ -16,8 +16,8 @@ How the blocks run, and the only liberties this test takes with them:
   then serves forever or runs this very suite), ``pip install ...`` and
   ``source .../activate`` (they would change the environment the tests run in; the
   extras are tested by ``test_optional_dependencies.py``).
-* Files a block reads as the reader's own data (``em.npy``, ``vol.raw``, ``stack.tif``,
-  ``cells.npy``) are made by the test in the working directory, with the shape and dtype
+* Files a block reads as the reader's own data (``vol.raw``, ``stack.tif``, ``cells.npy``)
+  are made by the test in the working directory, with the shape and dtype
   the block implies (:data:`USER_FILES`).
 """
 
@@ -50,13 +50,6 @@ SKIPPED = {
 }
 
 
-def _zeros_npy(shape: tuple[int, ...], dtype: str) -> Callable[[Path], None]:
-    def make(path: Path) -> None:
-        np.lib.format.open_memmap(path, "w+", np.dtype(dtype), shape).flush()
-
-    return make
-
-
 def _stack_tif(path: Path) -> None:
     import tifffile
 
@@ -76,7 +69,6 @@ def _vol_raw(path: Path) -> None:
 
 
 USER_FILES: dict[str, Callable[[Path], None]] = {
-    "em.npy": _zeros_npy((512, 512, 512), "uint8"),
     "vol.raw": _vol_raw,
     "stack.tif": _stack_tif,
     "cells.npy": _cells_npy,
@@ -129,7 +121,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 def test_readme_has_python_and_bash_blocks() -> None:
     languages = {b.language for b in readme_blocks()}
     assert {"python", "bash"} <= languages
-    assert languages <= {"python", "bash", "text"}, "a block no test runs"
+    assert languages <= {"python", "bash", "text", "json"}, "a code block no test runs"
 
 
 def test_python_blocks_run_in_order(

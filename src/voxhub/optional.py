@@ -38,4 +38,5 @@ def require(module: str, purpose: str) -> ModuleType:
         top = module.split(".")[0]
         extra = EXTRA_OF.get(top)
         hint = f"pip install 'voxhub[{extra}]'" if extra else f"pip install {top}"
-        raise MissingDependency(f"{purpose} needs the {top!r} package: {hint}") from e
+        message = f"{purpose} needs the {top!r} package: {hint}"
+        raise MissingDependency(message, name=top) from e

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import voxhub
 from voxhub.cli.main import cli
+from voxhub.testing.server import ServerProcess
 
 
 def run(*args: str) -> str:
@@ -207,3 +208,17 @@ def test_foreseeable_errors_never_show_a_traceback(tmp_path: Path) -> None:
     for case in cases:
         fails(*case)
     fails("volume", "create", "r", "em2", "--voxel-size", "a,b,c", "--store", store, code=2)
+
+
+def test_commands_work_against_a_server(voxhub_server: ServerProcess, tmp_path: Path) -> None:
+    url = voxhub_server.url
+    root = run("repo", "create", "cli-remote", "--store", url).strip()
+    run("labels", "create", "cli-remote", "cells", "--block-size", "8,8,8", "--store", url)
+    np.save(tmp_path / "ids.npy", np.repeat(np.array([5, 6], np.uint8), 8).reshape(1, 1, 16))
+    run("labels", "import", "cli-remote:master", "cells", str(tmp_path / "ids.npy"),
+        "--store", url)  # fmt: skip
+    run("labels", "merge", root[:10], "cells", "5", "6", "--store", url)
+    assert "body 5: 16 voxels" in run("labels", "info", "cli-remote", "cells", "5", "--store", url)
+    run("repo", "commit", "cli-remote", "--store", url)
+    assert "VersionLocked" in fails("labels", "cleave", "cli-remote", "cells", "5", "6",
+                                    "--store", url)  # fmt: skip

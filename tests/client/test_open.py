@@ -150,6 +150,8 @@ def test_locations_that_are_not_stores_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match=r"http://127\.0\.0\.1:8000/api"):
         voxhub.open("127.0.0.1:8000/api")
     assert not Path("127.0.0.1:8000").exists()
+    with voxhub.open(str(tmp_path / "run:42")) as hub:  # a path, not a host: accepted
+        hub.create_repo("colon")
     foreign = tmp_path / "photos"
     foreign.mkdir()
     (foreign / "cat.jpg").write_bytes(b"meow")

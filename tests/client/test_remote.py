@@ -232,3 +232,36 @@ def test_bounds_are_learned_once_and_kept_current_by_our_own_writes(
             other.node(node.uuid).volume("em")[11, 0, 0] = 4
         assert node.volume("em").shape == (12, 4, 4)  # a new handle starts fresh...
         assert vol.shape == (12, 4, 4)  # ... and so do the handles sharing its entry
+
+
+def test_known_extents_grow_with_writes_and_never_keep_a_fetch_that_raced_one() -> None:
+    from voxhub.client.remote.extents import KnownExtents
+
+    served: list[Box | None] = [None]
+    fetches: list[int] = []
+
+    def fetch() -> Box | None:
+        fetches.append(1)
+        return served[0]
+
+    known = KnownExtents(fetch)
+    known.grew(Box((0, 0, 0), (1, 1, 1)))  # not known yet: nothing to grow
+    assert known.get() is None  # fetched: nothing written
+    known.grew(Box((2, 2, 2), (3, 3, 3)))
+    assert known.get() == Box((2, 2, 2), (3, 3, 3))
+    known.grew(Box((0, 0, 0), (1, 1, 1)))
+    assert known.get() == Box((0, 0, 0), (3, 3, 3))
+    assert len(fetches) == 1
+    known.forget()
+    served[0] = Box((0, 0, 0), (9, 9, 9))
+    assert known.get() == Box((0, 0, 0), (9, 9, 9))
+    assert len(fetches) == 2
+
+    def racing_fetch() -> Box | None:  # our own write lands while the fetch is in flight
+        racer.grew(Box((0, 0, 0), (5, 5, 5)))
+        return Box((0, 0, 0), (1, 1, 1))
+
+    racer = KnownExtents(racing_fetch)
+    assert racer.get() == Box((0, 0, 0), (1, 1, 1))  # this answer is used once...
+    racer._fetch = lambda: Box((0, 0, 0), (5, 5, 5))  # type: ignore[method-assign]
+    assert racer.get() == Box((0, 0, 0), (5, 5, 5))  # ...but not kept: the next get refetches

@@ -59,7 +59,7 @@ def opened(store: str, *, create: bool = False) -> Iterator[Hub]:
             f"no store at {store} (create one with `voxhub repo create`, or name another "
             f"with --store or ${STORE_ENV})"
         )
-    hub = voxhub.open(store)
+    hub = voxhub.open(store, mode="a" if create else "r+")
     try:
         yield hub
     finally:

@@ -14,6 +14,7 @@ from voxhub.cli.common import (
     store_option,
     triple,
 )
+from voxhub.errors import InvalidRequest
 from voxhub.transfer import import_volume, open_source
 
 #: How many supervoxel ids ``labels info REF NAME BODY`` prints before "...".
@@ -83,9 +84,7 @@ def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> Non
         src = open_source(source)
         try:
             if src.dtype.kind not in "ui":
-                raise click.ClickException(
-                    f"InvalidRequest: {source} holds {src.dtype} values; labels are integers"
-                )
+                raise InvalidRequest(f"{source} holds {src.dtype} values; labels are integers")
             import_volume(lv, src, offset=start, dtype=np.dtype(np.uint64))
         finally:
             src.close()

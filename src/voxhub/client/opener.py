@@ -55,7 +55,7 @@ def open(location: str, mode: Mode = "a") -> Hub:
     if _HOST_PORT.match(location) and not os.path.exists(location):
         raise InvalidRequest(
             f"{location!r} looks like a server address: write http://{location} to reach "
-            "a voxhub server (a bare name is a store directory)"
+            f"a voxhub server, or ./{location} for a store directory of that name"
         )
     return _open_embedded(location, mode)
 

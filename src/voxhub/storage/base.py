@@ -92,21 +92,40 @@ class KVStore(ABC):
     def pick_values(
         self,
         ranges: Sequence[tuple[bytes, bytes]],
-        choose: Callable[[list[bytes]], bytes | None],
+        choose: Callable[[Iterator[bytes]], bytes | None],
+        *,
+        newest_first: bool = False,
     ) -> list[bytes | None]:
-        """For each range, list its keys, let ``choose`` pick one, return that key's value.
+        """For each range, let ``choose`` pick one of its keys; return that key's value.
 
-        ``None`` where ``choose`` picked nothing (it is not called for an empty range) or
-        the picked key vanished meanwhile. This is how the versioned layer reads: it
-        decides the visible version from keys alone and reads one value, however many
-        versions are stored. ``choose`` must be pure and quick (backends may call it
-        inside a read transaction). The default is a keys-only ``scan_many`` and one
-        ``get_many``; LMDB serves everything from one read transaction.
+        ``choose`` gets an iterator over the range's keys (descending if
+        ``newest_first``) and may stop early; it is not called for an empty range. The
+        result is ``None`` where it picked nothing or the picked key vanished meanwhile.
+        This is how the versioned layer reads: it decides the visible version from keys
+        alone and reads one value, however many versions are stored (newest first, a
+        read at a chain's leaf stops at the first key). ``choose`` must be pure and quick
+        (backends call it inside a read transaction). The default is a keys-only
+        ``scan_many`` and one ``get_many``; LMDB walks a cursor in one read transaction.
         """
         found = self.scan_many(ranges, keys_only=True)
-        chosen = [choose([k for k, _ in entries]) if entries else None for entries in found]
+        chosen: list[bytes | None] = []
+        for entries in found:
+            keys = [k for k, _ in entries]
+            if newest_first:
+                keys.reverse()
+            chosen.append(choose(iter(keys)) if keys else None)
         values = iter(self.get_many([k for k in chosen if k is not None]))
         return [next(values) if k is not None else None for k in chosen]
+
+    def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        """Whether the two keys of each pair hold equal values (both missing: equal).
+
+        Diffs and merge checks compare the visible versions of a key this way; LMDB
+        compares in place, without copying values out of the map.
+        """
+        keys = sorted({k for pair in pairs for k in pair})
+        values = dict(zip(keys, self.get_many(keys), strict=True))
+        return [values[a] == values[b] for a, b in pairs]
 
     # -- writes ----------------------------------------------------------------------
     @abstractmethod

@@ -36,6 +36,7 @@ from voxhub.storage.shared_lock import SharedExclusiveLock
 T = TypeVar("T")
 if TYPE_CHECKING:  # py-lmdb's classes are generic only in its stubs
     Transaction: TypeAlias = lmdb.Transaction[bytes]
+    ViewTransaction: TypeAlias = lmdb.Transaction[memoryview]
 
 #: reader slots in the lock file (fixed by the first process that creates it).
 MAX_READERS = 1024
@@ -129,6 +130,18 @@ class LmdbEnv:
                 env = self._live()
                 try:
                     with translated_errors(self.path), env.begin() as txn:
+                        return fn(txn)
+                except lmdb.MapResizedError:
+                    pass
+            self._resize(None)
+
+    def read_views(self, fn: Callable[[ViewTransaction], T]) -> T:
+        """:meth:`read` whose values are zero-copy views, valid only inside ``fn``."""
+        while True:
+            with self._gate.shared():
+                env = self._live()
+                try:
+                    with translated_errors(self.path), env.begin(buffers=True) as txn:
                         return fn(txn)
                 except lmdb.MapResizedError:
                     pass

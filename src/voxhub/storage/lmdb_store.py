@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ from voxhub.storage.base import KVStore, Txn
 from voxhub.storage.lmdb_env import LmdbEnv, open_env
 
 if TYPE_CHECKING:
-    from voxhub.storage.lmdb_env import Transaction
+    from voxhub.storage.lmdb_env import Transaction, ViewTransaction
 
 T = TypeVar("T")
 Pair = tuple[bytes, bytes | None]
@@ -57,6 +58,31 @@ def _scan_cursor(
         if (limit is not None and len(out) >= limit) or not cur.next():
             break
     return out
+
+
+def _keys_up(cur: lmdb.Cursor[bytes], start: bytes, end: bytes) -> Iterator[bytes]:
+    """Keys of ``[start, end)`` in ascending order, read lazily from ``cur``."""
+    if not cur.set_range(start):
+        return
+    while True:
+        key: bytes = cur.key()
+        if key >= end:
+            return
+        yield key
+        if not cur.next():
+            return
+
+
+def _keys_down(cur: lmdb.Cursor[bytes], start: bytes, end: bytes) -> Iterator[bytes]:
+    """Keys of ``[start, end)`` in descending order, read lazily from ``cur``."""
+    found = cur.prev() if cur.set_range(end) else cur.last()
+    while found:
+        key: bytes = cur.key()
+        if key < start:
+            return
+        if key < end:
+            yield key
+        found = cur.prev()
 
 
 class _LmdbTxn:
@@ -159,25 +185,35 @@ class LmdbStore(KVStore):
     def pick_values(
         self,
         ranges: Sequence[tuple[bytes, bytes]],
-        choose: Callable[[list[bytes]], bytes | None],
+        choose: Callable[[Iterator[bytes]], bytes | None],
+        *,
+        newest_first: bool = False,
     ) -> list[bytes | None]:
+        walk = _keys_down if newest_first else _keys_up
+
         def run(txn: Transaction) -> list[bytes | None]:
             cur = txn.cursor()
             out: list[bytes | None] = []
-            for start, end in ranges:  # one cursor pass per range, keys only
-                keys: list[bytes] = []
-                if cur.set_range(start):
-                    key: bytes = cur.key()
-                    while key < end:
-                        keys.append(key)
-                        if not cur.next():
-                            break
-                        key = cur.key()
-                picked = choose(keys) if keys else None
+            for start, end in ranges:  # one lazy cursor walk per range, keys only
+                picked = None
+                keys = walk(cur, start, end)
+                first = next(keys, None)
+                if first is not None:
+                    picked = choose(itertools.chain((first,), keys))
                 out.append(None if picked is None else txn.get(picked))
             return out
 
         return self._read(run)
+
+    def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        def run(txn: ViewTransaction) -> list[bool]:
+            out = []
+            for a, b in pairs:  # zero-copy views into the map, compared in place
+                va, vb = txn.get(a), txn.get(b)
+                out.append((va is None and vb is None) or (va is not None and va == vb))
+            return out
+
+        return self._env().read_views(run)
 
     # -- writes ----------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:

@@ -6,7 +6,8 @@ order edge cases turn up often; every step is followed by a full-scan comparison
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -72,21 +73,36 @@ def make_model_machine(new_store: Callable[[], KVStore]) -> type[RuleBasedStateM
         def scan_many(self, ranges: list[tuple[bytes, bytes]]) -> None:
             assert self.store.scan_many(ranges) == [self._in(s, e) for s, e in ranges]
 
-        @rule(ranges=st.lists(st.tuples(bounds, keys), max_size=4), pick=st.integers(0, 3))
-        def pick_values(self, ranges: list[tuple[bytes, bytes]], pick: int) -> None:
-            """``pick_values`` returns the value of the key ``choose`` picked per range."""
+        @rule(
+            ranges=st.lists(st.tuples(bounds, keys), max_size=4),
+            pick=st.integers(0, 3),
+            newest_first=st.booleans(),
+        )
+        def pick_values(
+            self, ranges: list[tuple[bytes, bytes]], pick: int, newest_first: bool
+        ) -> None:
+            """``pick_values`` hands ``choose`` each range's keys in order and returns the
+            value of the key it picked (here: the ``pick``-th, stopping there)."""
             seen: list[list[bytes]] = []
 
-            def choose(found: list[bytes]) -> bytes | None:
-                seen.append(list(found))
-                return None if pick == 3 else found[pick % len(found)]
+            def choose(found: Iterator[bytes]) -> bytes | None:
+                taken = list(itertools.islice(found, pick + 1))
+                seen.append(taken)
+                return taken[pick] if len(taken) > pick and pick != 3 else None
 
-            got = self.store.pick_values(ranges, choose)
-            want_keys = [[k for k, _ in self._in(s, e)] for s, e in ranges]
-            assert seen == [ks for ks in want_keys if ks]
+            got = self.store.pick_values(ranges, choose, newest_first=newest_first)
+            want = [[k for k, _ in self._in(s, e)] for s, e in ranges]
+            if newest_first:
+                want = [ks[::-1] for ks in want]
+            assert seen == [ks[: pick + 1] for ks in want if ks]
             assert got == [
-                self.model[ks[pick % len(ks)]] if ks and pick != 3 else None for ks in want_keys
+                self.model[ks[pick]] if len(ks) > pick and pick != 3 else None for ks in want
             ]
+
+        @rule(pairs=st.lists(st.tuples(keys, keys), max_size=4))
+        def same_values(self, pairs: list[tuple[bytes, bytes]]) -> None:
+            want = [self.model.get(a) == self.model.get(b) for a, b in pairs]
+            assert self.store.same_values(pairs) == want
 
         @rule(start=bounds, end=ends)
         def delete_range(self, start: bytes, end: bytes | None) -> None:

@@ -247,14 +247,9 @@ class Catalog:
         def rule(p: NodeInfo, txn: Txn) -> None:
             check_branch(p, name, ())
 
-        try:
-            return self._nodes.create(
-                self._child_maker(name, note, uuid), [(parent, rule)], new_branch=True
-            )
-        except Conflict as e:
-            if "branch" in str(e):
-                raise InvalidRequest(str(e)) from None
-            raise
+        return self._nodes.create(
+            self._child_maker(name, note, uuid), [(parent, rule)], new_branch=True
+        )
 
     def merge(
         self,
@@ -337,11 +332,14 @@ class Catalog:
         if raw is None:
             return
         node = records.decode_node(raw)
-        instances = self.instances(node.parents[0])
+        wrote = {
+            inst.instance_id: writesets.written(self.store, inst.instance_id, [node.version_id])
+            for inst in self.instances(node.parents[0])
+        }
 
-        def run(txn: Txn) -> None:
-            for inst in instances:
-                writesets.erase(txn, self.store, inst.instance_id, node.version_id)
+        def run(txn: Txn) -> None:  # only the merging process writes at a pending node
+            for instance_id, tkeys in wrote.items():
+                writesets.erase(txn, instance_id, node.version_id, tkeys)
             txn.delete(chunk_key(node.version_id))
             txn.delete(pending_key(uuid))
             txn.delete(owner_key(uuid))

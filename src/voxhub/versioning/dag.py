@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import uuid as uuidlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -209,6 +210,7 @@ class Lineage:
     def __init__(self) -> None:
         self._parents: dict[int, tuple[int, ...]] = {}
         self._ancestry: dict[int, Ancestry] = {}
+        self._lock = threading.Lock()
 
     def add(self, version_id: int, parent_ids: Sequence[int]) -> None:
         """Record a node's parents (idempotent: parents never change)."""
@@ -223,9 +225,10 @@ class Lineage:
         cached = self._ancestry.get(version_id)
         if cached is None:
             cached = self._compute(version_id, (version_id,), ())
-            if len(self._ancestry) >= ANCESTRY_CACHE:
-                self._ancestry.pop(next(iter(self._ancestry)))
-            self._ancestry[version_id] = cached
+            with self._lock:  # threads of a server share one lineage
+                if len(self._ancestry) >= ANCESTRY_CACHE:
+                    self._ancestry.pop(next(iter(self._ancestry)))
+                self._ancestry[version_id] = cached
         return cached
 
     def virtual(self, parent_ids: Sequence[int]) -> Ancestry:

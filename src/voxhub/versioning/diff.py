@@ -19,14 +19,12 @@ from voxhub.versioning.view import VersionedKV
 def changed_tkeys(
     store: KVStore, suspects: list[tuple[bytes, bytes | None, bytes | None]]
 ) -> list[bytes]:
-    """The tkeys of ``(tkey, key_a, key_b)`` whose two visible values differ."""
-    wanted = sorted({k for _, ka, kb in suspects for k in (ka, kb) if k is not None})
-    values = dict(zip(wanted, store.get_many(wanted), strict=True))
-    return [
-        tkey
-        for tkey, ka, kb in suspects
-        if (values[ka] if ka is not None else None) != (values[kb] if kb is not None else None)
-    ]
+    """The tkeys of ``(tkey, key_a, key_b)`` whose two visible values differ (a missing
+    key differs from any value)."""
+    both = [(t, ka, kb) for t, ka, kb in suspects if ka is not None and kb is not None]
+    same = store.same_values([(ka, kb) for _, ka, kb in both])
+    equal = {t for (t, _, _), eq in zip(both, same, strict=True) if eq}
+    return [t for t, _, _ in suspects if t not in equal]
 
 
 def diff_views(a: VersionedKV, b: VersionedKV) -> list[bytes]:

@@ -48,13 +48,21 @@ def conflicting_tkeys(
         top = maximal_holders(held, child, lineage)
         if len(top) > 1:
             suspects.append((tkey, [held[h] for h in top]))
-    wanted = sorted({k for _, keys in suspects for k in keys if not is_tombstone(k)})
-    values = dict(zip(wanted, store.get_many(wanted), strict=True))
-    return [
-        tkey
-        for tkey, keys in suspects
-        if len({None if is_tombstone(k) else values[k] for k in keys}) > 1
-    ]
+    pairs: list[tuple[bytes, bytes]] = []
+    mixed: set[bytes] = set()  # a tombstone and a value among the surviving holders
+    for tkey, keys in suspects:
+        data = [k for k in keys if not is_tombstone(k)]
+        if data and len(data) < len(keys):
+            mixed.add(tkey)
+        pairs.extend((data[0], other) for other in data[1:])
+    same = iter(store.same_values(pairs))
+    conflicts = []
+    for tkey, keys in suspects:
+        data = [k for k in keys if not is_tombstone(k)]
+        differ = [not next(same) for _ in data[1:]]
+        if tkey in mixed or any(differ):
+            conflicts.append(tkey)
+    return conflicts
 
 
 def check_conflicts(

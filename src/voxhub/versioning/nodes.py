@@ -213,8 +213,10 @@ class NodeRecords:
             txn.put(chunk_key(child.version_id), encode_chunk(chunk))
             if new_branch:
                 key = branch_key(child.repo, child.branch)
-                if txn.get(key) is not None:
-                    raise Conflict(f"branch {child.branch!r} already exists in repo {child.repo}")
+                if txn.get(key) is not None:  # the rule of dag.check_branch, checked here
+                    raise InvalidRequest(
+                        f"branch {child.branch!r} already exists in repo {child.repo}"
+                    )
                 txn.put(key, records.encode({"base": child.uuid, "leaf": child.uuid}))
             if extra is not None:
                 extra(txn, child)

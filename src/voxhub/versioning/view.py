@@ -29,6 +29,7 @@ from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
     MARK_TOMBSTONE,
+    MAX_ID,
     SUFFIX_WIDTH,
     TOMBSTONE,
     VERSION_WIDTH,
@@ -62,14 +63,28 @@ class _Resolver:
         self.lineage = lineage
         self.rank = ancestry.rank
 
-    def choose(self, keys: Sequence[bytes]) -> bytes | None:
+    def choose(self, keys: Iterable[bytes]) -> bytes | None:
         """The data key visible from the node, or ``None`` (absent or tombstone)."""
+        keys = keys if isinstance(keys, list) else list(keys)
         if len(keys) == 1:  # the common case: one version of the key
             key = keys[0]
             if key[-1] != _TOMB and _version(key) in self.rank:
                 return key
             return None
         return self.choose_below(keys, None)
+
+    def choose_newest(self, keys: Iterator[bytes]) -> bytes | None:
+        """:meth:`choose` for a linear ancestry, given keys newest first.
+
+        Without merges the visible holder is the deepest ancestor holding the key, i.e.
+        the highest ancestor version id (children get higher ids than their parents), so
+        the walk stops at the first key of an ancestor: at a chain's leaf, the first key.
+        """
+        rank = self.rank
+        for key in keys:
+            if _version(key) in rank:
+                return None if key[-1] == _TOMB else key
+        return None
 
     def choose_below(self, keys: Sequence[bytes], skip: int | None) -> bytes | None:
         """:meth:`choose`, ignoring version ``skip`` (what a delete would uncover)."""
@@ -150,6 +165,10 @@ class _ViewBase:
         self._instance_id = instance_id
         self._version_id = version_id
         self._version_suffix = version_id.to_bytes(VERSION_WIDTH, "big")
+        # just past this version's keys in a tkey's range (no later version is an ancestor)
+        self._upto = (
+            (version_id + 1).to_bytes(VERSION_WIDTH, "big") if version_id < MAX_ID else _HIGH
+        )
         self._resolver = resolver
         self.versioned = versioned
 
@@ -275,13 +294,21 @@ class VersionedKV(_ViewBase):
     # -- reads ---------------------------------------------------------------------------
     def get(self, tkey: bytes) -> bytes | None:
         """The value of ``tkey`` visible at the bound node, or ``None``."""
-        return self.store.pick_values([self._range(tkey)], self._resolver.choose)[0]
+        return self.get_many([tkey])[0]
 
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
-        """Visible values of ``tkeys`` in order, from one ``pick_values``."""
-        prefix = self._prefix
+        """Visible values of ``tkeys`` in order, from one ``pick_values``.
+
+        Below a linear ancestry only versions up to the bound one can be ancestors, so
+        each range ends there and is walked newest first (see ``choose_newest``).
+        """
+        prefix, resolver = self._prefix, self._resolver
+        if resolver.ancestry.linear:
+            upto = self._upto
+            ranges = [(prefix + t + _LOW, prefix + t + upto) for t in tkeys]
+            return self.store.pick_values(ranges, resolver.choose_newest, newest_first=True)
         ranges = [(prefix + t + _LOW, prefix + t + _HIGH) for t in tkeys]
-        return self.store.pick_values(ranges, self._resolver.choose)
+        return self.store.pick_values(ranges, resolver.choose)
 
     def visible_key(self, keys: Sequence[bytes]) -> bytes | None:
         """Which of ``keys`` (the stored versions of one tkey) is visible; ``None``: none."""

@@ -49,9 +49,9 @@ def record(txn: Txn, instance_id: int, version_id: int, tkeys: Iterable[bytes]) 
         txn.put(write_set_key(instance_id, version_id, tkey), TOMBSTONE)
 
 
-def erase(txn: Txn, store: KVStore, instance_id: int, version_id: int) -> None:
-    """Delete everything a version wrote in an instance, and its write set."""
-    for tkey in written(store, instance_id, [version_id]):
+def erase(txn: Txn, instance_id: int, version_id: int, tkeys: Iterable[bytes]) -> None:
+    """Delete what a version wrote of ``tkeys`` (its write set) and the write set."""
+    for tkey in tkeys:
         for mark in (MARK_DATA, MARK_TOMBSTONE):
             txn.delete(data_key(instance_id, tkey, version_id, mark))
         txn.delete(write_set_key(instance_id, version_id, tkey))
