@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import voxhub
-from voxhub.testing.server import ServerProcess
+from voxhub.testing.server import ServerProcess, start_server
 
 SRC = str(Path(voxhub.__file__).parents[1])
 
@@ -149,12 +149,22 @@ def test_importing_the_server_without_its_extra_names_it(tmp_path: Path) -> None
     )
 
 
-def test_the_remote_client_needs_no_extra(voxhub_server: ServerProcess, tmp_path: Path) -> None:
-    result = run_without_extras(
+def test_the_remote_client_needs_no_extra(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "served")  # not the session's: its repos are counted
+    try:
+        result = _remote_round_trip(server, tmp_path)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "OK\n"
+
+
+def _remote_round_trip(server: ServerProcess, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return run_without_extras(
         f"""
         import numpy as np
         import voxhub
-        hub = voxhub.open({voxhub_server.url!r})
+        hub = voxhub.open({server.url!r})
         node = hub.create_repo("no-extras").master
         em = node.create_volume("em", "uint8", block_shape=(8, 8, 8))
         em[0:16, 0:16, 0:16] = 3
@@ -166,5 +176,3 @@ def test_the_remote_client_needs_no_extra(voxhub_server: ServerProcess, tmp_path
         """,
         tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "OK\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 import voxhub
 from voxhub.cli.main import cli
-from voxhub.testing.server import ServerProcess
+from voxhub.testing.server import ServerProcess, start_server
 
 
 def run(*args: str) -> str:
@@ -210,8 +211,18 @@ def test_foreseeable_errors_never_show_a_traceback(tmp_path: Path) -> None:
     fails("volume", "create", "r", "em2", "--voxel-size", "a,b,c", "--store", store, code=2)
 
 
-def test_commands_work_against_a_server(voxhub_server: ServerProcess, tmp_path: Path) -> None:
-    url = voxhub_server.url
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of this test's own: the session's is shared by tests that count its repos."""
+    server = start_server(tmp_path / "served")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_commands_work_against_a_server(own_server: ServerProcess, tmp_path: Path) -> None:
+    url = own_server.url
     root = run("repo", "create", "cli-remote", "--store", url).strip()
     run("labels", "create", "cli-remote", "cells", "--block-size", "8,8,8", "--store", url)
     np.save(tmp_path / "ids.npy", np.repeat(np.array([5, 6], np.uint8), 8).reshape(1, 1, 16))

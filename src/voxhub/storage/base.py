@@ -9,6 +9,10 @@ Contract (checked by the shipped conformance suite, ``voxhub.testing.store.Store
 * ``scan(start, end)`` yields ``(key, value)`` pairs with ``start <= key < end`` in
   ascending byte order; ``end=None`` means "to the end of the key space". With
   ``keys_only=True`` the value slot is ``None`` and backends may skip reading values.
+* ``pick_values(ranges, choose)`` lets ``choose`` pick one key per range from its keys
+  (optionally newest first, stopping early) and returns the picked keys' values;
+  ``same_values(pairs)`` says whether two keys hold equal values. Both have portable
+  defaults; LMDB serves them from one read transaction without copying values.
 * ``put_many`` / ``delete_many`` apply a batch. Backends with ``supports_transactions``
   apply it atomically (all or nothing); others apply it key by key.
 * ``compare_and_swap(key, expected, new)`` replaces the value only if the current value

@@ -31,6 +31,7 @@ from voxhub.errors import InvalidRequest, MergeConflict, VersionLocked
 from voxhub.storage.base import KVStore
 from voxhub.versioning import writesets
 from voxhub.versioning.catalog import Catalog
+from voxhub.versioning.keys import instance_range, tkey_of, version_of
 from voxhub.versioning.protocols import VersionedTxn
 
 Key = tuple[str, bytes]  # (instance name, tkey)
@@ -373,6 +374,15 @@ def versioned_state_machine(
                     own = {t for (i, t) in self.model.nodes[uuid].own if i == inst}
                     vid = self.cat(c).node(uuid).version_id
                     assert own <= writesets.written(self.store, instance_id, [vid])
+
+        @invariant()
+        def one_physical_key_per_version(self) -> None:
+            """A write keeps one marker's key per (tkey, version): the other is deleted."""
+            for inst in self.instances:
+                info = self.catalogs[0].instance(self.root, inst)
+                raw = self.store.scan(*instance_range(info.instance_id), keys_only=True)
+                slots = [(tkey_of(k), version_of(k)) for k, _ in raw]
+                assert len(slots) == len(set(slots)), slots
 
         @invariant()
         def reads_match_model(self) -> None:

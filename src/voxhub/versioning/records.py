@@ -54,14 +54,26 @@ def _load(raw: bytes, what: str) -> dict[str, Any]:
 R = TypeVar("R", RepoInfo, NodeInfo, InstanceInfo)
 
 
+_NAMES: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _names(cls: type) -> tuple[tuple[str, bool], ...]:
+    """Field names of a record class and whether each is a tuple (cached: listing a repo
+    decodes thousands of node records)."""
+    found = _NAMES.get(cls)
+    if found is None:
+        found = _NAMES[cls] = tuple((f.name, f.name in _TUPLE_FIELDS) for f in fields(cls))
+    return found
+
+
 def _from_dict(cls: type[R], data: Any, what: str) -> R:
     if not isinstance(data, dict):
         raise StorageError(f"corrupt {what} record: not a JSON object")
     try:
         values: dict[str, Any] = {
-            f.name: tuple(data[f.name]) if f.name in _TUPLE_FIELDS else data[f.name]
-            for f in fields(cls)
-            if f.name in data
+            name: tuple(data[name]) if is_tuple else data[name]
+            for name, is_tuple in _names(cls)
+            if name in data
         }
         return cls(**values)
     except TypeError as e:
