@@ -25,7 +25,7 @@ from voxhub.storage.s3_store import S3Store  # noqa: E402
 from voxhub.testing.faults import FaultyStore  # noqa: E402
 from voxhub.testing.seaweed import SeaweedServer  # noqa: E402
 
-LEASE_S = 0.2
+LEASE_S = 0.5
 
 
 @dataclass

@@ -14,7 +14,7 @@ import voxhub
 from voxhub import Box
 from voxhub.client.remote.hub import RemoteHub
 from voxhub.errors import PartialWrite, VersionLocked
-from voxhub.testing.server import ServerProcess
+from voxhub.testing.server import ServerProcess, start_server
 
 SLAB = (8, 16, 16)  # one block-thick z slab of the written box per request
 
@@ -70,6 +70,16 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
     for s in (src, dst):
         with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture(scope="module")
+def voxhub_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own (the session's lists repos other tests count)."""
+    server = start_server(tmp_path_factory.mktemp("slabs") / "store")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

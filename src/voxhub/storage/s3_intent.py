@@ -6,8 +6,9 @@ transaction holds the key and until when its lease runs.
 An **intent** (``~txn/<id>``) is the commit record. Its creation (``If-None-Match: *``)
 is the commit point: ``committed`` carries the whole write set — every key with the ETag
 it is expected to have before the write (``None``: absent) and its new value (``None``:
-delete) — plus every key the transaction locked, so anyone can finish (roll forward) the
-commit and release its locks. ``aborted`` is written by a *different* party that found
+delete) — plus every key the transaction locked and the end of the writer's lease, so
+anyone can finish (roll forward) the commit, and release its locks once the lease is
+over. ``aborted`` is written by a *different* party that found
 the transaction's locks expired: the owner's own commit then fails, as the name is taken.
 
 Binary layout: ``VXI1``, a 4-byte big-endian header length, the JSON header, then the
@@ -42,6 +43,7 @@ class Intent:
     at: float  # when it was written (unix time)
     writes: list[Write] = field(default_factory=list)
     locked: list[bytes] = field(default_factory=list)
+    expires: float = 0.0  # the writer's lease end: until then only it releases its locks
 
     @property
     def committed(self) -> bool:
@@ -58,6 +60,7 @@ def encode_intent(intent: Intent) -> bytes:
             for w in intent.writes
         ],
         "locked": [k.hex() for k in intent.locked],
+        "expires": intent.expires,
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     values = [w.value for w in intent.writes if w.value is not None]
@@ -79,7 +82,8 @@ def decode_intent(body: bytes) -> Intent:
         if offset != len(body):
             raise ValueError("values do not fill the record")
         locked = [bytes.fromhex(k) for k in header["locked"]]
-        return Intent(str(header["state"]), float(header["at"]), writes, locked)
+        expires = float(header.get("expires", 0.0))
+        return Intent(str(header["state"]), float(header["at"]), writes, locked, expires)
     except (ValueError, KeyError, TypeError) as e:
         raise StorageError(f"damaged S3 transaction intent record: {e}") from e
 

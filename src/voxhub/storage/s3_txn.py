@@ -7,25 +7,38 @@ point, and **roll-forward** by whoever meets a committed intent (records: s3_int
 ``fn`` runs against an :class:`S3Txn` that reads through to the bucket, remembers the
 ETag (or absence) of every key it read and buffers its writes. Committing then:
 
-1. **lock** every key read or written: create ``<hex key>~`` with ``If-None-Match: *``,
+1. **lock** every key written: create ``<hex key>~`` with ``If-None-Match: *``,
    holding a lease of ``store.txn_lease_s``. A lock already there is judged by its
-   holder's intent: *committed* — finish that commit and retry; *aborted*, or no intent
-   and the lease is over — the holder is dead or too slow: mark it aborted (create its
-   intent as ``aborted``, so it can never commit) and take the lock over by a
-   conditional overwrite; otherwise the holder is alive: let go of every lock, back off
-   and run ``fn`` again.
-2. **validate**: every key still has the ETag ``fn`` read (writes of other
-   transactions are excluded by the locks; plain ``put``/``compare_and_swap`` are not).
+   holder's intent: *committed* — apply its writes (helping), and if its writer's lease
+   is over, finish it and take the lock; *aborted*, or no intent and the lease is over —
+   the holder is dead or too slow: mark it aborted (create its intent as ``aborted``, so
+   it can never commit) and take the lock over by a conditional overwrite; otherwise the
+   holder is alive: let go of every lock, back off and run ``fn`` again.
+2. **validate**: every key ``fn`` read still has the ETag it read (writes of other
+   transactions to locked keys are excluded; plain ``put``/``compare_and_swap`` are
+   not). Keys only read are checked here but not locked, so that transactions which
+   merely *read* a shared key (an instance's extents records, a label's index) do not
+   serialise on it: the isolation is snapshot-like, and two transactions that each read
+   what the other writes may both commit (write skew). voxhub's writers read and write
+   the same keys, and the records they only read grow monotonically.
 3. **commit point**: if the lease still runs, create the intent ``~txn/<id>`` with
    ``If-None-Match: *`` holding the whole write set (values and the ETags the keys have
-   now). Before it exists nothing was written but locks; after, the commit *is* made.
+   now) and the lease end. Before it exists nothing was written but locks; after, the
+   commit *is* made.
 4. **apply**: write each key conditionally on its recorded ETag (a failed condition
-   means someone else already applied it), delete the intent, then the locks.
+   means someone already applied it), delete the intent, then the locks.
+
+Who deletes a lock: only its holder, and only while its lease surely runs. S3 has no
+conditional delete, so a lock deleted by anyone else might already be a *new* holder's;
+everyone else first takes the lock over (conditional overwrite) and deletes it as its
+new holder. Applying a committed intent's writes, on the other hand, is safe for anyone
+at any time (conditional on the pre-commit ETags), so readers and writers that meet a
+committed intent apply it at once and leave the clean-up to its writer while it lives.
 
 Why readers never see half a commit: keys change only in step 4, while every key's lock
 still exists and its name lists right after the key. A listing (``scan``, ``scan_many``,
-also ``keys_only``) that meets locks of a committed intent finishes that commit itself and
-lists again. A listing that reads a key before step 4 and another after it is caught by
+also ``keys_only``) that meets locks of a committed intent applies it and lists again.
+A listing that reads a key before step 4 and another after it is caught by
 ``scan_many``, which checks that each value's ETag is the listed one and else reads again.
 Crash leftovers: a committed intent is finished by the next listing that meets its locks,
 by the next transaction that meets them, and on the next open of the store (the first
@@ -34,17 +47,20 @@ and once their lease is over any reader or writer removes them.
 
 Failure of any kind before step 3 (an exception, a failed request, the process killed)
 leaves nothing applied; at or after step 3 the commit is complete for every reader even
-if its writer died. No lock is global: transactions on disjoint keys share no object, and
-a lock outlives its holder's lease only until someone needs the key.
+if its writer died (``transact`` then returns normally: the commit is durable). No lock
+is global: transactions on disjoint keys share no object, and a lock outlives its
+holder's lease only until someone needs the key.
 
 Limits, by design: point reads (``get``/``get_many``) do not look for locks, so during
 the milliseconds of a *live* commit's step 4 they may see part of it (crashed commits are
 finished at open); keys written by ``transact`` must not also be written by plain
-``put``/``compare_and_swap`` at the same time; a key range that ends inside a locked key's
-extensions (``[k, k + b"\\x00")``) does not list ``k``'s lock; deletes in step 4 check and
-then delete (S3 has no conditional delete); phantoms (keys appearing in a range ``fn``
-scanned) are not detected. Clocks of the processes sharing a store must roughly agree
-(leases are wall-clock times).
+``put``/``compare_and_swap`` at the same time; a key range that ends inside a locked
+key's extensions (``[k, k + b"\\x00")``) does not list ``k``'s lock; deletes in step 4
+check and then delete (S3 has no conditional delete); a helper stalled for longer than a
+whole later transaction between reading an intent and applying it could re-apply a write
+whose key meanwhile went back to the very same bytes (ETags are content hashes); phantoms
+(keys appearing in a range ``fn`` scanned) are not detected. Clocks of the processes
+sharing a store must roughly agree (leases are wall-clock times).
 """
 
 from __future__ import annotations
@@ -127,65 +143,124 @@ class S3Txn:
 
 
 # -- finishing and judging other transactions ------------------------------------------
+# Only a lock's holder deletes it, and only while its lease runs: S3 has no conditional
+# delete, so a lock deleted by anyone else could be a *new* holder's lock. Everybody else
+# takes a lock over first (a conditional overwrite, which is safe) and then deletes it.
+
+
 def read_intent(store: S3Store, txn_id: str) -> Intent | None:
     body, _ = store.get_object(intent_name(txn_id))
     return None if body is None else decode_intent(body)
 
 
-def roll_forward(store: S3Store, txn_id: str, intent: Intent) -> None:
-    """Apply a committed intent (idempotently), then delete it and its locks."""
+def apply_writes(store: S3Store, intent: Intent) -> bool:
+    """Write a committed intent's keys (idempotent); return whether any write landed.
 
-    def apply(w: Write) -> None:
+    Each write is conditional on the ETag the key had before the commit, so a write that
+    someone already applied (the writer, or another reader finishing it) is skipped.
+    """
+
+    def apply(w: Write) -> bool:
         name = name_of(w.key)
         if w.value is not None:
-            store.put_object(name, w.value, etag=w.expected_etag)  # fails if applied already
-        elif w.expected_etag is not None and store.head_object(name) == w.expected_etag:
+            return store.put_object(name, w.value, etag=w.expected_etag) is not None
+        if w.expected_etag is not None and store.head_object(name) == w.expected_etag:
             store.delete_objects([name])
+            return True
+        return False
 
-    store._parallel(apply, intent.writes)
+    return any(store._parallel(apply, intent.writes))
+
+
+def _lease(store: S3Store) -> Lock:
+    return Lock(uuid.uuid4().hex, time.time() + store.txn_lease_s)
+
+
+def _take_over(store: S3Store, names: Sequence[str], holder: str, mine: Lock) -> list[str]:
+    """Overwrite the locks among ``names`` still held by ``holder`` ('' = any dead one)."""
+
+    def take(name: str) -> bool:
+        body, etag = store.get_object(name)
+        if body is None or etag is None:
+            return False
+        held = decode_lock(body)
+        if holder and (held is None or held.txn != holder):
+            return False
+        return store.put_object(name, encode_lock(mine), etag=etag) is not None
+
+    return [n for n, ok in zip(names, store._parallel(take, names), strict=True) if ok]
+
+
+def _release(store: S3Store, names: Sequence[str], mine: Lock) -> None:
+    """Delete our locks, while our lease surely still runs; else leave them to expire."""
+    if names and time.time() < mine.expires - store.txn_lease_s / 4:
+        store.delete_objects(names)
+
+
+def _finish(store: S3Store, txn_id: str, intent: Intent, mine: Lock) -> None:
+    """Apply ``intent`` and clean it up, holding its locks as ``mine``."""
+    apply_writes(store, intent)
     store.delete_objects([intent_name(txn_id)])  # first: a lock left behind is harmless
-    store.delete_objects([lock_name(k) for k in intent.locked])
+    _release(store, [lock_name(k) for k in intent.locked], mine)
+
+
+def finish_for_dead_writer(store: S3Store, txn_id: str, intent: Intent) -> None:
+    """Finish a committed intent whose writer's lease is over (it died or stalled)."""
+    mine = _lease(store)
+    taken = _take_over(store, [lock_name(k) for k in intent.locked], txn_id, mine)
+    apply_writes(store, intent)
+    store.delete_objects([intent_name(txn_id)])
+    _release(store, taken, mine)
 
 
 def _abort_or_finish(store: S3Store, txn_id: str) -> bool:
-    """Make sure ``txn_id`` can never commit; finish it if it already has.
+    """Make sure ``txn_id`` (whose lease is over) never commits; finish it if it has.
 
-    Returns whether it was committed (and is now finished).
+    Returns whether it had committed (and is now finished).
     """
     if store.put_object(intent_name(txn_id), aborted_intent(), etag=None) is not None:
         return False  # we wrote "aborted": its own commit will now fail
     intent = read_intent(store, txn_id)
     if intent is not None and intent.committed:
-        roll_forward(store, txn_id, intent)
+        finish_for_dead_writer(store, txn_id, intent)
         return True
     return False
 
 
 def settle_locks(store: S3Store, keys: Sequence[bytes]) -> bool:
-    """Finish committed transactions holding ``keys``; clear dead holders' locks.
+    """Bring the keys a reader's listing found locked to a whole state.
 
-    Called by readers whose listing met locks. Returns whether anything changed (the
-    caller lists again).
+    A committed holder's writes are applied (a live writer then cleans up itself; a
+    dead one's intent and locks are cleaned up here); locks of dead holders that never
+    committed are removed. Returns whether anything changed (the caller lists again).
     """
     names = [lock_name(k) for k in dict.fromkeys(keys)]
     bodies = store._parallel(store.get_object, names)
-    holders: dict[str, list[tuple[str, str, Lock]]] = {}
-    for name, (body, etag) in zip(names, bodies, strict=True):
-        if body is not None and etag is not None:
+    holders: dict[str, list[str]] = {}
+    expired: dict[str, bool] = {}
+    for name, (body, _) in zip(names, bodies, strict=True):
+        if body is not None:
             lock = decode_lock(body) or Lock("", 0.0)
-            holders.setdefault(lock.txn, []).append((name, etag, lock))
+            holders.setdefault(lock.txn, []).append(name)
+            expired[lock.txn] = expired.get(lock.txn, True) and lock.expired()
     changed = False
     for txn_id, locks in holders.items():
         intent = read_intent(store, txn_id) if txn_id else None
         if intent is not None and intent.committed:
-            roll_forward(store, txn_id, intent)
+            if time.time() >= intent.expires:
+                finish_for_dead_writer(store, txn_id, intent)
+                changed = True
+            else:
+                changed = apply_writes(store, intent) or changed
+            continue
+        if intent is None and not expired[txn_id]:
+            continue  # a live writer before its commit point: its keys are unchanged
+        if intent is None and txn_id and _abort_or_finish(store, txn_id):
             changed = True
             continue
-        dead = intent is not None or all(lock.expired() for _, _, lock in locks)
-        if dead and (not txn_id or intent is not None or not _abort_or_finish(store, txn_id)):
-            stale = [n for n, etag, _ in locks if store.head_object(n) == etag]
-            store.delete_objects(stale)
-        changed = changed or dead
+        mine = _lease(store)
+        _release(store, _take_over(store, locks, txn_id, mine), mine)
+        changed = True
     return changed
 
 
@@ -202,7 +277,10 @@ def _lock_one(store: S3Store, key: bytes, mine: Lock) -> bool:
         held = decode_lock(body) or Lock("", 0.0)
         intent = read_intent(store, held.txn) if held.txn else None
         if intent is not None and intent.committed:
-            roll_forward(store, held.txn, intent)  # releases the lock too
+            if time.time() < intent.expires:
+                apply_writes(store, intent)  # help; the live writer releases the lock
+                return False
+            finish_for_dead_writer(store, held.txn, intent)
             continue
         if intent is None and not held.expired():
             return False
@@ -213,22 +291,11 @@ def _lock_one(store: S3Store, key: bytes, mine: Lock) -> bool:
     return False
 
 
-def _release(store: S3Store, keys: Sequence[bytes], mine: Lock) -> None:
-    """Let go of our locks (only those still ours once our lease may have run out)."""
-    names = [lock_name(k) for k in keys]
-    if time.time() < mine.expires - 1.0:
-        store.delete_objects(names)
-        return
-    bodies = store._parallel(store.get_object, names)
-    ours = [n for n, (b, _) in zip(names, bodies, strict=True) if b and decode_lock(b) == mine]
-    store.delete_objects(ours)
-
-
 def _commit(store: S3Store, txn: S3Txn) -> None:
     """Steps 1-4 of the module docstring; raises _RetryCommit to run ``fn`` again."""
-    txn_id = uuid.uuid4().hex
-    mine = Lock(txn_id, time.time() + store.txn_lease_s)
-    keys = sorted(set(txn.writes) | set(txn.read_etags))
+    mine = _lease(store)
+    txn_id = mine.txn
+    keys = sorted(txn.writes)  # read-only keys are validated, not locked (docstring)
     held: list[bytes] = []  # appended from pool threads (list.append is atomic)
 
     def lock(key: bytes) -> None:
@@ -239,22 +306,24 @@ def _commit(store: S3Store, txn: S3Txn) -> None:
         store._parallel(lock, keys)
         if len(held) < len(keys):
             raise _RetryCommit(busy=True)
-        now = dict(zip(keys, store._parallel(store.etag_of, keys), strict=True))
+        checked = sorted(set(keys) | set(txn.read_etags))
+        now = dict(zip(checked, store._parallel(store.etag_of, checked), strict=True))
         if any(now[k] != etag for k, etag in txn.read_etags.items()):
             raise _RetryCommit
         writes = [Write(k, now[k], v) for k, v in txn.writes.items()]
         if time.time() >= mine.expires:  # others may already treat our locks as dead
             raise _RetryCommit(busy=True)
-        record = encode_intent(Intent("committed", time.time(), writes, keys))
+        intent = Intent("committed", time.time(), writes, keys, mine.expires)
+        record = encode_intent(intent)
         if store.put_object(intent_name(txn_id), record, etag=None) is None:
             raise _RetryCommit(busy=True)  # aborted by someone who found our lease over
     except Exception:
-        _release(store, held, mine)
+        _release(store, [lock_name(k) for k in held], mine)
         raise
     # Committed. If applying fails the commit stands: the next listing, transaction or
     # open that meets it finishes it, so the caller is told it succeeded.
     with contextlib.suppress(Exception):
-        roll_forward(store, txn_id, Intent("committed", 0.0, writes, keys))
+        _finish(store, txn_id, intent, mine)
 
 
 def run_transaction(store: S3Store, fn: Callable[[Txn], T]) -> T:
@@ -291,6 +360,9 @@ def recover(store: S3Store) -> None:
         if intent is None:
             continue
         if intent.committed:
-            roll_forward(store, txn_id, intent)
+            if time.time() >= intent.expires:
+                finish_for_dead_writer(store, txn_id, intent)
+            else:
+                apply_writes(store, intent)  # its writer, alive elsewhere, cleans up
         elif time.time() - intent.at > 2 * max(store.txn_lease_s, DEFAULT_LEASE_S):
             store.delete_objects([name])

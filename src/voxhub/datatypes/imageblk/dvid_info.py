@@ -15,11 +15,11 @@ from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, decode_extents, encode_extents
+from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
-from voxhub.versioning.protocols import VersionedTxn, VersionedView
+from voxhub.versioning.protocols import VersionedView
 from voxhub.versioning.records import InstanceInfo
 
 TYPE_URL = "github.com/voxhub/voxhub/datatypes/imageblk"
@@ -146,11 +146,4 @@ def extend_extents(view: VersionedView, box: Box) -> None:
     """
     view.check_writable()
 
-    def grow(txn: VersionedTxn) -> None:
-        value = txn.get(EXTENTS_KEY)
-        grown = box if value is None else decode_extents(value).union(box)
-        encoded = encode_extents(grown)
-        if encoded != value:
-            txn.put(EXTENTS_KEY, encoded)
-
-    view.transact(grow)
+    view.transact(lambda txn: grow_extents(txn, box))

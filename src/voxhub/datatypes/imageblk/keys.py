@@ -5,8 +5,9 @@ Layout (all integers big-endian, fixed width, so byte order equals numeric order
 * block: ``KEY_BLOCK (0x10) | scale (1 byte) | z | y | x``, each coordinate stored as
   the uint32 ``coord + 2**31``. Negative coordinates therefore sort first, and a scan of
   one scale visits blocks in z, then y, then x order.
-* extents: ``KEY_EXTENTS (0x11)`` alone; one per instance, versioned like every key.
-  Its value is the scale-0 voxel bounding box as six int64 (start z,y,x, stop z,y,x).
+* extents records: ``KEY_EXTENTS (0x11)`` then an arbitrary suffix (stores written before
+  records existed have ``0x11`` alone); each value is a scale-0 voxel box as six int64
+  (start z,y,x, stop z,y,x) and the extents are their union (see :mod:`.extents`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _BIAS = 2**31
 _EXTENTS_VALUE = struct.Struct(">6q")
 
 EXTENTS_KEY = bytes([KEY_EXTENTS])
+
+
+def is_extents_key(tkey: bytes) -> bool:
+    """Whether ``tkey`` is one of the extents records."""
+    return tkey[:1] == EXTENTS_KEY
 
 
 def block_key(scale: int, coord: Vec3) -> bytes:
@@ -68,7 +74,7 @@ def decode_extents(value: bytes) -> Box:
 
 def describe_tkey(tkey: bytes) -> str:
     """Human-readable form of a type key: ``"scale:z,y,x"`` for blocks, ``"extents"``."""
-    if tkey == EXTENTS_KEY:
+    if is_extents_key(tkey):
         return "extents"
     try:
         scale, (z, y, x) = decode_block_key(tkey)
@@ -82,6 +88,6 @@ def is_derived(tkey: bytes) -> bool:
 
     Merges ignore conflicts on derived keys and recompute them at the merge child.
     """
-    if tkey == EXTENTS_KEY:
+    if is_extents_key(tkey):
         return True
     return len(tkey) > 1 and tkey[0] == KEY_BLOCK and tkey[1] > 0

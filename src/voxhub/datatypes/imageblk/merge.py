@@ -13,12 +13,8 @@ from typing import Any
 
 from voxhub.blocks import fetch_blocks
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.keys import (
-    EXTENTS_KEY,
-    KEY_BLOCK,
-    decode_block_key,
-    encode_extents,
-)
+from voxhub.datatypes.imageblk.extents import set_extents
+from voxhub.datatypes.imageblk.keys import KEY_BLOCK, decode_block_key
 from voxhub.datatypes.imageblk.pyramid import Reducer, downsample, update_pyramid
 from voxhub.datatypes.imageblk.read import read_extents
 from voxhub.geometry import Box, Vec3
@@ -48,7 +44,7 @@ def repair_after_merge(
 
     def repair(txn: VersionedTxn) -> None:
         if extents is not None:
-            txn.put(EXTENTS_KEY, encode_extents(extents))
+            set_extents(txn, extents)
         if coords and config.max_scale > 0:
             blocks = fetch_blocks(txn, layouts[0], coords)
             current = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from voxhub.blocks import BlockLayout, read_box
-from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, decode_extents
+from voxhub.datatypes.imageblk.extents import read_extents
 from voxhub.errors import InvalidRequest, TooLarge
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedReader
@@ -31,7 +31,4 @@ def read_image(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.nda
     return read_box(reader, layout, box)
 
 
-def read_extents(reader: VersionedReader) -> Box | None:
-    """The scale-0 bounding box of everything written (``None`` if nothing was)."""
-    value = reader.get(EXTENTS_KEY)
-    return None if value is None else decode_extents(value)
+__all__ = ["check_request", "read_extents", "read_image"]

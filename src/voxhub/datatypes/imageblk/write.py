@@ -14,10 +14,10 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout, apply_write, prepare_write
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, decode_extents, encode_extents
+from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
 from voxhub.errors import InvalidRequest
-from voxhub.geometry import Box, Vec3
+from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 
@@ -69,10 +69,4 @@ def write_image(
     view.transact(transaction)
 
 
-def grow_extents(txn: VersionedTxn, box: Box) -> None:
-    """Grow the stored scale-0 extents to include ``box`` (inside the caller's txn)."""
-    value = txn.get(EXTENTS_KEY)
-    grown = box if value is None else decode_extents(value).union(box)
-    encoded = encode_extents(grown)
-    if encoded != value:
-        txn.put(EXTENTS_KEY, encoded)
+__all__ = ["coerce", "grow_extents", "write_image"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from voxhub.datatypes.imageblk.keys import EXTENTS_KEY, KEY_BLOCK
+from voxhub.datatypes.imageblk.keys import KEY_BLOCK, is_extents_key
 from voxhub.datatypes.imageblk.keys import describe_tkey as block_desc
 
 KEY_MAPPING = 0x20
@@ -51,7 +51,7 @@ def key_range(kind: int) -> tuple[bytes, bytes]:
 
 def describe_tkey(tkey: bytes) -> str:
     """``"scale:z,y,x"`` for blocks, ``"extents"``, ``"mapping:sv"``, ``"index:body"``..."""
-    if (tkey and tkey[0] == KEY_BLOCK) or tkey == EXTENTS_KEY:
+    if (tkey and tkey[0] == KEY_BLOCK) or is_extents_key(tkey):
         return block_desc(tkey)
     names = {KEY_MAPPING: "mapping", KEY_INDEX: "index", KEY_MUTATION: "mutation"}
     if tkey == MAXLABEL_KEY:
@@ -63,6 +63,6 @@ def describe_tkey(tkey: bytes) -> str:
 
 def is_derived(tkey: bytes) -> bool:
     """Pyramid blocks, extents and maxlabel are recomputed at a merge child."""
-    if tkey in (EXTENTS_KEY, MAXLABEL_KEY):
+    if tkey == MAXLABEL_KEY or is_extents_key(tkey):
         return True
     return len(tkey) > 1 and tkey[0] == KEY_BLOCK and tkey[1] > 0
