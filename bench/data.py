@@ -29,10 +29,25 @@ def _cells(n: int, n_cells: int, rng: np.random.Generator) -> np.ndarray:
     return label
 
 
-def make_em(n: int = 512, seed: int = 7) -> np.ndarray:
-    """An ``n``³ uint8 EM-like volume (deterministic for a seed)."""
+def make_em(
+    n: int = 512,
+    seed: int = 7,
+    *,
+    cells: int = 2000,
+    membrane: float = 1.2,
+    noise: float = 3.0,
+    field_cell: int = 8,
+    grain: float = 0.0,
+) -> np.ndarray:
+    """An ``n``³ uint8 EM-like volume (deterministic for a seed and parameters).
+
+    ``cells`` Voronoi cells (scaled by (n/512)³) with their own grey levels, dark membranes
+    blurred by ``membrane`` voxels, a smooth illumination field varying over ``field_cell``
+    voxels, ``grain`` (σ of a fine texture blurred over 0.7 voxel, like cytoplasm and
+    vesicles) and gaussian ``noise``; black padding outside an ellipsoid of tissue.
+    """
     rng = np.random.default_rng(seed)
-    n_cells = max(8, int(2000 * (n / 512) ** 3))
+    n_cells = max(8, int(cells * (n / 512) ** 3))
     label = _cells(n, n_cells, rng)
     img = rng.normal(165, 8, n_cells).astype(np.float32)[label]
     edges = np.zeros(label.shape, np.float32)
@@ -41,11 +56,15 @@ def make_em(n: int = 512, seed: int = 7) -> np.ndarray:
         cut[axis] = slice(0, -1)
         edges[tuple(cut)] += np.diff(label, axis=axis) != 0
     np.minimum(edges, 1, out=edges)
-    edges = ndimage.gaussian_filter(edges, 1.2)
+    edges = ndimage.gaussian_filter(edges, membrane)
     img -= 110.0 * np.minimum(edges * 2.5, 1.0)
-    field = ndimage.gaussian_filter(rng.standard_normal((n // 8,) * 3).astype(np.float32), 1.5)
-    img += 8.0 / field.std() * ndimage.zoom(field, 8, order=1, prefilter=False)
-    img += rng.normal(0, 3, img.shape).astype(np.float32)
+    field = rng.standard_normal((n // field_cell,) * 3).astype(np.float32)
+    field = ndimage.gaussian_filter(field, 1.5)
+    img += 8.0 / field.std() * ndimage.zoom(field, field_cell, order=1, prefilter=False)
+    if grain:
+        texture = ndimage.gaussian_filter(rng.standard_normal(img.shape).astype(np.float32), 0.7)
+        img += grain / texture.std() * texture
+    img += rng.normal(0, noise, img.shape).astype(np.float32)
     z, y, x = np.ogrid[0:n, 0:n, 0:n]
     outside = ((z - 0.45 * n) / (0.53 * n)) ** 2 + ((y - 0.5 * n) / (0.5 * n)) ** 2 + (
         (x - 0.55 * n) / (0.52 * n)
@@ -54,12 +73,30 @@ def make_em(n: int = 512, seed: int = 7) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def em_volume(n: int = 512) -> np.ndarray:
-    """The cached EM volume of side ``n`` (made on first use, ~1 minute for 512)."""
-    path = DATA_DIR / f"em{n}.npy"
+#: the EM data sets of ``bench.run``: name → parameters of :func:`make_em`. ``em`` is the
+#: reference recipe; ``em-fine`` has 3x more (smaller) cells, thinner membranes, a finer
+#: illumination field, grain and twice the noise, so it compresses less (a second,
+#: harder EM-like volume: the full read must beat tensorstore on both).
+EM_SETS: dict[str, dict[str, float | int]] = {
+    "em": {},
+    "em-fine": {
+        "seed": 8,
+        "cells": 6000,
+        "membrane": 0.8,
+        "noise": 6.0,
+        "field_cell": 4,
+        "grain": 6.0,
+    },
+}
+
+
+def em_volume(n: int = 512, name: str = "em") -> np.ndarray:
+    """The cached EM volume ``name`` (see :data:`EM_SETS`) of side ``n`` (made on first
+    use, ~1 minute for 512; ``bench/data/{name}{n}.npy``)."""
+    path = DATA_DIR / f"{name.replace('-', '_')}{n}.npy"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        np.save(path, make_em(n))
+        np.save(path, make_em(n, **EM_SETS[name]))  # type: ignore[arg-type]
     return np.load(path)
 
 

@@ -1,7 +1,11 @@
-"""voxhub vs tensorstore (zarr3, zstd level 1, 64³ chunks, local disk) on the same EM data.
+"""voxhub vs tensorstore (zarr3, zstd level 1, 64³ chunks, local disk) on two EM data sets.
 
-Run: ``make bench`` (or ``.venv/bin/python -m bench.run [--n 512] [--repeat 3]``).
-Prints one table with both engines and the ratios the issue asks for; figures go to
+Run: ``make bench`` (or ``.venv/bin/python -m bench.run [--n 512] [--repeat 3] [--shots 7]``).
+For each data set of ``bench.data.EM_SETS`` both engines write the volume (best of
+``--repeat`` first writes), then every read is timed as the **median of ``--shots``
+interleaved single-shot runs** (voxhub, tensorstore, voxhub, …: a burst of outside load
+hits both alike): the full volume, 200 aligned 64³ reads, 100 unaligned 100³ reads.
+The version-chain read (depth vs root) runs on the first data set. Figures go to
 ``bench/README.md`` by hand, with the date and machine.
 """
 
@@ -14,16 +18,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorstore as ts
 
 import voxhub
-from bench.data import em_volume
+from bench.data import EM_SETS, em_volume
+from bench.memory import malloc_mode, retain_freed_memory
 from voxhub import Box
 
 HERE = Path(__file__).parent
+
+Reads = dict[str, Callable[[], object]]
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
@@ -53,51 +62,45 @@ def random_boxes(n: int, count: int, side: int, aligned: bool, seed: int) -> lis
     return boxes
 
 
-def bench_voxhub(em: np.ndarray, workdir: Path, repeat: int, depth: int) -> dict[str, float]:
-    n = em.shape[0]
+def read_sets(n: int) -> dict[str, list[Box]]:
+    """The boxes of each read measure (the same for both engines and data sets)."""
+    return {
+        "full": [Box((0, 0, 0), (n, n, n))],
+        "aligned64": random_boxes(n, 200, 64, True, 1),
+        "unaligned100": random_boxes(n, 100, 100, False, 2),
+    }
+
+
+def setup_voxhub(
+    em: np.ndarray, workdir: Path, repeat: int
+) -> tuple[dict[str, float], Reads, voxhub.Node]:
+    """Write ``em`` (best of ``repeat`` first writes); the reads to time; the root node."""
     res: dict[str, float] = {}
-    hub = voxhub.open(str(workdir / "voxhub"))
+    hub = voxhub.open(str(workdir))
     root = hub.create_repo("bench").master
     vol = root.create_volume("em", "uint8")
     t0 = time.perf_counter()
     vol.write((0, 0, 0), em)
     res["write_s"] = res["first_write_s"] = time.perf_counter() - t0
-    res["stored_bytes"] = _du(workdir / "voxhub")
+    res["stored_bytes"] = _du(workdir)
     for i in range(1, repeat):  # more first writes, each into a fresh instance
         fresh = root.create_volume(f"em{i}", "uint8")
         t0 = time.perf_counter()
         fresh.write((0, 0, 0), em)
         res["write_s"] = min(res["write_s"], time.perf_counter() - t0)
-    full = Box((0, 0, 0), em.shape)  # type: ignore[arg-type]
-    assert np.array_equal(vol.read(full), em)
-    res["read_s"] = best_of(repeat, lambda: vol.read(full))
-    aligned = random_boxes(n, 200, 64, True, 1)
-    unaligned = random_boxes(n, 100, 100, False, 2)
-    res["aligned64_ms"] = best_of(repeat, lambda: [vol.read(b) for b in aligned]) / 200 * 1e3
-    res["unaligned100_ms"] = best_of(repeat, lambda: [vol.read(b) for b in unaligned]) / 100 * 1e3
-    # A 50-deep chain of versions, each changing one random block (as proofreading does).
-    rng = np.random.default_rng(3)
-    node = root
-    for _ in range(depth):
-        node = node.commit().newversion()
-        z, y, x = (int(v) * 64 for v in rng.integers(0, n // 64, 3))
-        node.volume("em")[z : z + 64, y : y + 64, x : x + 64] = rng.integers(
-            0, 255, (64,) * 3, np.uint8
-        )
-    deep = node.volume("em")
-    root_vol = root.volume("em")
-    res["root_read_s"] = best_of(repeat, lambda: root_vol.read(full))
-    res["deep_read_s"] = best_of(repeat, lambda: deep.read(full))
-    hub.close()
-    res["chain_stored_bytes"] = _du(workdir / "voxhub")
-    return res
+    sets = read_sets(em.shape[0])
+    for box in sets["unaligned100"][:10] + sets["full"]:
+        assert np.array_equal(vol.read(box), em[box.relative_to((0, 0, 0))])
+    reads = {
+        name: (lambda boxes=boxes: [vol.read(b) for b in boxes]) for name, boxes in sets.items()
+    }
+    return res, reads, root
 
 
-def bench_tensorstore(em: np.ndarray, workdir: Path, repeat: int) -> dict[str, float]:
-    n = em.shape[0]
-    spec = {
+def setup_tensorstore(em: np.ndarray, workdir: Path, repeat: int) -> tuple[dict[str, float], Reads]:
+    spec: dict[str, Any] = {
         "driver": "zarr3",
-        "kvstore": {"driver": "file", "path": str(workdir / "ts")},
+        "kvstore": {"driver": "file", "path": str(workdir)},
         "metadata": {
             "shape": list(em.shape),
             "data_type": "uint8",
@@ -109,90 +112,128 @@ def bench_tensorstore(em: np.ndarray, workdir: Path, repeat: int) -> dict[str, f
     }
     res: dict[str, float] = {}
     res["write_s"] = best_of(repeat, lambda: ts.open(spec).result().write(em).result())
+    res["stored_bytes"] = _du(workdir)
     arr = ts.open({"driver": "zarr3", "kvstore": spec["kvstore"]}).result()
     assert np.array_equal(arr.read().result(), em)
-    res["read_s"] = best_of(repeat, lambda: arr.read().result())
 
-    def reads(boxes: list[Box]) -> None:
+    def read(boxes: list[Box]) -> None:
         for b in boxes:
-            arr[
-                b.start[0] : b.stop[0], b.start[1] : b.stop[1], b.start[2] : b.stop[2]
-            ].read().result()
+            z, y, x = (slice(a, c) for a, c in zip(b.start, b.stop, strict=True))
+            arr[z, y, x].read().result()
 
-    aligned = random_boxes(n, 200, 64, True, 1)
-    unaligned = random_boxes(n, 100, 100, False, 2)
-    res["aligned64_ms"] = best_of(repeat, lambda: reads(aligned)) / 200 * 1e3
-    res["unaligned100_ms"] = best_of(repeat, lambda: reads(unaligned)) / 100 * 1e3
-    res["stored_bytes"] = _du(workdir / "ts")
-    return res
+    reads = {
+        name: (lambda boxes=boxes: read(boxes)) for name, boxes in read_sets(em.shape[0]).items()
+    }
+    return res, reads
+
+
+def interleaved_reads(shots: int, engines: dict[str, Reads]) -> dict[str, dict[str, float]]:
+    """Median seconds of ``shots`` single-shot runs of every read of every engine, taken
+    in turn (measure by measure, engine by engine), after one warm-up round."""
+    times: dict[str, dict[str, list[float]]] = {e: {m: [] for m in r} for e, r in engines.items()}
+    for shot in range(shots + 1):
+        for measure in next(iter(engines.values())):
+            for engine, reads in engines.items():
+                t0 = time.perf_counter()
+                reads[measure]()
+                if shot:  # the first round warms caches and the pool
+                    times[engine][measure].append(time.perf_counter() - t0)
+    return {e: {f"{m}_s": float(np.median(t)) for m, t in per.items()} for e, per in times.items()}
+
+
+def version_chain(root: voxhub.Node, em: np.ndarray, depth: int, shots: int) -> dict[str, float]:
+    """A ``depth``-deep chain of versions, each changing one random block (as proofreading
+    does); full reads at the leaf and at the root, interleaved."""
+    n = em.shape[0]
+    rng = np.random.default_rng(3)
+    node = root
+    for _ in range(depth):
+        node = node.commit().newversion()
+        z, y, x = (int(v) * 64 for v in rng.integers(0, n // 64, 3))
+        node.volume("em")[z : z + 64, y : y + 64, x : x + 64] = rng.integers(
+            0, 255, (64,) * 3, np.uint8
+        )
+    full = Box((0, 0, 0), em.shape)  # type: ignore[arg-type]
+    deep, top = node.volume("em"), root.volume("em")
+    med = interleaved_reads(
+        shots, {"root": {"full": lambda: top.read(full)}, "deep": {"full": lambda: deep.read(full)}}
+    )
+    return {"root_read_s": med["root"]["full_s"], "deep_read_s": med["deep"]["full_s"]}
+
+
+def bench_set(name: str, n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    em = em_volume(n, name)
+    v, v_reads, root = setup_voxhub(em, workdir / f"{name}-voxhub", args.repeat)
+    t, t_reads = setup_tensorstore(em, workdir / f"{name}-ts", args.repeat)
+    med = interleaved_reads(args.shots, {"voxhub": v_reads, "tensorstore": t_reads})
+    v.update(med["voxhub"])
+    t.update(med["tensorstore"])
+    if args.depth and name == next(iter(EM_SETS)):
+        v.update(version_chain(root, em, args.depth, args.shots))
+    return {"voxhub": v, "tensorstore": t, "mb": em.nbytes / 1e6}
+
+
+def print_set(name: str, res: dict[str, Any], depth: int) -> None:
+    v, t, mb = res["voxhub"], res["tensorstore"], res["mb"]
+
+    def row(label: str, key: str, fmt: Callable[[float], str], goal: str = "") -> None:
+        print(f"{label:<34}{fmt(v[key]):>14}{fmt(t[key]):>14}{t[key] / v[key]:>12.2f}x{goal:>8}")
+
+    def speed(s: float) -> str:
+        return f"{mb / s:.0f} MB/s"
+
+    print(f"\n{name}: {mb:.0f} MB; stored voxhub {v['stored_bytes'] / 1e6:.0f} MB, tensorstore "
+          f"{t['stored_bytes'] / 1e6:.0f} MB")  # fmt: skip
+    print(f"{'measure':<34}{'voxhub':>14}{'tensorstore':>14}{'speed ratio':>13}{'goal':>8}")
+    row("full write (best of --repeat)", "write_s", speed, "≥ 0.8")
+    row("full read (median)", "full_s", speed, "≥ 1.0")
+    row("200 aligned 64³ reads, each", "aligned64_s", lambda s: f"{s / 200 * 1e3:.2f} ms")
+    row(
+        "100 unaligned 100³ reads, each",
+        "unaligned100_s",
+        lambda s: f"{s / 100 * 1e3:.2f} ms",
+        "≥ 1.0",
+    )
+    print(f"voxhub's very first write into the new store: {speed(v['first_write_s'])}")
+    if "deep_read_s" in v:
+        ratio = v["deep_read_s"] / v["root_read_s"]
+        print(
+            f"full read at depth {depth}: {speed(v['deep_read_s'])} vs root "
+            f"{speed(v['root_read_s'])} → depth/root time {ratio:.2f}x (goal ≤ 1.10)"
+        )
 
 
 def main() -> None:
+    retain_freed_memory("bench.run")
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volume")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (best kept)")
-    parser.add_argument("--depth", type=int, default=50, help="version chain depth")
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="let glibc return freed memory (bench/memory.py)",
+    )
+    parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volumes")
+    parser.add_argument("--repeat", type=int, default=3, help="first writes per engine (best kept)")
+    parser.add_argument("--shots", type=int, default=7, help="interleaved single-shot reads")
+    parser.add_argument("--depth", type=int, default=50, help="version chain depth (0: none)")
+    parser.add_argument("--sets", default=",".join(EM_SETS), help="data sets, comma-separated")
     args = parser.parse_args()
-    em = em_volume(args.n)
-    mb = em.nbytes / 1e6
     workdir = Path(tempfile.mkdtemp(prefix="voxhub-bench-"))
+    results: dict[str, Any] = {}
     try:
-        v = bench_voxhub(em, workdir, args.repeat, args.depth)
-        t = bench_tensorstore(em, workdir, args.repeat)
+        for name in args.sets.split(","):
+            results[name] = bench_set(name, args.n, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    rows = [
-        (
-            "full write",
-            f"{mb / v['write_s']:.0f} MB/s",
-            f"{mb / t['write_s']:.0f} MB/s",
-            t["write_s"] / v["write_s"],
-            "≥ 0.8",
-        ),
-        (
-            "full read",
-            f"{mb / v['read_s']:.0f} MB/s",
-            f"{mb / t['read_s']:.0f} MB/s",
-            t["read_s"] / v["read_s"],
-            "≥ 1.0",
-        ),
-        (
-            "200 aligned 64³ reads",
-            f"{v['aligned64_ms']:.2f} ms",
-            f"{t['aligned64_ms']:.2f} ms",
-            t["aligned64_ms"] / v["aligned64_ms"],
-            "",
-        ),
-        (
-            "100 unaligned 100³ reads",
-            f"{v['unaligned100_ms']:.2f} ms",
-            f"{t['unaligned100_ms']:.2f} ms",
-            t["unaligned100_ms"] / v["unaligned100_ms"],
-            "",
-        ),
-        (
-            "stored size",
-            f"{v['stored_bytes'] / 1e6:.0f} MB",
-            f"{t['stored_bytes'] / 1e6:.0f} MB",
-            t["stored_bytes"] / v["stored_bytes"],
-            "",
-        ),
-    ]
     print(
-        f"\nEM volume {args.n}³ uint8 ({mb:.0f} MB), zstd level 1, 64³ blocks; "
-        f"{platform.machine()}, {platform.python_version()}, best of {args.repeat}\n"
+        f"\nEM volumes {args.n}³ uint8, zstd level 1, 64³ blocks; {platform.machine()}, Python "
+        f"{platform.python_version()}, tensorstore {version('tensorstore')}; reads: median of "
+        f"{args.shots} interleaved single shots; malloc {malloc_mode()} (bench/memory.py)"
     )
-    print(f"{'measure':<28}{'voxhub':>14}{'tensorstore':>14}{'speed ratio':>13}{'goal':>8}")
-    for name, a, b, ratio, goal in rows:
-        print(f"{name:<28}{a:>14}{b:>14}{ratio:>12.2f}x{goal:>8}")
-    print(f"\nvoxhub's very first write into the new store: {mb / v['first_write_s']:.0f} MB/s")
-    depth_ratio = v["deep_read_s"] / v["root_read_s"]
-    print(
-        f"\nfull read at depth {args.depth}: {mb / v['deep_read_s']:.0f} MB/s vs root "
-        f"{mb / v['root_read_s']:.0f} MB/s → depth/root time {depth_ratio:.2f}x (goal ≤ 1.10)"
-    )
-    print("(speed ratio = tensorstore time / voxhub time: above 1 means voxhub is faster)")
-    (HERE / "results.json").write_text(json.dumps({"voxhub": v, "tensorstore": t}, indent=2))
+    for name, res in results.items():
+        print_set(name, res, args.depth)
+    print("\n(speed ratio = tensorstore time / voxhub time: above 1 means voxhub is faster)")
+    results["malloc"] = malloc_mode()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import DATA_DIR, em_volume
+from bench.memory import malloc_mode, retain_freed_memory
 from bench.versions_common import make_plan, p50, p99, save_plan
 from bench.versions_voxhub import block_versions, chain, many_nodes
 
@@ -146,7 +147,10 @@ def report(v: dict[str, Any], ic: dict[str, Any] | None, mb: float, depth: int) 
             label += f" ({imany['nodes']} in ic)"
         print(_row(label, p50(many["open_master_s"]) * 1e3,
                    imany["open_s"] * 1e3 if imany else None, "ms", "< 1 s at 10⁵"))  # fmt: skip
-        print(f"  made {many['nodes']} voxhub nodes in {many['build_s']:.0f} s (API, on tmpfs)")
+        print(
+            f"  made {many['nodes']} voxhub nodes and {many['writes_per_node']} 8³-block writes "
+            f"per node in {many['build_s']:.0f} s (API, on tmpfs)"
+        )
         if imany:
             print(f"  made {imany['nodes']} Icechunk snapshots in {imany['build_s']:.0f} s")
         for key in [k for k in many if k.startswith("lookups_at")]:
@@ -161,7 +165,13 @@ def report(v: dict[str, Any], ic: dict[str, Any] | None, mb: float, depth: int) 
 
 
 def main() -> None:
+    retain_freed_memory("bench.versions")
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="let glibc return freed memory (bench/memory.py)",
+    )
     parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volume")
     parser.add_argument("--depth", type=int, default=50, help="version chain depth")
     parser.add_argument("--shots", type=int, default=5, help="interleaved single-shot full reads")
@@ -169,6 +179,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=100, help="reads per block-versions case")
     parser.add_argument("--open-nodes", type=int, default=100_000, help="0 skips the test")
     parser.add_argument("--open-budget", type=float, default=300.0, help="seconds to make nodes")
+    parser.add_argument("--open-writes", type=int, default=10, help="8³ blocks written per node")
     parser.add_argument("--no-icechunk", action="store_true")
     args = parser.parse_args()
     em = em_volume(args.n)
@@ -188,7 +199,7 @@ def main() -> None:
                 em, work / "vx-per-block", args.block_versions, args.reads
             )
         if args.open_nodes:
-            v["many"] = many_nodes(work, args.open_nodes, args.open_budget)
+            v["many"] = many_nodes(work, args.open_nodes, args.open_budget, args.open_writes)
         ic = None
         python = None if args.no_icechunk else icechunk_python()
         if python is not None:
@@ -198,10 +209,13 @@ def main() -> None:
     engines = f", Icechunk {ic['icechunk']} (zarr {ic['zarr']})" if ic else ""
     print(
         f"\nEM {args.n}³ uint8 ({mb:.0f} MB), zstd-1, 64³ blocks/chunks, {args.depth}-version "
-        f"chain; {platform.machine()}, Python {platform.python_version()}{engines}\n"
+        f"chain; {platform.machine()}, Python {platform.python_version()}{engines}; malloc "
+        f"{malloc_mode()} (bench/memory.py)\n"
     )
     report(v, ic, mb, args.depth)
-    (HERE / "versions_results.json").write_text(json.dumps({"voxhub": v, "icechunk": ic}, indent=1))
+    (HERE / "versions_results.json").write_text(
+        json.dumps({"voxhub": v, "icechunk": ic, "malloc": malloc_mode()}, indent=1)
+    )
 
 
 if __name__ == "__main__":

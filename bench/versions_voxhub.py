@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,9 @@ def open_in_fresh_process(path: Path, alias: str) -> float:
 
 def lookups(hub: voxhub.Hub, repo: voxhub.Repo, count: int = 20) -> Result:
     """Per-lookup costs at the current DAG size: ``uuid:master``, ``/api/repos/info``."""
-    from starlette.testclient import TestClient
+    with warnings.catch_warnings():  # starlette's notice about its httpx-based client
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
 
     from voxhub.server.app import create_app
 
@@ -205,20 +208,31 @@ def lookups(hub: voxhub.Hub, repo: voxhub.Repo, count: int = 20) -> Result:
     return res
 
 
-def many_nodes(workdir: Path, target: int, budget_s: float, at: int = 2000) -> Result:
+def many_nodes(
+    workdir: Path, target: int, budget_s: float, writes: int = 10, at: int = 2000
+) -> Result:
     """A repo with up to ``target`` version nodes (a chain, made through the API on tmpfs,
-    where fsync is free, then copied to disk): lookups at ``at`` nodes and at the end, and
-    the time a fresh process takes to open the store and find ``master``."""
+    where fsync is free, then copied to disk) and ``writes`` mutations per node (every
+    10th node writes ``10 * writes`` 8³ blocks of a small volume in one request: the
+    history an open must not replay): lookups at ``at`` nodes and at the end, and the time
+    a fresh process takes to open the store and find ``master``."""
     shm = Path(os.environ.get("VOXHUB_BENCH_TMPFS", "/dev/shm")) / f"voxhub-many-{os.getpid()}"
     disk = workdir / "many"
-    res: Result = {}
+    res: Result = {"writes_per_node": writes}
     try:
         hub = voxhub.open(str(shm))
         repo = hub.create_repo("many")
         node = repo.master
+        if writes:
+            node.create_volume("marks", "uint8", block_shape=(8, 8, 8))
+        strip = np.ones((8, 8, 80 * writes), np.uint8)
         t0 = time.perf_counter()
         made = 1
         while made < target and time.perf_counter() - t0 < budget_s:
+            if writes:  # a different strip of blocks per node, 1000 strips per row
+                node.volume("marks").write(
+                    (0, 8 * (made // 1000), 8 * writes * (made % 1000)), strip
+                )
             node = node.commit().newversion()
             made += 1
             if made == at:

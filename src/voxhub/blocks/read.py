@@ -12,6 +12,10 @@ decoding is shared (:func:`share_work`): the calling thread decodes too, and idl
 workers claim blocks one at a time from the same queue. A small read therefore pays one
 thread hand-off rather than one per chunk, and never waits for a pool that is busy with
 another request (a helper that has not started is cancelled once the caller is done).
+
+All values come from one ``get_many`` before any decoding starts: fetching in pieces
+would let the other core decode earlier, but a read must be one snapshot (on LMDB one
+read transaction), or it could return half of a write made to an open node meanwhile.
 """
 
 from __future__ import annotations
@@ -59,8 +63,16 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
     if not coords:
         return out
     fill = _block_filler(layout, out)
+    # Longest first (stored size x planes to decode), so that the threads finish together
+    # instead of one decoding a last big block while the other idles.
+    depth = layout.block_shape[0]
+    order = sorted(
+        range(len(coords)),
+        key=lambda i: -len(values[i] or b"") * min(cz[coords[i][0]][1].stop, depth),
+    )
 
-    def one(i: int) -> None:
+    def one(k: int) -> None:
+        i = order[k]
         z, y, x = coords[i]
         fill(cz[z], cy[y], cx[x], values[i])
 

@@ -1,0 +1,121 @@
+"""The read fast paths: head-only zstd decodes, the shared work queue, per-block filling."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imageblk.fakes import FakeView
+from voxhub.blocks import BlockLayout, fill_block, read_box, write_box
+from voxhub.blocks.read import share_work
+from voxhub.codecs import ZstdCodec
+from voxhub.errors import CodecError
+from voxhub.geometry import BlockGrid, Box
+
+BIG = (64, 64, 64)  # a uint8 frame of two zstd blocks: the head decode can stop early
+
+
+def _volume(shape: tuple[int, int, int], seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    smooth = np.cumsum(rng.integers(0, 3, shape), axis=2) % 251
+    return (smooth + rng.integers(0, 4, shape)).astype(np.uint8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(planes=st.integers(0, 64), dtype=st.sampled_from(["uint8", "uint16", "float32"]))
+def test_head_decode_gives_exactly_the_leading_planes(planes: int, dtype: str) -> None:
+    block = _volume(BIG).astype(dtype)
+    codec = ZstdCodec()
+    out = np.full(BIG, 7, dtype)
+    plane = BIG[1] * BIG[2] * block.itemsize
+    codec.decode_head_into(codec.encode(block), out, planes * plane)
+    np.testing.assert_array_equal(out[:planes], block[:planes])
+
+
+def test_head_decode_refuses_frames_of_another_size_and_corrupt_data() -> None:
+    codec = ZstdCodec()
+    data = codec.encode(_volume(BIG))
+    with pytest.raises(CodecError, match="zstd"):
+        codec.decode_head_into(data, np.empty((32, 64, 64), np.uint8), 4096)
+    with pytest.raises(CodecError, match="zstd"):
+        codec.decode_head_into(data[:-5000], np.empty(BIG, np.uint8), BIG[0] * 4096)
+    with pytest.raises(CodecError, match="zstd"):
+        codec.decode_head_into(b"\x00" * 40, np.empty(BIG, np.uint8), 4096)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    start=st.tuples(st.integers(-10, 150), st.integers(-10, 150), st.integers(-10, 150)),
+    shape=st.tuples(st.integers(1, 140), st.integers(1, 70), st.integers(1, 70)),
+)
+def test_reads_of_64_blocks_at_any_alignment_match_numpy(
+    start: tuple[int, int, int], shape: tuple[int, int, int]
+) -> None:
+    ref = _VOLUME[1]
+    box = Box.from_shape(shape, start)
+    got = read_box(_VOLUME[0], _VOLUME[2], box)
+    expected = np.zeros(shape, np.uint8)
+    inside = box.intersect(Box((0, 0, 0), ref.shape))  # type: ignore[arg-type]
+    if not inside.empty:
+        expected[inside.translate(tuple(-s for s in start)).relative_to((0, 0, 0))] = ref[
+            inside.relative_to((0, 0, 0))
+        ]
+    np.testing.assert_array_equal(got, expected)
+
+
+def _make_volume() -> tuple[FakeView, np.ndarray, BlockLayout]:
+    lay = BlockLayout(BlockGrid(BIG), np.dtype("uint8"), ZstdCodec(), lambda c: repr(c).encode())
+    view, ref = FakeView(), _volume((192, 128, 128))
+    ref[:64, :64, 64:] = 0  # one absent block
+    write_box(view, lay, (0, 0, 0), ref)
+    return view, ref, lay
+
+
+_VOLUME = _make_volume()
+
+
+def test_fill_block_one_block_at_a_time_equals_read_box() -> None:
+    view, ref, lay = _VOLUME
+    box = Box((5, 60, 3), (150, 100, 128))
+    out = np.empty(box.shape, np.uint8)
+    for coord in lay.grid.blocks_in(box):
+        fill_block(lay, box, out, coord, view.get(lay.tkey(coord)))
+    np.testing.assert_array_equal(out, read_box(view, lay, box))
+    np.testing.assert_array_equal(out, ref[5:150, 60:100, 3:128])
+
+
+def test_a_corrupt_block_fails_the_read_with_a_codec_error() -> None:
+    view, _, lay = _VOLUME
+    bad = FakeView()
+    for key in view.stored_keys():
+        value = view.get(key)
+        assert value is not None
+        bad.put_many([(key, value[: len(value) // 2] if key == lay.tkey((1, 1, 1)) else value)])
+    with pytest.raises(CodecError):
+        read_box(bad, lay, Box((0, 0, 0), (192, 128, 128)))
+
+
+def test_share_work_runs_every_item_once_and_reraises_after_all_threads_stop() -> None:
+    seen: list[int] = []
+    share_work(seen.append, 500)
+    assert sorted(seen) == list(range(500))
+    active, lock = [0], threading.Lock()
+
+    def flaky(i: int) -> None:
+        with lock:
+            active[0] += 1
+        try:
+            if i == 40:
+                raise RuntimeError("item 40")
+            np.sort(np.random.default_rng(i).random(20_000))  # releases the GIL
+        finally:
+            with lock:
+                active[0] -= 1
+
+    with pytest.raises(RuntimeError, match="item 40"):
+        share_work(flaky, 200)
+    assert active[0] == 0
