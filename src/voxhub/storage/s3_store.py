@@ -2,8 +2,9 @@
 
 Keys become object names under the store's prefix: the lowercase hex of the key bytes.
 Hex preserves byte order (also for keys that are prefixes of others), so an ordered
-listing from an offset is a ``scan``. Object names that are not hex (the commit lock,
-``~commit-lock``) are skipped by scans.
+listing from an offset is a ``scan``. Object names that are not hex (a transaction's
+key locks ``<hex>~`` and intents ``~txn/<id>``, see :mod:`voxhub.storage.s3_names`) are
+not keys; listings report the locks they meet so that reads can settle them.
 
 Guarantees and their limits:
 
@@ -14,8 +15,15 @@ Guarantees and their limits:
   is ``None``, ``If-Match: <ETag of the value read>`` otherwise (SeaweedFS 4.48 and Ceph
   honour both). Deleting (``new=None``) checks the ETag and then deletes: S3 has no
   conditional delete, so a write landing between the check and the delete is lost.
-* ``transact`` is optimistic and serialised by a commit lock; see
-  :mod:`voxhub.storage.s3_txn`.
+* ``transact`` is all or nothing, even if the process dies at any step of its commit:
+  per-key lease locks, an intent record as the commit point, roll-forward by whoever
+  meets it; see :mod:`voxhub.storage.s3_txn` for the protocol and its limits.
+* ``scan``/``scan_many`` show each transaction whole: a listing that meets a committed
+  transaction's locks finishes it first, and a value that changed between the listing and
+  its fetch makes the read start again. Point reads do not check (see s3_txn).
+* The first request of an opened store finishes what crashed writers committed.
+* ``fault_hook`` (set by :class:`voxhub.testing.faults.FaultyStore`) is called before
+  every object write, so tests can fail or kill a commit at each of its steps.
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ that transaction.
 
 Unversioned instances (DVID rule) map every node to the repo root's version and accept
 writes on committed nodes; they keep no write sets (nothing to diff or merge).
+
+Known cost on object stores: listing is ascending and paged (1,000 names per LIST, no
+way to list backwards or to ask for fewer), so a block with more than about a thousand
+versions below the reading node costs a second LIST request. Storing versions in
+descending order and listing each range lazily would remove it.
 """
 
 from __future__ import annotations
