@@ -19,8 +19,9 @@ from voxhub.datatypes.imageblk.write import coerce
 from voxhub.datatypes.labelmap import mutations, split
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, MAXLABEL_KEY, id_of, key_range
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
+from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
 from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index
 from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
@@ -285,8 +286,7 @@ class LabelInstance:
         return [id_of(k) for k, _ in self.view.scan(start, end, keys_only=True)]
 
     def maxlabel(self) -> int:
-        value = self.view.get(MAXLABEL_KEY)
-        return 0 if value is None else int.from_bytes(value, "big")
+        return read_maxlabel(self.view)
 
     def next_label(self) -> int:
         """The id the next reservation would start at (nothing is reserved)."""

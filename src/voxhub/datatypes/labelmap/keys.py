@@ -7,7 +7,8 @@ every id a big-endian uint64 so byte order is numeric order:
 * ``0x20 | sv``: the body a supervoxel belongs to (absent: itself; a body of 0: the
   supervoxel was retired by a split);
 * ``0x21 | body``: the body's label index (:mod:`.index`);
-* ``0x22``: the largest label written or mutated at this version (``maxlabel``);
+* ``0x22 | any suffix``: records whose largest is the largest label written or mutated at
+  this version (``maxlabel``, see :mod:`.maxlabel`);
 * ``0x23 | mutation id``: one mutation log record (JSON).
 """
 
@@ -54,7 +55,7 @@ def describe_tkey(tkey: bytes) -> str:
     if (tkey and tkey[0] == KEY_BLOCK) or is_extents_key(tkey):
         return block_desc(tkey)
     names = {KEY_MAPPING: "mapping", KEY_INDEX: "index", KEY_MUTATION: "mutation"}
-    if tkey == MAXLABEL_KEY:
+    if tkey[:1] == MAXLABEL_KEY:
         return "maxlabel"
     if len(tkey) == _ID.size and tkey[0] in names:
         return f"{names[tkey[0]]}:{id_of(tkey)}"
@@ -63,6 +64,6 @@ def describe_tkey(tkey: bytes) -> str:
 
 def is_derived(tkey: bytes) -> bool:
     """Pyramid blocks, extents and maxlabel are recomputed at a merge child."""
-    if tkey == MAXLABEL_KEY or is_extents_key(tkey):
+    if tkey[:1] == MAXLABEL_KEY or is_extents_key(tkey):
         return True
     return len(tkey) > 1 and tkey[0] == KEY_BLOCK and tkey[1] > 0

@@ -7,8 +7,7 @@ from typing import Any
 
 from voxhub.datatypes.imageblk.merge import repair_after_merge
 from voxhub.datatypes.labelmap.downsample import downsample_labels
-from voxhub.datatypes.labelmap.keys import MAXLABEL_KEY
-from voxhub.datatypes.labelmap.write import raise_maxlabel
+from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel, read_maxlabel
 from voxhub.versioning.protocols import VersionedReader, VersionedView
 
 
@@ -20,7 +19,6 @@ def repair_labels_after_merge(
 ) -> None:
     """As for images, with the label mode pyramid; maxlabel is the parents' maximum."""
     repair_after_merge(child, config_json, parents, changed, downsample_labels)
-    values = [p.get(MAXLABEL_KEY) for p in parents]
-    top = max((int.from_bytes(v, "big") for v in values if v), default=0)
+    top = max((read_maxlabel(p) for p in parents), default=0)
     if top:
         child.transact(lambda txn: raise_maxlabel(txn, top))

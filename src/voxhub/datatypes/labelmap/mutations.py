@@ -14,7 +14,8 @@ import numpy as np
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key, mutation_key
 from voxhub.datatypes.labelmap.mapping import set_body
-from voxhub.datatypes.labelmap.write import raise_maxlabel, store_index
+from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
+from voxhub.datatypes.labelmap.write import store_index
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 

@@ -20,9 +20,10 @@ from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key, mapping_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
+from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index, record, stamp
 from voxhub.datatypes.labelmap.rle import mask_in_box
-from voxhub.datatypes.labelmap.write import raise_maxlabel, store_index
+from voxhub.datatypes.labelmap.write import store_index
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn

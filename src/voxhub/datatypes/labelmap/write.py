@@ -15,8 +15,9 @@ from voxhub.datatypes.imageblk.pyramid import update_pyramid
 from voxhub.datatypes.imageblk.write import grow_extents
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
-from voxhub.datatypes.labelmap.keys import MAXLABEL_KEY, index_key
+from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
+from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
@@ -94,9 +95,3 @@ def store_index(txn: VersionedTxn, index: LabelIndex) -> None:
         txn.delete(index_key(index.body))
     else:
         txn.put(index_key(index.body), index.encode())
-
-
-def raise_maxlabel(txn: VersionedTxn, label: int) -> None:
-    current = txn.get(MAXLABEL_KEY)
-    if current is None or int.from_bytes(current, "big") < label:
-        txn.put(MAXLABEL_KEY, label.to_bytes(8, "big"))
