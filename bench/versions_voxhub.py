@@ -179,7 +179,7 @@ def open_in_fresh_process(path: Path, alias: str) -> float:
 def lookups(hub: voxhub.Hub, repo: voxhub.Repo, count: int = 20) -> Result:
     """Per-lookup costs at the current DAG size: ``uuid:master``, ``/api/repos/info``."""
     with warnings.catch_warnings():  # starlette's notice about its httpx-based client
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
     from voxhub.server.app import create_app
