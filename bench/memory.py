@@ -1,14 +1,15 @@
-"""Keep freed memory in the process while benchmarking (both engines alike).
+"""Optionally keep freed memory in the process while benchmarking (``--retain-memory``).
 
 The VMs these benchmarks run on report freed memory to the host (virtio-balloon free page
-reporting, in 8 MiB runs), and touching such memory again faults it back in from the host
-at ~60 MB/s: a fresh 512³ uint8 output array then costs 0.7-2.5 s instead of ~50 ms. glibc
-returns every large block (≥ 32 MiB always, via ``munmap``) to the kernel on ``free``, so
-in a plain process each full-volume read of either engine may pay that, depending on luck
-and timing (the 530-1080 MB/s spread of issue 8). With ``MALLOC_MMAP_MAX_=0`` and a huge
-``MALLOC_TRIM_THRESHOLD_`` glibc serves large blocks from its heap and keeps them, so a
-freed output array's pages are reused warm. The benchmarks re-execute themselves with
-these settings unless ``--system-malloc`` is given; the results record which was used.
+reporting, in 8 MiB runs), and first touches of memory are slow there, worst with
+transparent huge pages (numpy advises them for arrays of 4 MiB or more: a fresh 512³ uint8
+array took 0.4-2.5 s to fill with them, ~0.1 s without). voxhub maps its large read
+outputs in 4 KiB pages itself (``voxhub.blocks.read.new_output``); what remains is the
+churn of other fresh allocations (e.g. the copies of LMDB values a read makes). With
+``--retain-memory`` a benchmark re-executes itself with ``MALLOC_MMAP_MAX_=0`` and a huge
+``MALLOC_TRIM_THRESHOLD_``, so glibc serves large blocks from its heap and keeps them, and
+freed memory is reused warm, by both engines in the process. The default is the system's
+behaviour, which is what users get; the results record which was used.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
 
 
 def retain_freed_memory(module: str) -> None:
-    """Re-run ``python -m module`` with :data:`SETTINGS` unless they are in effect (or
-    ``--system-malloc`` was given, which is then left for the module's parser)."""
-    if "--system-malloc" in sys.argv or all(os.environ.get(k) == v for k, v in SETTINGS.items()):
+    """With ``--retain-memory`` in the arguments, re-run ``python -m module`` with
+    :data:`SETTINGS` unless they are in effect already."""
+    if "--retain-memory" not in sys.argv or malloc_mode() == "retained":
         return
     env = {**os.environ, **SETTINGS}
     os.execve(sys.executable, [sys.executable, "-m", module, *sys.argv[1:]], env)

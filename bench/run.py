@@ -207,9 +207,9 @@ def main() -> None:
     retain_freed_memory("bench.run")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--system-malloc",
+        "--retain-memory",
         action="store_true",
-        help="let glibc return freed memory (bench/memory.py)",
+        help="keep freed memory in the process (bench/memory.py)",
     )
     parser.add_argument("--n", type=int, default=512, help="side of the cubic EM volumes")
     parser.add_argument("--repeat", type=int, default=3, help="first writes per engine (best kept)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from imageblk.fakes import FakeView
 from voxhub.blocks import BlockLayout, fill_block, read_box, write_box
-from voxhub.blocks.read import share_work
+from voxhub.blocks.read import LARGE_OUTPUT, share_work
 from voxhub.codecs import ZstdCodec
 from voxhub.errors import CodecError
 from voxhub.geometry import BlockGrid, Box
@@ -119,3 +120,28 @@ def test_share_work_runs_every_item_once_and_reraises_after_all_threads_stop() -
     with pytest.raises(RuntimeError, match="item 40"):
         share_work(flaky, 200)
     assert active[0] == 0
+
+
+def test_a_large_read_returns_a_writable_array_that_outlives_everything_else() -> None:
+    lay = BlockLayout(
+        BlockGrid((16, 64, 64)), np.dtype("uint16"), ZstdCodec(), lambda c: repr(c).encode()
+    )
+    view = FakeView()
+    write_box(view, lay, (1, 5, 7), np.full((4, 4, 4), 9, np.uint16))
+    box = Box((0, 0, 0), (2, 1024, 1100))  # 4.5 MB: the mapped-output path
+    assert box.size * 2 >= LARGE_OUTPUT
+    out = read_box(view, lay, box)
+    del view
+    gc.collect()
+    assert out.flags.writeable
+    assert out.flags.c_contiguous
+    assert out.shape == box.shape
+    assert int(out.sum()) == 9 * 4 * 4  # the one plane z=1 of the 4³ cube inside the box
+    assert (out[1, 5:9, 7:11] == 9).all()
+    out[0, 0, 0] = 5
+    assert out[0, 0, 0] == 5
+    part = out[1:, 10:20]
+    del out
+    gc.collect()
+    assert part.shape == (1, 10, 1100)
+    assert int(part.sum()) == 0

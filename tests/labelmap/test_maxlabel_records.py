@@ -9,12 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voxhub.datatypes.labelmap.maxlabel import (
-    COMPACT_AT,
-    MAXLABEL_RANGE,
-    raise_maxlabel,
-    read_maxlabel,
-)
+from voxhub.datatypes.labelmap.keys import KEY_MAXLABEL
+from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel, read_maxlabel
+from voxhub.datatypes.slots import SLOTS, slot_of
 from voxhub.storage import MemoryStore
 from voxhub.storage.base import KVStore
 from voxhub.storage.s3_store import S3Store
@@ -31,13 +28,13 @@ def _view(store: KVStore) -> VersionedView:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.integers(1, 2**64 - 1), min_size=1, max_size=3 * COMPACT_AT))
+@given(st.lists(st.integers(1, 2**64 - 1), min_size=1, max_size=3 * SLOTS))
 def test_maxlabel_is_the_largest_id_raised_and_records_stay_few(ids: list[int]) -> None:
     view = _view(MemoryStore())
     for i, label in enumerate(ids):
         view.transact(lambda txn, label=label: raise_maxlabel(txn, label))
         assert read_maxlabel(view) == max(ids[: i + 1])
-    assert len(list(view.scan(*MAXLABEL_RANGE))) < COMPACT_AT
+    assert len(list(view.scan(bytes([KEY_MAXLABEL]), bytes([KEY_MAXLABEL + 1])))) <= SLOTS
 
 
 @pytest.mark.s3
@@ -51,6 +48,10 @@ def test_parallel_label_slabs_raising_maxlabel_do_not_conflict(seaweed: SeaweedS
     )
     view = _view(store)
     runs = 0
+    # the two writers use different slots (what the test is about)
+    assert slot_of(KEY_MAXLABEL, (10).to_bytes(8, "big")) != slot_of(
+        KEY_MAXLABEL, (20).to_bytes(8, "big")
+    )
 
     def slab(txn: VersionedTxn) -> None:
         nonlocal runs

@@ -9,13 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voxhub.datatypes.imageblk.extents import (
-    COMPACT_AT,
-    EXTENTS_RANGE,
-    grow_extents,
-    read_extents,
-    set_extents,
-)
+from voxhub.datatypes.imageblk.extents import grow_extents, read_extents, set_extents
+from voxhub.datatypes.imageblk.keys import KEY_EXTENTS, encode_extents
+from voxhub.datatypes.slots import SLOTS, slot_of
 from voxhub.geometry import Box
 from voxhub.storage import MemoryStore
 from voxhub.storage.base import KVStore
@@ -40,7 +36,7 @@ boxes = st.builds(
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(boxes, min_size=1, max_size=3 * COMPACT_AT))
+@given(st.lists(boxes, min_size=1, max_size=3 * SLOTS))
 def test_extents_are_the_union_of_every_write_and_stay_few(written: list[Box]) -> None:
     view = _view(MemoryStore())
     union = written[0]
@@ -48,7 +44,7 @@ def test_extents_are_the_union_of_every_write_and_stay_few(written: list[Box]) -
         view.transact(lambda txn, box=box: grow_extents(txn, box))
         union = union.union(box)
         assert read_extents(view) == union
-    assert len(list(view.scan(*EXTENTS_RANGE))) < COMPACT_AT  # compacted as it grows
+    assert len(list(view.scan(bytes([KEY_EXTENTS]), bytes([KEY_EXTENTS + 1])))) <= SLOTS
     view.transact(lambda txn: set_extents(txn, Box((0, 0, 0), (1, 1, 1))))
     assert read_extents(view) == Box((0, 0, 0), (1, 1, 1))
 
@@ -64,6 +60,10 @@ def test_parallel_slabs_growing_the_extents_do_not_conflict(seaweed: SeaweedServ
     )
     view = _view(store)
     runs = 0
+    # the two slabs' boxes use different slots (what the test is about)
+    assert slot_of(KEY_EXTENTS, encode_extents(Box((0, 0, 0), (8, 8, 8)))) != slot_of(
+        KEY_EXTENTS, encode_extents(Box((8, 0, 0), (16, 8, 8)))
+    )
 
     def other_slab() -> None:
         view.transact(lambda txn: grow_extents(txn, Box((8, 0, 0), (16, 8, 8))))

@@ -5,9 +5,9 @@ Layout (all integers big-endian, fixed width, so byte order equals numeric order
 * block: ``KEY_BLOCK (0x10) | scale (1 byte) | z | y | x``, each coordinate stored as
   the uint32 ``coord + 2**31``. Negative coordinates therefore sort first, and a scan of
   one scale visits blocks in z, then y, then x order.
-* extents records: ``KEY_EXTENTS (0x11)`` then an arbitrary suffix (stores written before
-  records existed have ``0x11`` alone); each value is a scale-0 voxel box as six int64
-  (start z,y,x, stop z,y,x) and the extents are their union (see :mod:`.extents`).
+* extents slots: ``KEY_EXTENTS (0x11) | slot (1 byte)``; each value is a scale-0 voxel
+  box as six int64 (start z,y,x, stop z,y,x) and the extents are their union (see
+  :mod:`.extents` and :mod:`voxhub.datatypes.slots`).
 """
 
 from __future__ import annotations

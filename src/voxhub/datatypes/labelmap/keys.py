@@ -1,14 +1,14 @@
 """Type keys of labelmap instances.
 
 Blocks and extents use the image layout (:mod:`voxhub.datatypes.imageblk.keys`:
-``0x10 | scale | z | y | x`` and ``0x11``) so the block machinery is shared. Added here,
+``0x10 | scale | z | y | x`` and ``0x11 | slot``) so the block machinery is shared. Added here,
 every id a big-endian uint64 so byte order is numeric order:
 
 * ``0x20 | sv``: the body a supervoxel belongs to (absent: itself; a body of 0: the
   supervoxel was retired by a split);
 * ``0x21 | body``: the body's label index (:mod:`.index`);
-* ``0x22 | any suffix``: records whose largest is the largest label written or mutated at
-  this version (``maxlabel``, see :mod:`.maxlabel`);
+* ``0x22 | slot (1 byte)``: slots whose largest is the largest label written or mutated
+  at this version (``maxlabel``, see :mod:`.maxlabel` and :mod:`voxhub.datatypes.slots`);
 * ``0x23 | mutation id``: one mutation log record (JSON).
 """
 
