@@ -259,10 +259,18 @@ class S3Store(KVStore):
     def _settled_listing(self, start: bytes, end: bytes | None) -> list[tuple[bytes, str | None]]:
         if end is not None and end <= start:
             return []
+        # Once a committed transaction's writes were applied (by anyone), one more listing
+        # shows all of them; its writer may keep its locks a moment longer, so meeting the
+        # same committed transactions again is no reason to list again.
+        settled: set[str] = set()
         for _ in range(READ_ATTEMPTS):
             pairs, locked = self._listing(start, end)
-            if not locked or not settle_locks(self, locked):
+            if not locked:
                 return pairs
+            committed, cleared = settle_locks(self, locked)
+            if not cleared and committed <= settled:
+                return pairs
+            settled |= committed
         return pairs
 
     def scan(
