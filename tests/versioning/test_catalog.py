@@ -182,9 +182,13 @@ def test_instances(store: KVStore) -> None:
 
 
 def test_a_store_of_the_old_key_layout_is_refused(store: KVStore) -> None:
-    """Layout 1 (tombstones as empty values) had repos but no layout record."""
+    """Layout 1 (tombstones as empty values) had repos but no layout record; layout 2
+    stored versions ascending. Both are refused with a message naming the layouts."""
     store.put(b"\x00repo/" + b"0" * 32, b"{}")
     with pytest.raises(StorageError, match="key layout 1"):
         Catalog(store)
-    store.put(b"\x00layout", b"2")
+    store.put(b"\x00layout", b"2")  # versions ascending in data keys
+    with pytest.raises(StorageError, match="uses key layout 2, this voxhub reads layout 3"):
+        Catalog(store)
+    store.put(b"\x00layout", b"3")
     Catalog(store)  # the current layout opens

@@ -1,4 +1,5 @@
-"""Key layout: round trips and the ordering contract (byte order == tuple order)."""
+"""Key layout: round trips and the ordering contract (byte order == tuple order, versions
+newest first)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from voxhub.versioning.keys import (
     tkey_of,
     tkey_range,
     version_of,
+    versions_from,
     write_set_key,
     writes_range,
 )
@@ -45,8 +47,25 @@ def test_round_trip(inst: int, tkey: bytes, version: int, mark: bytes) -> None:
 @given(st.tuples(ids, tkeys, ids, marks), st.tuples(ids, tkeys, ids, marks))
 def test_byte_order_is_tuple_order(a: Parts, b: Parts) -> None:
     ka, kb = data_key(*a), data_key(*b)
-    assert (ka < kb) == (a < b)
+    order_a, order_b = (a[0], a[1], -a[2], a[3]), (b[0], b[1], -b[2], b[3])
+    assert (ka < kb) == (order_a < order_b)
     assert (ka == kb) == (a == b)
+    assert MARK_DATA < MARK_TOMBSTONE  # a version's data key lists before its tombstone
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids, tkeys, tkeys, ids, ids, marks)
+def test_versions_from_holds_exactly_the_versions_up_to_one(
+    inst: int, tkey: bytes, other: bytes, bound: int, version: int, mark: bytes
+) -> None:
+    start, end = versions_from(inst, tkey, bound)
+    assert (start <= data_key(inst, tkey, version, mark) < end) == (version <= bound)
+    if other != tkey:
+        assert not start <= data_key(inst, other, version, mark) < end
+    # the bound version's own keys come first, then its nearest lower version
+    assert start < data_key(inst, tkey, bound, MARK_DATA)
+    if bound > 0:
+        assert data_key(inst, tkey, bound, MARK_TOMBSTONE) < data_key(inst, tkey, bound - 1)
 
 
 @settings(max_examples=200, deadline=None)

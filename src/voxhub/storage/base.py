@@ -10,7 +10,7 @@ Contract (checked by the shipped conformance suite, ``voxhub.testing.store.Store
   ascending byte order; ``end=None`` means "to the end of the key space". With
   ``keys_only=True`` the value slot is ``None`` and backends may skip reading values.
 * ``pick_values(ranges, choose)`` lets ``choose`` pick one key per range from its keys
-  (optionally newest first, stopping early) and returns the picked keys' values;
+  (ascending, stopping early) and returns the picked keys' values;
   ``same_values(pairs)`` says whether two keys hold equal values. Both have portable
   defaults; LMDB serves them from one read transaction without copying values.
 * ``put_many`` / ``delete_many`` apply a batch. Backends with ``supports_transactions``
@@ -97,26 +97,24 @@ class KVStore(ABC):
         self,
         ranges: Sequence[tuple[bytes, bytes]],
         choose: Callable[[Iterator[bytes]], bytes | None],
-        *,
-        newest_first: bool = False,
     ) -> list[bytes | None]:
         """For each range, let ``choose`` pick one of its keys; return that key's value.
 
-        ``choose`` gets an iterator over the range's keys (descending if
-        ``newest_first``) and may stop early; it is not called for an empty range. The
-        result is ``None`` where it picked nothing or the picked key vanished meanwhile.
-        This is how the versioned layer reads: it decides the visible version from keys
-        alone and reads one value, however many versions are stored (newest first, a
-        read at a chain's leaf stops at the first key). ``choose`` must be pure and quick
-        (backends call it inside a read transaction). The default is a keys-only
-        ``scan_many`` and one ``get_many``; LMDB walks a cursor in one read transaction.
+        ``choose`` gets an iterator over the range's keys in ascending order and may stop
+        early; it is not called for an empty range. The result is ``None`` where it
+        picked nothing or the picked key vanished meanwhile. This is how the versioned
+        layer reads: it decides the visible version from keys alone and reads one value,
+        however many versions are stored (data keys hold versions newest first, so a read
+        at a chain's leaf stops at the first key). ``choose`` must be pure and quick
+        (backends call it inside a read transaction, from several threads at once, and
+        again when a read is retried). The default is a keys-only
+        ``scan_many`` and one ``get_many``; LMDB walks a cursor in one read transaction,
+        S3 lists each range only as far as ``choose`` reads.
         """
         found = self.scan_many(ranges, keys_only=True)
         chosen: list[bytes | None] = []
         for entries in found:
             keys = [k for k, _ in entries]
-            if newest_first:
-                keys.reverse()
             chosen.append(choose(iter(keys)) if keys else None)
         values = iter(self.get_many([k for k in chosen if k is not None]))
         return [next(values) if k is not None else None for k in chosen]

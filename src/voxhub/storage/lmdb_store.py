@@ -73,18 +73,6 @@ def _keys_up(cur: lmdb.Cursor[bytes], start: bytes, end: bytes) -> Iterator[byte
             return
 
 
-def _keys_down(cur: lmdb.Cursor[bytes], start: bytes, end: bytes) -> Iterator[bytes]:
-    """Keys of ``[start, end)`` in descending order, read lazily from ``cur``."""
-    found = cur.prev() if cur.set_range(end) else cur.last()
-    while found:
-        key: bytes = cur.key()
-        if key < start:
-            return
-        if key < end:
-            yield key
-        found = cur.prev()
-
-
 class _LmdbTxn:
     """The :class:`~voxhub.storage.base.Txn` view of one LMDB write transaction."""
 
@@ -186,17 +174,13 @@ class LmdbStore(KVStore):
         self,
         ranges: Sequence[tuple[bytes, bytes]],
         choose: Callable[[Iterator[bytes]], bytes | None],
-        *,
-        newest_first: bool = False,
     ) -> list[bytes | None]:
-        walk = _keys_down if newest_first else _keys_up
-
         def run(txn: Transaction) -> list[bytes | None]:
             cur = txn.cursor()
             out: list[bytes | None] = []
             for start, end in ranges:  # one lazy cursor walk per range, keys only
                 picked = None
-                keys = walk(cur, start, end)
+                keys = _keys_up(cur, start, end)
                 first = next(keys, None)
                 if first is not None:
                     picked = choose(itertools.chain((first,), keys))

@@ -18,9 +18,12 @@ Guarantees and their limits:
 * ``transact`` is all or nothing, even if the process dies at any step of its commit:
   per-key lease locks, an intent record as the commit point, roll-forward by whoever
   meets it; see :mod:`voxhub.storage.s3_txn` for the protocol and its limits.
-* ``scan``/``scan_many`` show each transaction whole: a listing that meets a committed
-  transaction's locks finishes it first, and a value that changed between the listing and
-  its fetch makes the read start again. Point reads do not check (see s3_txn).
+* ``pick_values`` lists each range only as far as its chooser reads (one LIST page for
+  a versioned read, see :mod:`voxhub.storage.s3_pick`), then GETs the picked key.
+* ``scan``/``scan_many``/``pick_values`` show each transaction whole: a listing that
+  meets a committed transaction's locks finishes it first, and a value that changed
+  between the listing and its fetch makes the read start again. Point reads do not
+  check (see s3_txn).
 * The first request of an opened store finishes what crashed writers committed.
 * ``fault_hook`` (set by :class:`voxhub.testing.faults.FaultyStore`) is called before
   every object write, so tests can fail or kill a commit at each of its steps.
@@ -41,6 +44,7 @@ import obstore
 from obstore.store import S3Store as _ObS3
 
 from voxhub.errors import InvalidRequest
+from voxhub.storage import s3_pick
 from voxhub.storage.base import KVStore, Txn
 from voxhub.storage.s3_names import (
     NOT_FOUND,
@@ -53,6 +57,7 @@ from voxhub.storage.s3_names import (
 from voxhub.storage.s3_txn import DEFAULT_LEASE_S, recover, run_transaction, settle_locks
 
 T = TypeVar("T")
+R = TypeVar("R")
 Pair = tuple[bytes, bytes | None]
 
 #: parallel requests per store for batch operations.
@@ -259,19 +264,37 @@ class S3Store(KVStore):
     def _settled_listing(self, start: bytes, end: bytes | None) -> list[tuple[bytes, str | None]]:
         if end is not None and end <= start:
             return []
-        # Once a committed transaction's writes were applied (by anyone), one more listing
-        # shows all of them; its writer may keep its locks a moment longer, so meeting the
-        # same committed transactions again is no reason to list again.
-        settled: set[str] = set()
+        return self.settled(lambda: self._listing(start, end))
+
+    def settled(self, listing: Callable[[], tuple[R, list[bytes]]]) -> R:
+        """Run ``listing`` (its result and the keys it found locked) until every lock it
+        meets is a live writer's before its commit point, or a commit already applied.
+
+        Once a committed transaction's writes were applied (by anyone), one more listing
+        shows all of them; its writer may keep its locks a moment longer, so meeting the
+        same committed transactions again is no reason to list again. (Parallel listings
+        of one read each settle the same commit: the ones whose own apply found the
+        writes already landed must still list again, or they would show part of it.)
+        """
+        seen: set[str] = set()
         for _ in range(READ_ATTEMPTS):
-            pairs, locked = self._listing(start, end)
+            result, locked = listing()
             if not locked:
-                return pairs
+                return result
             committed, cleared = settle_locks(self, locked)
-            if not cleared and committed <= settled:
-                return pairs
-            settled |= committed
-        return pairs
+            if not cleared and committed <= seen:
+                return result
+            seen |= committed
+        return result
+
+    def pick_values(
+        self,
+        ranges: Sequence[tuple[bytes, bytes]],
+        choose: Callable[[Iterator[bytes]], bytes | None],
+    ) -> list[bytes | None]:
+        # Each range is listed only as far as ``choose`` reads it: see s3_pick.
+        self._recover_once()
+        return s3_pick.pick_values(self, ranges, choose, READ_ATTEMPTS)
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False

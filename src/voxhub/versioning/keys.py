@@ -7,13 +7,25 @@ short scan finds them all.
 Layout (all integers big-endian, fixed width)::
 
     metadata  : 0x00 | ascii path                   e.g. b"\\x00node/<uuid>"
-    data      : 0x01 | instance_id (4) | tkey | version_id (4) | marker (1)
+    data      : 0x01 | instance_id (4) | tkey | MAX_ID - version_id (4) | marker (1)
     write set : 0x02 | instance_id (4) | version_id (4) | tkey      (empty value)
+
+Descending versions (layout 3): a data key stores ``MAX_ID - version_id``, so the
+versions of one tkey sort **newest first**. Versions only have ancestors with lower ids
+(children get higher ids than their parents), so everything a node can see of a tkey lies
+in the range that starts at the node's own version (:func:`versions_from`), and at a
+chain's leaf the visible version is the first key listed. Object stores list ascending
+only, in pages of 1,000 names: with ascending versions (layout 2) a read at the leaf of a
+long chain needed the end of the range, i.e. a second LIST page. Build and parse the
+version bytes only through :func:`data_key`, :func:`version_bytes`, :func:`version_of`
+and :func:`split_data_key`.
 
 Markers — DVID's choice, adopted in layout 2. The last byte says what the key holds:
 :data:`MARK_DATA` (the value) or :data:`MARK_TOMBSTONE` ("deleted at this version",
-empty value). A read therefore resolves the visible version of a key **from keys alone**
-(one keys-only scan of the tkey's versions) and then reads one value, whatever the number
+empty value); since layout 3 the data marker is the lower byte, so if a version ever
+held both (it should not: writes are transactions) a newest-first walk meets the data
+first. A read therefore resolves the visible version of a key **from keys alone** (one
+keys-only scan of the tkey's versions) and then reads one value, whatever the number
 of stored versions; layout 1 stored a tombstone as an empty value under the data key, so
 every read had to fetch the values of every version to tell tombstones apart (a block
 edited in 200 versions read 86x slower). The price: one (tkey, version) may own two
@@ -28,13 +40,13 @@ prefix scan lists what one version wrote.
 
 Metadata paths used by :mod:`voxhub.versioning.catalog` are listed in
 :mod:`voxhub.versioning.nodes`. ``layout`` holds :data:`LAYOUT_VERSION`; a store without
-it but with repos was written by layout 1 and is refused.
+it but with repos was written by layout 1, and any other layout is refused.
 
 Ordering contract (tested with Hypothesis): byte order of data keys equals the order of
-the tuples ``(instance_id, tkey, version_id, marker)``. This needs tkeys to be
-*prefix-free* within an instance (fixed width per key class, or terminated), which
-datatypes guarantee. Consequently :func:`tkey_range` holds exactly the versions of one
-tkey, and all metadata sorts before all data, which sorts before all write sets.
+the tuples ``(instance_id, tkey, -version_id, marker)`` (data marker before tombstone).
+This needs tkeys to be *prefix-free* within an instance (fixed width per key class, or
+terminated), which datatypes guarantee. Consequently :func:`tkey_range` holds exactly
+the versions of one tkey, and all metadata sorts before all data, which sorts before all write sets.
 """
 
 from __future__ import annotations
@@ -48,13 +60,13 @@ META_PREFIX = b"\x00"
 DATA_PREFIX = b"\x01"
 WRITES_PREFIX = b"\x02"
 #: the last byte of a data key holding a value.
-MARK_DATA = b"\x01"
+MARK_DATA = b"\x00"
 #: the last byte of a data key meaning "deleted at this version" (its value is empty).
-MARK_TOMBSTONE = b"\x00"
+MARK_TOMBSTONE = b"\x01"
 #: the value stored under tombstone keys and write-set keys.
 TOMBSTONE = b""
 #: bumped when the physical layout changes incompatibly (stored under ``0x00layout``).
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 VERSION_WIDTH = 4
 INSTANCE_WIDTH = 4
@@ -87,11 +99,18 @@ def instance_prefix(instance_id: int) -> bytes:
     return DATA_PREFIX + _u32(instance_id, "instance id")
 
 
+def version_bytes(version_id: int) -> bytes:
+    """The 4 version bytes of a data key: ``MAX_ID - version_id``, newest sorting first."""
+    if not 0 <= version_id <= MAX_ID:
+        raise InvalidRequest(f"version id {version_id} does not fit in 4 bytes")
+    return _U32.pack(MAX_ID - version_id)
+
+
 def data_key(instance_id: int, tkey: bytes, version_id: int, mark: bytes = MARK_DATA) -> bytes:
     """The physical key of ``tkey`` of an instance at a version (data or tombstone)."""
     if mark not in _MARKS:
         raise InvalidRequest(f"unknown data key marker {mark!r}")
-    return instance_prefix(instance_id) + tkey + _u32(version_id, "version id") + mark
+    return instance_prefix(instance_id) + tkey + version_bytes(version_id) + mark
 
 
 def split_data_key(key: bytes) -> tuple[int, bytes, int, bool]:
@@ -99,8 +118,8 @@ def split_data_key(key: bytes) -> tuple[int, bytes, int, bool]:
     if len(key) < _HEADER + SUFFIX_WIDTH or key[:1] != DATA_PREFIX or key[-1:] not in _MARKS:
         raise InvalidRequest(f"{key!r} is not a versioned data key")
     (instance_id,) = _U32.unpack_from(key, 1)
-    (version_id,) = _U32.unpack_from(key, len(key) - SUFFIX_WIDTH)
-    return instance_id, key[_HEADER:-SUFFIX_WIDTH], version_id, key[-1:] == MARK_TOMBSTONE
+    (stored,) = _U32.unpack_from(key, len(key) - SUFFIX_WIDTH)
+    return instance_id, key[_HEADER:-SUFFIX_WIDTH], MAX_ID - stored, key[-1:] == MARK_TOMBSTONE
 
 
 def tkey_range(instance_id: int, tkey: bytes) -> tuple[bytes, bytes]:
@@ -109,6 +128,17 @@ def tkey_range(instance_id: int, tkey: bytes) -> tuple[bytes, bytes]:
     end = prefix_end(base)
     assert end is not None  # the 0x01 prefix byte guarantees a successor exists
     return base + b"\x00" * SUFFIX_WIDTH, end
+
+
+def versions_from(instance_id: int, tkey: bytes, version_id: int) -> tuple[bytes, bytes]:
+    """Half-open range of the stored versions of ``tkey`` up to ``version_id``, newest first.
+
+    These are all the versions a node with that id can see (its ancestors have lower ids).
+    """
+    base = instance_prefix(instance_id) + tkey
+    end = prefix_end(base)
+    assert end is not None  # the 0x01 prefix byte guarantees a successor exists
+    return base + version_bytes(version_id), end
 
 
 def instance_range(instance_id: int) -> tuple[bytes, bytes]:
@@ -126,7 +156,7 @@ def tkey_of(key: bytes) -> bytes:
 
 def version_of(key: bytes) -> int:
     """The version id inside a data key (no checks: the hot path of reads)."""
-    return int.from_bytes(key[-SUFFIX_WIDTH:-1], "big")
+    return MAX_ID - int.from_bytes(key[-SUFFIX_WIDTH:-1], "big")
 
 
 def is_tombstone(key: bytes) -> bool:

@@ -44,7 +44,9 @@ def conflicting_tkeys(
     found = store.scan_many([tkey_range(inst, t) for t in tkeys], keys_only=True)
     suspects: list[tuple[bytes, list[bytes]]] = []
     for tkey, entries in zip(tkeys, found, strict=True):
-        held = {version_of(k): k for k, _ in entries}
+        held: dict[int, bytes] = {}
+        for key, _ in entries:  # newest first; a version's data key before its tombstone
+            held.setdefault(version_of(key), key)
         top = maximal_holders(held, child, lineage)
         if len(top) > 1:
             suspects.append((tkey, [held[h] for h in top]))

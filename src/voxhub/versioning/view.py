@@ -17,10 +17,10 @@ that transaction.
 Unversioned instances (DVID rule) map every node to the repo root's version and accept
 writes on committed nodes; they keep no write sets (nothing to diff or merge).
 
-Known cost on object stores: listing is ascending and paged (1,000 names per LIST, no
-way to list backwards or to ask for fewer), so a block with more than about a thousand
-versions below the reading node costs a second LIST request. Storing versions in
-descending order and listing each range lazily would remove it.
+Data keys hold versions newest first (:mod:`voxhub.versioning.keys`) and a node's
+ancestors have lower version ids, so each read range starts at the bound version itself:
+at a chain's leaf the first key listed is the visible one, and an object store answers
+from the first LIST page however many versions are stored.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
     MARK_TOMBSTONE,
-    MAX_ID,
     SUFFIX_WIDTH,
     TOMBSTONE,
-    VERSION_WIDTH,
     instance_prefix,
     instance_range,
+    version_bytes,
+    version_of,
     write_set_key,
 )
 from voxhub.versioning.protocols import VersionedTxn
@@ -48,16 +48,13 @@ from voxhub.versioning.records import decode_node
 T = TypeVar("T")
 
 _LOW = b"\x00" * SUFFIX_WIDTH
-# Exclusive end of one tkey's versions: sorts after tkey|FFFFFFFF|marker, and no other
-# tkey of the instance starts with this tkey (prefix-free), so nothing else falls between.
+# Exclusive end of one tkey's versions: sorts after tkey|version|marker for every stored
+# version, and no other tkey of the instance starts with this tkey (prefix-free), so
+# nothing else falls between.
 _HIGH = b"\xff" * (SUFFIX_WIDTH + 1)
 _TOMB = MARK_TOMBSTONE[0]
 #: values fetched per request by range scans.
 SCAN_VALUE_BATCH = 256
-
-
-def _version(key: bytes) -> int:
-    return int.from_bytes(key[-SUFFIX_WIDTH:-1], "big")
 
 
 class _Resolver:
@@ -73,13 +70,13 @@ class _Resolver:
         keys = keys if isinstance(keys, list) else list(keys)
         if len(keys) == 1:  # the common case: one version of the key
             key = keys[0]
-            if key[-1] != _TOMB and _version(key) in self.rank:
+            if key[-1] != _TOMB and version_of(key) in self.rank:
                 return key
             return None
         return self.choose_below(keys, None)
 
     def choose_newest(self, keys: Iterator[bytes]) -> bytes | None:
-        """:meth:`choose` for a linear ancestry, given keys newest first.
+        """:meth:`choose` for a linear ancestry, given keys in key order (newest first).
 
         Without merges the visible holder is the deepest ancestor holding the key, i.e.
         the highest ancestor version id (children get higher ids than their parents), so
@@ -87,15 +84,17 @@ class _Resolver:
         """
         rank = self.rank
         for key in keys:
-            if _version(key) in rank:
+            if version_of(key) in rank:
                 return None if key[-1] == _TOMB else key
         return None
 
     def choose_below(self, keys: Sequence[bytes], skip: int | None) -> bytes | None:
         """:meth:`choose`, ignoring version ``skip`` (what a delete would uncover)."""
-        # Ascending keys: if a version has both markers (a write interrupted on a store
-        # without transactions), the data key comes last and wins.
-        held = {_version(k): k for k in keys}
+        # Newest first: if a version has both markers (which transactions rule out), the
+        # data key comes first and wins, as in ``choose_newest``.
+        held: dict[int, bytes] = {}
+        for key in keys:
+            held.setdefault(version_of(key), key)
         if skip is not None:
             held.pop(skip, None)
         best = resolve_visible(held, self.ancestry, self.lineage)
@@ -169,11 +168,8 @@ class _ViewBase:
         self._prefix = instance_prefix(instance_id)
         self._instance_id = instance_id
         self._version_id = version_id
-        self._version_suffix = version_id.to_bytes(VERSION_WIDTH, "big")
-        # just past this version's keys in a tkey's range (no later version is an ancestor)
-        self._upto = (
-            (version_id + 1).to_bytes(VERSION_WIDTH, "big") if version_id < MAX_ID else _HIGH
-        )
+        # starts a tkey's range at this version: newer versions, never ancestors, sort before
+        self._version_suffix = version_bytes(version_id)
         self._resolver = resolver
         self.versioned = versioned
 
@@ -304,16 +300,14 @@ class VersionedKV(_ViewBase):
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
         """Visible values of ``tkeys`` in order, from one ``pick_values``.
 
-        Below a linear ancestry only versions up to the bound one can be ancestors, so
-        each range ends there and is walked newest first (see ``choose_newest``).
+        Only versions up to the bound one can be ancestors, so each range starts there and
+        lists newest first; below a linear ancestry the walk stops at the first ancestor's
+        key (see ``choose_newest``), at a chain's leaf the first key.
         """
-        prefix, resolver = self._prefix, self._resolver
-        if resolver.ancestry.linear:
-            upto = self._upto
-            ranges = [(prefix + t + _LOW, prefix + t + upto) for t in tkeys]
-            return self.store.pick_values(ranges, resolver.choose_newest, newest_first=True)
-        ranges = [(prefix + t + _LOW, prefix + t + _HIGH) for t in tkeys]
-        return self.store.pick_values(ranges, resolver.choose)
+        prefix, resolver, own = self._prefix, self._resolver, self._version_suffix
+        ranges = [(prefix + t + own, prefix + t + _HIGH) for t in tkeys]
+        choose = resolver.choose_newest if resolver.ancestry.linear else resolver.choose
+        return self.store.pick_values(ranges, choose)
 
     def visible_key(self, keys: Sequence[bytes]) -> bytes | None:
         """Which of ``keys`` (the stored versions of one tkey) is visible; ``None``: none."""
