@@ -6,6 +6,7 @@ import pytest
 
 from voxhub.storage.base import Txn
 from voxhub.testing.faults import FaultyStore, InjectedFault, Killed
+from voxhub.versioning.catalog import Catalog
 
 from .conftest import Backend, destroy
 
@@ -64,3 +65,27 @@ def test_commit_stopped_at_every_step_is_all_or_nothing(backend: Backend, kill: 
     if backend.name == "s3" and kill:
         assert not outcomes[0]  # killed before the commit point: nothing
         assert outcomes[-1]  # killed after it: finished by the restarted store
+
+
+def test_versioned_read_right_after_a_fault_is_whole(backend: Backend) -> None:
+    """A read of several keys at once (parallel listings) right after a commit failed
+    anywhere shows it whole: each listing that meets the commit's locks lists again."""
+    tkeys = [b"k0", b"k1", b"k2"]
+    items = [(t, b"new-" + t) for t in tkeys]
+    for n in range(1, 25):
+        store = backend.faulty()
+        catalog = Catalog(store)
+        root = catalog.create_repo("whole").root
+        catalog.create_instance(root, "a", "test", {})
+        store.operations = 0
+        store.fail_at(n)
+        try:
+            catalog.view(root, "a").put_many(items)
+            raised = False
+        except InjectedFault:
+            raised = True
+        store.disarm()
+        got = Catalog(store).view(root, "a").get_many(tkeys)
+        assert got in ([None] * 3, [v for _, v in items]), (n, got)
+        assert not (raised and got[0] is not None), n
+        destroy(store)

@@ -116,12 +116,14 @@ def _abort_or_finish(store: S3Store, txn_id: str) -> bool:
     return False
 
 
-def settle_locks(store: S3Store, keys: Sequence[bytes]) -> bool:
+def settle_locks(store: S3Store, keys: Sequence[bytes]) -> tuple[set[str], bool]:
     """Bring the keys a reader's listing found locked to a whole state.
 
-    A committed holder's writes are applied (a live writer then cleans up itself; a
-    dead one's intent and locks are cleaned up here); locks of dead holders that never
-    committed are removed. Returns whether anything changed (the caller lists again).
+    A committed holder's writes are applied — all of them have landed when this returns,
+    whoever wrote them (a live writer then cleans up itself; a dead one's intent and locks
+    are cleaned up here); locks of dead holders that never committed are removed. Returns
+    the committed transactions met and whether dead locks were cleared: the caller lists
+    again unless it already did after meeting the same transactions.
     """
     names = [lock_name(k) for k in dict.fromkeys(keys)]
     bodies = store._parallel(store.get_object, names)
@@ -132,25 +134,25 @@ def settle_locks(store: S3Store, keys: Sequence[bytes]) -> bool:
             lock = decode_lock(body) or Lock("", 0.0)
             holders.setdefault(lock.txn, []).append(name)
             expired[lock.txn] = expired.get(lock.txn, True) and lock.expired()
-    changed = False
+    committed: set[str] = set()
+    cleared = False
     for txn_id, locks in holders.items():
         intent = read_intent(store, txn_id) if txn_id else None
         if intent is not None and intent.committed:
+            committed.add(txn_id)
             if time.time() >= intent.expires:
                 finish_for_dead_writer(store, txn_id, intent)
-                changed = True
             else:
-                changed = apply_writes(store, intent) or changed
+                apply_writes(store, intent)
             continue
         if intent is None and not expired[txn_id]:
             continue  # a live writer before its commit point: its keys are unchanged
+        cleared = True
         if intent is None and txn_id and _abort_or_finish(store, txn_id):
-            changed = True
             continue
         mine = lease(store)
         release(store, _take_over(store, locks, txn_id, mine), mine)
-        changed = True
-    return changed
+    return committed, cleared
 
 
 def lock_one(store: S3Store, key: bytes, mine: Lock) -> bool:

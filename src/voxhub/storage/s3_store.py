@@ -267,12 +267,24 @@ class S3Store(KVStore):
         return self.settled(lambda: self._listing(start, end))
 
     def settled(self, listing: Callable[[], tuple[R, list[bytes]]]) -> R:
-        """Run ``listing`` (its result and the keys it found locked) until no lock it
-        meets belongs to a commit still to be applied, settling those it meets."""
+        """Run ``listing`` (its result and the keys it found locked) until every lock it
+        meets is a live writer's before its commit point, or a commit already applied.
+
+        Once a committed transaction's writes were applied (by anyone), one more listing
+        shows all of them; its writer may keep its locks a moment longer, so meeting the
+        same committed transactions again is no reason to list again. (Parallel listings
+        of one read each settle the same commit: the ones whose own apply found the
+        writes already landed must still list again, or they would show part of it.)
+        """
+        seen: set[str] = set()
         for _ in range(READ_ATTEMPTS):
             result, locked = listing()
-            if not locked or not settle_locks(self, locked):
+            if not locked:
                 return result
+            committed, cleared = settle_locks(self, locked)
+            if not cleared and committed <= seen:
+                return result
+            seen |= committed
         return result
 
     def pick_values(

@@ -1,8 +1,11 @@
 """The extents of an image instance: the scale-0 box of every voxel written, kept in
 slotted records (:mod:`voxhub.datatypes.slots`) so that parallel writers do not conflict.
 
-A write reads the slot its box hashes to and, when that slot does not cover the box yet,
-rewrites only that slot with the union; the extents are the union of all slots. Records
+A write reads the slot its box hashes to and, when neither that slot nor the union of all
+slots covers the box yet, rewrites only that slot with the union; the extents are the
+union of all slots. (Writing the slot whenever *it* fell short would change an extents
+key on most writes inside the extents: diffs would list "extents" and parallel slabs
+would conflict for nothing.) Records
 are versioned keys like any other: a node sees its ancestors' slots, and a merge child
 gets the parents' union in one slot (see :mod:`.merge`).
 """
@@ -31,6 +34,9 @@ def grow_extents(txn: VersionedTxn, box: Box) -> None:
     current = decode_extents(raw) if raw else None
     if current is not None and current.union(box) == current:
         return  # already covered: nothing written, nothing to conflict on
+    whole = read_extents(txn)  # (one batched lookup, only when the slot falls short)
+    if whole is not None and whole.union(box) == whole:
+        return  # covered by other slots: a write inside the extents changes no key
     txn.put(slot, encode_extents(box if current is None else current.union(box)))
 
 

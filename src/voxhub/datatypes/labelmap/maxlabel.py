@@ -2,8 +2,8 @@
 records (:mod:`voxhub.datatypes.slots`, the same scheme as image extents) so that the
 slabs of one large write, which usually each bring new ids, do not conflict on one key.
 
-A write reads the slot its label hashes to and raises only that slot; the maximum is the
-largest of all slots.
+A write reads the slot its label hashes to and, when neither it nor any other slot holds
+the label or more, raises only that slot; the maximum is the largest of all slots.
 """
 
 from __future__ import annotations
@@ -25,4 +25,6 @@ def raise_maxlabel(txn: VersionedTxn, label: int) -> None:
     raw = txn.get(slot)
     if raw and int.from_bytes(raw, "big") >= label:
         return  # nothing written, nothing to conflict on
+    if read_maxlabel(txn) >= label:
+        return  # another slot already holds a larger id: no key changes
     txn.put(slot, encoded)
