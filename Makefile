@@ -9,7 +9,7 @@ SERVE_STAMP := $(VENV)/.installed-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv demo serve test lint bench bench-http bench-labels clean
+.PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.labels
+	$(BIN)/python -m bench.versions
 
 # Only the HTTP benchmark (voxhub serve vs tensorstore over a static Range server).
 bench-http: $(STAMP)
@@ -58,6 +59,10 @@ bench-http: $(STAMP)
 # Only the labelmap benchmark (Voronoi segmentation vs tensorstore compressed_segmentation).
 bench-labels: $(STAMP)
 	$(BIN)/python -m bench.labels
+
+# Only the versions benchmark (history costs vs Icechunk 2.x in its own Python 3.12 venv).
+bench-versions: $(STAMP)
+	$(BIN)/python -m bench.versions
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

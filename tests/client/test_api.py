@@ -51,14 +51,18 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
 
 
 def test_repos_are_listed_and_found_by_alias_or_prefix(hub: Hub) -> None:
-    a = hub.create_repo("alpha", "first")
-    b = hub.create_repo("beta")
-    assert {r.alias for r in hub.repos()} == {"alpha", "beta"}
-    assert hub.repo("alpha") == a
+    # The remote hub is the session's shared server, where other tests create repos too
+    # (aliases are unique per store): fresh names, and the listing checked for them.
+    tag = uuid.uuid4().hex[:8]
+    before = {r.alias for r in hub.repos()}
+    a = hub.create_repo(f"alpha-{tag}", "first")
+    b = hub.create_repo(f"beta-{tag}")
+    assert {r.alias for r in hub.repos()} == before | {f"alpha-{tag}", f"beta-{tag}"}
+    assert hub.repo(f"alpha-{tag}") == a
     assert hub.repo(b.root[:12]) == b
     assert a.description == "first"
-    with pytest.raises(NotFound, match="gamma"):
-        hub.repo("gamma")
+    with pytest.raises(NotFound, match=f"gamma-{tag}"):
+        hub.repo(f"gamma-{tag}")
 
 
 def test_volume_round_trip_with_numpy_slicing(hub: Hub) -> None:
