@@ -144,7 +144,10 @@ def _register_builtins() -> None:
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
-    from voxhub.datatypes.labelmap.dvid_settings import label_config_from_settings
+    from voxhub.datatypes.labelmap.dvid_settings import (
+        check_label_config,
+        label_config_from_settings,
+    )
 
     _register(
         Datatype(
@@ -159,6 +162,7 @@ def _register_builtins() -> None:
             describe_instance=_describe_labels,
             ndstore=_labelmap_ndstore,
             config_from_settings=label_config_from_settings,
+            check_config=check_label_config,
         )
     )
 

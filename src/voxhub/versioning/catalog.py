@@ -68,10 +68,18 @@ def _no_rule(parent: NodeInfo, txn: Txn) -> None:
     """Merge parents are committed, hence immutable: nothing to recheck."""
 
 
+#: UTF-8 bytes of a repo alias (hex in its index key, well under LMDB's 511-byte keys)
+MAX_ALIAS_BYTES = 200
+
+
 def _claim_alias(txn: Txn, alias: str, root: str) -> None:
     """Point ``alias`` at ``root`` inside ``txn``; ``Conflict`` if another repo has it."""
     if not alias:
         return
+    if len(alias.encode()) > MAX_ALIAS_BYTES:  # its index key must fit every backend
+        raise InvalidRequest(
+            f"repo alias of {len(alias.encode())} bytes is too long (at most {MAX_ALIAS_BYTES})"
+        )
     holder = txn.get(alias_key(alias))
     if holder is not None and holder.decode() != root:
         raise Conflict(f"repo alias {alias!r} is already used by repo {holder.decode()}")

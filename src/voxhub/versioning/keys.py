@@ -85,7 +85,10 @@ def _u32(value: int, what: str) -> bytes:
 
 def meta_key(path: str) -> bytes:
     """The metadata key of an ASCII ``path`` such as ``"node/<uuid>"``."""
-    return META_PREFIX + path.encode("ascii")
+    try:
+        return META_PREFIX + path.encode("ascii")
+    except UnicodeEncodeError:  # name the bad path: a 400, not a UnicodeEncodeError (500)
+        raise InvalidRequest(f"{path!r} is not ASCII: names here are ASCII only") from None
 
 
 def meta_range(path_prefix: str) -> tuple[bytes, bytes | None]:

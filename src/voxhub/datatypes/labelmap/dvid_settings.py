@@ -4,7 +4,8 @@
 requires), ``VoxelSize``, ``VoxelUnits``, ``MaxDownresLevel`` (default 0) and
 ``IndexedLabels`` (only ``true``: voxhub always keeps the label index). Its blocks are
 always stored as compressed_segmentation + zstd, so ``Compression`` is accepted and
-ignored. This is the ``config_from_settings`` hook of the ``labelmap`` datatype.
+ignored. This is the ``config_from_settings`` hook of the ``labelmap`` datatype, and
+:func:`check_label_config` its ``check_config`` hook (a stored config posted as JSON).
 """
 
 from __future__ import annotations
@@ -46,3 +47,18 @@ def label_config_from_settings(typename: str, settings: dict[str, Any]) -> dict[
         return ImageConfig.create(dtype="uint64", codec={"name": "cseg"}, **kwargs).to_json()
     except InvalidRequest as e:
         raise InvalidRequest(f"instance settings: {e}") from None
+
+
+def check_label_config(typename: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A labelmap config posted as JSON, checked as ``Node.create_labels`` would build it:
+    a valid image config of uint64 voxels stored with the cseg codec."""
+    try:
+        parsed = ImageConfig.from_json(config)
+    except TypeError as e:
+        raise InvalidRequest(f"config of a {typename} instance: {e}") from None
+    if parsed.dtype != "uint64" or parsed.codec.get("name") != "cseg":
+        raise InvalidRequest(
+            f"config of a {typename} instance must have dtype uint64 and codec cseg, "
+            f"not {parsed.dtype} and {parsed.codec.get('name')}"
+        )
+    return parsed.to_json()
