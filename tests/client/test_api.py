@@ -21,7 +21,6 @@ from voxhub.errors import (
     StorageError,
     VersionLocked,
 )
-from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
 from voxhub.testing.server import ServerProcess, free_port
 
@@ -35,13 +34,7 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
         return
     if request.param == "s3":
         weed: SeaweedServer = request.getfixturevalue("seaweed")
-        store = S3Store(
-            weed.bucket,
-            f"api-{uuid.uuid4().hex}",
-            endpoint=weed.endpoint,
-            access_key_id=weed.access_key,
-            secret_access_key=weed.secret_key,
-        )
+        store = weed.open_store(f"api-{uuid.uuid4().hex}")
         with EmbeddedHub(store) as h:
             yield h
         return

@@ -14,7 +14,6 @@ from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel, read_maxlabel
 from voxhub.datatypes.slots import SLOTS, slot_of
 from voxhub.storage import MemoryStore
 from voxhub.storage.base import KVStore
-from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -39,13 +38,7 @@ def test_maxlabel_is_the_largest_id_raised_and_records_stay_few(ids: list[int]) 
 
 @pytest.mark.s3
 def test_parallel_label_slabs_raising_maxlabel_do_not_conflict(seaweed: SeaweedServer) -> None:
-    store = S3Store(
-        seaweed.bucket,
-        f"maxlabel-{uuid.uuid4().hex}",
-        endpoint=seaweed.endpoint,
-        access_key_id=seaweed.access_key,
-        secret_access_key=seaweed.secret_key,
-    )
+    store = seaweed.open_store(f"maxlabel-{uuid.uuid4().hex}")
     view = _view(store)
     runs = 0
     # the two writers use different slots (what the test is about)

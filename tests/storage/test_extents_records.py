@@ -15,7 +15,6 @@ from voxhub.datatypes.slots import SLOTS, slot_of
 from voxhub.geometry import Box
 from voxhub.storage import MemoryStore
 from voxhub.storage.base import KVStore
-from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -51,13 +50,7 @@ def test_extents_are_the_union_of_every_write_and_stay_few(written: list[Box]) -
 
 @pytest.mark.s3
 def test_parallel_slabs_growing_the_extents_do_not_conflict(seaweed: SeaweedServer) -> None:
-    store = S3Store(
-        seaweed.bucket,
-        f"extents-{uuid.uuid4().hex}",
-        endpoint=seaweed.endpoint,
-        access_key_id=seaweed.access_key,
-        secret_access_key=seaweed.secret_key,
-    )
+    store = seaweed.open_store(f"extents-{uuid.uuid4().hex}")
     view = _view(store)
     runs = 0
     # the two slabs' boxes use different slots (what the test is about)

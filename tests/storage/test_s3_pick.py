@@ -25,13 +25,7 @@ pytestmark = pytest.mark.s3
 
 @pytest.fixture
 def store(seaweed: SeaweedServer) -> Iterator[S3Store]:
-    s = S3Store(
-        seaweed.bucket,
-        f"pick-{uuid.uuid4().hex}",
-        endpoint=seaweed.endpoint,
-        access_key_id=seaweed.access_key,
-        secret_access_key=seaweed.secret_key,
-    )
+    s = seaweed.open_store(f"pick-{uuid.uuid4().hex}")
     s.get(b"warm")  # the open-time recovery is done: only listings can finish commits
     yield s
     s.close()

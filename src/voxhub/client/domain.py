@@ -9,7 +9,7 @@ See :mod:`voxhub.client.slicing` for how indices map onto it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -17,7 +17,45 @@ from voxhub.client.slicing import IndexKey, select, write_selection
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 
+if TYPE_CHECKING:
+    from voxhub.client.node import Node
+
 EMPTY = Box((0, 0, 0), (0, 0, 0))
+
+
+class _HasExtents(Protocol):
+    def extents(self, scale: int = 0) -> Box | None: ...
+
+
+class BoundedVolume:
+    """What :class:`~voxhub.client.Volume` and :class:`~voxhub.client.LabelVolume` share:
+    extents, the domain built on them and the remote bounds cache's refresh."""
+
+    _node: Node
+    _instance: _HasExtents
+    name: str
+
+    def extents(self, scale: int = 0) -> Box | None:
+        """Bounding box of every voxel written so far at this node (``None`` if none)."""
+        return self._instance.extents(scale)
+
+    @property
+    def bounds(self) -> Box:
+        """The domain of ``vol[...]``: the origin to the extents' stop corner (scale 0)."""
+        return bounds_of(self._instance.extents(0))
+
+    @property
+    def shape(self) -> Vec3:
+        """``bounds.shape``, as numpy's ``shape``."""
+        return self.bounds.shape
+
+    @property
+    def ndim(self) -> int:
+        return 3
+
+    def refresh(self) -> None:
+        """Forget cached bounds, so the next use sees other clients' writes (remote)."""
+        self._node.hub.forget_extents(self._node.uuid, self.name)
 
 
 def bounds_of(extents: Box | None) -> Box:

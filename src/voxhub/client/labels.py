@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxhub.client.backend import LabelAccess
-from voxhub.client.domain import bounds_of, read_index, write_index
+from voxhub.client.domain import BoundedVolume, read_index, write_index
 from voxhub.client.results import (
     CleaveResult,
     MergeResult,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from voxhub.client.node import Node
 
 
-class LabelVolume:
+class LabelVolume(BoundedVolume):
     """A segmentation: uint64 supervoxel ids grouped into bodies by a versioned mapping.
 
     ``lv[...]`` reads body ids, ``lv.sv[...]`` supervoxel ids; ``lv[...] = ids`` writes
@@ -45,6 +45,8 @@ class LabelVolume:
     (4096, [1], [1, 2])
     """
 
+    _instance: LabelAccess
+
     def __init__(self, node: Node, name: str, instance: LabelAccess) -> None:
         self._node = node
         self.name = name
@@ -65,27 +67,6 @@ class LabelVolume:
     @property
     def dtype(self) -> np.dtype[Any]:
         return np.dtype(np.uint64)
-
-    def extents(self, scale: int = 0) -> Box | None:
-        """Bounding box of every voxel written so far at this node (``None`` if none)."""
-        return self._instance.extents(scale)
-
-    @property
-    def bounds(self) -> Box:
-        """The domain of ``lv[...]``: the origin to the extents' stop corner (scale 0)."""
-        return bounds_of(self._instance.extents(0))
-
-    @property
-    def shape(self) -> Vec3:
-        return self.bounds.shape
-
-    @property
-    def ndim(self) -> int:
-        return 3
-
-    def refresh(self) -> None:
-        """Forget cached bounds, so the next use sees other clients' writes (remote)."""
-        self._node.hub.forget_extents(self._node.uuid, self.name)
 
     # -- voxels --------------------------------------------------------------------------
     def read(self, box: Box, scale: int = 0, *, supervoxels: bool = False) -> np.ndarray:

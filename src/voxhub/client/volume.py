@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxhub.client.backend import ImageAccess
-from voxhub.client.domain import bounds_of, read_index, write_index
+from voxhub.client.domain import BoundedVolume, bounds_of, read_index, write_index
 from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.errors import InvalidRequest
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from voxhub.client.node import Node
 
 
-class Volume:
+class Volume(BoundedVolume):
     """An image volume (uint8/16/32/64 or float32 voxels) at one version node.
 
     Arrays are C-order ``(z, y, x)``, x fastest: exactly DVID's wire layout.
@@ -58,6 +58,8 @@ class Volume:
     [[[23, 9, 0]]]
     """
 
+    _instance: ImageAccess
+
     def __init__(self, node: Node, name: str, instance: ImageAccess) -> None:
         self._node = node
         self.name = name
@@ -93,28 +95,6 @@ class Volume:
     def max_scale(self) -> int:
         """The coarsest pyramid level (0 = no pyramid)."""
         return self.config.max_scale
-
-    def extents(self, scale: int = 0) -> Box | None:
-        """Bounding box of every voxel written so far at this node (``None`` if none)."""
-        return self._instance.extents(scale)
-
-    @property
-    def bounds(self) -> Box:
-        """The domain of ``vol[...]``: the origin to the extents' stop corner (scale 0)."""
-        return bounds_of(self._instance.extents(0))
-
-    @property
-    def shape(self) -> Vec3:
-        """``bounds.shape``, as numpy's ``shape``."""
-        return self.bounds.shape
-
-    @property
-    def ndim(self) -> int:
-        return 3
-
-    def refresh(self) -> None:
-        """Forget cached bounds, so the next use sees other clients' writes (remote)."""
-        self._node.hub.forget_extents(self._node.uuid, self.name)
 
     # -- reads and writes ------------------------------------------------------------
     def read(self, box: Box, scale: int = 0) -> np.ndarray:

@@ -8,7 +8,7 @@ the error shows the tail of the server's log. The data is throwaway, so :meth:`s
 kills the server outright (a graceful stop takes 12-15 s).
 
     with start_seaweed(tmp_dir) as server:
-        store = S3Store(server.bucket, endpoint=server.endpoint, ...)
+        store = server.open_store()          # a voxhub S3Store under a fresh prefix
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voxhub.storage.s3_store import S3Store
 
 #: how long ``weed mini`` may take to serve its first S3 request.
 STARTUP_TIMEOUT_S = 60.0
@@ -92,6 +96,20 @@ class SeaweedServer:
         self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
         self._process: subprocess.Popen[bytes] | None = None
         self._start(ports)
+
+    def open_store(self, prefix: str | None = None) -> S3Store:
+        """A voxhub ``S3Store`` on this server, under ``prefix`` (default: a fresh one)."""
+        import uuid
+
+        from voxhub.storage.s3_store import S3Store
+
+        return S3Store(
+            self.bucket,
+            prefix or f"t-{uuid.uuid4().hex}",
+            endpoint=self.endpoint,
+            access_key_id=self.access_key,
+            secret_access_key=self.secret_key,
+        )
 
     def _start(self, ports: dict[str, int]) -> None:
         config = self.workdir / "s3.json"

@@ -25,7 +25,11 @@ from voxhub.datatypes.imageblk.routes import (
 )
 from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.context import InstanceContext
-from voxhub.datatypes.wire.url_geometry import aligned_box, parse_block_span, parse_ints
+from voxhub.datatypes.wire.url_geometry import (
+    aligned_box,
+    parse_block_list,
+    parse_block_span,
+)
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
 
@@ -43,14 +47,7 @@ async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
 
 async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response:
     config = config_of(ctx)
-    text = request.query_params.get("blocks", "")
-    if not text:
-        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
-    count = len(text.split(","))
-    if count % 3:
-        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
-    values = parse_ints(text, count, "blocks")
-    coords = [(values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3)]
+    coords = parse_block_list(request.query_params.get("blocks", ""))
     scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     block_bytes = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize

@@ -40,6 +40,7 @@ from voxhub.datatypes.wire.url_geometry import (
     Dims,
     aligned_box,
     dvid_box,
+    parse_block_list,
     parse_dims,
     parse_ints,
 )
@@ -283,16 +284,7 @@ async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response
 
     ?compression= as for blocks; the default here is blocks (gzipped native)."""
     config = config_of(ctx)
-    text = request.query_params.get("blocks", "")
-    if not text:
-        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
-    count = len(text.split(","))
-    if count % 3:
-        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
-    values = parse_ints(text, count, "blocks")
-    coords = list(
-        dict.fromkeys((values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3))
-    )
+    coords = list(dict.fromkeys(parse_block_list(request.query_params.get("blocks", ""))))
     scale = scale_of(request, config)
     payload = _payload(request.query_params.get("compression"), "blocks")
     _check_bytes(ctx, len(coords) * int(np.prod(config.block_shape)), "specificblocks")

@@ -73,6 +73,18 @@ def parse_ints(text: str, count: int, field: str) -> tuple[int, ...]:
         raise InvalidRequest(f"{field} {text!r} must be integers joined by '_'") from None
 
 
+def parse_block_list(text: str) -> list[Vec3]:
+    """``?blocks=x,y,z[,x,y,z...]`` of ``specificblocks`` → block coordinates ``(z, y, x)``,
+    in the order given."""
+    if not text:
+        raise InvalidRequest("specificblocks needs ?blocks=x,y,z[,x,y,z...]")
+    count = len(text.split(","))
+    if count % 3:
+        raise InvalidRequest(f"blocks has {count} numbers, not a multiple of 3 (x,y,z triples)")
+    values = parse_ints(text, count, "blocks")
+    return [(values[i + 2], values[i + 1], values[i]) for i in range(0, count, 3)]
+
+
 def parse_floats(text: str, count: int, field: str) -> tuple[float, ...]:
     """``count`` finite numbers separated by ``_`` (or ``,``), in the order written."""
     parts = _SEPARATORS.split(text)
