@@ -45,6 +45,8 @@ from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.wire import bodies, formats
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.json_input import parse_json
+from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -78,13 +80,7 @@ def config_of(ctx: InstanceContext) -> ImageConfig:
 def scale_param(request: Request, config: ImageConfig) -> int:
     """``?scale=`` as a level of the instance's pyramid (0 if absent; 400 otherwise)."""
     text = request.query_params.get("scale", "0")
-    try:
-        scale = int(text)
-    except ValueError:
-        raise InvalidRequest(f"scale {text!r} must be an integer") from None
-    if not 0 <= scale <= config.max_scale:
-        raise InvalidRequest(f"scale {scale} out of range 0..{config.max_scale}")
-    return scale
+    return parse_int(text, "scale", 0, config.max_scale)
 
 
 def _voxel_size(config: ImageConfig, scale: int) -> list[float]:
@@ -139,11 +135,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 async def post_extents(request: Request, ctx: InstanceContext) -> Response:
     raw = await bodies.read_body(request, ctx.max_request_bytes)
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"extents body is not JSON: {e}") from None
-    box = parse_extents_body(parsed)
+    box = parse_extents_body(parse_json(raw, "extents body"))
     await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
 
@@ -233,9 +225,9 @@ async def read_voxels(
     limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
-    declared = request.headers.get("content-length")
-    if compression == "raw" and declared is not None and declared.isdigit():
-        _check_length(int(declared), expected)
+    declared = bodies.declared_length(request)
+    if compression == "raw" and declared is not None:
+        _check_length(declared, expected)
     if compression == "raw":
         data: bytes | bytearray = await bodies.read_exact(request, expected)
     else:

@@ -27,7 +27,6 @@ Differences from DVID (each deliberate):
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +42,8 @@ from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.json_input import parse_json
+from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import extents_json
 from voxhub.errors import InvalidRequest
@@ -94,14 +95,7 @@ def who(ctx: InstanceContext) -> Who:
 
 def parse_id(text: str, what: str = "label") -> int:
     """A uint64 id from a path segment; 0 is refused as DVID's protected background."""
-    if not text.isdigit() or not text.isascii():
-        raise InvalidRequest(f"{what} {text!r} must be an unsigned integer")
-    value = int(text)
-    if value >= _UINT64:
-        raise InvalidRequest(f"{what} {text!r} does not fit in 64 bits")
-    if value == 0:
-        raise InvalidRequest(f"{what} 0 is the protected background value")
-    return value
+    return parse_label(text, what)
 
 
 def path_label(request: Request, key: str = "label", what: str = "label") -> int:
@@ -123,10 +117,7 @@ async def json_request(request: Request, ctx: InstanceContext, what: str) -> Any
     raw = await bodies.read_body(request, ctx.max_request_bytes)
     if not raw.strip():
         raise InvalidRequest(f"{what} needs a JSON body")
-    try:
-        return json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"{what} body is not valid JSON: {e}") from None
+    return parse_json(raw, f"{what} body")
 
 
 # -- info ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from voxhub.datatypes.labelmap.routes import (
 )
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.numbers import INT32_MAX, INT32_MIN, parse_coord, parse_uint64
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
@@ -110,10 +111,8 @@ def _bounds(request: Request) -> Box | None:
         text = request.query_params.get(name)
         if text is None:
             continue
-        try:
-            values[name] = int(text)
-        except ValueError:
-            raise InvalidRequest(f"{name}={text!r} must be an integer") from None
+        # runs address int32 voxels: a bound past that range selects the same voxels
+        values[name] = max(INT32_MIN, min(INT32_MAX, parse_coord(text, name)))
     return rle.bounds_box(**values) if values else None
 
 
@@ -284,9 +283,7 @@ async def get_listlabels(request: Request, ctx: InstanceContext) -> Response:
     numbers = {}
     for name, default in (("start", 0), ("number", MAX_LISTED)):
         text = request.query_params.get(name, str(default))
-        if not text.isdigit():
-            raise InvalidRequest(f"listlabels {name}={text!r} must be a non-negative integer")
-        numbers[name] = int(text)
+        numbers[name] = parse_uint64(text, f"listlabels {name}")
     sizes = flag(request, "sizes")
     count = min(numbers["number"], MAX_LISTED)
 

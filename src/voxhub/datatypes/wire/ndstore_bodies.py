@@ -150,7 +150,7 @@ def _load_npz(body: bytes, bound: int) -> np.ndarray:
         if inflater.unconsumed_tail:
             raise InvalidRequest(f"npz body inflates past {bound} bytes, larger than the box")
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (zlib.error, ValueError, OSError) as e:
+    except (zlib.error, ValueError, OSError, EOFError) as e:
         if isinstance(e, InvalidRequest):
             raise
         raise InvalidRequest(f"body is not an npz array (zlib of numpy.save): {e}") from None
