@@ -19,6 +19,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
+    SPARSEVOL_BOUNDS,
     config_of,
     counters_of,
     flag,
@@ -37,7 +38,6 @@ from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
 
-_BOUNDS = ("minx", "maxx", "miny", "maxy", "minz", "maxz")
 MAX_LISTED = 10_000_000
 
 
@@ -107,7 +107,7 @@ async def get_lastmod(request: Request, ctx: InstanceContext) -> Response:
 # -- sparsevols ------------------------------------------------------------------------
 def _bounds(request: Request) -> Box | None:
     values: dict[str, int] = {}
-    for name in _BOUNDS:
+    for name in SPARSEVOL_BOUNDS:
         text = request.query_params.get(name)
         if text is None:
             continue
