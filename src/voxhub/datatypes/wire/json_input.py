@@ -20,7 +20,7 @@ from voxhub.errors import InvalidRequest
 
 #: no voxhub or DVID body nests deeper than a few levels
 MAX_NESTING = 32
-_KEEP = b'[]{}"\\'
+_KEEP = b"[]{}"
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _INNERMOST = re.compile(rb"\[\]|\{\}")
@@ -30,7 +30,7 @@ def nesting_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
     """How deeply the arrays and objects of the JSON text ``raw`` nest, counted up to
     ``limit + 1`` (a deeper text answers ``limit + 1``).
 
-    Everything but brackets, quotes and backslashes is dropped, strings are removed, and
+    Strings are removed, then everything but brackets, and
     innermost ``[]``/``{}`` pairs are deleted once per level.
 
     >>> nesting_depth(b'[1, {"a": [2, "]]"]}]')
@@ -38,8 +38,8 @@ def nesting_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
     >>> nesting_depth(b"[" * 100 + b"]" * 100, limit=5)
     6
     """
-    skeleton = _STRING.sub(b"", raw.translate(None, _DROP))
-    skeleton = skeleton.translate(None, b'"\\')
+    # strings first, on the raw text: an escape must see the character it escapes
+    skeleton = _STRING.sub(b"", raw).translate(None, _DROP)
     depth = 0
     while skeleton and depth <= limit:
         shorter = _INNERMOST.sub(b"", skeleton)
