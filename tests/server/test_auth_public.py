@@ -107,7 +107,9 @@ def test_listings_show_only_public_nodes(dag: Dag, user: str | None) -> None:
 
 def test_a_role_shows_every_node(dag: Dag) -> None:
     line = {"log": [f"reviewed {dag.b}"]}
-    r = dag.env.client.post(f"/api/repo/{dag.root}/log", json=line, headers=dag.env.as_user("writer"))
+    r = dag.env.client.post(
+        f"/api/repo/{dag.root}/log", json=line, headers=dag.env.as_user("writer")
+    )
     assert r.status_code == 200
     info = get(dag, "/api/repos/info", "reader")
     assert isinstance(info, dict)
