@@ -45,6 +45,13 @@ def test_public_routes_need_no_token(auth_env: AuthEnv) -> None:
         assert _get(auth_env, None, path) == 200, path
 
 
+def test_only_administrators_see_where_the_store_lives(auth_env: AuthEnv) -> None:
+    info = auth_env.client.get("/api/server/info").json()
+    assert info["Storage backend"] == "memory"
+    admin = auth_env.client.get("/api/server/info", headers=auth_env.as_user("root")).json()
+    assert admin["Storage backend"] == auth_env.hub.service.store.spec()
+
+
 def test_unknown_or_revoked_token_is_refused_everywhere(auth_env: AuthEnv) -> None:
     bad = {"Authorization": "Bearer vxh_not-a-token"}
     r = auth_env.client.get("/api/heartbeat", headers=bad)
