@@ -174,14 +174,24 @@ def test_user_is_exposed_on_the_asgi_scope(auth_env: AuthEnv) -> None:
 def test_browser_cookie_login_token_and_logout(auth_env: AuthEnv) -> None:
     c = auth_env.client
     assert c.post("/api/server/login", json={"token": "vxh_wrong"}).status_code == 401
-    r = c.post("/api/server/login", data={"token": auth_env.tokens["reader"]})
-    assert r.status_code == 200
-    assert r.json() == {"user": "reader"}
+    assert "log in" in c.get("/").text
+    assert "<form" in c.get("/api/server/login").text
+    r = c.post(
+        "/api/server/login", data={"token": auth_env.tokens["reader"]}, follow_redirects=False
+    )
+    assert r.status_code == 303  # a browser's form goes back to the home page
+    assert r.headers["location"] == "/"
     assert "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=lax" in r.headers["set-cookie"].lower()
     assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 200  # the cookie
     assert c.get("/api/server/token").text == auth_env.tokens["reader"]  # neuroglancer's route
+    assert "logged in as reader" in c.get("/").text
     assert c.get("/api/voxhub/whoami").json()["user"] == "reader"
+    c.post("/api/server/logout")
+    assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 401
+    r = c.post("/api/server/login", json={"token": auth_env.tokens["writer"]})
+    assert r.json() == {"user": "writer"}
+    assert c.get("/api/voxhub/whoami").json()["user"] == "writer"
     c.post("/api/server/logout")
     assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 401
     assert c.get("/api/server/token").status_code == 401
