@@ -15,6 +15,8 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -217,3 +219,29 @@ def test_the_jwks_url_is_discovered_from_the_issuer(jwks: Jwks) -> None:
         assert r.status_code == 200
     hub.close()
     assert jwks.requests == 1
+
+
+def test_any_garbage_token_is_a_401_never_a_500(oidc: Oidc) -> None:
+    alphabet = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+    parts = st.text(alphabet, max_size=40)
+    garbage = st.one_of(
+        parts,
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", parts, parts, parts),  # JWT-shaped
+        st.builds(lambda t, n: t[:n], st.just(token()), st.integers(0, 400)),  # cut short
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(garbage, st.booleans())
+    def check(bearer: str, cookie: bool) -> None:
+        client = oidc.env.client
+        client.cookies.clear()
+        if cookie:
+            client.cookies.set("voxhub_token", bearer)
+            r = client.get("/api/heartbeat")
+        else:
+            r = client.get("/api/heartbeat", headers={"Authorization": f"Bearer {bearer}"})
+        assert r.status_code in (200, 401), r.text  # 200: an empty token is no token
+        if r.status_code == 401:
+            assert r.json()["type"] == "Unauthorized"
+
+    check()
