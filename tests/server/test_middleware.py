@@ -9,7 +9,9 @@ from .conftest import LIMIT, Env
 
 def test_body_over_the_limit_is_413_before_reading(env: Env) -> None:
     r = env.client.post(
-        f"/api/node/{env.uuid}/log", content=b"x" * (LIMIT + 1), headers={"Origin": "http://a"}
+        f"/api/node/{env.uuid}/log",
+        content=b"x" * (LIMIT + 1),
+        headers={"Origin": "http://a", "Authorization": "Bearer t"},
     )
     assert r.status_code == 413
     assert str(LIMIT) in r.json()["error"]

@@ -10,12 +10,13 @@ Instance routes get the narrower
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
+from voxhub.server.limits import ServerLimits
 from voxhub.service import Service
 
 
@@ -27,6 +28,8 @@ class ServerSettings:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     #: one structured log line per request (``voxhub serve --access-log``)
     access_log: bool = False
+    #: timeouts, JSON size, large-request admission (:mod:`voxhub.server.limits`)
+    limits: ServerLimits = field(default_factory=ServerLimits)
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:

@@ -18,10 +18,14 @@ from voxhub.errors import (
     CapabilityError,
     CodecError,
     Conflict,
+    CrossSiteRefused,
+    HostNotAllowed,
     InvalidRequest,
     MergeConflict,
     NotFound,
+    Overloaded,
     ReadOnlyError,
+    RequestTimeout,
     StorageError,
     TooLarge,
     VersionLocked,
@@ -31,6 +35,10 @@ from voxhub.errors import (
 #: most specific class first: the first ``isinstance`` match wins.
 STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (NotFound, 404),
+    (CrossSiteRefused, 403),
+    (HostNotAllowed, 421),
+    (RequestTimeout, 408),
+    (Overloaded, 503),
     (VersionLocked, 409),
     (MergeConflict, 409),
     (Conflict, 409),
@@ -67,7 +75,13 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
-    return JSONResponse(error_body(exc), status_code=status_for(exc, request.method))
+    return error_response(exc, request.method)
+
+
+def error_response(error: VoxhubError, method: str = "GET") -> Response:
+    """The JSON response of ``error`` (with ``Retry-After`` when the server is busy)."""
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Overloaded) else None
+    return JSONResponse(error_body(error), status_code=status_for(error, method), headers=headers)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

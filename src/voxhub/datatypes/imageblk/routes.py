@@ -44,7 +44,9 @@ from voxhub.datatypes.imageblk.dvid_info import (
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.wire import bodies, formats
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -138,12 +140,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_extents(request: Request, ctx: InstanceContext) -> Response:
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"extents body is not JSON: {e}") from None
-    box = parse_extents_body(parsed)
+    box = await read_json(request, "extents body", parse_extents_body)
     await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
 
@@ -166,6 +163,7 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
     scale = scale_param(request, config)
     limit = ctx.max_request_bytes
     check_box(box, config, limit, "cutout")
+    admit(request, box.size * np.dtype(config.dtype).itemsize, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
     image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
     compression = bodies.parse_compression(request.query_params.get("compression"))
@@ -232,6 +230,7 @@ async def read_voxels(
     expected = count * dtype.itemsize
     limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
+    admit(request, expected, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
     declared = request.headers.get("content-length")
     if compression == "raw" and declared is not None and declared.isdigit():
