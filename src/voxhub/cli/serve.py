@@ -11,9 +11,11 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from typing import Any
 
 import click
 
+from voxhub.cli.serve_guard import apply_guard_options, guard_options
 from voxhub.server.app import ACCESS_LOG_ENV, MAX_BYTES_ENV, STORE_ENV
 
 
@@ -64,8 +66,15 @@ def address_problem(host: str, port: int) -> str | None:
     help="Log one JSON line per request to stderr: method, path, query, status, bytes, "
     "ms (and DVID's user and app when sent).",
 )
+@guard_options
 def serve(
-    store: str, host: str, port: int, workers: int, max_request_bytes: int, access_log: bool
+    store: str,
+    host: str,
+    port: int,
+    workers: int,
+    max_request_bytes: int,
+    access_log: bool,
+    **guard: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
@@ -87,6 +96,7 @@ def serve(
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
+    uvicorn_settings = apply_guard_options(host, **guard)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s))")
     uvicorn.run(
@@ -96,4 +106,5 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        **uvicorn_settings,
     )
