@@ -15,6 +15,7 @@ from voxhub.client import EmbeddedHub
 from voxhub.server import create_app
 
 from .asgi_call import call
+from .auth_env import open_auth_env
 from .conftest import Env
 
 EVIL = "http://evil.example"
@@ -32,6 +33,7 @@ EVIL = "http://evil.example"
         {"Origin": EVIL, "Cookie": "voxhub_token=secret"},  # what CSRF rides on
         {"Origin": EVIL, "Authorization": "Basic dTpw"},  # browsers may add it unasked
         {"Origin": EVIL, "Authorization": "Bearer "},
+        {"Origin": EVIL, "Authorization": "Bearer made-up"},  # auth off: checks no token
     ],
 )
 def test_cross_site_write_without_a_token_is_refused(env: Env, headers: dict[str, str]) -> None:
@@ -62,7 +64,6 @@ def test_refused_before_the_body_is_read(env: Env, method: str) -> None:
         {"Origin": "http://TESTSERVER:80"},
         {"Sec-Fetch-Site": "same-origin"},
         {"Sec-Fetch-Site": "none"},  # typed by the user
-        {"Origin": EVIL, "Authorization": "Bearer some-token"},
     ],
 )
 def test_same_origin_token_and_non_browser_writes_pass(env: Env, headers: dict[str, str]) -> None:
@@ -71,14 +72,33 @@ def test_same_origin_token_and_non_browser_writes_pass(env: Env, headers: dict[s
     assert env.root.note == "kept"
 
 
-def test_token_writes_from_any_origin_get_the_wildcard(env: Env) -> None:
-    r = env.client.post(
-        f"/api/node/{env.uuid}/note",
-        json={"note": "t"},
-        headers={"Origin": EVIL, "Authorization": "Bearer abc"},
-    )
-    assert r.headers["access-control-allow-origin"] == "*"
-    assert "access-control-allow-credentials" not in r.headers
+def test_with_authentication_on_a_token_writes_from_any_origin_a_cookie_does_not() -> None:
+    with open_auth_env() as auth:
+        note = f"/api/node/{auth.uuid}/note"
+        token = auth.client.post(
+            note, json={"note": "t"}, headers={"Origin": EVIL, **auth.as_user("writer")}
+        )
+        assert token.status_code == 200
+        assert token.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in token.headers
+        made_up = {"Origin": EVIL, "Authorization": "Bearer made-up"}
+        assert auth.client.post(note, json={"note": "x"}, headers=made_up).status_code == 401
+        cookie = {"Origin": EVIL, "Cookie": f"voxhub_token={auth.tokens['writer']}"}
+        forged = auth.client.post(note, json={"note": "x"}, headers=cookie)
+        assert forged.status_code == 403
+        assert forged.json()["type"] == "CrossSiteRefused"
+        same = {"Origin": "http://testserver", "Cookie": cookie["Cookie"]}
+        assert auth.client.post(note, json={"note": "c"}, headers=same).status_code == 200
+        assert auth.root.note == "c"
+        granted = auth.client.options(
+            note,
+            headers={
+                "Origin": EVIL,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        assert granted.headers["access-control-allow-origin"] == "*"
 
 
 def test_allowed_origins_write_with_their_origin_echoed() -> None:
@@ -122,10 +142,8 @@ def test_preflights_for_writes_are_granted_only_to_trusted_origins_or_tokens(env
     same = preflight(env, "PUT", "http://testserver", "content-type")
     assert same["access-control-allow-origin"] == "http://testserver"
 
-    token = preflight(env, "POST", EVIL, "Content-Type, Authorization")
-    assert token["status"] == "200"
-    assert token["access-control-allow-origin"] == "*"
-    assert "authorization" in token["access-control-allow-headers"].lower()
+    # authentication off: a made-up token would pass, so announcing one earns nothing
+    assert preflight(env, "POST", EVIL, "Content-Type, Authorization")["status"] == "403"
 
     read = preflight(env, "GET", EVIL, "range")
     assert read["access-control-allow-origin"] == "*"

@@ -106,27 +106,17 @@ def guard_options(command: F) -> F:
     return command
 
 
-def apply_guard_options(
-    host: str,
-    *,
-    allow_origins: tuple[str, ...],
-    allowed_hosts: tuple[str, ...],
-    body_timeout: float,
-    header_timeout: float,
-    keep_alive_timeout: int,
-    max_json_bytes: int,
-    large_request_bytes: int,
-    max_large_requests: int,
-) -> dict[str, Any]:
-    """Export the options to the workers; the settings for ``uvicorn.run``."""
+def apply_guard_options(host: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Export this module's ``options`` (all of ``voxhub serve``'s keyword options) to
+    the workers; the settings for ``uvicorn.run``."""
     limits = ServerLimits(
-        body_timeout=body_timeout,
-        max_json_bytes=max_json_bytes,
-        large_request_bytes=large_request_bytes,
-        max_large_requests=max_large_requests,
+        body_timeout=options["body_timeout"],
+        max_json_bytes=options["max_json_bytes"],
+        large_request_bytes=options["large_request_bytes"],
+        max_large_requests=options["max_large_requests"],
     )
     os.environ.update(limits.to_env())
-    os.environ[ALLOW_ORIGINS_ENV] = ",".join(allow_origins)
-    os.environ[ALLOWED_HOSTS_ENV] = ",".join((host, *allowed_hosts))
-    os.environ[HEADER_TIMEOUT_ENV] = str(header_timeout)
-    return {"timeout_keep_alive": keep_alive_timeout, "http": HTTP_PROTOCOL}
+    os.environ[ALLOW_ORIGINS_ENV] = ",".join(options["allow_origins"])
+    os.environ[ALLOWED_HOSTS_ENV] = ",".join((host, *options["allowed_hosts"]))
+    os.environ[HEADER_TIMEOUT_ENV] = str(options["header_timeout"])
+    return {"timeout_keep_alive": options["keep_alive_timeout"], "http": HTTP_PROTOCOL}

@@ -21,6 +21,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from voxhub.server.access_log import AccessLog
+from voxhub.server.auth import Authenticate, Gate
+from voxhub.server.auth.guard import protect
+from voxhub.server.auth.routes import auth_routes
 from voxhub.server.context import Binder, ServerSettings
 from voxhub.server.cors import CrossSite, OriginPolicy
 from voxhub.server.dispatch import instance_routes
@@ -37,6 +40,7 @@ from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.service import Service, ServiceOwner
+from voxhub.service.auth import AuthConfig
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 30
@@ -46,6 +50,8 @@ STORE_ENV = "VOXHUB_STORE"
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 #: environment variable turning the access log on (``1``) for :func:`app_from_env`
 ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
+#: environment variable holding the auth configuration (JSON) for :func:`app_from_env`
+AUTH_ENV = "VOXHUB_AUTH"
 
 
 def create_app(
@@ -53,12 +59,14 @@ def create_app(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     access_log: bool = False,
+    auth: AuthConfig | None = None,
     allow_origins: Iterable[str] = (),
     allowed_hosts: Iterable[str] | None = None,
     limits: ServerLimits | None = None,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
-    API, help, OpenAPI and a home page; ``access_log`` logs one line per request.
+    API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
+    turns authentication on (:mod:`voxhub.server.auth`; off by default).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -73,10 +81,15 @@ def create_app(
     service = source if isinstance(source, Service) else source.service
     limits = limits or ServerLimits()
     settings = ServerSettings(
-        max_request_bytes=max_request_bytes, access_log=access_log, limits=limits
+        max_request_bytes=max_request_bytes,
+        access_log=access_log,
+        auth=auth or AuthConfig(),
+        limits=limits,
     )
-    bind = Binder(service, settings)
+    gate = Gate(service, settings.auth)
+    bind = Binder(service, settings, gate)
     routes = [
+        *auth_routes(gate),
         *home_routes(bind),
         *help_routes(),
         *openapi_routes(),
@@ -87,9 +100,11 @@ def create_app(
         *instance_routes(bind),
         *ndstore_routes(bind),
     ]
+    routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
-        Middleware(CrossSite, policy=OriginPolicy.of(allow_origins)),
+        Middleware(CrossSite, policy=OriginPolicy.of(allow_origins), tokens=gate.enabled),
+        Middleware(Authenticate, gate=gate),  # inside CORS: a 401 carries CORS headers
         Middleware(RequestGuard, max_request_bytes=max_request_bytes, limits=limits),
         Middleware(TrailingSlash),
     ]
@@ -113,10 +128,12 @@ def app_from_env() -> Starlette:
     service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
+    auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
     app = create_app(
         service,
         max_request_bytes=limit,
         access_log=access_log,
+        auth=auth,
         allow_origins=OriginPolicy.from_env(os.environ).allowed,
         allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
         limits=ServerLimits.from_env(os.environ),

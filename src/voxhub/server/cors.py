@@ -5,9 +5,11 @@ answered with ``Access-Control-Allow-Origin: *`` — never with credentials, so 
 another origin cannot read what a browser cookie unlocks. A write (any other method)
 passes when it is
 
-* sent with an ``Authorization: Bearer`` token (a page can only send one it was given;
-  a cookie does *not* count: browsers attach cookies to forged requests, which is what
-  cross-site request forgery abuses, and they may attach cached ``Basic`` credentials too);
+* sent with an ``Authorization: Bearer`` token while authentication is on (a page can
+  only send a token it was given, and the authentication layer refuses a made-up one with
+  401; with authentication off any string would do, so a token then counts for nothing).
+  A cookie does *not* count: browsers attach cookies to forged requests, which is what
+  cross-site request forgery abuses, and they may attach cached ``Basic`` credentials too;
 * from a browser page of the same origin (``Origin`` naming this server's ``Host``, or
   ``Sec-Fetch-Site: same-origin``/``none``) or of an allowed origin
   (``voxhub serve --allow-origin URL``);
@@ -18,8 +20,8 @@ Anything else is refused with 403 naming the origin *before the body is read*: a
 "simple" cross-origin ``POST`` (``text/plain`` or a form) reaches the server without a
 preflight, so the refusal must come from here. ``Origin: null`` (sandboxed frames,
 ``file:`` and ``data:`` pages) is never trusted, since any page can produce it. A
-preflight for a write is granted to allowed origins, and to any origin announcing an
-``Authorization`` header (the write itself will then have to carry a bearer token).
+preflight for a write is granted to allowed origins, and (authentication on) to any
+origin announcing an ``Authorization`` header: the write itself must then carry a token.
 
 Same-origin compares the ``Origin`` host and port with the ``Host`` header, not the
 scheme: behind a TLS proxy the server sees ``http`` while the page is ``https``.
@@ -132,9 +134,12 @@ def has_bearer_token(headers: Headers) -> bool:
 class CrossSite:
     """ASGI middleware applying the module's rules and writing the CORS headers."""
 
-    def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
+    def __init__(self, app: ASGIApp, policy: OriginPolicy, *, tokens: bool) -> None:
         self.app = app
         self.policy = policy
+        #: whether bearer tokens are checked (authentication on); if not, anyone can
+        #: make one up, so a token then earns a cross-origin page nothing
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,7 +156,7 @@ class CrossSite:
             if self.policy.trusted(headers):
                 if origin and origin.lower() != "null":
                     allow = _credentialed(origin)
-            elif has_bearer_token(headers):
+            elif self.tokens and has_bearer_token(headers):
                 allow = {"Access-Control-Allow-Origin": "*"}
             else:  # answered before the body is read: the forged write never lands
                 await error_response(self.policy.refusal(headers, method))(scope, receive, send)
@@ -187,7 +192,7 @@ class CrossSite:
             grant["Access-Control-Allow-Origin"] = "*"
         elif self.policy.trusted(headers) and origin.lower() != "null":
             grant.update(_credentialed(origin))
-        elif "authorization" in {h.strip().lower() for h in asked.split(",")}:
+        elif self.tokens and "authorization" in {h.strip().lower() for h in asked.split(",")}:
             grant["Access-Control-Allow-Origin"] = "*"
         else:
             return error_response(self.policy.refusal(headers, requested))

@@ -3,7 +3,8 @@
 Every error response is ``{"error": message, "type": class name}`` (plus ``"conflicts"``
 for a merge conflict), so the remote client can raise the same class again. DVID answers
 400 for nearly everything; we answer 404 for unknown repos, nodes and instances, 409 for
-writes to committed nodes and merge conflicts, and 413 for requests over the limit.
+writes to committed nodes and merge conflicts, 413 for requests over the limit, 401 when
+a user is needed (no or bad token) and 403 when the user's roles do not allow it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from voxhub.errors import (
     CodecError,
     Conflict,
     CrossSiteRefused,
+    Forbidden,
     HostNotAllowed,
     InvalidRequest,
     MergeConflict,
@@ -28,6 +30,7 @@ from voxhub.errors import (
     RequestTimeout,
     StorageError,
     TooLarge,
+    Unauthorized,
     VersionLocked,
     VoxhubError,
 )
@@ -45,6 +48,8 @@ STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (TooLarge, 413),
     (InvalidRequest, 400),
     (ReadOnlyError, 403),
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (CodecError, 400),  # 500 on reads, see status_for
     (StorageError, 503),
     (CapabilityError, 501),
@@ -79,9 +84,14 @@ async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
 
 
 def error_response(error: VoxhubError, method: str = "GET") -> Response:
-    """The JSON response of ``error`` (with ``Retry-After`` when the server is busy)."""
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Overloaded) else None
-    return JSONResponse(error_body(error), status_code=status_for(error, method), headers=headers)
+    """The JSON response of ``error``, with the headers its status calls for."""
+    status = status_for(error, method)
+    headers = {}
+    if status == 401:  # RFC 6750: name the scheme, so clients (neuroglancer) send a token
+        headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
+    if isinstance(error, Overloaded):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
