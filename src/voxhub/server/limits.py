@@ -147,10 +147,11 @@ class RequestGuard:
             return
         budget = RequestBudget(self.slots)
         try:
-            length = Headers(scope=scope).get("content-length")
-            if length is not None and length.isdigit():
-                check_size(int(length), self.max_bytes, "request body")
-                budget.reserve(int(length), "request body")
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isascii() and length.isdigit():  # ('²'.isdigit() is True)
+                declared = int(length) if len(length) <= 20 else 2**64
+                check_size(declared, self.max_bytes, "request body")
+                budget.reserve(declared, "request body")
         except VoxhubError as refused:  # answered before reading: the body never lands
             await error_response(refused, scope["method"])(scope, receive, send)
             return

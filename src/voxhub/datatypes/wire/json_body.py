@@ -4,12 +4,13 @@ Parsing a few megabytes of JSON (a 200k-point ``labels`` request) takes the GIL 
 second or more; on the event loop that would stall every other request. Bodies over
 :data:`INLINE_JSON_BYTES` are therefore parsed — and converted by the route's
 ``convert`` — in the thread pool; small ones stay inline, where a thread hop would cost
-more than the parse. The size limit is the request's budget's ``max_json_bytes``.
+more than the parse. The size limit is the request's budget's ``max_json_bytes``;
+parsing itself is :func:`~voxhub.datatypes.wire.json_input.parse_json` (nesting, huge
+integers and other hostile input answer 400).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,25 +19,11 @@ from starlette.requests import Request
 
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.budget import max_json_bytes
-from voxhub.errors import InvalidRequest
+from voxhub.datatypes.wire.json_input import parse_json
 
 T = TypeVar("T")
 #: bodies up to this size are parsed on the event loop
 INLINE_JSON_BYTES = 64 << 10
-
-
-def _loads(raw: bytes) -> Any:
-    return json.loads(raw)
-
-
-def parse_json(raw: bytes, what: str) -> Any:
-    """``raw`` parsed as JSON, or :class:`InvalidRequest` naming ``what``."""
-    try:
-        return _loads(raw)
-    except RecursionError:
-        raise InvalidRequest(f"{what} is nested too deeply") from None
-    except ValueError as e:
-        raise InvalidRequest(f"{what} is not valid JSON: {e}") from None
 
 
 async def read_json(
