@@ -20,11 +20,15 @@ from voxhub.errors import (
     CapabilityError,
     CodecError,
     Conflict,
+    CrossSiteRefused,
     Forbidden,
+    HostNotAllowed,
     InvalidRequest,
     MergeConflict,
     NotFound,
+    Overloaded,
     ReadOnlyError,
+    RequestTimeout,
     StorageError,
     TooLarge,
     Unauthorized,
@@ -35,6 +39,10 @@ from voxhub.errors import (
 #: most specific class first: the first ``isinstance`` match wins.
 STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (NotFound, 404),
+    (CrossSiteRefused, 403),
+    (HostNotAllowed, 421),
+    (RequestTimeout, 408),
+    (Overloaded, 503),
     (VersionLocked, 409),
     (MergeConflict, 409),
     (Conflict, 409),
@@ -73,10 +81,18 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
-    status = status_for(exc, request.method)
-    # RFC 6750: a 401 names the scheme, so clients (neuroglancer) know to send a token.
-    headers = {"WWW-Authenticate": 'Bearer realm="voxhub"'} if status == 401 else None
-    return JSONResponse(error_body(exc), status_code=status, headers=headers)
+    return error_response(exc, request.method)
+
+
+def error_response(error: VoxhubError, method: str = "GET") -> Response:
+    """The JSON response of ``error``, with the headers its status calls for."""
+    status = status_for(error, method)
+    headers = {}
+    if status == 401:  # RFC 6750: name the scheme, so clients (neuroglancer) send a token
+        headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
+    if isinstance(error, Overloaded):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
