@@ -146,7 +146,7 @@ def run(
             if max_time:
                 cmd += ["--max-time", str(max_time)]
             started = time.perf_counter()
-            done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+            done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, cwd=tmp)
             seconds = time.perf_counter() - started
         finally:
             proc.terminate()
