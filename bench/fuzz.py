@@ -167,6 +167,9 @@ def run(
         "schemathesis_summary": done.stdout[-1500:],
         "schemathesis_output": done.stdout,
         "first_errors": [f"{r['method']} {r['path']}?{r['query']}" for r in errors[:10]],
+        "first_501s": [
+            f"{r['method']} {r['path']}?{r['query']}" for r in records if r["status"] == 501
+        ][:10],
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, schemathesis {_version('schemathesis')}",

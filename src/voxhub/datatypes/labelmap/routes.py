@@ -188,7 +188,6 @@ def label_routes() -> list[BaseRoute]:
     sparsevol = Api(
         query=(
             SUPERVOXELS,
-            SCALE,
             Param("format", {"enum": ["rles", "srles"]}),
             Param("compression", {"enum": ["lz4", "gzip"]}),
             *bounds,
