@@ -321,6 +321,7 @@ async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
     records = list(block_stream.iter_stream(body))
     # Decoded blocks are held before writing: bound them by the request limit too.
     _check_bytes(ctx, len(records) * voxels, "decoded blocks")
+    admit(request, len(records) * voxels * _VOXEL.itemsize, "decoded blocks")
 
     def run() -> None:
         instance = open_labels(ctx)
