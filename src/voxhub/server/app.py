@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,14 +28,18 @@ from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
+from voxhub.server.metrics import ServerMetrics
+from voxhub.server.metrics_route import METRICS_ACCESS, MetricsAccess, metrics_routes
 from voxhub.server.middleware import BodyLimit, TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
+from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.service import Service, ServiceOwner
+from voxhub.storage.timed import backend_name
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 30
@@ -44,6 +49,8 @@ STORE_ENV = "VOXHUB_STORE"
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 #: environment variable turning the access log on (``1``) for :func:`app_from_env`
 ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
+#: environment variable holding who may read ``/metrics`` for :func:`app_from_env`
+METRICS_ENV = "VOXHUB_METRICS"
 
 
 def create_app(
@@ -51,14 +58,19 @@ def create_app(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     access_log: bool = False,
+    metrics: MetricsAccess = "public",
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
-    API, help, OpenAPI and a home page; ``access_log`` logs one line per request.
+    API, help, OpenAPI and a home page; ``access_log`` logs one line per request;
+    ``metrics`` says who may read ``GET /metrics`` (:mod:`.metrics_route`).
 
     The service stays open as long as the caller wants; :func:`app_from_env` closes the
     one it opened when the server shuts down.
     """
     service = source if isinstance(source, Service) else source.service
+    observed = ServerMetrics() if metrics != "off" else None  # off: no route, no cost
+    if observed is not None:
+        service = service.timed(observed.store_timer(backend_name(service.store)))
     settings = ServerSettings(max_request_bytes=max_request_bytes, access_log=access_log)
     bind = Binder(service, settings)
     routes = [
@@ -71,7 +83,9 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *(metrics_routes(observed, metrics) if observed is not None else []),
     ]
+    label_routes(routes)  # metrics and logs name the route template, never the raw path
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
         Middleware(
@@ -84,8 +98,11 @@ def create_app(
         Middleware(BodyLimit, max_bytes=max_request_bytes),
         Middleware(TrailingSlash),
     ]
-    if access_log:  # outermost: it logs what went on the wire, errors included
-        middleware.insert(0, Middleware(AccessLog))
+    sinks: list[Sink] = [observed.record] if observed is not None else []
+    if access_log:
+        sinks.append(AccessLog())
+    # outermost: it sees what went on the wire, errors and refusals included
+    middleware.insert(0, Middleware(Observe, sinks=sinks))
     return Starlette(
         routes=routes,
         middleware=middleware,
@@ -102,7 +119,15 @@ def app_from_env() -> Starlette:
     service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
-    app = create_app(service, max_request_bytes=limit, access_log=access_log)
+    metrics = os.environ.get(METRICS_ENV, "public")
+    if metrics not in METRICS_ACCESS:
+        raise RuntimeError(f"{METRICS_ENV} must be one of {', '.join(METRICS_ACCESS)}")
+    app = create_app(
+        service,
+        max_request_bytes=limit,
+        access_log=access_log,
+        metrics=cast(MetricsAccess, metrics),
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
