@@ -14,7 +14,8 @@ the wire, 413s, CORS preflights and refused requests too. For each HTTP request 
   never the raw path) from the route that served it (:func:`label_routes`); a request
   no route served (404 from the router, 405, 413 before routing, a preflight) is
   ``unmatched``, so labels stay bounded however many paths clients try;
-* hands the finished record to its sinks (:mod:`.metrics`, :mod:`.access_log`).
+* hands the finished record to its sinks (:mod:`.metrics`, :mod:`.access_log`) just
+  before the last body byte is sent (or when the app failed).
 
 The authenticated user, when the auth layer put one on the scope
 (``scope["state"]["user"]``), is read after the request; the middleware makes sure the
@@ -59,7 +60,7 @@ class RequestRecord:
     received: int = 0
     #: response body bytes sent
     sent: int = 0
-    #: from arrival to the last body byte (or the failure)
+    #: from arrival to the last body byte handed to the server (or the failure)
     seconds: float = 0.0
     #: the scope's ``state`` dict (the auth layer's ``user`` lives there)
     state: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +105,7 @@ Sink = Callable[[RequestRecord], None]
 
 class Observe:
     """Pure ASGI middleware building a :class:`RequestRecord` per HTTP request and handing
-    it to ``sinks`` once the response is sent (or the app failed)."""
+    it to ``sinks`` as the response's last body byte goes out (or the app failed)."""
 
     def __init__(self, app: ASGIApp, sinks: Sequence[Sink] = ()) -> None:
         self.app = app
@@ -127,6 +128,14 @@ class Observe:
         )
         scope[RECORD_KEY] = record
         id_header = (b"x-request-id", record.request_id.encode("ascii"))
+        finished = False
+
+        def finish() -> None:
+            nonlocal finished
+            finished = True
+            record.seconds = time.perf_counter() - start
+            for sink in self.sinks:
+                sink(record)
 
         async def receiving() -> Message:
             message = await receive()
@@ -140,14 +149,17 @@ class Observe:
                 message = dict(message, headers=[*message.get("headers", ()), id_header])
             elif message["type"] == "http.response.body":
                 record.sent += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # before the last byte goes out: a client that has its whole response
+                    # finds it counted by the next scrape, whichever worker answers that
+                    finish()
             await send(message)
 
         try:
             await self.app(scope, receiving, sending)
         finally:
-            record.seconds = time.perf_counter() - start
-            for sink in self.sinks:
-                sink(record)
+            if not finished:
+                finish()
 
 
 class _Labelled:
