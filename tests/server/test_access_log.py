@@ -8,7 +8,6 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from voxhub.client import EmbeddedHub
 from voxhub.server import create_app
 from voxhub.server.access_log import ACCESS_LOGGER
 
-from .callers import WithCaller
+from .auth_env import make_auth_env
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -111,17 +110,16 @@ def test_request_id_route_and_bytes_in(hub: EmbeddedHub, lines: list[str]) -> No
     ]
 
 
-def test_the_authenticated_user_wins_over_dvid_u(hub: EmbeddedHub, lines: list[str]) -> None:
-    app = create_app(hub, access_log=True)
-    with TestClient(WithCaller(app, SimpleNamespace(user="carol", admin=False))) as client:
-        client.get("/api/heartbeat?u=mallory")
-    with TestClient(WithCaller(app, SimpleNamespace(user="", admin=False))) as client:
-        client.get("/api/heartbeat?u=dave")  # anonymous: only the self-declared name
-    with TestClient(WithCaller(app, "erin")) as client:
-        client.get("/api/heartbeat")
+def test_the_authenticated_user_wins_over_dvid_u(lines: list[str]) -> None:
+    with EmbeddedHub.open("memory://") as hub:
+        env, config = make_auth_env(hub)
+        with TestClient(create_app(hub, auth=config, access_log=True)) as client:
+            client.get("/api/heartbeat?u=mallory", headers=env.as_user("reader"))
+            client.get("/api/heartbeat?u=dave")  # anonymous: only the self-declared name
+            client.get(f"/api/node/{env.uuid}/gray/info", headers=env.as_user("outsider"))
     records = [json.loads(line) for line in lines]
-    assert [(r.get("user"), r.get("user_from")) for r in records] == [
-        ("carol", None),
-        ("dave", "query"),
-        ("erin", None),
+    assert [(r.get("user"), r.get("user_from"), r["status"]) for r in records] == [
+        ("reader", None, 200),
+        ("dave", "query", 200),
+        ("outsider", None, 403),  # refused requests name their user too
     ]

@@ -8,7 +8,6 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,9 +18,10 @@ from voxhub.client import EmbeddedHub
 from voxhub.server import create_app
 from voxhub.server.metrics import HTTP_BUCKETS, METHODS
 from voxhub.server.metrics_route import MetricsAccess
+from voxhub.service.auth import AuthConfig, AuthMode
 from voxhub.testing.seaweed import SeaweedServer
 
-from .callers import WithCaller
+from .auth_env import make_auth_env
 from .conftest import Env
 from .prometheus_text import SampleKey, label_values, samples, value
 
@@ -164,24 +164,26 @@ def test_labels_stay_bounded_for_many_distinct_paths(env: Env) -> None:
 
 
 @pytest.mark.parametrize(
-    ("access", "caller", "status"),
+    ("access", "auth", "user", "status"),
     [
-        ("public", None, 200),
-        ("off", None, 404),
-        ("admin", None, 401),
-        ("admin", SimpleNamespace(user="ann", admin=False), 403),
-        ("admin", SimpleNamespace(user="root", admin=True), 200),
+        ("public", AuthMode.TOKENS, None, 200),
+        ("off", AuthMode.OFF, None, 404),
+        ("admin", AuthMode.OFF, None, 200),  # without authentication everyone is an admin
+        ("admin", AuthMode.TOKENS, None, 401),
+        ("admin", AuthMode.TOKENS, "reader", 403),
+        ("admin", AuthMode.TOKENS, "root", 200),
     ],
 )
 def test_who_may_read_the_metrics(
-    env: Env, access: MetricsAccess, caller: object, status: int
+    access: MetricsAccess, auth: AuthMode, user: str | None, status: int
 ) -> None:
-    app = WithCaller(create_app(env.hub, metrics=access), caller)
-    with TestClient(app) as client:
-        reply = client.get("/metrics")
+    with EmbeddedHub.open("memory://") as hub:
+        env, _ = make_auth_env(hub)
+        app = create_app(hub, auth=AuthConfig(auth), metrics=access)
+        with TestClient(app) as client:
+            reply = client.get("/metrics", headers=env.as_user(user))
     assert reply.status_code == status
     if status == 200:
         assert "voxhub_http_requests_total" in reply.text
     elif access == "admin":
-        assert "server admin" in reply.json()["error"]
-        assert (reply.headers.get("www-authenticate") is not None) == (status == 401)
+        assert "GET /metrics" in reply.json()["error"]

@@ -13,10 +13,12 @@ import os
 import shutil
 import socket
 import tempfile
+from typing import Any
 
 import click
 
-from voxhub.server.app import ACCESS_LOG_ENV, MAX_BYTES_ENV, METRICS_ENV, STORE_ENV
+from voxhub.cli.serve_auth import auth_config, auth_options
+from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, METRICS_ENV, STORE_ENV
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
 
@@ -76,6 +78,7 @@ def address_problem(host: str, port: int) -> str | None:
     help="Who may read the Prometheus metrics at GET /metrics: anyone (public), server "
     "admins only (admin), or nobody: no route (off).",
 )
+@auth_options
 def serve(
     store: str,
     host: str,
@@ -84,6 +87,7 @@ def serve(
     max_request_bytes: int,
     access_log: bool,
     metrics: str,
+    **auth: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
@@ -102,6 +106,8 @@ def serve(
         Service.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
+    config = auth_config(store, host, auth)  # refuses a reachable server without auth
+    os.environ[AUTH_ENV] = config.to_json()
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
@@ -111,7 +117,10 @@ def serve(
     if workers > 1 and metrics != "off" and not os.environ.get(MULTIPROC_ENV):
         own_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="voxhub-metrics-")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    click.echo(f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s))")
+    click.echo(
+        f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
+        f"auth {config.mode.value})"
+    )
     try:
         uvicorn.run(
             "voxhub.server.app:app_from_env",

@@ -23,6 +23,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from voxhub.server.access_log import AccessLog
+from voxhub.server.auth import Authenticate, Gate
+from voxhub.server.auth.guard import protect
+from voxhub.server.auth.routes import auth_routes
 from voxhub.server.context import Binder, ServerSettings
 from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
@@ -39,6 +42,7 @@ from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.service import Service, ServiceOwner
+from voxhub.service.auth import AuthConfig
 from voxhub.storage.timed import backend_name
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
@@ -49,6 +53,8 @@ STORE_ENV = "VOXHUB_STORE"
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 #: environment variable turning the access log on (``1``) for :func:`app_from_env`
 ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
+#: environment variable holding the auth configuration (JSON) for :func:`app_from_env`
+AUTH_ENV = "VOXHUB_AUTH"
 #: environment variable holding who may read ``/metrics`` for :func:`app_from_env`
 METRICS_ENV = "VOXHUB_METRICS"
 
@@ -58,11 +64,13 @@ def create_app(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     access_log: bool = False,
+    auth: AuthConfig | None = None,
     metrics: MetricsAccess = "public",
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
-    API, help, OpenAPI and a home page; ``access_log`` logs one line per request;
-    ``metrics`` says who may read ``GET /metrics`` (:mod:`.metrics_route`).
+    API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
+    turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
+    who may read ``GET /metrics`` (:mod:`.metrics_route`).
 
     The service stays open as long as the caller wants; :func:`app_from_env` closes the
     one it opened when the server shuts down.
@@ -71,9 +79,13 @@ def create_app(
     observed = ServerMetrics() if metrics != "off" else None  # off: no route, no cost
     if observed is not None:
         service = service.timed(observed.store_timer(backend_name(service.store)))
-    settings = ServerSettings(max_request_bytes=max_request_bytes, access_log=access_log)
-    bind = Binder(service, settings)
+    settings = ServerSettings(
+        max_request_bytes=max_request_bytes, access_log=access_log, auth=auth or AuthConfig()
+    )
+    gate = Gate(service, settings.auth)
+    bind = Binder(service, settings, gate)
     routes = [
+        *auth_routes(gate),
         *home_routes(bind),
         *help_routes(),
         *openapi_routes(),
@@ -83,8 +95,9 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
-        *(metrics_routes(observed, metrics) if observed is not None else []),
+        *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
+    routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     label_routes(routes)  # metrics and logs name the route template, never the raw path
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
@@ -95,6 +108,7 @@ def create_app(
             allow_headers=["*"],
             max_age=3600,
         ),
+        Middleware(Authenticate, gate=gate),  # inside CORS: a 401 carries CORS headers
         Middleware(BodyLimit, max_bytes=max_request_bytes),
         Middleware(TrailingSlash),
     ]
@@ -119,6 +133,7 @@ def app_from_env() -> Starlette:
     service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
+    auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
     metrics = os.environ.get(METRICS_ENV, "public")
     if metrics not in METRICS_ACCESS:
         raise RuntimeError(f"{METRICS_ENV} must be one of {', '.join(METRICS_ACCESS)}")
@@ -126,6 +141,7 @@ def app_from_env() -> Starlette:
         service,
         max_request_bytes=limit,
         access_log=access_log,
+        auth=auth,
         metrics=cast(MetricsAccess, metrics),
     )
 

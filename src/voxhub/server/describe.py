@@ -15,6 +15,7 @@ from typing import Any
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
 from voxhub.datatypes.registry import datatype_for
 from voxhub.service import Service
+from voxhub.service.auth.viewer import prune
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 from voxhub.versioning.dag import MASTER
 
@@ -67,16 +68,31 @@ def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def repo_json(service: Service, repo: RepoInfo) -> dict[str, Any]:
-    """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
-    nodes = service.catalog.nodes(repo.root)
-    version_ids = {n.uuid: n.version_id for n in nodes}
+def view_leaf(service: Service, repo: RepoInfo, visible: frozenset[str] | None) -> str:
+    """The node whose extents describe the repo: the master leaf, or for a caller who sees
+    only some nodes (``visible``) the newest of those on master (else the newest)."""
     leaf = service.catalog.node(f"{repo.root}:{MASTER}").uuid
+    if visible is None or leaf in visible:
+        return leaf
+    nodes = [service.catalog.node(u) for u in visible]
+    on_master = [n for n in nodes if n.branch == MASTER] or nodes
+    return max(on_master, key=lambda n: n.version_id).uuid
+
+
+def repo_json(
+    service: Service, repo: RepoInfo, visible: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """DVID's repo JSON; versioned properties (extents) come from the master leaf. With
+    ``visible`` (a caller who may see only those nodes) the DAG holds only those, and the
+    repo log (which names every node) is left out."""
+    nodes = prune(service.catalog.nodes(repo.root), visible)
+    version_ids = {n.uuid: n.version_id for n in nodes}
+    leaf = view_leaf(service, repo, visible)
     return {
         "Root": repo.root,
         "Alias": repo.alias,
         "Description": repo.description,
-        "Log": list(repo.log),
+        "Log": list(repo.log) if visible is None else [],
         "Properties": dict(repo.properties),
         "DataInstances": {
             i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)

@@ -178,6 +178,11 @@ class _Labelled:
         await self.app(scope, receive, send)
 
 
+def unlabelled(app: ASGIApp) -> ASGIApp:
+    """The route app :func:`label_routes` wrapped (``app`` itself if it did not)."""
+    return app.app if isinstance(app, _Labelled) else app
+
+
 def label_routes(routes: list[BaseRoute], prefix: str = "") -> list[BaseRoute]:
     """Make each route of ``routes`` record its template (``prefix`` + its path) in the
     request record when it serves a request; returns ``routes``, changed in place.

@@ -51,9 +51,8 @@ async def server_types(request: Request, ctx: ServerContext) -> Response:
     service = ctx.service
 
     def used() -> set[str]:
-        return {
-            i.typename for r in service.catalog.repos() for i in service.catalog.instances(r.root)
-        }
+        repos = ctx.viewer.repos(service.catalog.repos())
+        return {i.typename for r in repos for i in service.catalog.instances(r.root)}
 
     names = await blocking(used)
     return JSONResponse({t: type_url(t) for t in sorted(names)})
@@ -69,7 +68,11 @@ async def repos_info(request: Request, ctx: ServerContext) -> Response:
     service = ctx.service
 
     def collect() -> dict[str, object]:
-        return {r.root: repo_json(service, r) for r in service.catalog.repos()}
+        viewer = ctx.viewer  # only the repos, and nodes, the caller may see
+        return {
+            r.root: repo_json(service, r, viewer.visible(r))
+            for r in viewer.repos(service.catalog.repos())
+        }
 
     return JSONResponse(await blocking(collect))
 

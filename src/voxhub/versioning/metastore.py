@@ -69,34 +69,6 @@ def allocate_id(store: KVStore, counter: str) -> int:
     raise Conflict(f"gave up allocating a {counter} id after {MAX_ATTEMPTS} attempts")
 
 
-def allocate_range(store: KVStore, counter: str, count: int, *, floor: int = 1) -> int:
-    """Reserve ``count`` consecutive ids of ``counter`` (64-bit, never below ``floor``);
-    return the first. Disjoint across threads and processes (CAS on one key)."""
-    if count < 1:
-        raise Conflict(f"cannot reserve {count} ids of {counter}")
-    key = meta_key(f"range/{counter}")
-    for _ in range(MAX_ATTEMPTS):
-        old = store.get(key)
-        first = max(int(old) if old is not None else floor, floor)
-        if first + count > 2**64:
-            raise Conflict(f"the {counter} id space (8 bytes) is exhausted")
-        if store.compare_and_swap(key, old, str(first + count).encode()):
-            return first
-    raise Conflict(f"gave up reserving {counter} ids after {MAX_ATTEMPTS} attempts")
-
-
-def raise_floor(store: KVStore, counter: str, floor: int) -> None:
-    """Make sure ``counter`` never hands out ids below ``floor`` (e.g. ids seen in data)."""
-    key = meta_key(f"range/{counter}")
-    for _ in range(MAX_ATTEMPTS):
-        old = store.get(key)
-        if old is not None and int(old) >= floor:
-            return
-        if store.compare_and_swap(key, old, str(floor).encode()):
-            return
-    raise Conflict(f"gave up raising the {counter} floor after {MAX_ATTEMPTS} attempts")
-
-
 _LAYOUT_KEY = meta_key("layout")
 
 

@@ -53,6 +53,20 @@ class VersionedTxn(VersionedReader, Protocol):
         """Make ``tkey`` absent at the bound version (a tombstone if an ancestor has it)."""
         ...
 
+    def take_ids(self, counter: str, count: int, *, floor: int = 1) -> int:
+        """Reserve ``count`` consecutive ids of the repo-wide ``counter`` (one key shared
+        by every version and branch) in this transaction; return the first.
+
+        The ids are consumed only if the transaction commits
+        (:mod:`voxhub.versioning.counters`).
+        """
+        ...
+
+    def raise_id_floor(self, counter: str, floor: int) -> None:
+        """Make ``counter`` hand out no id below ``floor``, in this transaction (the key
+        is written only if the floor moves)."""
+        ...
+
 
 class VersionedView(VersionedReader, Protocol):
     """A versioned instance at one node: reads, plain writes, and transactions."""

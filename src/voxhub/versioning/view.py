@@ -14,6 +14,10 @@ landing on the committed node. Each write puts one marker's key, deletes the oth
 records the tkey in the version's write set (:mod:`voxhub.versioning.writesets`), all in
 that transaction.
 
+A transaction can also move repo-wide id counters (``take_ids``, ``raise_id_floor``;
+:mod:`voxhub.versioning.counters`), unversioned keys shared by every node, so that ids
+are consumed together with the data that uses them.
+
 Unversioned instances (DVID rule) map every node to the repo root's version and accept
 writes on committed nodes; they keep no write sets (nothing to diff or merge).
 
@@ -30,6 +34,7 @@ from typing import TypeVar
 
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
 from voxhub.storage.base import KVStore, Txn
+from voxhub.versioning import counters
 from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
@@ -245,6 +250,12 @@ class _TxnView(_ViewBase):
     def delete(self, tkey: bytes) -> None:
         below = self._resolver.choose_below(self._keys(tkey), self._version_id)
         self._write(self._txn, tkey, None, below is not None)
+
+    def take_ids(self, counter: str, count: int, *, floor: int = 1) -> int:
+        return counters.take(self._txn, counter, count, floor=floor)
+
+    def raise_id_floor(self, counter: str, floor: int) -> None:
+        counters.raise_floor(self._txn, counter, floor)
 
 
 class VersionedKV(_ViewBase):

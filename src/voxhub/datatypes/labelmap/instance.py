@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
 from voxhub.datatypes.labelmap import mutations, split
+from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, id_of, key_range
@@ -27,17 +28,9 @@ from voxhub.datatypes.labelmap.rle import runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
 from voxhub.errors import InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
-from voxhub.versioning.counters import SEEN_LIMIT
-from voxhub.versioning.protocols import VersionedView
+from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 R = TypeVar("R")
-
-
-class Counters(Protocol):
-    def reserve(self, count: int) -> int: ...
-    def see(self, label: int) -> None: ...
-    def next_label(self) -> int: ...
-    def mutation_id(self) -> int: ...
 
 
 class LabelInstance:
@@ -71,25 +64,7 @@ class LabelInstance:
         check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
-        self._see_before_writing(arr)
-        write_labels(self.view, self.config, self._layouts, offset, arr)
-
-    def _see_before_writing(self, arr: np.ndarray) -> None:
-        """Raise the label counter above ``arr``'s ids *before* they are stored.
-
-        The counter must never lag the data, or a later reservation could hand out an id
-        already in use; raising it first means a write that then fails (or a crash)
-        only wastes ids. It is deliberately not part of the write's transaction: every
-        label write would then rewrite one counter key, and parallel slab writes would
-        all conflict on it (the floor is only written when it actually moves).
-        """
-        if not arr.size:
-            return
-        top = int(arr.max())
-        if top >= SEEN_LIMIT:  # rare: ids from 2**63 up never move the counter
-            top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
-        if top:
-            self._counters.see(top)
+        write_labels(self.view, self.config, self._layouts, offset, arr, self._counters)
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)
@@ -293,10 +268,14 @@ class LabelInstance:
         return self._counters.next_label()
 
     def next_labels(self, count: int) -> range:
-        """Reserve ``count`` fresh label ids (disjoint across callers and branches)."""
+        """Reserve ``count`` fresh label ids (disjoint across callers and branches).
+
+        A transaction of its own, like every move of the counter (so that on S3 no
+        compare-and-swap ever meets a transaction on its key).
+        """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise InvalidRequest(f"count must be a positive integer, got {count!r}")
-        first = self._counters.reserve(count)
+        first = self.view.transact(lambda txn: self._counters.reserve(txn, count))
         return range(first, first + count)
 
     def mutations(self) -> list[dict[str, Any]]:
@@ -307,17 +286,22 @@ class LabelInstance:
         return [json.loads(v) for _, v in self.view.scan(start, end) if v]
 
     # -- mutations -------------------------------------------------------------------------
+    # Each mutation takes its mutation id and any fresh label ids inside its own
+    # transaction: a refused, failed or killed mutation consumes none, a landed one
+    # always leaves the counters above what it stored.
     def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
         """Merge bodies ``sources`` into ``target``; returns the mutation id."""
         who = who or Who()
         target = check_label(target, "target label")
         sources = [check_label(s, "merged label") for s in sources]
         self.view.check_writable()
-        mutations.merge_check(self.view, target, sources)  # before spending any id
-        mid = self._counters.mutation_id()
-        done = who
-        self.view.transact(lambda txn: mutations.merge(txn, target, sources, mid, done))
-        return mid
+
+        def run(txn: VersionedTxn) -> int:
+            mid = self._counters.mutation_id(txn)
+            mutations.merge(txn, target, sources, mid, who)
+            return mid
+
+        return self.view.transact(run)
 
     def split_supervoxel(
         self, sv: int, runs: np.ndarray, who: Who | None = None
@@ -327,15 +311,16 @@ class LabelInstance:
         who = who or Who()
         self.view.check_writable()
         sv = check_label(sv, "supervoxel")
-        mid = self._counters.mutation_id()
-        first = self._counters.reserve(2)
-        ids = (first, first + 1)
-        self.view.transact(
-            lambda txn: split.split_supervoxel(
-                txn, self.config, self._layouts, sv, runs, ids, mid, who
-            )
-        )
-        return first, first + 1, mid
+        layouts = self._layouts
+
+        def run(txn: VersionedTxn) -> tuple[int, int, int]:
+            mid = self._counters.mutation_id(txn)
+            first = self._counters.reserve(txn, 2)
+            ids = (first, first + 1)
+            split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mid, who)
+            return first, first + 1, mid
+
+        return self.view.transact(run)
 
     def split(self, body: int, runs: np.ndarray, who: Who | None = None) -> tuple[int, int]:
         """Move the voxels of ``body`` inside ``runs`` to a new body:
@@ -343,26 +328,31 @@ class LabelInstance:
         who = who or Who()
         body = check_label(body)
         self.view.check_writable()
-        index = read_index(self.view, body)
-        count = 1 + 2 * len(index.supervoxel_sizes())
-        mid = self._counters.mutation_id()
-        first = self._counters.reserve(count)
-        fresh = list(range(first, first + count))
-        new = self.view.transact(
-            lambda txn: split.split(txn, self.config, self._layouts, body, runs, fresh, mid, who)
-        )
-        return new, mid
+        layouts = self._layouts
+
+        def run(txn: VersionedTxn) -> tuple[int, int]:
+            mid = self._counters.mutation_id(txn)
+            count = split.ids_needed(read_index(txn, body))
+            first = self._counters.reserve(txn, count)
+            fresh = list(range(first, first + count))
+            return split.split(txn, self.config, layouts, body, runs, fresh, mid, who), mid
+
+        return self.view.transact(run)
 
     def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
         """Give body ``old`` the id ``new`` for each ``(new, old)``; the mutation id."""
         who = who or Who()
         pairs = [(check_label(n, "new label"), check_label(o)) for n, o in pairs]
         self.view.check_writable()
-        mid = self._counters.mutation_id()
-        for new, _ in pairs:  # before the ids are stored (see _see_before_writing)
-            self._counters.see(new)
-        self.view.transact(lambda txn: split.renumber(txn, pairs, mid, who))
-        return mid
+
+        def run(txn: VersionedTxn) -> int:
+            mid = self._counters.mutation_id(txn)
+            split.renumber(txn, pairs, mid, who)
+            for new, _ in pairs:  # stored now: the counter must never hand them out
+                self._counters.see(txn, new)
+            return mid
+
+        return self.view.transact(run)
 
     def cleave(self, body: int, supervoxels: list[int], who: Who | None = None) -> tuple[int, int]:
         """Move ``supervoxels`` of ``body`` to a new body: ``(new body, mutation id)``."""
@@ -370,9 +360,11 @@ class LabelInstance:
         body = check_label(body)
         supervoxels = [check_label(s, "supervoxel") for s in supervoxels]
         self.view.check_writable()
-        mutations.cleave_check(self.view, body, supervoxels)  # before spending any id
-        mid = self._counters.mutation_id()
-        new = self._counters.reserve(1)
-        done = who
-        self.view.transact(lambda txn: mutations.cleave(txn, body, supervoxels, new, mid, done))
-        return new, mid
+
+        def run(txn: VersionedTxn) -> tuple[int, int]:
+            mid = self._counters.mutation_id(txn)
+            new = self._counters.reserve(txn, 1)
+            mutations.cleave(txn, body, supervoxels, new, mid, who)
+            return new, mid
+
+        return self.view.transact(run)

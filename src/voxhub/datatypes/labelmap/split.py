@@ -3,8 +3,9 @@
 Splits rewrite supervoxel ids only in the blocks the label index names, then update the
 index, the mapping, the pyramid and the mutation log in the same transaction. A split
 supervoxel is retired (it maps to 0) and its parts get fresh ids, as in DVID, so
-committed ancestors keep seeing the old id with its old voxels. Fresh ids are reserved by
-the caller before the transaction (a counter update cannot run inside one).
+committed ancestors keep seeing the old id with its old voxels. The caller reserves the
+fresh ids and the mutation id in the same transaction (:mod:`.counters`), so a split that
+does not land consumes none.
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def split_supervoxel(
     stamp(index, done)
     store_index(txn, index)
     raise_maxlabel(txn, max(new_ids))
+
+
+def ids_needed(index: LabelIndex) -> int:
+    """How many fresh ids :func:`split` of the body with ``index`` may use: the new body,
+    and two per supervoxel the runs could cut."""
+    return 1 + 2 * len(index.supervoxel_sizes())
 
 
 def split(

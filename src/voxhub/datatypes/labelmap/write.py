@@ -13,6 +13,7 @@ from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
 from voxhub.datatypes.imageblk.write import grow_extents
+from voxhub.datatypes.labelmap.counters import Counters, top_counted_id
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
@@ -31,8 +32,13 @@ def write_labels(
     layouts: Sequence[BlockLayout],
     offset: Vec3,
     data: np.ndarray,
+    counters: Counters,
 ) -> None:
-    """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0."""
+    """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0.
+
+    The label counter is raised above the written ids in the same transaction, so it
+    never lags the data and a write that does not land moves nothing (see below).
+    """
     view.check_writable()
     box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
     if box.empty:
@@ -40,6 +46,17 @@ def write_labels(
     layout = layouts[0]
     coords = list(layout.grid.blocks_in(box))
     top = int(data.max())  # outside the transaction: it holds the store's write lock
+    # Only a write bringing ids the counter has not passed yet touches its key; most
+    # writes bring none (ids come from reservations or were written before), so parallel
+    # slab writers do not meet on it. ``covers`` is read before the transaction and stays
+    # true once true (counters only grow). The writers that do raise it (typically the
+    # slabs of a segmentation's first import) serialise on that one key: S3 locks it and
+    # reruns a writer whose read of it went stale, LMDB serialises all writes anyway.
+    # That is OK because it happens only until the counter passes the volume's largest
+    # id, and it is the price of the counter and the data landing together: raised
+    # before the transaction, a write that then failed left ids consumed for nothing.
+    counted = top_counted_id(data)
+    raise_counter = counted != 0 and not counters.covers(counted)
 
     def transaction(txn: VersionedTxn) -> None:
         old = fetch_blocks(txn, layout, coords)
@@ -66,6 +83,8 @@ def write_labels(
         update_pyramid(txn, config, layouts, new, downsample_labels)
         grow_extents(txn, box)
         raise_maxlabel(txn, top)
+        if raise_counter:
+            counters.see(txn, counted)
 
     view.transact(transaction)
 
