@@ -45,6 +45,9 @@ def test_users_tokens_and_roles(store: str) -> None:
     assert f"token {token_hash(token)[:12]}" in listing
     assert "laptop" in listing
     assert token not in listing
+    assert "no longer" in run("auth", "user", "admin", "ann", "--revoke", "--store", store)
+    run("auth", "user", "admin", "bob", "--store", store)
+    assert "user bob admin" in run("auth", "list", "--store", store)
     run("auth", "revoke", "bob", "fib", "--store", store)
     run("auth", "token", "revoke", "bob", token_hash(token)[:12], "--store", store)
     run("auth", "user", "remove", "ann", "--store", store)

@@ -45,6 +45,13 @@ def test_public_routes_need_no_token(auth_env: AuthEnv) -> None:
         assert _get(auth_env, None, path) == 200, path
 
 
+def test_only_administrators_see_where_the_store_lives(auth_env: AuthEnv) -> None:
+    info = auth_env.client.get("/api/server/info").json()
+    assert info["Storage backend"] == "memory"
+    admin = auth_env.client.get("/api/server/info", headers=auth_env.as_user("root")).json()
+    assert admin["Storage backend"] == auth_env.hub.service.store.spec()
+
+
 def test_unknown_or_revoked_token_is_refused_everywhere(auth_env: AuthEnv) -> None:
     bad = {"Authorization": "Bearer vxh_not-a-token"}
     r = auth_env.client.get("/api/heartbeat", headers=bad)
@@ -167,14 +174,24 @@ def test_user_is_exposed_on_the_asgi_scope(auth_env: AuthEnv) -> None:
 def test_browser_cookie_login_token_and_logout(auth_env: AuthEnv) -> None:
     c = auth_env.client
     assert c.post("/api/server/login", json={"token": "vxh_wrong"}).status_code == 401
-    r = c.post("/api/server/login", data={"token": auth_env.tokens["reader"]})
-    assert r.status_code == 200
-    assert r.json() == {"user": "reader"}
+    assert "log in" in c.get("/").text
+    assert "<form" in c.get("/api/server/login").text
+    r = c.post(
+        "/api/server/login", data={"token": auth_env.tokens["reader"]}, follow_redirects=False
+    )
+    assert r.status_code == 303  # a browser's form goes back to the home page
+    assert r.headers["location"] == "/"
     assert "httponly" in r.headers["set-cookie"].lower()
     assert "samesite=lax" in r.headers["set-cookie"].lower()
     assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 200  # the cookie
     assert c.get("/api/server/token").text == auth_env.tokens["reader"]  # neuroglancer's route
+    assert "logged in as reader" in c.get("/").text
     assert c.get("/api/voxhub/whoami").json()["user"] == "reader"
+    c.post("/api/server/logout")
+    assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 401
+    r = c.post("/api/server/login", json={"token": auth_env.tokens["writer"]})
+    assert r.json() == {"user": "writer"}
+    assert c.get("/api/voxhub/whoami").json()["user"] == "writer"
     c.post("/api/server/logout")
     assert c.get(f"/api/node/{auth_env.uuid}/gray/info").status_code == 401
     assert c.get("/api/server/token").status_code == 401

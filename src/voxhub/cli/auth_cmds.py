@@ -45,7 +45,7 @@ def auth() -> None:
 
 @auth.group()
 def user() -> None:
-    """Add or remove users."""
+    """Add or remove users, or make them server-wide administrators."""
 
 
 @user.command("add")
@@ -58,6 +58,18 @@ def user_add(store: str, name: str, admin: bool) -> None:
     with auth_store(store, create=True) as a:
         a.add_user(name, admin=admin)
     click.echo(f"added user {name}" + (" (server admin)" if admin else ""))
+
+
+@user.command("admin")
+@store_option
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="No longer a server-wide administrator.")
+@friendly_errors
+def user_admin(store: str, name: str, revoke: bool) -> None:
+    """Make NAME a server-wide administrator (or, with --revoke, no longer one)."""
+    with auth_store(store) as a:
+        a.set_admin(name, not revoke)
+    click.echo(f"{name} is {'no longer ' if revoke else ''}a server admin")
 
 
 @user.command("remove")

@@ -9,6 +9,7 @@ a user is needed (no or bad token) and 403 when the user's roles do not allow it
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -92,7 +93,22 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+_log = logging.getLogger("voxhub.server")
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """Defence in depth for a bug: an exception no parser turned into a
+    :class:`VoxhubError` is answered as a JSON 500 naming no internals, and logged with
+    the request it came from. (Starlette re-raises it afterwards, so the ASGI server logs
+    the traceback once more; hostile input must never get here: every parser raises a
+    typed error, and ``tests/fuzz`` asserts no 5xx.)"""
+    _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    message = f"internal error on {request.method} {request.url.path}"
+    return JSONResponse({"error": message, "type": "InternalError"}, status_code=500)
+
+
 EXCEPTION_HANDLERS = {
     VoxhubError: voxhub_error_handler,
     HTTPException: http_error_handler,
+    Exception: internal_error_handler,
 }

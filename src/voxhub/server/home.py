@@ -11,8 +11,9 @@ from html import escape
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import Api, ApiRoute
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json, view_leaf
 from voxhub.server.http import blocking
@@ -91,6 +92,14 @@ def _repo_section(service: Service, repo: RepoInfo, index: int, viewer: Viewer) 
     )
 
 
+def _who(viewer: Viewer) -> str:
+    """Who the page is for, and how to change that (with authentication on)."""
+    user = viewer.principal.user
+    if not user:
+        return ' · <a href="/api/server/login">log in</a> (showing public versions)'
+    return f" · logged in as {escape(user)}"
+
+
 def home_page(service: Service, viewer: Viewer | None = None) -> str:
     """The whole page, with the repos and versions ``viewer`` may see."""
     viewer = viewer or Viewer()
@@ -99,7 +108,9 @@ def home_page(service: Service, viewer: Viewer | None = None) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>voxhub</title></head><body>"
         '<h1>voxhub</h1><p><a href="/api/help">API help</a> · '
-        '<a href="/api/openapi.json">OpenAPI</a></p>'
+        '<a href="/api/openapi.json">OpenAPI</a>'
+        + ("" if viewer.sees_all else _who(viewer))
+        + "</p>"
         + ("".join(sections) or "<p>No repos yet: POST /api/repos to create one.</p>")
         + _SCRIPT
         + "</body></html>"
@@ -113,4 +124,4 @@ async def home(request: Request, ctx: ServerContext) -> Response:
 
 def home_routes(bind: Binder) -> list[BaseRoute]:
     """The home page route."""
-    return [Route("/", bind(home), methods=["GET"])]
+    return [ApiRoute("/", bind(home), methods=["GET"], api=Api(answers=("text/html",)))]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -11,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from voxhub.datatypes.wire.context import Caller
+from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
@@ -28,10 +28,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"request body is not valid JSON: {e}") from None
+    value = parse_json(raw)
     if not isinstance(value, dict):
         raise InvalidRequest(f"request body must be a JSON object, got {type(value).__name__}")
     return value

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import zlib
 from collections.abc import Sequence
 
@@ -35,6 +34,7 @@ from voxhub.datatypes.labelmap.routes import (
 )
 from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -179,11 +179,7 @@ async def get_labels(request: Request, ctx: InstanceContext) -> Response:
     expected_hash = request.query_params.get("hash")
     if expected_hash is not None and hashlib.md5(raw).hexdigest() != expected_hash.lower():
         raise InvalidRequest(f"labels body does not match hash {expected_hash!r}")
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"labels body is not valid JSON: {e}") from None
-    points = _points(parsed)
+    points = _points(parse_json(raw, "labels body"))
     block = np.array(config.block_shape, dtype=np.int64)
     coords = points // block
     unique, which = np.unique(coords, axis=0, return_inverse=True)

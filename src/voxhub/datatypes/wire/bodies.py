@@ -27,6 +27,17 @@ from starlette.requests import Request
 from voxhub.errors import InvalidRequest, TooLarge
 
 COMPRESSIONS = ("raw", "lz4", "gzip", "zstd")
+#: what the decompressors raise on corrupt or truncated input (lz4's block error is a
+#: bare ``Exception`` subclass, its frame errors are ``RuntimeError``)
+_CORRUPT = (
+    RuntimeError,
+    ValueError,
+    OSError,
+    EOFError,
+    zlib.error,
+    zstandard.ZstdError,
+    lz4.block.LZ4BlockError,
+)
 _LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
 
 
@@ -51,11 +62,20 @@ def check_size(nbytes: int, limit: int, what: str) -> None:
         )
 
 
+def declared_length(request: Request) -> int | None:
+    """The body length the Content-Length header declares, if it is a plain decimal
+    (a header like ``²`` passes ``str.isdigit`` and then fails ``int()``)."""
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isascii() or not declared.isdigit():
+        return None
+    return int(declared) if len(declared) <= 20 else 2**64
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused with :class:`TooLarge` once it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
-        check_size(int(declared), limit, "request body")
+    declared = declared_length(request)
+    if declared is not None:
+        check_size(declared, limit, "request body")
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
@@ -89,12 +109,12 @@ def decompress(body: bytes, compression: str, expected: int) -> bytes:
     """Inflate ``body`` to exactly ``expected`` bytes (InvalidRequest otherwise)."""
     try:
         data = _inflate(body, compression, expected)
-    except (RuntimeError, ValueError, OSError, zlib.error, zstandard.ZstdError) as e:
+    except _CORRUPT as e:
         raise InvalidRequest(f"body is not valid {compression} data: {e}") from None
     if len(data) != expected:
         raise InvalidRequest(
             f"body holds {len(data)}{'+' if len(data) > expected else ''} bytes "
-            f"after {compression} decompression; the box needs exactly {expected}"
+            f"after {compression} decompression; the box needs exactly {expected} bytes"
         )
     return data
 
@@ -118,7 +138,14 @@ def _inflate(body: bytes, compression: str, expected: int) -> bytes:
             return prefixed
         except lz4.block.LZ4BlockError:
             pass  # a bare block whose first bytes happen to equal the size
-    bare: bytes = lz4.block.decompress(body, uncompressed_size=expected)
+    try:
+        bare: bytes = lz4.block.decompress(body, uncompressed_size=expected)
+    except lz4.block.LZ4BlockError:
+        # a bare block cannot tell corrupt data from data longer than the bound
+        raise InvalidRequest(
+            f"body is not valid lz4 data, or inflates past what "
+            f"the box needs exactly {expected} bytes"
+        ) from None
     return bare
 
 

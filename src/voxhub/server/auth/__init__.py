@@ -11,6 +11,6 @@ The model below it (users, hashed tokens, roles, public versions, OpenID Connect
 :mod:`voxhub.service.auth`, which ``voxhub auth`` manages without the web stack.
 """
 
-from voxhub.server.auth.gate import PRINCIPAL_KEY, Authenticate, Gate
+from voxhub.server.auth.gate import PRINCIPAL_KEY, TOKEN_SOURCE_KEY, Authenticate, Gate
 
-__all__ = ["PRINCIPAL_KEY", "Authenticate", "Gate"]
+__all__ = ["PRINCIPAL_KEY", "TOKEN_SOURCE_KEY", "Authenticate", "Gate"]

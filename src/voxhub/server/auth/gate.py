@@ -4,9 +4,10 @@ that recognises each request's caller.
 :class:`Authenticate` reads the token from ``Authorization: Bearer <token>`` or, for
 browsers, the ``voxhub_token`` cookie (``POST /api/server/login`` sets it), and puts the
 :class:`~voxhub.service.auth.principal.Principal` in the ASGI scope under
-:data:`PRINCIPAL_KEY` and the user name in ``scope["state"]["user"]`` (what the access
-log records). A token that is sent but not valid is refused with 401 on every route, so a
-client never mistakes a revoked token for anonymous access.
+:data:`PRINCIPAL_KEY`, the user name in ``scope["state"]["user"]`` (what the access log
+records) and where the token came from under :data:`TOKEN_SOURCE_KEY`. A token that is
+sent but not valid is refused with 401 on every route, so a client never mistakes a
+revoked token for anonymous access.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from voxhub.service.auth import (
 
 #: the ASGI scope key holding the request's :class:`Principal`
 PRINCIPAL_KEY = "voxhub.principal"
+#: the ASGI scope key saying where the request's token came from: "header" or "cookie"
+#: (a cookie rides along with cross-site requests, a header never does)
+TOKEN_SOURCE_KEY = "voxhub.token_source"
 #: how often a server on a slow store (S3) re-reads the auth record; revocations and new
 #: grants take effect within this many seconds (LMDB and memory stores: on every request)
 SLOW_STORE_REFRESH_SECONDS = 2.0
@@ -81,14 +85,15 @@ class Gate:
             return fn(*args)
         return await run_in_threadpool(fn, *args)
 
-    def token_of(self, headers: Headers) -> str | None:
-        """The token a request carries: the bearer header first, then the cookie."""
+    def token_of(self, headers: Headers) -> tuple[str | None, str]:
+        """The token a request carries and where from: the bearer header first, then the
+        cookie (``(None, "")`` if neither)."""
         value = headers.get("authorization", "")
         scheme, _, token = value.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-        cookies = cookie_parser(headers.get("cookie", ""))
-        return cookies.get(self.config.cookie) or None
+            return token.strip(), "header"
+        found = cookie_parser(headers.get("cookie", "")).get(self.config.cookie)
+        return (found, "cookie") if found else (None, "")
 
 
 class Authenticate:
@@ -103,7 +108,7 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         gate = self.gate
-        token = gate.token_of(Headers(scope=scope))
+        token, source = gate.token_of(Headers(scope=scope))
         try:
             principal = await gate.run(
                 gate.authenticator.principal, token, network=gate.authenticator.needs_thread
@@ -115,6 +120,7 @@ class Authenticate:
             await reply(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
+        scope[TOKEN_SOURCE_KEY] = source
         if principal.user:
             scope.setdefault("state", {})["user"] = principal.user
         await self.app(scope, receive, send)

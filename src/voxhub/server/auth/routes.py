@@ -3,7 +3,8 @@ token route, and who the server takes the caller for.
 
 * ``POST /api/server/login`` with ``{"token": "..."}`` (JSON) or ``token=...`` (a form)
   checks the token and sets it as an ``HttpOnly``, ``SameSite=Lax`` cookie (``Secure``
-  over HTTPS), so a browser on this site sends it with every request;
+  over HTTPS), so a browser on this site sends it with every request; a form post is
+  sent back to the home page. ``GET /api/server/login`` is that form;
 * ``POST /api/server/logout`` clears the cookie;
 * ``GET /api/server/token`` answers the cookie's token as text: neuroglancer's ``dvid://``
   source over ``https://`` asks this route (with credentials) for the token it then
@@ -18,14 +19,33 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import Api, ApiRoute
 from voxhub.errors import InvalidRequest, TooLarge, Unauthorized
 from voxhub.server.auth.gate import Gate
 
 #: a login body holds one token: anything longer is not one
 MAX_LOGIN_BYTES = 8192
+LOGIN_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>voxhub login</title></head>"
+    "<body><h1>voxhub</h1><form method='post' action='/api/server/login'>"
+    "<label>Token <input type='password' name='token' size='60' autofocus></label> "
+    "<button>Log in</button></form>"
+    "<p>An administrator makes tokens with <code>voxhub auth token create NAME</code>.</p>"
+    "</body></html>"
+)
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/json")
 
 
 async def _small_body(request: Request) -> bytes:
@@ -38,7 +58,7 @@ async def _small_body(request: Request) -> bytes:
 
 
 def _token_field(request: Request, body: bytes) -> str:
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if _is_json(request):
         try:
             data: Any = json.loads(body or b"{}")
         except ValueError as e:
@@ -63,7 +83,12 @@ def auth_routes(gate: Gate) -> list[BaseRoute]:
         who = await gate.run(
             gate.authenticator.principal, token, network=gate.authenticator.needs_thread
         )
-        reply = JSONResponse({"user": who.user})
+        # a browser's form goes back to the home page, now showing what the user may see
+        reply: Response = (
+            JSONResponse({"user": who.user})
+            if _is_json(request)
+            else RedirectResponse("/", status_code=303)
+        )
         reply.set_cookie(
             cookie,
             token,
@@ -73,6 +98,10 @@ def auth_routes(gate: Gate) -> list[BaseRoute]:
             path="/",
         )
         return reply
+
+    async def login_page(request: Request) -> Response:
+        """A form to log in with a token (for browsers)."""
+        return HTMLResponse(LOGIN_PAGE)
 
     async def logout(request: Request) -> Response:
         """Forget the cookie."""
@@ -99,9 +128,13 @@ def auth_routes(gate: Gate) -> list[BaseRoute]:
             }
         )
 
+    form = ("application/json", "application/x-www-form-urlencoded")
+    token_body = {"type": "object", "properties": {"token": {"type": "string"}}}
+    login_api = Api(body=form, body_schema=token_body, body_required=True)
     return [
-        Route("/api/server/login", login, methods=["POST"]),
-        Route("/api/server/logout", logout, methods=["POST"]),
-        Route("/api/server/token", token, methods=["GET"]),
-        Route("/api/voxhub/whoami", whoami, methods=["GET"]),
+        ApiRoute("/api/server/login", login, methods=["POST"], api=login_api),
+        ApiRoute("/api/server/login", login_page, methods=["GET"], api=Api(answers=("text/html",))),
+        ApiRoute("/api/server/logout", logout, methods=["POST"]),
+        ApiRoute("/api/server/token", token, methods=["GET"], api=Api(answers=("text/plain",))),
+        ApiRoute("/api/voxhub/whoami", whoami, methods=["GET"]),
     ]

@@ -95,7 +95,7 @@ def _server() -> dict[str, dict[str, Rule]]:
         "/api/server/info": {"GET": PUBLIC},
         "/api/server/compiled-types": {"GET": PUBLIC},
         "/api/server/types": {"GET": LISTING},
-        "/api/server/login": {"POST": PUBLIC},
+        "/api/server/login": {"GET": PUBLIC, "POST": PUBLIC},
         "/api/server/logout": {"POST": PUBLIC},
         "/api/server/token": {"GET": PUBLIC},
         "/api/voxhub/whoami": {"GET": PUBLIC},
