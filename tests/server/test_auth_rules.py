@@ -11,7 +11,6 @@ from voxhub.server import create_app
 from voxhub.server.auth.guard import Guarded, Unclassified, protect, route_rules
 from voxhub.server.auth.rules import INSTANCE_NEEDS, Need, instance_need
 from voxhub.server.dispatch import datatype_routes
-from voxhub.server.observe import unlabelled
 from voxhub.service import Service
 from voxhub.service.auth import AuthConfig, AuthMode, Role
 from voxhub.storage import open_store
@@ -49,7 +48,7 @@ def test_routes_are_guarded_only_when_auth_is_on() -> None:
         app = create_app(Service(open_store("memory://")), auth=AuthConfig(mode))
         route = next(r for r in app.routes if getattr(r, "path", "") == "/api/repos")
         assert isinstance(route, Route)
-        assert isinstance(unlabelled(route.app), Guarded) is guarded
+        assert isinstance(route.app, Guarded) is guarded
 
 
 def test_every_instance_route_method_is_classified() -> None:
@@ -68,8 +67,7 @@ def test_an_unclassified_route_stops_the_app_from_being_built() -> None:
         return PlainTextResponse("x")
 
     app = create_app(Service(open_store("memory://")), auth=AuthConfig(AuthMode.TOKENS))
-    first = unlabelled(app.routes[0].app)
-    gate = first.gate if isinstance(first, Guarded) else None
+    gate = app.routes[0].app.gate if isinstance(app.routes[0].app, Guarded) else None
     assert gate is not None
     with pytest.raises(Unclassified, match="GET /api/secret has no access rule"):
         protect([Route("/api/secret", secret)], gate)

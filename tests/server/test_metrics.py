@@ -187,3 +187,17 @@ def test_who_may_read_the_metrics(
         assert "voxhub_http_requests_total" in reply.text
     elif access == "admin":
         assert "GET /metrics" in reply.json()["error"]
+
+
+def test_refusals_are_counted_under_their_route() -> None:
+    with EmbeddedHub.open("memory://") as hub:
+        env, config = make_auth_env(hub)
+        with TestClient(create_app(hub, auth=config)) as client:
+            assert client.post("/api/repos", json={"alias": "x"}).status_code == 401
+            reader = env.as_user("reader")
+            assert client.post("/api/repos", json={}, headers=reader).status_code == 403
+            assert client.delete("/api/repos/info", headers=reader).status_code == 405
+            found = scrape(client)
+    assert value(found, REQUESTS, method="POST", route="/api/repos", status="401") == 1
+    assert value(found, REQUESTS, method="POST", route="/api/repos", status="403") == 1
+    assert value(found, REQUESTS, method="DELETE", route="/api/repos/info", status="405") == 1

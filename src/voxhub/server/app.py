@@ -97,8 +97,8 @@ def create_app(
         *ndstore_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
-    routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     label_routes(routes)  # metrics and logs name the route template, never the raw path
+    routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
         Middleware(

@@ -18,8 +18,9 @@ from typing import Literal, get_args
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import TEXT, Api, ApiRoute
 from voxhub.server.auth import Gate
 from voxhub.server.http import blocking
 from voxhub.server.metrics import CONTENT_TYPE, ServerMetrics
@@ -48,4 +49,5 @@ def metrics_routes(metrics: ServerMetrics, access: MetricsAccess, gate: Gate) ->
             gate.policy.check_server_admin(gate.principal_of(request.scope), "GET /metrics")
         return Response(await blocking(metrics.exposition), media_type=CONTENT_TYPE)
 
-    return [Route("/metrics", prometheus_metrics, methods=["GET"])]
+    api = Api(answers=(TEXT,))  # Prometheus' text format
+    return [ApiRoute("/metrics", prometheus_metrics, methods=["GET"], api=api)]

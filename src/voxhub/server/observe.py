@@ -11,9 +11,12 @@ the wire, 413s, CORS preflights and refused requests too. For each HTTP request 
   and the time from arrival to the last body byte (status 500 if the app raised before
   answering);
 * learns the route *template* (``/api/node/{uuid}/{name}/raw/{dims}/{size}/{offset}``,
-  never the raw path) from the route that served it (:func:`label_routes`); a request
-  no route served (404 from the router, 405, 413 before routing, a preflight) is
-  ``unmatched``, so labels stay bounded however many paths clients try;
+  never the raw path) from the route that served it (:func:`label_routes`), or, for a
+  request refused before its route's app ran (401, 403, 405), from the route Starlette's
+  router chose (unless a middleware passed a copy of the scope on: DVID's trailing slash,
+  so a refused ``POST /api/repos/`` is ``unmatched``); a request no route took (404 from
+  the router, 413 before routing, a preflight) is ``unmatched``, so labels stay bounded
+  however many paths clients try;
 * hands the finished record to its sinks (:mod:`.metrics`, :mod:`.access_log`) just
   before the last body byte is sent (or when the app failed).
 
@@ -134,6 +137,8 @@ class Observe:
             nonlocal finished
             finished = True
             record.seconds = time.perf_counter() - start
+            if record.route == UNMATCHED:  # refused before its app ran (401/403, 405)
+                record.route = _routed_template(scope)
             for sink in self.sinks:
                 sink(record)
 
@@ -162,6 +167,13 @@ class Observe:
                 finish()
 
 
+def _routed_template(scope: Scope) -> str:
+    """The template of the route the router chose for ``scope``, if it chose one on this
+    very scope dict (a middleware that passes a copy on hides it)."""
+    route = scope.get("route")
+    return route.path_format if isinstance(route, Route) else UNMATCHED
+
+
 class _Labelled:
     """A route's ASGI app that first writes the route's template into the request record."""
 
@@ -176,11 +188,6 @@ class _Labelled:
         if record is not None:
             record.route = self.template
         await self.app(scope, receive, send)
-
-
-def unlabelled(app: ASGIApp) -> ASGIApp:
-    """The route app :func:`label_routes` wrapped (``app`` itself if it did not)."""
-    return app.app if isinstance(app, _Labelled) else app
 
 
 def label_routes(routes: list[BaseRoute], prefix: str = "") -> list[BaseRoute]:
