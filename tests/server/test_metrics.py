@@ -197,7 +197,8 @@ def test_refusals_are_counted_under_their_route() -> None:
             reader = env.as_user("reader")
             assert client.post("/api/repos", json={}, headers=reader).status_code == 403
             assert client.delete("/api/repos/info", headers=reader).status_code == 405
+            assert client.post("/api/repos/", json={}).status_code == 401  # trailing slash
             found = scrape(client)
-    assert value(found, REQUESTS, method="POST", route="/api/repos", status="401") == 1
+    assert value(found, REQUESTS, method="POST", route="/api/repos", status="401") == 2
     assert value(found, REQUESTS, method="POST", route="/api/repos", status="403") == 1
     assert value(found, REQUESTS, method="DELETE", route="/api/repos/info", status="405") == 1

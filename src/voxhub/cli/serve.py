@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from voxhub.cli.serve_auth import auth_config, auth_options
+from voxhub.cli.serve_guard import apply_guard_options, guard_options
 from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, METRICS_ENV, STORE_ENV
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
@@ -79,6 +80,7 @@ def address_problem(host: str, port: int) -> str | None:
     "admins only (admin), or nobody: no route (off).",
 )
 @auth_options
+@guard_options
 def serve(
     store: str,
     host: str,
@@ -87,7 +89,7 @@ def serve(
     max_request_bytes: int,
     access_log: bool,
     metrics: str,
-    **auth: Any,
+    **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
@@ -106,11 +108,12 @@ def serve(
         Service.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
-    config = auth_config(store, host, auth)  # refuses a reachable server without auth
+    config = auth_config(store, host, options)  # refuses a reachable server without auth
     os.environ[AUTH_ENV] = config.to_json()
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
+    uvicorn_settings = apply_guard_options(host, options)
     os.environ[METRICS_ENV] = metrics
     # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
     own_dir = None
@@ -129,6 +132,7 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            **uvicorn_settings,
         )
     finally:
         if own_dir is not None:

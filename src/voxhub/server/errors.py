@@ -20,21 +20,30 @@ from voxhub.errors import (
     CapabilityError,
     CodecError,
     Conflict,
+    CrossSiteRefused,
     Forbidden,
+    HostNotAllowed,
     InvalidRequest,
     MergeConflict,
     NotFound,
+    Overloaded,
     ReadOnlyError,
+    RequestTimeout,
     StorageError,
     TooLarge,
     Unauthorized,
     VersionLocked,
     VoxhubError,
 )
+from voxhub.server.observe import note_route, request_record
 
 #: most specific class first: the first ``isinstance`` match wins.
 STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (NotFound, 404),
+    (CrossSiteRefused, 403),
+    (HostNotAllowed, 421),
+    (RequestTimeout, 408),
+    (Overloaded, 503),
     (VersionLocked, 409),
     (MergeConflict, 409),
     (Conflict, 409),
@@ -73,15 +82,25 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
-    status = status_for(exc, request.method)
-    # RFC 6750: a 401 names the scheme, so clients (neuroglancer) know to send a token.
-    headers = {"WWW-Authenticate": 'Bearer realm="voxhub"'} if status == 401 else None
-    return JSONResponse(error_body(exc), status_code=status, headers=headers)
+    note_route(request.scope)  # a refusal before the route's app ran counts under its route
+    return error_response(exc, request.method)
+
+
+def error_response(error: VoxhubError, method: str = "GET") -> Response:
+    """The JSON response of ``error``, with the headers its status calls for."""
+    status = status_for(error, method)
+    headers = {}
+    if status == 401:  # RFC 6750: name the scheme, so clients (neuroglancer) send a token
+        headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
+    if isinstance(error, Overloaded):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Unmatched routes and wrong methods, with the same JSON body as our own errors."""
     assert isinstance(exc, HTTPException)
+    note_route(request.scope)  # a 405 counts under its route
     if exc.status_code == 404:
         message = f"no endpoint {request.method} {request.url.path}; see /api/help"
     else:
@@ -102,7 +121,14 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
     the request it came from. (Starlette re-raises it afterwards, so the ASGI server logs
     the traceback once more; hostile input must never get here: every parser raises a
     typed error, and ``tests/fuzz`` asserts no 5xx.)"""
-    _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    record = request_record(request.scope)
+    _log.error(
+        "unhandled %s on %s %s (request id %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        record.request_id if record else "-",
+    )
     message = f"internal error on {request.method} {request.url.path}"
     return JSONResponse({"error": message, "type": "InternalError"}, status_code=500)
 

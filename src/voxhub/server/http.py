@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from voxhub.datatypes.wire.context import Caller
-from voxhub.datatypes.wire.json_input import parse_json
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
@@ -23,15 +23,18 @@ async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; an empty body is ``{}``."""
-    raw = await request.body()
-    if not raw.strip():
+def _json_object(value: Any) -> dict[str, Any]:
+    if value is None:
         return {}
-    value = parse_json(raw)
     if not isinstance(value, dict):
         raise InvalidRequest(f"request body must be a JSON object, got {type(value).__name__}")
     return value
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (within the JSON size limit); an empty body is
+    ``{}``."""
+    return await read_json(request, "request body", _json_object)
 
 
 def str_field(body: dict[str, Any], key: str, default: str = "") -> str:

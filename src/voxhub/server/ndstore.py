@@ -70,6 +70,7 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute, Param
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.ndstore_face import BBOX_TYPES, NdstoreChannel, parse_label
 from voxhub.datatypes.wire.url_geometry import ndstore_box, ndstore_coord, ndstore_range
 from voxhub.errors import InvalidRequest, NotFound
@@ -141,6 +142,7 @@ async def cutout(request: Request, ctx: ServerContext) -> Response:
         return await _post(request, ctx, fmt, box)
     params = request.path_params
     limit = ctx.settings.max_request_bytes
+    admit(request, box.size, "cutout")  # at least a byte a voxel; the channel checks more
 
     if fmt in ID_SERVICES:
 
@@ -176,6 +178,7 @@ async def _post(request: Request, ctx: ServerContext, fmt: str, box: Box) -> Res
         return channel
 
     channel = await run_in_threadpool(open_writable)
+    admit(request, box.size, "write")
     body = await bodies.read_body(request, limit)
     await run_in_threadpool(channel.write, fmt, body, box, limit)
     return Response(b"")

@@ -13,10 +13,9 @@ the wire, 413s, CORS preflights and refused requests too. For each HTTP request 
 * learns the route *template* (``/api/node/{uuid}/{name}/raw/{dims}/{size}/{offset}``,
   never the raw path) from the route that served it (:func:`label_routes`), or, for a
   request refused before its route's app ran (401, 403, 405), from the route Starlette's
-  router chose (unless a middleware passed a copy of the scope on: DVID's trailing slash,
-  so a refused ``POST /api/repos/`` is ``unmatched``); a request no route took (404 from
-  the router, 413 before routing, a preflight) is ``unmatched``, so labels stay bounded
-  however many paths clients try;
+  router chose (:func:`note_route`, called by the error handlers); a request no route
+  took (404 from the router, 413 before routing, a preflight) is ``unmatched``, so labels
+  stay bounded however many paths clients try;
 * hands the finished record to its sinks (:mod:`.metrics`, :mod:`.access_log`) just
   before the last body byte is sent (or when the app failed).
 
@@ -137,8 +136,6 @@ class Observe:
             nonlocal finished
             finished = True
             record.seconds = time.perf_counter() - start
-            if record.route == UNMATCHED:  # refused before its app ran (401/403, 405)
-                record.route = _routed_template(scope)
             for sink in self.sinks:
                 sink(record)
 
@@ -167,11 +164,14 @@ class Observe:
                 finish()
 
 
-def _routed_template(scope: Scope) -> str:
-    """The template of the route the router chose for ``scope``, if it chose one on this
-    very scope dict (a middleware that passes a copy on hides it)."""
+def note_route(scope: Scope) -> None:
+    """Record the template of the route Starlette's router chose for ``scope``, if the
+    route's app did not run (the error handlers call this: a request refused by an auth
+    guard, or a 405, still counts under its route)."""
+    record = scope.get(RECORD_KEY)
     route = scope.get("route")
-    return route.path_format if isinstance(route, Route) else UNMATCHED
+    if record is not None and record.route == UNMATCHED and isinstance(route, Route):
+        record.route = route.path_format
 
 
 class _Labelled:

@@ -53,8 +53,9 @@ from voxhub.datatypes.wire.api import (
     Api,
     json_api,
 )
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
-from voxhub.datatypes.wire.json_input import parse_json
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
@@ -143,8 +144,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_extents(request: Request, ctx: InstanceContext) -> Response:
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
-    box = parse_extents_body(parse_json(raw, "extents body"))
+    box = await read_json(request, "extents body", parse_extents_body)
     await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
 
@@ -167,6 +167,7 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
     scale = scale_param(request, config)
     limit = ctx.max_request_bytes
     check_box(box, config, limit, "cutout")
+    admit(request, box.size * np.dtype(config.dtype).itemsize, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
     image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
     compression = bodies.parse_compression(request.query_params.get("compression"))
@@ -233,6 +234,7 @@ async def read_voxels(
     expected = count * dtype.itemsize
     limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
+    admit(request, expected, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
     declared = bodies.declared_length(request)
     if compression == "raw" and declared is not None:

@@ -41,7 +41,6 @@ from voxhub.datatypes.labelmap.dvid_info import label_info_json
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
-from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import (
     BLOCK_COMPRESSION,
     BLOCKS,
@@ -58,7 +57,7 @@ from voxhub.datatypes.wire.api import (
     json_api,
 )
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
-from voxhub.datatypes.wire.json_input import parse_json
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import extents_json
@@ -131,11 +130,15 @@ def id_list(value: Any, what: str) -> list[int]:
 
 
 async def json_request(request: Request, ctx: InstanceContext, what: str) -> Any:
-    """The request body (DVID sends it even with GET) parsed as JSON."""
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
-    if not raw.strip():
-        raise InvalidRequest(f"{what} needs a JSON body")
-    return parse_json(raw, f"{what} body")
+    """The request body (DVID sends it even with GET) parsed as JSON (within the JSON
+    size limit, off the event loop when large)."""
+
+    def present(value: Any) -> Any:
+        if value is None:
+            raise InvalidRequest(f"{what} needs a JSON body")
+        return value
+
+    return await read_json(request, f"{what} body", present)
 
 
 # -- info ------------------------------------------------------------------------------

@@ -71,16 +71,16 @@ def declared_length(request: Request) -> int | None:
     return int(declared) if len(declared) <= 20 else 2**64
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int, what: str = "request body") -> bytes:
     """The whole body, refused with :class:`TooLarge` once it passes ``limit`` bytes."""
     declared = declared_length(request)
     if declared is not None:
-        check_size(declared, limit, "request body")
+        check_size(declared, limit, what)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
-        check_size(total, limit, "request body")
+        check_size(total, limit, what)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -88,20 +88,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def read_exact(request: Request, expected: int) -> bytearray:
     """An uncompressed body of exactly ``expected`` bytes, read into one buffer.
 
-    Filling a preallocated buffer avoids holding the chunks and their join at once (a
-    1 GiB write would otherwise need 2 GiB). Any other length is an InvalidRequest.
+    The buffer grows as bytes arrive (never past ``expected``), so a client that declares
+    a 1 GiB box and stalls costs what it sent, not what it declared; and appending to one
+    buffer avoids holding the chunks and their join at once (a 1 GiB write would need
+    2 GiB; growth is amortised, and the C allocator remaps large buffers rather than
+    copying them). Any other length is an InvalidRequest.
     """
-    buffer = bytearray(expected)
-    view = memoryview(buffer)
-    filled = 0
+    buffer = bytearray()
     async for chunk in request.stream():
-        end = filled + len(chunk)
-        if end > expected:
+        if len(buffer) + len(chunk) > expected:
             raise InvalidRequest(f"body has more than {expected} bytes; the box needs exactly that")
-        view[filled:end] = chunk
-        filled = end
-    if filled != expected:
-        raise InvalidRequest(f"body has {filled} bytes; the box needs exactly {expected}")
+        buffer += chunk
+    if len(buffer) != expected:
+        raise InvalidRequest(f"body has {len(buffer)} bytes; the box needs exactly {expected}")
     return buffer
 
 
