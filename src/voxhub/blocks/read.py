@@ -25,17 +25,15 @@ pages freed by concurrent writers meanwhile.
 
 from __future__ import annotations
 
-import math
-import mmap
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from itertools import product
-from typing import Any
 
 import numpy as np
 
 from voxhub.blocks.layout import BlockLayout
+from voxhub.blocks.output import new_output
 from voxhub.blocks.pool import WORKERS, parallel_map, scratch, submit_map
 from voxhub.codecs.zstd import ZstdCodec
 from voxhub.geometry import Box, Vec3
@@ -44,13 +42,6 @@ from voxhub.versioning.protocols import VersionedReader
 #: reads of at most this many blocks are decoded by the calling thread alone: waking a
 #: pool worker (≈50 µs) costs more than it saves on one or two 64³ decodes.
 INLINE_BLOCKS = 2
-
-#: outputs of this many bytes or more are mapped in 4 KiB pages (see :func:`new_output`).
-LARGE_OUTPUT = 4 << 20
-
-#: a private mapping where the platform has them (Python maps anonymous memory shared by
-#: default on POSIX, which the kernel backs with shmem).
-_PRIVATE: dict[str, int] = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
 
 #: per axis, per block index: (slice of the output, slice of the block, whole block?)
 AxisCut = tuple[slice, slice, bool]
@@ -96,23 +87,6 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
 
     reader.with_values([layout.tkey(c) for c in coords], decode_all)
     return out
-
-
-def new_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
-    """An uninitialised C-order array for a read's voxels.
-
-    One of :data:`LARGE_OUTPUT` bytes or more gets its own anonymous mapping, in 4 KiB
-    pages, instead of ``np.empty``: numpy advises transparent huge pages for large arrays,
-    and on VMs whose host backs guest memory lazily a huge-page first touch is slow (on the
-    2-vCPU bench VM a fresh 512³ uint8 array took 0.4-2.5 s to fill with huge pages, 0.1 s
-    without; a full 512³ read went from 1.4 s to 0.6 s, median of 6 with pauses). The
-    mapping is unmapped when the last array using it is gone.
-    """
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < LARGE_OUTPUT:
-        return np.empty(shape, dtype=dtype)
-    pages = mmap.mmap(-1, nbytes, **_PRIVATE)
-    return np.frombuffer(pages, dtype=dtype).reshape(shape)
 
 
 def fill_block(
