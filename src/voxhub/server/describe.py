@@ -10,6 +10,8 @@ through its registry hook ``describe_instance`` (images:
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
@@ -67,20 +69,19 @@ def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def repo_json(service: Service, repo: RepoInfo) -> dict[str, Any]:
-    """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
+def _around_instances(service: Service, repo: RepoInfo) -> tuple[Any, Any, str]:
+    """The repo JSON's fields before and after ``DataInstances``, and the master leaf."""
     nodes = service.catalog.nodes(repo.root)
     version_ids = {n.uuid: n.version_id for n in nodes}
     leaf = service.catalog.node(f"{repo.root}:{MASTER}").uuid
-    return {
+    before = {
         "Root": repo.root,
         "Alias": repo.alias,
         "Description": repo.description,
         "Log": list(repo.log),
         "Properties": dict(repo.properties),
-        "DataInstances": {
-            i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)
-        },
+    }
+    after = {
         "DAG": {
             "Root": repo.root,
             "Nodes": {n.uuid: node_json(n, version_ids) for n in nodes},
@@ -89,3 +90,55 @@ def repo_json(service: Service, repo: RepoInfo) -> dict[str, Any]:
         "Created": repo.created,
         "Updated": repo.updated,
     }
+    return before, after, leaf
+
+
+def repo_json(service: Service, repo: RepoInfo) -> dict[str, Any]:
+    """DVID's repo JSON; versioned properties (extents) come from the master leaf."""
+    before, after, leaf = _around_instances(service, repo)
+    instances = {
+        i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)
+    }
+    return {**before, "DataInstances": instances, **after}
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True)
+class _RepoParts:
+    """A repo's JSON without ``DataInstances``: all that only its records decide."""
+
+    head: bytes  #: ``{"Root": ..., "Properties": {...},"DataInstances":``
+    tail: bytes  #: ``,"DAG": {...}, ..., "Updated": ...}``
+    leaf: str  #: the master leaf, whose data the instances are described at
+    instances: tuple[InstanceInfo, ...]
+
+
+def _repo_parts(service: Service, root: str) -> _RepoParts:
+    repo = service.catalog.repo(root)  # read here: after the cache read the generation
+    before, after, leaf = _around_instances(service, repo)
+    head = _encode(before)[:-1] + ',"DataInstances":'
+    tail = "," + _encode(after)[1:]
+    instances = tuple(service.catalog.instances(root))
+    return _RepoParts(head.encode(), tail.encode(), leaf, instances)
+
+
+def repo_json_bytes(service: Service, root: str) -> bytes:
+    """:func:`repo_json` of the repo ``root``, serialised, at the cost of what it sends.
+
+    Everything but ``DataInstances`` depends on the repo's records only (the DAG lists
+    every node: megabytes at 10⁵ nodes), so it is kept serialised in the service's
+    :class:`~voxhub.service.repo_cache.RepoCache` and rebuilt only when the repo's
+    generation moved. The instance descriptions hold data (extents, labels) that writes
+    change without touching the records, so they are described afresh each time.
+    """
+    parts = service.repo_cache.get("dvid-repo-json", root, lambda: _repo_parts(service, root))
+    described = {i.name: instance_json(service, i, parts.leaf) for i in parts.instances}
+    return parts.head + _encode(described).encode() + parts.tail
+
+
+def repos_json_bytes(service: Service, roots: list[str]) -> bytes:
+    """``{root: repo JSON, ...}`` (``/api/repos/info``) from :func:`repo_json_bytes`."""
+    items = [_encode(root).encode() + b":" + repo_json_bytes(service, root) for root in roots]
+    return b"{" + b",".join(items) + b"}"

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.errors import InvalidRequest
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
 from voxhub.versioning import records
@@ -69,6 +69,19 @@ async def post_repo(request: Request, ctx: ServerContext) -> Response:
         properties=props,
     )
     return _records(repo)
+
+
+async def repo_by_alias(request: Request, ctx: ServerContext) -> Response:
+    """The record of the repo with the alias ``?alias=`` (one index lookup); 404 if none.
+
+    A query parameter, not a path segment: aliases may hold any text, slashes included."""
+    alias = request.query_params.get("alias")
+    if not alias:
+        raise InvalidRequest("query parameter 'alias' is required: the alias to look up")
+    found = await small_read(ctx, lambda: ctx.service.catalog.repo_by_alias(alias))
+    if found is None:
+        raise NotFound(f"no repo has the alias {alias!r}")
+    return _records(found)
 
 
 async def list_nodes(request: Request, ctx: ServerContext) -> Response:
@@ -149,6 +162,7 @@ def catalog_routes(bind: Binder) -> list[BaseRoute]:
     """The ``/api/voxhub`` routes."""
     return [
         Route(f"{PREFIX}/repos", bind(list_repos), methods=["GET"]),
+        Route(f"{PREFIX}/repos/by-alias", bind(repo_by_alias), methods=["GET"]),
         Route(f"{PREFIX}/repo/{{ref}}", bind(get_repo), methods=["GET"]),
         Route(f"{PREFIX}/repo/{{ref}}", bind(post_repo), methods=["POST"]),
         Route(f"{PREFIX}/repo/{{ref}}/nodes", bind(list_nodes), methods=["GET"]),

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json
+from voxhub.server.describe import repo_json_bytes
 from voxhub.server.http import (
     blocking,
     dvid_branch,
@@ -36,7 +36,8 @@ async def get_info(request: Request, ctx: ServerContext) -> Response:
     """The repo JSON."""
     service = ctx.service
     repo = await blocking(service.catalog.repo, _ref(request))
-    return JSONResponse(await blocking(repo_json, ctx.service, repo))
+    body = await blocking(repo_json_bytes, service, repo.root)
+    return Response(body, media_type="application/json")
 
 
 async def post_info(request: Request, ctx: ServerContext) -> Response:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.registry import typenames
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json, type_url
+from voxhub.server.describe import repos_json_bytes, type_url
 from voxhub.server.http import blocking, json_body, str_field
 
 _STARTED = time.monotonic()
@@ -68,10 +68,10 @@ async def repos_info(request: Request, ctx: ServerContext) -> Response:
     """Every repo, keyed by root UUID (what neuroglancer's ``dvid://`` source reads)."""
     service = ctx.service
 
-    def collect() -> dict[str, object]:
-        return {r.root: repo_json(service, r) for r in service.catalog.repos()}
+    def collect() -> bytes:
+        return repos_json_bytes(service, [r.root for r in service.catalog.repos()])
 
-    return JSONResponse(await blocking(collect))
+    return Response(await blocking(collect), media_type="application/json")
 
 
 async def create_repo(request: Request, ctx: ServerContext) -> Response:
