@@ -29,11 +29,13 @@ demo: $(SERVE_STAMP)
 	$(BIN)/python -m voxhub.demo $(if $(STORE),--store $(STORE),)
 
 # Serve the demo store over HTTP (built first if absent); `voxhub serve` prints the URL.
-# `make serve HOST=0.0.0.0 PORT=8080` to listen elsewhere.
+# `make serve HOST=0.0.0.0 PORT=8080` to listen elsewhere (refused without authentication:
+# add users with `voxhub auth`, or SERVE_ARGS=--insecure); SERVE_ARGS go to voxhub serve.
+SERVE_ARGS ?=
 DEMO_STORE ?= demo-store
 serve: $(SERVE_STAMP)
 	@test -e $(DEMO_STORE) || $(BIN)/python -m voxhub.demo --store $(DEMO_STORE)
-	$(BIN)/voxhub serve --store $(DEMO_STORE) --host $(HOST) --port $(PORT)
+	$(BIN)/voxhub serve --store $(DEMO_STORE) --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -63,6 +63,16 @@ class ReadOnlyError(VoxhubError, PermissionError):
     """The store was opened read-only (HTTP 403)."""
 
 
+class Unauthorized(VoxhubError, PermissionError):
+    """The request needs a user: no token was sent, or the token is unknown, revoked or
+    expired (HTTP 401)."""
+
+
+class Forbidden(VoxhubError, PermissionError):
+    """The user's roles do not allow the request (HTTP 403); the message names the role
+    needed and the repo."""
+
+
 class CapabilityError(VoxhubError, NotImplementedError):
     """The backend lacks a capability the operation needs (HTTP 501)."""
 
@@ -101,6 +111,7 @@ __all__ = [
     "CapabilityError",
     "CodecError",
     "Conflict",
+    "Forbidden",
     "InvalidRequest",
     "MergeConflict",
     "MissingDependency",
@@ -110,6 +121,7 @@ __all__ = [
     "ReadOnlyError",
     "StorageError",
     "TooLarge",
+    "Unauthorized",
     "VersionLocked",
     "VoxhubError",
 ]

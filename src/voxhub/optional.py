@@ -18,6 +18,7 @@ EXTRA_OF = {
     "starlette": "server",
     "uvicorn": "server",
     "blosc": "server",
+    "jwt": "server",
     "obstore": "s3",
     "tifffile": "io",
     "h5py": "io",

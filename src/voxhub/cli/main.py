@@ -6,6 +6,7 @@ import importlib
 
 import click
 
+from voxhub.cli.auth_cmds import auth
 from voxhub.cli.common import REF_HELP
 from voxhub.cli.labels_cmds import labels
 from voxhub.cli.repo_cmds import repo
@@ -68,6 +69,7 @@ cli.add_command(volume)
 cli.add_command(labels)
 cli.add_command(import_cmd)
 cli.add_command(export_cmd)
+cli.add_command(auth)
 
 
 def main() -> None:

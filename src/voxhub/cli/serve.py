@@ -11,10 +11,12 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from typing import Any
 
 import click
 
-from voxhub.server.app import ACCESS_LOG_ENV, MAX_BYTES_ENV, STORE_ENV
+from voxhub.cli.serve_auth import auth_config, auth_options
+from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, STORE_ENV
 
 
 def address_problem(host: str, port: int) -> str | None:
@@ -64,8 +66,15 @@ def address_problem(host: str, port: int) -> str | None:
     help="Log one JSON line per request to stderr: method, path, query, status, bytes, "
     "ms (and DVID's user and app when sent).",
 )
+@auth_options
 def serve(
-    store: str, host: str, port: int, workers: int, max_request_bytes: int, access_log: bool
+    store: str,
+    host: str,
+    port: int,
+    workers: int,
+    max_request_bytes: int,
+    access_log: bool,
+    **auth: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
@@ -84,11 +93,16 @@ def serve(
         Service.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
+    config = auth_config(store, host, auth)  # refuses a reachable server without auth
+    os.environ[AUTH_ENV] = config.to_json()
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
-    click.echo(f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s))")
+    click.echo(
+        f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
+        f"auth {config.mode.value})"
+    )
     uvicorn.run(
         "voxhub.server.app:app_from_env",
         factory=True,

@@ -21,7 +21,11 @@ _HOST_PORT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*:\d{1,5}(/.*)?$")
 LMDB_DATA_FILE = "data.mdb"
 
 
-def open(location: str, mode: Mode = "a") -> Hub:
+#: environment variable holding the token ``open`` sends to a server when given none
+TOKEN_ENV = "VOXHUB_TOKEN"
+
+
+def open(location: str, mode: Mode = "a", *, token: str | None = None) -> Hub:
     """Open a voxhub hub.
 
     ``location`` is
@@ -47,11 +51,14 @@ def open(location: str, mode: Mode = "a") -> Hub:
     existing directory that is not an LMDB store is refused in every mode, so voxhub never
     writes into, or wipes, somebody else's files. A server always exists and cannot be
     created or wiped from a client: modes ``w`` and ``w-`` are refused for URLs.
+
+    ``token`` (default: ``$VOXHUB_TOKEN``) is the bearer token sent to a server with
+    authentication (``voxhub auth token create NAME`` makes one); embedded stores ignore it.
     """
     if mode not in MODES:
         raise InvalidRequest(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     if location.startswith(REMOTE_SCHEMES):
-        return _open_remote(location, mode)
+        return _open_remote(location, mode, token or os.environ.get(TOKEN_ENV) or None)
     if _HOST_PORT.match(location) and not os.path.exists(location):
         raise InvalidRequest(
             f"{location!r} looks like a server address: write http://{location} to reach "
@@ -60,7 +67,7 @@ def open(location: str, mode: Mode = "a") -> Hub:
     return _open_embedded(location, mode)
 
 
-def _open_remote(location: str, mode: Mode) -> Hub:
+def _open_remote(location: str, mode: Mode, token: str | None) -> Hub:
     if mode in ("w", "w-"):
         raise InvalidRequest(
             f"mode {mode!r} creates a store, but {location} is a server: a client cannot "
@@ -68,7 +75,7 @@ def _open_remote(location: str, mode: Mode) -> Hub:
         )
     from voxhub.client.remote import RemoteHub
 
-    return RemoteHub(location, read_only=mode == "r")
+    return RemoteHub(location, read_only=mode == "r", token=token)
 
 
 def _open_embedded(location: str, mode: Mode) -> Hub:

@@ -22,6 +22,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from voxhub.server.access_log import AccessLog
+from voxhub.server.auth import Authenticate, Gate
+from voxhub.server.auth.guard import protect
+from voxhub.server.auth.routes import auth_routes
 from voxhub.server.context import Binder, ServerSettings
 from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
@@ -35,6 +38,7 @@ from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.service import Service, ServiceOwner
+from voxhub.service.auth import AuthConfig
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 30
@@ -44,6 +48,8 @@ STORE_ENV = "VOXHUB_STORE"
 MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 #: environment variable turning the access log on (``1``) for :func:`app_from_env`
 ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
+#: environment variable holding the auth configuration (JSON) for :func:`app_from_env`
+AUTH_ENV = "VOXHUB_AUTH"
 
 
 def create_app(
@@ -51,17 +57,23 @@ def create_app(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     access_log: bool = False,
+    auth: AuthConfig | None = None,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
-    API, help, OpenAPI and a home page; ``access_log`` logs one line per request.
+    API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
+    turns authentication on (:mod:`voxhub.server.auth`; off by default).
 
     The service stays open as long as the caller wants; :func:`app_from_env` closes the
     one it opened when the server shuts down.
     """
     service = source if isinstance(source, Service) else source.service
-    settings = ServerSettings(max_request_bytes=max_request_bytes, access_log=access_log)
-    bind = Binder(service, settings)
+    settings = ServerSettings(
+        max_request_bytes=max_request_bytes, access_log=access_log, auth=auth or AuthConfig()
+    )
+    gate = Gate(service, settings.auth)
+    bind = Binder(service, settings, gate)
     routes = [
+        *auth_routes(gate),
         *home_routes(bind),
         *help_routes(),
         *openapi_routes(),
@@ -72,6 +84,7 @@ def create_app(
         *instance_routes(bind),
         *ndstore_routes(bind),
     ]
+    routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
         Middleware(
@@ -81,6 +94,7 @@ def create_app(
             allow_headers=["*"],
             max_age=3600,
         ),
+        Middleware(Authenticate, gate=gate),  # inside CORS: a 401 carries CORS headers
         Middleware(BodyLimit, max_bytes=max_request_bytes),
         Middleware(TrailingSlash),
     ]
@@ -102,7 +116,8 @@ def app_from_env() -> Starlette:
     service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
-    app = create_app(service, max_request_bytes=limit, access_log=access_log)
+    auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
+    app = create_app(service, max_request_bytes=limit, access_log=access_log, auth=auth)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

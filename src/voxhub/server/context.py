@@ -10,13 +10,15 @@ Instance routes get the narrower
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
+from voxhub.server.auth.gate import Gate
 from voxhub.service import Service
+from voxhub.service.auth import AuthConfig, Viewer
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class ServerSettings:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     #: one structured log line per request (``voxhub serve --access-log``)
     access_log: bool = False
+    #: who may do what (``voxhub serve --auth``); off by default
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:
@@ -35,11 +39,13 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class ServerContext:
-    """One request as a route sees it: the service, the settings and the caller."""
+    """One request as a route sees it: the service, the settings and the caller (with
+    what it may see: listings go through ``viewer``)."""
 
     service: Service
     settings: ServerSettings
     caller: Caller
+    viewer: Viewer = field(default_factory=Viewer)
 
     @property
     def fast_reads(self) -> bool:
@@ -57,10 +63,18 @@ class Binder:
 
     service: Service
     settings: ServerSettings
+    gate: Gate | None = None
 
     def context(self, request: Request) -> ServerContext:
-        """The context of ``request``."""
-        return ServerContext(self.service, self.settings, Caller.from_query(request.query_params))
+        """The context of ``request``; an authenticated user is the recorded user,
+        whatever DVID's ``?u=`` says."""
+        caller = Caller.from_query(request.query_params)
+        if self.gate is None:
+            return ServerContext(self.service, self.settings, caller)
+        viewer = self.gate.viewer(request.scope)
+        if viewer.principal.user:
+            caller = Caller(viewer.principal.user, caller.app)
+        return ServerContext(self.service, self.settings, caller, viewer)
 
     def __call__(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:

@@ -19,6 +19,7 @@ from voxhub.datatypes.registry import Datatype, datatype_for
 from voxhub.datatypes.wire.context import SCOPE_KEY, InstanceContext, instance_context
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
+from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
 from voxhub.versioning.catalog import InstanceInfo
@@ -70,8 +71,9 @@ class InstanceDispatcher:
         ref, name = node_ref(params["uuid"]), params["name"]
 
         def resolve() -> tuple[str, InstanceInfo]:
-            uuid = catalog.node(ref).uuid
-            return uuid, catalog.instance(uuid, name)
+            node = catalog.node(ref)
+            server.viewer.check_node(instance_need(request.method), node)  # 401/403
+            return node.uuid, catalog.instance(node.uuid, name)
 
         uuid, info = await small_read(server, resolve)
         ctx = InstanceContext(

@@ -3,7 +3,8 @@
 Every error response is ``{"error": message, "type": class name}`` (plus ``"conflicts"``
 for a merge conflict), so the remote client can raise the same class again. DVID answers
 400 for nearly everything; we answer 404 for unknown repos, nodes and instances, 409 for
-writes to committed nodes and merge conflicts, and 413 for requests over the limit.
+writes to committed nodes and merge conflicts, 413 for requests over the limit, 401 when
+a user is needed (no or bad token) and 403 when the user's roles do not allow it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from voxhub.errors import (
     CapabilityError,
     CodecError,
     Conflict,
+    Forbidden,
     InvalidRequest,
     MergeConflict,
     NotFound,
     ReadOnlyError,
     StorageError,
     TooLarge,
+    Unauthorized,
     VersionLocked,
     VoxhubError,
 )
@@ -37,6 +40,8 @@ STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (TooLarge, 413),
     (InvalidRequest, 400),
     (ReadOnlyError, 403),
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (CodecError, 400),  # 500 on reads, see status_for
     (StorageError, 503),
     (CapabilityError, 501),
@@ -67,7 +72,10 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
-    return JSONResponse(error_body(exc), status_code=status_for(exc, request.method))
+    status = status_for(exc, request.method)
+    # RFC 6750: a 401 names the scheme, so clients (neuroglancer) know to send a token.
+    headers = {"WWW-Authenticate": 'Bearer realm="voxhub"'} if status == 401 else None
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

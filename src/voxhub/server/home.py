@@ -14,9 +14,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json
+from voxhub.server.describe import repo_json, view_leaf
 from voxhub.server.http import blocking
 from voxhub.service import Service
+from voxhub.service.auth import Viewer
 from voxhub.versioning.catalog import RepoInfo
 
 #: the largest slice side the page asks for
@@ -53,9 +54,10 @@ def _viewer(view_id: str, uuid: str, name: str, lo: list[int], hi: list[int]) ->
     )
 
 
-def _repo_section(service: Service, repo: RepoInfo, index: int) -> str:
-    data = repo_json(service, repo)
-    leaf = service.catalog.node(f"{repo.root}:master").uuid
+def _repo_section(service: Service, repo: RepoInfo, index: int, viewer: Viewer) -> str:
+    visible = viewer.visible(repo)
+    data = repo_json(service, repo, visible)
+    leaf = view_leaf(service, repo, visible)
     by_vid = {n["VersionID"]: u for u, n in data["DAG"]["Nodes"].items()}
     rows = []
     for uuid, n in data["DAG"]["Nodes"].items():
@@ -89,13 +91,25 @@ def _repo_section(service: Service, repo: RepoInfo, index: int) -> str:
     )
 
 
-def home_page(service: Service) -> str:
-    """The whole page."""
-    sections = [_repo_section(service, r, i) for i, r in enumerate(service.catalog.repos())]
+def _who(viewer: Viewer) -> str:
+    """Who the page is for, and how to change that (with authentication on)."""
+    user = viewer.principal.user
+    if not user:
+        return ' · <a href="/api/server/login">log in</a> (showing public versions)'
+    return f" · logged in as {escape(user)}"
+
+
+def home_page(service: Service, viewer: Viewer | None = None) -> str:
+    """The whole page, with the repos and versions ``viewer`` may see."""
+    viewer = viewer or Viewer()
+    repos = viewer.repos(service.catalog.repos())
+    sections = [_repo_section(service, r, i, viewer) for i, r in enumerate(repos)]
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>voxhub</title></head><body>"
         '<h1>voxhub</h1><p><a href="/api/help">API help</a> · '
-        '<a href="/api/openapi.json">OpenAPI</a></p>'
+        '<a href="/api/openapi.json">OpenAPI</a>'
+        + ("" if viewer.sees_all else _who(viewer))
+        + "</p>"
         + ("".join(sections) or "<p>No repos yet: POST /api/repos to create one.</p>")
         + _SCRIPT
         + "</body></html>"
@@ -104,7 +118,7 @@ def home_page(service: Service) -> str:
 
 async def home(request: Request, ctx: ServerContext) -> Response:
     """This page: repos, their version DAG and instances, with slice viewers."""
-    return HTMLResponse(await blocking(home_page, ctx.service))
+    return HTMLResponse(await blocking(home_page, ctx.service, ctx.viewer))
 
 
 def home_routes(bind: Binder) -> list[BaseRoute]:

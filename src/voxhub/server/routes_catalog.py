@@ -43,14 +43,15 @@ def _ref(request: Request, key: str = "ref") -> str:
 
 
 async def list_repos(request: Request, ctx: ServerContext) -> Response:
-    """Every repo record, ordered by root UUID."""
-    return _records(list(await small_read(ctx, ctx.service.catalog.repos)))
+    """Every repo record (that the caller may see), ordered by root UUID."""
+    catalog = ctx.service.catalog
+    return _records(list(await small_read(ctx, lambda: ctx.viewer.repos(catalog.repos()))))
 
 
 async def get_repo(request: Request, ctx: ServerContext) -> Response:
     """The record of the repo holding the node ``ref``."""
     catalog = ctx.service.catalog
-    return _records(await small_read(ctx, lambda: catalog.repo(_ref(request))))
+    return _records(await small_read(ctx, lambda: ctx.viewer.repo(catalog.repo(_ref(request)))))
 
 
 async def post_repo(request: Request, ctx: ServerContext) -> Response:
@@ -78,16 +79,26 @@ async def repo_by_alias(request: Request, ctx: ServerContext) -> Response:
     alias = request.query_params.get("alias")
     if not alias:
         raise InvalidRequest("query parameter 'alias' is required: the alias to look up")
-    found = await small_read(ctx, lambda: ctx.service.catalog.repo_by_alias(alias))
-    if found is None:
+
+    def run() -> list[RepoInfo]:  # a repo the caller may not see is not found either
+        found = ctx.service.catalog.repo_by_alias(alias)
+        return [] if found is None else ctx.viewer.repos([found])
+
+    shown = await small_read(ctx, run)
+    if not shown:
         raise NotFound(f"no repo has the alias {alias!r}")
-    return _records(found)
+    return _records(shown[0])
 
 
 async def list_nodes(request: Request, ctx: ServerContext) -> Response:
-    """Every node record of the repo, in creation order."""
+    """Every node record of the repo (that the caller may see), in creation order."""
     catalog = ctx.service.catalog
-    return _records(list(await small_read(ctx, lambda: catalog.nodes(_ref(request)))))
+
+    def run() -> list[NodeInfo]:
+        repo = catalog.repo(_ref(request))
+        return ctx.viewer.nodes(repo, catalog.nodes(repo.root))
+
+    return _records(list(await small_read(ctx, run)))
 
 
 async def list_instances(request: Request, ctx: ServerContext) -> Response:
@@ -136,13 +147,17 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
 async def get_node(request: Request, ctx: ServerContext) -> Response:
     """The node record: parents in priority order, children, branch, lock, note, log."""
     catalog = ctx.service.catalog
-    return _records(await small_read(ctx, lambda: catalog.node(_ref(request))))
+    return _records(await small_read(ctx, lambda: ctx.viewer.node(catalog.node(_ref(request)))))
 
 
 async def lineage(request: Request, ctx: ServerContext) -> Response:
     """Node records from the repo root to ``ref`` along first parents."""
     catalog = ctx.service.catalog
-    return _records(list(await small_read(ctx, lambda: catalog.log(_ref(request)))))
+
+    def run() -> list[NodeInfo]:
+        return [ctx.viewer.node(n) for n in catalog.log(_ref(request))]
+
+    return _records(list(await small_read(ctx, run)))
 
 
 async def diff(request: Request, ctx: ServerContext) -> Response:

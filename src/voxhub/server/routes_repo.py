@@ -36,7 +36,8 @@ async def get_info(request: Request, ctx: ServerContext) -> Response:
     """The repo JSON."""
     service = ctx.service
     repo = await blocking(service.catalog.repo, _ref(request))
-    body = await blocking(repo_json_bytes, service, repo.root)
+    visible = await blocking(ctx.viewer.visible, repo)
+    body = await blocking(repo_json_bytes, service, repo.root, visible)
     return Response(body, media_type="application/json")
 
 
@@ -86,8 +87,14 @@ async def post_log(request: Request, ctx: ServerContext) -> Response:
 async def branch_versions(request: Request, ctx: ServerContext) -> Response:
     """UUIDs from the branch leaf back to the root; ``[]`` for an unknown branch."""
     branch = dvid_branch(request.path_params["name"])
-    uuids = await blocking(ctx.service.catalog.branch_versions, _ref(request), branch)
-    return JSONResponse(uuids)
+    catalog = ctx.service.catalog
+
+    def run() -> list[str]:
+        uuids = catalog.branch_versions(_ref(request), branch)
+        visible = ctx.viewer.visible(catalog.repo(_ref(request)))
+        return [u for u in uuids if visible is None or u in visible]
+
+    return JSONResponse(await blocking(run))
 
 
 def _merge(

@@ -30,13 +30,15 @@ def voxhub_version() -> str:
 async def server_info(request: Request, ctx: ServerContext) -> Response:
     """DVID's server info: a JSON map of strings."""
     service = ctx.service
+    spec = service.store.spec()
     return JSONResponse(
         {
             "Cores": str(os.cpu_count() or 1),
             "Maximum Cores": str(os.cpu_count() or 1),
             "Datastore Version": "1",
             "DVID Version": f"voxhub {voxhub_version()}",
-            "Storage backend": service.store.spec(),
+            # where the data lives is for administrators (all callers when auth is off)
+            "Storage backend": spec if ctx.viewer.principal.admin else spec.split(":")[0],
             "Server time": datetime.now(UTC).isoformat(),
             "Server uptime": f"{time.monotonic() - _STARTED:.0f}s",
             "Host": request.url.netloc,
@@ -51,9 +53,8 @@ async def server_types(request: Request, ctx: ServerContext) -> Response:
     service = ctx.service
 
     def used() -> set[str]:
-        return {
-            i.typename for r in service.catalog.repos() for i in service.catalog.instances(r.root)
-        }
+        repos = ctx.viewer.repos(service.catalog.repos())
+        return {i.typename for r in repos for i in service.catalog.instances(r.root)}
 
     names = await blocking(used)
     return JSONResponse({t: type_url(t) for t in sorted(names)})
@@ -69,7 +70,9 @@ async def repos_info(request: Request, ctx: ServerContext) -> Response:
     service = ctx.service
 
     def collect() -> bytes:
-        return repos_json_bytes(service, [r.root for r in service.catalog.repos()])
+        viewer = ctx.viewer  # only the repos, and nodes, the caller may see
+        repos = viewer.repos(service.catalog.repos())
+        return repos_json_bytes(service, [(r.root, viewer.visible(r)) for r in repos])
 
     return Response(await blocking(collect), media_type="application/json")
 

@@ -2,7 +2,8 @@
 
 Both the embedded numpy API (:class:`voxhub.client.EmbeddedHub`) and the HTTP server
 (:mod:`voxhub.server`) stand on :class:`Service`; the server never goes through the
-client's numpy classes. Authentication and per-request limits will live here too.
+client's numpy classes. Authentication and authorisation (users, tokens, roles, public
+versions) live in :mod:`voxhub.service.auth`.
 """
 
 from voxhub.service.service import Service, ServiceOwner

@@ -2,8 +2,9 @@
 
 Every other metadata record is written inside store transactions (the catalog,
 :mod:`voxhub.versioning.nodes`, the id counters of :mod:`voxhub.versioning.counters`).
-The layout record alone is created with one ``compare_and_swap`` and never changes, so
-the rule that keys written by transactions are not also compare-and-swapped (S3,
+The layout record is created with one ``compare_and_swap`` and never changes (the auth
+record, :mod:`voxhub.service.auth.store`, is only ever compare-and-swapped too), so the
+rule that keys written by transactions are not also compare-and-swapped (S3,
 :mod:`voxhub.storage.s3_txn`) holds.
 """
 

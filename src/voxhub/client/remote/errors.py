@@ -16,12 +16,13 @@ from voxhub import errors
 from voxhub.errors import (
     CapabilityError,
     Conflict,
+    Forbidden,
     InvalidRequest,
     MergeConflict,
     NotFound,
-    ReadOnlyError,
     StorageError,
     TooLarge,
+    Unauthorized,
     VoxhubError,
 )
 
@@ -35,7 +36,8 @@ ERROR_CLASSES: dict[str, type[VoxhubError]] = {
 #: when the body names no known class.
 STATUS_CLASSES: dict[int, type[VoxhubError]] = {
     400: InvalidRequest,
-    403: ReadOnlyError,
+    401: Unauthorized,
+    403: Forbidden,
     404: NotFound,
     405: CapabilityError,
     409: Conflict,

@@ -32,6 +32,11 @@ class RemoteHub(Hub):
     With ``read_only`` (``voxhub.open(url, mode="r")``) the client itself refuses every
     write with :class:`~voxhub.errors.ReadOnlyError`: no request but GET and HEAD leaves it.
     Volume bounds are cached per hub (see :mod:`voxhub.client.remote.extents`).
+
+    ``token`` (``voxhub.open(url, token=...)``, else ``$VOXHUB_TOKEN``) is sent as
+    ``Authorization: Bearer``; a server with authentication answers a request the token
+    does not allow with :class:`~voxhub.errors.Unauthorized` (no or bad token) or
+    :class:`~voxhub.errors.Forbidden` (the user lacks the role).
     """
 
     catalog: RemoteCatalog
@@ -45,9 +50,15 @@ class RemoteHub(Hub):
         piece_bytes: int = PIECE_BYTES,
         user: str | None = None,
         read_only: bool = False,
+        token: str | None = None,
     ) -> None:
         self._http = Transport(
-            url, connections=connections, timeout=timeout, user=user, read_only=read_only
+            url,
+            connections=connections,
+            timeout=timeout,
+            user=user,
+            read_only=read_only,
+            token=token,
         )
         self.read_only = read_only
         try:

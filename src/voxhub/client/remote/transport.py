@@ -4,7 +4,8 @@ Reads (GET, HEAD) are retried on connection failures (refused, reset, cut short)
 exponential backoff, because repeating them cannot change anything. Other requests are
 retried only when the connection could not be opened at all, i.e. when the server
 certainly never saw them. Every request carries DVID's ``u=`` and ``app=`` so the
-server's audit lines name the user and this client.
+server's audit lines name the user and this client; with a token, every request carries
+``Authorization: Bearer <token>`` (and the server records the token's user).
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ class Transport:
         timeout: float = 300.0,
         user: str | None = None,
         read_only: bool = False,
+        token: str | None = None,
     ) -> None:
         self.read_only = read_only
+        # sent on every request; the server records the token's user, not ``u=``
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self.endpoint = Endpoint.parse(base_url)
         self.base_url = self.endpoint.url
         self.identity = {"u": user or _user(), "app": APP}
@@ -95,7 +99,7 @@ class Transport:
                 "mode='r'; open it with mode='r+' or 'a' to write"
             )
         url = f"{self.endpoint.prefix}{path}?{urlencode({**self.identity, **(params or {})})}"
-        headers = {}
+        headers = dict(self._auth)
         body: bytes | memoryview | None = content
         if json is not None:
             body = jsonlib.dumps(json).encode()

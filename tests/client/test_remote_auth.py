@@ -1,0 +1,92 @@
+"""The numpy API and the CLI on a real ``voxhub serve --auth tokens``: tokens passed with
+``voxhub.open(url, token=...)`` or ``$VOXHUB_TOKEN``, refusals as typed exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import voxhub
+from voxhub.cli.main import cli
+from voxhub.errors import Forbidden, Unauthorized
+from voxhub.service import Service
+from voxhub.service.auth import AuthStore, Role
+from voxhub.testing.server import ServerProcess, start_server
+
+
+@dataclass
+class Served:
+    server: ServerProcess
+    root: str
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    store = str(tmp_path_factory.mktemp("auth-served") / "store")
+    with voxhub.open(store) as hub:
+        node = hub.create_repo("lab").master
+        node.create_volume("em", "uint8", block_shape=(8, 8, 8))
+        root = node.uuid
+    service = Service.open(store)
+    try:
+        auth = AuthStore(service.store, service.catalog)
+        tokens = {}
+        for name, role in (("writer", Role.WRITE), ("reader", Role.READ)):
+            auth.add_user(name)
+            tokens[name], _ = auth.create_token(name)
+            auth.grant(name, "lab", role)
+    finally:
+        service.close()
+    server = start_server(store, extra_args=("--auth", "tokens"))
+    try:
+        yield Served(server, root, tokens)
+    finally:
+        server.stop()
+
+
+def test_a_token_opens_the_repos_its_user_may_use(served: Served) -> None:
+    with voxhub.open(served.server.url, token=served.tokens["writer"]) as hub:
+        vol = hub.node(served.root).volume("em")
+        vol[0:8, 0:8, 0:8] = np.full((8, 8, 8), 9, np.uint8)
+        assert [r.alias for r in hub.repos()] == ["lab"]
+    with voxhub.open(served.server.url, token=served.tokens["reader"]) as hub:
+        vol = hub.node(served.root).volume("em")
+        assert int(vol[0, 0, 0]) == 9
+        with pytest.raises(Forbidden, match="reader"):
+            vol[0:8, 0:8, 0:8] = np.zeros((8, 8, 8), np.uint8)
+
+
+def test_without_a_token_nothing_private_is_visible(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VOXHUB_TOKEN", raising=False)
+    with voxhub.open(served.server.url) as hub:
+        assert hub.repos() == []
+        with pytest.raises(Unauthorized, match="Bearer"):
+            hub.node(served.root)
+
+
+def test_a_bad_token_is_refused_when_opening(served: Served) -> None:
+    with pytest.raises(Unauthorized, match="not valid"):
+        voxhub.open(served.server.url, token="vxh_forged")
+
+
+def test_the_environment_variable_carries_the_token(
+    served: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VOXHUB_TOKEN", served.tokens["reader"])
+    with voxhub.open(served.server.url, mode="r") as hub:
+        assert int(hub.node(served.root).volume("em")[0, 0, 0]) == 9
+    listed = CliRunner().invoke(cli, ["repo", "list", "--store", served.server.url])
+    assert listed.exit_code == 0, listed.output
+    assert "lab" in listed.output
+    monkeypatch.delenv("VOXHUB_TOKEN")
+    refused = CliRunner().invoke(cli, ["repo", "log", served.root, "--store", served.server.url])
+    assert refused.exit_code == 1
+    assert "Unauthorized" in refused.output
