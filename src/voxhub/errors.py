@@ -85,6 +85,29 @@ class StorageError(VoxhubError, OSError):
     """The storage backend failed (I/O error, server unreachable) (HTTP 503)."""
 
 
+class CrossSiteRefused(VoxhubError, PermissionError):
+    """A write from another web origin without a token (HTTP 403): what a cross-site
+    request forgery looks like. The message names the origin and how to allow it."""
+
+
+class HostNotAllowed(VoxhubError, PermissionError):
+    """The request's ``Host`` is not one this server answers to (HTTP 421): what a DNS
+    rebinding attack looks like. The message names the host and ``--allowed-host``."""
+
+
+class RequestTimeout(VoxhubError, TimeoutError):
+    """The client stopped sending its request body (HTTP 408)."""
+
+
+class Overloaded(StorageError):
+    """Too many large requests are in flight; retry after ``retry_after`` seconds
+    (HTTP 503 with a ``Retry-After`` header)."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class MissingDependency(VoxhubError, ImportError):
     """An optional package is not installed; the message names the extra that brings it."""
 
@@ -111,14 +134,18 @@ __all__ = [
     "CapabilityError",
     "CodecError",
     "Conflict",
+    "CrossSiteRefused",
     "Forbidden",
+    "HostNotAllowed",
     "InvalidRequest",
     "MergeConflict",
     "MissingDependency",
     "NotFound",
     "OutOfBounds",
+    "Overloaded",
     "PartialWrite",
     "ReadOnlyError",
+    "RequestTimeout",
     "StorageError",
     "TooLarge",
     "Unauthorized",

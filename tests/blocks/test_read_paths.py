@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from imageblk.fakes import FakeView
 from voxhub.blocks import BlockLayout, fill_block, read_box, write_box
-from voxhub.blocks.read import LARGE_OUTPUT, share_work
+from voxhub.blocks.output import LARGE_OUTPUT
+from voxhub.blocks.read import share_work
 from voxhub.codecs import ZstdCodec
 from voxhub.errors import CodecError
 from voxhub.geometry import BlockGrid, Box

@@ -38,6 +38,11 @@ class FakeView:
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
         return self.store.get_many(tkeys)
 
+    def with_values(
+        self, tkeys: Sequence[bytes], use: Callable[[Sequence[bytes | memoryview | None]], T]
+    ) -> T:
+        return use(self.get_many(tkeys))
+
     def scan(
         self, start: bytes, end: bytes | None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:

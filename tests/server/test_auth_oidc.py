@@ -15,6 +15,8 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -41,9 +43,13 @@ class Jwks:
     server: ThreadingHTTPServer | None = None
 
     @property
-    def url(self) -> str:
+    def issuer(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/certs"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.issuer}/certs"
 
 
 @pytest.fixture
@@ -52,8 +58,12 @@ def jwks() -> Iterator[Jwks]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            served.requests += 1
-            body = json.dumps({"keys": served.keys}).encode()
+            if self.path == "/.well-known/openid-configuration":  # discovery
+                document: dict[str, Any] = {"issuer": served.issuer, "jwks_uri": served.url}
+            else:
+                served.requests += 1
+                document = {"keys": served.keys}
+            body = json.dumps(document).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -194,3 +204,44 @@ def test_an_unreachable_provider_is_503_not_500(oidc: Oidc) -> None:
     r = oidc.env.client.get("/api/heartbeat", headers={"Authorization": f"Bearer {token()}"})
     assert r.status_code == 503
     assert "signing keys" in r.json()["error"]
+
+
+def test_the_jwks_url_is_discovered_from_the_issuer(jwks: Jwks) -> None:
+    jwks.keys = [public_jwk(RSA_KEY, "rsa1")]
+    config = OidcConfig(jwks.issuer, AUDIENCE, group_roles=(GroupRole("em", "demo", Role.READ),))
+    hub = EmbeddedHub.open("memory://")
+    env, _ = make_auth_env(hub)
+    with TestClient(create_app(hub, auth=AuthConfig(AuthMode.OIDC, config))) as client:
+        bearer = token(iss=jwks.issuer, groups=["em"])
+        r = client.get(
+            f"/api/node/{env.uuid}/gray/info", headers={"Authorization": f"Bearer {bearer}"}
+        )
+        assert r.status_code == 200
+    hub.close()
+    assert jwks.requests == 1
+
+
+def test_any_garbage_token_is_a_401_never_a_500(oidc: Oidc) -> None:
+    alphabet = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
+    parts = st.text(alphabet, max_size=40)
+    garbage = st.one_of(
+        parts,
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", parts, parts, parts),  # JWT-shaped
+        st.builds(lambda t, n: t[:n], st.just(token()), st.integers(0, 400)),  # cut short
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(garbage, st.booleans())
+    def check(bearer: str, cookie: bool) -> None:
+        client = oidc.env.client
+        client.cookies.clear()
+        if cookie:
+            client.cookies.set("voxhub_token", bearer)
+            r = client.get("/api/heartbeat")
+        else:
+            r = client.get("/api/heartbeat", headers={"Authorization": f"Bearer {bearer}"})
+        assert r.status_code in (200, 401), r.text  # 200: an empty token is no token
+        if r.status_code == 401:
+            assert r.json()["type"] == "Unauthorized"
+
+    check()

@@ -49,3 +49,23 @@ def test_access_log_is_documented_and_off_by_default() -> None:
     text = CliRunner().invoke(cli, ["serve", "--help"]).output
     assert "--access-log" in text
     assert "JSON" in text
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--allow-origin", "null", "'null' cannot be allowed"),
+        ("--allow-origin", "https://viewer.example.org/app", "no path"),
+        ("--allowed-host", "data.*.org", "only '*' or '*.domain'"),
+        ("--body-timeout", "0", "--body-timeout"),
+    ],
+)
+def test_bad_browser_and_limit_options_are_refused_before_starting(
+    tmp_path: Path, option: str, value: str, named: str
+) -> None:
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["serve", "--store", str(store), option, value])
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert option in result.stderr
+    assert not store.exists()

@@ -13,24 +13,27 @@ workers claim blocks one at a time from the same queue. A small read therefore p
 thread hand-off rather than one per chunk, and never waits for a pool that is busy with
 another request (a helper that has not started is cancelled once the caller is done).
 
-All values come from one ``get_many`` before any decoding starts: fetching in pieces
-would let the other core decode earlier, but a read must be one snapshot (on LMDB one
-read transaction), or it could return half of a write made to an open node meanwhile.
+All values come from one ``with_values`` (one snapshot: on LMDB one read transaction, or
+a read could return half of a write made to an open node meanwhile), and are decoded
+inside it: on LMDB they are views into the memory map, so no block is copied out before
+decoding (copying each value into fresh memory cost ~80 µs of the ~85 µs per block the
+lookup took; without it, finding all of a 100³ read's blocks takes ~2 µs per block, so
+handing blocks to the decoders while the cursor walks would gain nothing). The read
+transaction stays open while the blocks are decoded, which only delays the reuse of
+pages freed by concurrent writers meanwhile.
 """
 
 from __future__ import annotations
 
-import math
-import mmap
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from itertools import product
-from typing import Any
 
 import numpy as np
 
 from voxhub.blocks.layout import BlockLayout
+from voxhub.blocks.output import new_output
 from voxhub.blocks.pool import WORKERS, parallel_map, scratch, submit_map
 from voxhub.codecs.zstd import ZstdCodec
 from voxhub.geometry import Box, Vec3
@@ -39,13 +42,6 @@ from voxhub.versioning.protocols import VersionedReader
 #: reads of at most this many blocks are decoded by the calling thread alone: waking a
 #: pool worker (≈50 µs) costs more than it saves on one or two 64³ decodes.
 INLINE_BLOCKS = 2
-
-#: outputs of this many bytes or more are mapped in 4 KiB pages (see :func:`new_output`).
-LARGE_OUTPUT = 4 << 20
-
-#: a private mapping where the platform has them (Python maps anonymous memory shared by
-#: default on POSIX, which the kernel backs with shmem).
-_PRIVATE: dict[str, int] = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
 
 #: per axis, per block index: (slice of the output, slice of the block, whole block?)
 AxisCut = tuple[slice, slice, bool]
@@ -68,43 +64,29 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
     """The voxels of ``box`` (C order ``(z, y, x)``, the layout's dtype)."""
     cz, cy, cx = cuts_of(layout, box)
     coords = list(product(cz, cy, cx))
-    values = reader.get_many([layout.tkey(c) for c in coords])
     out = new_output(box.shape, layout.dtype)
     if not coords:
         return out
     fill = _block_filler(layout, out)
-    # Longest first (stored size x planes to decode), so that the threads finish together
-    # instead of one decoding a last big block while the other idles.
     depth = layout.block_shape[0]
-    order = sorted(
-        range(len(coords)),
-        key=lambda i: -len(values[i] or b"") * min(cz[coords[i][0]][1].stop, depth),
-    )
 
-    def one(k: int) -> None:
-        i = order[k]
-        z, y, x = coords[i]
-        fill(cz[z], cy[y], cx[x], values[i])
+    def decode_all(values: Sequence[bytes | memoryview | None]) -> None:
+        # Longest first (stored size x planes to decode), so that the threads finish
+        # together instead of one decoding a last big block while the other idles.
+        order = sorted(
+            range(len(coords)),
+            key=lambda i: -len(values[i] or b"") * min(cz[coords[i][0]][1].stop, depth),
+        )
 
-    share_work(one, len(coords))
+        def one(k: int) -> None:
+            i = order[k]
+            z, y, x = coords[i]
+            fill(cz[z], cy[y], cx[x], values[i])
+
+        share_work(one, len(coords))
+
+    reader.with_values([layout.tkey(c) for c in coords], decode_all)
     return out
-
-
-def new_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
-    """An uninitialised C-order array for a read's voxels.
-
-    One of :data:`LARGE_OUTPUT` bytes or more gets its own anonymous mapping, in 4 KiB
-    pages, instead of ``np.empty``: numpy advises transparent huge pages for large arrays,
-    and on VMs whose host backs guest memory lazily a huge-page first touch is slow (on the
-    2-vCPU bench VM a fresh 512³ uint8 array took 0.4-2.5 s to fill with huge pages, 0.1 s
-    without; a full 512³ read went from 1.4 s to 0.6 s, median of 6 with pauses). The
-    mapping is unmapped when the last array using it is gone.
-    """
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < LARGE_OUTPUT:
-        return np.empty(shape, dtype=dtype)
-    pages = mmap.mmap(-1, nbytes, **_PRIVATE)
-    return np.frombuffer(pages, dtype=dtype).reshape(shape)
 
 
 def fill_block(

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from voxhub.cli.serve_auth import auth_config, auth_options
+from voxhub.cli.serve_guard import apply_guard_options, guard_options
 from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, STORE_ENV
 
 
@@ -67,6 +68,7 @@ def address_problem(host: str, port: int) -> str | None:
     "ms (and DVID's user and app when sent).",
 )
 @auth_options
+@guard_options
 def serve(
     store: str,
     host: str,
@@ -74,7 +76,7 @@ def serve(
     workers: int,
     max_request_bytes: int,
     access_log: bool,
-    **auth: Any,
+    **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
     import uvicorn
@@ -93,11 +95,12 @@ def serve(
         Service.open(store).close()
     except Exception as e:
         raise click.ClickException(f"cannot open store {store!r}: {e}") from e
-    config = auth_config(store, host, auth)  # refuses a reachable server without auth
+    config = auth_config(store, host, options)  # refuses a reachable server without auth
     os.environ[AUTH_ENV] = config.to_json()
     os.environ[STORE_ENV] = store
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
+    uvicorn_settings = apply_guard_options(host, options)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(
         f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
@@ -110,4 +113,5 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        **uvicorn_settings,
     )

@@ -51,7 +51,12 @@ def auth_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--oidc-issuer", default="", help="Issuer ('iss') tokens must name."),
         click.option("--oidc-audience", default="", help="Audience ('aud') tokens must name."),
-        click.option("--oidc-jwks-url", default="", help="URL of the provider's signing keys."),
+        click.option(
+            "--oidc-jwks-url",
+            default="",
+            help="URL of the provider's signing keys (default: the jwks_uri of the "
+            "issuer's /.well-known/openid-configuration).",
+        ),
         click.option(
             "--oidc-user-claim",
             default="preferred_username",

@@ -14,23 +14,25 @@ Nothing is read from ``app.state``.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from voxhub.server.access_log import AccessLog
 from voxhub.server.auth import Authenticate, Gate
 from voxhub.server.auth.guard import protect
 from voxhub.server.auth.routes import auth_routes
 from voxhub.server.context import Binder, ServerSettings
+from voxhub.server.cors import CrossSite, OriginPolicy
 from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
-from voxhub.server.middleware import BodyLimit, TrailingSlash
+from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostCheck, HostPolicy
+from voxhub.server.limits import RequestGuard, ServerLimits
+from voxhub.server.middleware import TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.routes_catalog import catalog_routes
@@ -58,17 +60,31 @@ def create_app(
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     access_log: bool = False,
     auth: AuthConfig | None = None,
+    allow_origins: Iterable[str] = (),
+    allowed_hosts: Iterable[str] | None = None,
+    limits: ServerLimits | None = None,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
     turns authentication on (:mod:`voxhub.server.auth`; off by default).
 
+    Writes from web pages of other origins need a token unless their origin is in
+    ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
+    DNS rebinding (:mod:`.hosts`: loopback names and IP addresses, plus these names);
+    ``None`` leaves it off for an app mounted behind something else, and the server
+    entry points (``voxhub serve``, :func:`app_from_env`) always turn it on. ``limits``
+    bound time and memory per request (:mod:`.limits`).
+
     The service stays open as long as the caller wants; :func:`app_from_env` closes the
     one it opened when the server shuts down.
     """
     service = source if isinstance(source, Service) else source.service
+    limits = limits or ServerLimits()
     settings = ServerSettings(
-        max_request_bytes=max_request_bytes, access_log=access_log, auth=auth or AuthConfig()
+        max_request_bytes=max_request_bytes,
+        access_log=access_log,
+        auth=auth or AuthConfig(),
+        limits=limits,
     )
     gate = Gate(service, settings.auth)
     bind = Binder(service, settings, gate)
@@ -87,17 +103,13 @@ def create_app(
     routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
-        Middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["*"],
-            max_age=3600,
-        ),
+        Middleware(CrossSite, policy=OriginPolicy.of(allow_origins), tokens=gate.enabled),
         Middleware(Authenticate, gate=gate),  # inside CORS: a 401 carries CORS headers
-        Middleware(BodyLimit, max_bytes=max_request_bytes),
+        Middleware(RequestGuard, max_request_bytes=max_request_bytes, limits=limits),
         Middleware(TrailingSlash),
     ]
+    if allowed_hosts is not None:  # before anything else: a rebound request gets nothing
+        middleware.insert(0, Middleware(HostCheck, policy=HostPolicy.of(allowed_hosts)))
     if access_log:  # outermost: it logs what went on the wire, errors included
         middleware.insert(0, Middleware(AccessLog))
     return Starlette(
@@ -117,7 +129,15 @@ def app_from_env() -> Starlette:
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
     auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
-    app = create_app(service, max_request_bytes=limit, access_log=access_log, auth=auth)
+    app = create_app(
+        service,
+        max_request_bytes=limit,
+        access_log=access_log,
+        auth=auth,
+        allow_origins=OriginPolicy.from_env(os.environ).allowed,
+        allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
+        limits=ServerLimits.from_env(os.environ),
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
 from voxhub.server.auth.gate import Gate
+from voxhub.server.limits import ServerLimits
 from voxhub.service import Service
 from voxhub.service.auth import AuthConfig, Viewer
 
@@ -31,6 +32,8 @@ class ServerSettings:
     access_log: bool = False
     #: who may do what (``voxhub serve --auth``); off by default
     auth: AuthConfig = field(default_factory=AuthConfig)
+    #: timeouts, JSON size, large-request admission (:mod:`voxhub.server.limits`)
+    limits: ServerLimits = field(default_factory=ServerLimits)
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:

@@ -9,6 +9,7 @@ a user is needed (no or bad token) and 403 when the user's roles do not allow it
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,11 +20,15 @@ from voxhub.errors import (
     CapabilityError,
     CodecError,
     Conflict,
+    CrossSiteRefused,
     Forbidden,
+    HostNotAllowed,
     InvalidRequest,
     MergeConflict,
     NotFound,
+    Overloaded,
     ReadOnlyError,
+    RequestTimeout,
     StorageError,
     TooLarge,
     Unauthorized,
@@ -34,6 +39,10 @@ from voxhub.errors import (
 #: most specific class first: the first ``isinstance`` match wins.
 STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
     (NotFound, 404),
+    (CrossSiteRefused, 403),
+    (HostNotAllowed, 421),
+    (RequestTimeout, 408),
+    (Overloaded, 503),
     (VersionLocked, 409),
     (MergeConflict, 409),
     (Conflict, 409),
@@ -72,10 +81,18 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
-    status = status_for(exc, request.method)
-    # RFC 6750: a 401 names the scheme, so clients (neuroglancer) know to send a token.
-    headers = {"WWW-Authenticate": 'Bearer realm="voxhub"'} if status == 401 else None
-    return JSONResponse(error_body(exc), status_code=status, headers=headers)
+    return error_response(exc, request.method)
+
+
+def error_response(error: VoxhubError, method: str = "GET") -> Response:
+    """The JSON response of ``error``, with the headers its status calls for."""
+    status = status_for(error, method)
+    headers = {}
+    if status == 401:  # RFC 6750: name the scheme, so clients (neuroglancer) send a token
+        headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
+    if isinstance(error, Overloaded):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -92,7 +109,22 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+_log = logging.getLogger("voxhub.server")
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """Defence in depth for a bug: an exception no parser turned into a
+    :class:`VoxhubError` is answered as a JSON 500 naming no internals, and logged with
+    the request it came from. (Starlette re-raises it afterwards, so the ASGI server logs
+    the traceback once more; hostile input must never get here: every parser raises a
+    typed error, and ``tests/fuzz`` asserts no 5xx.)"""
+    _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    message = f"internal error on {request.method} {request.url.path}"
+    return JSONResponse({"error": message, "type": "InternalError"}, status_code=500)
+
+
 EXCEPTION_HANDLERS = {
     VoxhubError: voxhub_error_handler,
     HTTPException: http_error_handler,
+    Exception: internal_error_handler,
 }

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from voxhub.datatypes.registry import datatype_for, typenames
+from voxhub.datatypes.wire.api import TEXT, Api, ApiRoute
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.server.dispatch import datatype_routes
 
@@ -108,7 +109,8 @@ async def help_type(request: Request) -> Response:
 
 def help_routes() -> list[BaseRoute]:
     """The help routes."""
+    text = Api(answers=(TEXT,))
     return [
-        Route("/api/help", help_index, methods=["GET"]),
-        Route("/api/help/{typename}", help_type, methods=["GET"]),
+        ApiRoute("/api/help", help_index, methods=["GET"], api=text),
+        ApiRoute("/api/help/{typename}", help_type, methods=["GET"], api=text),
     ]

@@ -11,8 +11,9 @@ from html import escape
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import Api, ApiRoute
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json, view_leaf
 from voxhub.server.http import blocking
@@ -123,4 +124,4 @@ async def home(request: Request, ctx: ServerContext) -> Response:
 
 def home_routes(bind: Binder) -> list[BaseRoute]:
     """The home page route."""
-    return [Route("/", bind(home), methods=["GET"])]
+    return [ApiRoute("/", bind(home), methods=["GET"], api=Api(answers=("text/html",)))]

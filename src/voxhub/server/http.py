@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -11,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from voxhub.datatypes.wire.context import Caller
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import MASTER
 
@@ -23,18 +23,18 @@ async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; an empty body is ``{}``."""
-    raw = await request.body()
-    if not raw.strip():
+def _json_object(value: Any) -> dict[str, Any]:
+    if value is None:
         return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"request body is not valid JSON: {e}") from None
     if not isinstance(value, dict):
         raise InvalidRequest(f"request body must be a JSON object, got {type(value).__name__}")
     return value
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (within the JSON size limit); an empty body is
+    ``{}``."""
+    return await read_json(request, "request body", _json_object)
 
 
 def str_field(body: dict[str, Any], key: str, default: str = "") -> str:

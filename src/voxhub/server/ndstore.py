@@ -65,10 +65,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute, Param
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.ndstore_face import BBOX_TYPES, NdstoreChannel, parse_label
 from voxhub.datatypes.wire.url_geometry import ndstore_box, ndstore_coord, ndstore_range
 from voxhub.errors import InvalidRequest, NotFound
@@ -140,6 +142,7 @@ async def cutout(request: Request, ctx: ServerContext) -> Response:
         return await _post(request, ctx, fmt, box)
     params = request.path_params
     limit = ctx.settings.max_request_bytes
+    admit(request, box.size, "cutout")  # at least a byte a voxel; the channel checks more
 
     if fmt in ID_SERVICES:
 
@@ -175,6 +178,7 @@ async def _post(request: Request, ctx: ServerContext, fmt: str, box: Box) -> Res
         return channel
 
     channel = await run_in_threadpool(open_writable)
+    admit(request, box.size, "write")
     body = await bodies.read_body(request, limit)
     await run_in_threadpool(channel.write, fmt, body, box, limit)
     return Response(b"")
@@ -208,20 +212,28 @@ async def bossdb_boundingbox(request: Request, ctx: ServerContext) -> Response:
     return JSONResponse(await run_in_threadpool(run))
 
 
-def _both(path: str, endpoint: Any, methods: list[str]) -> list[BaseRoute]:
+def _both(path: str, endpoint: Any, methods: list[str], api: Api) -> list[BaseRoute]:
     """``path`` with and without its trailing slash (clients wrote both)."""
-    return [Route(path + "/", endpoint, methods=methods), Route(path, endpoint, methods=methods)]
+    return [
+        ApiRoute(path + "/", endpoint, methods=methods, api=api),
+        ApiRoute(path, endpoint, methods=methods, api=api),
+    ]
 
 
 def ndstore_routes(bind: Binder) -> list[BaseRoute]:
     """Cutout, id and bounding-box routes with absolute paths (``/ca/...``, its ndstore
     aliases and BossDB's ``/v1/boundingbox/...``)."""
     routes: list[BaseRoute] = []
+    arrays = ("product/npz", "product/blosc", "product/hdf5", "product/raw", "image/tiff")
+    read = Api(answers=(*arrays, "image/png", JSON))
+    write = Api(body=(OCTET, *arrays[:3]), body_required=True, answers=())
     for prefix in PREFIXES:
         cut = prefix + "/{token}/{channel}/{fmt}/{res}/{x}/{y}/{z}"
-        routes += _both(cut, bind(cutout), ["GET", "POST"])
+        routes += _both(cut, bind(cutout), ["GET"], read)
+        routes += _both(cut, bind(cutout), ["POST"], write)
         bbox = prefix + "/{token}/{channel}/{label}/boundingbox/{res}"
-        routes += _both(bbox, bind(boundingbox), ["GET"])
+        routes += _both(bbox, bind(boundingbox), ["GET"], Api(answers=("product/hdf5",)))
     boss = "/v1/boundingbox/{coll}/{exp}/{channel}/{res}/{label}"
-    routes += _both(boss, bind(bossdb_boundingbox), ["GET"])
+    kind = Param("type", {"enum": list(BBOX_TYPES)}, "loose (block-aligned) or tight")
+    routes += _both(boss, bind(bossdb_boundingbox), ["GET"], Api(query=(kind,)))
     return routes

@@ -14,9 +14,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, Api, ApiRoute, Param, json_api
+from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
@@ -175,16 +177,27 @@ async def diff(request: Request, ctx: ServerContext) -> Response:
 
 def catalog_routes(bind: Binder) -> list[BaseRoute]:
     """The ``/api/voxhub`` routes."""
+    repo = _object(alias=STRING, description=STRING, properties={"type": "object"})
+    config = {"type": "object"}
+    named = {"type": "string", "pattern": NAME_PATTERN}
+    instance = _object(name=named, typename=STRING, versioned={"type": "boolean"}, config=config)
+    instance_body = json_api({**instance, "required": ["name", "typename"]}, required=True)
+    by_alias = Api(query=(Param("alias", STRING, "the alias to look up", required=True),))
     return [
-        Route(f"{PREFIX}/repos", bind(list_repos), methods=["GET"]),
-        Route(f"{PREFIX}/repos/by-alias", bind(repo_by_alias), methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}", bind(get_repo), methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}", bind(post_repo), methods=["POST"]),
-        Route(f"{PREFIX}/repo/{{ref}}/nodes", bind(list_nodes), methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}/instances", bind(list_instances), methods=["GET"]),
-        Route(f"{PREFIX}/repo/{{ref}}/instance/{{name}}", bind(get_instance), methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}", bind(get_node), methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}/instance", bind(create_instance), methods=["POST"]),
-        Route(f"{PREFIX}/node/{{ref}}/lineage", bind(lineage), methods=["GET"]),
-        Route(f"{PREFIX}/node/{{ref}}/diff/{{other}}/{{instance}}", bind(diff), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repos", bind(list_repos), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repos/by-alias", bind(repo_by_alias), methods=["GET"], api=by_alias),
+        ApiRoute(f"{PREFIX}/repo/{{ref}}", bind(get_repo), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repo/{{ref}}", bind(post_repo), methods=["POST"], api=json_api(repo)),
+        ApiRoute(f"{PREFIX}/repo/{{ref}}/nodes", bind(list_nodes), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repo/{{ref}}/instances", bind(list_instances), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repo/{{ref}}/instance/{{name}}", bind(get_instance), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/node/{{ref}}", bind(get_node), methods=["GET"]),
+        ApiRoute(
+            f"{PREFIX}/node/{{ref}}/instance",
+            bind(create_instance),
+            methods=["POST"],
+            api=instance_body,
+        ),
+        ApiRoute(f"{PREFIX}/node/{{ref}}/lineage", bind(lineage), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/node/{{ref}}/diff/{{other}}/{{instance}}", bind(diff), methods=["GET"]),
     ]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, STRINGS, TEXT, Api, ApiRoute, json_api
+from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.errors import InvalidRequest
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import (
@@ -138,15 +140,23 @@ async def tag(request: Request, ctx: ServerContext) -> Response:
 def node_routes(bind: Binder) -> list[BaseRoute]:
     """The node-level routes."""
     base = "/api/node/{uuid}"
+    text = Api(answers=(TEXT,))
+    note = json_api(_object(note=STRING), answers=())
+    log = json_api(_object(log=STRINGS), answers=())
+    commit_body = json_api(_object(note=STRING, log=STRINGS))
+    child = json_api(_object(note=STRING, uuid=STRING))
+    named = {"type": "string", "pattern": NAME_PATTERN}
+    branch_body = json_api(_object(branch=named, note=STRING, uuid=STRING), required=True)
+    tag_body = json_api(_object(tag=named, note=STRING), required=True)
     return [
-        Route(f"{base}/note", bind(get_note), methods=["GET"]),
-        Route(f"{base}/note", bind(post_note), methods=["POST"]),
-        Route(f"{base}/log", bind(get_log), methods=["GET"]),
-        Route(f"{base}/log", bind(post_log), methods=["POST"]),
-        Route(f"{base}/status", bind(status), methods=["GET"]),
-        Route(f"{base}/commit", bind(status), methods=["GET"]),
-        Route(f"{base}/commit", bind(commit), methods=["POST"]),
-        Route(f"{base}/newversion", bind(newversion), methods=["POST"]),
-        Route(f"{base}/branch", bind(branch), methods=["POST"]),
-        Route(f"{base}/tag", bind(tag), methods=["POST"]),
+        ApiRoute(f"{base}/note", bind(get_note), methods=["GET"], api=text),
+        ApiRoute(f"{base}/note", bind(post_note), methods=["POST"], api=note),
+        ApiRoute(f"{base}/log", bind(get_log), methods=["GET"]),
+        ApiRoute(f"{base}/log", bind(post_log), methods=["POST"], api=log),
+        ApiRoute(f"{base}/status", bind(status), methods=["GET"]),
+        ApiRoute(f"{base}/commit", bind(status), methods=["GET"]),
+        ApiRoute(f"{base}/commit", bind(commit), methods=["POST"], api=commit_body),
+        ApiRoute(f"{base}/newversion", bind(newversion), methods=["POST"], api=child),
+        ApiRoute(f"{base}/branch", bind(branch), methods=["POST"], api=branch_body),
+        ApiRoute(f"{base}/tag", bind(tag), methods=["POST"], api=tag_body),
     ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json_api
+from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repo_json_bytes
@@ -148,14 +150,20 @@ async def resolve(request: Request, ctx: ServerContext) -> Response:
 def repo_routes(bind: Binder) -> list[BaseRoute]:
     """The repo-level routes."""
     base = "/api/repo/{uuid}"
+    info = json_api(_object(alias=STRING, description=STRING), answers=())
+    settings = {"type": "object", "additionalProperties": {"type": "string"}}
+    instance = json_api({**settings, "required": ["typename", "dataname"]}, required=True)
+    log = json_api(_object(log=STRINGS), answers=())
+    merge_body = _object(mergeType=STRING, parents=STRINGS, note=STRING)
+    resolve_body = _object(data=STRINGS, parents=STRINGS, note=STRING)
     return [
-        Route(base, bind(repo_exists), methods=["HEAD"]),
-        Route(f"{base}/info", bind(get_info), methods=["GET"]),
-        Route(f"{base}/info", bind(post_info), methods=["POST"]),
-        Route(f"{base}/instance", bind(create_instance), methods=["POST"]),
-        Route(f"{base}/log", bind(get_log), methods=["GET"]),
-        Route(f"{base}/log", bind(post_log), methods=["POST"]),
-        Route(f"{base}/branch-versions/{{name}}", bind(branch_versions), methods=["GET"]),
-        Route(f"{base}/merge", bind(merge), methods=["POST"]),
-        Route(f"{base}/resolve", bind(resolve), methods=["POST"]),
+        ApiRoute(base, bind(repo_exists), methods=["HEAD"], api=Api(answers=(TEXT,))),
+        ApiRoute(f"{base}/info", bind(get_info), methods=["GET"]),
+        ApiRoute(f"{base}/info", bind(post_info), methods=["POST"], api=info),
+        ApiRoute(f"{base}/instance", bind(create_instance), methods=["POST"], api=instance),
+        ApiRoute(f"{base}/log", bind(get_log), methods=["GET"]),
+        ApiRoute(f"{base}/log", bind(post_log), methods=["POST"], api=log),
+        ApiRoute(f"{base}/branch-versions/{{name}}", bind(branch_versions), methods=["GET"]),
+        ApiRoute(f"{base}/merge", bind(merge), methods=["POST"], api=json_api(merge_body)),
+        ApiRoute(f"{base}/resolve", bind(resolve), methods=["POST"], api=json_api(resolve_body)),
     ]

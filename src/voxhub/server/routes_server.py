@@ -9,9 +9,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from voxhub.datatypes.registry import typenames
+from voxhub.datatypes.wire.api import STRING, TEXT, Api, ApiRoute, json_api
+from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.describe import repos_json_bytes, type_url
 from voxhub.server.http import blocking, json_body, str_field
@@ -93,11 +95,12 @@ async def heartbeat(request: Request) -> Response:
 
 def server_routes(bind: Binder) -> list[BaseRoute]:
     """The server-level routes."""
+    repo = json_api(_object(alias=STRING, description=STRING, root=STRING))
     return [
-        Route("/api/server/info", bind(server_info), methods=["GET"]),
-        Route("/api/server/types", bind(server_types), methods=["GET"]),
-        Route("/api/server/compiled-types", compiled_types, methods=["GET"]),
-        Route("/api/heartbeat", heartbeat, methods=["GET"]),
-        Route("/api/repos/info", bind(repos_info), methods=["GET"]),
-        Route("/api/repos", bind(create_repo), methods=["POST"]),
+        ApiRoute("/api/server/info", bind(server_info), methods=["GET"]),
+        ApiRoute("/api/server/types", bind(server_types), methods=["GET"]),
+        ApiRoute("/api/server/compiled-types", compiled_types, methods=["GET"]),
+        ApiRoute("/api/heartbeat", heartbeat, methods=["GET"], api=Api(answers=(TEXT,))),
+        ApiRoute("/api/repos/info", bind(repos_info), methods=["GET"]),
+        ApiRoute("/api/repos", bind(create_repo), methods=["POST"], api=repo),
     ]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from voxhub.storage.lmdb_env import Transaction, ViewTransaction
 
 T = TypeVar("T")
+V = TypeVar("V", bytes, memoryview)
 Pair = tuple[bytes, bytes | None]
 
 #: keys read per read transaction by :meth:`LmdbStore.scan`.
@@ -60,17 +61,37 @@ def _scan_cursor(
     return out
 
 
-def _keys_up(cur: lmdb.Cursor[bytes], start: bytes, end: bytes) -> Iterator[bytes]:
-    """Keys of ``[start, end)`` in ascending order, read lazily from ``cur``."""
+def _keys_up(cur: lmdb.Cursor[Any], start: bytes, end: bytes) -> Iterator[bytes]:
+    """Keys of ``[start, end)`` in ascending order, read lazily from ``cur`` (as ``bytes``
+    also from a transaction that hands out views)."""
     if not cur.set_range(start):
         return
     while True:
-        key: bytes = cur.key()
+        key = bytes(cur.key())
         if key >= end:
             return
         yield key
         if not cur.next():
             return
+
+
+def _picked(
+    txn: lmdb.Transaction[V],
+    ranges: Sequence[tuple[bytes, bytes]],
+    choose: Callable[[Iterator[bytes]], bytes | None],
+) -> list[V | None]:
+    """For each range, the value of the key ``choose`` picks (one lazy cursor walk per
+    range, keys only, then one get)."""
+    cur = txn.cursor()
+    out: list[V | None] = []
+    for start, end in ranges:
+        picked = None
+        keys = _keys_up(cur, start, end)
+        first = next(keys, None)
+        if first is not None:
+            picked = choose(itertools.chain((first,), keys))
+        out.append(None if picked is None else txn.get(picked))
+    return out
 
 
 class _LmdbTxn:
@@ -175,19 +196,19 @@ class LmdbStore(KVStore):
         ranges: Sequence[tuple[bytes, bytes]],
         choose: Callable[[Iterator[bytes]], bytes | None],
     ) -> list[bytes | None]:
-        def run(txn: Transaction) -> list[bytes | None]:
-            cur = txn.cursor()
-            out: list[bytes | None] = []
-            for start, end in ranges:  # one lazy cursor walk per range, keys only
-                picked = None
-                keys = _keys_up(cur, start, end)
-                first = next(keys, None)
-                if first is not None:
-                    picked = choose(itertools.chain((first,), keys))
-                out.append(None if picked is None else txn.get(picked))
-            return out
+        return self._read(lambda txn: _picked(txn, ranges, choose))
 
-        return self._read(run)
+    def with_picked_values(
+        self,
+        ranges: Sequence[tuple[bytes, bytes]],
+        choose: Callable[[Iterator[bytes]], bytes | None],
+        use: Callable[[Sequence[bytes | memoryview | None]], T],
+    ) -> T:
+        # Views into the map, valid while the read transaction is open: ``use`` runs in it.
+        def run(txn: ViewTransaction) -> T:
+            return use(_picked(txn, ranges, choose))
+
+        return self._env().read_views(run)
 
     def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
         def run(txn: ViewTransaction) -> list[bool]:

@@ -7,7 +7,7 @@ order edge cases turn up often; every step is followed by a full-scan comparison
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -94,6 +94,21 @@ def make_model_machine(new_store: Callable[[], KVStore]) -> type[RuleBasedStateM
             assert got == [
                 self.model[ks[pick]] if len(ks) > pick and pick != 3 else None for ks in want
             ]
+
+        @rule(ranges=st.lists(st.tuples(bounds, keys), max_size=4), pick=st.integers(0, 2))
+        def with_picked_values(self, ranges: list[tuple[bytes, bytes]], pick: int) -> None:
+            """``with_picked_values`` hands ``use`` what ``pick_values`` returns (values
+            that may be views, read inside the call) and returns what ``use`` returns."""
+
+            def choose(found: Iterator[bytes]) -> bytes | None:
+                return next(itertools.islice(found, pick, None), None)
+
+            def use(values: Sequence[bytes | memoryview | None]) -> list[bytes | None]:
+                return [None if v is None else bytes(v) for v in values]
+
+            want = [[k for k, _ in self._in(s, e)] for s, e in ranges]
+            got = self.store.with_picked_values(ranges, choose, use)
+            assert got == [self.model[ks[pick]] if len(ks) > pick else None for ks in want]
 
         @rule(pairs=st.lists(st.tuples(keys, keys), max_size=4))
         def same_values(self, pairs: list[tuple[bytes, bytes]]) -> None:

@@ -32,6 +32,17 @@ class VersionedReader(Protocol):
         """Visible values of ``tkeys``, in order."""
         ...
 
+    def with_values(
+        self, tkeys: Sequence[bytes], use: Callable[[Sequence[bytes | memoryview | None]], T]
+    ) -> T:
+        """``use(get_many(tkeys))``, but the values may be zero-copy views (``bytes`` or
+        read-only ``memoryview``) valid only until ``use`` returns, all from one snapshot.
+
+        ``use`` must not keep a view, may run again if the store retries the read, and must
+        not write to the store (it runs inside a read transaction on LMDB).
+        """
+        ...
+
     def scan(
         self, start: bytes, end: bytes | None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:

@@ -6,7 +6,9 @@ picks the visible one with :func:`voxhub.versioning.dag.resolve_visible` from th
 alone (the marker byte tells data from tombstones) and reads that one value
 (``KVStore.pick_values``), so a block edited in a thousand versions reads like a block
 written once. ``get_many`` serves all keys with one ``pick_values`` (one snapshot / round
-trip), because it is the hot path of every volume read.
+trip), because it is the hot path of every volume read; ``with_values`` does the same
+but hands the values to a callback as zero-copy views where the store has them (LMDB),
+so a volume read decodes blocks straight from the map.
 
 Writes run inside ``store.transact`` and re-read the node's metadata record *through the
 transaction* before writing, so a commit made by any process is never followed by a write
@@ -237,6 +239,11 @@ class _TxnView(_ViewBase):
     def get_many(self, tkeys: Sequence[bytes]) -> list[bytes | None]:
         return [self.get(t) for t in tkeys]
 
+    def with_values(
+        self, tkeys: Sequence[bytes], use: Callable[[Sequence[bytes | memoryview | None]], T]
+    ) -> T:
+        return use(self.get_many(tkeys))
+
     def scan(
         self, start: bytes, end: bytes | None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:
@@ -315,10 +322,23 @@ class VersionedKV(_ViewBase):
         lists newest first; below a linear ancestry the walk stops at the first ancestor's
         key (see ``choose_newest``), at a chain's leaf the first key.
         """
+        return self.store.pick_values(*self._picking(tkeys))
+
+    def with_values(
+        self, tkeys: Sequence[bytes], use: Callable[[Sequence[bytes | memoryview | None]], T]
+    ) -> T:
+        """``use(get_many(tkeys))``, the values possibly zero-copy views valid only until
+        ``use`` returns (``KVStore.with_picked_values``)."""
+        return self.store.with_picked_values(*self._picking(tkeys), use)
+
+    def _picking(
+        self, tkeys: Sequence[bytes]
+    ) -> tuple[list[tuple[bytes, bytes]], Callable[[Iterator[bytes]], bytes | None]]:
+        """The ranges and chooser of a ``pick_values`` that reads ``tkeys``."""
         prefix, resolver, own = self._prefix, self._resolver, self._version_suffix
         ranges = [(prefix + t + own, prefix + t + _HIGH) for t in tkeys]
         choose = resolver.choose_newest if resolver.ancestry.linear else resolver.choose
-        return self.store.pick_values(ranges, choose)
+        return ranges, choose
 
     def visible_key(self, keys: Sequence[bytes]) -> bytes | None:
         """Which of ``keys`` (the stored versions of one tkey) is visible; ``None``: none."""

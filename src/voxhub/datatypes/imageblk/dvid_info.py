@@ -17,6 +17,7 @@ from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.imageblk.opening import open_image_instance
+from voxhub.datatypes.wire.numbers import COORD_LIMIT, parse_coord
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedView
@@ -113,6 +114,17 @@ def metadata_json(config: ImageConfig, extents: Box | None) -> dict[str, Any]:
     }
 
 
+def _coordinate(value: Any, what: str) -> int:
+    """One voxel coordinate of an extents point: an integer (or its decimal text)."""
+    if isinstance(value, str):
+        return parse_coord(value.strip(), what)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(f"{what} must be integers, got {type(value).__name__}")
+    if not -COORD_LIMIT <= value <= COORD_LIMIT:
+        raise InvalidRequest(f"{what} coordinate {value} is outside ±2**62")
+    return int(value)
+
+
 def parse_extents_body(body: Any) -> Box:
     """The box of a ``POST extents`` body ``{"MinPoint": [x,y,z], "MaxPoint": [x,y,z]}``.
 
@@ -128,10 +140,7 @@ def parse_extents_body(body: Any) -> Box:
             value = value.split(",")
         if not isinstance(value, list) or len(value) != 3:
             raise InvalidRequest(f"extents {name} must be 3 integers [x, y, z], got {value!r}")
-        try:
-            points.append([int(v) for v in value])
-        except (TypeError, ValueError):
-            raise InvalidRequest(f"extents {name} must be integers, got {value!r}") from None
+        points.append([_coordinate(v, f"extents {name}") for v in value])
     lo, hi = points
     if any(a > b for a, b in zip(lo, hi, strict=True)):
         raise InvalidRequest(f"extents MinPoint {lo} exceeds MaxPoint {hi}")

@@ -23,6 +23,7 @@ import numpy as np
 from voxhub.blocks import BlockLayout, fetch_blocks, store_blocks
 from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.stored import stored_blocks
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
@@ -145,6 +146,11 @@ def build_pyramid(
 ) -> None:
     """Recompute every pyramid level inside ``extents`` (scale 0) from the level below.
 
+    Only parents with a stored child, and parents stored already (they may have no
+    children left: rebuilt, they become background and are deleted), are computed: the
+    work follows the stored blocks (key scans, :mod:`.stored`), never the volume of
+    ``extents``, which a client may declare as large as it likes.
+
     Parallel over blocks; each batch of :data:`BUILD_BATCH` parents is one transaction
     that reads its children through the transaction, so concurrent writers stay correct.
     """
@@ -153,8 +159,13 @@ def build_pyramid(
     view.check_writable()
     factor = config.downsample_factor
     for scale in range(1, config.max_scale + 1):
-        box = extents.downsample(config.scale_factor(scale))
-        parents = list(layouts[scale].grid.blocks_in(box))
+        below = layouts[scale - 1].grid.block_range(
+            extents.downsample(config.scale_factor(scale - 1))
+        )
+        here = layouts[scale].grid.block_range(extents.downsample(config.scale_factor(scale)))
+        wanted = {parent_of(c, factor) for c in stored_blocks(view, scale - 1, below)}
+        wanted.update(stored_blocks(view, scale, here))
+        parents = sorted(wanted)
         for i in range(0, len(parents), BUILD_BATCH):
             batch = parents[i : i + BUILD_BATCH]
             view.transact(

@@ -44,7 +44,19 @@ from voxhub.datatypes.imageblk.dvid_info import (
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.wire import bodies, formats
+from voxhub.datatypes.wire.api import (
+    BLOCK_COMPRESSION,
+    BLOCKS,
+    BODY_COMPRESSION,
+    POINT,
+    SCALE,
+    Api,
+    json_api,
+)
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.json_body import read_json
+from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -78,13 +90,7 @@ def config_of(ctx: InstanceContext) -> ImageConfig:
 def scale_param(request: Request, config: ImageConfig) -> int:
     """``?scale=`` as a level of the instance's pyramid (0 if absent; 400 otherwise)."""
     text = request.query_params.get("scale", "0")
-    try:
-        scale = int(text)
-    except ValueError:
-        raise InvalidRequest(f"scale {text!r} must be an integer") from None
-    if not 0 <= scale <= config.max_scale:
-        raise InvalidRequest(f"scale {scale} out of range 0..{config.max_scale}")
-    return scale
+    return parse_int(text, "scale", 0, config.max_scale)
 
 
 def _voxel_size(config: ImageConfig, scale: int) -> list[float]:
@@ -138,12 +144,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_extents(request: Request, ctx: InstanceContext) -> Response:
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"extents body is not JSON: {e}") from None
-    box = parse_extents_body(parsed)
+    box = await read_json(request, "extents body", parse_extents_body)
     await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
 
@@ -166,6 +167,7 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
     scale = scale_param(request, config)
     limit = ctx.max_request_bytes
     check_box(box, config, limit, "cutout")
+    admit(request, box.size * np.dtype(config.dtype).itemsize, "cutout")
     volume_fmt = dims.is_3d and (fmt_text or "").lower() in _VOLUME_FORMATS
     image_fmt = None if volume_fmt else formats.parse_image_format(fmt_text)
     compression = bodies.parse_compression(request.query_params.get("compression"))
@@ -232,10 +234,11 @@ async def read_voxels(
     expected = count * dtype.itemsize
     limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
+    admit(request, expected, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
-    declared = request.headers.get("content-length")
-    if compression == "raw" and declared is not None and declared.isdigit():
-        _check_length(int(declared), expected)
+    declared = bodies.declared_length(request)
+    if compression == "raw" and declared is not None:
+        _check_length(declared, expected)
     if compression == "raw":
         data: bytes | bytearray = await bodies.read_exact(request, expected)
     else:
@@ -286,23 +289,38 @@ def image_routes() -> list[BaseRoute]:
         post_blocks,
     )
 
+    get, post = ["GET"], ["POST"]
+    scaled = Api(query=(SCALE,))
+    volume = Api(query=(SCALE, BODY_COMPRESSION), answers=(OCTET,))
+    picture = Api(query=(SCALE,), answers=tuple(formats.MEDIA_TYPES.values()))
+    write = Api(query=(BODY_COMPRESSION,), body=(OCTET,), body_required=True, answers=())
+    stream = Api(query=(SCALE, BLOCK_COMPRESSION), answers=(OCTET,))
+    specific = Api(query=(SCALE, BLOCK_COMPRESSION, BLOCKS), answers=(OCTET,))
+    extents = json_api({"type": "object", "properties": {"MinPoint": POINT, "MaxPoint": POINT}})
     return [
-        instance_route("/info", get_info, methods=["GET"]),
-        instance_route("/metadata", get_metadata, methods=["GET"]),
-        instance_route("/extents", get_extents, methods=["GET"]),
-        instance_route("/extents", post_extents, methods=["POST"]),
-        instance_route("/pyramid", post_pyramid, methods=["POST"]),
-        instance_route("/raw/{dims}/{size}/{offset}", get_raw, methods=["GET"]),
-        instance_route("/raw/{dims}/{size}/{offset}", post_raw, methods=["POST"]),
-        instance_route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=["GET"]),
-        instance_route("/isotropic/{dims}/{size}/{offset}", get_isotropic, methods=["GET"]),
-        instance_route("/isotropic/{dims}/{size}/{offset}/{fmt}", get_isotropic, methods=["GET"]),
-        instance_route("/subvolblocks/{size}/{offset}", get_subvolblocks, methods=["GET"]),
-        instance_route("/specificblocks", get_specificblocks, methods=["GET"]),
-        instance_route("/blocks/{offset}/{nblocks}", get_blocks, methods=["GET"]),
-        instance_route("/blocks/{offset}/{nblocks}", post_blocks, methods=["POST"]),
-        instance_route("/arb/{top_left}/{top_right}/{bottom_left}/{res}", get_arb, methods=["GET"]),
+        instance_route("/info", get_info, methods=get),
+        instance_route("/metadata", get_metadata, methods=get),
+        instance_route("/extents", get_extents, methods=get, api=scaled),
+        instance_route("/extents", post_extents, methods=post, api=extents),
+        instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
+        instance_route("/raw/{dims}/{size}/{offset}", get_raw, methods=get, api=volume),
+        instance_route("/raw/{dims}/{size}/{offset}", post_raw, methods=post, api=write),
+        instance_route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=get, api=picture),
+        instance_route("/isotropic/{dims}/{size}/{offset}", get_isotropic, methods=get, api=volume),
         instance_route(
-            "/arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}", get_arb, methods=["GET"]
+            "/isotropic/{dims}/{size}/{offset}/{fmt}", get_isotropic, methods=get, api=picture
+        ),
+        instance_route("/subvolblocks/{size}/{offset}", get_subvolblocks, methods=get, api=stream),
+        instance_route("/specificblocks", get_specificblocks, methods=get, api=specific),
+        instance_route("/blocks/{offset}/{nblocks}", get_blocks, methods=get, api=volume),
+        instance_route("/blocks/{offset}/{nblocks}", post_blocks, methods=post, api=write),
+        instance_route(
+            "/arb/{top_left}/{top_right}/{bottom_left}/{res}", get_arb, methods=get, api=picture
+        ),
+        instance_route(
+            "/arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}",
+            get_arb,
+            methods=get,
+            api=picture,
         ),
     ]

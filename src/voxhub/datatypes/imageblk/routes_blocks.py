@@ -24,6 +24,7 @@ from voxhub.datatypes.imageblk.routes import (
     volume_bytes,
 )
 from voxhub.datatypes.wire import block_stream, bodies
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.url_geometry import (
     aligned_box,
@@ -41,6 +42,7 @@ async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
     scale = scale_param(request, config)
     payload = block_stream.parse_payload(request.query_params.get("compression"))
     check_box(box, config, ctx.max_request_bytes, "subvolblocks")
+    admit(request, box.size * np.dtype(config.dtype).itemsize, "subvolblocks")
     coords = list(config.layout(scale).grid.blocks_in(box))
     return await _stream(ctx, config, scale, coords, payload, fill_missing=True)
 

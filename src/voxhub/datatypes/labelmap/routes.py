@@ -27,7 +27,7 @@ Differences from DVID (each deliberate):
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -41,8 +41,24 @@ from voxhub.datatypes.labelmap.dvid_info import label_info_json
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.labelmap.opening import StoreHub, counters_for, open_label_instance
-from voxhub.datatypes.wire import bodies
+from voxhub.datatypes.wire.api import (
+    BLOCK_COMPRESSION,
+    BLOCKS,
+    BODY_COMPRESSION,
+    JSON,
+    LABEL_LIST,
+    POINT,
+    SCALE,
+    SUPERVOXELS,
+    TEXT,
+    Api,
+    Param,
+    flag_param,
+    json_api,
+)
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.json_body import read_json
+from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import extents_json
 from voxhub.errors import InvalidRequest
@@ -51,6 +67,8 @@ from voxhub.versioning.records import InstanceInfo
 
 OCTET = "application/octet-stream"
 _UINT64 = 2**64
+#: DVID's inclusive sparsevol bounds (query parameters)
+SPARSEVOL_BOUNDS = ("minx", "maxx", "miny", "maxy", "minz", "maxz")
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
@@ -94,14 +112,7 @@ def who(ctx: InstanceContext) -> Who:
 
 def parse_id(text: str, what: str = "label") -> int:
     """A uint64 id from a path segment; 0 is refused as DVID's protected background."""
-    if not text.isdigit() or not text.isascii():
-        raise InvalidRequest(f"{what} {text!r} must be an unsigned integer")
-    value = int(text)
-    if value >= _UINT64:
-        raise InvalidRequest(f"{what} {text!r} does not fit in 64 bits")
-    if value == 0:
-        raise InvalidRequest(f"{what} 0 is the protected background value")
-    return value
+    return parse_label(text, what)
 
 
 def path_label(request: Request, key: str = "label", what: str = "label") -> int:
@@ -119,14 +130,15 @@ def id_list(value: Any, what: str) -> list[int]:
 
 
 async def json_request(request: Request, ctx: InstanceContext, what: str) -> Any:
-    """The request body (DVID sends it even with GET) parsed as JSON."""
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
-    if not raw.strip():
-        raise InvalidRequest(f"{what} needs a JSON body")
-    try:
-        return json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"{what} body is not valid JSON: {e}") from None
+    """The request body (DVID sends it even with GET) parsed as JSON (within the JSON
+    size limit, off the event loop when large)."""
+
+    def present(value: Any) -> Any:
+        if value is None:
+            raise InvalidRequest(f"{what} needs a JSON body")
+        return value
+
+    return await read_json(request, f"{what} body", present)
 
 
 # -- info ------------------------------------------------------------------------------
@@ -156,38 +168,89 @@ def label_routes() -> list[BaseRoute]:
     from voxhub.datatypes.labelmap import routes_mutations as mut
     from voxhub.datatypes.labelmap import routes_voxels as vox
 
-    get, post = ["GET"], ["POST"]
+    get, post, head = ["GET"], ["POST"], ["GET", "HEAD"]
+    sv = Api(query=(SUPERVOXELS,))
+    scaled_sv = Api(query=(SCALE, SUPERVOXELS))
+    raw_out = Param("compression", {"enum": ["raw", "lz4", "gzip", "google", "googlegzip"]})
+    raw = Api(query=(SCALE, SUPERVOXELS, raw_out), answers=(OCTET,))
+    write = Api(query=(BODY_COMPRESSION,), body=(OCTET,), body_required=True, answers=())
+    stream = Api(query=(SCALE, SUPERVOXELS, BLOCK_COMPRESSION), answers=(OCTET,))
+    specific = Api(query=(SCALE, SUPERVOXELS, BLOCK_COMPRESSION, BLOCKS), answers=(OCTET,))
+    labels_in = json_api(LABEL_LIST, required=True)
+    points = {"type": "array", "items": POINT, "maxItems": 1000}
+    labels_at = Api(
+        query=(SCALE, SUPERVOXELS, Param("hash", {"type": "string"}, "md5 hex of the body")),
+        body=(JSON,),
+        body_schema=points,
+        body_required=True,
+    )
+    bounds = tuple(Param(n, {"type": "integer"}) for n in SPARSEVOL_BOUNDS)
+    sparsevol = Api(
+        query=(
+            SUPERVOXELS,
+            SCALE,
+            Param("format", {"enum": ["rles", "srles", "blocks"]}),
+            Param("compression", {"enum": ["lz4", "gzip"]}),
+            *bounds,
+        ),
+        answers=(OCTET,),
+    )
+    rles = Api(body=(OCTET,), body_required=True)
+    mappings = Api(query=(Param("format", {"enum": ["text", "binary"]}),), answers=(TEXT, OCTET))
+    listed = Api(
+        query=(
+            Param("start", {"type": "integer", "minimum": 0}),
+            Param("number", {"type": "integer", "minimum": 0}),
+            flag_param("sizes"),
+        ),
+        answers=(OCTET,),
+    )
+    index = Api(query=(flag_param("metadata-only"), Param("mutid", {"type": "integer"})))
     return [
         instance_route("/info", get_info, methods=get),
-        instance_route("/extents", get_extents, methods=get),
-        instance_route("/pyramid", post_pyramid, methods=post),
-        instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get),
-        instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post),
-        instance_route("/label/{point}", vox.get_label, methods=get),
-        instance_route("/labels", vox.get_labels, methods=get),
-        instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get),
-        instance_route("/specificblocks", vox.get_specificblocks, methods=get),
-        instance_route("/blocks", vox.post_blocks, methods=post),
-        instance_route("/size/{label}", lab.get_size, methods=get),
-        instance_route("/sizes", lab.get_sizes, methods=get),
+        instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),
+        instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
+        instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get, api=raw),
+        instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post, api=write),
+        instance_route("/label/{point}", vox.get_label, methods=get, api=scaled_sv),
+        instance_route("/labels", vox.get_labels, methods=get, api=labels_at),
+        instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get, api=stream),
+        instance_route("/specificblocks", vox.get_specificblocks, methods=get, api=specific),
+        instance_route("/blocks", vox.post_blocks, methods=post, api=rles),
+        instance_route("/size/{label}", lab.get_size, methods=get, api=sv),
+        instance_route("/sizes", lab.get_sizes, methods=get, api=labels_in),
         instance_route("/supervoxels/{label}", lab.get_supervoxels, methods=get),
         instance_route("/supervoxel-sizes/{label}", lab.get_supervoxel_sizes, methods=get),
         instance_route("/lastmod/{label}", lab.get_lastmod, methods=get),
-        instance_route("/sparsevol/{label}", lab.get_sparsevol, methods=["GET", "HEAD"]),
-        instance_route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get),
-        instance_route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get),
-        instance_route("/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get),
+        instance_route("/sparsevol/{label}", lab.get_sparsevol, methods=head, api=sparsevol),
+        instance_route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get, api=sv),
+        instance_route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get, api=sv),
+        instance_route(
+            "/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get, api=sparsevol
+        ),
         instance_route("/maxlabel", lab.get_maxlabel, methods=get),
         instance_route("/nextlabel", lab.get_nextlabel, methods=get),
-        instance_route("/mapping", lab.get_mapping, methods=get),
-        instance_route("/mappings", lab.get_mappings, methods=get),
-        instance_route("/listlabels", lab.get_listlabels, methods=get),
-        instance_route("/mutations", lab.get_mutations, methods=get),
-        instance_route("/index/{label}", lab.get_index, methods=get),
+        instance_route(
+            "/mapping",
+            lab.get_mapping,
+            methods=get,
+            api=replace(labels_in, query=(flag_param("nolookup"),)),
+        ),
+        instance_route("/mappings", lab.get_mappings, methods=get, api=mappings),
+        instance_route("/listlabels", lab.get_listlabels, methods=get, api=listed),
+        instance_route(
+            "/mutations",
+            lab.get_mutations,
+            methods=get,
+            api=Api(query=(Param("userid", {"type": "string"}),)),
+        ),
+        instance_route("/index/{label}", lab.get_index, methods=get, api=index),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
-        instance_route("/merge", mut.post_merge, methods=post),
-        instance_route("/cleave/{label}", mut.post_cleave, methods=post),
-        instance_route("/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post),
-        instance_route("/split/{label}", mut.post_split, methods=post),
-        instance_route("/renumber", mut.post_renumber, methods=post),
+        instance_route("/merge", mut.post_merge, methods=post, api=labels_in),
+        instance_route("/cleave/{label}", mut.post_cleave, methods=post, api=labels_in),
+        instance_route(
+            "/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post, api=rles
+        ),
+        instance_route("/split/{label}", mut.post_split, methods=post, api=rles),
+        instance_route("/renumber", mut.post_renumber, methods=post, api=labels_in),
     ]

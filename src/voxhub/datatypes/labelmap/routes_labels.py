@@ -19,6 +19,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
+    SPARSEVOL_BOUNDS,
     config_of,
     counters_of,
     flag,
@@ -31,12 +32,12 @@ from voxhub.datatypes.labelmap.routes import (
 )
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.numbers import INT32_MAX, INT32_MIN, parse_coord, parse_uint64
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
 
-_BOUNDS = ("minx", "maxx", "miny", "maxy", "minz", "maxz")
 MAX_LISTED = 10_000_000
 
 
@@ -106,14 +107,12 @@ async def get_lastmod(request: Request, ctx: InstanceContext) -> Response:
 # -- sparsevols ------------------------------------------------------------------------
 def _bounds(request: Request) -> Box | None:
     values: dict[str, int] = {}
-    for name in _BOUNDS:
+    for name in SPARSEVOL_BOUNDS:
         text = request.query_params.get(name)
         if text is None:
             continue
-        try:
-            values[name] = int(text)
-        except ValueError:
-            raise InvalidRequest(f"{name}={text!r} must be an integer") from None
+        # runs address int32 voxels: a bound past that range selects the same voxels
+        values[name] = max(INT32_MIN, min(INT32_MAX, parse_coord(text, name)))
     return rle.bounds_box(**values) if values else None
 
 
@@ -284,9 +283,7 @@ async def get_listlabels(request: Request, ctx: InstanceContext) -> Response:
     numbers = {}
     for name, default in (("start", 0), ("number", MAX_LISTED)):
         text = request.query_params.get(name, str(default))
-        if not text.isdigit():
-            raise InvalidRequest(f"listlabels {name}={text!r} must be a non-negative integer")
-        numbers[name] = int(text)
+        numbers[name] = parse_uint64(text, f"listlabels {name}")
     sizes = flag(request, "sizes")
     count = min(numbers["number"], MAX_LISTED)
 

@@ -26,6 +26,7 @@ from voxhub.datatypes.labelmap.routes import (
 )
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.numbers import UINT64_MAX, parse_int
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 
 T = TypeVar("T")
@@ -64,9 +65,7 @@ async def post_nextlabel(request: Request, ctx: InstanceContext) -> Response:
 
     Disjoint across callers and branches."""
     text = request.path_params["count"]
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidRequest(f"nextlabel count {text!r} must be a positive integer")
-    count = int(text)
+    count = parse_int(text, "nextlabel count", 1, UINT64_MAX)
 
     def run(instance: LabelInstance) -> range:
         instance.view.check_writable()

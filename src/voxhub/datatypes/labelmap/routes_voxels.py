@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import zlib
 from collections.abc import Sequence
 
@@ -34,7 +33,9 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire import block_stream, bodies
+from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
@@ -94,6 +95,7 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     supervoxels = supervoxels_flag(request)
     compression = _raw_compression(request.query_params.get("compression"))
     _check_bytes(ctx, box.size, "cutout")
+    admit(request, box.size * _VOXEL.itemsize, "cutout")
 
     def run() -> np.ndarray:
         return open_labels(ctx).read(box, scale, supervoxels=supervoxels)
@@ -122,6 +124,7 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     expected = box.size * _VOXEL.itemsize
     limit = ctx.max_request_bytes
     bodies.check_size(expected, limit, "write")
+    admit(request, expected, "write")
     compression = bodies.parse_compression(request.query_params.get("compression"))
     if compression == "raw":
         data: bytes | bytearray = await bodies.read_exact(request, expected)
@@ -175,15 +178,13 @@ async def get_labels(request: Request, ctx: InstanceContext) -> Response:
     config = config_of(ctx)
     scale = scale_of(request, config)
     supervoxels = supervoxels_flag(request)
-    raw = await bodies.read_body(request, ctx.max_request_bytes)
     expected_hash = request.query_params.get("hash")
-    if expected_hash is not None and hashlib.md5(raw).hexdigest() != expected_hash.lower():
-        raise InvalidRequest(f"labels body does not match hash {expected_hash!r}")
-    try:
-        parsed = json.loads(raw)
-    except ValueError as e:
-        raise InvalidRequest(f"labels body is not valid JSON: {e}") from None
-    points = _points(parsed)
+
+    def check_hash(raw: bytes) -> None:
+        if expected_hash is not None and hashlib.md5(raw).hexdigest() != expected_hash.lower():
+            raise InvalidRequest(f"labels body does not match hash {expected_hash!r}")
+
+    points = await read_json(request, "labels body", _points, check=check_hash)
     block = np.array(config.block_shape, dtype=np.int64)
     coords = points // block
     unique, which = np.unique(coords, axis=0, return_inverse=True)

@@ -27,6 +27,17 @@ from starlette.requests import Request
 from voxhub.errors import InvalidRequest, TooLarge
 
 COMPRESSIONS = ("raw", "lz4", "gzip", "zstd")
+#: what the decompressors raise on corrupt or truncated input (lz4's block error is a
+#: bare ``Exception`` subclass, its frame errors are ``RuntimeError``)
+_CORRUPT = (
+    RuntimeError,
+    ValueError,
+    OSError,
+    EOFError,
+    zlib.error,
+    zstandard.ZstdError,
+    lz4.block.LZ4BlockError,
+)
 _LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
 
 
@@ -51,16 +62,25 @@ def check_size(nbytes: int, limit: int, what: str) -> None:
         )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with :class:`TooLarge` once it passes ``limit`` bytes."""
+def declared_length(request: Request) -> int | None:
+    """The body length the Content-Length header declares, if it is a plain decimal
+    (a header like ``²`` passes ``str.isdigit`` and then fails ``int()``)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit():
-        check_size(int(declared), limit, "request body")
+    if declared is None or not declared.isascii() or not declared.isdigit():
+        return None
+    return int(declared) if len(declared) <= 20 else 2**64
+
+
+async def read_body(request: Request, limit: int, what: str = "request body") -> bytes:
+    """The whole body, refused with :class:`TooLarge` once it passes ``limit`` bytes."""
+    declared = declared_length(request)
+    if declared is not None:
+        check_size(declared, limit, what)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
-        check_size(total, limit, "request body")
+        check_size(total, limit, what)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -68,20 +88,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def read_exact(request: Request, expected: int) -> bytearray:
     """An uncompressed body of exactly ``expected`` bytes, read into one buffer.
 
-    Filling a preallocated buffer avoids holding the chunks and their join at once (a
-    1 GiB write would otherwise need 2 GiB). Any other length is an InvalidRequest.
+    The buffer grows as bytes arrive (never past ``expected``), so a client that declares
+    a 1 GiB box and stalls costs what it sent, not what it declared; and appending to one
+    buffer avoids holding the chunks and their join at once (a 1 GiB write would need
+    2 GiB; growth is amortised, and the C allocator remaps large buffers rather than
+    copying them). Any other length is an InvalidRequest.
     """
-    buffer = bytearray(expected)
-    view = memoryview(buffer)
-    filled = 0
+    buffer = bytearray()
     async for chunk in request.stream():
-        end = filled + len(chunk)
-        if end > expected:
+        if len(buffer) + len(chunk) > expected:
             raise InvalidRequest(f"body has more than {expected} bytes; the box needs exactly that")
-        view[filled:end] = chunk
-        filled = end
-    if filled != expected:
-        raise InvalidRequest(f"body has {filled} bytes; the box needs exactly {expected}")
+        buffer += chunk
+    if len(buffer) != expected:
+        raise InvalidRequest(f"body has {len(buffer)} bytes; the box needs exactly {expected}")
     return buffer
 
 
@@ -89,12 +108,12 @@ def decompress(body: bytes, compression: str, expected: int) -> bytes:
     """Inflate ``body`` to exactly ``expected`` bytes (InvalidRequest otherwise)."""
     try:
         data = _inflate(body, compression, expected)
-    except (RuntimeError, ValueError, OSError, zlib.error, zstandard.ZstdError) as e:
+    except _CORRUPT as e:
         raise InvalidRequest(f"body is not valid {compression} data: {e}") from None
     if len(data) != expected:
         raise InvalidRequest(
             f"body holds {len(data)}{'+' if len(data) > expected else ''} bytes "
-            f"after {compression} decompression; the box needs exactly {expected}"
+            f"after {compression} decompression; the box needs exactly {expected} bytes"
         )
     return data
 
@@ -118,7 +137,14 @@ def _inflate(body: bytes, compression: str, expected: int) -> bytes:
             return prefixed
         except lz4.block.LZ4BlockError:
             pass  # a bare block whose first bytes happen to equal the size
-    bare: bytes = lz4.block.decompress(body, uncompressed_size=expected)
+    try:
+        bare: bytes = lz4.block.decompress(body, uncompressed_size=expected)
+    except lz4.block.LZ4BlockError:
+        # a bare block cannot tell corrupt data from data longer than the bound
+        raise InvalidRequest(
+            f"body is not valid lz4 data, or inflates past what "
+            f"the box needs exactly {expected} bytes"
+        ) from None
     return bare
 
 

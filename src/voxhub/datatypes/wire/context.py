@@ -15,9 +15,9 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.wire.api import Api, ApiRoute
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.records import InstanceInfo
 
@@ -76,12 +76,15 @@ def instance_context(request: Request) -> InstanceContext:
 InstanceHandler = Callable[[Request, InstanceContext], Awaitable[Response]]
 
 
-def instance_route(path: str, handler: InstanceHandler, *, methods: list[str]) -> Route:
+def instance_route(
+    path: str, handler: InstanceHandler, *, methods: list[str], api: Api | None = None
+) -> ApiRoute:
     """A route of an instance (``path`` relative to ``/api/node/{uuid}/{name}``) whose
-    handler receives the request and its :class:`InstanceContext`."""
+    handler receives the request and its :class:`InstanceContext`; ``api`` describes its
+    query parameters and bodies for ``/api/openapi.json``."""
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
         return await handler(request, instance_context(request))
 
-    return Route(path, endpoint, methods=methods)
+    return ApiRoute(path, endpoint, methods=methods, api=api)

@@ -150,7 +150,7 @@ def _load_npz(body: bytes, bound: int) -> np.ndarray:
         if inflater.unconsumed_tail:
             raise InvalidRequest(f"npz body inflates past {bound} bytes, larger than the box")
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (zlib.error, ValueError, OSError) as e:
+    except (zlib.error, ValueError, OSError, EOFError) as e:
         if isinstance(e, InvalidRequest):
             raise
         raise InvalidRequest(f"body is not an npz array (zlib of numpy.save): {e}") from None
@@ -279,13 +279,24 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise InvalidRequest("blosc body's pickle uses persistent ids")
 
 
+#: what h5py raises on a corrupt file, wherever the corruption is met (opening it, following
+#: a link, reading a dataset): a malformed body must be a 400, never a 500
+_HDF5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError)
+
+
 def _load_hdf5(body: bytes, expected: Expected) -> np.ndarray:
     """Dataset ``/{channel}/CUTOUT`` of an HDF5 body, checked before it is read."""
     path = f"/{expected.channel}/CUTOUT"
     try:
-        f = h5py.File(io.BytesIO(body), "r")
-    except OSError as e:
-        raise InvalidRequest(f"body is not an HDF5 file (it should hold {path}): {e}") from None
+        return _read_hdf5(body, expected, path)
+    except InvalidRequest:
+        raise
+    except _HDF5_ERRORS as e:
+        raise InvalidRequest(f"body is not an HDF5 file with a readable {path}: {e}") from None
+
+
+def _read_hdf5(body: bytes, expected: Expected, path: str) -> np.ndarray:
+    f = h5py.File(io.BytesIO(body), "r")
     with f:
         group = _hard_member(f, expected.channel, h5py.Group, f"/{expected.channel}")
         dataset = _hard_member(group, "CUTOUT", h5py.Dataset, path)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.wire import numbers
 from voxhub.datatypes.wire.url_geometry import describe_xyz
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box
@@ -20,7 +21,6 @@ from voxhub.versioning.records import InstanceInfo
 
 #: the kinds of bounding box BossDB's ``?type=`` names
 BBOX_TYPES = ("loose", "tight")
-_UINT64 = 2**64
 
 
 class NdstoreChannel:
@@ -86,11 +86,8 @@ ChannelOpener = Callable[[StoreAccess, str, InstanceInfo, int], NdstoreChannel]
 
 def parse_res(text: str, max_scale: int, channel: str) -> int:
     """The resolution segment as a level of the channel's pyramid."""
-    try:
-        res = int(text)
-    except ValueError:
-        raise InvalidRequest(f"resolution {text!r} must be an integer") from None
-    if not 0 <= res <= max_scale:
+    res = numbers.parse_int(text, "resolution", 0, 255)
+    if res > max_scale:
         raise InvalidRequest(
             f"resolution {res} out of range 0..{max_scale} for channel {channel!r}"
         )
@@ -109,11 +106,4 @@ def check_inside(box: Box, extents: Box | None, channel: str, res: int, what: st
 
 def parse_label(text: str) -> int:
     """A decimal uint64 id from the URL; 0 and non-ids refused (400)."""
-    if not text.isascii() or not text.isdigit():
-        raise InvalidRequest(f"label {text!r} must be a decimal unsigned 64-bit id")
-    value = int(text)
-    if value >= _UINT64:
-        raise InvalidRequest(f"label must be an unsigned 64-bit integer, got {value!r}")
-    if value == 0:
-        raise InvalidRequest("label 0 is the protected background value")
-    return value
+    return numbers.parse_label(text)

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from voxhub.datatypes.wire.numbers import parse_coord, parse_int
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 
@@ -67,10 +68,7 @@ def parse_ints(text: str, count: int, field: str) -> tuple[int, ...]:
         raise InvalidRequest(
             f"{field} {text!r} must be {count} integers joined by '_', got {len(parts)} values"
         )
-    try:
-        return tuple(int(p) for p in parts)
-    except ValueError:
-        raise InvalidRequest(f"{field} {text!r} must be integers joined by '_'") from None
+    return tuple(parse_coord(p, field) for p in parts)
 
 
 def parse_block_list(text: str) -> list[Vec3]:
@@ -150,22 +148,16 @@ def extents_json(box: Box | None) -> dict[str, list[int]] | None:
 def parse_block_span(block_offset: str, nblocks: str) -> tuple[Vec3, int]:
     """``(first block (z, y, x), count)`` of a DVID ``blocks/{bx_by_bz}/{spanX}`` request."""
     start = xyz_to_zyx(parse_ints(block_offset, 3, "block offset"))
-    try:
-        count = int(nblocks)
-    except ValueError:
-        raise InvalidRequest(f"block count {nblocks!r} must be an integer") from None
-    if count <= 0:
-        raise InvalidRequest(f"block count {nblocks!r} must be positive")
+    count = parse_int(nblocks, "block count", 1, 2**31 - 1)
     return start, count
 
 
 def ndstore_range(text: str, axis: str) -> tuple[int, int]:
     """An ndstore half-open range ``"a,b"`` with ``a < b``."""
     parts = text.split(",")
-    try:
-        lo, hi = (int(p) for p in parts)
-    except ValueError:
-        raise InvalidRequest(f"{axis} range {text!r} must be two integers 'start,stop'") from None
+    if len(parts) != 2:
+        raise InvalidRequest(f"{axis} range {text[:40]!r} must be two integers 'start,stop'")
+    lo, hi = (parse_coord(p, f"{axis} range") for p in parts)
     if lo >= hi:
         raise InvalidRequest(f"{axis} range {text!r} must have start < stop")
     return lo, hi
@@ -173,10 +165,7 @@ def ndstore_range(text: str, axis: str) -> tuple[int, int]:
 
 def ndstore_coord(text: str, axis: str) -> tuple[int, int]:
     """A single ndstore slice coordinate ``"c"`` as the range ``(c, c + 1)``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidRequest(f"{axis} coordinate {text!r} must be an integer") from None
+    value = parse_coord(text, f"{axis} coordinate")
     return value, value + 1
 
 

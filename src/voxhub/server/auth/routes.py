@@ -26,8 +26,9 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from voxhub.datatypes.wire.api import Api, ApiRoute
 from voxhub.errors import InvalidRequest, TooLarge, Unauthorized
 from voxhub.server.auth.gate import Gate
 
@@ -127,10 +128,13 @@ def auth_routes(gate: Gate) -> list[BaseRoute]:
             }
         )
 
+    form = ("application/json", "application/x-www-form-urlencoded")
+    token_body = {"type": "object", "properties": {"token": {"type": "string"}}}
+    login_api = Api(body=form, body_schema=token_body, body_required=True)
     return [
-        Route("/api/server/login", login, methods=["POST"]),
-        Route("/api/server/login", login_page, methods=["GET"]),
-        Route("/api/server/logout", logout, methods=["POST"]),
-        Route("/api/server/token", token, methods=["GET"]),
-        Route("/api/voxhub/whoami", whoami, methods=["GET"]),
+        ApiRoute("/api/server/login", login, methods=["POST"], api=login_api),
+        ApiRoute("/api/server/login", login_page, methods=["GET"], api=Api(answers=("text/html",))),
+        ApiRoute("/api/server/logout", logout, methods=["POST"]),
+        ApiRoute("/api/server/token", token, methods=["GET"], api=Api(answers=("text/plain",))),
+        ApiRoute("/api/voxhub/whoami", whoami, methods=["GET"]),
     ]

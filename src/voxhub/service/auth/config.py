@@ -54,7 +54,9 @@ class OidcConfig:
 
     issuer: str
     audience: str
-    jwks_url: str
+    #: the provider's signing keys; empty: the ``jwks_uri`` of the issuer's
+    #: ``/.well-known/openid-configuration``
+    jwks_url: str = ""
     #: the claim naming the user (recorded in logs and audit lines)
     user_claim: str = "preferred_username"
     #: the claim listing the user's groups (or roles), mapped by ``group_roles``
@@ -67,7 +69,7 @@ class OidcConfig:
     leeway_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("issuer", "audience", "jwks_url"):
+        for name in ("issuer", "audience"):
             if not getattr(self, name):
                 raise InvalidRequest(f"OpenID Connect needs {name.replace('_', ' ')}")
         bad = set(self.algorithms) - {"RS256", "ES256", "RS384", "ES384", "RS512", "PS256"}

@@ -38,8 +38,9 @@ def looks_like_jwt(token: str) -> bool:
 class JwksCache:
     """The provider's signing keys by key id, fetched on demand."""
 
-    def __init__(self, url: str, ttl_seconds: float) -> None:
-        self.url = url
+    def __init__(self, url: str, ttl_seconds: float, issuer: str = "") -> None:
+        self.url = url  # empty: discovered from the issuer on first use
+        self.issuer = issuer
         self.ttl_seconds = ttl_seconds
         self._keys: dict[str, Any] = {}
         self._fetched = -float("inf")
@@ -66,17 +67,35 @@ class JwksCache:
 
     def _fetch(self) -> dict[str, Any]:
         jwt = require("jwt", "OpenID Connect authentication")
+        if not self.url:
+            self.url = discover_jwks_url(self.issuer)
         self.fetches += 1
         try:
-            with urllib.request.urlopen(self.url, timeout=10) as reply:
-                raw = reply.read(MAX_JWKS_BYTES + 1)
-            if len(raw) > MAX_JWKS_BYTES:
-                raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
-            document = json.loads(raw)
-            keyset = jwt.PyJWKSet.from_dict(document)
+            keyset = jwt.PyJWKSet.from_dict(get_json(self.url))
         except (OSError, ValueError, jwt.PyJWKSetError) as e:
             raise StorageError(f"cannot read the signing keys at {self.url}: {e}") from e
         return {k.key_id or "": k for k in keyset.keys}
+
+
+def get_json(url: str) -> Any:
+    """The JSON document at ``url`` (at most :data:`MAX_JWKS_BYTES`)."""
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        raw = reply.read(MAX_JWKS_BYTES + 1)
+    if len(raw) > MAX_JWKS_BYTES:
+        raise ValueError(f"larger than {MAX_JWKS_BYTES} bytes")
+    return json.loads(raw)
+
+
+def discover_jwks_url(issuer: str) -> str:
+    """The ``jwks_uri`` of the provider's ``/.well-known/openid-configuration``."""
+    where = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        found = get_json(where).get("jwks_uri")
+    except (OSError, ValueError, AttributeError) as e:
+        raise StorageError(f"cannot read the provider configuration at {where}: {e}") from e
+    if not isinstance(found, str) or not found:
+        raise StorageError(f"{where} names no jwks_uri")
+    return found
 
 
 def claim(claims: dict[str, Any], path: str) -> Any:
@@ -94,7 +113,7 @@ class OidcVerifier:
 
     def __init__(self, config: OidcConfig) -> None:
         self.config = config
-        self.jwks = JwksCache(config.jwks_url, config.jwks_cache_seconds)
+        self.jwks = JwksCache(config.jwks_url, config.jwks_cache_seconds, config.issuer)
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of ``token`` (``Unauthorized`` naming what is wrong)."""

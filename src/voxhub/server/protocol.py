@@ -1,0 +1,79 @@
+"""uvicorn's HTTP/1.1 protocol with a deadline on request headers (slowloris).
+
+uvicorn bounds a connection's idle time *between* requests (``timeout_keep_alive``,
+armed when a response completes, cancelled by the first byte that arrives) and the
+application bounds a request *body* (:mod:`.limits`), but nothing bounds the time a
+client takes to send its headers: a connection that sends nothing at all, or one byte
+of a header line every few seconds, is held for ever. :class:`HeaderDeadline` closes a
+connection whose headers are not complete ``header_timeout`` seconds after it opened or
+after its previous response; a request in progress is never cut by it.
+
+The deadline reads ``$VOXHUB_HEADER_TIMEOUT`` (set by ``voxhub serve
+--header-timeout``), since uvicorn builds protocols itself, in each worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+#: environment variable with the header deadline in seconds
+HEADER_TIMEOUT_ENV = "VOXHUB_HEADER_TIMEOUT"
+DEFAULT_HEADER_TIMEOUT = 10.0
+
+
+class HeaderDeadline(asyncio.Protocol):
+    """Mixin for uvicorn's HTTP protocols (which have ``transport``, ``cycle``, ``loop``)."""
+
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
+        self._header_timer = self.loop.call_later(timeout, self._header_deadline_passed)
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_deadline_passed(self) -> None:
+        self._header_timer = None
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and not cycle.response_complete:
+            return  # headers arrived, a request is being served: not ours to cut
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._arm_header_deadline()  # for the next request's headers
+
+
+class H11WithHeaderDeadline(HeaderDeadline, H11Protocol):
+    """uvicorn's pure-Python protocol with the header deadline."""
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools missing: H11 only
+    HTTP_PROTOCOL = f"{__name__}:H11WithHeaderDeadline"
+else:
+
+    class HttpToolsWithHeaderDeadline(HeaderDeadline, HttpToolsProtocol):
+        """uvicorn's httptools protocol with the header deadline."""
+
+    HTTP_PROTOCOL = f"{__name__}:HttpToolsWithHeaderDeadline"
