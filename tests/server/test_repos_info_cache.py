@@ -21,6 +21,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
 from voxhub.errors import VersionLocked
 from voxhub.server import create_app
@@ -93,17 +94,17 @@ def test_unchanged_repos_are_served_from_the_cache(
     node = repo.master
     for _ in range(3):
         node = node.commit().newversion()
-    cache = hub.service.repo_cache
     first = client.get("/api/repos/info").content
-    misses = cache.misses
+    hits, misses = snapshot()["repo_derived"]  # the app's service is its own (timed)
     for _ in range(3):
         assert client.get("/api/repos/info").content == first
         assert client.get(f"/api/repo/{repo.root}/info").json() == json.loads(first)[repo.root]
-    assert cache.misses == misses  # nothing rebuilt: one generation read per request
-    assert cache.hits >= 6
+    now = snapshot()["repo_derived"]
+    assert now[1] == misses  # nothing rebuilt: one generation read per request
+    assert now[0] >= hits + 6
     node.note = "changed"
     assert client.get("/api/repos/info").json() == _fresh(hub)
-    assert cache.misses == misses + 1
+    assert snapshot()["repo_derived"][1] == misses + 1
 
 
 def test_data_writes_show_in_the_instances_without_a_repo_change(

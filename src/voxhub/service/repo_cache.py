@@ -19,7 +19,11 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from voxhub.cache_stats import cache_stats
 from voxhub.versioning.catalog import Catalog
+
+#: lookups counted for /metrics (voxhub.cache_stats), over every RepoCache of the process
+_STATS = cache_stats("repo_derived")
 
 T = TypeVar("T")
 
@@ -47,8 +51,10 @@ class RepoCache:
             found = self._entries.get((kind, root))
         if found is not None and found[0] == generation:
             self.hits += 1
+            _STATS.count(hit=True)
             return cast(T, found[1])
         self.misses += 1
+        _STATS.count(hit=False)
         value = build()
         with self._lock:
             current = self._entries.get((kind, root))

@@ -39,6 +39,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
+from voxhub.cache_stats import cache_stats
 from voxhub.errors import Conflict, InvalidRequest, NotFound, StorageError
 from voxhub.storage.base import KVStore, Txn
 from voxhub.versioning import records
@@ -58,6 +59,8 @@ from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
 
 #: chunks kept in memory per store (each a few hundred bytes).
 CHUNK_CACHE = 8192
+_CHUNK_STATS = cache_stats("ancestry_chunk")
+_NODE_STATS = cache_stats("node_record")
 
 
 def node_key(uuid: str) -> bytes:
@@ -127,6 +130,7 @@ class StoredLineage(Lineage):
 
     def chunk(self, version_id: int) -> Chunk:
         found = self._chunks.get(version_id)
+        _CHUNK_STATS.count(hit=found is not None)
         if found is None:
             raw = self._store.get(chunk_key(version_id))
             if raw is None:
@@ -182,6 +186,7 @@ class NodeRecords:
     def static(self, uuid: str) -> NodeInfo:
         """A node whose immutable fields (id, repo, branch, parents) are all we need."""
         node = self._static.get(uuid)
+        _NODE_STATS.count(hit=node is not None)
         return node if node is not None else self.read(uuid)
 
     def ancestry(self, uuid: str) -> Ancestry:
