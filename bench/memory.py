@@ -4,8 +4,8 @@ The VMs these benchmarks run on report freed memory to the host (virtio-balloon 
 reporting, in 8 MiB runs), and first touches of memory are slow there, worst with
 transparent huge pages (numpy advises them for arrays of 4 MiB or more: a fresh 512³ uint8
 array took 0.4-2.5 s to fill with them, ~0.1 s without). voxhub maps its large read
-outputs in 4 KiB pages itself (``voxhub.blocks.read.new_output``); what remains is the
-churn of other fresh allocations (e.g. the copies of LMDB values a read makes). With
+outputs in 4 KiB pages itself and reuses freed ones (``voxhub.blocks.output``), and
+decodes LMDB values in place; what remains is the churn of other fresh allocations. With
 ``--retain-memory`` a benchmark re-executes itself with ``MALLOC_MMAP_MAX_=0`` and a huge
 ``MALLOC_TRIM_THRESHOLD_``, so glibc serves large blocks from its heap and keeps them, and
 freed memory is reused warm, by both engines in the process. The default is the system's

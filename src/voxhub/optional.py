@@ -19,6 +19,7 @@ EXTRA_OF = {
     "uvicorn": "server",
     "blosc": "server",
     "jwt": "server",
+    "prometheus_client": "server",
     "obstore": "s3",
     "tifffile": "io",
     "h5py": "io",

@@ -34,6 +34,8 @@ def test_users_tokens_and_roles(store: str) -> None:
     run("auth", "user", "add", "bob", "--store", store)
     assert "already exists" in run("auth", "user", "add", "bob", "--store", store, code=1)
     token = run("auth", "token", "create", "bob", "--note", "laptop", "--store", store).strip()
+    run("auth", "token", "create", "bob", "--days", "30", "--store", store)
+    assert run("auth", "token", "create", "bob", "--days", "0", "--store", store, code=2)
     assert token.startswith("vxh_")
     assert len(token) > 40
     assert "bob may write fib" in run("auth", "grant", "bob", "fib", "write", "--store", store)
@@ -44,6 +46,7 @@ def test_users_tokens_and_roles(store: str) -> None:
     assert "user bob  roles: fib:write" in listing
     assert f"token {token_hash(token)[:12]}" in listing
     assert "laptop" in listing
+    assert "expires 20" in listing
     assert token not in listing
     assert "no longer" in run("auth", "user", "admin", "ann", "--revoke", "--store", store)
     run("auth", "user", "admin", "bob", "--store", store)
@@ -54,7 +57,7 @@ def test_users_tokens_and_roles(store: str) -> None:
     state, _ = _stored(store)
     assert list(state.users) == ["bob"]
     assert state.users["bob"].roles == {}
-    assert state.users["bob"].tokens == ()
+    assert [t.expires[:2] for t in state.users["bob"].tokens] == ["20"]  # the 30-day one
 
 
 def test_the_store_keeps_only_the_hash_of_a_token(store: str) -> None:

@@ -64,6 +64,18 @@ def test_unknown_or_revoked_token_is_refused_everywhere(auth_env: AuthEnv) -> No
     assert _get(auth_env, "writer", "/api/heartbeat") == 401
 
 
+def test_an_expired_token_is_refused(auth_env: AuthEnv) -> None:
+    month, _ = auth_env.auth.create_token("reader", days=30)
+    gone, _ = auth_env.auth.create_token("reader", days=1e-9)  # expired as soon as made
+    path = f"/api/node/{auth_env.uuid}/gray/info"
+    assert (
+        auth_env.client.get(path, headers={"Authorization": f"Bearer {month}"}).status_code == 200
+    )
+    r = auth_env.client.get(path, headers={"Authorization": f"Bearer {gone}"})
+    assert r.status_code == 401
+    assert "expired" in r.json()["error"]
+
+
 def test_user_without_role_gets_403_and_sees_no_repo(auth_env: AuthEnv) -> None:
     r = auth_env.client.get(
         f"/api/node/{auth_env.uuid}/gray/info", headers=auth_env.as_user("outsider")

@@ -5,6 +5,7 @@ grid, dtype, codec, background and the block-coordinate-to-key function.
 """
 
 from voxhub.blocks.layout import BlockLayout
+from voxhub.blocks.output import new_output
 from voxhub.blocks.read import fetch_blocks, fill_block, read_box
 from voxhub.blocks.write import (
     PreparedWrite,
@@ -20,6 +21,7 @@ __all__ = [
     "apply_write",
     "fetch_blocks",
     "fill_block",
+    "new_output",
     "prepare_write",
     "read_box",
     "store_blocks",

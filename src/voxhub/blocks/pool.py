@@ -19,12 +19,15 @@ from typing import TypeVar
 
 import numpy as np
 
+from voxhub.cache_stats import cache_stats
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 WORKERS = max(1, os.cpu_count() or 1)
 
 _local = threading.local()
+_SCRATCH_STATS = cache_stats("scratch_buffer")
 
 
 def _mark_worker() -> None:
@@ -103,6 +106,7 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> np.ndarray:
         buffers = _local.scratch = {}
     key = (shape, dtype.str)
     buf = buffers.get(key)
+    _SCRATCH_STATS.count(hit=buf is not None)
     if buf is None:
         buf = buffers[key] = np.empty(shape, dtype=dtype)
     return buf

@@ -92,11 +92,14 @@ def token() -> None:
 @store_option
 @click.argument("name")
 @click.option("--note", default="", help="What the token is for (shown by `auth list`).")
+@click.option(
+    "--days", type=click.FloatRange(min=0, min_open=True), help="Valid this many days only."
+)
 @friendly_errors
-def token_create(store: str, name: str, note: str) -> None:
+def token_create(store: str, name: str, note: str, days: float | None) -> None:
     """Make a token for NAME and print it (the only time it is shown)."""
     with auth_store(store) as a:
-        secret, _ = a.create_token(name, note)
+        secret, _ = a.create_token(name, note, days=days)
     click.echo(secret)
 
 
@@ -173,7 +176,8 @@ def list_all(store: str) -> None:
         admin = " admin" if u.admin else ""
         click.echo(f"user {u.name}{admin}  roles: {roles or '-'}  created {u.created}")
         for t in u.tokens:
-            click.echo(f"  token {t.id}  created {t.created}  {t.note}".rstrip())
+            until = f"  expires {t.expires}" if t.expires else ""
+            click.echo(f"  token {t.id}  created {t.created}{until}  {t.note}".rstrip())
     for repo, nodes in sorted(state.public.items()):
         for node in nodes:
             click.echo(f"public {names.get(repo, repo)} {node}")

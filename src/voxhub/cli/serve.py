@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
+import tempfile
 from typing import Any
 
 import click
 
 from voxhub.cli.serve_auth import auth_config, auth_options
 from voxhub.cli.serve_guard import apply_guard_options, guard_options
-from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, STORE_ENV
+from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, METRICS_ENV, STORE_ENV
+from voxhub.server.metrics import MULTIPROC_ENV
+from voxhub.server.metrics_route import METRICS_ACCESS
 
 
 def address_problem(host: str, port: int) -> str | None:
@@ -64,8 +68,16 @@ def address_problem(host: str, port: int) -> str | None:
     "--access-log",
     is_flag=True,
     default=False,
-    help="Log one JSON line per request to stderr: method, path, query, status, bytes, "
-    "ms (and DVID's user and app when sent).",
+    help="Log one JSON line per request to stderr: request id, method, path, route, "
+    "query, status, bytes, ms, and the user (authenticated, or DVID's ?u=).",
+)
+@click.option(
+    "--metrics",
+    type=click.Choice(METRICS_ACCESS),
+    default="public",
+    show_default=True,
+    help="Who may read the Prometheus metrics at GET /metrics: anyone (public), server "
+    "admins only (admin), or nobody: no route (off).",
 )
 @auth_options
 @guard_options
@@ -76,6 +88,7 @@ def serve(
     workers: int,
     max_request_bytes: int,
     access_log: bool,
+    metrics: str,
     **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
@@ -101,17 +114,26 @@ def serve(
     os.environ[MAX_BYTES_ENV] = str(max_request_bytes)
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     uvicorn_settings = apply_guard_options(host, options)
+    os.environ[METRICS_ENV] = metrics
+    # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
+    own_dir = None
+    if workers > 1 and metrics != "off" and not os.environ.get(MULTIPROC_ENV):
+        own_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="voxhub-metrics-")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(
         f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
         f"auth {config.mode.value})"
     )
-    uvicorn.run(
-        "voxhub.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        **uvicorn_settings,
-    )
+    try:
+        uvicorn.run(
+            "voxhub.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            **uvicorn_settings,
+        )
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)

@@ -1,10 +1,21 @@
 """One structured line per request (``voxhub serve --access-log``), off by default.
 
-Each line is a JSON object on the ``voxhub.access`` logger: ``method``, ``path``,
-``query``, ``status``, ``bytes`` (of the response body), ``ms`` (from the request's
-arrival to its last body byte) and, when DVID clients send them, ``user`` and ``app``. A
-request that fails before answering is logged with status 500. The middleware is the
-outermost layer, so it sees exactly what went on the wire, 413s and CORS preflights too.
+Each line is a JSON object on the ``voxhub.access`` logger, written when the response's
+last byte went out:
+
+* ``id`` — the request id (the client's ``X-Request-ID`` if sane, else a fresh one; the
+  response carries it back in ``X-Request-ID``);
+* ``method``, ``path``, ``query`` — as received; ``route`` — the template of the route
+  that served it (``unmatched`` if none did);
+* ``status``, ``bytes`` (response body), ``bytes_in`` (request body), ``ms`` (from the
+  request's arrival to its last body byte);
+* ``user`` — the authenticated user when the auth layer recognised one, else DVID's
+  self-declared ``?u=`` when sent (then ``"user_from": "query"``); ``app`` — DVID's
+  ``?app=`` when sent.
+
+A request that fails before answering is logged with status 500. The line is built from
+the :class:`~voxhub.server.observe.RequestRecord` of the outermost middleware
+(:mod:`.observe`), so 413s, CORS preflights and refusals are logged too.
 """
 
 from __future__ import annotations
@@ -12,10 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from voxhub.server.observe import RequestRecord
 
 #: the logger access lines go to
 ACCESS_LOGGER = "voxhub.access"
@@ -34,46 +44,35 @@ def access_logger() -> logging.Logger:
 
 
 class AccessLog:
-    """Pure ASGI middleware logging one JSON line per HTTP request."""
+    """An :class:`~voxhub.server.observe.Observe` sink logging one JSON line per request."""
 
-    def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
-        self.app = app
+    def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or access_logger()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-        sent = 0
+    def __call__(self, record: RequestRecord) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(access_line(record))
 
-        async def counting(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
 
-        try:
-            await self.app(scope, receive, counting)
-        finally:
-            self.logger.info(self._line(scope, status, sent, time.perf_counter() - start))
-
-    @staticmethod
-    def _line(scope: Scope, status: int, sent: int, seconds: float) -> str:
-        query = scope.get("query_string", b"").decode("latin-1")
-        record: dict[str, object] = {
-            "method": scope.get("method", ""),
-            "path": scope.get("path", ""),
-            "query": query,
-            "status": status,
-            "bytes": sent,
-            "ms": round(seconds * 1000, 3),
-        }
-        params = parse_qs(query)
-        for key, name in (("u", "user"), ("app", "app")):
-            if params.get(key):
-                record[name] = params[key][0]
-        return json.dumps(record, separators=(",", ":"))
+def access_line(record: RequestRecord) -> str:
+    """The JSON line of ``record``."""
+    line: dict[str, object] = {
+        "id": record.request_id,
+        "method": record.method,
+        "path": record.path,
+        "route": record.route,
+        "query": record.query,
+        "status": record.status,
+        "bytes": record.sent,
+        "bytes_in": record.received,
+        "ms": round(record.seconds * 1000, 3),
+    }
+    params = parse_qs(record.query) if record.query else {}
+    user = record.user
+    if user is not None:
+        line["user"] = user
+    elif params.get("u"):
+        line["user"], line["user_from"] = params["u"][0], "query"
+    if params.get("app"):
+        line["app"] = params["app"][0]
+    return json.dumps(line, separators=(",", ":"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -32,8 +33,11 @@ from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
 from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostCheck, HostPolicy
 from voxhub.server.limits import RequestGuard, ServerLimits
+from voxhub.server.metrics import ServerMetrics
+from voxhub.server.metrics_route import METRICS_ACCESS, MetricsAccess, metrics_routes
 from voxhub.server.middleware import TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
+from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
@@ -41,6 +45,7 @@ from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
+from voxhub.storage.timed import backend_name
 
 #: default limit on one request body or cutout: 1 GiB (a 1024³ uint8 cutout)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 30
@@ -52,6 +57,8 @@ MAX_BYTES_ENV = "VOXHUB_MAX_REQUEST_BYTES"
 ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
 #: environment variable holding the auth configuration (JSON) for :func:`app_from_env`
 AUTH_ENV = "VOXHUB_AUTH"
+#: environment variable holding who may read ``/metrics`` for :func:`app_from_env`
+METRICS_ENV = "VOXHUB_METRICS"
 
 
 def create_app(
@@ -63,10 +70,12 @@ def create_app(
     allow_origins: Iterable[str] = (),
     allowed_hosts: Iterable[str] | None = None,
     limits: ServerLimits | None = None,
+    metrics: MetricsAccess = "public",
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
-    turns authentication on (:mod:`voxhub.server.auth`; off by default).
+    turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
+    who may read ``GET /metrics`` (:mod:`.metrics_route`).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -79,6 +88,9 @@ def create_app(
     one it opened when the server shuts down.
     """
     service = source if isinstance(source, Service) else source.service
+    observed = ServerMetrics() if metrics != "off" else None  # off: no route, no cost
+    if observed is not None:
+        service = service.timed(observed.store_timer(backend_name(service.store)))
     limits = limits or ServerLimits()
     settings = ServerSettings(
         max_request_bytes=max_request_bytes,
@@ -99,7 +111,9 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
+    label_routes(routes)  # metrics and logs name the route template, never the raw path
     routes = protect(routes, gate)  # every route classified (voxhub.server.auth.rules)
     middleware = [
         # CORS outermost among ours, so errors and 413s carry the header too.
@@ -110,8 +124,11 @@ def create_app(
     ]
     if allowed_hosts is not None:  # before anything else: a rebound request gets nothing
         middleware.insert(0, Middleware(HostCheck, policy=HostPolicy.of(allowed_hosts)))
-    if access_log:  # outermost: it logs what went on the wire, errors included
-        middleware.insert(0, Middleware(AccessLog))
+    sinks: list[Sink] = [observed.record] if observed is not None else []
+    if access_log:
+        sinks.append(AccessLog())
+    # outermost: it sees what went on the wire, errors and refusals (Host, 413) included
+    middleware.insert(0, Middleware(Observe, sinks=sinks))
     return Starlette(
         routes=routes,
         middleware=middleware,
@@ -129,6 +146,9 @@ def app_from_env() -> Starlette:
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
     auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
+    metrics = os.environ.get(METRICS_ENV, "public")
+    if metrics not in METRICS_ACCESS:
+        raise RuntimeError(f"{METRICS_ENV} must be one of {', '.join(METRICS_ACCESS)}")
     app = create_app(
         service,
         max_request_bytes=limit,
@@ -137,6 +157,7 @@ def app_from_env() -> Starlette:
         allow_origins=OriginPolicy.from_env(os.environ).allowed,
         allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
         limits=ServerLimits.from_env(os.environ),
+        metrics=cast(MetricsAccess, metrics),
     )
 
     @asynccontextmanager

@@ -22,6 +22,7 @@ from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
+from voxhub.server.observe import label_routes
 from voxhub.versioning.catalog import InstanceInfo
 
 INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
@@ -57,9 +58,8 @@ class InstanceDispatcher:
         """The router serving ``datatype``'s instance routes."""
         router = self._routers.get(datatype.name)
         if router is None:
-            router = Router(
-                routes=datatype_routes(datatype), default=_no_endpoint, redirect_slashes=False
-            )
+            routes = label_routes(datatype_routes(datatype), prefix=INSTANCE_PREFIX)
+            router = Router(routes=routes, default=_no_endpoint, redirect_slashes=False)
             self._routers[datatype.name] = router
         return router
 

@@ -35,6 +35,7 @@ from voxhub.errors import (
     VersionLocked,
     VoxhubError,
 )
+from voxhub.server.observe import note_route, request_record
 
 #: most specific class first: the first ``isinstance`` match wins.
 STATUS_TABLE: tuple[tuple[type[VoxhubError], int], ...] = (
@@ -81,6 +82,7 @@ def error_body(error: VoxhubError) -> dict[str, Any]:
 async def voxhub_error_handler(request: Request, exc: Exception) -> Response:
     """Starlette exception handler for :class:`VoxhubError`."""
     assert isinstance(exc, VoxhubError)
+    note_route(request.scope)  # a refusal before the route's app ran counts under its route
     return error_response(exc, request.method)
 
 
@@ -92,12 +94,16 @@ def error_response(error: VoxhubError, method: str = "GET") -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
     if isinstance(error, Overloaded):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RequestTimeout | TooLarge | Overloaded):
+        # the body may be unread or half read: end the connection rather than drain it
+        headers["Connection"] = "close"
     return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     """Unmatched routes and wrong methods, with the same JSON body as our own errors."""
     assert isinstance(exc, HTTPException)
+    note_route(request.scope)  # a 405 counts under its route
     if exc.status_code == 404:
         message = f"no endpoint {request.method} {request.url.path}; see /api/help"
     else:
@@ -118,7 +124,14 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
     the request it came from. (Starlette re-raises it afterwards, so the ASGI server logs
     the traceback once more; hostile input must never get here: every parser raises a
     typed error, and ``tests/fuzz`` asserts no 5xx.)"""
-    _log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    record = request_record(request.scope)
+    _log.error(
+        "unhandled %s on %s %s (request id %s)",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        record.request_id if record else "-",
+    )
     message = f"internal error on {request.method} {request.url.path}"
     return JSONResponse({"error": message, "type": "InternalError"}, status_code=500)
 

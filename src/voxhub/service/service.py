@@ -17,7 +17,9 @@ from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.service.repo_cache import RepoCache
 from voxhub.storage import KVStore, open_store
+from voxhub.storage.timed import StoreTimer, TimedStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
 
 
@@ -33,6 +35,8 @@ class Service:
     def __init__(self, store: KVStore) -> None:
         self._store = store
         self._catalog = Catalog(store)
+        #: values derived from repos' records (``/api/repos/info``), per generation
+        self.repo_cache = RepoCache(self._catalog)
 
     @classmethod
     def open(cls, location: str) -> Service:
@@ -42,6 +46,12 @@ class Service:
                 f"{location!r} is a server URL, not a store: open it with voxhub.open"
             )
         return cls(open_store(location))
+
+    def timed(self, timer: StoreTimer) -> Service:
+        """A service over the same store that reports each store operation's duration to
+        ``timer`` (the server's ``/metrics``). Its catalog is its own (caches included),
+        as another process's would be; closing either closes the store."""
+        return Service(TimedStore(self._store, timer))
 
     @property
     def store(self) -> KVStore:

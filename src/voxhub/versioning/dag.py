@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from voxhub.cache_stats import cache_stats
 from voxhub.errors import AmbiguousUUID, InvalidRequest, NotFound, VersionLocked
 
 #: the default branch. DVID stores it as ""; the HTTP layer maps "" to this name.
@@ -195,6 +196,7 @@ class Ancestry:
 Chunk = tuple[tuple[int, ...], tuple[int, ...]]
 #: ancestries kept per process (a deep one holds one dict entry per ancestor).
 ANCESTRY_CACHE = 64
+_ANCESTRY_STATS = cache_stats("ancestry")
 
 
 class Lineage:
@@ -223,6 +225,7 @@ class Lineage:
     def ancestry(self, version_id: int) -> Ancestry:
         """Ancestors-or-self of a node."""
         cached = self._ancestry.get(version_id)
+        _ANCESTRY_STATS.count(hit=cached is not None)
         if cached is None:
             cached = self._compute(version_id, (version_id,), ())
             with self._lock:  # threads of a server share one lineage

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from voxhub.blocks import fill_block
+from voxhub.blocks import fill_block, new_output
 from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.pieces import dvid_geometry, run_all, split_box, write_slabs
 from voxhub.client.remote.transport import Transport
@@ -80,7 +80,7 @@ class RemoteImage:
         coords = list(layout.grid.blocks_in(box))
         if len(coords) <= RAW_READ_BLOCKS:
             return self._read_raw(box, scale)
-        out = np.empty(box.shape, dtype=self._dtype)
+        out = new_output(box.shape, self._dtype)
         size = min(GROUP_BLOCKS, max(1, math.ceil(len(coords) / (2 * self._connections))))
         groups = [coords[i : i + size] for i in range(0, len(coords), size)]
 

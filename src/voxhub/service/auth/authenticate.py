@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from voxhub.errors import Unauthorized
 from voxhub.service.auth.config import AuthConfig, AuthMode
 from voxhub.service.auth.model import token_hash
@@ -39,10 +41,15 @@ class Authenticator:
         state = self.states.current()
         if self.oidc is not None and looks_like_jwt(token):
             return self.oidc.principal(token, state)
-        user = state.by_token_hash.get(token_hash(token))
-        if user is None:
+        found = state.by_token_hash.get(token_hash(token))
+        if found is None:
             raise Unauthorized(
                 "the token sent is not valid here (unknown or revoked); ask an administrator "
                 "for a new one"
+            )
+        user, record = found
+        if record.expired(datetime.now(UTC)):
+            raise Unauthorized(
+                f"the token sent expired at {record.expires}; ask an administrator for a new one"
             )
         return Principal.of_user(user)

@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from functools import cached_property
 from typing import Any
@@ -76,6 +77,11 @@ class TokenRecord:
     hash: str
     created: str
     note: str = ""
+    #: when the token stops working (ISO 8601, UTC); empty: never
+    expires: str = ""
+
+    def expired(self, now: datetime) -> bool:
+        return bool(self.expires) and datetime.fromisoformat(self.expires) <= now
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,9 @@ class AuthState:
     public: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
-    def by_token_hash(self) -> dict[str, UserRecord]:
-        """Token hash → its user (built once per state)."""
-        return {t.hash: u for u in self.users.values() for t in u.tokens}
+    def by_token_hash(self) -> dict[str, tuple[UserRecord, TokenRecord]]:
+        """Token hash → its user and record (built once per state)."""
+        return {t.hash: (u, t) for u in self.users.values() for t in u.tokens}
 
     def user(self, name: str) -> UserRecord | None:
         return self.users.get(name)

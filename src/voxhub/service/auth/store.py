@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound
 from voxhub.service.auth.model import (
@@ -29,10 +29,12 @@ from voxhub.service.auth.model import (
 from voxhub.storage.base import KVStore
 from voxhub.versioning.catalog import Catalog, RepoInfo
 from voxhub.versioning.keys import meta_key
-from voxhub.versioning.metastore import MAX_ATTEMPTS
 
-#: the one metadata key holding the auth record
+#: the one metadata key holding the auth record (only ever compare-and-swapped: never
+#: written in a transaction, see voxhub.storage.s3_txn)
 AUTH_KEY = meta_key("auth")
+#: a CAS loop that keeps losing this often is livelocked or the store is broken
+MAX_ATTEMPTS = 10_000
 
 
 def _now() -> str:
@@ -102,12 +104,18 @@ class AuthStore:
         self._update(remove)
 
     # -- tokens --------------------------------------------------------------------------
-    def create_token(self, name: str, note: str = "") -> tuple[str, TokenRecord]:
-        """A new token of ``name``: the token itself (shown once, never stored) and its
-        record."""
+    def create_token(
+        self, name: str, note: str = "", *, days: float | None = None
+    ) -> tuple[str, TokenRecord]:
+        """A new token of ``name`` (valid for ``days``, or until revoked): the token itself
+        (shown once, never stored) and its record."""
+        if days is not None and days <= 0:
+            raise InvalidRequest(f"a token must be valid for a positive number of days, not {days}")
         token = new_token()
         digest = token_hash(token)
-        record = TokenRecord(digest[:12], digest, _now(), note)
+        now = datetime.now(UTC)
+        expires = "" if days is None else (now + timedelta(days=days)).isoformat(timespec="seconds")
+        record = TokenRecord(digest[:12], digest, _now(), note, expires)
 
         def add(state: AuthState) -> AuthState:
             user = self._user(state, name)

@@ -1,0 +1,69 @@
+"""``voxhub serve --workers 2``: whichever worker answers ``/metrics`` counts the requests
+of both (prometheus_client's multiprocess mode), exactly."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from voxhub.testing.server import start_server
+
+from .prometheus_text import samples, value
+
+REQUESTS = "voxhub_http_requests_total"
+HEARTBEAT = {"method": "GET", "route": "/api/heartbeat", "status": "200"}
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as reply:  # a new connection each time
+        text: str = reply.read().decode()
+        return text
+
+
+def heartbeats_per_worker(directory: Path) -> dict[str, float]:
+    """Heartbeats each worker counted, read from its own file (named by its pid)."""
+    counts = {}
+    for path in directory.glob("counter_*.db"):
+        merged = MultiProcessCollector.merge([str(path)])
+        counts[path.name] = sum(
+            s.value for m in merged for s in m.samples
+            if s.name == REQUESTS and s.labels == HEARTBEAT
+        )  # fmt: skip
+    return counts
+
+
+def test_both_workers_requests_are_counted_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `voxhub serve` makes (and removes) such a directory itself; one of ours lets the test
+    # see which workers wrote to it
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+    server = start_server(tmp_path / "store", workers=2)
+    try:
+        before = samples(get(f"{server.url}/metrics"))
+        start = heartbeats_per_worker(shared)
+        sent = 0
+        grew: dict[str, float] = {}
+        # until both workers served some (the second may still be starting on a busy host)
+        deadline = time.monotonic() + 60
+        while len(grew) < 2 and time.monotonic() < deadline:
+            for _ in range(10):
+                assert get(f"{server.url}/api/heartbeat") == "OK"
+            sent += 10
+            now = heartbeats_per_worker(shared)
+            grew = {k: v - start.get(k, 0) for k, v in now.items() if v > start.get(k, 0)}
+        assert len(grew) == 2, "the kernel gave every connection to one worker"
+        assert sum(grew.values()) == sent
+        after = samples(get(f"{server.url}/metrics"))
+    finally:
+        server.stop()
+    assert value(after, REQUESTS, **HEARTBEAT) - value(before, REQUESTS, **HEARTBEAT) == sent
+    # per-process series would describe one random worker: left out
+    assert not any(name.startswith("process_") for name, _ in after)
+    assert value(after, "voxhub_cache_misses_total", cache="ancestry") >= 0
