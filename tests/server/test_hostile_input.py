@@ -262,3 +262,15 @@ def test_a_jpeg_past_libjpegs_side_limit_is_400_naming_it(
     r = big_env.get(f"/api/node/{u}/gray/raw/{dims}/{size}/0_0_0/jpeg")
     _refused(r, "at most 65500 pixels", "png or tiff")
     assert big_env.get(f"/api/node/{u}/gray/raw/{dims}/{size}/0_0_0/png").status_code == 200
+
+
+def test_a_deeply_nested_login_body_is_400_with_authentication_on() -> None:
+    from .auth_env import open_auth_env
+
+    with open_auth_env() as auth:
+        r = auth.client.post(
+            "/api/server/login",
+            content=b"[" * 4000 + b"]" * 4000,
+            headers={"Content-Type": "application/json"},
+        )
+    _refused(r, "login body", "deeper")
