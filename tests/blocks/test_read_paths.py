@@ -146,3 +146,44 @@ def test_a_large_read_returns_a_writable_array_that_outlives_everything_else() -
     gc.collect()
     assert part.shape == (1, 10, 1100)
     assert int(part.sum()) == 0
+
+
+def _layout_of(dtype: str, background: float) -> BlockLayout:
+    return BlockLayout(
+        BlockGrid((8, 16, 16)),
+        np.dtype(dtype),
+        ZstdCodec(),
+        lambda c: repr(c).encode(),
+        background=background,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from(["uint8", "uint16", "uint64", "float32"]),
+    background=st.sampled_from([0, 7, -0.0]),
+    start=st.tuples(st.integers(-9, 30), st.integers(-17, 40), st.integers(-17, 40)),
+    shape=st.tuples(st.integers(1, 30), st.integers(1, 50), st.integers(1, 50)),
+)
+def test_rows_are_copied_and_cleared_exactly_for_any_dtype_and_background(
+    dtype: str, background: float, start: tuple[int, int, int], shape: tuple[int, int, int]
+) -> None:
+    """Blocks are copied and absent ones filled as whole rows (void views): every voxel,
+    bit for bit, including a background of -0.0, which is not all-zero bits."""
+    if background == 0 and np.signbit(background) and dtype != "float32":
+        background = 0
+    lay = _layout_of(dtype, background)
+    extent = Box((0, 0, 0), (24, 40, 40))
+    ref = np.full(extent.shape, background, dtype)
+    ref[2:20, 5:38, 3:33] = np.arange(18 * 33 * 30).reshape(18, 33, 30) % 200 + 1
+    ref[8:16, 16:32, 16:32] = background  # a whole block of background: stored as absent
+    view = FakeView()
+    write_box(view, lay, (0, 0, 0), ref)
+    box = Box.from_shape(shape, start)
+    want = np.full(shape, background, dtype)
+    inside = box.intersect(extent)
+    if not inside.empty:
+        want[inside.relative_to(box.start)] = ref[inside.relative_to((0, 0, 0))]
+    got = read_box(view, lay, box)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))

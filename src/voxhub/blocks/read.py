@@ -25,10 +25,12 @@ pages freed by concurrent writers meanwhile.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from itertools import product
+from typing import Any
 
 import numpy as np
 
@@ -109,10 +111,18 @@ def _block_filler(
     head = codec.decode_head_into if type(codec) is ZstdCodec else None
     plane_bytes = shape[1] * shape[2] * dtype.itemsize
 
+    rows_out = out.ndim == 3 and out.strides[2] == out.itemsize  # rows copy as one element
+    # a zero background clears rows as zero bytes; -0.0 is not all-zero bits
+    zero = background == 0 and not (dtype.kind == "f" and math.copysign(1, background) < 0)
+
     def fill(cz: AxisCut, cy: AxisCut, cx: AxisCut, data: bytes | memoryview | None) -> None:
         dst = out[cz[0], cy[0], cx[0]]
         if data is None:
-            dst.fill(background)
+            if rows_out and zero:
+                row, zero_row = _row_type(dst.shape[2] * dst.itemsize)
+                dst.view(row)[...] = zero_row
+            else:
+                dst.fill(background)
         elif cz[2] and cy[2] and cx[2] and dst.flags.c_contiguous:
             codec.decode_into(data, dst)
         else:
@@ -122,9 +132,33 @@ def _block_filler(
                 head(data, buf, planes * plane_bytes)
             else:
                 codec.decode_into(data, buf)
-            np.copyto(dst, buf[cz[1], cy[1], cx[1]])
+            src = buf[cz[1], cy[1], cx[1]]
+            if rows_out:
+                row = _row_type(dst.shape[2] * dst.itemsize)[0]
+                np.copyto(dst.view(row), src.view(row))
+            else:
+                np.copyto(dst, src)
 
     return fill
+
+
+def _row_type(nbytes: int) -> tuple[np.dtype[Any], np.ndarray]:
+    """A void dtype of one voxel row (``nbytes``) and a zero row of it, to copy or clear
+    rows as single elements.
+
+    Seen this way (the last axis is contiguous in both arrays) numpy copies a whole plane
+    of rows per call of its inner loop instead of going round its outer loop once per row:
+    a 64³ uint8 block into a 512³ output took 54 µs as rows of voxels, 28 µs as single
+    elements, and partial blocks and background fills gain alike (13 → 7 µs, 11 → 6 µs).
+    """
+    row = _ROW_TYPES.get(nbytes)
+    if row is None:
+        dtype = np.dtype(f"V{nbytes}")
+        row = _ROW_TYPES[nbytes] = (dtype, np.zeros((), dtype))
+    return row
+
+
+_ROW_TYPES: dict[int, tuple[np.dtype[Any], np.ndarray]] = {}
 
 
 def share_work(fn: Callable[[int], object], n: int) -> None:
