@@ -2,11 +2,13 @@
 
 Caches anywhere in the stack count their lookups under a fixed name: ``ancestry`` and
 ``ancestry_chunk`` (:mod:`voxhub.versioning.dag`, :mod:`voxhub.versioning.nodes`),
-``node_record`` (a node's immutable fields) and ``scratch_buffer`` (the block pool's
-per-thread decode buffers, :mod:`voxhub.blocks.pool`). The server turns the totals into
-Prometheus counters (:mod:`voxhub.server.metrics`). This module sits below every layer and
-knows nothing of Prometheus, so the numpy API pays a lock and an integer addition per
-lookup, nothing more.
+``node_record`` (a node's immutable fields), ``scratch_buffer`` (the block pool's
+per-thread decode buffers, :mod:`voxhub.blocks.pool`) and ``repo_derived`` (values
+derived from a repo's records, such as ``/api/repos/info``'s DAG,
+:mod:`voxhub.service.repo_cache`). The server turns the totals into Prometheus counters
+(:mod:`voxhub.server.metrics`). This module sits below every layer and knows nothing of
+Prometheus, so the numpy API pays a lock and an integer addition per lookup, nothing
+more.
 
 >>> stats = cache_stats("doctest")
 >>> stats.count(hit=False); stats.count(hit=True); stats.count(hit=True)

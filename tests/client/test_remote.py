@@ -119,6 +119,31 @@ def test_pieces_tile_the_box_on_block_boundaries(
 # -- against the real server -------------------------------------------------------------
 
 
+def test_repo_by_alias_asks_the_alias_route_not_the_listing(
+    voxhub_server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxhub.client.remote.catalog import RemoteCatalog
+
+    alias = f"by alias/{uuid_hex()}"  # a slash too: one path segment, quoted
+    with RemoteHub(voxhub_server.url) as hub:
+        repo = hub.create_repo(alias)
+
+        def listing(self: RemoteCatalog) -> None:
+            raise AssertionError("hub.repo(alias) listed every repo")
+
+        monkeypatch.setattr(RemoteCatalog, "repos", listing)
+        assert hub.repo(alias) == repo
+        assert hub.repo(repo.root) == repo  # not an alias: found by UUID after a 404
+        with pytest.raises(NotFound, match="nobody"):
+            hub.repo(f"nobody-{uuid_hex()}")
+
+
+def uuid_hex() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
 def test_large_transfers_are_split_and_match_the_embedded_view(
     voxhub_server: ServerProcess,
 ) -> None:

@@ -8,6 +8,7 @@ import click
 
 from voxhub.cli.auth_cmds import auth
 from voxhub.cli.common import REF_HELP
+from voxhub.cli.doctor_cmd import doctor
 from voxhub.cli.labels_cmds import labels
 from voxhub.cli.repo_cmds import repo
 from voxhub.cli.volume_cmds import export_cmd, import_cmd, volume
@@ -70,6 +71,7 @@ cli.add_command(labels)
 cli.add_command(import_cmd)
 cli.add_command(export_cmd)
 cli.add_command(auth)
+cli.add_command(doctor)
 
 
 def main() -> None:

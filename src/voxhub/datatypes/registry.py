@@ -26,11 +26,15 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from voxhub.datatypes.access import StoreAccess
+    from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
     from voxhub.versioning.records import InstanceInfo
 
 #: DVID's JSON of one instance seen at a node: (store access, node UUID, instance) → JSON
 DescribeInstance = Callable[["StoreAccess", str, "InstanceInfo"], dict[str, Any]]
+#: ``voxhub doctor``'s problems of one instance at a node, and its repair there
+CheckInstance = Callable[["StoreAccess", str, "InstanceInfo", "CheckOptions"], list["Problem"]]
+RepairInstance = Callable[["StoreAccess", str, "InstanceInfo"], list[str]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ class Datatype:
     #: a stored config posted as JSON (voxhub's own ``POST .../instance``) checked as the
     #: datatype's constructor checks it; ``None``: stored as given
     check_config: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: ``voxhub doctor`` (:mod:`voxhub.datatypes.health`): a checker of stored values
+    #: built from an instance config, the derived-data check of an instance at a node,
+    #: and its repair (one transaction; returns what it rebuilt); ``None``: not checked
+    check_values: Callable[[dict[str, Any]], ValueCheck] | None = None
+    check_instance: CheckInstance | None = None
+    repair_instance: RepairInstance | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -140,6 +150,9 @@ def _register_builtins() -> None:
             ndstore=_imageblk_ndstore,
             config_from_settings=image_config_from_settings,
             check_config=check_image_config,
+            check_values=_image_values,
+            check_instance=_check_image,
+            repair_instance=_repair_image,
         )
     )
 
@@ -163,6 +176,9 @@ def _register_builtins() -> None:
             ndstore=_labelmap_ndstore,
             config_from_settings=label_config_from_settings,
             check_config=check_label_config,
+            check_values=_label_values,
+            check_instance=_check_labels,
+            repair_instance=_repair_labels_health,
         )
     )
 
@@ -212,3 +228,44 @@ def _labelmap_ndstore() -> ChannelOpener:
     module = importlib.import_module("voxhub.datatypes.labelmap.routes_ndstore")
     opener: ChannelOpener = module.open_label_channel
     return opener
+
+
+# -- voxhub doctor (loaded on first use) ---------------------------------------------------
+def _image_values(config: dict[str, Any]) -> ValueCheck:
+    from voxhub.datatypes.imageblk.health import block_value_check
+
+    return block_value_check(config)
+
+
+def _check_image(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, options: CheckOptions
+) -> list[Problem]:
+    from voxhub.datatypes.imageblk.health import check_image
+
+    return check_image(access, node_uuid, info, options)
+
+
+def _repair_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> list[str]:
+    from voxhub.datatypes.imageblk.health import repair_image
+
+    return repair_image(access, node_uuid, info)
+
+
+def _label_values(config: dict[str, Any]) -> ValueCheck:
+    from voxhub.datatypes.labelmap.health import label_value_check
+
+    return label_value_check(config)
+
+
+def _check_labels(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, options: CheckOptions
+) -> list[Problem]:
+    from voxhub.datatypes.labelmap.health import check_labels
+
+    return check_labels(access, node_uuid, info, options)
+
+
+def _repair_labels_health(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> list[str]:
+    from voxhub.datatypes.labelmap.health import repair_labels
+
+    return repair_labels(access, node_uuid, info)

@@ -17,10 +17,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.registry import datatype_for
-from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, ApiRoute, json_api
+from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, Api, ApiRoute, Param, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.errors import InvalidRequest
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
 from voxhub.versioning import records
@@ -72,6 +72,24 @@ async def post_repo(request: Request, ctx: ServerContext) -> Response:
         properties=props,
     )
     return _records(repo)
+
+
+async def repo_by_alias(request: Request, ctx: ServerContext) -> Response:
+    """The record of the repo with the alias ``?alias=`` (one index lookup); 404 if none.
+
+    A query parameter, not a path segment: aliases may hold any text, slashes included."""
+    alias = request.query_params.get("alias")
+    if not alias:
+        raise InvalidRequest("query parameter 'alias' is required: the alias to look up")
+
+    def run() -> list[RepoInfo]:  # a repo the caller may not see is not found either
+        found = ctx.service.catalog.repo_by_alias(alias)
+        return [] if found is None else ctx.viewer.repos([found])
+
+    shown = await small_read(ctx, run)
+    if not shown:
+        raise NotFound(f"no repo has the alias {alias!r}")
+    return _records(shown[0])
 
 
 async def list_nodes(request: Request, ctx: ServerContext) -> Response:
@@ -164,8 +182,10 @@ def catalog_routes(bind: Binder) -> list[BaseRoute]:
     named = {"type": "string", "pattern": NAME_PATTERN}
     instance = _object(name=named, typename=STRING, versioned={"type": "boolean"}, config=config)
     instance_body = json_api({**instance, "required": ["name", "typename"]}, required=True)
+    by_alias = Api(query=(Param("alias", STRING, "the alias to look up", required=True),))
     return [
         ApiRoute(f"{PREFIX}/repos", bind(list_repos), methods=["GET"]),
+        ApiRoute(f"{PREFIX}/repos/by-alias", bind(repo_by_alias), methods=["GET"], api=by_alias),
         ApiRoute(f"{PREFIX}/repo/{{ref}}", bind(get_repo), methods=["GET"]),
         ApiRoute(f"{PREFIX}/repo/{{ref}}", bind(post_repo), methods=["POST"], api=json_api(repo)),
         ApiRoute(f"{PREFIX}/repo/{{ref}}/nodes", bind(list_nodes), methods=["GET"]),

@@ -10,7 +10,7 @@ from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json
+from voxhub.server.describe import repo_json_bytes
 from voxhub.server.http import (
     blocking,
     dvid_branch,
@@ -39,7 +39,8 @@ async def get_info(request: Request, ctx: ServerContext) -> Response:
     service = ctx.service
     repo = await blocking(service.catalog.repo, _ref(request))
     visible = await blocking(ctx.viewer.visible, repo)
-    return JSONResponse(await blocking(repo_json, ctx.service, repo, visible))
+    body = await blocking(repo_json_bytes, service, repo.root, visible)
+    return Response(body, media_type="application/json")
 
 
 async def post_info(request: Request, ctx: ServerContext) -> Response:

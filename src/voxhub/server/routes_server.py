@@ -15,7 +15,7 @@ from voxhub.datatypes.registry import typenames
 from voxhub.datatypes.wire.api import STRING, TEXT, Api, ApiRoute, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json, type_url
+from voxhub.server.describe import repos_json_bytes, type_url
 from voxhub.server.http import blocking, json_body, str_field
 
 _STARTED = time.monotonic()
@@ -71,14 +71,12 @@ async def repos_info(request: Request, ctx: ServerContext) -> Response:
     """Every repo, keyed by root UUID (what neuroglancer's ``dvid://`` source reads)."""
     service = ctx.service
 
-    def collect() -> dict[str, object]:
+    def collect() -> bytes:
         viewer = ctx.viewer  # only the repos, and nodes, the caller may see
-        return {
-            r.root: repo_json(service, r, viewer.visible(r))
-            for r in viewer.repos(service.catalog.repos())
-        }
+        repos = viewer.repos(service.catalog.repos())
+        return repos_json_bytes(service, [(r.root, viewer.visible(r)) for r in repos])
 
-    return JSONResponse(await blocking(collect))
+    return Response(await blocking(collect), media_type="application/json")
 
 
 async def create_repo(request: Request, ctx: ServerContext) -> Response:

@@ -17,6 +17,7 @@ from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.service.repo_cache import RepoCache
 from voxhub.storage import KVStore, open_store
 from voxhub.storage.timed import StoreTimer, TimedStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -34,6 +35,8 @@ class Service:
     def __init__(self, store: KVStore) -> None:
         self._store = store
         self._catalog = Catalog(store)
+        #: values derived from repos' records (``/api/repos/info``), per generation
+        self.repo_cache = RepoCache(self._catalog)
 
     @classmethod
     def open(cls, location: str) -> Service:

@@ -3,10 +3,11 @@
 All metadata lives in the same ``KVStore`` as the data, under ``0x00`` keys (see
 :mod:`voxhub.versioning.keys`). Creating a repo or a node is one store transaction that
 also maintains the per-repo indexes (:mod:`voxhub.versioning.nodes`), so lookups such as
-``uuid:master``, a repo's node list or an ancestry never scan the DAG; other updates are
-compare-and-swap loops (:mod:`voxhub.versioning.metastore`), so several processes can
-share one store. Mutable state is re-read on every call, so a commit made through another
-``Catalog`` or process is seen by the next operation here.
+``uuid:master``, a repo's node list or an ancestry never scan the DAG. Every other
+change is a store transaction too (several processes can share one store), and each
+bumps the repo's generation (:meth:`Catalog.generation`) in that transaction. Mutable
+state is re-read on every call, so a commit made through another ``Catalog`` or process
+is seen by the next operation here.
 
 Merges that recompute derived data are created *pending* (:meth:`Catalog.begin_merge`):
 invisible to every lookup until :meth:`Catalog.publish_merge`, dropped by
@@ -38,10 +39,11 @@ from voxhub.versioning.dag import (
     now_iso,
     validate_instance_name,
 )
-from voxhub.versioning.keys import meta_key, meta_range
+from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
 from voxhub.versioning.nodes import (
     NodeRecords,
     alias_key,
+    bump_generation,
     chunk_key,
     node_key,
     owner_key,
@@ -158,6 +160,7 @@ class Catalog:
                 if old.alias:
                     txn.delete(alias_key(old.alias))
             txn.put(repo_key(root), records.encode(new))
+            bump_generation(txn, root)
             return new
 
         return self.store.transact(run)
@@ -193,6 +196,12 @@ class Catalog:
     def nodes(self, repo_ref: str) -> list[NodeInfo]:
         """Every node of the repo, in creation order (one scan of the repo's index)."""
         return self._nodes.repo_nodes(self.repo(repo_ref).root)
+
+    def generation(self, repo_ref: str) -> int:
+        """A number that changes whenever the repo's records do (one ``get``): its
+        record, its instances' records, any of its nodes. What was derived from them at
+        one generation is still current while the generation is unchanged."""
+        return self._nodes.generation(self._nodes.static(self._nodes.resolve(repo_ref)).repo)
 
     def node_count(self, repo_ref: str) -> int:
         """How many nodes the repo has (one ``get``)."""
@@ -433,25 +442,33 @@ class Catalog:
             raise InvalidRequest(f"node {node.uuid} is not in repo {root}")
         check_open(node, f"create instance {name!r} at")
         key = _instance_key(root, name)
+        taken = f"instance {name!r} already exists in repo {root}"
         if self.store.get(key) is not None:
-            raise Conflict(f"instance {name!r} already exists in repo {root}")
-        info = InstanceInfo(
-            name=name,
-            typename=typename,
-            instance_id=metastore.allocate_id(self.store, "instance"),
-            repo=root,
-            data_uuid=uuidlib.uuid4().hex,
-            versioned=versioned,
-            created_at=now_iso(),
-            config=dict(config),
-        )
-        metastore.insert(
-            self.store,
-            key,
-            records.encode(info),
-            f"instance {name!r} already exists in repo {root}",
-        )
-        return info
+            raise Conflict(taken)
+        data_uuid, created = uuidlib.uuid4().hex, now_iso()
+
+        def run(txn: Txn) -> InstanceInfo:
+            raw = txn.get(node_key(node.uuid))
+            if raw is None:
+                raise NotFound(f"could not find node {node.uuid}")
+            check_open(records.decode_node(raw), f"create instance {name!r} at")
+            if txn.get(key) is not None:
+                raise Conflict(taken)
+            info = InstanceInfo(
+                name=name,
+                typename=typename,
+                instance_id=_allocate_instance_id(txn),
+                repo=root,
+                data_uuid=data_uuid,
+                versioned=versioned,
+                created_at=created,
+                config=dict(config),
+            )
+            txn.put(key, records.encode(info))
+            bump_generation(txn, root)
+            return info
+
+        return self.store.transact(run)
 
     def instance(self, repo_ref: str, name: str) -> InstanceInfo:
         """The instance ``name`` of the repo holding ``repo_ref``."""
@@ -470,22 +487,24 @@ class Catalog:
     def update_instance_config(
         self, repo_ref: str, name: str, fn: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> InstanceInfo:
-        """Replace an instance's config by ``fn(old_config)`` (CAS loop; fn may rerun)."""
+        """Replace an instance's config by ``fn(old_config)`` (one transaction; ``fn`` may
+        run again)."""
         root = self.instance(repo_ref, name).repo
+        key = _instance_key(root, name)
 
-        def change(raw: bytes) -> InstanceInfo:
+        def run(txn: Txn) -> InstanceInfo:
+            raw = txn.get(key)
+            if raw is None:
+                raise NotFound(f"no data instance {name!r} in repo {root}")
             info = records.decode_instance(raw)
             config = fn(dict(info.config))
             _check_json(config, f"config of instance {name!r}")
-            return dataclasses.replace(info, config=config)
+            new = dataclasses.replace(info, config=config)
+            txn.put(key, records.encode(new))
+            bump_generation(txn, root)
+            return new
 
-        return metastore.update(
-            self.store,
-            _instance_key(root, name),
-            change,
-            records.encode,
-            f"no data instance {name!r} in repo {root}",
-        )
+        return self.store.transact(run)
 
     # -- data ---------------------------------------------------------------------------
     def view(self, ref: str, instance: str) -> VersionedKV:
@@ -522,6 +541,19 @@ class Catalog:
         if self._nodes.static(va.node_uuid).repo != self._nodes.static(vb.node_uuid).repo:
             raise InvalidRequest(f"nodes {a!r} and {b!r} belong to different repos")
         return diff_views(va, vb)
+
+
+_INSTANCE_COUNTER = meta_key("counter/instance")
+
+
+def _allocate_instance_id(txn: Txn) -> int:
+    """The next instance id (1, 2, ...), taken inside ``txn``."""
+    old = txn.get(_INSTANCE_COUNTER)
+    value = int(old) if old is not None else 1
+    if value >= MAX_ID:
+        raise Conflict("the instance id space (4 bytes) is exhausted")
+    txn.put(_INSTANCE_COUNTER, str(value + 1).encode())
+    return value
 
 
 def _check_json(value: Any, what: str) -> None:

@@ -9,6 +9,7 @@ Used by :class:`voxhub.versioning.catalog.Catalog` (composition). Metadata paths
     branch/<root>/<name>       {"base": first node, "leaf": current leaf} of a branch
     rnode/<root>/<vid 8 hex>   the UUID of each node of a repo, in creation order
     count/<root>               how many nodes the repo has
+    gen/<root>                 the repo's generation: bumped by every change of the repo
     anc/<vid 8 hex>            the node's ancestry chunk (:func:`voxhub.versioning.dag.chunk_for`)
     pending/<uuid>             a merge node whose derived data is still being recomputed
     pendingowner/<uuid>        host and process recomputing it
@@ -20,6 +21,11 @@ change together, so a crash leaves either nothing or a complete node, and LMDB p
 fsync. Looking up ``uuid:branch`` reads the branch record (one ``get``), a repo's nodes
 are one prefix scan of its own index, and an ancestry loads about depth/64 chunks
 (:class:`StoredLineage`), so opening a repo never replays its history.
+
+Every transaction that changes what a repo looks like (its record, an instance record, a
+node created, published, committed, noted or logged) also bumps the repo's generation
+(:func:`bump_generation`), so a reader can tell with one ``get`` whether anything it
+derived from the repo's records (``/api/repos/info``'s JSON) is still current.
 
 A node's version id, repo, branch and parents never change, so they are cached here;
 everything mutable — locked flag, children, notes, logs, branch leaves — is re-read from
@@ -98,6 +104,17 @@ def _member_key(root: str, version_id: int) -> bytes:
 
 def _count_key(root: str) -> bytes:
     return meta_key(f"count/{root}")
+
+
+def generation_key(root: str) -> bytes:
+    """Metadata key of a repo's generation (see the module docstring)."""
+    return meta_key(f"gen/{root}")
+
+
+def bump_generation(txn: Txn, root: str) -> None:
+    """Mark the repo ``root`` changed, in the transaction that changes it."""
+    raw = txn.get(generation_key(root))
+    txn.put(generation_key(root), str((int(raw) if raw else 0) + 1).encode())
 
 
 _VERSION_COUNTER = meta_key("counter/version")
@@ -179,6 +196,7 @@ class NodeRecords:
         def run(txn: Txn) -> NodeInfo:
             new = fn(_get_node(txn, uuid))
             txn.put(node_key(uuid), records.encode(new))
+            bump_generation(txn, new.repo)
             return new
 
         return self.store.transact(run)
@@ -252,6 +270,7 @@ class NodeRecords:
     def _link(self, txn: Txn, child: NodeInfo, parents: Sequence[NodeInfo]) -> None:
         """Write ``child``'s record and every index that lists it."""
         txn.put(node_key(child.uuid), records.encode(child))
+        bump_generation(txn, child.repo)
         for parent in parents:
             linked = dataclasses.replace(parent, children=(*parent.children, child.uuid))
             txn.put(node_key(parent.uuid), records.encode(linked))
@@ -286,6 +305,11 @@ class NodeRecords:
         uuids = [v.decode() for _, v in self.store.scan(start, end) if v]
         found = self.store.get_many([node_key(u) for u in uuids])
         return [records.decode_node(raw) for raw in found if raw is not None]
+
+    def generation(self, root: str) -> int:
+        """The repo's generation (one ``get``; see :func:`bump_generation`)."""
+        raw = self.store.get(generation_key(root))
+        return int(raw) if raw else 0
 
     def node_count(self, root: str) -> int:
         """How many nodes the repo has (one ``get``)."""

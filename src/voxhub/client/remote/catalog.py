@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from voxhub.client.remote.transport import Transport
+from voxhub.errors import NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 from voxhub.versioning.dag import MASTER
 from voxhub.versioning.records import instance_from_dict, node_from_dict, repo_from_dict
@@ -47,11 +48,15 @@ class RemoteCatalog:
         return repo_from_dict(self._http.get_json(f"{V}/repo/{ref_path(ref)}"))
 
     def repo_by_alias(self, alias: str) -> RepoInfo | None:
-        """The repo with this alias, or ``None`` (the server has no alias route: one
-        listing)."""
+        """The repo with this alias, or ``None`` (one request: the server looks the alias
+        up in its index, however many repos it holds)."""
         if not alias:
             return None
-        return next((r for r in self.repos() if r.alias == alias), None)
+        try:
+            found = self._http.get_json(f"{V}/repos/by-alias", {"alias": alias})
+        except NotFound:
+            return None
+        return repo_from_dict(found)
 
     def update_repo(
         self,

@@ -102,6 +102,7 @@ def _server() -> dict[str, dict[str, Rule]]:
         "/api/repos/info": {"GET": LISTING},
         "/api/repos": {"POST": SERVER_ADMIN},
         "/api/voxhub/repos": {"GET": LISTING},
+        "/api/voxhub/repos/by-alias": {"GET": LISTING},
         # counts per route template, no data; `--metrics admin` makes the route check
         # for a server admin itself (voxhub.server.metrics_route)
         "/metrics": {"GET": PUBLIC},

@@ -29,10 +29,12 @@ from voxhub.service.auth.model import (
 from voxhub.storage.base import KVStore
 from voxhub.versioning.catalog import Catalog, RepoInfo
 from voxhub.versioning.keys import meta_key
-from voxhub.versioning.metastore import MAX_ATTEMPTS
 
-#: the one metadata key holding the auth record
+#: the one metadata key holding the auth record (only ever compare-and-swapped: never
+#: written in a transaction, see voxhub.storage.s3_txn)
 AUTH_KEY = meta_key("auth")
+#: a CAS loop that keeps losing this often is livelocked or the store is broken
+MAX_ATTEMPTS = 10_000
 
 
 def _now() -> str:
