@@ -112,6 +112,13 @@ def test_allowed_origins_write_with_their_origin_echoed() -> None:
     assert answer.headers["access-control-allow-credentials"] == "true"
     assert "Origin" in answer.headers["vary"]
     assert node.note == "ok"
+    read = call(app, "GET", "/api/server/info", {"Origin": "https://viewer.example.org"})
+    assert read.headers["access-control-allow-origin"] == "https://viewer.example.org"
+    assert read.headers["access-control-allow-credentials"] == "true"
+    anyone = call(app, "GET", "/api/server/info", {"Origin": EVIL})
+    assert anyone.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in anyone.headers
+    assert "Origin" in anyone.headers["vary"]  # the answer depends on the origin
     other = {"Origin": "https://viewer.example.org:8443"}  # another port: another origin
     assert call(app, "POST", f"/api/node/{node.uuid}/note", other, b"{}").status == 403
     hub.close()

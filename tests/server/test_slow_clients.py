@@ -113,6 +113,7 @@ def test_stalled_body_gets_408_and_the_connection_closes(strict: ServerProcess) 
         sock.sendall(upload_head(path, DECLARED, expect=False) + b"0123456789")
         answer = read_to_eof(sock)
     assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"connection: close" in answer.lower()  # not kept for a body never finished
     assert b"after 10 bytes" in answer
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from voxhub.server.cors import ALLOW_ORIGINS_ENV, OriginPolicy
-from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostPolicy
+from voxhub.server.hosts import ALLOWED_HOSTS_ENV, WILDCARD_BINDS, HostPolicy
 from voxhub.server.limits import ServerLimits
 from voxhub.server.protocol import DEFAULT_HEADER_TIMEOUT, HEADER_TIMEOUT_ENV, HTTP_PROTOCOL
 
@@ -119,4 +119,10 @@ def apply_guard_options(host: str, options: dict[str, Any]) -> dict[str, Any]:
     os.environ[ALLOW_ORIGINS_ENV] = ",".join(options["allow_origins"])
     os.environ[ALLOWED_HOSTS_ENV] = ",".join((host, *options["allowed_hosts"]))
     os.environ[HEADER_TIMEOUT_ENV] = str(options["header_timeout"])
+    if host in WILDCARD_BINDS and not options["allowed_hosts"]:
+        click.echo(
+            f"voxhub serve: clients reaching {host} by a host name get 421 unless it is "
+            "given with --allowed-host NAME (IP addresses and localhost are served)",
+            err=True,
+        )
     return {"timeout_keep_alive": options["keep_alive_timeout"], "http": HTTP_PROTOCOL}

@@ -1,9 +1,11 @@
 """Cross-origin rules: any web page may read, only trusted ones may write.
 
 Viewers such as neuroglancer read from other origins, so reads (``GET``, ``HEAD``) are
-answered with ``Access-Control-Allow-Origin: *`` — never with credentials, so a page of
-another origin cannot read what a browser cookie unlocks. A write (any other method)
-passes when it is
+answered with ``Access-Control-Allow-Origin: *`` — without credentials, so a page of
+another origin cannot read what a browser cookie unlocks; only the origins the operator
+allows (``voxhub serve --allow-origin URL``) get their origin echoed with credentials, so
+that a trusted viewer may use the login cookie. A write (any other method) passes when
+it is
 
 * sent with an ``Authorization: Bearer`` token while authentication is on (a page can
   only send a token it was given, and the authentication layer refuses a made-up one with
@@ -112,7 +114,22 @@ class OriginPolicy:
         netloc = _netloc_of_origin(origin)
         if netloc is not None and netloc == headers.get("host", "").lower():
             return True
+        return self.listed(origin)
+
+    def listed(self, origin: str) -> bool:
+        """Whether ``origin`` was allowed by the operator (``--allow-origin``)."""
+        netloc = _netloc_of_origin(origin)
         return netloc is not None and normalize_origin(origin) in self.allowed
+
+    def read_grant(self, origin: str) -> dict[str, str]:
+        """CORS headers for a read from ``origin``: cookies only for listed origins
+        (a viewer the operator trusts may use the login cookie, any other page reads
+        what needs no credentials)."""
+        if self.listed(origin):
+            return _credentialed(origin)
+        anyone = {"Access-Control-Allow-Origin": "*"}
+        # with an allow-list the answer depends on the origin: caches must know
+        return {**anyone, "Vary": "Origin"} if self.allowed else anyone
 
     def refusal(self, headers: Headers, method: str) -> CrossSiteRefused:
         """The error explaining why a write from this page was refused."""
@@ -162,7 +179,7 @@ class CrossSite:
                 await error_response(self.policy.refusal(headers, method))(scope, receive, send)
                 return
         elif origin:
-            allow = {"Access-Control-Allow-Origin": "*"}
+            allow = self.policy.read_grant(origin)
         if not allow:
             await self.app(scope, receive, send)
             return
@@ -189,7 +206,7 @@ class CrossSite:
         if asked:
             grant["Access-Control-Allow-Headers"] = asked
         if requested in READ_METHODS:
-            grant["Access-Control-Allow-Origin"] = "*"
+            grant.update(self.policy.read_grant(origin))
         elif self.policy.trusted(headers) and origin.lower() != "null":
             grant.update(_credentialed(origin))
         elif self.tokens and "authorization" in {h.strip().lower() for h in asked.split(",")}:

@@ -94,6 +94,9 @@ def error_response(error: VoxhubError, method: str = "GET") -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="voxhub"'
     if isinstance(error, Overloaded):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, RequestTimeout | TooLarge | Overloaded):
+        # the body may be unread or half read: end the connection rather than drain it
+        headers["Connection"] = "close"
     return JSONResponse(error_body(error), status_code=status, headers=headers or None)
 
 
