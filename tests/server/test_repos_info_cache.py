@@ -27,6 +27,7 @@ from voxhub.errors import VersionLocked
 from voxhub.server import create_app
 from voxhub.server.describe import repo_json
 from voxhub.versioning.catalog import Catalog
+from voxhub.versioning.generations import RECENT
 
 
 @pytest.fixture
@@ -75,9 +76,9 @@ def test_every_repo_change_shows_in_both_workers(
     for name, change in _changes(hub, root):
         ca.get("/api/repos/info").raise_for_status()  # both workers have cached the old state
         cb.get("/api/repos/info").raise_for_status()
-        generation = hub.catalog.generation(root)
+        generation = hub.catalog.generation(root).number
         change()
-        assert hub.catalog.generation(root) > generation, name  # every change bumps it
+        assert hub.catalog.generation(root).number > generation, name  # every change bumps it
         want = _fresh(hub)
         for client in (cb, ca):  # the worker that did not make the change too
             got = client.get("/api/repos/info")
@@ -115,10 +116,10 @@ def test_data_writes_show_in_the_instances_without_a_repo_change(
     vol = repo.master.create_volume("em", "uint8", block_shape=(8, 8, 8))
     labels = repo.master.create_labels("seg", block_shape=(8, 8, 8))
     client.get("/api/repos/info").raise_for_status()
-    generation = hub.catalog.generation(repo.root)
+    generation = hub.catalog.generation(repo.root).number
     vol[0:8, 0:8, 0:40] = 3  # extents grow: data, not a repo record
     labels[0:8, 0:8, 0:8] = np.uint64(77)
-    assert hub.catalog.generation(repo.root) == generation
+    assert hub.catalog.generation(repo.root).number == generation
     info = client.get("/api/repos/info").json()[repo.root]
     assert info["DataInstances"]["em"]["Extended"]["MaxPoint"] == [39, 7, 7]
     assert info["DataInstances"]["seg"]["Extended"]["MaxLabel"] == 77
@@ -134,6 +135,54 @@ def test_a_refused_change_leaves_the_generation(tmp_path: Path) -> None:
         hub.catalog.set_note(repo.root, "too late")
     assert hub.catalog.generation(repo.root) == generation
     assert Catalog(hub.store).generation(repo.root) == generation
+    hub.close()
+
+
+def test_a_change_patches_the_cached_dag_instead_of_rebuilding_it(
+    two_workers: tuple[EmbeddedHub, TestClient, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxhub.server import repo_json_bytes as module
+
+    hub, ca, cb = two_workers
+    root = hub.create_repo("cached").root
+    node = hub.node(root)
+    for _ in range(5):
+        node = node.commit().newversion()
+    ca.get("/api/repos/info").raise_for_status()
+    builds: list[str] = []
+    build = module.build_parts
+
+    def counted(service: object, repo: str, visible: object) -> object:
+        builds.append(repo)
+        return build(service, repo, visible)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "build_parts", counted)
+    for i in range(3):  # commit + newversion: the new node and its parent are patched in
+        node = node.commit().newversion(note=f"step {i}")
+        hub.catalog.append_node_log(node.uuid, ["a line"])
+        assert ca.get("/api/repos/info").json() == _fresh(hub)
+    assert builds == []
+    for _ in range(RECENT + 1):  # cb fell further behind than the record reaches
+        hub.catalog.append_node_log(node.uuid, ["another line"])
+    assert cb.get("/api/repos/info").json() == _fresh(hub)
+    assert builds == [root]
+
+
+def test_the_generation_record_names_what_each_change_touched(tmp_path: Path) -> None:
+    hub = EmbeddedHub.open(str(tmp_path / "store"))
+    root = hub.create_repo("cached").root
+    start = hub.catalog.generation(root)
+    hub.catalog.commit(root)
+    child = hub.catalog.newversion(root)
+    hub.catalog.update_repo(root, description="d")
+    now = hub.catalog.generation(root)
+    assert now.number == start.number + 3
+    assert now.touched_since(start.number) == {root, child.uuid}
+    assert now.touched_since(now.number - 1) == set()  # the repo record: no node
+    assert now.touched_since(now.number) == set()
+    for _ in range(RECENT):
+        hub.catalog.append_node_log(child.uuid, ["x"])
+    assert hub.catalog.generation(root).touched_since(start.number) is None  # too far back
     hub.close()
 
 

@@ -10,9 +10,6 @@ through its registry hook ``describe_instance`` (images:
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
@@ -120,52 +117,3 @@ def repo_json(
         i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)
     }
     return {**before, "DataInstances": instances, **after}
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-
-@dataclass(frozen=True)
-class _RepoParts:
-    """A repo's JSON without ``DataInstances``: all that only its records decide."""
-
-    head: bytes  #: ``{"Root": ..., "Properties": {...},"DataInstances":``
-    tail: bytes  #: ``,"DAG": {...}, ..., "Updated": ...}``
-    leaf: str  #: the master leaf, whose data the instances are described at
-    instances: tuple[InstanceInfo, ...]
-
-
-def _repo_parts(service: Service, root: str, visible: frozenset[str] | None) -> _RepoParts:
-    repo = service.catalog.repo(root)  # read here: after the cache read the generation
-    before, after, leaf = _around_instances(service, repo, visible)
-    head = _encode(before)[:-1] + ',"DataInstances":'
-    tail = "," + _encode(after)[1:]
-    instances = tuple(service.catalog.instances(root))
-    return _RepoParts(head.encode(), tail.encode(), leaf, instances)
-
-
-def repo_json_bytes(service: Service, root: str, visible: frozenset[str] | None = None) -> bytes:
-    """:func:`repo_json` of the repo ``root``, serialised, at the cost of what it sends.
-
-    Everything but ``DataInstances`` depends on the repo's records only (the DAG lists
-    every node: megabytes at 10⁵ nodes), so it is kept serialised in the service's
-    :class:`~voxhub.service.repo_cache.RepoCache` and rebuilt only when the repo's
-    generation moved; callers who see only some nodes (``visible``) get a value of
-    their own per visible set. The instance descriptions hold data (extents, labels)
-    that writes change without touching the records, so they are described afresh.
-    """
-    kind = "dvid-repo-json" if visible is None else f"dvid-repo-json/{_digest(visible)}"
-    parts = service.repo_cache.get(kind, root, lambda: _repo_parts(service, root, visible))
-    described = {i.name: instance_json(service, i, parts.leaf) for i in parts.instances}
-    return parts.head + _encode(described).encode() + parts.tail
-
-
-def _digest(visible: frozenset[str]) -> str:
-    return hashlib.blake2b("\n".join(sorted(visible)).encode(), digest_size=16).hexdigest()
-
-
-def repos_json_bytes(service: Service, repos: list[tuple[str, frozenset[str] | None]]) -> bytes:
-    """``{root: repo JSON, ...}`` (``/api/repos/info``) of ``(root, visible)`` pairs, from
-    :func:`repo_json_bytes`."""
-    items = [_encode(r).encode() + b":" + repo_json_bytes(service, r, v) for r, v in repos]
-    return b"{" + b",".join(items) + b"}"

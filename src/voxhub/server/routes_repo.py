@@ -10,7 +10,6 @@ from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repo_json_bytes
 from voxhub.server.http import (
     blocking,
     dvid_branch,
@@ -20,6 +19,7 @@ from voxhub.server.http import (
     str_field,
     str_list_field,
 )
+from voxhub.server.repo_json_bytes import repo_json_bytes
 from voxhub.server.settings import parse_new_instance
 from voxhub.versioning.catalog import NodeInfo
 

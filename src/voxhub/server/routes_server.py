@@ -15,8 +15,9 @@ from voxhub.datatypes.registry import typenames
 from voxhub.datatypes.wire.api import STRING, TEXT, Api, ApiRoute, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.describe import repos_json_bytes, type_url
+from voxhub.server.describe import type_url
 from voxhub.server.http import blocking, json_body, str_field
+from voxhub.server.repo_json_bytes import repos_json_bytes
 
 _STARTED = time.monotonic()
 

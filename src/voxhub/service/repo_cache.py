@@ -42,22 +42,36 @@ class RepoCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, kind: str, root: str, build: Callable[[], T]) -> T:
+    def get(
+        self,
+        kind: str,
+        root: str,
+        build: Callable[[], T],
+        update: Callable[[T, set[str]], T | None] | None = None,
+    ) -> T:
         """The ``kind`` value of repo ``root``: cached if the repo's generation is
-        unchanged, else ``build()`` (which must read the repo's records itself, after this
-        call began)."""
+        unchanged; else ``update(old value, node UUIDs changed since)`` when given and the
+        generation record still names them (``None`` from it: rebuild), else ``build()``.
+        Both must read the repo's records themselves, after this call began."""
         generation = self._catalog.generation(root)
+        number = generation.number
         with self._lock:
             found = self._entries.get((kind, root))
-        if found is not None and found[0] == generation:
+        if found is not None and found[0] == number:
             self.hits += 1
             _STATS.count(hit=True)
             return cast(T, found[1])
         self.misses += 1
         _STATS.count(hit=False)
-        value = build()
+        value: T | None = None
+        if found is not None and update is not None:
+            touched = generation.touched_since(found[0])
+            if touched is not None:
+                value = update(cast(T, found[1]), touched)
+        if value is None:
+            value = build()
         with self._lock:
             current = self._entries.get((kind, root))
-            if current is None or current[0] <= generation:  # never replace a newer one
-                self._entries[(kind, root)] = (generation, value)
+            if current is None or current[0] <= number:  # never replace a newer one
+                self._entries[(kind, root)] = (number, value)
         return value

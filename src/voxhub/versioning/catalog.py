@@ -25,7 +25,7 @@ from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import metastore, pending, records, writesets
+from voxhub.versioning import generations, metastore, pending, records, writesets
 from voxhub.versioning.dag import (
     MASTER,
     NodeInfo,
@@ -43,7 +43,6 @@ from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
 from voxhub.versioning.nodes import (
     NodeRecords,
     alias_key,
-    bump_generation,
     chunk_key,
     node_key,
     owner_key,
@@ -160,7 +159,7 @@ class Catalog:
                 if old.alias:
                     txn.delete(alias_key(old.alias))
             txn.put(repo_key(root), records.encode(new))
-            bump_generation(txn, root)
+            generations.bump(txn, root)
             return new
 
         return self.store.transact(run)
@@ -197,11 +196,13 @@ class Catalog:
         """Every node of the repo, in creation order (one scan of the repo's index)."""
         return self._nodes.repo_nodes(self.repo(repo_ref).root)
 
-    def generation(self, repo_ref: str) -> int:
-        """A number that changes whenever the repo's records do (one ``get``): its
-        record, its instances' records, any of its nodes. What was derived from them at
-        one generation is still current while the generation is unchanged."""
-        return self._nodes.generation(self._nodes.static(self._nodes.resolve(repo_ref)).repo)
+    def generation(self, repo_ref: str) -> generations.Generation:
+        """The repo's generation (one ``get``): its number changes whenever the repo's
+        records do (its record, its instances' records, any of its nodes), and it names
+        the node records its recent changes touched. What was derived from the records
+        at one generation is still current while the number is unchanged."""
+        root = self._nodes.static(self._nodes.resolve(repo_ref)).repo
+        return self._nodes.generation(root)
 
     def node_count(self, repo_ref: str) -> int:
         """How many nodes the repo has (one ``get``)."""
@@ -465,7 +466,7 @@ class Catalog:
                 config=dict(config),
             )
             txn.put(key, records.encode(info))
-            bump_generation(txn, root)
+            generations.bump(txn, root)
             return info
 
         return self.store.transact(run)
@@ -501,7 +502,7 @@ class Catalog:
             _check_json(config, f"config of instance {name!r}")
             new = dataclasses.replace(info, config=config)
             txn.put(key, records.encode(new))
-            bump_generation(txn, root)
+            generations.bump(txn, root)
             return new
 
         return self.store.transact(run)

@@ -24,8 +24,9 @@ are one prefix scan of its own index, and an ancestry loads about depth/64 chunk
 
 Every transaction that changes what a repo looks like (its record, an instance record, a
 node created, published, committed, noted or logged) also bumps the repo's generation
-(:func:`bump_generation`), so a reader can tell with one ``get`` whether anything it
-derived from the repo's records (``/api/repos/info``'s JSON) is still current.
+(:mod:`voxhub.versioning.generations`), so a reader can tell with one ``get`` whether
+anything it derived from the repo's records (``/api/repos/info``'s JSON) is still current,
+and which node records changed if not.
 
 A node's version id, repo, branch and parents never change, so they are cached here;
 everything mutable — locked flag, children, notes, logs, branch leaves — is re-read from
@@ -42,7 +43,7 @@ from collections.abc import Callable, Sequence
 from voxhub.cache_stats import cache_stats
 from voxhub.errors import Conflict, InvalidRequest, NotFound, StorageError
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import records
+from voxhub.versioning import generations, records
 from voxhub.versioning.dag import (
     Ancestry,
     Chunk,
@@ -104,17 +105,6 @@ def _member_key(root: str, version_id: int) -> bytes:
 
 def _count_key(root: str) -> bytes:
     return meta_key(f"count/{root}")
-
-
-def generation_key(root: str) -> bytes:
-    """Metadata key of a repo's generation (see the module docstring)."""
-    return meta_key(f"gen/{root}")
-
-
-def bump_generation(txn: Txn, root: str) -> None:
-    """Mark the repo ``root`` changed, in the transaction that changes it."""
-    raw = txn.get(generation_key(root))
-    txn.put(generation_key(root), str((int(raw) if raw else 0) + 1).encode())
 
 
 _VERSION_COUNTER = meta_key("counter/version")
@@ -196,7 +186,7 @@ class NodeRecords:
         def run(txn: Txn) -> NodeInfo:
             new = fn(_get_node(txn, uuid))
             txn.put(node_key(uuid), records.encode(new))
-            bump_generation(txn, new.repo)
+            generations.bump(txn, new.repo, [uuid])
             return new
 
         return self.store.transact(run)
@@ -270,7 +260,7 @@ class NodeRecords:
     def _link(self, txn: Txn, child: NodeInfo, parents: Sequence[NodeInfo]) -> None:
         """Write ``child``'s record and every index that lists it."""
         txn.put(node_key(child.uuid), records.encode(child))
-        bump_generation(txn, child.repo)
+        generations.bump(txn, child.repo, [child.uuid, *child.parents])
         for parent in parents:
             linked = dataclasses.replace(parent, children=(*parent.children, child.uuid))
             txn.put(node_key(parent.uuid), records.encode(linked))
@@ -306,10 +296,9 @@ class NodeRecords:
         found = self.store.get_many([node_key(u) for u in uuids])
         return [records.decode_node(raw) for raw in found if raw is not None]
 
-    def generation(self, root: str) -> int:
-        """The repo's generation (one ``get``; see :func:`bump_generation`)."""
-        raw = self.store.get(generation_key(root))
-        return int(raw) if raw else 0
+    def generation(self, root: str) -> generations.Generation:
+        """The repo's generation record (one ``get``; :mod:`voxhub.versioning.generations`)."""
+        return generations.read(self.store, root)
 
     def node_count(self, root: str) -> int:
         """How many nodes the repo has (one ``get``)."""
