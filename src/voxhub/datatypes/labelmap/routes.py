@@ -27,6 +27,7 @@ Differences from DVID (each deliberate):
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import replace
 from typing import Any
 
@@ -125,7 +126,7 @@ def id_list(value: Any, what: str) -> list[int]:
         raise InvalidRequest(f"{what} must be a JSON list of labels, got {type(value).__name__}")
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < _UINT64:
-            raise InvalidRequest(f"{what}: {v!r} is not an unsigned 64-bit label")
+            raise InvalidRequest(f"{what}: {reprlib.repr(v)} is not an unsigned 64-bit label")
     return list(value)
 
 
