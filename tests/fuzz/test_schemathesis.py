@@ -7,7 +7,7 @@ from bench.fuzz import run
 
 
 def test_schemathesis_finds_no_server_error_on_a_real_server() -> None:
-    figures = run(examples=1, size=32, phases="examples,fuzzing")
+    figures = run(examples=2, size=32, phases="examples,fuzzing")
     assert figures["operations"] > 80
     assert figures["cases"] > figures["operations"]
     assert figures["server_errors"] == 0, figures["first_errors"]
