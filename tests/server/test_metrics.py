@@ -133,12 +133,16 @@ def test_cache_lookups_are_counted(env: Env) -> None:
     before = scrape(env.client)
     for _ in range(3):
         env.client.get(f"/api/node/{env.uuid}/gray/raw/0_1_2/16_8_4/0_0_0")
+        env.client.get("/api/repos/info")
     after = scrape(env.client)
     caches = label_values(after, "voxhub_cache_hits_total", "cache")
     assert {"ancestry", "ancestry_chunk", "node_record", "scratch_buffer"} <= caches
+    assert {"output_mapping", "repo_derived", "auth_state"} <= caches
     # the same node's ancestry is computed once, then served from the cache
     assert delta(after, before, "voxhub_cache_hits_total", cache="ancestry") >= 2
     assert delta(after, before, "voxhub_cache_hits_total", cache="node_record") >= 3
+    # the repo's DAG is built at most once, then served while the repo is unchanged
+    assert delta(after, before, "voxhub_cache_hits_total", cache="repo_derived") >= 2
 
 
 def test_labels_stay_bounded_for_many_distinct_paths(env: Env) -> None:

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from voxhub.cache_stats import cache_stats
+
 #: outputs of this many bytes or more are mapped in 4 KiB pages and recycled.
 LARGE_OUTPUT = 4 << 20
 
@@ -42,6 +44,8 @@ _GRAIN = 1 << 20
 _PRIVATE: dict[str, int] = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
 
 _kept: list[mmap.mmap] = []  # oldest first
+#: large outputs served from a kept mapping (hit) or a new one (miss), for /metrics
+_STATS = cache_stats("output_mapping")
 _lock = threading.Lock()
 
 
@@ -88,7 +92,9 @@ def new_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
     if nbytes < LARGE_OUTPUT:
         return np.empty(shape, dtype=dtype)
     size = -(-nbytes // _GRAIN) * _GRAIN
-    mapping = _take(size) or mmap.mmap(-1, size, **_PRIVATE)
+    kept = _take(size)
+    _STATS.count(hit=kept is not None)
+    mapping = kept or mmap.mmap(-1, size, **_PRIVATE)
     out: np.ndarray = np.asarray(_Lent(mapping, shape, dtype))
     return out
 

@@ -28,8 +28,8 @@ is seen here.
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +93,7 @@ def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
             if _SANE_ID.fullmatch(value):
                 return value.decode("ascii")
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def request_record(scope: Scope) -> RequestRecord | None:

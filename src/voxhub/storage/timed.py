@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from voxhub.storage.base import KVStore, Txn
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 #: called after each operation with its name (``get``, ``pick_values``, ...) and duration
 StoreTimer = Callable[[str, float], None]
@@ -55,19 +56,19 @@ class TimedStore(KVStore):
         self.low_latency_reads = inner.low_latency_reads  # type: ignore[misc]
         self.persistent = inner.persistent  # type: ignore[misc]
 
-    def _timed(self, operation: str, call: Callable[[], T]) -> T:
+    def _timed(self, operation: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         start = time.perf_counter()
         try:
-            return call()
+            return call(*args, **kwargs)
         finally:
             self._timer(operation, time.perf_counter() - start)
 
     # -- reads -------------------------------------------------------------------------
     def get(self, key: bytes) -> bytes | None:
-        return self._timed("get", lambda: self.inner.get(key))
+        return self._timed("get", self.inner.get, key)
 
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        return self._timed("get_many", lambda: self.inner.get_many(keys))
+        return self._timed("get_many", self.inner.get_many, keys)
 
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
@@ -93,14 +94,14 @@ class TimedStore(KVStore):
     def scan_many(
         self, ranges: Sequence[tuple[bytes, bytes]], *, keys_only: bool = False
     ) -> list[list[tuple[bytes, bytes | None]]]:
-        return self._timed("scan_many", lambda: self.inner.scan_many(ranges, keys_only=keys_only))
+        return self._timed("scan_many", self.inner.scan_many, ranges, keys_only=keys_only)
 
     def pick_values(
         self,
         ranges: Sequence[tuple[bytes, bytes]],
         choose: Callable[[Iterator[bytes]], bytes | None],
     ) -> list[bytes | None]:
-        return self._timed("pick_values", lambda: self.inner.pick_values(ranges, choose))
+        return self._timed("pick_values", self.inner.pick_values, ranges, choose)
 
     def with_picked_values(
         self,
@@ -127,23 +128,23 @@ class TimedStore(KVStore):
             self._timer("pick_values", time.perf_counter() - start - in_use)
 
     def same_values(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bool]:
-        return self._timed("same_values", lambda: self.inner.same_values(pairs))
+        return self._timed("same_values", self.inner.same_values, pairs)
 
     # -- writes ------------------------------------------------------------------------
     def put(self, key: bytes, value: bytes) -> None:
-        self._timed("put", lambda: self.inner.put(key, value))
+        self._timed("put", self.inner.put, key, value)
 
     def put_many(self, items: Iterable[tuple[bytes, bytes]]) -> None:
-        self._timed("put_many", lambda: self.inner.put_many(items))
+        self._timed("put_many", self.inner.put_many, items)
 
     def delete(self, key: bytes) -> None:
-        self._timed("delete", lambda: self.inner.delete(key))
+        self._timed("delete", self.inner.delete, key)
 
     def delete_many(self, keys: Iterable[bytes]) -> None:
-        self._timed("delete_many", lambda: self.inner.delete_many(keys))
+        self._timed("delete_many", self.inner.delete_many, keys)
 
     def delete_range(self, start: bytes, end: bytes | None = None) -> int:
-        return self._timed("delete_range", lambda: self.inner.delete_range(start, end))
+        return self._timed("delete_range", self.inner.delete_range, start, end)
 
     def compare_and_swap(self, key: bytes, expected: bytes | None, new: bytes | None) -> bool:
         return self._timed(
@@ -151,7 +152,7 @@ class TimedStore(KVStore):
         )
 
     def transact(self, fn: Callable[[Txn], T]) -> T:
-        return self._timed("transact", lambda: self.inner.transact(fn))
+        return self._timed("transact", self.inner.transact, fn)
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:

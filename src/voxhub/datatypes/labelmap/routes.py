@@ -188,8 +188,7 @@ def label_routes() -> list[BaseRoute]:
     sparsevol = Api(
         query=(
             SUPERVOXELS,
-            SCALE,
-            Param("format", {"enum": ["rles", "srles", "blocks"]}),
+            Param("format", {"enum": ["rles", "srles"]}),
             Param("compression", {"enum": ["lz4", "gzip"]}),
             *bounds,
         ),
@@ -205,7 +204,9 @@ def label_routes() -> list[BaseRoute]:
         ),
         answers=(OCTET,),
     )
-    index = Api(query=(flag_param("metadata-only"), Param("mutid", {"type": "integer"})))
+    # DVID options voxhub answers 501 to (format=blocks, scale > 0, mutid=, split=...)
+    # are left out of the description: it lists what a client can use
+    index = Api(query=(flag_param("metadata-only"),))
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
+from voxhub.cache_stats import cache_stats
 from voxhub.errors import Forbidden, Unauthorized
 from voxhub.service.auth.model import AuthState, Role, decode
 from voxhub.service.auth.principal import Principal
@@ -23,6 +24,10 @@ from voxhub.versioning.catalog import Catalog, NodeInfo, RepoInfo
 #: public sets remembered per process (distinct sets of published nodes)
 _CLOSURE_CACHE_SIZE = 256
 _VERBS = {Role.READ: "reading", Role.WRITE: "changing", Role.ADMIN: "administering"}
+
+
+#: lookups of the parsed auth record, for /metrics (voxhub.cache_stats)
+_STATS = cache_stats("auth_state")
 
 
 class StateCache:
@@ -41,9 +46,11 @@ class StateCache:
     def current(self) -> AuthState:
         now = time.monotonic()
         if now - self._checked < self.refresh_seconds:
+            _STATS.count(hit=True)
             return self._state
         raw = self.store.get(AUTH_KEY)
         with self._lock:
+            _STATS.count(hit=raw == self._raw)  # a miss parses the record again
             if raw != self._raw:
                 self._state = decode(raw)
                 self._raw = raw
