@@ -16,7 +16,9 @@ Two passes per instance, each through the datatype's registry hooks
   ``all_nodes`` takes every node.
 
 ``repair`` runs the datatype's ``repair_instance`` for each (node, instance) with
-derived problems, one transaction each, then checks it again. Committed nodes are
+derived problems, one transaction each, then checks it again. Derived data built from a
+block that does not decode is neither judged nor rebuilt (it may be the only other copy
+of the block's voxels). Committed nodes are
 immutable: their problems are reported as not repairable there (repair at a new version
 on top of them).
 """
