@@ -199,6 +199,7 @@ def test_problems_at_a_committed_node_are_reported_not_repaired(tmp_path: Path) 
         (("--repo", "nosuch"), ["nosuch"]),
         (("--node", "nosuch"), ["nosuch"]),
         (("--repo", "sick", "--instance", "nosuch"), ["nosuch"]),
+        (("--instance", "nosuch"), ["nosuch"]),
     ],
 )
 def test_unknown_names_are_one_line_errors(
