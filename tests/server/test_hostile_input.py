@@ -274,3 +274,14 @@ def test_a_deeply_nested_login_body_is_400_with_authentication_on() -> None:
             headers={"Content-Type": "application/json"},
         )
     _refused(r, "login body", "deeper")
+
+
+def test_blocks_too_tall_for_one_jpeg_are_refused_before_reading() -> None:
+    hub = EmbeddedHub.open("memory://")
+    root = hub.create_repo("demo", "t").master
+    root.create_volume("tall", "uint8", block_shape=(256, 256, 1))  # a 65536 x 1 image
+    with TestClient(create_app(hub, max_request_bytes=1 << 22)) as client:
+        url = f"/api/node/{root.uuid}/tall/subvolblocks/1_256_256/0_0_0?compression=jpeg"
+        _refused(client.get(url), "65500")
+        assert client.get(url.replace("jpeg", "zstd")).status_code == 200
+    hub.close()

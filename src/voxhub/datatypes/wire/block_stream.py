@@ -51,8 +51,12 @@ def _target_codec(payload: str, layout: BlockLayout) -> BlockCodec | None:
             raise InvalidRequest(
                 f"compression 'jpeg' needs uint8 voxels, this volume holds {layout.dtype}"
             )
-        return JpegCodec()
-    return codec_from_json(payload)
+        target: BlockCodec = JpegCodec()
+    else:
+        target = codec_from_json(payload)
+    # e.g. a block too tall for one JPEG: refused before any block is read (400)
+    target.validate(layout.dtype.name, layout.block_shape)
+    return target
 
 
 def block_payloads(

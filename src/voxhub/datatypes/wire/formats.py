@@ -15,6 +15,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from voxhub.codecs.jpeg import MAX_JPEG_SIDE
 from voxhub.errors import InvalidRequest
 
 #: DVID's ``DefaultJPEGQuality``.
@@ -28,7 +29,7 @@ MEDIA_TYPES = {
 }
 
 #: libjpeg's limit (JPEG_MAX_DIMENSION); Pillow fails past it while encoding
-_MAX_SIDE = {"jpeg": 65500}
+_MAX_SIDE = {"jpeg": MAX_JPEG_SIDE}
 
 _ALIASES = {
     "png": "png",
