@@ -285,3 +285,20 @@ def test_blocks_too_tall_for_one_jpeg_are_refused_before_reading() -> None:
         _refused(client.get(url), "65500")
         assert client.get(url.replace("jpeg", "zstd")).status_code == 200
     hub.close()
+
+
+@pytest.mark.parametrize(
+    ("corners", "res", "status", "words"),
+    [
+        ("0_0_0/1e300_0_0/0_1_0", "1", 400, "beyond ±2**40"),
+        ("0_0_0/8_0_0/0_8_0", "1e-320", 413, "limited to"),
+        ("0_0_0/8_0_0/0_8_0", "inf", 400, "positive number"),
+        ("0_0_0/8_0_0/0_8_0", "nan", 400, "positive number"),
+        ("0_0_0/0_0_0/0_0_0", "1", 400, "span a plane"),
+    ],
+)
+def test_arb_planes_out_of_any_range_are_refused(
+    env: Env, corners: str, res: str, status: int, words: str
+) -> None:
+    r = env.client.get(f"/api/node/{env.uuid}/gray/arb/{corners}/{res}")
+    _refused(r, words, status=status)

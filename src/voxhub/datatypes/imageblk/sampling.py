@@ -12,6 +12,7 @@ the stored voxel that contains it. Only the blocks the samples touch are read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -22,6 +23,10 @@ from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
 Reader = Callable[[Box], np.ndarray]
+#: arb corners (physical units) and the voxels they reach stay within ±2**40
+ARB_COORD_LIMIT = 2.0**40
+#: the most samples along one side of an arb image
+ARB_MAX_SIDE = 2**31
 
 
 def isotropic_sources(box: Box, voxel_size: Sequence[float]) -> tuple[Box, list[np.ndarray]]:
@@ -49,16 +54,30 @@ def read_isotropic(read: Reader, box: Box, voxel_size: Sequence[float]) -> np.nd
 def plane_shape(
     top_left: np.ndarray, top_right: np.ndarray, bottom_left: np.ndarray, res: float
 ) -> tuple[int, int]:
-    """``(rows, columns)`` of the arb image: edge lengths over ``res``, at least 1."""
-    if not res > 0:
-        raise InvalidRequest(f"arb resolution must be positive, got {res}")
+    """``(rows, columns)`` of the arb image: edge lengths over ``res``, at least 1.
+
+    Corners beyond ±2**40 and sides of 2**31 samples or more are refused before anything
+    is computed from them (a float that large has no exact voxel, and ``round`` of an
+    infinite side raises ``OverflowError``).
+    """
+    if not (math.isfinite(res) and res > 0):
+        raise InvalidRequest(f"arb resolution must be a positive number, got {res}")
+    for corner in (top_left, top_right, bottom_left):
+        if not np.all(np.abs(corner) <= ARB_COORD_LIMIT):
+            raise InvalidRequest(f"arb corner {corner[::-1].tolist()} is beyond ±2**40")
     width = float(np.linalg.norm(top_right - top_left))
     height = float(np.linalg.norm(bottom_left - top_left))
     if width == 0 or height == 0:
         raise InvalidRequest(
             "arb corners must span a plane: top_right and bottom_left differ from top_left"
         )
-    return max(1, round(height / res)), max(1, round(width / res))
+    rows, cols = height / res, width / res
+    if not (rows < ARB_MAX_SIDE and cols < ARB_MAX_SIDE):
+        raise TooLarge(
+            f"arb image of {rows:.3g} x {cols:.3g} samples: sides are limited to "
+            f"{ARB_MAX_SIDE} samples (and the image to the server's byte limit)"
+        )
+    return max(1, round(rows)), max(1, round(cols))
 
 
 def plane_voxels(
@@ -79,6 +98,8 @@ def plane_voxels(
     r = np.arange(rows, dtype=np.float64)[:, None, None] * res
     points = top_left[None, None, :] + c * u[None, None, :] + r * v[None, None, :]
     voxels: np.ndarray = np.floor(points / np.asarray(voxel_size, dtype=np.float64))
+    if not np.all(np.abs(voxels) <= ARB_COORD_LIMIT):  # a tiny voxel size magnifies corners
+        raise InvalidRequest("arb plane reaches voxels beyond ±2**40")
     return voxels.astype(np.int64)
 
 
