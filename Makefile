@@ -9,7 +9,7 @@ SERVE_STAMP := $(VENV)/.installed-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions clean
+.PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-labels: $(STAMP)
 # Only the versions benchmark (history costs vs Icechunk 2.x in its own Python 3.12 venv).
 bench-versions: $(STAMP)
 	$(BIN)/python -m bench.versions
+
+# schemathesis against a real voxhub serve on a throwaway demo store (bench/README.md).
+fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

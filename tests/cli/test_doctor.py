@@ -87,9 +87,28 @@ def test_a_truncated_block_is_found_and_not_repaired(tmp_path: Path) -> None:
     assert "block 0:0,0,1 does not decode" in result.output
     assert leaf[:12] in result.output
     assert "not derived" in result.output
+    parent = _value(store, leaf, "em", block_key(1, (0, 0, 0)))
     again = doctor(store, "--repair")  # nothing but the block holds its voxels
     assert again.exit_code == 1
     assert "[decode]" in again.output
+    assert "[pyramid]" not in again.output
+    # the pyramid above it is its only other copy: not rebuilt as if it were background
+    assert _value(store, leaf, "em", block_key(1, (0, 0, 0))) == parent
+
+
+def test_an_unreadable_label_block_keeps_its_index_entries(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    _, leaf = _make(store)
+    tkey = block_key(0, (1, 0, 1))  # body 9's second block
+    _put(store, leaf, "seg", tkey, b"\x00garbage")
+    result = doctor(store, "--all", "--repair")
+    assert result.exit_code == 1
+    assert "[decode]" in result.output
+    assert "[index]" not in result.output
+    with voxhub.open(str(store)) as hub:
+        assert isinstance(hub, EmbeddedHub)
+        instance = hub.service.open_labels(leaf, hub.catalog.instance(leaf, "seg"))
+        assert instance.index(9).blocks == {(0, 0, 1): {9: 512}, (1, 0, 1): {9: 512}}
 
 
 def test_a_wrong_index_entry_is_found_and_repaired(tmp_path: Path) -> None:
@@ -180,6 +199,7 @@ def test_problems_at_a_committed_node_are_reported_not_repaired(tmp_path: Path) 
         (("--repo", "nosuch"), ["nosuch"]),
         (("--node", "nosuch"), ["nosuch"]),
         (("--repo", "sick", "--instance", "nosuch"), ["nosuch"]),
+        (("--instance", "nosuch"), ["nosuch"]),
     ],
 )
 def test_unknown_names_are_one_line_errors(

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 
 from voxhub.codecs import codec_from_json, known_codecs
 from voxhub.datatypes.labelmap import native_block, rle
+from voxhub.datatypes.registry import datatype_for, typenames
 from voxhub.datatypes.wire import block_stream, bodies, formats, ndstore_bodies, url_geometry
 from voxhub.datatypes.wire.json_input import MAX_NESTING, nesting_depth, parse_json
 from voxhub.datatypes.wire.numbers import UINT64_MAX, parse_int, parse_label, parse_uint64
 from voxhub.errors import CodecError, InvalidRequest, TooLarge
+from voxhub.server.settings import parse_new_instance
 
 FUZZ = settings(max_examples=60, deadline=None)
 # text a hostile client sends: digits of every script, signs, separators, huge numbers
@@ -199,3 +201,30 @@ def test_ndstore_bodies_mangled_any_way_decode_or_400(fmt: str, data: Any) -> No
     for body in (good[:cut], bytes(flipped), data.draw(st.binary(max_size=64))):
         out = refused_or(lambda b=body: ndstore_bodies.decode(fmt, b, EXPECTED))
         assert out is None or out.shape == (2, 2, 2)
+
+
+SETTING_KEYS = st.sampled_from(
+    ["BlockSize", "VoxelSize", "VoxelUnits", "Compression", "MaxScale", "Background",
+     "IndexedLabels", "CountLabels", "MaxDownresLevel", "Versioned", "Tags"]
+)  # fmt: skip
+SETTING_VALUES = st.one_of(
+    TEXT,
+    st.sampled_from(["8,8,8", "64,64,64", "1.5,1,1", "nan,1,1", "0,0,0", "-8,8,8", "lz4", "zstd"]),
+    st.integers().map(str),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=4),
+)
+
+
+@FUZZ
+@given(st.sampled_from(sorted(typenames())), st.dictionaries(SETTING_KEYS, SETTING_VALUES))
+def test_dvid_instance_settings_make_a_checked_config_or_400(
+    typename: str, settings: dict[str, Any]
+) -> None:
+    body = {"typename": typename, "dataname": "fuzzed", **settings}
+    made = refused_or(lambda: parse_new_instance(body))
+    if made is not None:  # what the settings made passes the datatype's own check
+        check = datatype_for(typename).check_config
+        assert check is not None
+        check(typename, made.config)

@@ -252,3 +252,25 @@ def test_an_unexpected_exception_is_a_logged_json_500(
     assert r.status_code == 500
     assert r.json() == {"error": "internal error on GET /api/broken", "type": "InternalError"}
     assert "ZeroDivisionError on GET /api/broken" in caplog.text
+
+
+@pytest.mark.parametrize(("dims", "size"), [("xy", "1_70000"), ("yz", "20_70000")])
+def test_a_jpeg_past_libjpegs_side_limit_is_400_naming_it(
+    big_env: TestClient, dims: str, size: str
+) -> None:
+    u = big_env.headers["x-uuid"]
+    r = big_env.get(f"/api/node/{u}/gray/raw/{dims}/{size}/0_0_0/jpeg")
+    _refused(r, "at most 65500 pixels", "png or tiff")
+    assert big_env.get(f"/api/node/{u}/gray/raw/{dims}/{size}/0_0_0/png").status_code == 200
+
+
+def test_a_deeply_nested_login_body_is_400_with_authentication_on() -> None:
+    from .auth_env import open_auth_env
+
+    with open_auth_env() as auth:
+        r = auth.client.post(
+            "/api/server/login",
+            content=b"[" * 4000 + b"]" * 4000,
+            headers={"Content-Type": "application/json"},
+        )
+    _refused(r, "login body", "deeper")

@@ -16,7 +16,9 @@ Two passes per instance, each through the datatype's registry hooks
   ``all_nodes`` takes every node.
 
 ``repair`` runs the datatype's ``repair_instance`` for each (node, instance) with
-derived problems, one transaction each, then checks it again. Committed nodes are
+derived problems, one transaction each, then checks it again. Derived data built from a
+block that does not decode is neither judged nor rebuilt (it may be the only other copy
+of the block's voxels). Committed nodes are
 immutable: their problems are reported as not repairable there (repair at a new version
 on top of them).
 """
@@ -125,11 +127,13 @@ def run_doctor(
     if nodes and not repos:
         roots = {catalog.node(r).repo for r in nodes}
         chosen = [r for r in chosen if r.root in roots]
-    for repo in chosen:
-        infos = catalog.instances(repo.root)
-        missing = sorted(set(instances) - {i.name for i in infos})
-        if missing and repos:
-            raise NotFound(f"no data instance {missing[0]!r} in repo {_name(repo)}")
+    plan = [(repo, catalog.instances(repo.root)) for repo in chosen]
+    named = {i.name for _, infos in plan for i in infos}
+    missing = sorted(set(instances) - named)
+    if missing:  # a typo must not pass as "no problems found"
+        where = ", ".join(_name(r) for r in chosen) or "the store"
+        raise NotFound(f"no data instance {missing[0]!r} in {where}")
+    for repo, infos in plan:
         infos = [i for i in infos if not instances or i.name in instances]
         for info in infos:
             count, found = check_values(service, repo, info)

@@ -27,6 +27,9 @@ _STATS = cache_stats("repo_derived")
 
 T = TypeVar("T")
 
+#: values kept per cache before it starts over
+MAX_ENTRIES = 1024
+
 
 class RepoCache:
     """Values per (kind, repo root), built by the caller's function, kept per generation.
@@ -72,6 +75,8 @@ class RepoCache:
             value = build()
         with self._lock:
             current = self._entries.get((kind, root))
+            if current is None and len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()  # kinds come and go (e.g. per visible node set)
             if current is None or current[0] <= number:  # never replace a newer one
                 self._entries[(kind, root)] = (number, value)
         return value

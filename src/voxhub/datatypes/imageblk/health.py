@@ -77,20 +77,29 @@ def visible_coords(reader: VersionedReader, scale: int) -> list[Vec3]:
     return [decode_block_key(t)[1] for t, _ in reader.scan(*scale_range(scale), keys_only=True)]
 
 
-def decoded(
+def decode_all(
     reader: VersionedReader, layout: BlockLayout, coords: Sequence[Vec3]
-) -> dict[Vec3, np.ndarray]:
-    """The blocks at ``coords`` that are stored and decode (the others are left out:
-    undecodable blocks are reported by the value check)."""
+) -> tuple[dict[Vec3, np.ndarray], set[Vec3]]:
+    """The blocks at ``coords`` that are stored and decode, and those stored that do not
+    (reported by the value check; derived data built from them is left alone, so that a
+    repair never replaces the only other copy of their voxels by background)."""
     out: dict[Vec3, np.ndarray] = {}
+    broken: set[Vec3] = set()
     for c, value in zip(coords, reader.get_many([layout.tkey(c) for c in coords]), strict=True):
         if value is None:
             continue
         try:
             out[c] = layout.codec.decode(value, layout.block_shape, layout.dtype)
-        except Exception:
-            continue
-    return out
+        except Exception:  # any codec failure: unreadable
+            broken.add(c)
+    return out, broken
+
+
+def decoded(
+    reader: VersionedReader, layout: BlockLayout, coords: Sequence[Vec3]
+) -> dict[Vec3, np.ndarray]:
+    """:func:`decode_all`'s readable blocks."""
+    return decode_all(reader, layout, coords)[0]
 
 
 def level_differences(
@@ -112,13 +121,18 @@ def level_differences(
     for i in range(0, len(parents), 64):
         batch = parents[i : i + 64]
         kids = [c for p in batch for c in children_of(p, factor)]
-        below = decoded(reader, layouts[scale - 1], kids)
-        stored = decoded(reader, layout, batch)
+        below, unreadable = decode_all(reader, layouts[scale - 1], kids)
+        stored, broken = decode_all(reader, layout, batch)
         for p in batch:
-            present = {c: below[c] for c in children_of(p, factor) if c in below}
+            kids_of_p = children_of(p, factor)
+            if unreadable.intersection(kids_of_p):
+                continue  # built from a block that does not decode: leave it as it is
+            present = {c: below[c] for c in kids_of_p if c in below}
             want = _assemble(layout, factor, p, None, present, reduce)
             have = stored.get(p)
-            if have is None:
+            if p in broken:  # derived, so an unreadable one is rebuilt
+                wrong[p] = want
+            elif have is None:
                 if not layout.is_background(want):
                     wrong[p] = want
             elif not np.array_equal(have, want, equal_nan=have.dtype.kind == "f"):

@@ -19,6 +19,7 @@ from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck, spread
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.health import (
     block_value_check,
+    decode_all,
     decoded,
     layouts_of,
     pyramid_and_extents_problems,
@@ -57,19 +58,25 @@ def label_value_check(config_json: dict[str, object]) -> ValueCheck:
     return check
 
 
-def _count(reader: VersionedReader, config: ImageConfig, coords: list[Vec3]) -> Counts:
-    """Voxels per body, block and supervoxel in the scale-0 blocks at ``coords``."""
+def _count(
+    reader: VersionedReader, config: ImageConfig, coords: list[Vec3]
+) -> tuple[Counts, set[Vec3]]:
+    """Voxels per body, block and supervoxel in the scale-0 blocks at ``coords``, and the
+    blocks that do not decode (left out)."""
     layout = layouts_of(config)[0]
     per_block: dict[Vec3, dict[int, int]] = {}
+    unreadable: set[Vec3] = set()
     for i in range(0, len(coords), 256):
-        for c, block in decoded(reader, layout, coords[i : i + 256]).items():
+        readable, broken = decode_all(reader, layout, coords[i : i + 256])
+        unreadable |= broken
+        for c, block in readable.items():
             per_block[c] = count_labels(block)
     owner = bodies_of(reader, {sv for counts in per_block.values() for sv in counts})
     out: Counts = defaultdict(lambda: defaultdict(dict))
     for c, counts in per_block.items():
         for sv, n in counts.items():
             out[owner[sv] or sv][c][sv] = n  # a retired id painted again is its own body
-    return out
+    return out, unreadable
 
 
 def _plain(blocks: dict[Vec3, dict[int, int]]) -> dict[Vec3, dict[int, int]]:
@@ -98,7 +105,7 @@ def index_differences(
     """``(bodies whose index is wrong → the right one or None if it should not exist,
     the stored indexes read)``."""
     if options.all_bodies:
-        counts = _count(reader, config, visible_coords(reader, 0))
+        counts, unreadable = _count(reader, config, visible_coords(reader, 0))
         stored = _stored_indexes(reader, None)
         bodies = sorted(set(counts) | set(stored))
     else:
@@ -107,11 +114,13 @@ def index_differences(
         bodies = spread(listed, options.sample)
         stored = _stored_indexes(reader, bodies)
         named = sorted({c for b in bodies if b in stored for c in stored[b].blocks})
-        counts = _count(reader, config, named)
+        counts, unreadable = _count(reader, config, named)
     wrong: dict[int, LabelIndex | None] = {}
     for body in bodies:
         have = stored.get(body)
         want = _plain(counts.get(body, {}))
+        if have is not None:  # what it says of unreadable blocks cannot be recounted: kept
+            want.update({c: dict(n) for c, n in have.blocks.items() if c in unreadable})
         if (have.blocks if have is not None else {}) != want:
             meta = dict(have.meta) if have is not None else {}
             wrong[body] = LabelIndex(body, want, meta) if want else None

@@ -27,6 +27,7 @@ Differences from DVID (each deliberate):
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import replace
 from typing import Any
 
@@ -125,7 +126,7 @@ def id_list(value: Any, what: str) -> list[int]:
         raise InvalidRequest(f"{what} must be a JSON list of labels, got {type(value).__name__}")
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < _UINT64:
-            raise InvalidRequest(f"{what}: {v!r} is not an unsigned 64-bit label")
+            raise InvalidRequest(f"{what}: {reprlib.repr(v)} is not an unsigned 64-bit label")
     return list(value)
 
 
@@ -188,8 +189,7 @@ def label_routes() -> list[BaseRoute]:
     sparsevol = Api(
         query=(
             SUPERVOXELS,
-            SCALE,
-            Param("format", {"enum": ["rles", "srles", "blocks"]}),
+            Param("format", {"enum": ["rles", "srles"]}),
             Param("compression", {"enum": ["lz4", "gzip"]}),
             *bounds,
         ),
@@ -205,7 +205,9 @@ def label_routes() -> list[BaseRoute]:
         ),
         answers=(OCTET,),
     )
-    index = Api(query=(flag_param("metadata-only"), Param("mutid", {"type": "integer"})))
+    # DVID options voxhub answers 501 to (format=blocks, scale > 0, mutid=, split=...)
+    # are left out of the description: it lists what a client can use
+    index = Api(query=(flag_param("metadata-only"),))
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),

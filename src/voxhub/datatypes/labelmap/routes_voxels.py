@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import reprlib
 import zlib
 from collections.abc import Sequence
 
@@ -165,9 +166,9 @@ def _points(value: object) -> np.ndarray:
             or len(p) != 3
             or any(isinstance(v, bool) or not isinstance(v, int) for v in p)
         ):
-            raise InvalidRequest(f"labels: point {p!r} is not three integers [x, y, z]")
+            raise InvalidRequest(f"labels: point {reprlib.repr(p)} is not three integers [x, y, z]")
         if any(not -(2**62) <= v < 2**62 for v in p):
-            raise InvalidRequest(f"labels: point {p!r} is out of range")
+            raise InvalidRequest(f"labels: point {reprlib.repr(p)} is out of range")
     zyx = np.array([[p[2], p[1], p[0]] for p in value], dtype=np.int64).reshape(-1, 3)
     return zyx
 

@@ -27,6 +27,9 @@ MEDIA_TYPES = {
     "bmp": "image/bmp",
 }
 
+#: libjpeg's limit (JPEG_MAX_DIMENSION); Pillow fails past it while encoding
+_MAX_SIDE = {"jpeg": 65500}
+
 _ALIASES = {
     "png": "png",
     "jpg": "jpeg",
@@ -81,6 +84,12 @@ def encode_image(image: np.ndarray, fmt: ImageFormat) -> bytes:
         raise InvalidRequest(
             f"format {fmt.name} cannot hold {dtype} voxels (it takes {', '.join(allowed)}); "
             "ask for tiff instead"
+        )
+    side = _MAX_SIDE.get(fmt.name)
+    if side is not None and max(image.shape) > side:
+        raise InvalidRequest(
+            f"format {fmt.name} holds at most {side} pixels on a side, this image is "
+            f"{image.shape[1]} x {image.shape[0]}; ask for png or tiff, or a smaller region"
         )
     pil = Image.fromarray(np.ascontiguousarray(image))
     buf = io.BytesIO()

@@ -14,7 +14,6 @@ token route, and who the server takes the caller for.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,6 +28,7 @@ from starlette.responses import (
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.wire.api import Api, ApiRoute
+from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.errors import InvalidRequest, TooLarge, Unauthorized
 from voxhub.server.auth.gate import Gate
 
@@ -59,10 +59,7 @@ async def _small_body(request: Request) -> bytes:
 
 def _token_field(request: Request, body: bytes) -> str:
     if _is_json(request):
-        try:
-            data: Any = json.loads(body or b"{}")
-        except ValueError as e:
-            raise InvalidRequest(f"login body is not valid JSON: {e}") from None
+        data: Any = parse_json(body or b"{}", "login body")
         token = data.get("token") if isinstance(data, dict) else None
     else:
         token = next(iter(parse_qs(body.decode("latin-1")).get("token", [])), None)
