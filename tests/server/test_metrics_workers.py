@@ -1,9 +1,11 @@
-"""``voxhub serve --workers 2``: whichever worker answers ``/metrics`` counts the requests
-of both (prometheus_client's multiprocess mode), exactly."""
+"""The real ``voxhub serve``: with ``--workers 2`` whichever worker answers ``/metrics``
+counts the requests of both (prometheus_client's multiprocess mode), exactly; with
+``--metrics off`` there is no route."""
 
 from __future__ import annotations
 
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -67,3 +69,14 @@ def test_both_workers_requests_are_counted_exactly(
     # per-process series would describe one random worker: left out
     assert not any(name.startswith("process_") for name, _ in after)
     assert value(after, "voxhub_cache_misses_total", cache="ancestry") >= 0
+
+
+def test_serve_metrics_off_has_no_route(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "store", extra_args=("--metrics", "off"))
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(f"{server.url}/metrics")
+        assert refused.value.code == 404
+        refused.value.close()
+    finally:
+        server.stop()
