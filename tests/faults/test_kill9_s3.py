@@ -35,6 +35,7 @@ from voxhub.client.embedded import EmbeddedHub
 from voxhub.storage import open_store
 
 store = open_store(sys.argv[1])
+store.txn_lease_s = float(sys.argv[4])  # short, so the checker need not wait out 30 s
 last, step = int(sys.argv[2]), int(sys.argv[3])
 writes = [0]
 
@@ -60,14 +61,20 @@ print("not killed", writes[0], flush=True)
 """
 
 
+#: lease of the killed writer's locks: the checker's reads and reservations wait it out
+LEASE_S = 2.0
+
+
 def _store(server: SeaweedServer, prefix: str) -> S3Store:
-    return S3Store(
+    store = S3Store(
         server.bucket,
         prefix,
         endpoint=server.endpoint,
         access_key_id=server.access_key,
         secret_access_key=server.secret_key,
     )
+    store.txn_lease_s = LEASE_S
+    return store
 
 
 @pytest.mark.parametrize("step", [2, 5, 10, 20, 30, 45])
@@ -81,7 +88,7 @@ def test_kill_9_during_label_writes_and_merges(seaweed: SeaweedServer, step: int
     )
     last = 5  # a label write and a merge (5 % 3 == 2): killed at object write `step`
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, spec, str(last), str(step)],
+        [sys.executable, "-c", CHILD, spec, str(last), str(step), str(LEASE_S)],
         capture_output=True,
         env=env,
         text=True,
