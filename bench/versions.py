@@ -38,9 +38,20 @@ def _python312() -> str | None:
     ]
     candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.1[2-9]*/bin/python"))
     for c in candidates:
-        if c and Path(c).exists():
+        if c and Path(c).exists() and _runs_312(c):
             return c
     return None
+
+
+def _runs_312(python: str) -> bool:
+    """Whether ``python`` starts and is ≥ 3.12: a pyenv shim such as ``python3.13`` exists
+    on PATH even when that version is not active, and then fails to start."""
+    probe = "import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)"
+    try:
+        done = subprocess.run([python, "-c", probe], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def icechunk_python() -> str | None:
