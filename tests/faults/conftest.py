@@ -58,13 +58,7 @@ def lmdb_backend() -> Backend:
 
 def s3_backend(server: SeaweedServer) -> Backend:
     def open_prefix(prefix: str) -> S3Store:
-        store = S3Store(
-            server.bucket,
-            prefix,
-            endpoint=server.endpoint,
-            access_key_id=server.access_key,
-            secret_access_key=server.secret_key,
-        )
+        store = server.open_store(prefix)
         store.txn_lease_s = LEASE_S
         return store
 

@@ -66,13 +66,7 @@ LEASE_S = 2.0
 
 
 def _store(server: SeaweedServer, prefix: str) -> S3Store:
-    store = S3Store(
-        server.bucket,
-        prefix,
-        endpoint=server.endpoint,
-        access_key_id=server.access_key,
-        secret_access_key=server.secret_key,
-    )
+    store = server.open_store(prefix)
     store.txn_lease_s = LEASE_S
     return store
 
