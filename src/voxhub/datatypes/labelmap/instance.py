@@ -16,10 +16,11 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
-from voxhub.datatypes.labelmap import mutations, split
+from voxhub.datatypes.labelmap import ingest, mutations, split
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.index_history import index_before, keep_index_history
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
 from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
@@ -82,13 +83,23 @@ class LabelInstance:
         table = bodies_of(self.view, supervoxels)
         return [table[int(s)] for s in supervoxels]
 
-    def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
-        """The label index of body ``label`` (of the body holding supervoxel ``label``)."""
+    def index(
+        self, label: int, *, supervoxels: bool = False, mutid: int | None = None
+    ) -> LabelIndex:
+        """The label index of body ``label`` (of the body holding supervoxel ``label``);
+        with ``mutid``, as it stood just before that mutation (:mod:`.index_history`)."""
         label = check_label(label)
         body = self.mapping([label])[0] if supervoxels else label
         if supervoxels and body == 0:
             raise InvalidRequest(f"supervoxel {label} was retired by a split")
-        return read_index(self.view, body)
+        if mutid is None:
+            return read_index(self.view, body)
+        if isinstance(mutid, bool) or not isinstance(mutid, int) or not 0 <= mutid < 2**64:
+            raise InvalidRequest(f"mutation id must be an unsigned 64-bit integer, got {mutid!r}")
+        found = index_before(self.view, body, mutid)
+        if found is None:
+            raise NotFound(f"label {body} had no label index before mutation {mutid}")
+        return found
 
     def size(self, label: int, *, supervoxels: bool = False) -> int:
         index = self.index(label, supervoxels=supervoxels)
@@ -285,10 +296,25 @@ class LabelInstance:
         start, end = key_range(KEY_MUTATION)
         return [json.loads(v) for _, v in self.view.scan(start, end) if v]
 
+    # -- bulk ingest (:mod:`.ingest`) ---------------------------------------------------------
+    def ingest_indices(self, indices: list[LabelIndex]) -> None:
+        """Store label indexes as given (one with no blocks deletes the body's)."""
+        ingest.ingest_indices(self.view, self.config, self._counters, indices)
+
+    def ingest_mappings(self, bodies: dict[int, int]) -> None:
+        """Map each supervoxel of ``{sv: body}`` to its body; indexes are left as they are."""
+        ingest.ingest_mappings(self.view, self._counters, bodies)
+
+    def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None:
+        """Replace whole blocks of supervoxel ids at ``scale``; no pyramid is derived."""
+        self.config.check_scale(scale, self.name)
+        ingest.ingest_blocks(self.view, self._layouts, self._counters, scale, blocks)
+
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own
     # transaction: a refused, failed or killed mutation consumes none, a landed one
-    # always leaves the counters above what it stored.
+    # always leaves the counters above what it stored. It keeps the indexes it replaces
+    # (keep_index_history) for index reads as of a mutation.
     def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
         """Merge bodies ``sources`` into ``target``; returns the mutation id."""
         who = who or Who()
@@ -298,6 +324,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> int:
             mid = self._counters.mutation_id(txn)
+            txn = keep_index_history(txn, mid)
             mutations.merge(txn, target, sources, mid, who)
             return mid
 
@@ -315,6 +342,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int, int]:
             mid = self._counters.mutation_id(txn)
+            txn = keep_index_history(txn, mid)
             first = self._counters.reserve(txn, 2)
             ids = (first, first + 1)
             split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mid, who)
@@ -332,6 +360,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
             mid = self._counters.mutation_id(txn)
+            txn = keep_index_history(txn, mid)
             count = split.ids_needed(read_index(txn, body))
             first = self._counters.reserve(txn, count)
             fresh = list(range(first, first + count))
@@ -347,6 +376,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> int:
             mid = self._counters.mutation_id(txn)
+            txn = keep_index_history(txn, mid)
             split.renumber(txn, pairs, mid, who)
             for new, _ in pairs:  # stored now: the counter must never hand them out
                 self._counters.see(txn, new)
@@ -363,6 +393,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
             mid = self._counters.mutation_id(txn)
+            txn = keep_index_history(txn, mid)
             new = self._counters.reserve(txn, 1)
             mutations.cleave(txn, body, supervoxels, new, mid, who)
             return new, mid

@@ -9,7 +9,9 @@ every id a big-endian uint64 so byte order is numeric order:
 * ``0x21 | body``: the body's label index (:mod:`.index`);
 * ``0x22 | slot (1 byte)``: slots whose largest is the largest label written or mutated
   at this version (``maxlabel``, see :mod:`.maxlabel` and :mod:`voxhub.datatypes.slots`);
-* ``0x23 | mutation id``: one mutation log record (JSON).
+* ``0x23 | mutation id``: one mutation log record (JSON);
+* ``0x28 | body | mutation id``: the body's label index as it stood just before that
+  mutation changed it (:mod:`.index_history`, for ``index?mutid=``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ KEY_MAPPING = 0x20
 KEY_INDEX = 0x21
 KEY_MAXLABEL = 0x22
 KEY_MUTATION = 0x23
+KEY_INDEX_HISTORY = 0x28
 MAXLABEL_KEY = bytes([KEY_MAXLABEL])
 
 _ID = struct.Struct(">BQ")
+_HISTORY = struct.Struct(">BQQ")
 
 
 def mapping_key(sv: int) -> bytes:
@@ -38,6 +42,16 @@ def index_key(body: int) -> bytes:
 
 def mutation_key(mutation_id: int) -> bytes:
     return _ID.pack(KEY_MUTATION, mutation_id)
+
+
+def index_history_key(body: int, mutation_id: int) -> bytes:
+    return _HISTORY.pack(KEY_INDEX_HISTORY, body, mutation_id)
+
+
+def index_history_of(tkey: bytes) -> tuple[int, int]:
+    """``(body, mutation id)`` of an index history key."""
+    _, body, mutation_id = _HISTORY.unpack(tkey)
+    return int(body), int(mutation_id)
 
 
 def id_of(tkey: bytes) -> int:
@@ -57,6 +71,9 @@ def describe_tkey(tkey: bytes) -> str:
     names = {KEY_MAPPING: "mapping", KEY_INDEX: "index", KEY_MUTATION: "mutation"}
     if tkey[:1] == MAXLABEL_KEY:
         return "maxlabel"
+    if len(tkey) == _HISTORY.size and tkey[0] == KEY_INDEX_HISTORY:
+        body, mutation_id = index_history_of(tkey)
+        return f"index-history:{body}@{mutation_id}"
     if len(tkey) == _ID.size and tkey[0] in names:
         return f"{names[tkey[0]]}:{id_of(tkey)}"
     return f"unknown:{tkey.hex()}"

@@ -6,7 +6,8 @@ from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` each hand
 receives (``async def handler(request, ctx)``), as image routes do. This module holds the
 request helpers and the route table; the handlers live in
 :mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
-reads) and :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel).
+reads), :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel) and
+:mod:`.routes_index` (label indexes in DVID's protobuf, mappings and supervoxel ingest).
 
 Statuses follow DVID where it is specific: label 0 on a label path is 400 ("protected
 background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
@@ -15,9 +16,8 @@ background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` i
 Differences from DVID (each deliberate):
 
 * ``POST raw`` accepts unaligned subvolumes; ``GET raw`` serves 3-D (``0_1_2``) only.
-* ``GET index/{label}`` answers JSON, not protobuf: ``{"label", "blocks": {"x,y,z":
-  {"sv": count}}, "last_mut_id", "last_mod_time", "last_mod_user", "last_mod_app"}``
-  (block keys are block coordinates ``x,y,z``, supervoxel keys decimal strings).
+* ``GET index/{label}`` and ``GET indices`` also answer voxhub's JSON with
+  ``?format=json`` (:mod:`.index_json`); ``POST`` of both takes it too.
 * merge/cleave/split naming a label with no voxels is 400 as in DVID (not 404).
 * ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
   "not found"); ``format=blocks`` and ``scale>0`` sparsevols are 501.
@@ -168,6 +168,7 @@ def label_routes() -> list[BaseRoute]:
     from voxhub.datatypes.labelmap import routes_labels as lab
     from voxhub.datatypes.labelmap import routes_mutations as mut
     from voxhub.datatypes.labelmap import routes_voxels as vox
+    from voxhub.datatypes.labelmap.routes_index import index_routes
 
     get, post, head = ["GET"], ["POST"], ["GET", "HEAD"]
     sv = Api(query=(SUPERVOXELS,))
@@ -207,7 +208,6 @@ def label_routes() -> list[BaseRoute]:
     )
     # DVID options voxhub answers 501 to (format=blocks, scale > 0, mutid=, split=...)
     # are left out of the description: it lists what a client can use
-    index = Api(query=(flag_param("metadata-only"),))
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),
@@ -246,7 +246,7 @@ def label_routes() -> list[BaseRoute]:
             methods=get,
             api=Api(query=(Param("userid", {"type": "string"}),)),
         ),
-        instance_route("/index/{label}", lab.get_index, methods=get, api=index),
+        *index_routes(),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),
         instance_route("/cleave/{label}", mut.post_cleave, methods=post, api=labels_in),

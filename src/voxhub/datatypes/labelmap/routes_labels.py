@@ -1,5 +1,5 @@
 """labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevols, maxlabel,
-nextlabel, mapping(s), listlabels, mutations and the label index (see :mod:`.routes`).
+nextlabel, mapping(s), listlabels and mutations (see :mod:`.routes`).
 
 Label paths refuse label 0 (400) and answer 404 for a label with no voxels at the node,
 as DVID does.
@@ -303,28 +303,3 @@ async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
     user = request.query_params.get("userid")
     records = await small_read(ctx, lambda: open_labels(ctx).mutations())
     return JSONResponse([r for r in records if user is None or r.get("User") == user])
-
-
-async def get_index(request: Request, ctx: InstanceContext) -> Response:
-    """A body's label index as JSON (DVID sends protobuf); 404 if it has no voxels.
-
-    ``{"label", "blocks": {"x,y,z": {"sv": count}}, "last_mut_id", "last_mod_time",
-    "last_mod_user", "last_mod_app"}``; ?metadata-only=true leaves blocks out."""
-    label = path_label(request)
-    if "mutid" in request.query_params:
-        raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")
-    index = await small_read(ctx, lambda: open_labels(ctx).index(label))
-    meta = index.meta
-    out: dict[str, Any] = {
-        "label": label,
-        "last_mut_id": meta.get("mutation id", 0),
-        "last_mod_time": meta.get("last mod time", ""),
-        "last_mod_user": meta.get("last mod user", ""),
-        "last_mod_app": meta.get("last mod app", ""),
-    }
-    if not flag(request, "metadata-only"):
-        out["blocks"] = {
-            f"{c[2]},{c[1]},{c[0]}": {str(sv): n for sv, n in sorted(counts.items())}
-            for c, counts in sorted(index.blocks.items())
-        }
-    return JSONResponse(out)
