@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance import protobuf_wire as pb
 from voxhub.datatypes.labelmap import dvid_proto
 from voxhub.datatypes.labelmap.dvid_proto import MappingOp, decode_index, encode_index
 from voxhub.datatypes.labelmap.index import LabelIndex
@@ -21,45 +22,23 @@ from .conftest import BIG, Env
 FIRST = 1_000_000_001  # the first mutation id of a repo
 
 
-# -- an independent encoder, from the protobuf wire format spec ---------------------------------
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _uint(field: int, n: int) -> bytes:
-    return _varint(field << 3) + _varint(n) if n else b""
-
-
-def _bytes(field: int, data: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(data)) + data
-
-
-def _block_key(z: int, y: int, x: int) -> int:
-    """DVID's EncodeBlockIndex: 21-bit sign-magnitude fields, z high, x low."""
-    key = 0
-    for c in (z, y, x):
-        key = key << 21 | ((1 << 20) | -c if c < 0 else c)
-    return key
-
-
 def wire_index(index: LabelIndex) -> bytes:
-    """``LabelIndex`` bytes built by hand (entries in any order a writer may choose)."""
-    out = b""
-    for (z, y, x), counts in index.blocks.items():
-        sv_count = b"".join(_bytes(1, _uint(1, sv) + _uint(2, n)) for sv, n in counts.items())
-        out += _bytes(1, _uint(1, _block_key(z, y, x)) + _bytes(2, sv_count))
-    out += _uint(2, index.body)
+    """``LabelIndex`` bytes built by hand from the wire format (not by protobuf)."""
     meta = index.meta
-    out += _uint(3, meta.get("mutation id", 0))
-    for field, key in ((4, "last mod time"), (5, "last mod user"), (6, "last mod app")):
-        if meta.get(key):
-            out += _bytes(field, meta[key].encode())
-    return out
+    return pb.label_index(
+        index.body,
+        index.blocks,
+        mutid=meta.get("mutation id", 0),
+        user=meta.get("last mod user", ""),
+        app=meta.get("last mod app", ""),
+        time=meta.get("last mod time", ""),
+    )
+
+
+def _entry(block_key: int) -> bytes:
+    """A ``blocks`` entry of ``LabelIndex`` with any key: one voxel of supervoxel 5."""
+    sv_count = pb.bytes_field(1, pb.uint_field(1, 5) + pb.uint_field(2, 1))
+    return pb.bytes_field(1, pb.uint_field(1, block_key) + pb.bytes_field(2, sv_count))
 
 
 coords = st.tuples(*[st.integers(-(2**20) + 1, 2**20 - 1)] * 3)
@@ -96,7 +75,7 @@ def test_label_index_protobuf_round_trips_and_matches_hand_built_bytes(index: La
 @given(coords)
 def test_block_keys_are_dvids(coord: tuple[int, int, int]) -> None:
     key = dvid_proto.encode_block(coord)
-    assert key == _block_key(*coord)
+    assert key == pb.block_key(*coord)
     assert dvid_proto.decode_block(key) == coord
 
 
@@ -107,10 +86,7 @@ def test_mapping_ops_round_trip_and_match_hand_built_bytes(
 ) -> None:
     parsed = [MappingOp(m, tuple(o), mutid=7) for m, o in ops]
     assert dvid_proto.decode_mapping_ops(dvid_proto.encode_mapping_ops(parsed)) == parsed
-    packed = b"".join(
-        _bytes(1, _uint(1, 7) + _uint(2, m) + (_bytes(3, b"".join(map(_varint, o))) if o else b""))
-        for m, o in ops
-    )
+    packed = pb.mapping_ops(ops, mutid=7)
     assert dvid_proto.decode_mapping_ops(packed) == parsed
 
 
@@ -203,7 +179,7 @@ def test_post_index_stores_what_it_is_given(env: Env) -> None:
     assert c.get(env.url("size/50")).json() == {"voxels": 15}
     assert c.get(f"/api/node/{env.node.uuid}/seg/nextlabel").json()["nextlabel"] == 52
     # an index with no blocks deletes the body's
-    assert c.post(env.url("index/50"), content=_uint(2, 50)).status_code == 200
+    assert c.post(env.url("index/50"), content=pb.uint_field(2, 50)).status_code == 200
     assert c.get(env.url("index/50")).status_code == 404
     # the JSON form too
     body = {"label": 60, "blocks": {"1,0,0": {"60": 7}}}
@@ -215,14 +191,14 @@ def test_post_index_stores_what_it_is_given(env: Env) -> None:
     ("body", "message"),
     [
         (b"\x0a\xff\xff", "not a protobuf LabelIndex"),
-        (_uint(2, 51), "posted to label 50"),
-        (_bytes(1, _uint(1, 1 << 63) + _bytes(2, _bytes(1, _uint(1, 5) + _uint(2, 1)))) +
-         _uint(2, 50), "bits above the 63"),
-        (_bytes(1, _uint(1, 1 << 20) + _bytes(2, _bytes(1, _uint(1, 5) + _uint(2, 1)))) +
-         _uint(2, 50), "negative zero"),
+        (pb.uint_field(2, 51), "posted to label 50"),
+        (_entry(1 << 63) +
+         pb.uint_field(2, 50), "bits above the 63"),
+        (_entry(1 << 20) +
+         pb.uint_field(2, 50), "negative zero"),
         (wire_index(LabelIndex(50, {(0, 0, 0): {50: 4097}})), "more than the 4096"),
         (wire_index(LabelIndex(50, {(0, 0, 0): {0: 3}})), "supervoxel 0"),
-        (_bytes(1, _uint(1, 5)) + _uint(2, 50), "lists no supervoxel"),
+        (pb.bytes_field(1, pb.uint_field(1, 5)) + pb.uint_field(2, 50), "lists no supervoxel"),
         (b"", "needs a body"),
     ],
 )  # fmt: skip
@@ -350,3 +326,26 @@ def test_ingest_supervoxels_refusals_store_nothing(
     assert r.status_code == 400
     assert message in r.json()["error"]
     assert env.client.get(env.url("size/7")).status_code == 404
+
+
+def test_ingests_log_their_user_and_app_and_refusals_log_nothing(env: Env) -> None:
+    def log() -> list[str]:
+        return list(env.client.get(f"/api/node/{env.node.uuid}/log").json()["log"])
+
+    block = np.full((16, 16, 16), 7, np.uint64)
+    posts = [
+        ("index/50", wire_index(LabelIndex(50, {(0, 0, 0): {50: 1}}))),
+        ("indices", dvid_proto.encode_indices([LabelIndex(51, {(0, 0, 0): {51: 1}})])),
+        ("mappings", dvid_proto.encode_mapping_ops([MappingOp(1, (2,))])),
+        ("ingest-supervoxels", _stream({(0, 0, 4): block})),
+    ]
+    for rest, body in posts:
+        before = log()
+        assert (
+            env.client.post(env.url(f"{rest}?u=pipe&app=ingest"), content=body).status_code == 200
+        )
+        after = log()
+        assert len(after) == len(before) + 1
+        assert after[-1].endswith(f" u=pipe app=ingest: POST seg/{rest}"), after[-1]
+        assert env.client.post(env.url(f"{rest}?u=pipe"), content=b"\xff").status_code == 400
+        assert log() == after
