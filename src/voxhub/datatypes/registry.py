@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.versioning.protocols import VersionedReader, VersionedView
 
@@ -78,6 +79,8 @@ class Datatype:
     check_values: Callable[[dict[str, Any]], ValueCheck] | None = None
     check_instance: CheckInstance | None = None
     repair_instance: RepairInstance | None = None
+    #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
+    dvid_differences: DvidDifferences = NO_DIFFERENCES
 
 
 _registry: dict[str, Datatype] = {}
@@ -130,6 +133,7 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_differences import IMAGE_DIFFERENCES
     from voxhub.datatypes.imageblk.dvid_settings import (
         check_image_config,
         image_config_from_settings,
@@ -153,10 +157,12 @@ def _register_builtins() -> None:
             check_values=_image_values,
             check_instance=_check_image,
             repair_instance=_repair_image,
+            dvid_differences=IMAGE_DIFFERENCES,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_differences import LABELMAP_DIFFERENCES
     from voxhub.datatypes.labelmap.dvid_settings import (
         check_label_config,
         label_config_from_settings,
@@ -179,6 +185,7 @@ def _register_builtins() -> None:
             check_values=_label_values,
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
+            dvid_differences=LABELMAP_DIFFERENCES,
         )
     )
 
