@@ -134,3 +134,20 @@ def test_raw_post_compressed_extents_and_pyramid(dvid: Dvid, gray: str) -> None:
     dvid.ok("POST", dvid.at(gray, "pyramid"))
     level = dvid.ok("GET", dvid.at(gray, "raw/0_1_2/16_16_16/0_0_0"), params={"scale": "1"})
     assert len(level.content) == 16**3
+
+
+def test_pyramid_levels_are_dvid_instances_named_name_n(dvid: Dvid) -> None:
+    """neuroglancer's dvid:// source finds scales as instances ``em_1``, ``em_2``, …"""
+    repos = dvid.json("/api/repos/info")
+    assert "em_1" in repos[dvid.repo]["DataInstances"]
+    info = dvid.json(dvid.at("em_1", "info"))
+    assert info["Base"]["TypeName"] == "uint8blk"
+    assert info["Extended"]["MaxPoint"] == [31, 31, 31]
+    level = dvid.ok("GET", dvid.at("em_1", "raw/0_1_2/32_32_32/0_0_0")).content
+    scaled = dvid.ok("GET", dvid.at("em", "raw/0_1_2/32_32_32/0_0_0"), params={"scale": "1"})
+    assert level == scaled.content
+    blocks = dvid.ok("GET", dvid.at("em_1", "subvolblocks/32_32_32/0_0_0")).content
+    assert list(dvid_wire.parse_stream(blocks)) == [(0, 0, 0)]
+    written = dvid.request("POST", dvid.at("em_1", "raw/0_1_2/8_8_8/0_0_0"), data=bytes(512))
+    assert written.status_code == 405
+    assert "em" in written.json()["error"]

@@ -15,8 +15,10 @@ IMAGE_DIFFERENCES = DvidDifferences(
         "subvolblocks and specificblocks serve the stored blocks as they are by default "
         "(?compression=native; zstd unless the instance stores JPEG); ?compression=jpeg "
         "transcodes (DVID refuses it for blocks not stored as JPEG).",
-        "Pyramid levels are computed by voxhub (POST pyramid, and after every write) "
-        "rather than posted as separate instances.",
+        "Pyramid levels are computed by voxhub (after every write; POST pyramid "
+        "recomputes them), never posted. DVID's downres instances <name>_1, <name>_2, ... "
+        "(what neuroglancer reads) are the instance's own levels, listed in /api/repos/info "
+        "and served read-only (writes 405).",
     ),
     not_served=(
         NotServed("GET", "/help", "see /api/help/{type}"),
