@@ -27,6 +27,7 @@ def fresh(dvid: Dvid) -> str:
     return name
 
 
+@pytest.mark.covers("labelmap", "GET /index/{label}", "GET /indices", "GET /index-version/{label}")
 def test_index_indices_and_index_version(dvid: Dvid) -> None:
     reply = dvid.ok("GET", dvid.at("seg", "index/1"))
     assert reply.headers["Content-Type"] == "application/octet-stream"
@@ -52,6 +53,7 @@ def test_index_indices_and_index_version(dvid: Dvid) -> None:
     assert dvid.get(dvid.at("seg", "index/1"), params={"mutid": "-1"}).status_code == 400
 
 
+@pytest.mark.covers("labelmap", "POST /index/{label}", "POST /indices")
 def test_post_index_and_indices(dvid: Dvid, fresh: str) -> None:
     body = pb.label_index(7, {(0, 0, 0): {7: 100, 8: 28}}, mutid=3, user="pipe", app="x")
     dvid.ok("POST", dvid.at(fresh, "index/7"), data=body)
@@ -80,6 +82,7 @@ def test_post_index_and_indices(dvid: Dvid, fresh: str) -> None:
     assert committed.status_code in (400, 409)
 
 
+@pytest.mark.covers("labelmap", "POST /mappings")
 def test_post_mappings(dvid: Dvid, fresh: str) -> None:
     dvid.ok("POST", dvid.at(fresh, "mappings"), data=pb.mapping_ops([(20, [21, 22]), (30, [31])]))
     assert dvid.json(
@@ -94,6 +97,7 @@ def test_post_mappings(dvid: Dvid, fresh: str) -> None:
     assert dvid.post(dvid.at(fresh, "mappings"), data=b"\x0a\x05\x01").status_code == 400
 
 
+@pytest.mark.covers("labelmap", "POST /ingest-supervoxels")
 def test_ingest_supervoxels(dvid: Dvid, fresh: str) -> None:
     records = [((0, 0, 0), gzip.compress(dvid_wire.encode_block(SEG))),
                ((2, 0, 0), gzip.compress(dvid_wire.solid_block(SOLID)))]  # fmt: skip

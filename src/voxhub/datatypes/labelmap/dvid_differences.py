@@ -19,8 +19,11 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "(0_1_2) octet-streams only (no 2-D label images).",
         "POST blocks writes scale 0 only (the pyramid is derived from it); blocks for "
         "?scale>0 are refused with 501.",
-        "GET index/{label} answers JSON, not protobuf: {label, blocks: {'x,y,z': {sv: "
-        "count}}, last_mut_id, last_mod_time, last_mod_user, last_mod_app}.",
+        "index/{label} and indices also take and answer voxhub's JSON with ?format=json; "
+        "SVCount.surface_mutid is not kept (read as 0), MappingOp.mutid is not recorded. "
+        "index?mutid= is always available (every mutation keeps the indexes it rewrites).",
+        "ingest-supervoxels at scale 0 also updates the label indexes and extents (voxhub "
+        "keeps indexes exact); it derives no pyramid levels, as in DVID.",
         "sparsevol?format=blocks and sparsevol at ?scale>0 answer 501.",
         "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
@@ -40,21 +43,15 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/isotropic/{dims}/{size}/{offset}", "labels are not resampled"),
         NotServed("GET", "/pseudocolor/{dims}/{size}/{offset}", "no false-colour images"),
         NotServed("GET", "/supervoxel-splits", "split history is in GET mutations"),
-        NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
         NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
         NotServed("GET", "/sparsevols-coarse/{start}/{end}", "use sparsevol-coarse per label"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
         NotServed("GET", "/proximity/{labels}", "no proximity queries"),
-        NotServed("GET", "/index-version/{label}", "no index versions"),
-        NotServed("POST", "/index/{label}", "indices are computed, never posted"),
         NotServed("GET", "/existing-labels", "use listlabels"),
-        NotServed("GET", "/indices", "use index/{label}"),
-        NotServed("POST", "/indices", "indices are computed, never posted"),
         NotServed("GET", "/indices-compressed", "use index/{label}"),
         NotServed("GET", "/mutations-range/{beg}/{end}", "use mutations at each node"),
         NotServed("GET", "/history/{label}/{from}/{to}", "use mutations"),
-        NotServed("POST", "/mappings", "the mapping changes by mutations only"),
         NotServed("GET", "/map-stats", "no mapping statistics"),
     ),
 )
