@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.labelmap import dvid_proto
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.index_json import index_from_json, index_to_json
 from voxhub.datatypes.labelmap.keys import index_key
@@ -60,12 +61,6 @@ def _json_format(request: Request) -> bool:
     return fmt == "json"
 
 
-def _proto() -> Any:
-    from voxhub.datatypes.labelmap import dvid_proto  # the protobuf package: server extra
-
-    return dvid_proto
-
-
 # -- reads -----------------------------------------------------------------------------------
 async def get_index(request: Request, ctx: InstanceContext) -> Response:
     """A body's label index as DVID's ``LabelIndex`` protobuf; 404 if it has no voxels.
@@ -91,7 +86,7 @@ async def get_index(request: Request, ctx: InstanceContext) -> Response:
                 **{k: meta[k] for k in ("last_mod_time", "last_mod_user", "last_mod_app")},
             }
         )
-    data = await run_in_threadpool(_proto().encode_index, index)
+    data = await run_in_threadpool(dvid_proto.encode_index, index)
     return Response(data, media_type=OCTET)
 
 
@@ -114,7 +109,7 @@ async def get_indices(request: Request, ctx: InstanceContext) -> Response:
     indices = await run_in_threadpool(run)
     if as_json:
         return JSONResponse([index_to_json(i) for i in indices])
-    data = await run_in_threadpool(_proto().encode_indices, indices)
+    data = await run_in_threadpool(dvid_proto.encode_indices, indices)
     return Response(data, media_type=OCTET)
 
 
@@ -161,7 +156,7 @@ async def post_index(request: Request, ctx: InstanceContext) -> Response:
         if as_json:
             index = index_from_json(parse_json(body, "index body"), "index body")
         else:
-            index = _proto().decode_index(body, "index body")
+            index = dvid_proto.decode_index(body, "index body")
         if index.body != label:
             raise InvalidRequest(f"index body is for label {index.body}, posted to label {label}")
         open_labels(ctx).ingest_indices([index])
@@ -183,7 +178,7 @@ async def post_indices(request: Request, ctx: InstanceContext) -> Response:
                 raise InvalidRequest("indices body must be a JSON list of label indexes")
             indices = [index_from_json(v, f"index {i} of the body") for i, v in enumerate(value)]
         else:
-            indices = _proto().decode_indices(body)
+            indices = dvid_proto.decode_indices(body)
         open_labels(ctx).ingest_indices(indices)
 
     await run_in_threadpool(run)
@@ -224,7 +219,7 @@ async def post_mappings(request: Request, ctx: InstanceContext) -> Response:
         if as_json:
             ops = _json_ops(parse_json(body, "mappings body"))
         else:
-            ops = [(op.mapped, list(op.original)) for op in _proto().decode_mapping_ops(body)]
+            ops = [(op.mapped, list(op.original)) for op in dvid_proto.decode_mapping_ops(body)]
         open_labels(ctx).ingest_mappings(_mapping_table(ops))
 
     await run_in_threadpool(run)
