@@ -22,7 +22,6 @@ NEUCLEASE_LABELMAP = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="the DVID Version field lands with the dvidsettings helper")
 def test_server_info_reports_a_dvid_version(dvid: Dvid) -> None:
     info = dvid.json("/api/server/info")
     # neuclease parses "DVID Version" as v<major>.<minor>.<patch>
