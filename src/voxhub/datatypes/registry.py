@@ -35,6 +35,8 @@ DescribeInstance = Callable[["StoreAccess", str, "InstanceInfo"], dict[str, Any]
 #: ``voxhub doctor``'s problems of one instance at a node, and its repair there
 CheckInstance = Callable[["StoreAccess", str, "InstanceInfo", "CheckOptions"], list["Problem"]]
 RepairInstance = Callable[["StoreAccess", str, "InstanceInfo"], list[str]]
+#: DVID's JSON of pyramid level N of an instance, served as the instance ``<name>_N``
+DescribeLevel = Callable[["StoreAccess", str, "InstanceInfo", int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,14 @@ class Datatype:
     check_values: Callable[[dict[str, Any]], ValueCheck] | None = None
     check_instance: CheckInstance | None = None
     repair_instance: RepairInstance | None = None
+    #: DVID's convention for downres grayscale (what neuroglancer's ``dvid://`` source
+    #: reads): pyramid level N of instance ``name`` is the instance ``name_N``. The top
+    #: level an instance config has (0: none), its ``info`` JSON at a level, and the
+    #: read-only routes serving a level (the context's ``level`` says which); ``None``:
+    #: the datatype's levels are not served under such names
+    pyramid_levels: Callable[[dict[str, Any]], int] | None = None
+    describe_level: DescribeLevel | None = None
+    level_routes: Callable[[], list[BaseRoute]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -153,6 +163,9 @@ def _register_builtins() -> None:
             check_values=_image_values,
             check_instance=_check_image,
             repair_instance=_repair_image,
+            pyramid_levels=_image_levels,
+            describe_level=_describe_image_level,
+            level_routes=_imageblk_level_routes,
         )
     )
 
@@ -198,6 +211,26 @@ def _imageblk_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.imageblk.routes")
     routes: list[BaseRoute] = module.image_routes()
     return routes
+
+
+def _imageblk_level_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.imageblk.routes_levels")
+    routes: list[BaseRoute] = module.level_routes()
+    return routes
+
+
+def _image_levels(config: dict[str, Any]) -> int:
+    from voxhub.datatypes.imageblk.levels import top_level
+
+    return top_level(config)
+
+
+def _describe_image_level(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, level: int
+) -> dict[str, Any]:
+    from voxhub.datatypes.imageblk.levels import level_info_json
+
+    return level_info_json(access, node_uuid, info, level)
 
 
 def _labelmap_routes() -> list[BaseRoute]:
