@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.versioning.protocols import VersionedReader, VersionedView
 
@@ -88,6 +89,8 @@ class Datatype:
     pyramid_levels: Callable[[dict[str, Any]], int] | None = None
     describe_level: DescribeLevel | None = None
     level_routes: Callable[[], list[BaseRoute]] | None = None
+    #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
+    dvid_differences: DvidDifferences = NO_DIFFERENCES
 
 
 _registry: dict[str, Datatype] = {}
@@ -140,6 +143,7 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_differences import IMAGE_DIFFERENCES
     from voxhub.datatypes.imageblk.dvid_settings import (
         check_image_config,
         image_config_from_settings,
@@ -166,10 +170,12 @@ def _register_builtins() -> None:
             pyramid_levels=_image_levels,
             describe_level=_describe_image_level,
             level_routes=_imageblk_level_routes,
+            dvid_differences=IMAGE_DIFFERENCES,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_differences import LABELMAP_DIFFERENCES
     from voxhub.datatypes.labelmap.dvid_settings import (
         check_label_config,
         label_config_from_settings,
@@ -192,6 +198,7 @@ def _register_builtins() -> None:
             check_values=_label_values,
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
+            dvid_differences=LABELMAP_DIFFERENCES,
         )
     )
 
