@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from . import dvid_wire
 from .conftest import APP, SEG, USER, Dvid, label_raw
 
@@ -12,6 +14,13 @@ from .conftest import APP, SEG, USER, Dvid, label_raw
 DVID_TIME = re.compile(r"(\d\d\d\d-\d\d-\d\d) (\d\d:\d\d:\d\d.\d+) (.\d\d\d\d) .*")
 
 
+@pytest.mark.covers(
+    "labelmap",
+    "GET /mutations",
+    "GET /mutations-range/{beg}/{end}",
+    "GET /history/{label}/{from}/{to}",
+    "GET /supervoxel-splits",
+)
 def test_history_across_versions(dvid: Dvid) -> None:
     root, node = dvid.committed, dvid.node
     [merge] = dvid.json(dvid.at("seg", "mutations", root))
@@ -28,6 +37,13 @@ def test_history_across_versions(dvid: Dvid) -> None:
     assert dvid.json(dvid.at("seg", "supervoxel-splits", root)) == []
 
 
+@pytest.mark.covers(
+    "labelmap",
+    "POST /renumber",
+    "POST /split-supervoxel/{label}",
+    "GET /mutations",
+    "GET /supervoxel-splits",
+)
 def test_renumber_pairs_and_supervoxel_splits(dvid: Dvid) -> None:
     dvid.labelmap("hist")
     label_raw(dvid, "hist", SEG, (0, 0, 0))
