@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from .conftest import APP, USER, Dvid
 
 #: what neuclease's create_labelmap_instance posts (every value a string)
@@ -44,8 +46,11 @@ def test_a_malformed_setting_is_400_naming_it(dvid: Dvid) -> None:
 def test_mutations_add_their_user_and_app_to_the_node_log(dvid: Dvid) -> None:
     dvid.labelmap("logged")
     before = dvid.json(f"/api/node/{dvid.node}/log")["log"]
-    two_bodies = (1).to_bytes(8, "little") * 256 + (2).to_bytes(8, "little") * 256  # 8x8x8
-    dvid.ok("POST", dvid.at("logged", "raw/0_1_2/8_8_8/0_0_0"), data=two_bodies)
+    dvid.ok(
+        "POST",
+        dvid.at("logged", "raw/0_1_2/8_8_8/0_0_0"),
+        data=np.array([1, 2] * 256, "<u8").tobytes(),
+    )
     dvid.ok("POST", dvid.at("logged", "merge"), json=[1, 2])
     added = dvid.json(f"/api/node/{dvid.node}/log")["log"][len(before) :]
     assert len(added) == 2, added

@@ -53,6 +53,10 @@ class InstanceContext:
     #: the largest body or cutout a request may move, in bytes (413 beyond)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     caller: Caller = Caller()
+    #: the pyramid level a derived ``<name>_N`` instance (DVID's name for downres levels,
+    #: served read-only from the base instance's own levels) addresses; 0 for the
+    #: instance itself. ``instance`` is then the base instance.
+    level: int = 0
 
     @property
     def fast_reads(self) -> bool:
