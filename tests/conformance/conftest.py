@@ -5,9 +5,11 @@ once for the package and stopped at its end. Requests go through a ``requests.Se
 whose default query is ``u=<user>&app=<app>``, as neuclease's session sends on every call,
 and JSON bodies ride on GET where DVID reads them (``mapping``, ``labels``, ``sizes``).
 
-Every request is recorded as ``(typename, METHOD, path below the instance)``;
-``test_route_coverage.py`` (run last) walks ``/api/help/{type}`` and fails if a listed
-route was never called.
+Each case names the routes it is the conformance case of (``@pytest.mark.covers``), and
+an autouse fixture checks it really called them (every request is recorded as
+``(typename, METHOD, path below the instance)``); ``test_route_coverage.py`` walks
+``/api/help/{type}`` and fails if a listed route has no case. The markers, not the calls,
+are what it reads, so it works on any subset of xdist workers.
 
 The data every read test shares, written once (:func:`dvid`):
 
@@ -168,7 +170,34 @@ def dvid(server: ServerProcess) -> Iterator[Dvid]:
     session.close()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the route coverage check after every other conformance case."""
-    last = [item for item in items if item.path.name == "test_route_coverage.py"]
-    items[:] = [item for item in items if item not in last] + last
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "covers(typename, *routes): the conformance case of these routes ('METHOD /path' as "
+        "/api/help/{typename} lists them); checked: the test must call each of them",
+    )
+
+
+def covered(item: pytest.Item) -> set[tuple[str, str, str]]:
+    """``(typename, METHOD, /path)`` the ``covers`` markers of a test declare."""
+    return {
+        (mark.args[0], *route.split(" ", 1))
+        for mark in item.iter_markers("covers")
+        for route in mark.args[1:]
+    }  # type: ignore[misc]
+
+
+def called(dvid: Dvid, typename: str, method: str, template: str) -> bool:
+    """Whether ``dvid`` made a ``method`` request matching the route ``template``."""
+    pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+    return any(t == typename and m == method and pattern.match(p) for t, m, p in dvid.calls)
+
+
+@pytest.fixture(autouse=True)
+def _calls_what_it_covers(request: pytest.FixtureRequest, dvid: Dvid) -> Iterator[None]:
+    """A test marked ``covers`` must really call each route it names (so the coverage
+    check, which reads the markers, cannot be satisfied by a marker alone)."""
+    dvid.calls.clear()
+    yield
+    missing = [r for r in sorted(covered(request.node)) if not called(dvid, *r)]
+    assert not missing, f"{request.node.name} is marked as covering {missing} but never calls them"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 
 import numpy as np
@@ -27,6 +28,13 @@ def mapping(dvid: Dvid, name: str, svs: list[int]) -> list[int]:
     return result
 
 
+@pytest.mark.covers(
+    "labelmap",
+    "POST /raw/{dims}/{size}/{offset}",
+    "POST /merge",
+    "POST /cleave/{label}",
+    "POST /renumber",
+)
 def test_merge_cleave_and_renumber(dvid: Dvid, edit: str) -> None:
     merged = dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3, 5]).json()
     assert set(merged) == {"MutationID"}
@@ -44,7 +52,7 @@ def test_merge_cleave_and_renumber(dvid: Dvid, edit: str) -> None:
     assert dvid.json(dvid.at(edit, f"size/{body}")) == {"voxels": int(np.isin(SEG, [3, 5]).sum())}
 
     renumbered = dvid.ok("POST", dvid.at(edit, "renumber"), json=[1000, body])
-    assert set(renumbered.json()) == {"MutationID"}
+    assert set(renumbered.json()) == {"MutationID", "MutationIDs"}  # DVID: empty body
     assert mapping(dvid, edit, [3, 5]) == [1000, 1000]
     assert dvid.request("GET", dvid.at(edit, f"supervoxels/{body}")).status_code == 404
 
@@ -53,6 +61,7 @@ def test_merge_cleave_and_renumber(dvid: Dvid, edit: str) -> None:
     assert (lastmod["last mod user"], lastmod["last mod app"]) == (USER, APP)
 
 
+@pytest.mark.covers("labelmap", "POST /split-supervoxel/{label}", "POST /split/{label}")
 def test_split_supervoxel_and_split(dvid: Dvid, edit: str) -> None:
     top = [(56, y, z, 8) for z in range(56, 60) for y in range(56, 64)]  # half of sv 5
     reply = dvid.ok("POST", dvid.at(edit, "split-supervoxel/5"), data=dvid_wire.rles_body(top))
@@ -80,6 +89,7 @@ def test_split_supervoxel_and_split(dvid: Dvid, edit: str) -> None:
     assert dvid_wire.voxels_of(got) == {(x, y, 0) for x in range(4) for y in range(1, 5)}
 
 
+@pytest.mark.covers("labelmap", "POST /nextlabel/{count}")
 def test_nextlabel_reservations(dvid: Dvid, edit: str) -> None:
     first = dvid.ok("POST", dvid.at(edit, "nextlabel/5")).json()
     assert set(first) == {"start", "end"}
@@ -88,17 +98,42 @@ def test_nextlabel_reservations(dvid: Dvid, edit: str) -> None:
     assert second["start"] > first["end"]
 
 
+@pytest.mark.covers("labelmap", "GET /mutations")
 def test_mutations_are_listed_with_who_made_them(dvid: Dvid, edit: str) -> None:
     dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3])
     dvid.ok("POST", dvid.at(edit, "cleave/1"), json=[3])
     records = dvid.json(dvid.at(edit, "mutations"))
-    assert [r["Action"] for r in records] == ["merge", "cleave"]
+    assert [r["Action"] for r in records] == ["merge-complete", "cleave-complete"]
     for r in records:
-        assert {"MutationID", "Action", "User", "App", "Timestamp"} <= set(r)
+        assert {"MutationID", "Action", "UUID", "User", "App", "Timestamp"} <= set(r)
         assert (r["User"], r["App"]) == (USER, APP)
     assert dvid.json(dvid.at(edit, "mutations"), params={"userid": "nobody"}) == []
 
 
+@pytest.mark.covers("labelmap", "POST /pyramid")
 def test_pyramid_rebuild(dvid: Dvid, edit: str) -> None:
     dvid.ok("POST", dvid.at(edit, "pyramid"))
     assert dvid.json(dvid.at(edit, "label/30_30_30"), params={"scale": "1"}) == {"Label": 5}
+
+
+@pytest.mark.covers("labelmap", "POST /blocks")
+def test_post_blocks_takes_gzipped_native_blocks(dvid: Dvid) -> None:
+    """neuclease's post_labelmap_blocks: gzip'd native blocks, several labels per sub-block."""
+    name = f"edit{next(_names)}"
+    dvid.labelmap(name)
+    rng = np.random.default_rng(7)
+    mixed = rng.choice(np.array([9, 10, 2**40 + 3], np.uint64), size=(64, 64, 64))
+    mixed[:32] = 11  # solid sub-blocks next to mixed ones
+    records = [
+        ((0, 1, 0), gzip.compress(dvid_wire.encode_block(mixed))),
+        ((2, 0, 1), gzip.compress(dvid_wire.solid_block(12))),
+    ]
+    dvid.ok("POST", dvid.at(name, "blocks"), data=dvid_wire.stream(records))
+    back = dvid.ok("GET", dvid.at(name, "raw/0_1_2/64_64_64/0_64_0")).content
+    assert np.array_equal(np.frombuffer(back, "<u8").reshape(64, 64, 64), mixed)
+    assert dvid.json(dvid.at(name, "label/130_0_70")) == {"Label": 12}
+    listed = np.frombuffer(dvid.ok("GET", dvid.at(name, "listlabels")).content, "<u8")
+    assert listed.tolist() == [9, 10, 11, 12, 2**40 + 3]
+    stream = dvid.ok("GET", dvid.at(name, "specificblocks"), params={"blocks": "0,1,0"})
+    block = dvid_wire.parse_stream(stream.content)[(0, 1, 0)]
+    assert np.array_equal(dvid_wire.gunzip_block(block), mixed)

@@ -6,6 +6,7 @@ import gzip
 
 import lz4.block
 import numpy as np
+import pytest
 
 from . import dvid_wire
 from .conftest import BODIES, SEG, SOLID, Dvid
@@ -19,6 +20,7 @@ def voxels(reply_content: bytes, shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(reply_content, "<u8").reshape(shape)
 
 
+@pytest.mark.covers("labelmap", "GET /info")
 def test_info_has_the_fields_clients_parse(dvid: Dvid) -> None:
     info = dvid.json(dvid.at("seg", "info"))
     base, extended = info["Base"], info["Extended"]
@@ -36,11 +38,13 @@ def test_info_has_the_fields_clients_parse(dvid: Dvid) -> None:
     assert extended["Values"] == [{"DataType": "uint64", "Label": "seg"}]
 
 
+@pytest.mark.covers("labelmap", "GET /extents")
 def test_extents(dvid: Dvid) -> None:
     extents = dvid.json(dvid.at("seg", "extents"))
     assert extents == {"MinPoint": [0, 0, 0], "MaxPoint": [127, 63, 63]}
 
 
+@pytest.mark.covers("labelmap", "GET /raw/{dims}/{size}/{offset}")
 def test_raw_is_zyx_little_endian_uint64(dvid: Dvid) -> None:
     url = dvid.at("seg", "raw/0_1_2/128_64_64/0_0_0")
     assert np.array_equal(voxels(dvid.ok("GET", url).content, (64, 64, 128)), MAPPED)
@@ -51,6 +55,7 @@ def test_raw_is_zyx_little_endian_uint64(dvid: Dvid) -> None:
     assert np.array_equal(voxels(part, (2, 3, 10)), MAPPED[1:3, 30:33, 60:70])
 
 
+@pytest.mark.covers("labelmap", "GET /raw/{dims}/{size}/{offset}")
 def test_raw_compressions(dvid: Dvid) -> None:
     url = dvid.at("seg", "raw/0_1_2/64_64_64/0_0_0")
     expected = MAPPED[:, :, :64]
@@ -61,6 +66,7 @@ def test_raw_compressions(dvid: Dvid) -> None:
     assert np.array_equal(voxels(plain, expected.shape), expected)
 
 
+@pytest.mark.covers("labelmap", "GET /raw/{dims}/{size}/{offset}")
 def test_raw_at_scale_one(dvid: Dvid) -> None:
     """Scale 1 halves each axis; each voxel is one of the labels of its 2×2×2 cell."""
     got = voxels(
@@ -73,6 +79,7 @@ def test_raw_at_scale_one(dvid: Dvid) -> None:
     assert got[0, 31, 20] == 3
 
 
+@pytest.mark.covers("labelmap", "GET /label/{point}", "GET /labels")
 def test_label_and_labels_with_a_json_get_body(dvid: Dvid) -> None:
     assert dvid.json(dvid.at("seg", "label/40_0_0")) == {"Label": 1}
     assert dvid.json(dvid.at("seg", "label/40_0_0"), params={"supervoxels": "true"}) == {"Label": 2}
@@ -84,18 +91,21 @@ def test_label_and_labels_with_a_json_get_body(dvid: Dvid) -> None:
     assert svs == [1, 2, 3, SOLID, 6, 5]
 
 
+@pytest.mark.covers("labelmap", "GET /mapping")
 def test_mapping_with_a_json_get_body(dvid: Dvid) -> None:
     assert dvid.json(dvid.at("seg", "mapping"), json=[1, 2, 3, SOLID, 987654]) == [1, 1, 3, 4, 0]
     nolookup = dvid.json(dvid.at("seg", "mapping"), json=[2, 3], params={"nolookup": "true"})
     assert nolookup == [1, 3]
 
 
+@pytest.mark.covers("labelmap", "GET /mappings")
 def test_mappings_text_and_binary(dvid: Dvid) -> None:
     assert dvid.ok("GET", dvid.at("seg", "mappings")).text == "2 1\n"
     binary = dvid.ok("GET", dvid.at("seg", "mappings"), params={"format": "binary"}).content
     assert np.frombuffer(binary, "<u8").tolist() == [2, 1]
 
 
+@pytest.mark.covers("labelmap", "GET /blocks/{size}/{offset}")
 def test_block_stream_of_native_blocks(dvid: Dvid) -> None:
     """``GET blocks?compression=blocks``: gzip'd native blocks, mapped unless supervoxels."""
     url = dvid.at("seg", "blocks/128_64_64/0_0_0")
@@ -108,6 +118,7 @@ def test_block_stream_of_native_blocks(dvid: Dvid) -> None:
     assert np.array_equal(dvid_wire.gunzip_block(sv[(0, 0, 0)]), SEG)
 
 
+@pytest.mark.covers("labelmap", "GET /blocks/{size}/{offset}")
 def test_block_stream_default_is_lz4_and_unset_blocks_are_left_out(dvid: Dvid) -> None:
     url = dvid.at("seg", "blocks/192_64_64/0_0_0")  # the third block is unset
     stream = dvid_wire.parse_stream(dvid.ok("GET", url).content)
@@ -120,6 +131,7 @@ def test_block_stream_default_is_lz4_and_unset_blocks_are_left_out(dvid: Dvid) -
     )
 
 
+@pytest.mark.covers("labelmap", "GET /specificblocks")
 def test_specificblocks_default_is_native(dvid: Dvid) -> None:
     params = {"blocks": "1,0,0,0,0,0,5,5,5", "supervoxels": "true"}
     stream = dvid_wire.parse_stream(
@@ -134,6 +146,13 @@ def test_specificblocks_default_is_native(dvid: Dvid) -> None:
     assert voxels(gzip.decompress(one[(0, 0, 0)]), (64, 64, 64))[0, 0, 40] == SOLID
 
 
+@pytest.mark.covers(
+    "labelmap",
+    "GET /size/{label}",
+    "GET /sizes",
+    "GET /supervoxels/{label}",
+    "GET /supervoxel-sizes/{label}",
+)
 def test_sizes_and_supervoxels(dvid: Dvid) -> None:
     n1, n2 = int((SEG == 1).sum()), int((SEG == 2).sum())
     assert dvid.json(dvid.at("seg", "size/1")) == {"voxels": n1 + n2}
@@ -146,6 +165,7 @@ def test_sizes_and_supervoxels(dvid: Dvid) -> None:
     assert dict(zip(sizes["supervoxels"], sizes["sizes"], strict=True)) == {1: n1, 2: n2}
 
 
+@pytest.mark.covers("labelmap", "GET /sparsevol/{label}")
 def test_sparsevol_rles_and_bounds(dvid: Dvid) -> None:
     header_voxels, rows = dvid_wire.rles(dvid.ok("GET", dvid.at("seg", "sparsevol/5")).content)
     assert header_voxels == 0  # DVID: "# Voxels [TODO. 0 for now]"
@@ -170,6 +190,12 @@ def rows_of(dvid: Dvid, label: int) -> list[list[int]]:
     return dvid_wire.rles(dvid.ok("GET", dvid.at("seg", f"sparsevol/{label}")).content)[1].tolist()
 
 
+@pytest.mark.covers(
+    "labelmap",
+    "GET /sparsevol-size/{label}",
+    "GET /sparsevol-coarse/{label}",
+    "GET /sparsevol-by-point/{point}",
+)
 def test_sparsevol_size_coarse_and_by_point(dvid: Dvid) -> None:
     size = dvid.json(dvid.at("seg", "sparsevol-size/1"))
     assert size == {
@@ -184,6 +210,7 @@ def test_sparsevol_size_coarse_and_by_point(dvid: Dvid) -> None:
     assert by_point == dvid.ok("GET", dvid.at("seg", "sparsevol/5")).content
 
 
+@pytest.mark.covers("labelmap", "GET /maxlabel", "GET /nextlabel", "GET /listlabels")
 def test_maxlabel_nextlabel_listlabels(dvid: Dvid) -> None:
     assert dvid.ok("GET", dvid.at("seg", "maxlabel")).json() == {"maxlabel": 6}
     assert dvid.ok("GET", dvid.at("seg", "nextlabel")).json() == {"nextlabel": 7}
@@ -197,6 +224,7 @@ def test_maxlabel_nextlabel_listlabels(dvid: Dvid) -> None:
     assert np.frombuffer(with_sizes.content, "<u8").tolist() == [1, int(np.isin(SEG, [1, 2]).sum())]
 
 
+@pytest.mark.covers("labelmap", "GET /lastmod/{label}", "GET /index/{label}")
 def test_lastmod_and_index(dvid: Dvid) -> None:
     lastmod = dvid.json(dvid.at("seg", "lastmod/1"))
     assert set(lastmod) == {"mutation id", "last mod user", "last mod app", "last mod time"}

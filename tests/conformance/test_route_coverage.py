@@ -1,8 +1,9 @@
 """Every labelmap and uint8blk route ``/api/help`` lists has a conformance case.
 
-Runs after the other conformance modules (``conftest.pytest_collection_modifyitems``) and
-checks the requests they made: a route listed in ``/api/help/{type}`` that no case called
-fails here, so a new route cannot land without its conformance case.
+A case declares the routes it covers (``@pytest.mark.covers``; ``conftest`` checks it
+really calls them). Here the declarations of every collected conformance case are
+compared with ``/api/help/{type}``: a listed route without a case fails, so a new route
+cannot land without one, and a declaration naming a route the help does not list fails too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Dvid
+from .conftest import Dvid, covered
 
 #: the datatypes this package covers
 TYPENAMES = ("labelmap", "uint8blk")
@@ -30,22 +31,14 @@ def help_routes(dvid: Dvid, typename: str) -> list[tuple[str, str]]:
     return routes
 
 
-def called(dvid: Dvid, typename: str, method: str, template: str) -> bool:
-    pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
-    return any(t == typename and m == method and pattern.match(path) for t, m, path in dvid.calls)
-
-
 def test_every_help_route_has_a_case(dvid: Dvid, request: pytest.FixtureRequest) -> None:
-    modules = {Path(str(item.path)).name for item in request.session.items}
-    mine = {p.name for p in Path(__file__).parent.glob("test_*.py")}
-    if not mine <= modules:
-        pytest.skip("route coverage is judged on a run of the whole conformance package")
-    missing = [
-        f"{typename}: {method} {path}"
-        for typename in TYPENAMES
-        for method, path in help_routes(dvid, typename)
-        if not called(dvid, typename, method, path)
-    ]
-    assert not missing, "routes listed in /api/help without a conformance case:\n" + "\n".join(
-        missing
-    )
+    here = Path(__file__).parent
+    items = [item for item in request.session.items if Path(str(item.path)).parent == here]
+    if {Path(str(item.path)).name for item in items} != {p.name for p in here.glob("test_*.py")}:
+        pytest.skip("route coverage is judged on a collection of the whole conformance package")
+    declared = set().union(*(covered(item) for item in items))
+    listed = {(t, m, p) for t in TYPENAMES for m, p in help_routes(dvid, t)}
+    missing = sorted(listed - declared)
+    assert not missing, f"routes /api/help lists without a conformance case: {missing}"
+    stale = sorted(declared - listed)
+    assert not stale, f"conformance cases cover routes /api/help does not list: {stale}"

@@ -24,6 +24,7 @@ def gray(dvid: Dvid) -> str:
     return name
 
 
+@pytest.mark.covers("uint8blk", "GET /info", "GET /metadata")
 def test_info_and_metadata(dvid: Dvid) -> None:
     info = dvid.json(dvid.at("em", "info"))
     assert info["Base"]["TypeName"] == "uint8blk"
@@ -42,6 +43,9 @@ def test_info_and_metadata(dvid: Dvid) -> None:
     assert metadata["Properties"]["Values"][0]["DataType"] == "uint8"
 
 
+@pytest.mark.covers(
+    "uint8blk", "GET /raw/{dims}/{size}/{offset}", "GET /raw/{dims}/{size}/{offset}/{fmt}"
+)
 def test_raw_volume_and_slices(dvid: Dvid) -> None:
     cut = dvid.ok("GET", dvid.at("em", "raw/0_1_2/20_10_5/3_4_5")).content
     assert np.array_equal(np.frombuffer(cut, np.uint8).reshape(5, 10, 20), EM[5:10, 4:14, 3:23])
@@ -57,6 +61,13 @@ def test_raw_volume_and_slices(dvid: Dvid) -> None:
     assert len(half.content) == 32**3
 
 
+@pytest.mark.covers(
+    "uint8blk",
+    "GET /isotropic/{dims}/{size}/{offset}",
+    "GET /isotropic/{dims}/{size}/{offset}/{fmt}",
+    "GET /arb/{top_left}/{top_right}/{bottom_left}/{res}",
+    "GET /arb/{top_left}/{top_right}/{bottom_left}/{res}/{fmt}",
+)
 def test_isotropic_and_arb(dvid: Dvid) -> None:
     iso = dvid.ok("GET", dvid.at("em", "isotropic/0_1_2/8_8_8/0_0_0")).content
     assert np.array_equal(np.frombuffer(iso, np.uint8).reshape(8, 8, 8), EM[:8, :8, :8])
@@ -68,6 +79,7 @@ def test_isotropic_and_arb(dvid: Dvid) -> None:
     assert arb_default[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.covers("uint8blk", "GET /subvolblocks/{size}/{offset}", "GET /specificblocks")
 def test_subvolblocks_and_specificblocks(dvid: Dvid) -> None:
     url = dvid.at("em", "subvolblocks/64_64_64/0_0_0")
     stream = dvid_wire.parse_stream(dvid.ok("GET", url, params={"compression": "jpeg"}).content)
@@ -89,6 +101,7 @@ def test_subvolblocks_and_specificblocks(dvid: Dvid) -> None:
     )
 
 
+@pytest.mark.covers("uint8blk", "GET /blocks/{offset}/{nblocks}", "POST /blocks/{offset}/{nblocks}")
 def test_blocks_get_and_post(dvid: Dvid, gray: str) -> None:
     """``blocks/{x_y_z}/{spanX}``: spanX uncompressed blocks, each x fastest, no headers."""
     span = dvid.ok("GET", dvid.at("em", "blocks/0_1_0/2")).content
@@ -103,6 +116,9 @@ def test_blocks_get_and_post(dvid: Dvid, gray: str) -> None:
     assert np.array_equal(volume[:, :, 32:], data[1])
 
 
+@pytest.mark.covers(
+    "uint8blk", "POST /raw/{dims}/{size}/{offset}", "GET /extents", "POST /extents", "POST /pyramid"
+)
 def test_raw_post_compressed_extents_and_pyramid(dvid: Dvid, gray: str) -> None:
     cube = (np.arange(32**3) % 7).astype(np.uint8).reshape(32, 32, 32)
     body = gzip.compress(cube.tobytes())  # voxhub takes gzip'd bodies with ?compression=gzip
@@ -118,3 +134,20 @@ def test_raw_post_compressed_extents_and_pyramid(dvid: Dvid, gray: str) -> None:
     dvid.ok("POST", dvid.at(gray, "pyramid"))
     level = dvid.ok("GET", dvid.at(gray, "raw/0_1_2/16_16_16/0_0_0"), params={"scale": "1"})
     assert len(level.content) == 16**3
+
+
+def test_pyramid_levels_are_dvid_instances_named_name_n(dvid: Dvid) -> None:
+    """neuroglancer's dvid:// source finds scales as instances ``em_1``, ``em_2``, …"""
+    repos = dvid.json("/api/repos/info")
+    assert "em_1" in repos[dvid.repo]["DataInstances"]
+    info = dvid.json(dvid.at("em_1", "info"))
+    assert info["Base"]["TypeName"] == "uint8blk"
+    assert info["Extended"]["MaxPoint"] == [31, 31, 31]
+    level = dvid.ok("GET", dvid.at("em_1", "raw/0_1_2/32_32_32/0_0_0")).content
+    scaled = dvid.ok("GET", dvid.at("em", "raw/0_1_2/32_32_32/0_0_0"), params={"scale": "1"})
+    assert level == scaled.content
+    blocks = dvid.ok("GET", dvid.at("em_1", "subvolblocks/32_32_32/0_0_0")).content
+    assert list(dvid_wire.parse_stream(blocks)) == [(0, 0, 0)]
+    written = dvid.request("POST", dvid.at("em_1", "raw/0_1_2/8_8_8/0_0_0"), data=bytes(512))
+    assert written.status_code == 405
+    assert "em" in written.json()["error"]

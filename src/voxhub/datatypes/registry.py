@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.versioning.protocols import VersionedReader, VersionedView
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from voxhub.datatypes.access import StoreAccess
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
+    from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
     from voxhub.versioning.records import InstanceInfo
 
@@ -68,9 +70,11 @@ class Datatype:
     #: the opener of its instances as ndstore/BossDB channels (loaded lazily, like
     #: ``routes``); ``None``: ndstore URLs refuse its instances
     ndstore: Callable[[], ChannelOpener] | None = None
-    #: DVID's instance-creation settings (keys lower-cased, shared ones removed) → the
-    #: stored config of a new instance of a typename; ``None``: not creatable over HTTP
-    config_from_settings: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: DVID's instance-creation settings (keys lower-cased, ``typename``, ``dataname`` and
+    #: ``versioned`` removed) → the stored config of a new instance of a typename and the
+    #: settings it ignores (DVID ignores what a type does not use); ``None``: not
+    #: creatable over HTTP
+    config_from_settings: Callable[[str, dict[str, Any]], FromSettings] | None = None
     #: a stored config posted as JSON (voxhub's own ``POST .../instance``) checked as the
     #: datatype's constructor checks it; ``None``: stored as given
     check_config: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
@@ -88,6 +92,8 @@ class Datatype:
     pyramid_levels: Callable[[dict[str, Any]], int] | None = None
     describe_level: DescribeLevel | None = None
     level_routes: Callable[[], list[BaseRoute]] | None = None
+    #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
+    dvid_differences: DvidDifferences = NO_DIFFERENCES
 
 
 _registry: dict[str, Datatype] = {}
@@ -140,6 +146,7 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_differences import IMAGE_DIFFERENCES
     from voxhub.datatypes.imageblk.dvid_settings import (
         check_image_config,
         image_config_from_settings,
@@ -166,10 +173,12 @@ def _register_builtins() -> None:
             pyramid_levels=_image_levels,
             describe_level=_describe_image_level,
             level_routes=_imageblk_level_routes,
+            dvid_differences=IMAGE_DIFFERENCES,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_differences import LABELMAP_DIFFERENCES
     from voxhub.datatypes.labelmap.dvid_settings import (
         check_label_config,
         label_config_from_settings,
@@ -192,6 +201,7 @@ def _register_builtins() -> None:
             check_values=_label_values,
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
+            dvid_differences=LABELMAP_DIFFERENCES,
         )
     )
 
