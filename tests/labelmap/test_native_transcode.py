@@ -8,9 +8,10 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tests.labelmap.test_native_block import label_blocks
+
 from voxhub.codecs.cseg import CsegCodec, encode_google
+from voxhub.datatypes.labelmap.index import count_labels
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
 from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, ranks
 from voxhub.errors import CodecError
@@ -96,3 +97,11 @@ def test_ranks_is_unique_with_inverse(values: list[int]) -> None:
     expected, inverse = np.unique(labels, return_inverse=True)
     assert np.array_equal(distinct, expected)
     assert np.array_equal(rank, inverse)
+
+
+@settings(max_examples=40, deadline=None)
+@given(label_blocks())
+def test_count_labels_equals_numpy_unique(block: np.ndarray) -> None:
+    labels, counts = np.unique(block, return_counts=True)
+    expected = {int(v): int(n) for v, n in zip(labels, counts, strict=True) if v}
+    assert count_labels(block) == expected
