@@ -25,7 +25,7 @@ from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import generations, metastore, pending, records, writesets
+from voxhub.versioning import generations, metastore, node_log, pending, records, writesets
 from voxhub.versioning.dag import (
     MASTER,
     NodeInfo,
@@ -412,6 +412,12 @@ class Catalog:
 
         return self._nodes.update(self._nodes.resolve(ref), change)
 
+    def node_log(self, ref: str) -> list[str]:
+        """The node's whole log, oldest first: its record's lines and the lines that
+        mutations over HTTP wrote with their data (:mod:`voxhub.versioning.node_log`)."""
+        node = self.node(ref)
+        return node_log.merged(node.log, self.store, node.uuid)
+
     def branch_versions(self, repo_ref: str, branch: str) -> list[str]:
         """UUIDs from the branch's leaf back to the repo root; ``[]`` if unknown."""
         return self._nodes.branch_path(self.repo(repo_ref).root, branch)
@@ -433,8 +439,10 @@ class Catalog:
         *,
         versioned: bool = True,
         at: str | None = None,
+        ignored_settings: Sequence[str] = (),
     ) -> InstanceInfo:
-        """Create a uniquely named instance; ``at`` (default: master leaf) must be open."""
+        """Create a uniquely named instance; ``at`` (default: master leaf) must be open.
+        ``ignored_settings``: creation settings the datatype did not use (kept to show)."""
         validate_instance_name(name)
         _check_json(config, f"config of instance {name!r}")
         root = self.repo(repo_ref).root
@@ -464,6 +472,7 @@ class Catalog:
                 versioned=versioned,
                 created_at=created,
                 config=dict(config),
+                ignored_settings=tuple(str(s) for s in ignored_settings),
             )
             txn.put(key, records.encode(info))
             generations.bump(txn, root)

@@ -36,7 +36,7 @@ from typing import TypeVar
 
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import counters
+from voxhub.versioning import counters, node_log
 from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
@@ -48,6 +48,7 @@ from voxhub.versioning.keys import (
     version_bytes,
     version_of,
     write_set_key,
+    writes_prefix,
 )
 from voxhub.versioning.protocols import VersionedTxn
 from voxhub.versioning.records import decode_node
@@ -352,6 +353,22 @@ class VersionedKV(_ViewBase):
         pairs = self._resolver.group(raw, start, end)
         yield from _with_values(pairs, keys_only, self.store.get_many)
 
+    def written_here(self, start: bytes, end: bytes) -> list[bytes]:
+        """The tkeys in ``[start, end)`` whose value the bound node stored itself, ascending.
+
+        One range of the node's write set, each key then checked at the node's own
+        version (a merge node's write set also names what its sides wrote). Unversioned
+        instances keep no write sets and store everything at one version: every visible
+        key of the range is the node's own.
+        """
+        if not self.versioned:
+            return [t for t, _ in self.scan(start, end, keys_only=True)]
+        base = writes_prefix(self._instance_id, self._version_id)
+        found = self.store.scan(base + start, base + end, keys_only=True)
+        tkeys = [k[len(base) :] for k, _ in found]
+        held = self.store.get_many([self._key(t) for t in tkeys])
+        return [t for t, value in zip(tkeys, held, strict=True) if value is not None]
+
     # -- writes --------------------------------------------------------------------------
     @property
     def writable(self) -> bool:
@@ -387,7 +404,7 @@ class VersionedKV(_ViewBase):
             for tkey, value in pairs:
                 self._write(txn, tkey, value, False)
 
-        self.store.transact(apply)
+        self._commit(apply)
 
     def delete_many(self, tkeys: Iterable[bytes]) -> None:
         """Delete several keys at the bound version in one atomic batch.
@@ -407,7 +424,7 @@ class VersionedKV(_ViewBase):
             for tkey, shadowed in zip(tkeys, below, strict=True):
                 self._write(txn, tkey, None, shadowed)
 
-        self.store.transact(apply)
+        self._commit(apply)
 
     def transact(self, fn: Callable[[VersionedTxn], T]) -> T:
         """Run ``fn`` as one isolated read-modify-write unit at the bound node."""
@@ -416,4 +433,20 @@ class VersionedKV(_ViewBase):
             self._check_in(txn.get)
             return fn(_TxnView(txn, self))
 
-        return self.store.transact(run)
+        return self._commit(run)
+
+    def _commit(self, fn: Callable[[Txn], T]) -> T:
+        """``store.transact(fn)``, adding the request's pending node-log line (if any:
+        :func:`voxhub.versioning.node_log.logging_writes`) to the same transaction."""
+        pending = node_log.pending_line()
+        if pending is None:
+            return self.store.transact(fn)
+
+        def logged(txn: Txn) -> T:
+            result = fn(txn)
+            node_log.append(txn, self.node_uuid, pending.line)
+            return result
+
+        result = self.store.transact(logged)
+        pending.written = True
+        return result
