@@ -131,9 +131,10 @@ async def post_split(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_renumber(request: Request, ctx: InstanceContext) -> Response:
-    """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``, pair after pair, all or
-    nothing: ``{"MutationID": last, "MutationIDs": [one per pair]}`` (DVID answers
-    nothing; like DVID, each pair is a mutation and a ``renumber-complete`` record)."""
+    """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``: all pairs or none.
+
+    Pair after pair; like DVID, each pair is a mutation and a ``renumber-complete``
+    record. ``{"MutationID": last, "MutationIDs": [one per pair]}`` (DVID: nothing)."""
     labels = id_list(await json_request(request, ctx, "renumber"), "renumber")
     if not labels or len(labels) % 2:
         raise InvalidRequest(
