@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-BLOCK = (8, 8, 8)
+BLOCK = (8, 16, 16)  # (z, y, x): 2x2x1 sub-blocks, so their order matters
 MAX_SCALE = 2
 _names = itertools.count()
 
@@ -147,7 +147,7 @@ def test_sparsevol_at_scale_matches_numpy(
     if fmt == "blocks":
         got_label, blocks = decode_blocks(r.content)
         assert got_label == label
-        assert struct.unpack_from("<III", r.content) == (1, 1, 1)  # 8³ blocks: one sub-block
+        assert struct.unpack_from("<III", r.content) == (2, 2, 1)  # sub-blocks along x, y, z
         got = np.zeros(truth.shape, bool)
         starts = [b.start for b, _ in blocks]
         assert starts == sorted(starts)  # block order

@@ -168,6 +168,7 @@ def label_routes() -> list[BaseRoute]:
     """The routes of one labelmap instance, paths relative to ``/api/node/{uuid}/{name}``."""
     from voxhub.datatypes.labelmap import routes_labels as lab
     from voxhub.datatypes.labelmap import routes_mutations as mut
+    from voxhub.datatypes.labelmap import routes_slices as sli
     from voxhub.datatypes.labelmap import routes_sparsevol as spv
     from voxhub.datatypes.labelmap import routes_voxels as vox
 
@@ -222,6 +223,21 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
         instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get, api=raw),
         instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post, api=write),
+        instance_route(
+            "/isotropic/{dims}/{size}/{offset}",
+            sli.get_isotropic,
+            methods=get,
+            api=Api(
+                query=(SCALE, SUPERVOXELS, Param("compression", {"enum": ["lz4", "gzip"]})),
+                answers=(OCTET,),
+            ),
+        ),
+        instance_route(
+            "/pseudocolor/{dims}/{size}/{offset}",
+            sli.get_pseudocolor,
+            methods=get,
+            api=Api(query=(SCALE,), answers=("image/png",)),
+        ),
         instance_route("/label/{point}", vox.get_label, methods=get, api=scaled_sv),
         instance_route("/labels", vox.get_labels, methods=get, api=labels_at),
         instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get, api=stream),

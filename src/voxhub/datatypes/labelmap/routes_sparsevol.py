@@ -23,7 +23,7 @@ from starlette.responses import Response
 from voxhub.datatypes.labelmap import rle, sparsevol_blocks
 from voxhub.datatypes.labelmap.body_blocks import block_meets
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import id_of, index_key
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.rle import Runs
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
@@ -201,8 +201,9 @@ async def get_sparsevols_coarse(request: Request, ctx: InstanceContext) -> Respo
         out = bytearray()
         if last < first:
             return bytes(out)
-        # index keys have one length: the key just after last's ends the range
-        for key, value in view.scan(index_key(first), index_key(last) + b"\0"):
+        # type keys are prefixes of stored keys (their versions follow): end at the next id
+        end = index_key(last + 1) if last < 2**64 - 1 else key_range(KEY_INDEX)[1]
+        for key, value in view.scan(index_key(first), end):
             if not value:
                 continue
             body = id_of(key)
