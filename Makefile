@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-all
 SERVE_STAMP := $(VENV)/.installed-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest workers for `make test` (CI has 2 cores; much of the suite waits on servers)
+TEST_WORKERS ?= 2
 
 .PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions fuzz clean
 
@@ -46,7 +48,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

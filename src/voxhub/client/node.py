@@ -118,7 +118,7 @@ class Node:
     def log_lines(self) -> list[str]:
         """The node's text log (DVID's ``/log``): what :meth:`append_log` and audited
         changes wrote, oldest first."""
-        return list(self.info.log)
+        return self._hub.catalog.node_log(self.uuid)
 
     def append_log(self, *lines: str) -> None:
         """Add lines to the node's text log."""

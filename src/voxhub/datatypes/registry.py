@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.versioning.protocols import VersionedReader, VersionedView
 
@@ -35,6 +36,8 @@ DescribeInstance = Callable[["StoreAccess", str, "InstanceInfo"], dict[str, Any]
 #: ``voxhub doctor``'s problems of one instance at a node, and its repair there
 CheckInstance = Callable[["StoreAccess", str, "InstanceInfo", "CheckOptions"], list["Problem"]]
 RepairInstance = Callable[["StoreAccess", str, "InstanceInfo"], list[str]]
+#: DVID's JSON of pyramid level N of an instance, served as the instance ``<name>_N``
+DescribeLevel = Callable[["StoreAccess", str, "InstanceInfo", int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,16 @@ class Datatype:
     check_values: Callable[[dict[str, Any]], ValueCheck] | None = None
     check_instance: CheckInstance | None = None
     repair_instance: RepairInstance | None = None
+    #: DVID's convention for downres grayscale (what neuroglancer's ``dvid://`` source
+    #: reads): pyramid level N of instance ``name`` is the instance ``name_N``. The top
+    #: level an instance config has (0: none), its ``info`` JSON at a level, and the
+    #: read-only routes serving a level (the context's ``level`` says which); ``None``:
+    #: the datatype's levels are not served under such names
+    pyramid_levels: Callable[[dict[str, Any]], int] | None = None
+    describe_level: DescribeLevel | None = None
+    level_routes: Callable[[], list[BaseRoute]] | None = None
+    #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
+    dvid_differences: DvidDifferences = NO_DIFFERENCES
 
 
 _registry: dict[str, Datatype] = {}
@@ -130,6 +143,7 @@ def _load_builtins() -> None:
 
 
 def _register_builtins() -> None:
+    from voxhub.datatypes.imageblk.dvid_differences import IMAGE_DIFFERENCES
     from voxhub.datatypes.imageblk.dvid_settings import (
         check_image_config,
         image_config_from_settings,
@@ -153,10 +167,15 @@ def _register_builtins() -> None:
             check_values=_image_values,
             check_instance=_check_image,
             repair_instance=_repair_image,
+            pyramid_levels=_image_levels,
+            describe_level=_describe_image_level,
+            level_routes=_imageblk_level_routes,
+            dvid_differences=IMAGE_DIFFERENCES,
         )
     )
 
     from voxhub.datatypes.labelmap import keys as label_keys
+    from voxhub.datatypes.labelmap.dvid_differences import LABELMAP_DIFFERENCES
     from voxhub.datatypes.labelmap.dvid_settings import (
         check_label_config,
         label_config_from_settings,
@@ -179,6 +198,7 @@ def _register_builtins() -> None:
             check_values=_label_values,
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
+            dvid_differences=LABELMAP_DIFFERENCES,
         )
     )
 
@@ -198,6 +218,26 @@ def _imageblk_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.imageblk.routes")
     routes: list[BaseRoute] = module.image_routes()
     return routes
+
+
+def _imageblk_level_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.imageblk.routes_levels")
+    routes: list[BaseRoute] = module.level_routes()
+    return routes
+
+
+def _image_levels(config: dict[str, Any]) -> int:
+    from voxhub.datatypes.imageblk.levels import top_level
+
+    return top_level(config)
+
+
+def _describe_image_level(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, level: int
+) -> dict[str, Any]:
+    from voxhub.datatypes.imageblk.levels import level_info_json
+
+    return level_info_json(access, node_uuid, info, level)
 
 
 def _labelmap_routes() -> list[BaseRoute]:

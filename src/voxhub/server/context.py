@@ -85,4 +85,5 @@ class Binder:
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
+        endpoint.__dict__.update(getattr(handler, "__dict__", {}))  # markers such as audit's
         return endpoint

@@ -10,10 +10,12 @@ through its registry hook ``describe_instance`` (images:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
 from voxhub.datatypes.registry import datatype_for
+from voxhub.server.level_names import derived_levels
 from voxhub.service import Service
 from voxhub.service.auth.viewer import prune
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
@@ -50,6 +52,20 @@ def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, An
         },
         "Extended": {},
     }
+
+
+def instances_json(
+    service: Service, instances: Iterable[InstanceInfo], at: str
+) -> dict[str, dict[str, Any]]:
+    """``DataInstances`` of a repo seen at node ``at``: each instance, then each pyramid
+    level under DVID's name ``<name>_N`` that no instance takes (:mod:`.level_names`)."""
+    infos = list(instances)
+    out = {i.name: instance_json(service, i, at) for i in infos}
+    for name, base, level in derived_levels(infos):
+        describe = datatype_for(base.typename).describe_level
+        if describe is not None:
+            out[name] = describe(service, at, base, level)
+    return out
 
 
 def node_json(node: NodeInfo, version_ids: dict[str, int]) -> dict[str, Any]:
@@ -113,7 +129,5 @@ def repo_json(
     ``visible`` (a caller who may see only those nodes) the DAG holds only those, and the
     repo log (which names every node) is left out."""
     before, after, leaf = _around_instances(service, repo, visible)
-    instances = {
-        i.name: instance_json(service, i, leaf) for i in service.catalog.instances(repo.root)
-    }
+    instances = instances_json(service, service.catalog.instances(repo.root), leaf)
     return {**before, "DataInstances": instances, **after}

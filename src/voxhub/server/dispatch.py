@@ -7,10 +7,16 @@ and the caller), puts it in the ASGI scope under
 :data:`~voxhub.datatypes.wire.context.SCOPE_KEY` and hands the request to the router
 built from the instance's datatype (``Datatype.routes``), whose paths are relative to the
 instance: ``/info``, ``/raw/{dims}/{size}/{offset}``, ...
+
+A name that no instance has but that names a pyramid level in DVID's way (``em_2``:
+level 2 of ``em``, :mod:`.level_names`) is served by the datatype's ``level_routes``
+with ``ctx.level`` set; only GET and HEAD: any other method is 405 naming the instance
+to write to.
 """
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
@@ -22,6 +28,7 @@ from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
+from voxhub.server.level_names import level_of
 from voxhub.server.observe import label_routes
 from voxhub.versioning.catalog import InstanceInfo
 
@@ -30,10 +37,26 @@ INSTANCE_PREFIX = "/api/node/{uuid}/{name}"
 
 async def _no_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope)
-    info = instance_context(request).instance
+    ctx = instance_context(request)
+    info = ctx.instance
+    if ctx.level:
+        raise NotFound(
+            f"{info.name}_{ctx.level} (pyramid level {ctx.level} of {info.typename} instance "
+            f"{info.name!r}) serves info, metadata and the reads that take ?scale=, not "
+            f"{request.method} {scope.get('voxhub.instance_path', '/')}"
+        )
     raise NotFound(
         f"{info.typename} instance {info.name!r} has no endpoint {request.method} "
         f"{scope.get('voxhub.instance_path', '/')}; see /api/help/{info.typename}"
+    )
+
+
+def _read_only(name: str, base: InstanceInfo, level: int) -> HTTPException:
+    return HTTPException(
+        405,
+        f"{name!r} is pyramid level {level} of {base.typename} instance {base.name!r}, "
+        f"served read-only; write to {base.name!r} (scale 0), its levels follow",
+        headers={"Allow": "GET, HEAD"},
     )
 
 
@@ -52,15 +75,22 @@ class InstanceDispatcher:
 
     def __init__(self, bind: Binder) -> None:
         self._bind = bind
-        self._routers: dict[str, Router] = {}
+        self._routers: dict[tuple[str, bool], Router] = {}
 
-    def router_for(self, datatype: Datatype) -> Router:
-        """The router serving ``datatype``'s instance routes."""
-        router = self._routers.get(datatype.name)
+    def router_for(self, datatype: Datatype, *, level: bool = False) -> Router:
+        """The router serving ``datatype``'s instance routes (``level``: its routes of a
+        pyramid level served under DVID's ``<name>_N``)."""
+        router = self._routers.get((datatype.name, level))
         if router is None:
-            routes = label_routes(datatype_routes(datatype), prefix=INSTANCE_PREFIX)
+            if not level:
+                found = datatype_routes(datatype)
+            elif datatype.level_routes is not None:
+                found = datatype.level_routes()
+            else:
+                raise CapabilityError(f"pyramid levels of {datatype.name!r} have no routes")
+            routes = label_routes(found, prefix=INSTANCE_PREFIX)
             router = Router(routes=routes, default=_no_endpoint, redirect_slashes=False)
-            self._routers[datatype.name] = router
+            self._routers[(datatype.name, level)] = router
         return router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,20 +100,29 @@ class InstanceDispatcher:
         catalog = server.service.catalog
         ref, name = node_ref(params["uuid"]), params["name"]
 
-        def resolve() -> tuple[str, InstanceInfo]:
+        def resolve() -> tuple[str, InstanceInfo, int]:
             node = catalog.node(ref)
             server.viewer.check_node(instance_need(request.method), node)  # 401/403
-            return node.uuid, catalog.instance(node.uuid, name)
+            try:
+                return node.uuid, catalog.instance(node.uuid, name), 0
+            except NotFound:
+                found = level_of(catalog, node.uuid, name)  # a real instance wins
+                if found is None:
+                    raise
+            if request.method not in ("GET", "HEAD"):
+                raise _read_only(name, *found)
+            return node.uuid, *found
 
-        uuid, info = await small_read(server, resolve)
+        uuid, info, level = await small_read(server, resolve)
         ctx = InstanceContext(
             access=server.service,
             node_uuid=uuid,
             instance=info,
             max_request_bytes=server.settings.max_request_bytes,
             caller=server.caller,
+            level=level,
         )
-        router = self.router_for(datatype_for(info.typename))
+        router = self.router_for(datatype_for(info.typename), level=level > 0)
         rest = "/" + params.get("rest", "")
         full = scope["path"]
         prefix = full[: len(full) - len(rest)] if full.endswith(rest) else full

@@ -77,7 +77,9 @@ def type_help(typename: str) -> str:
         "Endpoints (under /api/node/{uuid}/{name}):",
         *(f"  {line}" for line in describe_routes(routes)),
         "",
-        "Differences from DVID:",
+        *datatype.dvid_differences.help_lines(typename),
+        "",
+        "Differences from DVID (every type):",
         *(f"  - {d}" for d in DIFFERENCES),
         "",
     ]

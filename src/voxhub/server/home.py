@@ -70,6 +70,8 @@ def _repo_section(service: Service, repo: RepoInfo, index: int, viewer: Viewer) 
         )
     instances = []
     for j, (name, inst) in enumerate(sorted(data["DataInstances"].items())):
+        if "PyramidLevelOf" in inst["Extended"]:
+            continue  # DVID's name for a level: shown as the instance's scales
         typename = inst["Base"]["TypeName"]
         item = f"<li><b>{escape(name)}</b> [{escape(typename)}]"
         ext = inst["Extended"]

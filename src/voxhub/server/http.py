@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from voxhub.datatypes.wire.context import Caller
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.errors import InvalidRequest
+from voxhub.versioning import node_log
 from voxhub.versioning.dag import MASTER
 
 P = ParamSpec("P")
@@ -73,9 +73,7 @@ def stamp(caller: Caller, text: str) -> str:
 
     DVID clients send ``?u=<user>&app=<app>`` on every request; this is where they land.
     """
-    who = " ".join(f"{k}={v}" for k, v in (("u", caller.user), ("app", caller.app)) if v)
-    time = datetime.now(UTC).isoformat(timespec="seconds")
-    return f"{time} {who}: {text}" if who else f"{time}: {text}"
+    return node_log.stamp(caller.user, caller.app, text)
 
 
 def node_ref(ref: str) -> str:

@@ -70,6 +70,7 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute, Param
+from voxhub.datatypes.wire.audit import logged
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.ndstore_face import BBOX_TYPES, NdstoreChannel, parse_label
 from voxhub.datatypes.wire.url_geometry import ndstore_box, ndstore_coord, ndstore_range
@@ -230,7 +231,7 @@ def ndstore_routes(bind: Binder) -> list[BaseRoute]:
     for prefix in PREFIXES:
         cut = prefix + "/{token}/{channel}/{fmt}/{res}/{x}/{y}/{z}"
         routes += _both(cut, bind(cutout), ["GET"], read)
-        routes += _both(cut, bind(cutout), ["POST"], write)
+        routes += _both(cut, bind(logged(cutout)), ["POST"], write)
         bbox = prefix + "/{token}/{channel}/{label}/boundingbox/{res}"
         routes += _both(bbox, bind(boundingbox), ["GET"], Api(answers=("product/hdf5",)))
     boss = "/v1/boundingbox/{coll}/{exp}/{channel}/{res}/{label}"

@@ -23,7 +23,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from voxhub.server.describe import instance_json, node_json, view_leaf
+from voxhub.server.describe import instances_json, node_json, view_leaf
 from voxhub.service import Service
 from voxhub.service.auth.viewer import prune
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
@@ -123,7 +123,7 @@ def repo_json_parts(
     else:
         kind = f"dvid-repo-json/{_digest(visible)}"
         parts = service.repo_cache.get(kind, root, lambda: build_parts(service, root, visible))
-    described = {i.name: instance_json(service, i, parts.leaf) for i in parts.instances}
+    described = instances_json(service, parts.instances, parts.leaf)
     return [parts.head, _encode(described).encode(), parts.dag, parts.tail]
 
 

@@ -23,6 +23,7 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
+from voxhub.server.level_names import check_not_a_level
 from voxhub.versioning import records
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 
@@ -136,6 +137,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
 
     def create() -> InstanceInfo:
         node = service.catalog.node(_ref(request))
+        check_not_a_level(service.catalog, node.uuid, name)  # 409
         info = service.catalog.create_instance(
             node.uuid, name, typename, config, versioned=versioned, at=node.uuid
         )

@@ -46,8 +46,8 @@ async def post_note(request: Request, ctx: ServerContext) -> Response:
 
 async def get_log(request: Request, ctx: ServerContext) -> Response:
     """``{"log": [...]}``."""
-    node = await blocking(ctx.service.catalog.node, _ref(request))
-    return JSONResponse({"log": list(node.log)})
+    lines = await blocking(ctx.service.catalog.node_log, _ref(request))
+    return JSONResponse({"log": lines})
 
 
 async def post_log(request: Request, ctx: ServerContext) -> Response:

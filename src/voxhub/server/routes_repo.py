@@ -19,6 +19,7 @@ from voxhub.server.http import (
     str_field,
     str_list_field,
 )
+from voxhub.server.level_names import check_not_a_level
 from voxhub.server.repo_json_bytes import repo_json_bytes
 from voxhub.server.settings import parse_new_instance
 from voxhub.versioning.catalog import NodeInfo
@@ -61,6 +62,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
 
     def create() -> str:
         node = service.catalog.node(_ref(request))
+        check_not_a_level(service.catalog, node.uuid, new.name)  # 409
         service.catalog.create_instance(
             node.uuid, new.name, new.typename, new.config, versioned=new.versioned, at=node.uuid
         )

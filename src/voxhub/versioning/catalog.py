@@ -25,7 +25,7 @@ from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import generations, metastore, pending, records, writesets
+from voxhub.versioning import generations, metastore, node_log, pending, records, writesets
 from voxhub.versioning.dag import (
     MASTER,
     NodeInfo,
@@ -411,6 +411,12 @@ class Catalog:
             return dataclasses.replace(node, log=node.log + new, updated=now_iso())
 
         return self._nodes.update(self._nodes.resolve(ref), change)
+
+    def node_log(self, ref: str) -> list[str]:
+        """The node's whole log, oldest first: its record's lines and the lines that
+        mutations over HTTP wrote with their data (:mod:`voxhub.versioning.node_log`)."""
+        node = self.node(ref)
+        return node_log.merged(node.log, self.store, node.uuid)
 
     def branch_versions(self, repo_ref: str, branch: str) -> list[str]:
         """UUIDs from the branch's leaf back to the repo root; ``[]`` if unknown."""

@@ -36,7 +36,7 @@ from typing import TypeVar
 
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import counters
+from voxhub.versioning import counters, node_log
 from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
@@ -387,7 +387,7 @@ class VersionedKV(_ViewBase):
             for tkey, value in pairs:
                 self._write(txn, tkey, value, False)
 
-        self.store.transact(apply)
+        self._commit(apply)
 
     def delete_many(self, tkeys: Iterable[bytes]) -> None:
         """Delete several keys at the bound version in one atomic batch.
@@ -407,7 +407,7 @@ class VersionedKV(_ViewBase):
             for tkey, shadowed in zip(tkeys, below, strict=True):
                 self._write(txn, tkey, None, shadowed)
 
-        self.store.transact(apply)
+        self._commit(apply)
 
     def transact(self, fn: Callable[[VersionedTxn], T]) -> T:
         """Run ``fn`` as one isolated read-modify-write unit at the bound node."""
@@ -416,4 +416,20 @@ class VersionedKV(_ViewBase):
             self._check_in(txn.get)
             return fn(_TxnView(txn, self))
 
-        return self.store.transact(run)
+        return self._commit(run)
+
+    def _commit(self, fn: Callable[[Txn], T]) -> T:
+        """``store.transact(fn)``, adding the request's pending node-log line (if any:
+        :func:`voxhub.versioning.node_log.logging_writes`) to the same transaction."""
+        pending = node_log.pending_line()
+        if pending is None:
+            return self.store.transact(fn)
+
+        def logged(txn: Txn) -> T:
+            result = fn(txn)
+            node_log.append(txn, self.node_uuid, pending.line)
+            return result
+
+        result = self.store.transact(logged)
+        pending.written = True
+        return result

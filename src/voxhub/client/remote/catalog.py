@@ -111,6 +111,9 @@ class RemoteCatalog:
         self._http.post_json(f"/api/node/{ref_path(ref)}/log", {"log": list(lines)})
         return self.node(ref)
 
+    def node_log(self, ref: str) -> list[str]:
+        return list(self._http.get_json(f"/api/node/{ref_path(ref)}/log")["log"])
+
     def branch_versions(self, repo_ref: str, branch: str) -> list[str]:
         path = f"/api/repo/{ref_path(repo_ref)}/branch-versions/{quote(branch, safe='')}"
         uuids: list[str] = self._http.get_json(path)

@@ -20,6 +20,8 @@ Differences from DVID (each deliberate):
 * ``POST extents`` grows the recorded extents to include the posted box; it never hides
   written voxels (DVID replaces them).
 * ``isotropic`` resamples by nearest neighbour (see :mod:`.sampling`).
+* Pyramid level N is also served read-only as the instance ``<name>_N``, DVID's name for
+  downres grayscale that neuroglancer reads (:mod:`.routes_levels`).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.wire.api import Api, ApiRoute
+from voxhub.datatypes.wire.audit import LOGS_MUTATIONS, READ_METHODS, logged
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.records import InstanceInfo
 
@@ -52,6 +53,10 @@ class InstanceContext:
     #: the largest body or cutout a request may move, in bytes (413 beyond)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     caller: Caller = Caller()
+    #: the pyramid level a derived ``<name>_N`` instance (DVID's name for downres levels,
+    #: served read-only from the base instance's own levels) addresses; 0 for the
+    #: instance itself. ``instance`` is then the base instance.
+    level: int = 0
 
     @property
     def fast_reads(self) -> bool:
@@ -81,10 +86,16 @@ def instance_route(
 ) -> ApiRoute:
     """A route of an instance (``path`` relative to ``/api/node/{uuid}/{name}``) whose
     handler receives the request and its :class:`InstanceContext`; ``api`` describes its
-    query parameters and bodies for ``/api/openapi.json``."""
+    query parameters and bodies for ``/api/openapi.json``. A route with any method that
+    is not a read is :func:`~voxhub.datatypes.wire.audit.logged`: its writes add the
+    caller's line to the node log."""
+    writes = not READ_METHODS.issuperset(m.upper() for m in methods)
+    run = logged(handler) if writes else handler
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        return await handler(request, instance_context(request))
+        return await run(request, instance_context(request))
 
+    if writes:
+        setattr(endpoint, LOGS_MUTATIONS, True)
     return ApiRoute(path, endpoint, methods=methods, api=api)

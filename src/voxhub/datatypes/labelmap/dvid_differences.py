@@ -1,0 +1,60 @@
+"""How voxhub's ``labelmap`` differs from DVID's (served by ``/api/help/labelmap``).
+
+Keep this list accurate: ``tests/conformance`` requests every ``not_served`` route and
+expects "no endpoint"; the README's "Differences from DVID" summarises it.
+"""
+
+from __future__ import annotations
+
+from voxhub.datatypes.dvid_differences import DvidDifferences, NotServed
+
+LABELMAP_DIFFERENCES = DvidDifferences(
+    notes=(
+        "Consistency is synchronous: a write or mutation returns after the voxels, the "
+        "label index, the pyramid levels, MaxLabel and the extents are all updated in one "
+        "transaction (DVID indexes and downsamples in the background). So POST blocks "
+        "ignores downres= and noindexing=, and throttle= is accepted and ignored.",
+        "IndexedLabels is always true and CountLabels is implied: every label index is exact.",
+        "POST raw also accepts subvolumes that are not block-aligned; GET raw serves 3-D "
+        "(0_1_2) octet-streams only (no 2-D label images).",
+        "POST blocks writes scale 0 only (the pyramid is derived from it); blocks for "
+        "?scale>0 are refused with 501.",
+        "GET index/{label} answers JSON, not protobuf: {label, blocks: {'x,y,z': {sv: "
+        "count}}, last_mut_id, last_mod_time, last_mod_user, last_mod_app}.",
+        "sparsevol?format=blocks and sparsevol at ?scale>0 answer 501.",
+        "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
+        "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
+        'POST renumber answers {"MutationID": N} (DVID answers nothing).',
+        "Times (lastmod, mutations) are ISO 8601 with milliseconds and an explicit "
+        "offset, e.g. 2026-01-02T03:04:05.678+00:00.",
+    ),
+    not_served=(
+        NotServed("GET", "/help", "see /api/help/labelmap"),
+        NotServed("POST", "/info", "instance settings are fixed at creation"),
+        NotServed("POST", "/extents", "extents follow the voxels written"),
+        NotServed("POST", "/resolution", "VoxelSize is fixed at creation"),
+        NotServed("POST", "/sync", "no syncs between instances"),
+        NotServed("GET", "/tags", "no instance tags"),
+        NotServed("POST", "/tags", "no instance tags"),
+        NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
+        NotServed("GET", "/isotropic/{dims}/{size}/{offset}", "labels are not resampled"),
+        NotServed("GET", "/pseudocolor/{dims}/{size}/{offset}", "no false-colour images"),
+        NotServed("GET", "/supervoxel-splits", "split history is in GET mutations"),
+        NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
+        NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
+        NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
+        NotServed("GET", "/sparsevols-coarse/{start}/{end}", "use sparsevol-coarse per label"),
+        NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
+        NotServed("GET", "/proximity/{labels}", "no proximity queries"),
+        NotServed("GET", "/index-version/{label}", "no index versions"),
+        NotServed("POST", "/index/{label}", "indices are computed, never posted"),
+        NotServed("GET", "/existing-labels", "use listlabels"),
+        NotServed("GET", "/indices", "use index/{label}"),
+        NotServed("POST", "/indices", "indices are computed, never posted"),
+        NotServed("GET", "/indices-compressed", "use index/{label}"),
+        NotServed("GET", "/mutations-range/{beg}/{end}", "use mutations at each node"),
+        NotServed("GET", "/history/{label}/{from}/{to}", "use mutations"),
+        NotServed("POST", "/mappings", "the mapping changes by mutations only"),
+        NotServed("GET", "/map-stats", "no mapping statistics"),
+    ),
+)

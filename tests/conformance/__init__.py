@@ -1,0 +1,1 @@
+"""DVID conformance: a real voxhub serve driven as DVID clients drive DVID."""

@@ -1,0 +1,139 @@
+"""A proofreading session as Neu3/neuclease sends it, on an instance of its own at the open node."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+
+import numpy as np
+import pytest
+
+from . import dvid_wire
+from .conftest import APP, SEG, USER, Dvid, label_raw
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def edit(dvid: Dvid) -> str:
+    """A fresh labelmap holding SEG at the open node (so mutations stay out of ``seg``)."""
+    name = f"edit{next(_names)}"
+    dvid.labelmap(name)
+    label_raw(dvid, name, SEG, (0, 0, 0))
+    return name
+
+
+def mapping(dvid: Dvid, name: str, svs: list[int]) -> list[int]:
+    result: list[int] = dvid.json(dvid.at(name, "mapping"), json=svs)
+    return result
+
+
+@pytest.mark.covers(
+    "labelmap",
+    "POST /raw/{dims}/{size}/{offset}",
+    "POST /merge",
+    "POST /cleave/{label}",
+    "POST /renumber",
+)
+def test_merge_cleave_and_renumber(dvid: Dvid, edit: str) -> None:
+    merged = dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3, 5]).json()
+    assert set(merged) == {"MutationID"}
+    assert isinstance(merged["MutationID"], int)
+    assert mapping(dvid, edit, [1, 3, 5]) == [1, 1, 1]
+    assert dvid.json(dvid.at(edit, "supervoxels/1")) == [1, 3, 5]
+
+    next_free = dvid.json(dvid.at(edit, "nextlabel"))["nextlabel"]
+    cleaved = dvid.ok("POST", dvid.at(edit, "cleave/1"), json=[3, 5]).json()
+    assert set(cleaved) == {"CleavedLabel", "MutationID"}
+    body = cleaved["CleavedLabel"]
+    assert body >= next_free
+    assert cleaved["MutationID"] > merged["MutationID"]
+    assert mapping(dvid, edit, [1, 3, 5]) == [1, body, body]
+    assert dvid.json(dvid.at(edit, f"size/{body}")) == {"voxels": int(np.isin(SEG, [3, 5]).sum())}
+
+    renumbered = dvid.ok("POST", dvid.at(edit, "renumber"), json=[1000, body])
+    assert set(renumbered.json()) == {"MutationID"}
+    assert mapping(dvid, edit, [3, 5]) == [1000, 1000]
+    assert dvid.request("GET", dvid.at(edit, f"supervoxels/{body}")).status_code == 404
+
+    lastmod = dvid.json(dvid.at(edit, "lastmod/1000"))
+    assert lastmod["mutation id"] == renumbered.json()["MutationID"]
+    assert (lastmod["last mod user"], lastmod["last mod app"]) == (USER, APP)
+
+
+@pytest.mark.covers("labelmap", "POST /split-supervoxel/{label}", "POST /split/{label}")
+def test_split_supervoxel_and_split(dvid: Dvid, edit: str) -> None:
+    top = [(56, y, z, 8) for z in range(56, 60) for y in range(56, 64)]  # half of sv 5
+    reply = dvid.ok("POST", dvid.at(edit, "split-supervoxel/5"), data=dvid_wire.rles_body(top))
+    result = reply.json()
+    assert set(result) == {"SplitSupervoxel", "RemainSupervoxel", "MutationID"}
+    split, remain = result["SplitSupervoxel"], result["RemainSupervoxel"]
+    sizes = dvid.json(
+        dvid.at(edit, "sizes"), json=[split, remain, 5], params={"supervoxels": "true"}
+    )
+    assert sizes == [256, 256, 0]
+    assert mapping(dvid, edit, [split, remain]) == [5, 5]  # both stay in body 5
+    points = [[60, 60, 57], [60, 60, 62]]
+    assert dvid.json(dvid.at(edit, "labels"), json=points, params={"supervoxels": "true"}) == [
+        split,
+        remain,
+    ]
+
+    # the split route takes the same rles body and moves those voxels to a new body
+    rows = [(0, y, 0, 4) for y in range(1, 5)]  # 16 voxels of body 1
+    split_body = dvid.ok("POST", dvid.at(edit, "split/1"), data=dvid_wire.rles_body(rows)).json()
+    assert set(split_body) == {"label", "MutationID"}
+    new = split_body["label"]
+    assert dvid.json(dvid.at(edit, f"size/{new}")) == {"voxels": 16}
+    _, got = dvid_wire.rles(dvid.ok("GET", dvid.at(edit, f"sparsevol/{new}")).content)
+    assert dvid_wire.voxels_of(got) == {(x, y, 0) for x in range(4) for y in range(1, 5)}
+
+
+@pytest.mark.covers("labelmap", "POST /nextlabel/{count}")
+def test_nextlabel_reservations(dvid: Dvid, edit: str) -> None:
+    first = dvid.ok("POST", dvid.at(edit, "nextlabel/5")).json()
+    assert set(first) == {"start", "end"}
+    assert first["end"] - first["start"] == 4
+    second = dvid.ok("POST", dvid.at(edit, "nextlabel/1")).json()
+    assert second["start"] > first["end"]
+
+
+@pytest.mark.covers("labelmap", "GET /mutations")
+def test_mutations_are_listed_with_who_made_them(dvid: Dvid, edit: str) -> None:
+    dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3])
+    dvid.ok("POST", dvid.at(edit, "cleave/1"), json=[3])
+    records = dvid.json(dvid.at(edit, "mutations"))
+    assert [r["Action"] for r in records] == ["merge", "cleave"]
+    for r in records:
+        assert {"MutationID", "Action", "User", "App", "Timestamp"} <= set(r)
+        assert (r["User"], r["App"]) == (USER, APP)
+    assert dvid.json(dvid.at(edit, "mutations"), params={"userid": "nobody"}) == []
+
+
+@pytest.mark.covers("labelmap", "POST /pyramid")
+def test_pyramid_rebuild(dvid: Dvid, edit: str) -> None:
+    dvid.ok("POST", dvid.at(edit, "pyramid"))
+    assert dvid.json(dvid.at(edit, "label/30_30_30"), params={"scale": "1"}) == {"Label": 5}
+
+
+@pytest.mark.covers("labelmap", "POST /blocks")
+def test_post_blocks_takes_gzipped_native_blocks(dvid: Dvid) -> None:
+    """neuclease's post_labelmap_blocks: gzip'd native blocks, several labels per sub-block."""
+    name = f"edit{next(_names)}"
+    dvid.labelmap(name)
+    rng = np.random.default_rng(7)
+    mixed = rng.choice(np.array([9, 10, 2**40 + 3], np.uint64), size=(64, 64, 64))
+    mixed[:32] = 11  # solid sub-blocks next to mixed ones
+    records = [
+        ((0, 1, 0), gzip.compress(dvid_wire.encode_block(mixed))),
+        ((2, 0, 1), gzip.compress(dvid_wire.solid_block(12))),
+    ]
+    dvid.ok("POST", dvid.at(name, "blocks"), data=dvid_wire.stream(records))
+    back = dvid.ok("GET", dvid.at(name, "raw/0_1_2/64_64_64/0_64_0")).content
+    assert np.array_equal(np.frombuffer(back, "<u8").reshape(64, 64, 64), mixed)
+    assert dvid.json(dvid.at(name, "label/130_0_70")) == {"Label": 12}
+    listed = np.frombuffer(dvid.ok("GET", dvid.at(name, "listlabels")).content, "<u8")
+    assert listed.tolist() == [9, 10, 11, 12, 2**40 + 3]
+    stream = dvid.ok("GET", dvid.at(name, "specificblocks"), params={"blocks": "0,1,0"})
+    block = dvid_wire.parse_stream(stream.content)[(0, 1, 0)]
+    assert np.array_equal(dvid_wire.gunzip_block(block), mixed)
