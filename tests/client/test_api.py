@@ -262,6 +262,16 @@ def test_mutation_results_are_typed_and_the_same_everywhere(hub: Hub) -> None:
     sv_split = lv.split_supervoxel(4, np.array([[4, 0, 0, 1]], np.int32))
     assert lv.size(sv_split.split_supervoxel, supervoxels=True) == 1
     assert sv_split.mutation_id > renumbered.mutation_id
+    both = lv.renumber({400: 500, 3: 300})  # several pairs: one mutation each
+    assert both.mutation_ids == (both.mutation_id - 1, both.mutation_id)
+    assert lv.mapping([sv_split.split_supervoxel, sv_split.remain_supervoxel]) == [500, 500]
+    assert lv.size(300) == 1
+    records = lv.mutations()
+    assert [(r["Action"], r.get("NewLabel")) for r in records[-2:]] == [
+        ("renumber-complete", 500),
+        ("renumber-complete", 300),
+    ]
+    assert [r["MutationID"] for r in records][-2:] == list(both.mutation_ids)
 
 
 def test_sparsevols_at_every_scale_and_within_bounds(hub: Hub) -> None:

@@ -52,7 +52,7 @@ def test_merge_cleave_and_renumber(dvid: Dvid, edit: str) -> None:
     assert dvid.json(dvid.at(edit, f"size/{body}")) == {"voxels": int(np.isin(SEG, [3, 5]).sum())}
 
     renumbered = dvid.ok("POST", dvid.at(edit, "renumber"), json=[1000, body])
-    assert set(renumbered.json()) == {"MutationID"}
+    assert set(renumbered.json()) == {"MutationID", "MutationIDs"}  # DVID: empty body
     assert mapping(dvid, edit, [3, 5]) == [1000, 1000]
     assert dvid.request("GET", dvid.at(edit, f"supervoxels/{body}")).status_code == 404
 
@@ -103,9 +103,9 @@ def test_mutations_are_listed_with_who_made_them(dvid: Dvid, edit: str) -> None:
     dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3])
     dvid.ok("POST", dvid.at(edit, "cleave/1"), json=[3])
     records = dvid.json(dvid.at(edit, "mutations"))
-    assert [r["Action"] for r in records] == ["merge", "cleave"]
+    assert [r["Action"] for r in records] == ["merge-complete", "cleave-complete"]
     for r in records:
-        assert {"MutationID", "Action", "User", "App", "Timestamp"} <= set(r)
+        assert {"MutationID", "Action", "UUID", "User", "App", "Timestamp"} <= set(r)
         assert (r["User"], r["App"]) == (USER, APP)
     assert dvid.json(dvid.at(edit, "mutations"), params={"userid": "nobody"}) == []
 

@@ -81,10 +81,11 @@ def test_lastmod_and_mutations(env: Env) -> None:
     c.post(env.url("cleave/1?u=bob"), json=[2])
     records = c.get(env.url("mutations")).json()
     assert [(r["Action"], r["MutationID"], r["User"]) for r in records] == [
-        ("merge", 1000000001, "ann"),
-        ("cleave", 1000000002, "bob"),
+        ("merge-complete", 1000000001, "ann"),
+        ("cleave-complete", 1000000002, "bob"),
     ]
-    assert [r["Action"] for r in c.get(env.url("mutations?userid=bob")).json()] == ["cleave"]
+    bobs = c.get(env.url("mutations?userid=bob")).json()
+    assert [r["Action"] for r in bobs] == ["cleave-complete"]
 
 
 def _voxels(data: bytes, *, header: bool = True) -> np.ndarray:

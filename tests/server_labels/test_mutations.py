@@ -99,7 +99,10 @@ def test_split(env: Env) -> None:
 
 def test_renumber(env: Env) -> None:
     c = env.client
-    assert c.post(env.url("renumber"), json=[50, 1, 60, 2]).json() == {"MutationID": 1000000001}
+    assert c.post(env.url("renumber"), json=[50, 1, 60, 2]).json() == {
+        "MutationID": 1000000002,
+        "MutationIDs": [1000000001, 1000000002],
+    }
     assert c.get(env.url("size/50")).json() == {"voxels": 4096}
     assert c.get(env.url("size/1")).status_code == 404
     assert c.get(env.url("label/20_0_0")).json() == {"Label": 60}

@@ -146,8 +146,10 @@ class LabelVolume(BoundedVolume):
     def lastmod(self, label: int) -> dict[str, Any]:
         return self._instance.lastmod(label)
 
-    def mutations(self) -> list[dict[str, Any]]:
-        return self._instance.mutations()
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        """The mutation records made at this version (not its ancestors'), oldest first,
+        as DVID's ``GET mutations`` gives them; only ``userid``'s with ``userid``."""
+        return self._instance.mutations(userid)
 
     def merge(
         self, target: int, others: list[int], *, user: str = "", app: str = ""
@@ -178,10 +180,11 @@ class LabelVolume(BoundedVolume):
         return SplitResult(*self._instance.split(body, np.asarray(runs), self._who(user, app)))
 
     def renumber(self, pairs: dict[int, int], *, user: str = "", app: str = "") -> RenumberResult:
-        """Give bodies new ids: ``{old: new}``."""
+        """Give bodies new ids: ``{old: new}``, all pairs or none (one mutation each)."""
         self._writable("renumber")
         items = [(new, old) for old, new in pairs.items()]
-        return RenumberResult(self._instance.renumber(items, self._who(user, app)))
+        ids = self._instance.renumber(items, self._who(user, app))
+        return RenumberResult(ids[-1], tuple(ids))
 
     def build_pyramid(self) -> None:
         """Recompute every pyramid level from scale 0."""

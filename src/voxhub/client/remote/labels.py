@@ -201,8 +201,10 @@ class RemoteLabels:
         got = self._http.request("POST", f"{self._base}/nextlabel/{count}").json()
         return range(int(got["start"]), int(got["end"]) + 1)
 
-    def mutations(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = self._get("mutations")
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        params = None if userid is None else {"userid": userid}
+        url = f"{self._base}/mutations"
+        records: list[dict[str, Any]] = self._http.request("GET", url, params=params).json()
         return records
 
     # -- mutations -------------------------------------------------------------------------
@@ -237,6 +239,6 @@ class RemoteLabels:
         got = self._mutate(f"split/{check_label(body)}", who, content=encode_rles(runs))
         return int(got["label"]), int(got["MutationID"])
 
-    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
+    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> list[int]:
         flat = [int(v) for pair in pairs for v in pair]
-        return int(self._mutate("renumber", who, json_body=flat)["MutationID"])
+        return [int(m) for m in self._mutate("renumber", who, json_body=flat)["MutationIDs"]]

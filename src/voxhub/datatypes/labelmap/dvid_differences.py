@@ -29,9 +29,17 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "neighbour (DVID returns raw 3-D labels unchanged, and 2-D ones as images).",
         "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
-        'POST renumber answers {"MutationID": N} (DVID answers nothing).',
-        "Times (lastmod, mutations) are ISO 8601 with milliseconds and an explicit "
-        "offset, e.g. 2026-01-02T03:04:05.678+00:00.",
+        'POST renumber answers {"MutationID": last, "MutationIDs": [one per pair]} (DVID '
+        "answers nothing); like DVID, each pair is a mutation and a renumber-complete record.",
+        "lastmod and index times are ISO 8601 with milliseconds and an explicit offset, e.g. "
+        "2026-01-02T03:04:05.678+00:00; mutation records carry DVID's Go-style Timestamp "
+        "(2026-01-02 03:04:05.678 +0000 UTC, without Go's monotonic m=+... reading).",
+        'Mutation records of split and split-supervoxel carry Split: "" (DVID\'s blobstore '
+        "reference to the split's RLEs; voxhub keeps no blobstore).",
+        "mutations-range and history answer 400 when the first version is not the last or a "
+        "first-parent ancestor of it (DVID walks on to the root, or answers nothing); history "
+        "answers a JSON list (DVID writes the objects back to back) and follows split "
+        "supervoxels and renumbered bodies, so their earlier mutations are listed too.",
     ),
     not_served=(
         NotServed("GET", "/help", "see /api/help/labelmap"),
@@ -42,7 +50,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/tags", "no instance tags"),
         NotServed("POST", "/tags", "no instance tags"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
-        NotServed("GET", "/supervoxel-splits", "split history is in GET mutations"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
         NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
@@ -54,8 +61,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/indices", "use index/{label}"),
         NotServed("POST", "/indices", "indices are computed, never posted"),
         NotServed("GET", "/indices-compressed", "use index/{label}"),
-        NotServed("GET", "/mutations-range/{beg}/{end}", "use mutations at each node"),
-        NotServed("GET", "/history/{label}/{from}/{to}", "use mutations"),
         NotServed("POST", "/mappings", "the mapping changes by mutations only"),
         NotServed("GET", "/map-stats", "no mapping statistics"),
     ),

@@ -16,15 +16,16 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
-from voxhub.datatypes.labelmap import mutations, split
+from voxhub.datatypes.labelmap import mutations, mutlog, split
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import KEY_INDEX, KEY_MUTATION, id_of, key_range
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
 from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
-from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index
+from voxhub.datatypes.labelmap.mutations import check_label, read_index
+from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
 from voxhub.errors import InvalidRequest, NotFound, StorageError
@@ -309,12 +310,24 @@ class LabelInstance:
         first = self.view.transact(lambda txn: self._counters.reserve(txn, count))
         return range(first, first + count)
 
-    def mutations(self) -> list[dict[str, Any]]:
-        """Every mutation record visible at this node, oldest first."""
-        import json
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        """The mutation records made at this node (not its ancestors'), oldest first, in
+        DVID's shape (:mod:`.mutlog`); only ``userid``'s with ``userid``."""
+        records = [*mutlog.legacy_records(self.view), *self.records_of(self.view.node_uuid)]
+        records.sort(key=lambda r: int(r["MutationID"]))
+        return [r for r in records if userid is None or r.get("User") == userid]
 
-        start, end = key_range(KEY_MUTATION)
-        return [json.loads(v) for _, v in self.view.scan(start, end) if v]
+    def records_of(self, node: str) -> list[dict[str, Any]]:
+        """The records made at ``node`` (this node or an ancestor), oldest first."""
+        return mutlog.node_records(self.view, node)
+
+    def supervoxel_splits(self) -> list[list[int]]:
+        """``[mutation id, supervoxel, remain id, split id]`` of every supervoxel split
+        made at this node, oldest first (DVID's ``supervoxel-splits`` rows)."""
+        rows = mutlog.legacy_sv_splits(self.view) + mutlog.node_sv_splits(
+            self.view, self.view.node_uuid
+        )
+        return sorted(rows)
 
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own
@@ -328,9 +341,9 @@ class LabelInstance:
         self.view.check_writable()
 
         def run(txn: VersionedTxn) -> int:
-            mid = self._counters.mutation_id(txn)
-            mutations.merge(txn, target, sources, mid, who)
-            return mid
+            mut = self._mutation(txn, who)
+            mutations.merge(txn, target, sources, mut)
+            return mut.id
 
         return self.view.transact(run)
 
@@ -345,11 +358,11 @@ class LabelInstance:
         layouts = self._layouts
 
         def run(txn: VersionedTxn) -> tuple[int, int, int]:
-            mid = self._counters.mutation_id(txn)
+            mut = self._mutation(txn, who)
             first = self._counters.reserve(txn, 2)
             ids = (first, first + 1)
-            split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mid, who)
-            return first, first + 1, mid
+            split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mut)
+            return first, first + 1, mut.id
 
         return self.view.transact(run)
 
@@ -362,26 +375,27 @@ class LabelInstance:
         layouts = self._layouts
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
-            mid = self._counters.mutation_id(txn)
+            mut = self._mutation(txn, who)
             count = split.ids_needed(read_index(txn, body))
             first = self._counters.reserve(txn, count)
             fresh = list(range(first, first + count))
-            return split.split(txn, self.config, layouts, body, runs, fresh, mid, who), mid
+            return split.split(txn, self.config, layouts, body, runs, fresh, mut), mut.id
 
         return self.view.transact(run)
 
-    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
-        """Give body ``old`` the id ``new`` for each ``(new, old)``; the mutation id."""
+    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> list[int]:
+        """Give body ``old`` the id ``new`` for each ``(new, old)``, in order and all or
+        nothing; one mutation per pair, as DVID: their ids, ascending."""
         who = who or Who()
         pairs = [(check_label(n, "new label"), check_label(o)) for n, o in pairs]
         self.view.check_writable()
 
-        def run(txn: VersionedTxn) -> int:
-            mid = self._counters.mutation_id(txn)
-            split.renumber(txn, pairs, mid, who)
+        def run(txn: VersionedTxn) -> list[int]:
+            muts = [self._mutation(txn, who) for _ in pairs]
+            split.renumber(txn, pairs, muts)
             for new, _ in pairs:  # stored now: the counter must never hand them out
                 self._counters.see(txn, new)
-            return mid
+            return [m.id for m in muts]
 
         return self.view.transact(run)
 
@@ -393,9 +407,13 @@ class LabelInstance:
         self.view.check_writable()
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
-            mid = self._counters.mutation_id(txn)
+            mut = self._mutation(txn, who)
             new = self._counters.reserve(txn, 1)
-            mutations.cleave(txn, body, supervoxels, new, mid, who)
-            return new, mid
+            mutations.cleave(txn, body, supervoxels, new, mut)
+            return new, mut.id
 
         return self.view.transact(run)
+
+    def _mutation(self, txn: VersionedTxn, who: Who) -> Mutation:
+        """A new mutation at this node, its repo-wide id taken in ``txn``."""
+        return Mutation(self.view.node_uuid, self._counters.mutation_id(txn), who)

@@ -6,7 +6,8 @@ from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` each hand
 receives (``async def handler(request, ctx)``), as image routes do. This module holds the
 request helpers and the route table; the handlers live in
 :mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
-reads) and :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel).
+reads), :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel) and
+:mod:`.routes_history` (mutations, mutations-range, history, supervoxel-splits).
 
 Statuses follow DVID where it is specific: label 0 on a label path is 400 ("protected
 background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
@@ -22,7 +23,9 @@ Differences from DVID (each deliberate):
 * ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
   "not found"), as is a body that vanishes at a coarse ``scale``; ``format=blocks``
   clips its block masks to the bounds (DVID sends the blocks meeting them whole).
-* ``POST renumber`` answers ``{"MutationID": N}``.
+* ``POST renumber`` answers ``{"MutationID": last, "MutationIDs": [...]}`` (DVID: nothing).
+* ``mutations-range`` and ``history`` refuse (400) a first version that is not a
+  first-parent ancestor of the last; ``history`` answers a JSON list.
 * ``IndexedLabels`` is always true: voxhub keeps every label index exact.
 """
 
@@ -166,6 +169,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 def label_routes() -> list[BaseRoute]:
     """The routes of one labelmap instance, paths relative to ``/api/node/{uuid}/{name}``."""
+    from voxhub.datatypes.labelmap import routes_history as hist
     from voxhub.datatypes.labelmap import routes_labels as lab
     from voxhub.datatypes.labelmap import routes_mutations as mut
     from voxhub.datatypes.labelmap import routes_slices as sli
@@ -272,12 +276,7 @@ def label_routes() -> list[BaseRoute]:
         ),
         instance_route("/mappings", lab.get_mappings, methods=get, api=mappings),
         instance_route("/listlabels", lab.get_listlabels, methods=get, api=listed),
-        instance_route(
-            "/mutations",
-            lab.get_mutations,
-            methods=get,
-            api=Api(query=(Param("userid", {"type": "string"}),)),
-        ),
+        *hist.history_routes(),
         instance_route("/index/{label}", lab.get_index, methods=get, api=index),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),

@@ -209,13 +209,6 @@ async def get_listlabels(request: Request, ctx: InstanceContext) -> Response:
     return Response(np.array(values, dtype="<u8").tobytes(), media_type=OCTET)
 
 
-async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
-    """The mutation records visible at this node, oldest first (JSON list; ?userid=)."""
-    user = request.query_params.get("userid")
-    records = await small_read(ctx, lambda: open_labels(ctx).mutations())
-    return JSONResponse([r for r in records if user is None or r.get("User") == user])
-
-
 async def get_index(request: Request, ctx: InstanceContext) -> Response:
     """A body's label index as JSON (DVID sends protobuf); 404 if it has no voxels.
 

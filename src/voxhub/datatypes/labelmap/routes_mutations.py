@@ -127,7 +127,9 @@ async def post_split(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_renumber(request: Request, ctx: InstanceContext) -> Response:
-    """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``: ``{"MutationID": N}``."""
+    """Give bodies new ids, body ``[new1, old1, new2, old2, ...]``, pair after pair, all or
+    nothing: ``{"MutationID": last, "MutationIDs": [one per pair]}`` (DVID answers
+    nothing; like DVID, each pair is a mutation and a ``renumber-complete`` record)."""
     labels = id_list(await json_request(request, ctx, "renumber"), "renumber")
     if not labels or len(labels) % 2:
         raise InvalidRequest(
@@ -136,5 +138,5 @@ async def post_renumber(request: Request, ctx: InstanceContext) -> Response:
         )
     pairs = [(labels[i], labels[i + 1]) for i in range(0, len(labels), 2)]
     author = who(ctx)
-    mid = await _mutate(ctx, lambda i: _engine(i, "renumber")(pairs, author))
-    return JSONResponse({"MutationID": mid})
+    ids = await _mutate(ctx, lambda i: i.renumber(pairs, author))
+    return JSONResponse({"MutationID": ids[-1], "MutationIDs": ids})
