@@ -27,7 +27,8 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "is accepted and runs are always exact.",
         "isotropic serves 3-D (0_1_2) only and resamples labels to cubic voxels by nearest "
         "neighbour (DVID returns raw 3-D labels unchanged, and 2-D ones as images).",
-        "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
+        "split-supervoxel ?split= and ?remain= ids must be unused at the node (409 "
+        "otherwise; DVID does not check), and the label counter then never hands them out.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
         'POST renumber answers {"MutationID": last, "MutationIDs": [one per pair]} (DVID '
         "answers nothing); like DVID, each pair is a mutation and a renumber-complete record.",
