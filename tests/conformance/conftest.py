@@ -117,6 +117,7 @@ class Dvid:
                 "VoxelSize": "8.0,8.0,8.0",
                 "VoxelUnits": "nanometers,nanometers,nanometers",
                 "IndexedLabels": "true",
+                "CountLabels": "true",
                 "MaxDownresLevel": "1",
                 **settings,
             },
