@@ -155,6 +155,10 @@ def test_level_info_is_the_level(levels: Levels) -> None:
     c = levels.client
     url = f"/api/node/{levels.node.uuid}"
     base = c.get(f"{url}/em/info").json()
+    repo = c.get(f"/api/repo/{levels.node.uuid}/info").json()["DataInstances"]
+    assert {"em_1", "em_2", "emjpeg_1", "emjpeg_2"} <= set(repo)
+    assert "em_3" not in repo
+    assert c.head(f"{url}/em_1/raw/0_1_2/8_8_8/0_0_0").status_code == 200
     for level in (1, 2):
         info = c.get(f"{url}/em_{level}/info").json()
         assert (
