@@ -1,6 +1,7 @@
 """neuroglancer's ``dvid://`` source on a 512³ image: which pyramid level does it read?
 
-Run: ``.venv/bin/python -m bench.neuroglancer_levels [--n 512] [--out /tmp/ng]`` (not in
+Run: ``.venv/bin/python -m bench.neuroglancer_levels [--n 512] [--codec zstd|jpeg]
+[--out /tmp/ng]`` (not in
 ``make test``; needs the ``bench`` extra and Debian's ``chromium chromium-driver``).
 
 It writes the cached EM volume (``bench.data``) into a temp LMDB store as the image
@@ -44,12 +45,15 @@ MARKER = "/api/heartbeat?bench=next-view"
 CHUNK = re.compile(r"^/api/node/[^/]+/([^/]+)/(raw|subvolblocks)/")
 
 
-def build_store(path: Path, n: int) -> str:
-    """The EM volume as image ``em`` (64³ blocks, zstd, levels 1..3); the node UUID."""
+def build_store(path: Path, n: int, codec: str) -> str:
+    """The EM volume as image ``em`` (64³ blocks, ``codec``, levels 1..3); the node UUID.
+    neuroglancer reads a ``jpeg`` instance by ``subvolblocks``, others by ``raw .../jpeg``."""
     hub = open_hub(str(path))
     try:
         node = hub.create_repo("ng", "neuroglancer levels bench").master
-        vol = node.create_volume("em", "uint8", max_scale=MAX_SCALE, voxel_size=(8, 8, 8))
+        vol = node.create_volume(
+            "em", "uint8", codec=codec, max_scale=MAX_SCALE, voxel_size=(8, 8, 8)
+        )
         vol.write((0, 0, 0), em_volume(n))
         return node.uuid
     finally:
@@ -134,6 +138,7 @@ def run_viewer(url: str, uuid: str, n: int, out: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=512)
+    parser.add_argument("--codec", choices=("zstd", "jpeg"), default="zstd")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "ng_levels")
     args = parser.parse_args()
     missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
@@ -144,7 +149,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ng-levels-"))
     try:
-        uuid = build_store(work / "store", args.n)
+        uuid = build_store(work / "store", args.n, args.codec)
         server = start_server(work / "store", extra_args=("--access-log",))
         try:
             seconds = run_viewer(server.url, uuid, args.n, args.out)
@@ -156,6 +161,7 @@ def main() -> int:
     names = ["em", *(f"em_{level}" for level in range(1, MAX_SCALE + 1))]
     result = {
         "n": args.n,
+        "codec": args.codec,
         "window": list(WINDOW),
         "views": {
             view: {
