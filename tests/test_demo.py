@@ -23,4 +23,4 @@ def test_demo_repo_has_a_committed_import_and_an_open_edit() -> None:
         before, after = root.labels("segmentation"), edit.labels("segmentation")
         assert np.array_equal(before.sv[...], cells(64))
         assert len(after.labels()) == len(before.labels()) - 1  # one merge at the edit
-        assert [m["Action"] for m in after.mutations()] == ["merge"]
+        assert [m["Action"] for m in after.mutations()] == ["merge-complete"]

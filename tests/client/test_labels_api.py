@@ -73,7 +73,7 @@ def test_mutations_and_versions(hub: Hub) -> None:
     assert len(fresh) == 3
     assert min(fresh) > new
     actions = [m["Action"] for m in lv.mutations()]
-    assert actions == ["merge", "cleave", "split-supervoxel"]
+    assert actions == ["merge-complete", "cleave-complete", "split-supervoxel-complete"]
     root.commit()
     with pytest.raises(VersionLocked):
         lv.merge(1, [4])

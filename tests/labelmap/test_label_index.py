@@ -161,7 +161,7 @@ def test_mutations_are_refused_with_reasons() -> None:
     assert lv.bbox(new) == Box((0, 0, 4), (8, 8, 6))
     record = lv.lastmod(new)
     assert record["last mod app"] == "voxhub-python"
-    assert [m["Action"] for m in lv.mutations()] == ["merge", "cleave"]
+    assert [m["Action"] for m in lv.mutations()] == ["merge-complete", "cleave-complete"]
     assert lv.mutations()[0]["MutationID"] == 1_000_000_001
     node.commit()
     with pytest.raises(VersionLocked):

@@ -34,7 +34,10 @@ def test_create_instance_with_dvid_string_settings(env: Env) -> None:
         "Compression": "lz4",
     }
     r = c.post(f"/api/repo/{env.uuid}/instance?u=alice&app=script", json=body)
-    assert r.json() == {"result": f"Added deep [uint16blk] to node {env.uuid}"}
+    assert r.json() == {
+        "result": f"Added deep [uint16blk] to node {env.uuid}",
+        "IgnoredSettings": [],
+    }
     vol = env.root.volume("deep")
     assert vol.block_shape == (64, 32, 16)
     assert vol.config.voxel_size == (40.0, 4.0, 4.0)
@@ -42,9 +45,11 @@ def test_create_instance_with_dvid_string_settings(env: Env) -> None:
     dup = c.post(f"/api/repo/{env.uuid}/instance", json=body)
     assert dup.status_code == 409
     assert "deep" in dup.json()["error"]
-    bad = c.post(f"/api/repo/{env.uuid}/instance", json={**body, "dataname": "x", "Wobble": "1"})
+    odd = c.post(f"/api/repo/{env.uuid}/instance", json={**body, "dataname": "x", "Wobble": "1"})
+    assert odd.json()["IgnoredSettings"] == ["Wobble"]  # as DVID: ignored, not refused
+    bad = c.post(f"/api/repo/{env.uuid}/instance", json={**body, "dataname": "z", "Tags": ["a=b"]})
     assert bad.status_code == 400
-    assert "wobble" in bad.json()["error"]
+    assert "Tags" in bad.json()["error"]
     assert c.post(f"/api/repo/{env.uuid}/instance", json={"dataname": "y"}).status_code == 400
     assert c.post("/api/repo/ffffffff/instance", json=body).status_code == 404
     env.root.commit()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.routing import Route
+
+from voxhub.server.routes_server import voxhub_version
 
 from .conftest import Env
 
@@ -47,6 +51,11 @@ def test_server_info_and_types(env: Env) -> None:
     info = env.client.get("/api/server/info").json()
     assert all(isinstance(v, str) for v in info.values())
     assert info["Storage backend"] == "memory://"
+    # DVID's format, parsed as neuclease parses it (integers split on "." and "-")
+    version = info["DVID Version"]
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", version), version
+    assert tuple(int(p) for p in re.split(r"[.-]", version[1:])[:4]) >= (0, 8, 24, 15)
+    assert info["voxhub Version"] == voxhub_version()
     assert list(env.client.get("/api/server/types").json()) == ["uint8blk"]
     assert "uint16blk" in env.client.get("/api/server/compiled-types").json()
     assert env.client.get("/api/heartbeat").text == "OK"

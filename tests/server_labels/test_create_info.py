@@ -46,10 +46,11 @@ def test_labelmap_settings_build_the_create_labels_config() -> None:
     [
         ("BlockSize", "24,24,24", "multiple of 16"),
         ("BlockSize", "8,8,8", "multiple of 16"),
-        ("IndexedLabels", "false", "always keeps the label index"),
-        ("IndexedLabels", "maybe", "true or false"),
-        ("MaxDownresLevel", "x", "integer"),
-        ("Background", "3", "unknown settings"),
+        ("IndexedLabels", "maybe", "IndexedLabels.*true or false"),
+        ("CountLabels", "sometimes", "CountLabels.*true or false"),
+        ("MaxDownresLevel", "x", "MaxDownresLevel.*integer"),
+        ("MaxDownresLevel", "256", "MaxDownresLevel.*integer 0..255"),
+        ("Compression", "gzip:x", "Compression.*level"),
     ],
 )
 def test_labelmap_settings_refused(key: str, value: str, message: str) -> None:
@@ -62,7 +63,8 @@ def test_create_over_http_then_use(env: Env) -> None:
     body = {"typename": "labelmap", "dataname": "seg2", "BlockSize": "16,16,16"}
     r = c.post(f"/api/repo/{env.node.uuid}/instance", json=body)
     assert r.status_code == 200, r.text
-    assert r.json() == {"result": f"Added seg2 [labelmap] to node {env.node.uuid}"}
+    added = {"result": f"Added seg2 [labelmap] to node {env.node.uuid}", "IgnoredSettings": []}
+    assert r.json() == added
     ones = bytes([1] + [0] * 7) * 16**3
     assert c.post(env.url("raw/0_1_2/16_16_16/0_0_0", name="seg2"), content=ones).status_code == 200
     assert c.get(env.url("size/1", name="seg2")).json() == {"voxels": 4096}

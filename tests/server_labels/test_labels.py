@@ -81,10 +81,11 @@ def test_lastmod_and_mutations(env: Env) -> None:
     c.post(env.url("cleave/1?u=bob"), json=[2])
     records = c.get(env.url("mutations")).json()
     assert [(r["Action"], r["MutationID"], r["User"]) for r in records] == [
-        ("merge", 1000000001, "ann"),
-        ("cleave", 1000000002, "bob"),
+        ("merge-complete", 1000000001, "ann"),
+        ("cleave-complete", 1000000002, "bob"),
     ]
-    assert [r["Action"] for r in c.get(env.url("mutations?userid=bob")).json()] == ["cleave"]
+    bobs = c.get(env.url("mutations?userid=bob")).json()
+    assert [r["Action"] for r in bobs] == ["cleave-complete"]
 
 
 def _voxels(data: bytes, *, header: bool = True) -> np.ndarray:
@@ -110,9 +111,8 @@ def test_sparsevol_formats_and_bounds(env: Env) -> None:
     assert np.array_equal(_voxels(bounded), want)
     assert c.get(env.url("sparsevol/1?minx=20")).status_code == 404  # none in bounds
     assert c.get(env.url("sparsevol/1?minx=a")).status_code == 400
-    assert c.get(env.url("sparsevol/1?format=blocks")).status_code == 501
     assert c.get(env.url("sparsevol/1?format=xml")).status_code == 400
-    assert c.get(env.url("sparsevol/1?scale=1")).status_code == 501
+    assert c.get(env.url("sparsevol/1?scale=2")).status_code == 400  # max_scale is 1
     assert c.get(env.url("sparsevol/1?compression=zip")).status_code == 400
 
 

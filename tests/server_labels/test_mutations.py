@@ -74,7 +74,8 @@ def test_split_supervoxel(env: Env) -> None:
     assert c.post(env.url("split-supervoxel/1"), content=rles).status_code == 400
     assert c.post(env.url("split-supervoxel/2"), content=rles).status_code == 400  # no overlap
     assert c.post(env.url("split-supervoxel/2"), content=b"junk").status_code == 400
-    assert c.post(env.url("split-supervoxel/2?split=9"), content=rles).status_code == 501
+    # a chosen id already in use (supervoxel 1) is a conflict
+    assert c.post(env.url("split-supervoxel/3?split=1"), content=rles).status_code == 409
     assert c.post(env.url("split-supervoxel/0"), content=rles).status_code == 400
 
 
@@ -99,7 +100,10 @@ def test_split(env: Env) -> None:
 
 def test_renumber(env: Env) -> None:
     c = env.client
-    assert c.post(env.url("renumber"), json=[50, 1, 60, 2]).json() == {"MutationID": 1000000001}
+    assert c.post(env.url("renumber"), json=[50, 1, 60, 2]).json() == {
+        "MutationID": 1000000002,
+        "MutationIDs": [1000000001, 1000000002],
+    }
     assert c.get(env.url("size/50")).json() == {"voxels": 4096}
     assert c.get(env.url("size/1")).status_code == 404
     assert c.get(env.url("label/20_0_0")).json() == {"Label": 60}

@@ -18,6 +18,7 @@ from voxhub.client.results import (
 from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3, vec3
 
 if TYPE_CHECKING:
@@ -128,9 +129,21 @@ class LabelVolume(BoundedVolume):
         self._writable("ingest_mappings")
         self._instance.ingest_mappings(dict(bodies))
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
-        """Runs ``[x, y, z, length]`` (int32 rows) covering the label's voxels."""
-        return self._instance.sparsevol(label, supervoxels=supervoxels)
+    def sparsevol(
+        self,
+        label: int,
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        bounds: Box | None = None,
+    ) -> np.ndarray:
+        """Runs ``[x, y, z, length]`` (int32 rows) covering the label's voxels at pyramid
+        level ``scale`` (in that level's voxels), within the ``(z, y, x)`` box ``bounds``
+        if given. :class:`NotFound` if there are none (as over HTTP)."""
+        runs = self._instance.sparsevol(label, supervoxels=supervoxels, scale=scale, within=bounds)
+        if not len(runs):
+            raise NotFound(f"label {label} has no voxels at scale {scale} within {bounds}")
+        return runs
 
     def mapping(self, supervoxels: list[int]) -> list[int]:
         return self._instance.mapping(supervoxels)
@@ -152,8 +165,10 @@ class LabelVolume(BoundedVolume):
     def lastmod(self, label: int) -> dict[str, Any]:
         return self._instance.lastmod(label)
 
-    def mutations(self) -> list[dict[str, Any]]:
-        return self._instance.mutations()
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        """The mutation records made at this version (not its ancestors'), oldest first,
+        as DVID's ``GET mutations`` gives them; only ``userid``'s with ``userid``."""
+        return self._instance.mutations(userid)
 
     def merge(
         self, target: int, others: list[int], *, user: str = "", app: str = ""
@@ -184,10 +199,11 @@ class LabelVolume(BoundedVolume):
         return SplitResult(*self._instance.split(body, np.asarray(runs), self._who(user, app)))
 
     def renumber(self, pairs: dict[int, int], *, user: str = "", app: str = "") -> RenumberResult:
-        """Give bodies new ids: ``{old: new}``."""
+        """Give bodies new ids: ``{old: new}``, all pairs or none (one mutation each)."""
         self._writable("renumber")
         items = [(new, old) for old, new in pairs.items()]
-        return RenumberResult(self._instance.renumber(items, self._who(user, app)))
+        ids = self._instance.renumber(items, self._who(user, app))
+        return RenumberResult(ids[-1], tuple(ids))
 
     def build_pyramid(self) -> None:
         """Recompute every pyramid level from scale 0."""

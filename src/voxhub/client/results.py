@@ -39,6 +39,8 @@ class SupervoxelSplit(NamedTuple):
 
 
 class RenumberResult(NamedTuple):
-    """``POST renumber``: ``{"MutationID": ...}``."""
+    """``POST renumber``: one mutation per pair, as DVID logs it; ``mutation_id`` is the
+    last of ``mutation_ids`` (``{"MutationID", "MutationIDs"}`` over HTTP)."""
 
     mutation_id: int
+    mutation_ids: tuple[int, ...]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from voxhub.datatypes.access import StoreAccess
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
+    from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
     from voxhub.versioning.records import InstanceInfo
 
@@ -69,9 +70,11 @@ class Datatype:
     #: the opener of its instances as ndstore/BossDB channels (loaded lazily, like
     #: ``routes``); ``None``: ndstore URLs refuse its instances
     ndstore: Callable[[], ChannelOpener] | None = None
-    #: DVID's instance-creation settings (keys lower-cased, shared ones removed) → the
-    #: stored config of a new instance of a typename; ``None``: not creatable over HTTP
-    config_from_settings: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: DVID's instance-creation settings (keys lower-cased, ``typename``, ``dataname`` and
+    #: ``versioned`` removed) → the stored config of a new instance of a typename and the
+    #: settings it ignores (DVID ignores what a type does not use); ``None``: not
+    #: creatable over HTTP
+    config_from_settings: Callable[[str, dict[str, Any]], FromSettings] | None = None
     #: a stored config posted as JSON (voxhub's own ``POST .../instance``) checked as the
     #: datatype's constructor checks it; ``None``: stored as given
     check_config: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None

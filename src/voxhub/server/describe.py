@@ -49,6 +49,7 @@ def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, An
             "Syncs": [],
             "Versioned": info.versioned,
             "Tags": {},
+            "IgnoredSettings": list(info.ignored_settings),
         },
         "Extended": {},
     }

@@ -56,7 +56,8 @@ async def post_info(request: Request, ctx: ServerContext) -> Response:
 
 
 async def create_instance(request: Request, ctx: ServerContext) -> Response:
-    """Create a data instance at the named (open) node from DVID's string settings."""
+    """Create a data instance at the named (open) node from DVID's string settings:
+    ``{"result": "Added ...", "IgnoredSettings": [names the type does not use]}``."""
     service = ctx.service
     new = parse_new_instance(await json_body(request))
 
@@ -64,14 +65,21 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, new.name)  # 409
         service.catalog.create_instance(
-            node.uuid, new.name, new.typename, new.config, versioned=new.versioned, at=node.uuid
+            node.uuid,
+            new.name,
+            new.typename,
+            new.config,
+            versioned=new.versioned,
+            at=node.uuid,
+            ignored_settings=new.ignored,
         )
         line = stamp(ctx.caller, f"added instance {new.name} [{new.typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])
         return node.uuid
 
     uuid = await blocking(create)
-    return JSONResponse({"result": f"Added {new.name} [{new.typename}] to node {uuid}"})
+    result = f"Added {new.name} [{new.typename}] to node {uuid}"
+    return JSONResponse({"result": result, "IgnoredSettings": list(new.ignored)})
 
 
 async def get_log(request: Request, ctx: ServerContext) -> Response:

@@ -20,6 +20,13 @@ from voxhub.server.http import blocking, json_body, str_field
 from voxhub.server.repo_json_bytes import repos_json_bytes
 
 _STARTED = time.monotonic()
+#: the DVID release whose HTTP API voxhub implements, formatted as DVID reports its own
+#: version: clients parse it (neuclease splits ``v1.0.0`` on ``.``/``-`` into integers to
+#: pick features, e.g. ``mappings?format=binary`` from v0.8.24-15 on), so no suffix here.
+DVID_API_VERSION = "v1.0.0"
+#: the field of ``/api/server/info`` naming voxhub's own version (how the numpy API
+#: tells a voxhub server from a DVID server)
+VOXHUB_VERSION_FIELD = "voxhub Version"
 
 
 def voxhub_version() -> str:
@@ -39,7 +46,8 @@ async def server_info(request: Request, ctx: ServerContext) -> Response:
             "Cores": str(os.cpu_count() or 1),
             "Maximum Cores": str(os.cpu_count() or 1),
             "Datastore Version": "1",
-            "DVID Version": f"voxhub {voxhub_version()}",
+            "DVID Version": DVID_API_VERSION,
+            VOXHUB_VERSION_FIELD: voxhub_version(),
             # where the data lives is for administrators (all callers when auth is off)
             "Storage backend": spec if ctx.viewer.principal.admin else spec.split(":")[0],
             "Server time": datetime.now(UTC).isoformat(),

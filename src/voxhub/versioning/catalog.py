@@ -439,8 +439,10 @@ class Catalog:
         *,
         versioned: bool = True,
         at: str | None = None,
+        ignored_settings: Sequence[str] = (),
     ) -> InstanceInfo:
-        """Create a uniquely named instance; ``at`` (default: master leaf) must be open."""
+        """Create a uniquely named instance; ``at`` (default: master leaf) must be open.
+        ``ignored_settings``: creation settings the datatype did not use (kept to show)."""
         validate_instance_name(name)
         _check_json(config, f"config of instance {name!r}")
         root = self.repo(repo_ref).root
@@ -470,6 +472,7 @@ class Catalog:
                 versioned=versioned,
                 created_at=created,
                 config=dict(config),
+                ignored_settings=tuple(str(s) for s in ignored_settings),
             )
             txn.put(key, records.encode(info))
             generations.bump(txn, root)

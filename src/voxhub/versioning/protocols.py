@@ -83,6 +83,16 @@ class VersionedView(VersionedReader, Protocol):
     """A versioned instance at one node: reads, plain writes, and transactions."""
 
     @property
+    def node_uuid(self) -> str:
+        """The UUID of the node the view is bound to."""
+        ...
+
+    def written_here(self, start: bytes, end: bytes) -> list[bytes]:
+        """The tkeys in ``[start, end)`` whose value the bound node stored itself (not
+        inherited from an ancestor), ascending; read from the node's write set."""
+        ...
+
+    @property
     def writable(self) -> bool:
         """Whether writes are allowed now (node open, or the instance is unversioned)."""
         ...

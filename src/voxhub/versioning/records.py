@@ -26,9 +26,11 @@ class InstanceInfo:
     versioned: bool
     created_at: str
     config: dict[str, Any]
+    #: DVID creation settings the datatype did not use, as the client spelled them
+    ignored_settings: tuple[str, ...] = ()
 
 
-_TUPLE_FIELDS = {"log", "parents", "children", "parent_ids"}
+_TUPLE_FIELDS = {"log", "parents", "children", "parent_ids", "ignored_settings"}
 
 
 def encode(record: RepoInfo | NodeInfo | InstanceInfo | dict[str, Any]) -> bytes:

@@ -48,6 +48,7 @@ from voxhub.versioning.keys import (
     version_bytes,
     version_of,
     write_set_key,
+    writes_prefix,
 )
 from voxhub.versioning.protocols import VersionedTxn
 from voxhub.versioning.records import decode_node
@@ -351,6 +352,22 @@ class VersionedKV(_ViewBase):
         raw = self.store.scan(*self._raw_bounds(start, end), keys_only=True)
         pairs = self._resolver.group(raw, start, end)
         yield from _with_values(pairs, keys_only, self.store.get_many)
+
+    def written_here(self, start: bytes, end: bytes) -> list[bytes]:
+        """The tkeys in ``[start, end)`` whose value the bound node stored itself, ascending.
+
+        One range of the node's write set, each key then checked at the node's own
+        version (a merge node's write set also names what its sides wrote). Unversioned
+        instances keep no write sets and store everything at one version: every visible
+        key of the range is the node's own.
+        """
+        if not self.versioned:
+            return [t for t, _ in self.scan(start, end, keys_only=True)]
+        base = writes_prefix(self._instance_id, self._version_id)
+        found = self.store.scan(base + start, base + end, keys_only=True)
+        tkeys = [k[len(base) :] for k, _ in found]
+        held = self.store.get_many([self._key(t) for t in tkeys])
+        return [t for t, value in zip(tkeys, held, strict=True) if value is not None]
 
     # -- writes --------------------------------------------------------------------------
     @property

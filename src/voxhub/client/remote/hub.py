@@ -69,11 +69,11 @@ class RemoteHub(Hub):
         except BaseException:
             self._http.close()
             raise
-        if not isinstance(info, dict) or not str(info.get("DVID Version", "")).startswith("voxhub"):
+        if not isinstance(info, dict) or "voxhub Version" not in info:
             self._http.close()
             version = info.get("DVID Version") if isinstance(info, dict) else None
             raise CapabilityError(
-                f"{url} is not a voxhub server (server version {version!r}); the numpy "
+                f"{url} is not a voxhub server (DVID version {version!r}); the numpy "
                 "API needs voxhub's /api/voxhub routes"
             )
         server_limit = int(info.get("Max Request Bytes", piece_bytes))

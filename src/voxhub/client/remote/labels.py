@@ -156,8 +156,21 @@ class RemoteLabels:
         meta: dict[str, Any] = self._get(f"lastmod/{check_label(label)}")
         return meta
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
-        params = {"supervoxels": "true"} if supervoxels else None
+    def sparsevol(
+        self,
+        label: int,
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        within: Box | None = None,
+    ) -> np.ndarray:
+        params: dict[str, Any] = {"scale": scale}
+        if supervoxels:
+            params["supervoxels"] = "true"
+        if within is not None:  # DVID's bounds are inclusive
+            for axis, name in enumerate("zyx"):
+                params[f"min{name}"] = within.start[axis]
+                params[f"max{name}"] = within.stop[axis] - 1
         body = self._http.request(
             "GET", f"{self._base}/sparsevol/{check_label(label)}", params=params
         ).content
@@ -184,8 +197,10 @@ class RemoteLabels:
         got = self._http.request("POST", f"{self._base}/nextlabel/{count}").json()
         return range(int(got["start"]), int(got["end"]) + 1)
 
-    def mutations(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = self._get("mutations")
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        params = None if userid is None else {"userid": userid}
+        url = f"{self._base}/mutations"
+        records: list[dict[str, Any]] = self._http.request("GET", url, params=params).json()
         return records
 
     # -- bulk ingest ---------------------------------------------------------------------------
@@ -232,6 +247,6 @@ class RemoteLabels:
         got = self._mutate(f"split/{check_label(body)}", who, content=encode_rles(runs))
         return int(got["label"]), int(got["MutationID"])
 
-    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> int:
+    def renumber(self, pairs: list[tuple[int, int]], who: Who | None = None) -> list[int]:
         flat = [int(v) for pair in pairs for v in pair]
-        return int(self._mutate("renumber", who, json_body=flat)["MutationID"])
+        return [int(m) for m in self._mutate("renumber", who, json_body=flat)["MutationIDs"]]

@@ -4,8 +4,11 @@ Reads (GET, HEAD) are retried on connection failures (refused, reset, cut short)
 exponential backoff, because repeating them cannot change anything. Other requests are
 retried only when the connection could not be opened at all, i.e. when the server
 certainly never saw them. Every request carries DVID's ``u=`` and ``app=`` so the
-server's audit lines name the user and this client; with a token, every request carries
-``Authorization: Bearer <token>`` (and the server records the token's user).
+server's audit lines name the user and this client. A 503 that carries ``Retry-After``
+(the server's busy answer, given before it looked at the request) is retried for every
+method after the delay it asks for, capped, up to :data:`BUSY_ATTEMPTS` times. With a
+token, every request carries ``Authorization: Bearer <token>`` (and the server records the
+token's user).
 """
 
 from __future__ import annotations
@@ -28,6 +31,15 @@ ATTEMPTS = 4
 #: first backoff (seconds); doubled after each failed attempt
 BACKOFF = 0.05
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
+#: attempts for a request the server answers 503 + Retry-After (the first try included)
+BUSY_ATTEMPTS = 6
+#: longest wait (seconds) this client honours from one ``Retry-After``
+MAX_RETRY_AFTER = 10.0
+
+
+def _wait(seconds: float) -> None:
+    """Pause before a retry (one function, so tests can see the waits the client asks)."""
+    time.sleep(seconds)
 
 
 def _user() -> str:
@@ -44,6 +56,8 @@ class Reply:
     status: int
     content_type: str
     content: bytes
+    #: seconds the server asked to wait before retrying (``Retry-After``), if it did
+    retry_after: float | None = None
 
     def json(self) -> Any:
         return jsonlib.loads(self.content) if self.content else None
@@ -105,8 +119,10 @@ class Transport:
             body = jsonlib.dumps(json).encode()
             headers["Content-Type"] = "application/json"
         what = f"{method} {self.base_url}{path}"
-        delay = BACKOFF
-        for attempt in range(1, ATTEMPTS + 1):
+        delay, busy = BACKOFF, 0
+        attempt = 0
+        while attempt < ATTEMPTS:
+            attempt += 1
             try:
                 reply = self._once(method, url, body, headers, into, what)
             except _ConnectFailed as e:
@@ -122,6 +138,12 @@ class Transport:
                     ) from e
                 error = e
             else:  # raised outside the try: some voxhub errors are OSErrors too
+                if reply.status == 503 and reply.retry_after is not None:
+                    busy += 1
+                    if busy < BUSY_ATTEMPTS:  # refused unseen: safe to repeat any method
+                        _wait(min(reply.retry_after, MAX_RETRY_AFTER))
+                        attempt -= 1  # a busy answer is not a network failure
+                        continue
                 if not 200 <= reply.status < 300:
                     raise error_from_response(reply.status, reply.content, what)
                 return reply
@@ -129,7 +151,7 @@ class Transport:
                 raise StorageError(
                     f"{what}: server unreachable after {ATTEMPTS} attempts: {error!r}"
                 ) from error
-            time.sleep(delay)  # backoff before reconnecting, not test synchronisation
+            _wait(delay)  # backoff before reconnecting, not test synchronisation
             delay *= 2
         raise AssertionError("unreachable")
 
@@ -166,13 +188,23 @@ class Transport:
             conn.close()
         else:
             self.pool.release(conn)
-        return Reply(status, response.getheader("Content-Type", ""), data)
+        retry_after = _seconds(response.getheader("Retry-After")) if status == 503 else None
+        return Reply(status, response.getheader("Content-Type", ""), data, retry_after)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).json()
 
     def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None) -> Any:
         return self.request("POST", path, params=params, json=body).json()
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the delay form; an HTTP date counts as absent)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None
 
 
 def _read_exactly(response: http.client.HTTPResponse, into: memoryview, what: str) -> None:

@@ -76,6 +76,7 @@ def instance_info_json(
             "Syncs": [],
             "Versioned": info.versioned,
             "Tags": {},
+            "IgnoredSettings": list(info.ignored_settings),
         },
         "Extended": {
             "Values": [{"DataType": config.dtype, "Label": info.name}],

@@ -1,9 +1,10 @@
 """DVID's instance-creation settings of image instances → an :class:`ImageConfig`.
 
-``uint8blk`` & co take ``BlockSize``, ``VoxelSize``, ``VoxelUnits``, ``Compression``,
-``MaxDownresLevel``, ``Background`` and ``Anisotropic`` (sizes ``x,y,z`` on the wire). This
-is the ``config_from_settings`` hook of the ``imageblk`` datatype, and
-:func:`check_image_config` its ``check_config`` hook (a stored config posted as JSON).
+``uint8blk`` & co use ``BlockSize``, ``VoxelSize``, ``VoxelUnits``, ``Compression``,
+``MaxDownresLevel``, ``Background`` and ``Anisotropic`` (sizes ``x,y,z`` on the wire) and
+ignore every other setting (DVID's ``Compression: snappy`` too: no voxhub codec, the
+default serves). This is the ``config_from_settings`` hook of the ``imageblk`` datatype,
+and :func:`check_image_config` its ``check_config`` hook (a stored config posted as JSON).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any
 
 from voxhub.datatypes.imageblk.config import ImageConfig, typename_for
 from voxhub.datatypes.wire.dvid_settings import (
+    DVID_ONLY_COMPRESSION,
+    FromSettings,
     parse_bool,
     parse_compression,
     parse_number,
     parse_xyz,
-    refuse_unknown,
     setting_text,
+    unused,
 )
 from voxhub.errors import InvalidRequest
 
@@ -34,13 +37,18 @@ IMAGE_KEYS = frozenset(
 )
 
 
-def image_config_from_settings(typename: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The stored config of a new ``typename`` instance from DVID's (lower-cased) settings."""
-    refuse_unknown(settings, IMAGE_KEYS, typename)
-    kwargs = image_kwargs(settings)
+def image_config_from_settings(typename: str, settings: dict[str, Any]) -> FromSettings:
+    """The stored config of a new ``typename`` instance from DVID's (lower-cased) settings,
+    and the settings it ignored."""
+    ignored = unused(settings, IMAGE_KEYS)
+    used = {k: v for k, v in settings.items() if k not in ignored}
+    kwargs = image_kwargs(used)
+    if kwargs.get("codec", {}).get("name") in DVID_ONLY_COMPRESSION:
+        del kwargs["codec"]
+        ignored |= {"compression"}
     kwargs["dtype"] = typename.removesuffix("blk")
     try:
-        return ImageConfig.create(**kwargs).to_json()
+        return FromSettings(ImageConfig.create(**kwargs).to_json(), ignored)
     except InvalidRequest as e:
         raise InvalidRequest(f"instance settings: {e}") from None
 

@@ -24,12 +24,26 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "index?mutid= is always available (every mutation keeps the indexes it rewrites).",
         "ingest-supervoxels at scale 0 also updates the label indexes and extents (voxhub "
         "keeps indexes exact); it derives no pyramid levels, as in DVID.",
-        "sparsevol?format=blocks and sparsevol at ?scale>0 answer 501.",
-        "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
+        "sparsevol?format=blocks clips each block's mask to the bounds (DVID sends every "
+        "block that meets them whole); a body with no voxels at a coarse ?scale is 404 "
+        "(DVID: 200 and an empty body), as one with none within the bounds; exact=false "
+        "is accepted and runs are always exact.",
+        "isotropic serves 3-D (0_1_2) only and resamples labels to cubic voxels by nearest "
+        "neighbour (DVID returns raw 3-D labels unchanged, and 2-D ones as images).",
+        "split-supervoxel ?split= and ?remain= ids must be unused at the node (409 "
+        "otherwise; DVID does not check), and the label counter then never hands them out.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
-        'POST renumber answers {"MutationID": N} (DVID answers nothing).',
-        "Times (lastmod, mutations) are ISO 8601 with milliseconds and an explicit "
-        "offset, e.g. 2026-01-02T03:04:05.678+00:00.",
+        'POST renumber answers {"MutationID": last, "MutationIDs": [one per pair]} (DVID '
+        "answers nothing); like DVID, each pair is a mutation and a renumber-complete record.",
+        "lastmod and index times are ISO 8601 with milliseconds and an explicit offset, e.g. "
+        "2026-01-02T03:04:05.678+00:00; mutation records carry DVID's Go-style Timestamp "
+        "(2026-01-02 03:04:05.678 +0000 UTC, without Go's monotonic m=+... reading).",
+        'Mutation records of split and split-supervoxel carry Split: "" (DVID\'s blobstore '
+        "reference to the split's RLEs; voxhub keeps no blobstore).",
+        "mutations-range and history answer 400 when the first version is not the last or a "
+        "first-parent ancestor of it (DVID walks on to the root, or answers nothing); history "
+        "answers a JSON list (DVID writes the objects back to back) and follows split "
+        "supervoxels and renumbered bodies, so their earlier mutations are listed too.",
     ),
     not_served=(
         NotServed("GET", "/help", "see /api/help/labelmap"),
@@ -40,18 +54,12 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/tags", "no instance tags"),
         NotServed("POST", "/tags", "no instance tags"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
-        NotServed("GET", "/isotropic/{dims}/{size}/{offset}", "labels are not resampled"),
-        NotServed("GET", "/pseudocolor/{dims}/{size}/{offset}", "no false-colour images"),
-        NotServed("GET", "/supervoxel-splits", "split history is in GET mutations"),
         NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
-        NotServed("GET", "/sparsevols-coarse/{start}/{end}", "use sparsevol-coarse per label"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
         NotServed("GET", "/proximity/{labels}", "no proximity queries"),
         NotServed("GET", "/existing-labels", "use listlabels"),
         NotServed("GET", "/indices-compressed", "use index/{label}"),
-        NotServed("GET", "/mutations-range/{beg}/{end}", "use mutations at each node"),
-        NotServed("GET", "/history/{label}/{from}/{to}", "use mutations"),
         NotServed("GET", "/map-stats", "no mapping statistics"),
     ),
 )

@@ -9,7 +9,13 @@ every id a big-endian uint64 so byte order is numeric order:
 * ``0x21 | body``: the body's label index (:mod:`.index`);
 * ``0x22 | slot (1 byte)``: slots whose largest is the largest label written or mutated
   at this version (``maxlabel``, see :mod:`.maxlabel` and :mod:`voxhub.datatypes.slots`);
-* ``0x23 | mutation id``: one mutation log record (JSON);
+* ``0x23 | mutation id``: one mutation record in the shape voxhub wrote before DVID's
+  (read only, converted on read: :mod:`.mutlog`);
+* ``0x24 | node (16) | mutation id``: one mutation record in DVID's shape (JSON), under
+  the UUID of the node it was made at, so a node's records are one short range whatever
+  its ancestors hold;
+* ``0x25 | node (16) | mutation id | supervoxel``: a supervoxel split by that mutation,
+  value ``remain id | split id`` (``supervoxel-splits`` reads these, not the records).
 * ``0x28 | body | mutation id``: the body's label index as it stood just before that
   mutation changed it (:mod:`.index_history`, for ``index?mutid=``).
 """
@@ -20,15 +26,20 @@ import struct
 
 from voxhub.datatypes.imageblk.keys import KEY_BLOCK, is_extents_key
 from voxhub.datatypes.imageblk.keys import describe_tkey as block_desc
+from voxhub.errors import InvalidRequest
 
 KEY_MAPPING = 0x20
 KEY_INDEX = 0x21
 KEY_MAXLABEL = 0x22
 KEY_MUTATION = 0x23
+KEY_RECORD = 0x24
+KEY_SV_SPLIT = 0x25
 KEY_INDEX_HISTORY = 0x28
 MAXLABEL_KEY = bytes([KEY_MAXLABEL])
 
 _ID = struct.Struct(">BQ")
+_RECORD = struct.Struct(">B16sQ")
+_SV_SPLIT = struct.Struct(">B16sQQ")
 _HISTORY = struct.Struct(">BQQ")
 
 
@@ -54,6 +65,45 @@ def index_history_of(tkey: bytes) -> tuple[int, int]:
     return int(body), int(mutation_id)
 
 
+def node_bytes(node_uuid: str) -> bytes:
+    """The 16 bytes of a node UUID (32 hex digits, as every voxhub node has)."""
+    try:
+        raw = bytes.fromhex(node_uuid)
+    except ValueError:
+        raw = b""
+    if len(raw) != 16:
+        raise InvalidRequest(f"node UUID {node_uuid!r} is not 32 hex digits")
+    return raw
+
+
+def record_key(node_uuid: str, mutation_id: int) -> bytes:
+    return _RECORD.pack(KEY_RECORD, node_bytes(node_uuid), mutation_id)
+
+
+def sv_split_key(node_uuid: str, mutation_id: int, supervoxel: int) -> bytes:
+    return _SV_SPLIT.pack(KEY_SV_SPLIT, node_bytes(node_uuid), mutation_id, supervoxel)
+
+
+def node_range(kind: int, node_uuid: str) -> tuple[bytes, bytes]:
+    """Half-open tkey range of the ``kind`` keys (records, splits) made at one node."""
+    start = bytes([kind]) + node_bytes(node_uuid)
+    # every key of the range is ``start`` and a fixed-width tail: the next prefix ends it
+    end = (int.from_bytes(start, "big") + 1).to_bytes(len(start), "big")
+    return start, end
+
+
+def record_of(tkey: bytes) -> tuple[str, int]:
+    """``(node UUID, mutation id)`` of a :func:`record_key`."""
+    _, node, mid = _RECORD.unpack(tkey)
+    return node.hex(), mid
+
+
+def sv_split_of(tkey: bytes) -> tuple[str, int, int]:
+    """``(node UUID, mutation id, supervoxel)`` of a :func:`sv_split_key`."""
+    _, node, mid, sv = _SV_SPLIT.unpack(tkey)
+    return node.hex(), mid, sv
+
+
 def id_of(tkey: bytes) -> int:
     """The uint64 id in a mapping, index or mutation key."""
     return int(_ID.unpack(tkey)[1])
@@ -76,6 +126,10 @@ def describe_tkey(tkey: bytes) -> str:
         return f"index-history:{body}@{mutation_id}"
     if len(tkey) == _ID.size and tkey[0] in names:
         return f"{names[tkey[0]]}:{id_of(tkey)}"
+    if len(tkey) == _RECORD.size and tkey[0] == KEY_RECORD:
+        return "mutation:{}/{}".format(*record_of(tkey))
+    if len(tkey) == _SV_SPLIT.size and tkey[0] == KEY_SV_SPLIT:
+        return "sv-split:{}/{}/{}".format(*sv_split_of(tkey))
     return f"unknown:{tkey.hex()}"
 
 

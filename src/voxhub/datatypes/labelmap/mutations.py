@@ -1,34 +1,25 @@
 """Proofreading mutations: merge and cleave, each one transaction that changes the mapping,
-the label indexes and the mutation log together (or nothing, with the reason)."""
+the label indexes and the mutation log (:mod:`.mutlog`) together (or nothing, with the
+reason)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import index_key, mutation_key
+from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
+from voxhub.datatypes.labelmap.mutlog import Mutation, record, stamp
+from voxhub.datatypes.labelmap.mutlog import Who as Who  # re-exported: the public name
 from voxhub.datatypes.labelmap.write import store_index
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
 #: DVID starts mutation ids here, so the first mutation of a repo is 1000000001.
 INITIAL_MUTATION_ID = 1_000_000_000
-
-
-@dataclass(frozen=True)
-class Who:
-    """The user and app a mutation is recorded under."""
-
-    user: str = ""
-    app: str = ""
 
 
 def check_label(label: int, what: str = "label") -> int:
@@ -51,29 +42,6 @@ def read_index(reader: VersionedReader, body: int, what: str = "label") -> Label
     return LabelIndex.decode(body, value)
 
 
-def record(txn: VersionedTxn, mid: int, action: str, who: Who, **fields: Any) -> dict[str, Any]:
-    entry = {
-        "MutationID": mid,
-        "Action": action,
-        "User": who.user,
-        "App": who.app,
-        "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        **fields,
-    }
-    txn.put(mutation_key(mid), json.dumps(entry, sort_keys=True).encode())
-    return entry
-
-
-def stamp(index: LabelIndex, entry: dict[str, Any]) -> None:
-    """Record in ``index`` the mutation that changed it last (DVID's ``lastmod``)."""
-    index.meta = {
-        "mutation id": entry["MutationID"],
-        "last mod user": entry["User"],
-        "last mod app": entry["App"],
-        "last mod time": entry["Timestamp"],
-    }
-
-
 def merge_check(
     reader: VersionedReader, target: int, sources: Sequence[int]
 ) -> tuple[LabelIndex, list[LabelIndex]]:
@@ -86,17 +54,17 @@ def merge_check(
     return into, [read_index(reader, s, "merged label") for s in dict.fromkeys(sources)]
 
 
-def merge(txn: VersionedTxn, target: int, sources: Sequence[int], mid: int, who: Who) -> None:
+def merge(txn: VersionedTxn, target: int, sources: Sequence[int], mut: Mutation) -> None:
     """Merge the bodies ``sources`` into ``target``: their supervoxels map to ``target``."""
     into, taken = merge_check(txn, target, sources)
-    done = record(txn, mid, "merge", who, Target=target, Labels=list(dict.fromkeys(sources)))
+    record(txn, mut, "merge", Target=target, Labels=list(dict.fromkeys(sources)))
     for index in taken:
         for sv in index.supervoxel_sizes():
             set_body(txn, sv, target)
         into.absorb(index.blocks)
         index.blocks.clear()
         store_index(txn, index)
-    stamp(into, done)
+    stamp(into, mut)
     store_index(txn, into)
 
 
@@ -118,24 +86,25 @@ def cleave_check(
 
 
 def cleave(
-    txn: VersionedTxn, body: int, supervoxels: Sequence[int], new_body: int, mid: int, who: Who
+    txn: VersionedTxn, body: int, supervoxels: Sequence[int], new_body: int, mut: Mutation
 ) -> None:
     """Move ``supervoxels`` of ``body`` to the new body ``new_body``."""
     index, wanted = cleave_check(txn, body, supervoxels)
-    done = record(
+    moved = LabelIndex(new_body, index.take(wanted))
+    record(
         txn,
-        mid,
+        mut,
         "cleave",
-        who,
         OrigLabel=body,
         CleavedLabel=new_body,
         CleavedSupervoxels=sorted(wanted),
+        CleavedSize=moved.voxels(None),
+        RemainSize=index.voxels(None),
     )
-    moved = LabelIndex(new_body, index.take(wanted))
     for sv in wanted:
         set_body(txn, sv, new_body)
-    stamp(index, done)
-    stamp(moved, done)
+    stamp(index, mut)
+    stamp(moved, mut)
     store_index(txn, index)
     store_index(txn, moved)
     raise_maxlabel(txn, new_body)

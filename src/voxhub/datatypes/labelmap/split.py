@@ -22,7 +22,8 @@ from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key, mapping_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
-from voxhub.datatypes.labelmap.mutations import Who, check_label, read_index, record, stamp
+from voxhub.datatypes.labelmap.mutations import check_label, read_index
+from voxhub.datatypes.labelmap.mutlog import Mutation, record, record_sv_split, stamp
 from voxhub.datatypes.labelmap.rle import mask_in_box
 from voxhub.datatypes.labelmap.write import store_index
 from voxhub.errors import Conflict, InvalidRequest
@@ -80,6 +81,13 @@ class Workspace:
         update_pyramid(self.txn, config, layouts, new, downsample_labels)
 
 
+def check_unused(txn: VersionedTxn, label: int, what: str) -> None:
+    """Refuse an id a caller chose for new voxels if it is in use at this version: a body
+    (it has an index) or a supervoxel (it has a mapping, retired ones included)."""
+    if txn.get(index_key(label)) is not None or txn.get(mapping_key(label)) is not None:
+        raise Conflict(f"{what} {label} is already in use at this version; choose an unused id")
+
+
 def _retire(txn: VersionedTxn, sv: int) -> None:
     txn.put(mapping_key(sv), (0).to_bytes(8, "big"))
 
@@ -91,8 +99,7 @@ def split_supervoxel(
     sv: int,
     runs: np.ndarray,
     new_ids: tuple[int, int],
-    mid: int,
-    who: Who,
+    mut: Mutation,
 ) -> None:
     """Split supervoxel ``sv`` into its part inside ``runs`` and the rest (``new_ids``)."""
     sv = check_label(sv, "supervoxel")
@@ -109,15 +116,16 @@ def split_supervoxel(
     if outside == 0:
         raise InvalidRequest(f"the split body covers all of supervoxel {sv}; nothing remains")
     work.relabel(index, sv, runs, *new_ids)
-    done = record(
-        txn, mid, "split-supervoxel", who, Supervoxel=sv, Body=body,
-        SplitSupervoxel=new_ids[0], RemainSupervoxel=new_ids[1], SplitVoxels=inside,
+    record(
+        txn, mut, "split-supervoxel", Supervoxel=sv, Body=body, SplitSupervoxel=new_ids[0],
+        RemainSupervoxel=new_ids[1], Split="", SplitSize=inside, RemainSize=outside,
     )  # fmt: skip
+    record_sv_split(txn, mut, sv, *new_ids)
     work.commit(config, layouts)
     _retire(txn, sv)
     for new in new_ids:
         set_body(txn, new, body)
-    stamp(index, done)
+    stamp(index, mut)
     store_index(txn, index)
     raise_maxlabel(txn, max(new_ids))
 
@@ -135,8 +143,7 @@ def split(
     body: int,
     runs: np.ndarray,
     fresh: Sequence[int],
-    mid: int,
-    who: Who,
+    mut: Mutation,
 ) -> int:
     """Move the voxels of ``body`` inside ``runs`` to a new body; return its id.
 
@@ -148,6 +155,7 @@ def split(
     moved = LabelIndex(new_body)
     work = Workspace(txn, layouts[0])
     total = 0
+    cut: dict[str, dict[str, int]] = {}  # DVID's SVSplits: {"sv": {"Split", "Remain"}}
     for sv in list(index.supervoxel_sizes()):
         inside, outside = work.measure(index, sv, runs)
         if inside == 0:
@@ -159,6 +167,8 @@ def split(
             continue
         split_id, remain_id = next(ids), next(ids)
         work.relabel(index, sv, runs, split_id, remain_id)
+        cut[str(sv)] = {"Split": split_id, "Remain": remain_id}
+        record_sv_split(txn, mut, sv, split_id, remain_id)
         moved.absorb(index.take({split_id}))
         _retire(txn, sv)
         set_body(txn, split_id, new_body)
@@ -168,22 +178,22 @@ def split(
         raise InvalidRequest(f"the split body covers no voxel of label {body}")
     if index.empty:
         raise InvalidRequest(f"the split body covers all of label {body}; nothing remains")
-    done = record(txn, mid, "split", who, Target=body, NewLabel=new_body, SplitVoxels=total)
+    record(txn, mut, "split", Target=body, NewLabel=new_body, Split="", SVSplits=cut)
     work.commit(config, layouts)
-    stamp(index, done)
-    stamp(moved, done)
+    stamp(index, mut)
+    stamp(moved, mut)
     store_index(txn, index)
     store_index(txn, moved)
     raise_maxlabel(txn, new_body)
     return new_body
 
 
-def renumber(txn: VersionedTxn, pairs: Sequence[tuple[int, int]], mid: int, who: Who) -> None:
-    """Give body ``old`` the id ``new`` for each ``(new, old)`` pair."""
+def renumber(txn: VersionedTxn, pairs: Sequence[tuple[int, int]], muts: Sequence[Mutation]) -> None:
+    """Give body ``old`` the id ``new`` for each ``(new, old)`` pair, in order: one
+    mutation (and one ``renumber-complete`` record) per pair, as DVID logs it."""
     if not pairs:
         raise InvalidRequest("renumber needs at least one (new, old) pair")
-    done = record(txn, mid, "renumber", who, Pairs=[list(p) for p in pairs])
-    for new, old in pairs:
+    for (new, old), mut in zip(pairs, muts, strict=True):
         check_label(new, "new label")
         if new == old:
             raise InvalidRequest(f"renumber of {old} to itself")
@@ -193,7 +203,8 @@ def renumber(txn: VersionedTxn, pairs: Sequence[tuple[int, int]], mid: int, who:
         moved = LabelIndex(new, index.take(set(index.supervoxel_sizes())))
         for sv in moved.supervoxel_sizes():
             set_body(txn, sv, new)
-        stamp(moved, done)
+        record(txn, mut, "renumber", NewLabel=new, OrigLabel=old)
+        stamp(moved, mut)
         store_index(txn, index)
         store_index(txn, moved)
         raise_maxlabel(txn, new)
