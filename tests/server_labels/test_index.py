@@ -349,3 +349,15 @@ def test_ingests_log_their_user_and_app_and_refusals_log_nothing(env: Env) -> No
         assert after[-1].endswith(f" u=pipe app=ingest: POST seg/{rest}"), after[-1]
         assert env.client.post(env.url(f"{rest}?u=pipe"), content=b"\xff").status_code == 400
         assert log() == after
+
+
+def test_index_before_each_pair_of_a_renumber(env: Env) -> None:
+    c = env.client
+    before_1, before_3 = _json_index(env, 1), _json_index(env, 3)
+    ids = c.post(env.url("renumber"), json=[100, 1, 300, 3]).json()["MutationIDs"]
+    assert len(ids) == 2
+    for mid in ids:
+        assert _json_index(env, 1, f"?mutid={mid}") == before_1
+        assert _json_index(env, 3, f"?mutid={mid}") == before_3
+        assert c.get(env.url(f"index/100?mutid={mid}")).status_code == 404
+    assert _json_index(env, 100, f"?mutid={ids[-1] + 1}").blocks == before_1.blocks

@@ -12,7 +12,9 @@ The index of a body *before* mutation ``N`` is then the copy kept by the first m
 a branch (a node's children are created after it is committed) and the keys are versioned
 like every other, so a node sees the copies of its own branch only. Voxel writes and index
 ingests between mutations are not recorded: the answer is the index as the mutations
-left it.
+left it. A renumber of several pairs is one transaction with one mutation id per pair; its
+copies go under the last id, so the index before any of its ids is the one before the
+renumber (exact for each pair's own id, since pairs name distinct bodies).
 """
 
 from __future__ import annotations
