@@ -48,7 +48,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/isotropic/{dims}/{size}/{offset}", "labels are not resampled"),
         NotServed("GET", "/pseudocolor/{dims}/{size}/{offset}", "no false-colour images"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
-        NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
         NotServed("GET", "/sparsevols-coarse/{start}/{end}", "use sparsevol-coarse per label"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),

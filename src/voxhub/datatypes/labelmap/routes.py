@@ -247,6 +247,7 @@ def label_routes() -> list[BaseRoute]:
         *hist.history_routes(),
         instance_route("/index/{label}", lab.get_index, methods=get, api=index),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
+        instance_route("/maxlabel/{label}", mut.post_maxlabel, methods=post, api=Api(answers=())),
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),
         instance_route("/cleave/{label}", mut.post_cleave, methods=post, api=labels_in),
         instance_route(
