@@ -56,6 +56,26 @@ def test_get_raw_compressions(env: Env) -> None:
     assert "google" in r.json()["error"]
 
 
+def test_google_chunk_of_one_block_is_mapped_on_its_tables(env: Env) -> None:
+    """neuroglancer's chunk (one whole stored block) is served from the stored stream:
+    after a merge it holds bodies (supervoxels on request), an unwritten block is 0, and
+    it equals the decoded path (an unaligned box of the same voxels)."""
+    assert env.client.post(env.url("merge"), json=[3, 2]).status_code == 200
+    bodies = SEG.copy()
+    bodies[bodies == 2] = 3
+    for extra, expected in (("", bodies), ("&supervoxels=true", SEG)):
+        for x in (0, 16, 32):
+            url = env.url(f"raw/0_1_2/16_16_16/{x}_0_0?compression=googlegzip{extra}")
+            r = env.client.get(url)
+            assert r.headers["content-encoding"] == "gzip"
+            got = decode_google(r.content, (16, 16, 16), np.uint64)
+            assert np.array_equal(got, expected[:, :, x : x + 16])
+    slow = env.client.get(env.url("raw/0_1_2/48_16_16/0_0_0?compression=google")).content
+    assert np.array_equal(decode_google(slow, (16, 16, 48), np.uint64), bodies)
+    unset = env.client.get(env.url("raw/0_1_2/16_16_16/48_0_0?compression=google")).content
+    assert not decode_google(unset, (16, 16, 16), np.uint64).any()
+
+
 def test_get_raw_scale_and_outside(env: Env) -> None:
     r = env.client.get(env.url("raw/0_1_2/24_8_8/0_0_0?scale=1&supervoxels=true"))
     assert r.status_code == 200
@@ -207,6 +227,24 @@ def test_get_blocks_maps_bodies_and_refuses_unaligned(env: Env) -> None:
     assert "offset" in r.json()["error"]
     assert env.client.get(env.url("blocks/20_16_16/0_0_0")).status_code == 400
     assert env.client.get(env.url("blocks/16_16_16/0_0_0?compression=jpeg")).status_code == 400
+
+
+def test_native_blocks_of_bodies_equal_the_decoded_path(env: Env) -> None:
+    """compression=blocks converts stored blocks without decoding them: after a merge its
+    bodies equal those of compression=uncompressed (decoded and mapped voxels)."""
+    env.client.post(env.url("merge"), json=[3, 2])
+    url = env.url("blocks/48_16_16/0_0_0")
+    middle = {}
+    for extra in ("", "&supervoxels=true"):
+        raw = _records(env.client.get(url + "?compression=uncompressed" + extra).content)
+        nat = _records(env.client.get(url + "?compression=blocks" + extra).content)
+        assert sorted(nat) == sorted(raw)
+        for coord, payload in nat.items():
+            block = decode_native(gzip.decompress(payload), (16, 16, 16))
+            assert np.array_equal(block, _u64(raw[coord], (16, 16, 16)))
+        middle[extra] = decode_native(gzip.decompress(nat[(0, 0, 1)]), (16, 16, 16))
+    assert set(np.unique(middle[""]).tolist()) == {3}  # bodies: 2 merged into 3
+    assert set(np.unique(middle["&supervoxels=true"]).tolist()) == {2, 3}
 
 
 def test_specificblocks(env: Env) -> None:

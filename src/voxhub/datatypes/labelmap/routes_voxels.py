@@ -15,18 +15,22 @@ import json
 import reprlib
 import zlib
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from voxhub.blocks import BlockLayout
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.cseg import encode_google
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES
-from voxhub.datatypes.labelmap.mapping import bodies_of
+from voxhub.datatypes.labelmap.chunk_read import stored_google
+from voxhub.datatypes.labelmap.mapping import bodies_array, bodies_of, has_mapping
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
+from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, is_cseg_labels
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
     config_of,
@@ -47,7 +51,7 @@ from voxhub.datatypes.wire.url_geometry import (
     parse_dims,
     parse_ints,
 )
-from voxhub.errors import CapabilityError, InvalidRequest
+from voxhub.errors import CapabilityError, CodecError, InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
@@ -98,6 +102,12 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     compression = _raw_compression(request.query_params.get("compression"))
     _check_bytes(ctx, box.size, "cutout")
     admit(request, box.size * _VOXEL.itemsize, "cutout")
+    if compression in ("google", "googlegzip"):  # neuroglancer's chunks: one stored block
+        fast = await small_read(ctx, lambda: _google_of_block(ctx, config, scale, box, supervoxels))
+        if fast is not None:
+            data = fast if compression == "google" else gzip.compress(fast, 1)
+            headers = {"Content-Encoding": "gzip"} if compression == "googlegzip" else None
+            return Response(data, media_type=OCTET, headers=headers)
 
     def run() -> np.ndarray:
         return open_labels(ctx).read(box, scale, supervoxels=supervoxels)
@@ -114,6 +124,19 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
         return Response(google, media_type=OCTET)
     zipped = await run_in_threadpool(gzip.compress, google, 1)
     return Response(zipped, media_type=OCTET, headers={"Content-Encoding": "gzip"})
+
+
+def _google_of_block(
+    ctx: InstanceContext, config: ImageConfig, scale: int, box: Box, supervoxels: bool
+) -> bytes | None:
+    """The stored block ``box`` is, as compressed_segmentation, mapped on its tables
+    (:mod:`.chunk_read`); ``None`` when ``box`` is not one stored ``cseg`` block, or that
+    block is malformed (then the decoding path reports it)."""
+    try:
+        view = open_labels(ctx).view
+        return stored_google(view, config.layout(scale), box, supervoxels=supervoxels)
+    except CodecError:
+        return None
 
 
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
@@ -262,15 +285,39 @@ async def _stream(
         layout = config.layout(scale)
         values = view.get_many([layout.tkey(c) for c in coords])
         present = [(c, v) for c, v in zip(coords, values, strict=True) if v is not None]
-        blocks = parallel_map(
-            lambda item: layout.codec.decode(item[1], layout.block_shape, layout.dtype), present
-        )
-        if not supervoxels:
-            blocks = _map_blocks(view, blocks)
-        data = parallel_map(lambda b: _encode_payload(b, payload), blocks)
+        data = None
+        if payload == "blocks" and is_cseg_labels(layout):
+            data = _native_from_cseg(view, layout, [v for _, v in present], supervoxels)
+        if data is None:
+            blocks = parallel_map(
+                lambda item: layout.codec.decode(item[1], layout.block_shape, layout.dtype),
+                present,
+            )
+            if not supervoxels:
+                blocks = _map_blocks(view, blocks)
+            data = parallel_map(lambda b: _encode_payload(b, payload), blocks)
         return block_stream.encode_stream([(c, d) for (c, _), d in zip(present, data, strict=True)])
 
     return Response(await run_in_threadpool(run), media_type=OCTET)
+
+
+def _native_from_cseg(
+    view: VersionedReader,
+    layout: BlockLayout,
+    values: list[bytes | memoryview],
+    supervoxels: bool,
+) -> list[bytes] | None:
+    """Gzipped native blocks converted from their stored ``cseg`` form (no voxel decode,
+    see :mod:`.native_transcode`); ``None`` when a
+    stored block is malformed (the decoding path then reports it)."""
+    mapping = None if supervoxels or not has_mapping(view) else partial(bodies_array, view)
+    try:
+        natives = cseg_to_native(values, layout.block_shape, mapping)
+    except CodecError:
+        return None
+    # one thread converts (its many short numpy calls would convoy on the GIL with a
+    # second); zlib releases the GIL, so the blocks are gzipped on the pool
+    return parallel_map(lambda n: gzip.compress(n, compresslevel=1), natives)
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
