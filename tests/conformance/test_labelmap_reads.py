@@ -178,6 +178,9 @@ def test_sparsevol_rles_and_bounds(dvid: Dvid) -> None:
     assert dvid_wire.voxels_of(rows) == {
         (x, y, z) for z in (60, 61) for y in range(56, 64) for x in range(58, 64)
     }
+    plain = dvid.ok("GET", dvid.at("seg", "sparsevol/5")).content
+    gz = dvid.ok("GET", dvid.at("seg", "sparsevol/5"), params={"compression": "gzip"}).content
+    assert gzip.decompress(gz) == plain  # the whole body compressed, as DVID does
     srles = dvid.ok("GET", dvid.at("seg", "sparsevol/5"), params={"format": "srles"}).content
     assert np.frombuffer(srles, "<i4").reshape(-1, 4).tolist() == rows_of(dvid, 5)
     assert dvid.head(dvid.at("seg", "sparsevol/5")).status_code == 200
