@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from . import dvid_wire
-from .conftest import BODIES, SEG, SOLID, Dvid
+from .conftest import BODIES, DVID_BASE_KEYS, DVID_EXTENDED_KEYS, SEG, SOLID, Dvid
 
 #: the whole volume (z, y, x): block (0,0,0) is SEG, block (1,0,0) is solid SOLID
 SUPERVOXELS = np.concatenate([SEG, np.full_like(SEG, SOLID)], axis=2)
@@ -24,6 +24,10 @@ def voxels(reply_content: bytes, shape: tuple[int, ...]) -> np.ndarray:
 def test_info_has_the_fields_clients_parse(dvid: Dvid) -> None:
     info = dvid.json(dvid.at("seg", "info"))
     base, extended = info["Base"], info["Extended"]
+    assert set(base) >= DVID_BASE_KEYS
+    labelmap_keys = {"MaxLabel", "MaxRepoLabel", "NextLabel", "IndexedLabels", "MaxDownresLevel"}
+    assert set(extended) >= DVID_EXTENDED_KEYS | labelmap_keys
+    assert set(info["Extents"]) == {"MinPoint", "MaxPoint"}
     assert base["TypeName"] == "labelmap"
     assert base["Name"] == "seg"
     assert base["Versioned"] is True
