@@ -209,6 +209,24 @@ def test_get_blocks_maps_bodies_and_refuses_unaligned(env: Env) -> None:
     assert env.client.get(env.url("blocks/16_16_16/0_0_0?compression=jpeg")).status_code == 400
 
 
+def test_native_blocks_of_bodies_equal_the_decoded_path(env: Env) -> None:
+    """compression=blocks converts stored blocks without decoding them: after a merge its
+    bodies equal those of compression=uncompressed (decoded and mapped voxels)."""
+    env.client.post(env.url("merge"), json=[3, 2])
+    url = env.url("blocks/48_16_16/0_0_0")
+    middle = {}
+    for extra in ("", "&supervoxels=true"):
+        raw = _records(env.client.get(url + "?compression=uncompressed" + extra).content)
+        nat = _records(env.client.get(url + "?compression=blocks" + extra).content)
+        assert sorted(nat) == sorted(raw)
+        for coord, payload in nat.items():
+            block = decode_native(gzip.decompress(payload), (16, 16, 16))
+            assert np.array_equal(block, _u64(raw[coord], (16, 16, 16)))
+        middle[extra] = decode_native(gzip.decompress(nat[(0, 0, 1)]), (16, 16, 16))
+    assert set(np.unique(middle[""]).tolist()) == {3}  # bodies: 2 merged into 3
+    assert set(np.unique(middle["&supervoxels=true"]).tolist()) == {2, 3}
+
+
 def test_specificblocks(env: Env) -> None:
     r = env.client.get(env.url("specificblocks?blocks=2,0,0,9,9,9,0,0,0&supervoxels=true"))
     assert r.status_code == 200

@@ -142,3 +142,31 @@ def test_unversioned_instances_share_one_version_and_ignore_locks(store: KVStore
     at_root.delete_many([b"a1"])
     assert at_child.get(b"a1") is None
     assert cat.diff(root, child, "kv") == []
+
+
+def test_written_here_lists_only_what_the_node_itself_stored(store: KVStore) -> None:
+    cat, root = setup(store)
+    cat.view(root, "kv").put_many([(b"m1", b"root"), (b"m2", b"root"), (b"z", b"outside")])
+    cat.commit(root)
+    left, right = cat.newversion(root).uuid, cat.branch(root, "side").uuid
+    cat.view(left, "kv").put_many([(b"m3", b"left")])
+    cat.view(left, "kv").delete_many([b"m2"])  # a tombstone is not a stored value
+    cat.view(right, "kv").put_many([(b"m4", b"right")])
+    assert cat.view(root, "kv").written_here(b"m", b"n") == [b"m1", b"m2"]
+    assert cat.view(left, "kv").written_here(b"m", b"n") == [b"m3"]
+    for node in (left, right):
+        cat.commit(node)
+    merged = cat.merge([left, right]).uuid
+    # the merge node's write set names its sides' keys; it stored none of them itself
+    assert cat.view(merged, "kv").written_here(b"m", b"n") == []
+    cat.view(merged, "kv").put_many([(b"m5", b"merged")])
+    assert cat.view(merged, "kv").written_here(b"m", b"n") == [b"m5"]
+
+
+def test_written_here_of_an_unversioned_instance_is_everything_visible(store: KVStore) -> None:
+    cat, root = setup(store, versioned=False)
+    cat.view(root, "kv").put_many([(b"m1", b"A")])
+    cat.commit(root)
+    child = cat.newversion(root).uuid
+    assert cat.view(child, "kv").node_uuid == child
+    assert cat.view(child, "kv").written_here(b"m", b"n") == [b"m1"]

@@ -60,8 +60,10 @@ def _decompressor() -> Any:
     return d
 
 
-def _bare(value: bytes | memoryview, nblocks: int) -> bytes:
-    """The zstd frame's content, refusing frames larger than any well-formed block."""
+def bare_stream(value: bytes | memoryview, nblocks: int) -> bytes:
+    """The bare compressed_segmentation stream in a stored ``cseg`` value (its zstd
+    frame's content) of ``nblocks`` 8³ sub-blocks, refusing frames larger than any
+    well-formed block."""
     # header, a full uint64 table and 32-bit values for every sub-block
     limit = 4 + nblocks * (8 + _SUB_VOXELS * 8 + _SUB_VOXELS * 4)
     try:
@@ -112,7 +114,7 @@ def _sub_blocks(
     at bit x)."""
     gz, gy, gx = (s // SUB for s in shape)
     nblocks = gz * gy * gx
-    bare = _bare(value, nblocks)
+    bare = bare_stream(value, nblocks)
     if len(bare) % 4:
         raise _err(f"length {len(bare)} is not a whole number of 32-bit words")
     words = np.frombuffer(bare, dtype="<u4")
@@ -435,7 +437,7 @@ def _sub_blocks_many(
     nb = len(values)
     bares = []
     for value in values:  # decompression and the stream-wide checks: per block, in order
-        bare = _bare(value, nsub)
+        bare = bare_stream(value, nsub)
         if len(bare) % 4:
             raise _err(f"length {len(bare)} is not a whole number of 32-bit words")
         if len(bare) < 4 * (1 + 2 * nsub):

@@ -40,15 +40,16 @@ class Counters(Protocol):
         ...
 
 
-def top_counted_id(arr: np.ndarray) -> int:
-    """The largest id of ``arr`` that the label counter must stay above (0: none).
+def top_counted_id(arr: np.ndarray, top: int | None = None) -> int:
+    """The largest id of ``arr`` that the label counter must stay above (0: none);
+    ``top``, when given, is ``arr.max()`` (spares a pass over a large write).
 
     Ids from 2**63 up never move the counter (see ``StoreCounters.see``), so they do not
     hide the largest id below them.
     """
     if not arr.size:
         return 0
-    top = int(arr.max())
+    top = int(arr.max()) if top is None else top
     if top >= SEEN_LIMIT:  # rare: hashes or sentinels among the ids
         top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
     return top

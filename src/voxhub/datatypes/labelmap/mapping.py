@@ -12,7 +12,7 @@ from itertools import product
 import numpy as np
 
 from voxhub.blocks.pool import parallel_map
-from voxhub.datatypes.labelmap.keys import KEY_MAPPING, key_range, mapping_key
+from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, key_range, mapping_key
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
@@ -24,6 +24,35 @@ def bodies_of(reader: VersionedReader, supervoxels: Iterable[int]) -> dict[int, 
     out = {0: 0}
     for sv, value in zip(svs, values, strict=True):
         out[sv] = sv if value is None else int.from_bytes(value, "big")
+    return out
+
+
+def bodies_array(reader: VersionedReader, supervoxels: np.ndarray) -> np.ndarray:
+    """The body of each of the distinct ``supervoxels`` (uint64, ascending), as an array.
+
+    A segmentation has mapping keys only for merged, cleaved or split supervoxels, usually
+    far fewer than the ids a read meets: when the visible mapping keys number fewer than
+    the ids, one ordered scan of them replaces a lookup per id (≈15 µs each on LMDB).
+    """
+    ids = np.asarray(supervoxels, np.uint64)
+    out = ids.copy()
+    if ids.size == 0:
+        return out
+    start, end = key_range(KEY_MAPPING)
+    mapped: dict[int, int] = {}
+    for key, value in reader.scan(start, end):
+        if len(mapped) >= ids.size:  # as many keys as ids: look each id up instead
+            table = bodies_of(reader, ids.tolist())
+            return np.array([table[v] for v in ids.tolist()], np.uint64)
+        if value is not None:
+            mapped[id_of(key)] = int.from_bytes(value, "big")
+    if mapped:
+        keys = np.fromiter(mapped.keys(), np.uint64, len(mapped))
+        bodies = np.fromiter(mapped.values(), np.uint64, len(mapped))
+        where = np.searchsorted(keys, ids)
+        where[where == keys.size] = 0
+        hit = keys[where] == ids
+        out[hit] = bodies[where[hit]]
     return out
 
 

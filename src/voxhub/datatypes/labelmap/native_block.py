@@ -36,8 +36,8 @@ _SUB_VOXELS = SUB**3
 _MAX_BITS = 9  # 512 distinct labels in a sub-block
 _HEADER = 16  # gx, gy, gz, N
 
-# _BITS[c]: bits per voxel index for a sub-block with c labels (0 when c <= 1).
-_BITS = np.array([0, 0] + [(c - 1).bit_length() for c in range(2, _SUB_VOXELS + 1)], np.int64)
+# INDEX_BITS[c]: bits per voxel index for a sub-block with c labels (0 when c <= 1).
+INDEX_BITS = np.array([0, 0] + [(c - 1).bit_length() for c in range(2, _SUB_VOXELS + 1)], np.int64)
 
 
 def _grid(shape: tuple[int, ...], what: str) -> tuple[int, int, int]:
@@ -89,7 +89,7 @@ def encode_native(block: np.ndarray) -> bytes:
             head,
             counts.astype("<u2").tobytes(),
             indices.astype("<u4").tobytes(),
-            _pack(local, _BITS[counts]),
+            _pack(local, INDEX_BITS[counts]),
         )
     )
 
@@ -160,7 +160,7 @@ def decode_native(data: bytes | memoryview, block_shape: Vec3) -> np.ndarray:
         raise InvalidRequest(
             f"native block: label index {int(indices.max())} out of range for {n} labels"
         )
-    bits = _BITS[counts]
+    bits = INDEX_BITS[counts]
     value_bytes = int(bits.sum()) * (_SUB_VOXELS // 8)
     if size != pos + value_bytes:
         raise InvalidRequest(

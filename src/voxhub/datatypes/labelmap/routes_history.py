@@ -44,9 +44,9 @@ def _node(ctx: InstanceContext, ref: str) -> NodeInfo:
 
 
 async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
-    """The mutation records made at this node (not its ancestors'), oldest first, as DVID
-    logs them: ``[{"Action": "merge-complete", "UUID", "MutationID", "Timestamp", ...}]``.
+    """This node's mutation records (not its ancestors'), oldest first, as DVID logs them.
 
+    ``[{"Action": "merge-complete", "UUID", "MutationID", "Timestamp", ...}]``;
     ``?userid=`` keeps one user's records."""
     user = request.query_params.get("userid")
     records = await small_read(ctx, lambda: open_labels(ctx).mutations(user))
@@ -54,10 +54,10 @@ async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_mutations_range(request: Request, ctx: InstanceContext) -> Response:
-    """The records made from version {beg} to {end} (both included) along first parents:
-    {end}'s first, then its parent's, ... back to {beg}'s (DVID's order).
+    """The mutation records of versions {end} back to {beg}, along first parents.
 
-    400 if {beg} is not {end} or a first-parent ancestor of it."""
+    Both included, {end}'s records first, then its parent's... (DVID's order); 400 if
+    {beg} is not {end} or a first-parent ancestor of it."""
 
     def run() -> list[dict[str, Any]]:
         lookup = ctx.access.catalog.node
@@ -68,9 +68,10 @@ async def get_mutations_range(request: Request, ctx: InstanceContext) -> Respons
 
 
 async def get_history(request: Request, ctx: InstanceContext) -> Response:
-    """The merges, cleaves and splits from version {from} to {to} that made {label} (a
-    body at {to}): JSON list, oldest first, each in DVID's short form (``{"Action":
-    "merge", "Target", "Labels"}``, ``cleave``, ``split``, ``split-supervoxel``).
+    """The merges, cleaves and splits from version {from} to {to} that made body {label}.
+
+    A JSON list, oldest first, each in DVID's short form (``{"Action": "merge", "Target",
+    "Labels"}``, ``cleave``, ``split``, ``split-supervoxel``).
 
     400 if {from} is not {to} or a first-parent ancestor of it; 404 if {label} has no
     voxels at {to}. (DVID writes the objects back to back, not as a list.)"""
@@ -87,9 +88,10 @@ async def get_history(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_supervoxel_splits(request: Request, ctx: InstanceContext) -> Response:
-    """Supervoxel splits up to this version: ``["uuid", [[mutid, old, remain, split],
-    ...], "parent uuid", [...], ...]``, this node first, then its first-parent ancestors
-    (only those that split a supervoxel); body splits count each supervoxel they cut."""
+    """Supervoxel splits of this version and its first-parent ancestors, nearest first.
+
+    ``["uuid", [[mutid, old, remain, split], ...], "parent uuid", [...], ...]``, only
+    versions that split a supervoxel; a body split counts each supervoxel it cut."""
 
     def run() -> list[Any]:
         catalog = ctx.access.catalog

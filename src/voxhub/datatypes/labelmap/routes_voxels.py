@@ -15,18 +15,21 @@ import json
 import reprlib
 import zlib
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from voxhub.blocks import BlockLayout
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.cseg import encode_google
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES
-from voxhub.datatypes.labelmap.mapping import bodies_of
+from voxhub.datatypes.labelmap.mapping import bodies_array, bodies_of, has_mapping
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
+from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, is_cseg_labels
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
     config_of,
@@ -47,7 +50,7 @@ from voxhub.datatypes.wire.url_geometry import (
     parse_dims,
     parse_ints,
 )
-from voxhub.errors import CapabilityError, InvalidRequest
+from voxhub.errors import CapabilityError, CodecError, InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
@@ -262,15 +265,39 @@ async def _stream(
         layout = config.layout(scale)
         values = view.get_many([layout.tkey(c) for c in coords])
         present = [(c, v) for c, v in zip(coords, values, strict=True) if v is not None]
-        blocks = parallel_map(
-            lambda item: layout.codec.decode(item[1], layout.block_shape, layout.dtype), present
-        )
-        if not supervoxels:
-            blocks = _map_blocks(view, blocks)
-        data = parallel_map(lambda b: _encode_payload(b, payload), blocks)
+        data = None
+        if payload == "blocks" and is_cseg_labels(layout):
+            data = _native_from_cseg(view, layout, [v for _, v in present], supervoxels)
+        if data is None:
+            blocks = parallel_map(
+                lambda item: layout.codec.decode(item[1], layout.block_shape, layout.dtype),
+                present,
+            )
+            if not supervoxels:
+                blocks = _map_blocks(view, blocks)
+            data = parallel_map(lambda b: _encode_payload(b, payload), blocks)
         return block_stream.encode_stream([(c, d) for (c, _), d in zip(present, data, strict=True)])
 
     return Response(await run_in_threadpool(run), media_type=OCTET)
+
+
+def _native_from_cseg(
+    view: VersionedReader,
+    layout: BlockLayout,
+    values: list[bytes | memoryview],
+    supervoxels: bool,
+) -> list[bytes] | None:
+    """Gzipped native blocks converted from their stored ``cseg`` form (no voxel decode,
+    see :mod:`.native_transcode`); ``None`` when a
+    stored block is malformed (the decoding path then reports it)."""
+    mapping = None if supervoxels or not has_mapping(view) else partial(bodies_array, view)
+    try:
+        natives = cseg_to_native(values, layout.block_shape, mapping)
+    except CodecError:
+        return None
+    # one thread converts (its many short numpy calls would convoy on the GIL with a
+    # second); zlib releases the GIL, so the blocks are gzipped on the pool
+    return parallel_map(lambda n: gzip.compress(n, compresslevel=1), natives)
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:

@@ -55,7 +55,7 @@ def write_labels(
     # That is OK because it happens only until the counter passes the volume's largest
     # id, and it is the price of the counter and the data landing together: raised
     # before the transaction, a write that then failed left ids consumed for nothing.
-    counted = top_counted_id(data)
+    counted = top_counted_id(data, top)
     raise_counter = counted != 0 and not counters.covers(counted)
 
     def transaction(txn: VersionedTxn) -> None:
@@ -63,10 +63,13 @@ def write_labels(
 
         def paste(i: int) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
             before = old[i]
-            block = before.copy() if before is not None else layout.background_block()
             bbox = layout.grid.block_box(coords[i])
             part = bbox.intersect(box)
-            block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+            if part == bbox:  # wholly overwritten: one copy, no background to fill first
+                block = np.ascontiguousarray(data[part.relative_to(box.start)])
+            else:
+                block = before.copy() if before is not None else layout.background_block()
+                block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
             was = count_labels(before) if before is not None else {}
             return block, was, count_labels(block)
 

@@ -1,0 +1,107 @@
+"""Stored ``cseg`` blocks converted straight to DVID's native format equal the slow path
+(decode, map, ``encode_native``) byte for byte, mapped or not; malformed streams refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.labelmap.test_native_block import label_blocks
+
+from voxhub.codecs.cseg import CsegCodec, encode_google
+from voxhub.datatypes.labelmap.index import count_labels
+from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
+from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, ranks
+from voxhub.errors import CodecError
+
+CODEC = CsegCodec()
+small_sides = st.sampled_from([8, 16, 24, 32])
+
+
+@st.composite
+def same_shape_blocks(draw: st.DrawFn) -> list[np.ndarray]:
+    shape = draw(st.tuples(small_sides, small_sides, small_sides))
+    shapes = st.just(shape)
+    return draw(st.lists(label_blocks(shapes), min_size=1, max_size=4))
+
+
+def _mapping_of(table: dict[int, int]) -> object:
+    def mapping(ids: np.ndarray) -> np.ndarray:
+        return np.array([table.get(int(v), int(v)) for v in ids.tolist()], np.uint64)
+
+    return mapping
+
+
+@settings(max_examples=60, deadline=None)
+@given(same_shape_blocks(), st.data())
+def test_equals_encode_native_of_the_decoded_and_mapped_blocks(
+    blocks: list[np.ndarray], data: st.DataObject
+) -> None:
+    shape = blocks[0].shape
+    stored = [CODEC.encode(b) for b in blocks]
+    assert cseg_to_native(stored, shape) == [encode_native(b) for b in blocks]
+    # a mapping that merges some labels into others (bodies), retires some (0), and
+    # reorders ids: sub-block lists then need deduplicating and re-sorting
+    ids = sorted({int(v) for b in blocks for v in np.unique(b).tolist()})
+    targets = st.sampled_from([0, *ids, 2**64 - 1, 5])
+    table = data.draw(st.dictionaries(st.sampled_from(ids), targets, max_size=len(ids)))
+    mapping = _mapping_of(table)
+    lut = np.vectorize(lambda v: table.get(int(v), int(v)), otypes=[np.uint64])
+    expected = [encode_native(lut(b).astype(np.uint64)) for b in blocks]
+    got = cseg_to_native(stored, shape, mapping)  # type: ignore[arg-type]
+    assert got == expected
+    for native, block in zip(got, blocks, strict=True):
+        assert np.array_equal(decode_native(native, shape), lut(block))
+
+
+def test_a_foreign_table_order_still_decodes_to_the_same_voxels() -> None:
+    """A stream whose table is not ascending (another encoder) converts correctly."""
+    block = np.zeros((8, 8, 8), np.uint64)
+    block[:, :, 4:] = 7
+    bare = bytearray(encode_google(block))
+    words = np.frombuffer(bare, "<u4").copy()
+    table_at = 1 + (int(words[1]) & 0xFFFFFF)
+    values_at = 1 + int(words[2])
+    words[table_at : table_at + 4] = words[[table_at + 2, table_at + 3, table_at, table_at + 1]]
+    words[values_at : values_at + 16] ^= 0xFFFFFFFF  # 1-bit indices flipped to match
+    stored = zstandard.ZstdCompressor().compress(words.tobytes())
+    assert np.array_equal(CODEC.decode(stored, (8, 8, 8), np.uint64), block)
+    (native,) = cseg_to_native([stored], (8, 8, 8))
+    assert native == encode_native(block)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[:-8],  # table cut short
+        lambda b: b[:12],  # headers cut short
+        lambda b: b[:4] + b"\xff\xff\xff\x7f" + b[8:],  # 127 bits per voxel
+        lambda b: b"\x02\x00\x00\x00" + b[4:],  # two channels
+    ],
+)
+def test_malformed_streams_are_codec_errors(damage: object) -> None:
+    block = np.arange(16 * 16 * 16, dtype=np.uint64).reshape(16, 16, 16) % 5
+    bare = damage(encode_google(block))  # type: ignore[operator]
+    stored = zstandard.ZstdCompressor().compress(bare)
+    with pytest.raises(CodecError):
+        cseg_to_native([CODEC.encode(block), stored], (16, 16, 16))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=200))
+def test_ranks_is_unique_with_inverse(values: list[int]) -> None:
+    labels = np.array(values, np.uint64)
+    distinct, rank = ranks(labels)
+    expected, inverse = np.unique(labels, return_inverse=True)
+    assert np.array_equal(distinct, expected)
+    assert np.array_equal(rank, inverse)
+
+
+@settings(max_examples=40, deadline=None)
+@given(label_blocks())
+def test_count_labels_equals_numpy_unique(block: np.ndarray) -> None:
+    labels, counts = np.unique(block, return_counts=True)
+    expected = {int(v): int(n) for v, n in zip(labels, counts, strict=True) if v}
+    assert count_labels(block) == expected
