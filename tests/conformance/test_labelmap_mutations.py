@@ -137,3 +137,30 @@ def test_post_blocks_takes_gzipped_native_blocks(dvid: Dvid) -> None:
     stream = dvid.ok("GET", dvid.at(name, "specificblocks"), params={"blocks": "0,1,0"})
     block = dvid_wire.parse_stream(stream.content)[(0, 1, 0)]
     assert np.array_equal(dvid_wire.gunzip_block(block), mixed)
+
+
+@pytest.mark.covers("labelmap", "POST /split-supervoxel/{label}")
+def test_split_supervoxel_with_chosen_ids(dvid: Dvid, edit: str) -> None:
+    """neuclease's split_supervoxel(split_id=, remain_id=), as copy_splits replays splits."""
+    top = dvid_wire.rles_body([(56, y, 56, 8) for y in range(56, 64)])
+    url = dvid.at(edit, "split-supervoxel/5")
+    reply = dvid.ok(
+        "POST", url, data=top, params={"split": "5000", "remain": "5001", "downres": "true"}
+    )
+    assert reply.json() == reply.json() | {"SplitSupervoxel": 5000, "RemainSupervoxel": 5001}
+    sizes = dvid.json(dvid.at(edit, "sizes"), json=[5000, 5001], params={"supervoxels": "true"})
+    assert sizes == [64, 512 - 64]
+    assert dvid.json(dvid.at(edit, "nextlabel"))["nextlabel"] > 5001  # never handed out
+    # one id chosen, the other fresh; an id in use is a conflict and changes nothing
+    part = dvid_wire.rles_body([(56, 57, 57, 4)])  # 4 voxels of 5001
+    only = dvid.ok(
+        "POST", dvid.at(edit, "split-supervoxel/5001"), data=part, params={"remain": "6000"}
+    )
+    assert only.json()["RemainSupervoxel"] == 6000
+    assert only.json()["SplitSupervoxel"] not in (5000, 5001, 6000)
+    clash = dvid_wire.rles_body([(40, 40, 0, 2)])
+    in_use = dvid.request(
+        "POST", dvid.at(edit, "split-supervoxel/3"), data=clash, params={"split": "1"}
+    )
+    assert in_use.status_code == 409
+    assert dvid.json(dvid.at(edit, "label/40_40_0"), params={"supervoxels": "true"}) == {"Label": 3}

@@ -101,7 +101,8 @@ def test_mapping_with_a_json_get_body(dvid: Dvid) -> None:
 @pytest.mark.covers("labelmap", "GET /mappings")
 def test_mappings_text_and_binary(dvid: Dvid) -> None:
     assert dvid.ok("GET", dvid.at("seg", "mappings")).text == "2 1\n"
-    binary = dvid.ok("GET", dvid.at("seg", "mappings"), params={"format": "binary"}).content
+    params = {"format": "binary", "consistent": "true"}  # neuclease fetch_mappings
+    binary = dvid.ok("GET", dvid.at("seg", "mappings"), params=params).content
     assert np.frombuffer(binary, "<u8").tolist() == [2, 1]
 
 

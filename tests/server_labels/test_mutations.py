@@ -74,7 +74,8 @@ def test_split_supervoxel(env: Env) -> None:
     assert c.post(env.url("split-supervoxel/1"), content=rles).status_code == 400
     assert c.post(env.url("split-supervoxel/2"), content=rles).status_code == 400  # no overlap
     assert c.post(env.url("split-supervoxel/2"), content=b"junk").status_code == 400
-    assert c.post(env.url("split-supervoxel/2?split=9"), content=rles).status_code == 501
+    # a chosen id already in use (supervoxel 1) is a conflict
+    assert c.post(env.url("split-supervoxel/3?split=1"), content=rles).status_code == 409
     assert c.post(env.url("split-supervoxel/0"), content=rles).status_code == 400
 
 

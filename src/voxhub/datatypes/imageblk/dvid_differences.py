@@ -14,7 +14,9 @@ IMAGE_DIFFERENCES = DvidDifferences(
         "compressed with ?compression=lz4|gzip|zstd.",
         "subvolblocks and specificblocks serve the stored blocks as they are by default "
         "(?compression=native; zstd unless the instance stores JPEG); ?compression=jpeg "
-        "transcodes (DVID refuses it for blocks not stored as JPEG).",
+        "transcodes (DVID refuses it for blocks not stored as JPEG); ?compression=lz4|gzip|zstd "
+        "(voxhub's own) are voxhub's block codecs, lz4 with a 4-byte little-endian size "
+        "prefix.",
         "Pyramid levels are computed by voxhub (after every write; POST pyramid "
         "recomputes them), never posted. DVID's downres instances <name>_1, <name>_2, ... "
         "(what neuroglancer reads) are the instance's own levels, listed in /api/repos/info "

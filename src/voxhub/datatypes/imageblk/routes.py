@@ -113,6 +113,8 @@ def volume_bytes(array: np.ndarray) -> memoryview:
 
 # -- info, metadata, extents ----------------------------------------------------------
 async def get_info(request: Request, ctx: InstanceContext) -> Response:
+    """Instance info: Base, Extended (BlockSize, VoxelSize, MinPoint, MaxPoint, ...), Extents."""
+
     def run() -> dict[str, Any]:
         instance = open_instance(ctx)
         return instance_info_json(ctx.instance, instance.config, instance.extents(0))
@@ -121,6 +123,8 @@ async def get_info(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_metadata(request: Request, ctx: InstanceContext) -> Response:
+    """DVID's nd-data JSON: Axes (label, resolution, units, size, offset) and Properties."""
+
     def run() -> dict[str, Any]:
         instance = open_instance(ctx)
         return metadata_json(instance.config, instance.extents(0))
@@ -146,6 +150,7 @@ async def post_pyramid(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_extents(request: Request, ctx: InstanceContext) -> Response:
+    """Set the extents from ``{"MinPoint": [x,y,z], "MaxPoint": [x,y,z]}`` (inclusive)."""
     box = await read_json(request, "extents body", parse_extents_body)
     await run_in_threadpool(lambda: extend_extents(open_instance(ctx).view, box))
     return Response(b"")
@@ -153,10 +158,12 @@ async def post_extents(request: Request, ctx: InstanceContext) -> Response:
 
 # -- raw and isotropic ------------------------------------------------------------------
 async def get_raw(request: Request, ctx: InstanceContext) -> Response:
+    """A subvolume: 3-D ``0_1_2`` octet-stream, or a 2-D ``xy|xz|yz`` png/jpg/tiff slice."""
     return await _get_volume(request, ctx, isotropic=False)
 
 
 async def get_isotropic(request: Request, ctx: InstanceContext) -> Response:
+    """As ``raw``, resampled so voxels are isotropic (the finest voxel size on every axis)."""
     return await _get_volume(request, ctx, isotropic=True)
 
 
@@ -214,6 +221,7 @@ def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) ->
 
 
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
+    """Write a 3-D ``0_1_2`` subvolume (any alignment; ``?compression=lz4|gzip|zstd`` bodies)."""
     params = request.path_params
     dims = parse_dims(params["dims"])
     if not dims.is_3d:
@@ -256,6 +264,7 @@ def _check_length(declared: int, expected: int) -> None:
 
 # -- arbitrary planes ---------------------------------------------------------------------
 async def get_arb(request: Request, ctx: InstanceContext) -> Response:
+    """A plane of any orientation through three corners (x_y_z), ``res`` per pixel, as an image."""
     params = request.path_params
     corners = [
         np.asarray(parse_floats(params[name], 3, name)[::-1], dtype=np.float64)

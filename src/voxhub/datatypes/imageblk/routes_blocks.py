@@ -36,6 +36,7 @@ from voxhub.geometry import Box
 
 
 async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
+    """The block stream of a block-aligned box (unset blocks left out; ``?compression=``)."""
     params = request.path_params
     config = config_of(ctx)
     box = aligned_box(params["size"], params["offset"], config.block_shape, "subvolblocks")
@@ -48,6 +49,7 @@ async def get_subvolblocks(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_specificblocks(request: Request, ctx: InstanceContext) -> Response:
+    """The block stream of the blocks ``?blocks=x,y,z,...`` (unset ones left out)."""
     config = config_of(ctx)
     coords = parse_block_list(request.query_params.get("blocks", ""))
     scale = scale_param(request, config)
@@ -77,6 +79,7 @@ async def _stream(
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
+    """``nblocks`` uncompressed blocks along x from block ``x_y_z``, concatenated, no headers."""
     config = config_of(ctx)
     box, count = _span(request, config)
     scale = scale_param(request, config)
@@ -89,6 +92,7 @@ async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
+    """Write ``nblocks`` uncompressed blocks along x from block ``x_y_z`` (concatenated)."""
     config = config_of(ctx)
     box, count = _span(request, config)
     if scale_param(request, config) != 0:

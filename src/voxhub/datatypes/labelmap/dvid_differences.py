@@ -22,7 +22,8 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "GET index/{label} answers JSON, not protobuf: {label, blocks: {'x,y,z': {sv: "
         "count}}, last_mut_id, last_mod_time, last_mod_user, last_mod_app}.",
         "sparsevol?format=blocks and sparsevol at ?scale>0 answer 501.",
-        "split-supervoxel picks both new ids itself: ?split= and ?remain= answer 501.",
+        "split-supervoxel ?split= and ?remain= ids must be unused at the node (409 "
+        "otherwise; DVID does not check), and the label counter then never hands them out.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
         'POST renumber answers {"MutationID": last, "MutationIDs": [one per pair]} (DVID '
         "answers nothing); like DVID, each pair is a mutation and a renumber-complete record.",

@@ -340,21 +340,40 @@ class LabelInstance:
         return self.view.transact(run)
 
     def split_supervoxel(
-        self, sv: int, runs: np.ndarray, who: Who | None = None
+        self,
+        sv: int,
+        runs: np.ndarray,
+        who: Who | None = None,
+        chosen: tuple[int | None, int | None] = (None, None),
     ) -> tuple[int, int, int]:
         """Split supervoxel ``sv`` by ``runs`` (x, y, z, length rows): its voxels inside
-        get one fresh id, the rest another; ``(split id, remain id, mutation id)``."""
+        get one fresh id, the rest another; ``(split id, remain id, mutation id)``.
+
+        ``chosen`` names the split and/or remain id instead (DVID's ``?split=`` and
+        ``?remain=``): each must be unused at this node (409 otherwise), and the label
+        counter never hands it out afterwards."""
         who = who or Who()
         self.view.check_writable()
         sv = check_label(sv, "supervoxel")
+        wanted = [check_label(c, "chosen id") for c in chosen if c is not None]
+        if sv in wanted or len(set(wanted)) < len(wanted):
+            raise InvalidRequest(
+                f"split and remain ids {chosen} must differ from each other and {sv}"
+            )
         layouts = self._layouts
 
         def run(txn: VersionedTxn) -> tuple[int, int, int]:
             mut = self._mutation(txn, who)
-            first = self._counters.reserve(txn, 2)
-            ids = (first, first + 1)
+            for label in wanted:
+                split.check_unused(txn, label, "chosen id")
+                self._counters.see(txn, label)
+            missing = len(chosen) - len(wanted)
+            first = self._counters.reserve(txn, missing) if missing else 0
+            fresh = iter(range(first, first + missing))
+            split_id, remain_id = (c if c is not None else next(fresh) for c in chosen)
+            ids = (split_id, remain_id)
             split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mut)
-            return first, first + 1, mut.id
+            return split_id, remain_id, mut.id
 
         return self.view.transact(run)
 

@@ -200,6 +200,7 @@ def label_routes() -> list[BaseRoute]:
         answers=(OCTET,),
     )
     rles = Api(body=(OCTET,), body_required=True)
+    split_id, remain_id = (Param(n, {"type": "integer", "minimum": 1}) for n in ("split", "remain"))
     mappings = Api(query=(Param("format", {"enum": ["text", "binary"]}),), answers=(TEXT, OCTET))
     listed = Api(
         query=(
@@ -250,7 +251,10 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),
         instance_route("/cleave/{label}", mut.post_cleave, methods=post, api=labels_in),
         instance_route(
-            "/split-supervoxel/{label}", mut.post_split_supervoxel, methods=post, api=rles
+            "/split-supervoxel/{label}",
+            mut.post_split_supervoxel,
+            methods=post,
+            api=replace(rles, query=(split_id, remain_id)),
         ),
         instance_route("/split/{label}", mut.post_split, methods=post, api=rles),
         instance_route("/renumber", mut.post_renumber, methods=post, api=labels_in),

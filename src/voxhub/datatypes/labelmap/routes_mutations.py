@@ -21,6 +21,7 @@ from voxhub.datatypes.labelmap.routes import (
     id_list,
     json_request,
     open_labels,
+    parse_id,
     path_label,
     who,
 )
@@ -102,15 +103,18 @@ async def post_cleave(request: Request, ctx: InstanceContext) -> Response:
 async def post_split_supervoxel(request: Request, ctx: InstanceContext) -> Response:
     """Split a supervoxel by an rles body: ``{"SplitSupervoxel", "RemainSupervoxel", ...}``.
 
-    Its voxels inside get one new id, the rest another; also ``"MutationID"``."""
+    Its voxels inside get one new id, the rest another (``?split=``/``?remain=`` choose
+    them; 409 if in use); also ``"MutationID"``."""
     sv = path_label(request, what="supervoxel")
-    for name in ("split", "remain"):
-        if name in request.query_params:
-            raise CapabilityError(f"split-supervoxel ?{name}= is not supported: voxhub picks ids")
+    given = [request.query_params.get(name) for name in ("split", "remain")]
+    split_id, remain_id = (
+        None if text is None else parse_id(text, f"{name} id")
+        for text, name in zip(given, ("split", "remain"), strict=True)
+    )
     runs = await _runs(request, ctx, "split-supervoxel")
     author = who(ctx)
     split, remain, mid = await _mutate(
-        ctx, lambda i: _engine(i, "split_supervoxel")(sv, runs, author)
+        ctx, lambda i: i.split_supervoxel(sv, runs, author, (split_id, remain_id))
     )
     return JSONResponse({"SplitSupervoxel": split, "RemainSupervoxel": remain, "MutationID": mid})
 

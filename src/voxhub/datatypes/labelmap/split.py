@@ -81,6 +81,13 @@ class Workspace:
         update_pyramid(self.txn, config, layouts, new, downsample_labels)
 
 
+def check_unused(txn: VersionedTxn, label: int, what: str) -> None:
+    """Refuse an id a caller chose for new voxels if it is in use at this version: a body
+    (it has an index) or a supervoxel (it has a mapping, retired ones included)."""
+    if txn.get(index_key(label)) is not None or txn.get(mapping_key(label)) is not None:
+        raise Conflict(f"{what} {label} is already in use at this version; choose an unused id")
+
+
 def _retire(txn: VersionedTxn, sv: int) -> None:
     txn.put(mapping_key(sv), (0).to_bytes(8, "big"))
 
