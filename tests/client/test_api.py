@@ -12,6 +12,7 @@ import pytest
 import voxhub
 from voxhub import Box
 from voxhub.client import EmbeddedHub, Hub
+from voxhub.datatypes.labelmap.rle import mask_in_box, voxels_of_runs
 from voxhub.errors import (
     Conflict,
     InvalidRequest,
@@ -293,6 +294,23 @@ def test_mutation_history_across_versions_is_the_same_everywhere(hub: Hub) -> No
     assert at_child.supervoxel_splits() == [child.uuid, [row]]
     with pytest.raises(InvalidRequest, match="ancestor"):
         at_child.mutations_range(child.uuid, root.uuid)
+
+
+def test_sparsevols_at_every_scale_and_within_bounds(hub: Hub) -> None:
+    lv = hub.create_repo("sv").master.create_labels("seg", block_shape=(8, 8, 8), max_scale=1)
+    seg = np.zeros((8, 8, 16), np.uint64)
+    seg[:, :, :6] = 1
+    seg[0, 0, 5] = 2  # outvoted by 1 in its 2x2x2 cell: gone at scale 1
+    lv[0:8, 0:8, 0:16] = seg
+    coarse = lv.sparsevol(1, scale=1)
+    assert np.array_equal(mask_in_box(coarse, Box((0, 0, 0), (4, 4, 8))), seg[::2, ::2, ::2] == 1)
+    bounded = lv.sparsevol(1, bounds=Box((2, 0, 4), (3, 8, 9)))
+    assert voxels_of_runs(bounded).tolist() == [[2, y, x] for y in range(8) for x in (4, 5)]
+    assert lv.sparsevol(2).tolist() == [[5, 0, 0, 1]]
+    with pytest.raises(NotFound):
+        lv.sparsevol(2, scale=1)
+    with pytest.raises(NotFound):
+        lv.sparsevol(1, bounds=Box((0, 0, 6), (8, 8, 16)))
 
 
 def test_repo_aliases_are_unique(hub: Hub) -> None:

@@ -117,19 +117,25 @@ class Dvid:
                 "VoxelSize": "8.0,8.0,8.0",
                 "VoxelUnits": "nanometers,nanometers,nanometers",
                 "IndexedLabels": "true",
+                "CountLabels": "true",
                 "MaxDownresLevel": "1",
                 **settings,
             },
         )
 
 
-def label_raw(dvid: Dvid, instance: str, volume: np.ndarray, offset: tuple[int, int, int]) -> None:
+def label_raw(
+    dvid: Dvid,
+    instance: str,
+    volume: np.ndarray,
+    offset: tuple[int, int, int],
+    node: str | None = None,
+) -> None:
     """``POST raw/0_1_2/{size}/{offset}`` of a ``(z, y, x)`` uint64 volume."""
     size = "_".join(map(str, volume.shape[::-1]))
     at = "_".join(map(str, offset))
-    dvid.ok(
-        "POST", dvid.at(instance, f"raw/0_1_2/{size}/{at}"), data=volume.astype("<u8").tobytes()
-    )
+    url = dvid.at(instance, f"raw/0_1_2/{size}/{at}", node)
+    dvid.ok("POST", url, data=volume.astype("<u8").tobytes())
 
 
 def post_solid_blocks(dvid: Dvid, instance: str, blocks: dict[tuple[int, int, int], int]) -> None:

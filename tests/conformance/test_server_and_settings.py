@@ -29,9 +29,12 @@ def test_server_info_reports_a_dvid_version(dvid: Dvid) -> None:
 
 
 def test_instance_creation_takes_neuclease_settings(dvid: Dvid) -> None:
-    dvid.ok("POST", f"/api/repo/{dvid.node}/instance", json=NEUCLEASE_LABELMAP)
+    answer = dvid.ok("POST", f"/api/repo/{dvid.node}/instance", json=NEUCLEASE_LABELMAP).json()
+    assert answer["IgnoredSettings"] == ["CountLabels"]  # DVID ignores it too (labelarray's)
     dvid.typenames["created"] = "labelmap"
-    extended = dvid.json(dvid.at("created", "info"))["Extended"]
+    info = dvid.json(dvid.at("created", "info"))
+    assert info["Base"]["IgnoredSettings"] == ["CountLabels"]
+    extended = info["Extended"]
     assert extended["MaxDownresLevel"] == 2
     assert extended["BlockSize"] == [64, 64, 64]
 

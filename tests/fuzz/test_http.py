@@ -196,7 +196,8 @@ def test_no_request_to_any_declared_operation_gets_a_5xx(served: Served, data: A
     method, path, body = data.draw(requests(served))
     response = served.client.request(method, path, content=body)
     assert response.status_code < 500, (method, path, response.status_code, response.text[:300])
-    if response.status_code >= 400 and response.status_code != 405:
+    # a HEAD answer has no body to hold the error (405s come from the router, bare)
+    if response.status_code >= 400 and response.status_code != 405 and method != "HEAD":
         assert response.json()["error"], response.text
 
 

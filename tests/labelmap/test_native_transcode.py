@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.labelmap.test_native_block import label_blocks
 
-from voxhub.codecs.cseg import CsegCodec, encode_google
+from voxhub.codecs.cseg import CsegCodec, decode_google, encode_google
+from voxhub.datatypes.labelmap.cseg_streams import map_cseg, ranks
 from voxhub.datatypes.labelmap.index import count_labels
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
-from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, ranks
+from voxhub.datatypes.labelmap.native_transcode import cseg_to_native
 from voxhub.errors import CodecError
 
 CODEC = CsegCodec()
@@ -54,6 +55,17 @@ def test_equals_encode_native_of_the_decoded_and_mapped_blocks(
     assert got == expected
     for native, block in zip(got, blocks, strict=True):
         assert np.array_equal(decode_native(native, shape), lut(block))
+
+
+@settings(max_examples=40, deadline=None)
+@given(label_blocks(st.tuples(small_sides, small_sides, small_sides)), st.data())
+def test_map_cseg_decodes_to_the_mapped_block(block: np.ndarray, data: st.DataObject) -> None:
+    ids = sorted({int(v) for v in np.unique(block).tolist()})
+    targets = st.sampled_from([0, *ids, 2**64 - 1, 5])
+    table = data.draw(st.dictionaries(st.sampled_from(ids), targets, max_size=len(ids)))
+    lut = np.vectorize(lambda v: table.get(int(v), int(v)), otypes=[np.uint64])
+    bare = map_cseg(CODEC.encode(block), block.shape, _mapping_of(table))  # type: ignore[arg-type]
+    assert np.array_equal(decode_google(bare, block.shape, np.uint64), lut(block))
 
 
 def test_a_foreign_table_order_still_decodes_to_the_same_voxels() -> None:

@@ -111,9 +111,8 @@ def test_sparsevol_formats_and_bounds(env: Env) -> None:
     assert np.array_equal(_voxels(bounded), want)
     assert c.get(env.url("sparsevol/1?minx=20")).status_code == 404  # none in bounds
     assert c.get(env.url("sparsevol/1?minx=a")).status_code == 400
-    assert c.get(env.url("sparsevol/1?format=blocks")).status_code == 501
     assert c.get(env.url("sparsevol/1?format=xml")).status_code == 400
-    assert c.get(env.url("sparsevol/1?scale=1")).status_code == 501
+    assert c.get(env.url("sparsevol/1?scale=2")).status_code == 400  # max_scale is 1
     assert c.get(env.url("sparsevol/1?compression=zip")).status_code == 400
 
 

@@ -56,6 +56,26 @@ def test_get_raw_compressions(env: Env) -> None:
     assert "google" in r.json()["error"]
 
 
+def test_google_chunk_of_one_block_is_mapped_on_its_tables(env: Env) -> None:
+    """neuroglancer's chunk (one whole stored block) is served from the stored stream:
+    after a merge it holds bodies (supervoxels on request), an unwritten block is 0, and
+    it equals the decoded path (an unaligned box of the same voxels)."""
+    assert env.client.post(env.url("merge"), json=[3, 2]).status_code == 200
+    bodies = SEG.copy()
+    bodies[bodies == 2] = 3
+    for extra, expected in (("", bodies), ("&supervoxels=true", SEG)):
+        for x in (0, 16, 32):
+            url = env.url(f"raw/0_1_2/16_16_16/{x}_0_0?compression=googlegzip{extra}")
+            r = env.client.get(url)
+            assert r.headers["content-encoding"] == "gzip"
+            got = decode_google(r.content, (16, 16, 16), np.uint64)
+            assert np.array_equal(got, expected[:, :, x : x + 16])
+    slow = env.client.get(env.url("raw/0_1_2/48_16_16/0_0_0?compression=google")).content
+    assert np.array_equal(decode_google(slow, (16, 16, 48), np.uint64), bodies)
+    unset = env.client.get(env.url("raw/0_1_2/16_16_16/48_0_0?compression=google")).content
+    assert not decode_google(unset, (16, 16, 16), np.uint64).any()
+
+
 def test_get_raw_scale_and_outside(env: Env) -> None:
     r = env.client.get(env.url("raw/0_1_2/24_8_8/0_0_0?scale=1&supervoxels=true"))
     assert r.status_code == 200

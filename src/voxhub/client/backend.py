@@ -128,7 +128,14 @@ class LabelAccess(Protocol):
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box: ...
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray: ...
+    def sparsevol(
+        self,
+        label: int,
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        within: Box | None = None,
+    ) -> np.ndarray: ...
 
     def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]: ...
 

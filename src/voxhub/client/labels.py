@@ -17,6 +17,7 @@ from voxhub.client.results import (
 )
 from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3, vec3
 
 if TYPE_CHECKING:
@@ -109,9 +110,21 @@ class LabelVolume(BoundedVolume):
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         return self._instance.bbox(label, supervoxels=supervoxels)
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
-        """Runs ``[x, y, z, length]`` (int32 rows) covering the label's voxels."""
-        return self._instance.sparsevol(label, supervoxels=supervoxels)
+    def sparsevol(
+        self,
+        label: int,
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        bounds: Box | None = None,
+    ) -> np.ndarray:
+        """Runs ``[x, y, z, length]`` (int32 rows) covering the label's voxels at pyramid
+        level ``scale`` (in that level's voxels), within the ``(z, y, x)`` box ``bounds``
+        if given. :class:`NotFound` if there are none (as over HTTP)."""
+        runs = self._instance.sparsevol(label, supervoxels=supervoxels, scale=scale, within=bounds)
+        if not len(runs):
+            raise NotFound(f"label {label} has no voxels at scale {scale} within {bounds}")
+        return runs
 
     def mapping(self, supervoxels: list[int]) -> list[int]:
         return self._instance.mapping(supervoxels)

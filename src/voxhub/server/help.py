@@ -32,8 +32,9 @@ DIFFERENCES = (
     "POST tag creates a committed child on branch 'tag-<tag>' whose note records the tag; "
     "DVID names the child by the tag, but UUIDs here are always 32 hex digits. The answer is "
     '{"child": uuid, "tag": tag, "branch": "tag-<tag>"}; ":tag-<tag>" resolves to it.',
-    "Instance settings may be numbers as well as strings; unknown settings are a 400 naming "
-    "them. Sizes stay x,y,z on the wire.",
+    "Instance settings may be numbers as well as strings (DVID takes strings only). As in "
+    "DVID, settings a type does not use (CountLabels, Tags, Checksum, ...) are ignored; they "
+    "are listed in the answer and in info's Base.IgnoredSettings, and Tags are not kept.",
     "Image instances report non-null extents: [0,0,0] before anything is written.",
     "DAG node JSON keeps DVID's Branch \"\" for master; node refs accept 'master' and ':'.",
     "Every mutation made over HTTP adds a log line '<time> u=<user> app=<app>: <what>' to "

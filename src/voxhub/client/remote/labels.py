@@ -160,8 +160,21 @@ class RemoteLabels:
         meta: dict[str, Any] = self._get(f"lastmod/{check_label(label)}")
         return meta
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
-        params = {"supervoxels": "true"} if supervoxels else None
+    def sparsevol(
+        self,
+        label: int,
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        within: Box | None = None,
+    ) -> np.ndarray:
+        params: dict[str, Any] = {"scale": scale}
+        if supervoxels:
+            params["supervoxels"] = "true"
+        if within is not None:  # DVID's bounds are inclusive
+            for axis, name in enumerate("zyx"):
+                params[f"min{name}"] = within.start[axis]
+                params[f"max{name}"] = within.stop[axis] - 1
         body = self._http.request(
             "GET", f"{self._base}/sparsevol/{check_label(label)}", params=params
         ).content

@@ -21,7 +21,12 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "?scale>0 are refused with 501.",
         "GET index/{label} answers JSON, not protobuf: {label, blocks: {'x,y,z': {sv: "
         "count}}, last_mut_id, last_mod_time, last_mod_user, last_mod_app}.",
-        "sparsevol?format=blocks and sparsevol at ?scale>0 answer 501.",
+        "sparsevol?format=blocks clips each block's mask to the bounds (DVID sends every "
+        "block that meets them whole); a body with no voxels at a coarse ?scale is 404 "
+        "(DVID: 200 and an empty body), as one with none within the bounds; exact=false "
+        "is accepted and runs are always exact.",
+        "isotropic serves 3-D (0_1_2) only and resamples labels to cubic voxels by nearest "
+        "neighbour (DVID returns raw 3-D labels unchanged, and 2-D ones as images).",
         "split-supervoxel ?split= and ?remain= ids must be unused at the node (409 "
         "otherwise; DVID does not check), and the label counter then never hands them out.",
         "POST split is always enabled (DVID needs AllowLabelmapSplit in its config).",
@@ -46,12 +51,9 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/tags", "no instance tags"),
         NotServed("POST", "/tags", "no instance tags"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
-        NotServed("GET", "/isotropic/{dims}/{size}/{offset}", "labels are not resampled"),
-        NotServed("GET", "/pseudocolor/{dims}/{size}/{offset}", "no false-colour images"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
         NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
-        NotServed("GET", "/sparsevols-coarse/{start}/{end}", "use sparsevol-coarse per label"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
         NotServed("GET", "/proximity/{labels}", "no proximity queries"),
         NotServed("GET", "/index-version/{label}", "no index versions"),

@@ -17,6 +17,7 @@ from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
 from voxhub.datatypes.labelmap import mutations, mutlog, split
+from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.history import MutationHistory, Versions
@@ -26,7 +27,7 @@ from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
 from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
-from voxhub.datatypes.labelmap.rle import runs_from_mask
+from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
@@ -118,6 +119,21 @@ class LabelInstance:
         """``(block box, bool mask)`` for every block holding the label, in block order."""
         return self._per_block(label, supervoxels, lambda box, mask: (box, mask), reuse=False)
 
+    def map_blocks(
+        self,
+        label: int,
+        fn: Callable[[Box, np.ndarray], R],
+        *,
+        supervoxels: bool = False,
+        scale: int = 0,
+        within: Box | None = None,
+    ) -> list[R]:
+        """``fn(block box, bool mask)`` for every block of level ``scale`` holding the
+        label and meeting ``within`` (level voxels), in block order. ``mask`` is a
+        per-thread scratch buffer: ``fn`` must not keep it."""
+        self.config.check_scale(scale, self.name)
+        return self._per_block(label, supervoxels, fn, reuse=True, scale=scale, within=within)
+
     def _per_block(
         self,
         label: int,
@@ -127,9 +143,12 @@ class LabelInstance:
         reuse: bool,
         from_cseg: Callable[[list[Box], list[bytes | memoryview], list[np.ndarray]], list[R]]
         | None = None,
+        scale: int = 0,
+        within: Box | None = None,
     ) -> list[R]:
         """``fn(block box, bool mask)`` for every block holding the label, in block order,
-        computed on the block pool (inline with ``from_cseg``, see below).
+        computed on the block pool (inline with ``from_cseg``, see below). The blocks are
+        those of level ``scale`` that meet ``within`` (:func:`.body_blocks.body_blocks`).
 
         The index says which of the label's supervoxels each block holds and how many
         voxels: a block the label fills is never read, the others are masked against only
@@ -143,13 +162,11 @@ class LabelInstance:
         """
         index = self.index(label, supervoxels=supervoxels)
         wanted = {label} if supervoxels else set(index.supervoxel_sizes())
-        coords = index.blocks_of(wanted)
-        layout = self._layouts[0]
+        layout = self._layouts[scale]
         shape = layout.block_shape
-        volume = int(np.prod(shape))
-        present = {c: [sv for sv in index.blocks[c] if sv in wanted] for c in coords}
-        filled = {c for c in coords if sum(index.blocks[c][sv] for sv in present[c]) == volume}
-        partial = [c for c in coords if c not in filled]
+        plan = body_blocks(index, wanted, self.config.scale_factor(scale), shape, within)
+        coords, present = plan.coords, plan.present
+        partial = [c for c in coords if c not in plan.filled]
         full = np.ones(shape, dtype=bool)
         full.flags.writeable = False  # shared by every filled block
 
@@ -224,9 +241,14 @@ class LabelInstance:
                     hi[axis] = max(hi[axis], bbox.start[axis] + int(where[axis].max()) + 1)
         return Box((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2]))
 
-    def sparsevol(self, label: int, *, supervoxels: bool = False) -> np.ndarray:
-        """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges)."""
-        shape = self._layouts[0].block_shape
+    def sparsevol(
+        self, label: int, *, supervoxels: bool = False, scale: int = 0, within: Box | None = None
+    ) -> np.ndarray:
+        """Runs ``(x, y, z, length)`` int32 of the label's voxels (cut at block edges) at
+        level ``scale``, in that level's voxels, clipped to ``within`` if given. Only the
+        blocks of the label that meet ``within`` are read."""
+        self.config.check_scale(scale, self.name)
+        shape = self._layouts[scale].block_shape
         # a filled block's runs: every row whole, at block (0, 0, 0); moved per block
         z, y = np.divmod(np.arange(shape[0] * shape[1]), shape[1])
         filled = np.stack([np.zeros_like(z), y, z, np.full_like(z, shape[2])], axis=1)
@@ -252,11 +274,20 @@ class LabelInstance:
             origins = [int32_box(box).start for box in boxes]
             return cseg_member_runs_blocks(values, shape, ids, origins)
 
-        parts = self._per_block(label, supervoxels, from_mask, reuse=True, from_cseg=from_cseg)
+        parts = self._per_block(
+            label,
+            supervoxels,
+            from_mask,
+            reuse=True,
+            from_cseg=from_cseg,
+            scale=scale,
+            within=within,
+        )
         if not parts:
             return np.zeros((0, 4), np.int32)
         # int64 parts (cseg, filled blocks) fit: their blocks were checked
-        return np.concatenate(parts, dtype=np.int32, casting="same_kind")
+        runs = np.concatenate(parts, dtype=np.int32, casting="same_kind")
+        return runs if within is None else clip_runs(runs, within)
 
     def ids_in(self, box: Box, *, supervoxels: bool = False) -> list[int]:
         """Every nonzero label present in ``box``, ascending."""

@@ -27,22 +27,17 @@ raise :class:`~voxhub.errors.CodecError`, checked before any position is used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import fastremap
 import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import CsegCodec
-from voxhub.codecs.cseg_mask import bare_stream
+from voxhub.datatypes.labelmap.cseg_streams import Mapping, parse_cseg, ranks
 from voxhub.datatypes.labelmap.native_block import INDEX_BITS, SUB
 from voxhub.errors import CodecError
 
 _SUB_VOXELS = SUB**3
-_VALID_BITS = np.isin(np.arange(256), (0, 1, 2, 4, 8, 16, 32))
-
-#: ``mapping(sorted distinct labels) -> their bodies`` (uint64 arrays of one length)
-Mapping = Callable[[np.ndarray], np.ndarray]
 
 
 def _err(message: str) -> CodecError:
@@ -68,13 +63,6 @@ def _reverse_fields(chunk: np.ndarray, width: int) -> np.ndarray:
             x <<= s
             x |= tmp
     return chunk
-
-
-def _gather(words: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
-    """The packed bytes, ``(k, 64 * width)``, of sub-blocks packed at ``width`` bits from
-    word ``first`` (gathered as words: a quarter of the index arithmetic of bytes)."""
-    chunk = words[first[:, None] + np.arange(width * (_SUB_VOXELS // 32))]
-    return chunk.view(np.uint8)
 
 
 def _unpack(chunk: np.ndarray, width: int) -> np.ndarray:
@@ -122,48 +110,16 @@ def cseg_to_native(
     replaced by ``mapping(label)`` when given."""
     if not values:
         return []
-    if len(block_shape) != 3 or any(int(s) <= 0 or int(s) % SUB for s in block_shape):
-        raise _err(f"block sides must be positive multiples of {SUB}, got {block_shape}")
-    gz, gy, gx = (int(s) // SUB for s in block_shape)
+    parsed = parse_cseg(values, block_shape)
+    gz, gy, gx = parsed.grid
     nsub, nb = gz * gy * gx, len(values)
-    words, base, sizes = _streams(values, nsub)
-
-    # -- headers, checked per block against its own stream -------------------------------
-    hpos = base[:, None] + 1 + np.arange(2 * nsub)
-    headers = words[hpos].reshape(nb, nsub, 2).astype(np.int64)
-    table = (headers[..., 0] & 0xFFFFFF) + 1
-    bits = headers[..., 0] >> 24
-    vals = headers[..., 1] + 1
-    if not _VALID_BITS[bits].all():
-        raise _err("a sub-block claims an invalid number of bits per voxel")
-    ends = sizes[:, None]
-    if (vals + bits * (_SUB_VOXELS // 32) > ends).any():
-        raise _err("a sub-block's encoded values run past the end of its stream")
-    table = (table + base[:, None]).ravel()
-    vals = (vals + base[:, None]).ravel()
-    bits = bits.ravel()
-    block_end = np.repeat(base + sizes, nsub)
-
-    # -- table lengths: the largest index any voxel uses, plus one -------------------------
-    count = np.ones(nb * nsub, np.int64)
-    chunks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # width: (sub-blocks, packed bytes)
-    for width in np.unique(bits[bits > 0]).tolist():
-        (which,) = np.nonzero(bits == width)
-        chunk = _gather(words, vals[which], width)
-        chunks[width] = which, chunk
-        count[which] = _max_index(chunk, width) + 1
-    if (table + 2 * count > block_end).any():
-        raise _err("a sub-block's lookup table runs past the end of its stream")
+    count = parsed.count
     if count.max() > _SUB_VOXELS:  # unused entries: a native sub-block lists at most 512
         raise _err(f"a sub-block indexes {int(count.max())} table entries for its 512 voxels")
 
     # -- table entries, mapped ---------------------------------------------------------------
-    total = int(count.sum())
-    first_entry = np.cumsum(count) - count
-    sub_of = np.repeat(np.arange(nb * nsub), count)
-    at = np.arange(total) - first_entry[sub_of]  # position in its table
-    pos = table[sub_of] + 2 * at
-    labels = words[pos].astype(np.uint64) | (words[pos + 1].astype(np.uint64) << np.uint64(32))
+    sub_of, at, labels = parsed.entries()
+    total, first_entry = sub_of.size, parsed.first_entry
     distinct, which_label = ranks(labels)
     if mapping is not None:
         distinct, body_of = ranks(np.asarray(mapping(distinct), np.uint64))
@@ -199,7 +155,7 @@ def cseg_to_native(
     packed = np.empty(int(nbytes_out.sum()), np.uint8)
     packed_words = packed.view(np.uint64)
     out_word = out_at // 8
-    for w_in, (subs, chunk_in) in chunks.items():
+    for w_in, (subs, chunk_in) in parsed.chunks.items():
         w_of = width_out[subs]
         for w_out in np.unique(w_of[w_of > 0]).tolist():
             for same in (True, False):
@@ -240,21 +196,6 @@ def cseg_to_native(
     return result
 
 
-def ranks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(labels, return_inverse=True)`` in linear time (a hash table,
-    ``fastremap.renumber``, then a sort of the distinct labels only): ten times faster
-    on the few hundred thousand table entries of a request."""
-    if labels.size == 0:
-        return labels.astype(np.uint64), np.zeros(0, np.int64)
-    renumbered, table = fastremap.renumber(labels, start=0, preserve_zero=False, in_place=False)
-    keys = np.fromiter(table.keys(), np.uint64, len(table))
-    first_seen = np.fromiter(table.values(), np.int64, len(table))
-    order = np.argsort(keys)
-    rank_of = np.empty(keys.size, np.int64)
-    rank_of[first_seen[order]] = np.arange(keys.size)
-    return keys[order], rank_of[renumbered]
-
-
 def _block_ranks(
     block: np.ndarray, label: np.ndarray, nb: int, distinct: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -278,36 +219,3 @@ def _block_ranks(
     in_block = np.empty(block.size, np.int64)
     in_block[order] = rank - first[b_blk]
     return distinct[b_lab[new]], np.bincount(b_blk[new], minlength=nb), in_block
-
-
-def _streams(
-    values: Sequence[bytes | memoryview], nsub: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All bare streams as one word array, with each stream's first word and length."""
-    bares = []
-    for value in values:
-        bare = bare_stream(value, nsub)
-        if len(bare) % 4:
-            raise _err(f"length {len(bare)} is not a whole number of 32-bit words")
-        if len(bare) < 4 * (1 + 2 * nsub):
-            raise _err(f"{len(bare)} bytes cannot hold the headers of {nsub} sub-blocks")
-        if int.from_bytes(bare[:4], "little") != 1:
-            raise _err("channel offset is not 1 word (single channel)")
-        bares.append(bare)
-    sizes = np.array([len(b) // 4 for b in bares], np.int64)
-    base = np.cumsum(sizes) - sizes
-    return np.frombuffer(b"".join(bares), "<u4"), base, sizes
-
-
-def _max_index(chunk: np.ndarray, width: int) -> np.ndarray:
-    """The largest index in each row of packed bytes ``chunk`` (``width`` bits, LSB first)."""
-    top: np.ndarray
-    if width >= 8:
-        top = chunk.view(f"<u{width // 8}")
-    else:
-        mask = np.uint8((1 << width) - 1)
-        top = chunk & mask
-        for shift in range(width, 8, width):
-            np.maximum(top, (chunk >> np.uint8(shift)) & mask, out=top)
-    result: np.ndarray = top.max(axis=1).astype(np.int64)
-    return result

@@ -21,7 +21,8 @@ Differences from DVID (each deliberate):
   (block keys are block coordinates ``x,y,z``, supervoxel keys decimal strings).
 * merge/cleave/split naming a label with no voxels is 400 as in DVID (not 404).
 * ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
-  "not found"); ``format=blocks`` and ``scale>0`` sparsevols are 501.
+  "not found"), as is a body that vanishes at a coarse ``scale``; ``format=blocks``
+  clips its block masks to the bounds (DVID sends the blocks meeting them whole).
 * ``POST renumber`` answers ``{"MutationID": last, "MutationIDs": [...]}`` (DVID: nothing).
 * ``mutations-range`` and ``history`` refuse (400) a first version that is not a
   first-parent ancestor of the last; ``history`` answers a JSON list.
@@ -171,6 +172,8 @@ def label_routes() -> list[BaseRoute]:
     from voxhub.datatypes.labelmap import routes_history as hist
     from voxhub.datatypes.labelmap import routes_labels as lab
     from voxhub.datatypes.labelmap import routes_mutations as mut
+    from voxhub.datatypes.labelmap import routes_slices as sli
+    from voxhub.datatypes.labelmap import routes_sparsevol as spv
     from voxhub.datatypes.labelmap import routes_voxels as vox
 
     get, post, head = ["GET"], ["POST"], ["GET", "HEAD"]
@@ -189,16 +192,22 @@ def label_routes() -> list[BaseRoute]:
         body_schema=points,
         body_required=True,
     )
-    bounds = tuple(Param(n, {"type": "integer"}) for n in SPARSEVOL_BOUNDS)
+    bounds = tuple(
+        Param(n, {"type": "integer"}, "inclusive bound, in voxels of the scale asked for")
+        for n in SPARSEVOL_BOUNDS
+    )
     sparsevol = Api(
         query=(
+            SCALE,
             SUPERVOXELS,
-            Param("format", {"enum": ["rles", "srles"]}),
-            Param("compression", {"enum": ["lz4", "gzip"]}),
+            Param("format", {"enum": ["rles", "srles", "blocks"]}, "runs or binary block masks"),
+            Param("compression", {"enum": ["lz4", "gzip"]}, "of rles/srles answers"),
+            flag_param("exact", "accepted; voxhub always clips runs to the bounds exactly"),
             *bounds,
         ),
         answers=(OCTET,),
     )
+    coarse = Api(query=(SUPERVOXELS, *bounds), answers=(OCTET,))
     rles = Api(body=(OCTET,), body_required=True)
     split_id, remain_id = (Param(n, {"type": "integer", "minimum": 1}) for n in ("split", "remain"))
     mappings = Api(query=(Param("format", {"enum": ["text", "binary"]}),), answers=(TEXT, OCTET))
@@ -210,7 +219,7 @@ def label_routes() -> list[BaseRoute]:
         ),
         answers=(OCTET,),
     )
-    # DVID options voxhub answers 501 to (format=blocks, scale > 0, mutid=, split=...)
+    # DVID options voxhub answers 501 to (mutid=, split=...)
     # are left out of the description: it lists what a client can use
     index = Api(query=(flag_param("metadata-only"),))
     return [
@@ -219,6 +228,21 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
         instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get, api=raw),
         instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post, api=write),
+        instance_route(
+            "/isotropic/{dims}/{size}/{offset}",
+            sli.get_isotropic,
+            methods=get,
+            api=Api(
+                query=(SCALE, SUPERVOXELS, Param("compression", {"enum": ["lz4", "gzip"]})),
+                answers=(OCTET,),
+            ),
+        ),
+        instance_route(
+            "/pseudocolor/{dims}/{size}/{offset}",
+            sli.get_pseudocolor,
+            methods=get,
+            api=Api(query=(SCALE,), answers=("image/png",)),
+        ),
         instance_route("/label/{point}", vox.get_label, methods=get, api=scaled_sv),
         instance_route("/labels", vox.get_labels, methods=get, api=labels_at),
         instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get, api=stream),
@@ -229,11 +253,19 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/supervoxels/{label}", lab.get_supervoxels, methods=get),
         instance_route("/supervoxel-sizes/{label}", lab.get_supervoxel_sizes, methods=get),
         instance_route("/lastmod/{label}", lab.get_lastmod, methods=get),
-        instance_route("/sparsevol/{label}", lab.get_sparsevol, methods=head, api=sparsevol),
+        instance_route("/sparsevol/{label}", spv.get_sparsevol, methods=head, api=sparsevol),
         instance_route("/sparsevol-size/{label}", lab.get_sparsevol_size, methods=get, api=sv),
-        instance_route("/sparsevol-coarse/{label}", lab.get_sparsevol_coarse, methods=get, api=sv),
         instance_route(
-            "/sparsevol-by-point/{point}", lab.get_sparsevol_by_point, methods=get, api=sparsevol
+            "/sparsevol-coarse/{label}", spv.get_sparsevol_coarse, methods=get, api=coarse
+        ),
+        instance_route(
+            "/sparsevols-coarse/{first}/{last}",
+            spv.get_sparsevols_coarse,
+            methods=get,
+            api=Api(query=bounds, answers=(OCTET,)),
+        ),
+        instance_route(
+            "/sparsevol-by-point/{point}", spv.get_sparsevol_by_point, methods=get, api=sparsevol
         ),
         instance_route("/maxlabel", lab.get_maxlabel, methods=get),
         instance_route("/nextlabel", lab.get_nextlabel, methods=get),

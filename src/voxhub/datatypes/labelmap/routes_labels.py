@@ -14,12 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from voxhub.datatypes.labelmap import rle
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_MAPPING, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
-    SPARSEVOL_BOUNDS,
     config_of,
     counters_of,
     flag,
@@ -27,16 +25,13 @@ from voxhub.datatypes.labelmap.routes import (
     json_request,
     open_labels,
     path_label,
-    scale_of,
     supervoxels_flag,
 )
-from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
-from voxhub.datatypes.wire.numbers import INT32_MAX, INT32_MIN, parse_coord, parse_uint64
+from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.datatypes.wire.url_geometry import parse_ints
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
-from voxhub.geometry import Box, Vec3
+from voxhub.geometry import Vec3
 
 MAX_LISTED = 10_000_000
 
@@ -104,82 +99,7 @@ async def get_lastmod(request: Request, ctx: InstanceContext) -> Response:
     return JSONResponse({**blank, **meta})
 
 
-# -- sparsevols ------------------------------------------------------------------------
-def _bounds(request: Request) -> Box | None:
-    values: dict[str, int] = {}
-    for name in SPARSEVOL_BOUNDS:
-        text = request.query_params.get(name)
-        if text is None:
-            continue
-        # runs address int32 voxels: a bound past that range selects the same voxels
-        values[name] = max(INT32_MIN, min(INT32_MAX, parse_coord(text, name)))
-    return rle.bounds_box(**values) if values else None
-
-
-def _sparsevol_options(request: Request, ctx: InstanceContext) -> tuple[str, str]:
-    fmt = request.query_params.get("format", "rles").lower()
-    if fmt == "blocks":
-        raise CapabilityError("sparsevol format=blocks is not supported; use rles or srles")
-    if fmt not in ("rles", "srles"):
-        raise InvalidRequest(f"sparsevol format {fmt!r} is not one of rles, srles")
-    if scale_of(request, config_of(ctx)) != 0:
-        raise CapabilityError("sparsevol at scale > 0 is not supported; ask for scale 0")
-    compression = request.query_params.get("compression", "").lower() or "raw"
-    if compression not in ("raw", "lz4", "gzip"):
-        raise InvalidRequest(f"sparsevol compression {compression!r} is not one of lz4, gzip")
-    return fmt, compression
-
-
-async def _sparsevol(request: Request, ctx: InstanceContext, label: int, *, head: bool) -> Response:
-    fmt, compression = _sparsevol_options(request, ctx)
-    box = _bounds(request)
-    sv = supervoxels_flag(request)
-
-    def run() -> np.ndarray:
-        runs = open_labels(ctx).sparsevol(label, supervoxels=sv)
-        return runs if box is None else rle.clip_runs(runs, box)
-
-    try:
-        runs = await run_in_threadpool(run)
-    except NotFound:
-        if head:
-            return Response(status_code=204)
-        raise
-    if head:
-        return Response(status_code=200 if len(runs) else 204)
-    if not len(runs):
-        raise NotFound(f"label {label} has no voxels within the requested bounds")
-    data = rle.encode_rles(runs) if fmt == "rles" else rle.encode_srles(runs)
-    if compression != "raw":
-        data = await run_in_threadpool(bodies.compress, data, compression)
-    return Response(data, media_type=OCTET)
-
-
-async def get_sparsevol(request: Request, ctx: InstanceContext) -> Response:
-    """The label's voxels as x-runs (rles or srles); HEAD is 200 if any, else 204.
-
-    ?format=rles (DVID's 12-byte header, default) or srles; clipped to the inclusive
-    ?minx=&maxx=&miny=&maxy=&minz=&maxz=; ?compression=lz4|gzip; ?supervoxels=true.
-    404 if unknown or empty within the bounds."""
-    label = path_label(request)
-    return await _sparsevol(request, ctx, label, head=request.method == "HEAD")
-
-
-async def get_sparsevol_by_point(request: Request, ctx: InstanceContext) -> Response:
-    """The sparsevol (rles) of the label at voxel x_y_z; 400 if that voxel is label 0."""
-    x, y, z = parse_ints(request.path_params["point"], 3, "point")
-    sv = supervoxels_flag(request)
-
-    def run() -> int:
-        box = Box((z, y, x), (z + 1, y + 1, x + 1))
-        return int(open_labels(ctx).read(box, supervoxels=sv)[0, 0, 0])
-
-    label = await small_read(ctx, run)
-    if label == 0:
-        raise InvalidRequest(f"voxel ({x}, {y}, {z}) is label 0, the protected background value")
-    return await _sparsevol(request, ctx, label, head=False)
-
-
+# -- sparsevol sizes (the sparsevols themselves: routes_sparsevol) -------------------
 def _blocks_of(request: Request, ctx: InstanceContext, label: int) -> tuple[list[Vec3], int]:
     sv = supervoxels_flag(request)
     index = open_labels(ctx).index(label, supervoxels=sv)
@@ -206,15 +126,6 @@ async def get_sparsevol_size(request: Request, ctx: InstanceContext) -> Response
             "maxvoxel": [int(v) for v in hi[::-1]],
         }
     )
-
-
-async def get_sparsevol_coarse(request: Request, ctx: InstanceContext) -> Response:
-    """The blocks holding the label as rles runs of block coordinates; 404 if unknown.
-
-    ?supervoxels=true."""
-    label = path_label(request)
-    coords, _ = await small_read(ctx, lambda: _blocks_of(request, ctx, label))
-    return Response(rle.encode_coarse(coords), media_type=OCTET)
 
 
 # -- counters --------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def write_labels(
             bbox = layout.grid.block_box(coords[i])
             part = bbox.intersect(box)
             if part == bbox:  # wholly overwritten: one copy, no background to fill first
-                block = np.ascontiguousarray(data[part.relative_to(box.start)])
+                block = data[part.relative_to(box.start)].copy()  # C order, writable
             else:
                 block = before.copy() if before is not None else layout.background_block()
                 block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]

@@ -128,6 +128,8 @@ PATH_PARAMS: dict[str, Schema] = {
     "nblocks": _pattern(r"[0-9]{1,6}", "how many blocks along x"),
     "count": _pattern(r"[0-9]{1,6}", "how many label ids to reserve"),
     "label": _pattern(r"[0-9]{1,20}", "a uint64 label id (0 is the background)"),
+    "first": _pattern(r"[0-9]{1,20}", "the first label of an inclusive range"),
+    "last": _pattern(r"[0-9]{1,20}", "the last label of an inclusive range"),
     "beg": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the first version"),
     "end": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the last version"),
     "from": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the earlier version"),
