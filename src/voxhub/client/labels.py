@@ -158,9 +158,16 @@ class LabelVolume(BoundedVolume):
         return self._instance.maxlabel()
 
     def next_labels(self, count: int) -> range:
-        """Reserve ``count`` fresh label ids."""
+        """Reserve ``count`` fresh label ids; this version's maxlabel rises to the last
+        (DVID's rule)."""
         self._writable("next_labels")
         return self._instance.next_labels(count)
+
+    def set_maxlabel(self, label: int) -> None:
+        """Raise this version's maxlabel to ``label`` (a smaller one changes nothing);
+        reservations and new bodies then get ids above it."""
+        self._writable("set_maxlabel")
+        self._instance.set_maxlabel(label)
 
     def lastmod(self, label: int) -> dict[str, Any]:
         return self._instance.lastmod(label)
@@ -169,6 +176,23 @@ class LabelVolume(BoundedVolume):
         """The mutation records made at this version (not its ancestors'), oldest first,
         as DVID's ``GET mutations`` gives them; only ``userid``'s with ``userid``."""
         return self._instance.mutations(userid)
+
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        """The records of versions ``end`` back to ``beg`` (UUIDs or refs) along first
+        parents, ``end``'s first, as DVID's ``mutations-range``."""
+        return self._instance.mutations_range(beg, end)
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        """The merges, cleaves and splits from version ``old`` to ``new`` that made body
+        ``label`` at ``new``, oldest first, as DVID's ``history`` (``{"Action": "merge",
+        "Target", "Labels"}``...)."""
+        return self._instance.history(label, old, new)
+
+    def supervoxel_splits(self) -> list[Any]:
+        """``[uuid, [[mutation id, supervoxel, remain, split], ...], ...]`` for this
+        version and its first-parent ancestors, nearest first (DVID's
+        ``supervoxel-splits``)."""
+        return self._instance.supervoxel_splits()
 
     def merge(
         self, target: int, others: list[int], *, user: str = "", app: str = ""

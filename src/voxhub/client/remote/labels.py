@@ -197,11 +197,28 @@ class RemoteLabels:
         got = self._http.request("POST", f"{self._base}/nextlabel/{count}").json()
         return range(int(got["start"]), int(got["end"]) + 1)
 
+    def set_maxlabel(self, label: int) -> None:
+        if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+            raise InvalidRequest(f"maxlabel must be an integer label, got {label!r}")
+        self._http.request("POST", f"{self._base}/maxlabel/{label}")  # the server checks
+
     def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
         params = None if userid is None else {"userid": userid}
         url = f"{self._base}/mutations"
         records: list[dict[str, Any]] = self._http.request("GET", url, params=params).json()
         return records
+
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self._get(f"mutations-range/{beg}/{end}")
+        return records
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self._get(f"history/{check_label(label)}/{old}/{new}")
+        return events
+
+    def supervoxel_splits(self) -> list[Any]:
+        splits: list[Any] = self._get("supervoxel-splits")
+        return splits
 
     # -- bulk ingest ---------------------------------------------------------------------------
     def ingest_indices(self, indices: list[LabelIndex]) -> None:

@@ -20,16 +20,17 @@ from voxhub.datatypes.labelmap import ingest, mutations, mutlog, split
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
+from voxhub.datatypes.labelmap.history import MutationHistory, Versions
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.index_history import index_before, keep_index_history
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
-from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
+from voxhub.datatypes.labelmap.maxlabel import MAX_SET_MAXLABEL, raise_maxlabel, read_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
-from voxhub.errors import InvalidRequest, NotFound, StorageError
+from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
@@ -41,12 +42,18 @@ class LabelInstance:
     the mutations, all at one node. Arrays are ``(z, y, x)`` uint64."""
 
     def __init__(
-        self, view: VersionedView, config: ImageConfig, name: str, counters: Counters
+        self,
+        view: VersionedView,
+        config: ImageConfig,
+        name: str,
+        counters: Counters,
+        versions: Versions | None = None,
     ) -> None:
         self.view = view
         self.name = name
         self.config = config
         self._counters = counters
+        self._versions = versions
         codec = config.make_codec()
         self._layouts = [config.layout(s, codec) for s in range(config.max_scale + 1)]
 
@@ -313,32 +320,72 @@ class LabelInstance:
     def next_labels(self, count: int) -> range:
         """Reserve ``count`` fresh label ids (disjoint across callers and branches).
 
-        A transaction of its own, like every move of the counter (so that on S3 no
-        compare-and-swap ever meets a transaction on its key).
+        DVID's rule: the reservation raises this version's maxlabel to its last id (other
+        branches' maxlabel stays; their reservations start above it, the counter being
+        repo-wide). One transaction moves both, like every move of the counter (so that
+        on S3 no compare-and-swap ever meets a transaction on its key).
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise InvalidRequest(f"count must be a positive integer, got {count!r}")
-        first = self.view.transact(lambda txn: self._counters.reserve(txn, count))
+
+        def reserve(txn: VersionedTxn) -> int:
+            first = self._counters.reserve(txn, count)
+            raise_maxlabel(txn, first + count - 1)
+            return first
+
+        first = self.view.transact(reserve)
         return range(first, first + count)
+
+    def set_maxlabel(self, label: int) -> None:
+        """Set this version's maxlabel to ``label`` if that raises it (DVID's ``POST
+        maxlabel``: a smaller one changes nothing), and keep the label counter above it so that no
+        reservation or new body gets an id up to it. As in DVID, 0 and ids above
+        :data:`MAX_SET_MAXLABEL` (garbage, which would waste the id space) are refused."""
+        if isinstance(label, bool) or not isinstance(label, int):
+            raise InvalidRequest(f"maxlabel must be an integer label, got {label!r}")
+        if not 0 < label <= MAX_SET_MAXLABEL:
+            raise InvalidRequest(f"maxlabel {label} is not a label 1..2**48 (DVID's cap)")
+
+        def run(txn: VersionedTxn) -> None:
+            raise_maxlabel(txn, label)
+            self._counters.see(txn, label)
+
+        self.view.transact(run)
 
     def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
         """The mutation records made at this node (not its ancestors'), oldest first, in
         DVID's shape (:mod:`.mutlog`); only ``userid``'s with ``userid``."""
-        records = [*mutlog.legacy_records(self.view), *self.records_of(self.view.node_uuid)]
+        here = mutlog.node_records(self.view, self.view.node_uuid)
+        records = [*mutlog.legacy_records(self.view), *here]
         records.sort(key=lambda r: int(r["MutationID"]))
         return [r for r in records if userid is None or r.get("User") == userid]
 
-    def records_of(self, node: str) -> list[dict[str, Any]]:
-        """The records made at ``node`` (this node or an ancestor), oldest first."""
-        return mutlog.node_records(self.view, node)
-
-    def supervoxel_splits(self) -> list[list[int]]:
+    def splits_here(self) -> list[list[int]]:
         """``[mutation id, supervoxel, remain id, split id]`` of every supervoxel split
         made at this node, oldest first (DVID's ``supervoxel-splits`` rows)."""
-        rows = mutlog.legacy_sv_splits(self.view) + mutlog.node_sv_splits(
-            self.view, self.view.node_uuid
-        )
-        return sorted(rows)
+        here = mutlog.node_sv_splits(self.view, self.view.node_uuid)
+        return sorted(mutlog.legacy_sv_splits(self.view) + here)
+
+    # -- history across versions (:mod:`.history`) ---------------------------------------
+    def supervoxel_splits(self) -> list[Any]:
+        """DVID's ``supervoxel-splits``: ``[uuid, [[mutid, old, remain, split], ...],
+        ...]`` for this node and its first-parent ancestors that split supervoxels."""
+        return self._history().supervoxel_splits()
+
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        """The records of versions ``end`` back to ``beg`` along first parents (``end``'s
+        first); ``InvalidRequest`` if ``beg`` is not ``end`` or an ancestor of it."""
+        return self._history().mutations_range(beg, end)
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        """The merges, cleaves and splits from version ``old`` to ``new`` that made body
+        ``label`` at ``new``, in DVID's short form, oldest first."""
+        return self._history().label_history(check_label(label), old, new)
+
+    def _history(self) -> MutationHistory:
+        if self._versions is None:
+            raise CapabilityError(f"{self.name!r} was opened without access to other versions")
+        return MutationHistory(self.view.node_uuid, self._versions)
 
     # -- bulk ingest (:mod:`.ingest`) ---------------------------------------------------------
     def ingest_indices(self, indices: list[LabelIndex]) -> None:
