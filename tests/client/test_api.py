@@ -274,6 +274,28 @@ def test_mutation_results_are_typed_and_the_same_everywhere(hub: Hub) -> None:
     assert [r["MutationID"] for r in records][-2:] == list(both.mutation_ids)
 
 
+def test_mutation_history_across_versions_is_the_same_everywhere(hub: Hub) -> None:
+    root = hub.create_repo("mh").master
+    lv = root.create_labels("seg", block_shape=(8, 8, 8))
+    lv[0:1, 0:1, 0:4] = np.array([[[1, 2, 3, 3]]], np.uint64)
+    merged = lv.merge(1, [2], user="ann")
+    root.commit()
+    child = root.newversion()
+    at_child = child.labels("seg")
+    split = at_child.split_supervoxel(3, np.array([[2, 0, 0, 1]], np.int32))
+    assert [r["Action"] for r in at_child.mutations()] == ["split-supervoxel-complete"]
+    records = at_child.mutations_range(root.uuid, child.uuid)
+    assert [r["MutationID"] for r in records] == [split.mutation_id, merged.mutation_id]
+    assert records[1]["User"] == "ann"
+    assert at_child.history(1, root.uuid, child.uuid) == [
+        {"Action": "merge", "Target": 1, "Labels": [2]}
+    ]
+    row = [split.mutation_id, 3, split.remain_supervoxel, split.split_supervoxel]
+    assert at_child.supervoxel_splits() == [child.uuid, [row]]
+    with pytest.raises(InvalidRequest, match="ancestor"):
+        at_child.mutations_range(child.uuid, root.uuid)
+
+
 def test_sparsevols_at_every_scale_and_within_bounds(hub: Hub) -> None:
     lv = hub.create_repo("sv").master.create_labels("seg", block_shape=(8, 8, 8), max_scale=1)
     seg = np.zeros((8, 8, 16), np.uint64)

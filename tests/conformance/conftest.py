@@ -53,6 +53,12 @@ SOLID = 4  # supervoxel of the solid block (1, 0, 0)
 #: bodies after the root's merge of 2 into 1
 BODIES = {1: 1, 2: 1, 3: 3, 4: 4, 5: 5, 6: 6}
 
+#: the keys of DVID's instance JSON (datastore.Data and imageblk.Properties) clients read
+DVID_BASE_KEYS = {"TypeName", "TypeURL", "TypeVersion", "DataUUID", "Name", "RepoUUID"}
+DVID_BASE_KEYS |= {"Compression", "Checksum", "Syncs", "Versioned", "Tags"}
+DVID_EXTENDED_KEYS = {"Values", "Interpolable", "BlockSize", "VoxelSize", "VoxelUnits"}
+DVID_EXTENDED_KEYS |= {"MinPoint", "MaxPoint", "MinIndex", "MaxIndex", "Background"}
+
 EM = (np.arange(64 * 64 * 64, dtype=np.uint32) % 251).astype(np.uint8).reshape(64, 64, 64)
 
 

@@ -110,3 +110,32 @@ def test_writes_to_a_committed_node_are_409(
     dvid: Dvid, instance: str, method: str, rest: str, kw: dict[str, object]
 ) -> None:
     refused(dvid, 409, method, dvid.at(instance, rest, node=dvid.committed), **kw)
+
+
+@pytest.mark.parametrize(
+    ("method", "rest", "kw"),
+    [
+        ("GET", "raw/0_1/8_8/0_0", {}),
+        ("GET", "raw/0_1_2/8_8_8/0_0_0", {"params": {"scale": "5"}}),
+        ("GET", "raw/xy/8_8/0_0_0/nonsense", {}),
+        ("GET", "isotropic/0_1_2/8_8/0_0_0", {}),
+        ("GET", "subvolblocks/40_32_32/0_0_0", {}),  # not block aligned
+        ("GET", "subvolblocks/32_32_32/0_0_0", {"params": {"compression": "bogus"}}),
+        ("GET", "specificblocks", {"params": {"blocks": "0,0"}}),
+        ("GET", "blocks/0_0_0/-1", {}),
+        ("GET", "arb/0_0_0/0_0_0/0_0_0/1", {}),  # degenerate plane
+        ("POST", "raw/0_1_2/8_8_8/0_0_0", {"data": bytes(511)}),
+        ("POST", "blocks/0_0_0/1", {"data": bytes(10)}),
+        ("POST", "extents", {"data": b"{not json"}),
+    ],
+)
+def test_malformed_image_requests_are_400(
+    dvid: Dvid, method: str, rest: str, kw: dict[str, object]
+) -> None:
+    refused(dvid, 400, method, dvid.at("em", rest), **kw)
+
+
+def test_unknown_label_instance_or_node_on_image_routes_is_404(dvid: Dvid) -> None:
+    refused(dvid, 404, "GET", dvid.at("nosuch", "raw/0_1_2/8_8_8/0_0_0"))
+    refused(dvid, 404, "GET", dvid.at("em", "raw/0_1_2/8_8_8/0_0_0", node="ffffffffffff"))
+    refused(dvid, 404, "GET", dvid.at("em", "nosuchroute"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from . import dvid_wire
-from .conftest import BODIES, SEG, SOLID, Dvid
+from .conftest import BODIES, DVID_BASE_KEYS, DVID_EXTENDED_KEYS, SEG, SOLID, Dvid
 
 #: the whole volume (z, y, x): block (0,0,0) is SEG, block (1,0,0) is solid SOLID
 SUPERVOXELS = np.concatenate([SEG, np.full_like(SEG, SOLID)], axis=2)
@@ -24,6 +24,10 @@ def voxels(reply_content: bytes, shape: tuple[int, ...]) -> np.ndarray:
 def test_info_has_the_fields_clients_parse(dvid: Dvid) -> None:
     info = dvid.json(dvid.at("seg", "info"))
     base, extended = info["Base"], info["Extended"]
+    assert set(base) >= DVID_BASE_KEYS
+    labelmap_keys = {"MaxLabel", "MaxRepoLabel", "NextLabel", "IndexedLabels", "MaxDownresLevel"}
+    assert set(extended) >= DVID_EXTENDED_KEYS | labelmap_keys
+    assert set(info["Extents"]) == {"MinPoint", "MaxPoint"}
     assert base["TypeName"] == "labelmap"
     assert base["Name"] == "seg"
     assert base["Versioned"] is True
@@ -178,6 +182,9 @@ def test_sparsevol_rles_and_bounds(dvid: Dvid) -> None:
     assert dvid_wire.voxels_of(rows) == {
         (x, y, z) for z in (60, 61) for y in range(56, 64) for x in range(58, 64)
     }
+    plain = dvid.ok("GET", dvid.at("seg", "sparsevol/5")).content
+    gz = dvid.ok("GET", dvid.at("seg", "sparsevol/5"), params={"compression": "gzip"}).content
+    assert gzip.decompress(gz) == plain  # the whole body compressed, as DVID does
     srles = dvid.ok("GET", dvid.at("seg", "sparsevol/5"), params={"format": "srles"}).content
     assert np.frombuffer(srles, "<i4").reshape(-1, 4).tolist() == rows_of(dvid, 5)
     assert dvid.head(dvid.at("seg", "sparsevol/5")).status_code == 200

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from . import dvid_wire
-from .conftest import EM, Dvid
+from .conftest import DVID_BASE_KEYS, DVID_EXTENDED_KEYS, EM, Dvid
 
 _names = itertools.count()
 
@@ -29,7 +29,9 @@ def test_info_and_metadata(dvid: Dvid) -> None:
     info = dvid.json(dvid.at("em", "info"))
     assert info["Base"]["TypeName"] == "uint8blk"
     assert info["Base"]["Name"] == "em"
+    assert set(info["Base"]) >= DVID_BASE_KEYS
     extended = info["Extended"]
+    assert set(extended) >= DVID_EXTENDED_KEYS | {"MaxDownresLevel"}
     assert extended["BlockSize"] == [32, 32, 32]
     assert extended["MaxDownresLevel"] == 1
     assert extended["Values"] == [{"DataType": "uint8", "Label": "em"}]

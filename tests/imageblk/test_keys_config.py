@@ -66,7 +66,7 @@ def test_extents_value_round_trips(
 def test_config_defaults_and_json_round_trip() -> None:
     config = ImageConfig.create(dtype="uint8")
     assert config.block_shape == (64, 64, 64)
-    assert config.codec == {"name": "zstd", "configuration": {"level": 1}}
+    assert config.codec == {"name": "zstd", "configuration": {"level": 1, "frame_planes": 16}}
     assert ImageConfig.from_json(config.to_json()) == config
     full = ImageConfig.create(
         dtype="uint8",

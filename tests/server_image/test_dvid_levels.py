@@ -155,6 +155,10 @@ def test_level_info_is_the_level(levels: Levels) -> None:
     c = levels.client
     url = f"/api/node/{levels.node.uuid}"
     base = c.get(f"{url}/em/info").json()
+    repo = c.get(f"/api/repo/{levels.node.uuid}/info").json()["DataInstances"]
+    assert {"em_1", "em_2", "emjpeg_1", "emjpeg_2"} <= set(repo)
+    assert "em_3" not in repo
+    assert c.head(f"{url}/em_1/raw/0_1_2/8_8_8/0_0_0").status_code == 200
     for level in (1, 2):
         info = c.get(f"{url}/em_{level}/info").json()
         assert (
@@ -259,3 +263,22 @@ def test_level_routes_are_labelled_by_template(levels: Levels) -> None:
     text = c.get("/metrics").text
     assert 'route="/api/node/{uuid}/{name}/subvolblocks/{size}/{offset}"' in text
     assert "em_2" not in text
+
+
+def test_level_names_follow_the_pyramid() -> None:
+    hub = EmbeddedHub.open("memory://")
+    node = hub.create_repo("r", "").master
+    node.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=2)
+    with TestClient(create_app(hub)) as c:
+
+        def listed() -> set[str]:
+            return set(c.get("/api/repos/info").json()[node.uuid]["DataInstances"])
+
+        assert listed() == {"em", "em_1", "em_2"}
+        hub.service.catalog.update_instance_config(
+            node.uuid, "em", lambda config: {**config, "max_scale": 1}
+        )
+        assert listed() == {"em", "em_1"}
+        assert c.get(f"/api/node/{node.uuid}/em_2/info").status_code == 404
+        assert c.get(f"/api/node/{node.uuid}/em_1/info").status_code == 200
+    hub.close()

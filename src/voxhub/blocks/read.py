@@ -3,9 +3,10 @@
 Missing blocks read as the layout's background. A block whose destination slice is
 contiguous (fully inside the box and spanning the box's y and x extent) is decoded
 straight into the output; any other block is decoded into a per-thread scratch buffer
-and its part copied out. Of a block cut by the box's far z face only the planes in front
-of the cut are decoded when the codec can stop early (zstd: a 64³ uint8 frame is two
-128 KiB zstd blocks, so a box ending in the first half of a block skips the second).
+and its part copied out. Of a block cut by the box's z faces only the planes the box
+needs are decoded when the codec allows it (zstd: with plane frames only the frames
+holding those planes; in one frame, decoding stops after the 128 KiB zstd block holding
+the last plane needed).
 
 Where the blocks go (:func:`cuts_of`) is worked out once per axis, not per block, and the
 decoding is shared (:func:`share_work`): the calling thread decodes too, and idle pool
@@ -77,7 +78,7 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
         # together instead of one decoding a last big block while the other idles.
         order = sorted(
             range(len(coords)),
-            key=lambda i: -len(values[i] or b"") * min(cz[coords[i][0]][1].stop, depth),
+            key=lambda i: -len(values[i] or b"") * _planes(cz[coords[i][0]][1], depth),
         )
 
         def one(k: int) -> None:
@@ -89,6 +90,12 @@ def read_box(reader: VersionedReader, layout: BlockLayout, box: Box) -> np.ndarr
 
     reader.with_values([layout.tkey(c) for c in coords], decode_all)
     return out
+
+
+def _planes(cut: slice, depth: int) -> int:
+    """About how many planes of a block decoding its ``cut`` (z) costs."""
+    start, stop = int(cut.start), int(cut.stop)
+    return min(stop, depth) - start
 
 
 def fill_block(
@@ -108,8 +115,7 @@ def _block_filler(
     codec, shape, dtype = layout.codec, layout.block_shape, layout.dtype
     background = layout.background
     # exactly zstd: a subclass (CsegCodec) frames another format, whose head is no plane
-    head = codec.decode_head_into if type(codec) is ZstdCodec else None
-    plane_bytes = shape[1] * shape[2] * dtype.itemsize
+    planes = codec.decode_planes_into if type(codec) is ZstdCodec else None
 
     rows_out = out.ndim == 3 and out.strides[2] == out.itemsize  # rows copy as one element
     # a zero background clears rows as zero bytes; -0.0 is not all-zero bits
@@ -127,9 +133,9 @@ def _block_filler(
             codec.decode_into(data, dst)
         else:
             buf = scratch(shape, dtype)
-            planes = cz[1].stop
-            if head is not None and planes < shape[0]:
-                head(data, buf, planes * plane_bytes)
+            z0, z1 = cz[1].start, cz[1].stop
+            if planes is not None and (z0 or z1 < shape[0]):
+                planes(data, buf, z0, z1)  # only the frames (or head) holding z0..z1
             else:
                 codec.decode_into(data, buf)
             src = buf[cz[1], cy[1], cx[1]]

@@ -151,6 +151,23 @@ class LabelVolume(BoundedVolume):
         as DVID's ``GET mutations`` gives them; only ``userid``'s with ``userid``."""
         return self._instance.mutations(userid)
 
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        """The records of versions ``end`` back to ``beg`` (UUIDs or refs) along first
+        parents, ``end``'s first, as DVID's ``mutations-range``."""
+        return self._instance.mutations_range(beg, end)
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        """The merges, cleaves and splits from version ``old`` to ``new`` that made body
+        ``label`` at ``new``, oldest first, as DVID's ``history`` (``{"Action": "merge",
+        "Target", "Labels"}``...)."""
+        return self._instance.history(label, old, new)
+
+    def supervoxel_splits(self) -> list[Any]:
+        """``[uuid, [[mutation id, supervoxel, remain, split], ...], ...]`` for this
+        version and its first-parent ancestors, nearest first (DVID's
+        ``supervoxel-splits``)."""
+        return self._instance.supervoxel_splits()
+
     def merge(
         self, target: int, others: list[int], *, user: str = "", app: str = ""
     ) -> MergeResult:

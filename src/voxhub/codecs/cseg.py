@@ -233,6 +233,7 @@ class CsegCodec(ZstdCodec):
 
     name: ClassVar[str] = "cseg"
     dtypes: ClassVar[frozenset[str]] = _DTYPES
+    options: ClassVar[frozenset[str]] = frozenset({"level"})  # one frame: no plane frames
 
     def validate(self, dtype: str, block_shape: Vec3) -> None:
         super().validate(dtype, block_shape)

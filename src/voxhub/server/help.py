@@ -35,7 +35,8 @@ DIFFERENCES = (
     "Instance settings may be numbers as well as strings (DVID takes strings only). As in "
     "DVID, settings a type does not use (CountLabels, Tags, Checksum, ...) are ignored; they "
     "are listed in the answer and in info's Base.IgnoredSettings, and Tags are not kept.",
-    "Image instances report non-null extents: [0,0,0] before anything is written.",
+    "Image instances report non-null extents: [0,0,0] before anything is written. Instance "
+    "info's Base has no KVStore or LogStore (storage belongs to the store, not the instance).",
     "DAG node JSON keeps DVID's Branch \"\" for master; node refs accept 'master' and ':'.",
     "Every mutation made over HTTP adds a log line '<time> u=<user> app=<app>: <what>' to "
     "the node it made or changed (the repo log for new instances).",

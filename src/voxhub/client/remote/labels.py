@@ -207,6 +207,18 @@ class RemoteLabels:
         records: list[dict[str, Any]] = self._http.request("GET", url, params=params).json()
         return records
 
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self._get(f"mutations-range/{beg}/{end}")
+        return records
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self._get(f"history/{check_label(label)}/{old}/{new}")
+        return events
+
+    def supervoxel_splits(self) -> list[Any]:
+        splits: list[Any] = self._get("supervoxel-splits")
+        return splits
+
     # -- mutations -------------------------------------------------------------------------
     def _mutate(self, path: str, who: Who | None, *, json_body: Any = None,
                 content: bytes | None = None) -> Any:  # fmt: skip

@@ -15,6 +15,8 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "transaction (DVID indexes and downsamples in the background). So POST blocks "
         "ignores downres= and noindexing=, and throttle= is accepted and ignored.",
         "IndexedLabels is always true and CountLabels is implied: every label index is exact.",
+        "info's Extended.MaxLabel is the maxlabel of the node asked (DVID serialises its map "
+        "{internal version id: maxlabel}); GET maxlabel answers the same number.",
         "POST raw also accepts subvolumes that are not block-aligned; GET raw serves 3-D "
         "(0_1_2) octet-streams only (no 2-D label images).",
         "POST blocks writes scale 0 only (the pyramid is derived from it); blocks for "

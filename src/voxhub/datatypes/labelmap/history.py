@@ -3,20 +3,71 @@
 
 Every walk follows first parents, as DVID's (``GetAncestry``, ``getSequenceUUID``), one
 node at a time and only as far as asked. Each node's records are read at that node
-(:meth:`LabelInstance.mutations`), one short key range each.
+(:meth:`AtNode.mutations`: one short key range), never through its descendants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.errors import InvalidRequest
 from voxhub.versioning.dag import NodeInfo
 
-#: the node a UUID names (the catalog's ``node``)
+#: the node a UUID (or ref) names (the catalog's ``node``)
 NodeLookup = Callable[[str], NodeInfo]
+
+
+class AtNode(Protocol):
+    """What the walks read of the instance at one node (a ``LabelInstance``)."""
+
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]: ...
+
+    def splits_here(self) -> list[list[int]]: ...
+
+    def supervoxels(self, label: int) -> list[int]: ...
+
+    def mapping(self, supervoxels: list[int]) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The instance at the other versions of its repo: how to find a node and open it."""
+
+    node: NodeLookup
+    open_at: Callable[[str], AtNode]
+
+
+class MutationHistory:
+    """The history routes' answers for the instance at node ``here``."""
+
+    def __init__(self, here: str, versions: Versions) -> None:
+        self.versions = versions
+        self.here = versions.node(here)
+
+    def resolve(self, ref: str) -> NodeInfo:
+        """The node ``ref`` names, which must be a version of this node's repo."""
+        node = self.versions.node(ref)
+        if node.repo != self.here.repo:
+            raise InvalidRequest(f"version {ref!r} is not in the repo of {self.here.uuid}")
+        return node
+
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        """The records of versions ``end`` back to ``beg`` (see :func:`sequence`)."""
+        nodes = sequence(self.resolve(beg), self.resolve(end), self.versions.node)
+        return range_records(nodes, self.versions.open_at)
+
+    def label_history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        """What made body ``label`` at version ``new`` since version ``old``."""
+        first, last = self.resolve(old), self.resolve(new)
+        nodes = sequence(first, last, self.versions.node)[::-1]
+        records = range_records(nodes, self.versions.open_at)
+        open_at = self.versions.open_at
+        return label_history(label, open_at(first.uuid), open_at(last.uuid), records)
+
+    def supervoxel_splits(self) -> list[Any]:
+        return supervoxel_splits(self.here, self.versions.node, self.versions.open_at)
 
 
 def first_parents(node: NodeInfo, lookup: NodeLookup) -> Iterator[NodeInfo]:
@@ -47,27 +98,27 @@ def sequence(beg: NodeInfo, end: NodeInfo, lookup: NodeLookup) -> list[NodeInfo]
 
 
 def range_records(
-    nodes: Sequence[NodeInfo], open_at: Callable[[str], LabelInstance]
+    nodes: Sequence[NodeInfo], open_at: Callable[[str], AtNode]
 ) -> list[dict[str, Any]]:
     """The records made at each of ``nodes``, node after node, oldest first within one."""
     return [r for node in nodes for r in open_at(node.uuid).mutations()]
 
 
 def supervoxel_splits(
-    node: NodeInfo, lookup: NodeLookup, open_at: Callable[[str], LabelInstance]
+    node: NodeInfo, lookup: NodeLookup, open_at: Callable[[str], AtNode]
 ) -> list[Any]:
     """DVID's ``supervoxel-splits``: ``["uuid", [[mutid, old, remain, split], ...], ...]``
     for ``node`` and its first-parent ancestors that split supervoxels, nearest first."""
     out: list[Any] = []
     for each in first_parents(node, lookup):
-        rows = open_at(each.uuid).supervoxel_splits()
+        rows = open_at(each.uuid).splits_here()
         if rows:
             out += [each.uuid, rows]
     return out
 
 
 def label_history(
-    label: int, at_from: LabelInstance, at_to: LabelInstance, records: Sequence[dict[str, Any]]
+    label: int, at_from: AtNode, at_to: AtNode, records: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """DVID's ``history``: of ``records`` (from the ``from`` version to ``to``, oldest
     first), the mutations of the bodies that, at ``from``, held supervoxels of ``label``

@@ -20,6 +20,7 @@ from voxhub.datatypes.labelmap import mutations, mutlog, split
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
+from voxhub.datatypes.labelmap.history import MutationHistory, Versions
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
@@ -28,7 +29,7 @@ from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
 from voxhub.datatypes.labelmap.write import write_labels
-from voxhub.errors import InvalidRequest, NotFound, StorageError
+from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
@@ -40,12 +41,18 @@ class LabelInstance:
     the mutations, all at one node. Arrays are ``(z, y, x)`` uint64."""
 
     def __init__(
-        self, view: VersionedView, config: ImageConfig, name: str, counters: Counters
+        self,
+        view: VersionedView,
+        config: ImageConfig,
+        name: str,
+        counters: Counters,
+        versions: Versions | None = None,
     ) -> None:
         self.view = view
         self.name = name
         self.config = config
         self._counters = counters
+        self._versions = versions
         codec = config.make_codec()
         self._layouts = [config.layout(s, codec) for s in range(config.max_scale + 1)]
 
@@ -313,21 +320,37 @@ class LabelInstance:
     def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
         """The mutation records made at this node (not its ancestors'), oldest first, in
         DVID's shape (:mod:`.mutlog`); only ``userid``'s with ``userid``."""
-        records = [*mutlog.legacy_records(self.view), *self.records_of(self.view.node_uuid)]
+        here = mutlog.node_records(self.view, self.view.node_uuid)
+        records = [*mutlog.legacy_records(self.view), *here]
         records.sort(key=lambda r: int(r["MutationID"]))
         return [r for r in records if userid is None or r.get("User") == userid]
 
-    def records_of(self, node: str) -> list[dict[str, Any]]:
-        """The records made at ``node`` (this node or an ancestor), oldest first."""
-        return mutlog.node_records(self.view, node)
-
-    def supervoxel_splits(self) -> list[list[int]]:
+    def splits_here(self) -> list[list[int]]:
         """``[mutation id, supervoxel, remain id, split id]`` of every supervoxel split
         made at this node, oldest first (DVID's ``supervoxel-splits`` rows)."""
-        rows = mutlog.legacy_sv_splits(self.view) + mutlog.node_sv_splits(
-            self.view, self.view.node_uuid
-        )
-        return sorted(rows)
+        here = mutlog.node_sv_splits(self.view, self.view.node_uuid)
+        return sorted(mutlog.legacy_sv_splits(self.view) + here)
+
+    # -- history across versions (:mod:`.history`) ---------------------------------------
+    def supervoxel_splits(self) -> list[Any]:
+        """DVID's ``supervoxel-splits``: ``[uuid, [[mutid, old, remain, split], ...],
+        ...]`` for this node and its first-parent ancestors that split supervoxels."""
+        return self._history().supervoxel_splits()
+
+    def mutations_range(self, beg: str, end: str) -> list[dict[str, Any]]:
+        """The records of versions ``end`` back to ``beg`` along first parents (``end``'s
+        first); ``InvalidRequest`` if ``beg`` is not ``end`` or an ancestor of it."""
+        return self._history().mutations_range(beg, end)
+
+    def history(self, label: int, old: str, new: str) -> list[dict[str, Any]]:
+        """The merges, cleaves and splits from version ``old`` to ``new`` that made body
+        ``label`` at ``new``, in DVID's short form, oldest first."""
+        return self._history().label_history(check_label(label), old, new)
+
+    def _history(self) -> MutationHistory:
+        if self._versions is None:
+            raise CapabilityError(f"{self.name!r} was opened without access to other versions")
+        return MutationHistory(self.view.node_uuid, self._versions)
 
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own

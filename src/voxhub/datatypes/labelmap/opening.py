@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.labelmap.history import Versions
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID
 from voxhub.storage.base import KVStore
@@ -28,7 +29,9 @@ def counters_for(store: KVStore, info: InstanceInfo) -> StoreCounters:
 
 
 def open_label_instance(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> LabelInstance:
-    """The labelmap ``info`` as seen at ``node_uuid`` (blocking: reads the catalog)."""
+    """The labelmap ``info`` as seen at ``node_uuid`` (blocking: reads the catalog); its
+    history methods open it at other versions of the repo the same way."""
     view = hub.catalog.view(node_uuid, info.name)
     config = ImageConfig.from_json(info.config)
-    return LabelInstance(view, config, info.name, counters_for(hub.store, info))
+    versions = Versions(hub.catalog.node, lambda uuid: open_label_instance(hub, uuid, info))
+    return LabelInstance(view, config, info.name, counters_for(hub.store, info), versions)

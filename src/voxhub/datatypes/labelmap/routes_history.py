@@ -7,40 +7,16 @@ URL's node belongs to (another repo's are a 400: the caller was authorised for t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from voxhub.datatypes.labelmap import history
-from voxhub.datatypes.labelmap.instance import LabelInstance
-from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.labelmap.routes import open_labels, path_label
 from voxhub.datatypes.wire.api import Api, Param
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.errors import InvalidRequest
-from voxhub.versioning.dag import NodeInfo
-
-
-def _opener(ctx: InstanceContext) -> Callable[[str], LabelInstance]:
-    """Opens the request's instance at another node of its repo."""
-
-    def open_at(uuid: str) -> LabelInstance:
-        return open_label_instance(ctx.access, uuid, ctx.instance)
-
-    return open_at
-
-
-def _node(ctx: InstanceContext, ref: str) -> NodeInfo:
-    """The node ``ref`` names, which must be a version of the URL's repo."""
-    catalog = ctx.access.catalog
-    node = catalog.node(ref)
-    if node.repo != catalog.node(ctx.node_uuid).repo:
-        raise InvalidRequest(f"version {ref!r} is not in the repo of {ctx.node_uuid}")
-    return node
 
 
 async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
@@ -58,13 +34,8 @@ async def get_mutations_range(request: Request, ctx: InstanceContext) -> Respons
 
     Both included, {end}'s records first, then its parent's... (DVID's order); 400 if
     {beg} is not {end} or a first-parent ancestor of it."""
-
-    def run() -> list[dict[str, Any]]:
-        lookup = ctx.access.catalog.node
-        beg, end = _node(ctx, request.path_params["beg"]), _node(ctx, request.path_params["end"])
-        return history.range_records(history.sequence(beg, end, lookup), _opener(ctx))
-
-    return JSONResponse(await run_in_threadpool(run))
+    beg, end = request.path_params["beg"], request.path_params["end"]
+    return JSONResponse(await run_in_threadpool(lambda: open_labels(ctx).mutations_range(beg, end)))
 
 
 async def get_history(request: Request, ctx: InstanceContext) -> Response:
@@ -76,15 +47,8 @@ async def get_history(request: Request, ctx: InstanceContext) -> Response:
     400 if {from} is not {to} or a first-parent ancestor of it; 404 if {label} has no
     voxels at {to}. (DVID writes the objects back to back, not as a list.)"""
     label = path_label(request)
-
-    def run() -> list[dict[str, Any]]:
-        lookup, open_at = ctx.access.catalog.node, _opener(ctx)
-        old, new = _node(ctx, request.path_params["from"]), _node(ctx, request.path_params["to"])
-        nodes = history.sequence(old, new, lookup)[::-1]
-        records = history.range_records(nodes, open_at)
-        return history.label_history(label, open_at(old.uuid), open_at(new.uuid), records)
-
-    return JSONResponse(await run_in_threadpool(run))
+    old, new = request.path_params["from"], request.path_params["to"]
+    return JSONResponse(await run_in_threadpool(lambda: open_labels(ctx).history(label, old, new)))
 
 
 async def get_supervoxel_splits(request: Request, ctx: InstanceContext) -> Response:
@@ -92,13 +56,7 @@ async def get_supervoxel_splits(request: Request, ctx: InstanceContext) -> Respo
 
     ``["uuid", [[mutid, old, remain, split], ...], "parent uuid", [...], ...]``, only
     versions that split a supervoxel; a body split counts each supervoxel it cut."""
-
-    def run() -> list[Any]:
-        catalog = ctx.access.catalog
-        node = catalog.node(ctx.node_uuid)
-        return history.supervoxel_splits(node, catalog.node, _opener(ctx))
-
-    return JSONResponse(await run_in_threadpool(run))
+    return JSONResponse(await run_in_threadpool(lambda: open_labels(ctx).supervoxel_splits()))
 
 
 def history_routes() -> list[Any]:

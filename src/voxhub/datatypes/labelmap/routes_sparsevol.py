@@ -90,6 +90,9 @@ async def _sparsevol(
     sv = supervoxels_flag(request)
 
     def runs() -> bytes | None:
+        if head and scale == 0 and box is None:  # the label index alone answers
+            index = open_labels(ctx).index(label, supervoxels=sv)
+            return b"" if index.blocks_of({label} if sv else None) else None
         found = open_labels(ctx).sparsevol(label, supervoxels=sv, scale=scale, within=box)
         if not len(found):
             return None
