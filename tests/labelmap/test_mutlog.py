@@ -68,3 +68,59 @@ def test_a_node_range_holds_exactly_that_nodes_keys(a: str, b: str, mid: int, sv
         assert start <= key_of(a) < end
         assert (start <= key_of(b) < end) == (a == b)
     assert sv_split_of(sv_split_key(a, mid, sv)) == (a, mid, sv)
+
+
+#: the fields of each record DVID appends to its mutation log (``mutate.go``), besides
+#: Action, UUID, MutationID, Timestamp and the optional User and App
+DVID_FIELDS = {
+    "merge": {"Target", "Labels"},
+    "cleave": {"OrigLabel", "CleavedLabel", "CleavedSupervoxels"},
+    "renumber": {"NewLabel", "OrigLabel"},
+    "split": {"Target", "NewLabel"},
+    "split-supervoxel": {"Supervoxel", "Body", "SplitSupervoxel", "RemainSupervoxel", "SplitSize"},
+}
+#: what voxhub stored per action before the records took DVID's shape
+LEGACY_FIELDS = {
+    "merge": {"Target": [1], "Labels": [[2, 3]]},
+    "cleave": {"OrigLabel": [1], "CleavedLabel": [9], "CleavedSupervoxels": [[2]]},
+    "renumber": {"Pairs": [[[5, 1]], [[5, 1], [6, 2], [7, 3]]]},
+    "split": {"Target": [1], "NewLabel": [9], "SplitVoxels": [17]},
+    "split-supervoxel": {
+        "Supervoxel": [2], "Body": [1], "SplitSupervoxel": [9], "RemainSupervoxel": [10],
+        "SplitVoxels": [4],
+    },
+}  # fmt: skip
+
+
+@st.composite
+def legacy_records(draw: st.DrawFn) -> dict[str, object]:
+    action = draw(st.sampled_from(sorted(LEGACY_FIELDS)))
+    fields = {k: draw(st.sampled_from(v)) for k, v in LEGACY_FIELDS[action].items()}
+    instant = datetime.fromtimestamp(draw(st.integers(0, 4102444800)), UTC)
+    instant = instant.replace(microsecond=draw(st.integers(0, 999)) * 1000)  # milliseconds
+    return {
+        "MutationID": draw(IDS), "Action": action, "User": draw(st.sampled_from(["", "ann"])),
+        "App": draw(st.sampled_from(["", "neu3"])), "Timestamp": instant.isoformat(), **fields,
+    }  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(legacy_records(), NODES)
+def test_records_in_the_earlier_shape_convert_to_dvids(old: dict, node: str) -> None:
+    from voxhub.datatypes.labelmap.mutlog import convert_legacy
+
+    converted = list(convert_legacy(old, node))
+    pairs = old.get("Pairs")
+    assert len(converted) == (len(pairs) if isinstance(pairs, list) else 1)
+    for new in converted:
+        optional = {k for k in ("User", "App") if old[k]}
+        expected = {"Action", "UUID", "MutationID", "Timestamp"} | optional
+        assert set(new) == expected | DVID_FIELDS[str(old["Action"])]
+        assert (new["Action"], new["UUID"], new["MutationID"]) == (
+            f"{old['Action']}-complete",
+            node,
+            old["MutationID"],
+        )
+        when = datetime.fromisoformat(str(old["Timestamp"]))
+        whole = int(when.replace(microsecond=0).timestamp())
+        assert _parse_go(new["Timestamp"]) == whole * 10**9 + when.microsecond * 1000

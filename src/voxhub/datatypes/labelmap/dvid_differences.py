@@ -54,7 +54,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("POST", "/tags", "no instance tags"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
-        NotServed("POST", "/maxlabel/{label}", "MaxLabel follows the labels written"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
         NotServed("GET", "/proximity/{labels}", "no proximity queries"),
