@@ -68,7 +68,14 @@ def read_sets(n: int) -> dict[str, list[Box]]:
         "full": [Box((0, 0, 0), (n, n, n))],
         "aligned64": random_boxes(n, 200, 64, True, 1),
         "unaligned100": random_boxes(n, 100, 100, False, 2),
+        "xy": xy_slices(n, 50, 3),
     }
+
+
+def xy_slices(n: int, count: int, seed: int) -> list[Box]:
+    """Whole xy planes at random z (what a viewer's 2-D panel or a tile server reads)."""
+    zs = np.random.default_rng(seed).integers(0, n, count)
+    return [Box((int(z), 0, 0), (int(z) + 1, n, n)) for z in zs]
 
 
 def setup_voxhub(
@@ -194,6 +201,7 @@ def print_set(name: str, res: dict[str, Any], depth: int) -> None:
         lambda s: f"{s / 100 * 1e3:.2f} ms",
         "≥ 1.0",
     )
+    row("50 xy slices of the volume, each", "xy_s", lambda s: f"{s / 50 * 1e3:.2f} ms")
     print(f"voxhub's very first write into the new store: {speed(v['first_write_s'])}")
     if "deep_read_s" in v:
         ratio = v["deep_read_s"] / v["root_read_s"]

@@ -98,6 +98,18 @@ def test_nextlabel_reservations(dvid: Dvid, edit: str) -> None:
     assert second["start"] > first["end"]
 
 
+@pytest.mark.covers("labelmap", "POST /maxlabel/{label}")
+def test_maxlabel_is_raised_by_reservations_and_posts(dvid: Dvid, edit: str) -> None:
+    reserved = dvid.ok("POST", dvid.at(edit, "nextlabel/3")).json()
+    assert dvid.json(dvid.at(edit, "maxlabel")) == {"maxlabel": reserved["end"]}  # DVID's rule
+    top = reserved["end"] + 100
+    dvid.ok("POST", dvid.at(edit, f"maxlabel/{top}"))
+    dvid.ok("POST", dvid.at(edit, f"maxlabel/{top - 50}"))  # lower: ignored
+    assert dvid.json(dvid.at(edit, "maxlabel")) == {"maxlabel": top}
+    assert dvid.json(dvid.at(edit, "nextlabel")) == {"nextlabel": top + 1}
+    assert dvid.request("POST", dvid.at(edit, "maxlabel/0")).status_code == 400
+
+
 @pytest.mark.covers("labelmap", "GET /mutations")
 def test_mutations_are_listed_with_who_made_them(dvid: Dvid, edit: str) -> None:
     dvid.ok("POST", dvid.at(edit, "merge"), json=[1, 3])

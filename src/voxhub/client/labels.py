@@ -139,9 +139,16 @@ class LabelVolume(BoundedVolume):
         return self._instance.maxlabel()
 
     def next_labels(self, count: int) -> range:
-        """Reserve ``count`` fresh label ids."""
+        """Reserve ``count`` fresh label ids; this version's maxlabel rises to the last
+        (DVID's rule)."""
         self._writable("next_labels")
         return self._instance.next_labels(count)
+
+    def set_maxlabel(self, label: int) -> None:
+        """Raise this version's maxlabel to ``label`` (a smaller one changes nothing);
+        reservations and new bodies then get ids above it."""
+        self._writable("set_maxlabel")
+        self._instance.set_maxlabel(label)
 
     def lastmod(self, label: int) -> dict[str, Any]:
         return self._instance.lastmod(label)

@@ -201,6 +201,11 @@ class RemoteLabels:
         got = self._http.request("POST", f"{self._base}/nextlabel/{count}").json()
         return range(int(got["start"]), int(got["end"]) + 1)
 
+    def set_maxlabel(self, label: int) -> None:
+        if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+            raise InvalidRequest(f"maxlabel must be an integer label, got {label!r}")
+        self._http.request("POST", f"{self._base}/maxlabel/{label}")  # the server checks
+
     def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
         params = None if userid is None else {"userid": userid}
         url = f"{self._base}/mutations"

@@ -24,7 +24,7 @@ from voxhub.datatypes.labelmap.history import MutationHistory, Versions
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
-from voxhub.datatypes.labelmap.maxlabel import read_maxlabel
+from voxhub.datatypes.labelmap.maxlabel import MAX_SET_MAXLABEL, raise_maxlabel, read_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
@@ -309,13 +309,37 @@ class LabelInstance:
     def next_labels(self, count: int) -> range:
         """Reserve ``count`` fresh label ids (disjoint across callers and branches).
 
-        A transaction of its own, like every move of the counter (so that on S3 no
-        compare-and-swap ever meets a transaction on its key).
+        DVID's rule: the reservation raises this version's maxlabel to its last id (other
+        branches' maxlabel stays; their reservations start above it, the counter being
+        repo-wide). One transaction moves both, like every move of the counter (so that
+        on S3 no compare-and-swap ever meets a transaction on its key).
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise InvalidRequest(f"count must be a positive integer, got {count!r}")
-        first = self.view.transact(lambda txn: self._counters.reserve(txn, count))
+
+        def reserve(txn: VersionedTxn) -> int:
+            first = self._counters.reserve(txn, count)
+            raise_maxlabel(txn, first + count - 1)
+            return first
+
+        first = self.view.transact(reserve)
         return range(first, first + count)
+
+    def set_maxlabel(self, label: int) -> None:
+        """Set this version's maxlabel to ``label`` if that raises it (DVID's ``POST
+        maxlabel``: a smaller one changes nothing), and keep the label counter above it so that no
+        reservation or new body gets an id up to it. As in DVID, 0 and ids above
+        :data:`MAX_SET_MAXLABEL` (garbage, which would waste the id space) are refused."""
+        if isinstance(label, bool) or not isinstance(label, int):
+            raise InvalidRequest(f"maxlabel must be an integer label, got {label!r}")
+        if not 0 < label <= MAX_SET_MAXLABEL:
+            raise InvalidRequest(f"maxlabel {label} is not a label 1..2**48 (DVID's cap)")
+
+        def run(txn: VersionedTxn) -> None:
+            raise_maxlabel(txn, label)
+            self._counters.see(txn, label)
+
+        self.view.transact(run)
 
     def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
         """The mutation records made at this node (not its ancestors'), oldest first, in

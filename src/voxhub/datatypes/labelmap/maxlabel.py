@@ -12,6 +12,9 @@ from voxhub.datatypes.labelmap.keys import KEY_MAXLABEL
 from voxhub.datatypes.slots import read_slots, slot_of
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
+#: the largest maxlabel a client may set (DVID's cap on ``POST maxlabel``)
+MAX_SET_MAXLABEL = 2**48
+
 
 def read_maxlabel(reader: VersionedReader) -> int:
     """The largest label written or mutated at the reader's version (0 if none)."""

@@ -5,9 +5,11 @@ The server mounts these under ``/api/node/{uuid}/{name}/`` (see
 from the typed :class:`~voxhub.datatypes.wire.context.InstanceContext` each handler
 receives (``async def handler(request, ctx)``), as image routes do. This module holds the
 request helpers and the route table; the handlers live in
-:mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_labels` (index-backed
-reads), :mod:`.routes_mutations` (merge, cleave, splits, renumber, nextlabel) and
-:mod:`.routes_history` (mutations, mutations-range, history, supervoxel-splits).
+:mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_slices` (isotropic,
+pseudocolor), :mod:`.routes_labels` (index-backed reads), :mod:`.routes_sparsevol`
+(sparsevols at any scale, coarse sparsevols), :mod:`.routes_mutations` (merge, cleave,
+splits, renumber, nextlabel) and :mod:`.routes_history` (mutations, mutations-range,
+history, supervoxel-splits).
 
 Statuses follow DVID where it is specific: label 0 on a label path is 400 ("protected
 background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
@@ -280,6 +282,7 @@ def label_routes() -> list[BaseRoute]:
         *hist.history_routes(),
         instance_route("/index/{label}", lab.get_index, methods=get, api=index),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
+        instance_route("/maxlabel/{label}", mut.post_maxlabel, methods=post, api=Api(answers=())),
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),
         instance_route("/cleave/{label}", mut.post_cleave, methods=post, api=labels_in),
         instance_route(

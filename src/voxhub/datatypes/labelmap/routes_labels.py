@@ -1,5 +1,6 @@
-"""labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevols, maxlabel,
-nextlabel, mapping(s), listlabels, mutations and the label index (see :mod:`.routes`).
+"""labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevol-size, maxlabel,
+nextlabel, mapping(s), listlabels, mutations and the label index (see :mod:`.routes`;
+the sparsevols themselves are in :mod:`.routes_sparsevol`).
 
 Label paths refuse label 0 (400) and answer 404 for a label with no voxels at the node,
 as DVID does.

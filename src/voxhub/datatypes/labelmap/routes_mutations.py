@@ -1,5 +1,5 @@
-"""labelmap mutations over HTTP: nextlabel reservations, merge, cleave, split-supervoxel,
-split and renumber (see :mod:`.routes`).
+"""labelmap mutations over HTTP: nextlabel reservations, POST maxlabel, merge, cleave,
+split-supervoxel, split and renumber (see :mod:`.routes`).
 
 Each runs in the thread pool, records DVID's ``u=``/``app=`` as the mutation's user and
 app, and changes nothing when refused. A label with no voxels is a 400 here, as in DVID
@@ -64,7 +64,7 @@ async def _runs(request: Request, ctx: InstanceContext, what: str) -> Any:
 async def post_nextlabel(request: Request, ctx: InstanceContext) -> Response:
     """Reserve {count} fresh label ids: ``{"start": a, "end": b}`` (inclusive).
 
-    Disjoint across callers and branches."""
+    Disjoint across callers and branches; maxlabel at this node rises to b (DVID)."""
     text = request.path_params["count"]
     count = parse_int(text, "nextlabel count", 1, UINT64_MAX)
 
@@ -74,6 +74,17 @@ async def post_nextlabel(request: Request, ctx: InstanceContext) -> Response:
 
     ids = await _mutate(ctx, run)
     return JSONResponse({"start": ids.start, "end": ids.stop - 1})
+
+
+async def post_maxlabel(request: Request, ctx: InstanceContext) -> Response:
+    """Set maxlabel at this node to {label} if that raises it (else nothing changes).
+
+    Later reservations and new bodies get ids above it. 400 for 0 or above 2**48 (as
+    DVID); needs write access to the repo (DVID: admin)."""
+    label = path_label(request)
+
+    await _mutate(ctx, lambda i: i.set_maxlabel(label))
+    return Response(b"")
 
 
 async def post_merge(request: Request, ctx: InstanceContext) -> Response:
