@@ -50,8 +50,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("POST", "/extents", "extents follow the voxels written"),
         NotServed("POST", "/resolution", "VoxelSize is fixed at creation"),
         NotServed("POST", "/sync", "no syncs between instances"),
-        NotServed("GET", "/tags", "no instance tags"),
-        NotServed("POST", "/tags", "no instance tags"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
