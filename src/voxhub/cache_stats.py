@@ -6,7 +6,8 @@ Caches anywhere in the stack count their lookups under a fixed name: ``ancestry`
 per-thread decode buffers, :mod:`voxhub.blocks.pool`), ``output_mapping`` (large read
 outputs written into a kept mapping, :mod:`voxhub.blocks.output`), ``repo_derived``
 (values derived from a repo's records, such as ``/api/repos/info``'s DAG,
-:mod:`voxhub.service.repo_cache`) and ``auth_state`` (the parsed auth record,
+:mod:`voxhub.service.repo_cache`), ``image_config`` (parsed instance configs,
+:mod:`voxhub.datatypes.imageblk.config`) and ``auth_state`` (the parsed auth record,
 :mod:`voxhub.service.auth.policy`). The server turns the totals into Prometheus counters
 (:mod:`voxhub.server.metrics`). This module sits below every layer and knows nothing of
 Prometheus, so the numpy API pays a lock and an integer addition per lookup, nothing

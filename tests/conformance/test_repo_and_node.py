@@ -3,6 +3,8 @@ dvid/node.py): create, describe, log, note, commit, newversion, branch."""
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import Dvid
 
 
@@ -32,3 +34,27 @@ def test_repo_and_node_lifecycle(dvid: Dvid) -> None:
     assert dag[alt]["Branch"] == "alt"
     refused = dvid.request("POST", f"/api/node/{root}/note", json={"note": "late"})
     assert refused.status_code == 409  # DVID: 400 for a committed node
+
+
+@pytest.mark.covers("labelmap", "GET /tags", "POST /tags")
+@pytest.mark.covers("uint8blk", "GET /tags", "POST /tags")
+def test_instance_tags(dvid: Dvid) -> None:
+    """neuclease's post_tags (create_instance(tags=...)): instance-wide, not versioned."""
+    dvid.labelmap("tagged")
+    dvid.ok("POST", dvid.at("tagged", "tags"), json={"type": "mito", "note": "test"})
+    dvid.ok("POST", dvid.at("tagged", "tags"), json={"note": "changed"})
+    expected = {"type": "mito", "note": "changed"}
+    assert dvid.json(dvid.at("tagged", "tags")) == {"Tags": expected}
+    assert dvid.json(dvid.at("tagged", "info"))["Base"]["Tags"] == expected
+    repos = dvid.json("/api/repos/info")
+    assert repos[dvid.repo]["DataInstances"]["tagged"]["Base"]["Tags"] == expected
+    # the same tags from every node (the committed root too), and replace=true
+    assert dvid.json(dvid.at("tagged", "tags", node=dvid.committed)) == {"Tags": expected}
+    dvid.ok("POST", dvid.at("em", "tags", node=dvid.committed), json={"kind": "em"})
+    dvid.ok("POST", dvid.at("em", "tags"), params={"replace": "true"}, json={"kind": "grayscale"})
+    assert dvid.json(dvid.at("em", "tags")) == {"Tags": {"kind": "grayscale"}}
+    dvid.ok("POST", dvid.at("em", "tags"), params={"replace": "true"}, json={})
+    assert dvid.json(dvid.at("em", "info"))["Base"]["Tags"] == {}
+    assert dvid.request("POST", dvid.at("em", "tags"), json={"n": 1}).status_code == 400
+    log = dvid.json(f"/api/repo/{dvid.repo}/log")["log"]
+    assert any("tags of instance tagged" in line and "u=ann" in line for line in log)

@@ -123,3 +123,20 @@ def test_typenames() -> None:
     ]
     with pytest.raises(InvalidRequest, match="int16"):
         typename_for("int16")
+
+
+def test_parsed_configs_are_kept_per_text_and_errors_never_are() -> None:
+    from voxhub.cache_stats import snapshot
+
+    data = ImageConfig.create(dtype="uint16", block_shape=(8, 16, 32), max_scale=1).to_json()
+    first = ImageConfig.from_json(data)
+    hits = snapshot()["image_config"][0]
+    again = ImageConfig.from_json(dict(data))
+    assert again is first
+    assert snapshot()["image_config"][0] == hits + 1
+    other = ImageConfig.from_json({**data, "max_scale": 2})
+    assert other.max_scale == 2
+    assert first.max_scale == 1
+    for _ in range(2):  # a bad config is refused each time, not remembered
+        with pytest.raises(InvalidRequest, match="max_scale"):
+            ImageConfig.from_json({**data, "max_scale": -1})

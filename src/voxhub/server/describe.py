@@ -48,7 +48,7 @@ def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, An
             "Checksum": "NoChecksum",
             "Syncs": [],
             "Versioned": info.versioned,
-            "Tags": {},
+            "Tags": dict(info.tags),
             "IgnoredSettings": list(info.ignored_settings),
         },
         "Extended": {},

@@ -34,7 +34,8 @@ DIFFERENCES = (
     '{"child": uuid, "tag": tag, "branch": "tag-<tag>"}; ":tag-<tag>" resolves to it.',
     "Instance settings may be numbers as well as strings (DVID takes strings only). As in "
     "DVID, settings a type does not use (CountLabels, Tags, Checksum, ...) are ignored; they "
-    "are listed in the answer and in info's Base.IgnoredSettings, and Tags are not kept.",
+    "are listed in the answer and in info's Base.IgnoredSettings (so a Tags setting is not "
+    "kept: POST tags sets them).",
     "Image instances report non-null extents: [0,0,0] before anything is written. Instance "
     "info's Base has no KVStore or LogStore (storage belongs to the store, not the instance).",
     "DAG node JSON keeps DVID's Branch \"\" for master; node refs accept 'master' and ':'.",

@@ -499,6 +499,30 @@ class Catalog:
     ) -> InstanceInfo:
         """Replace an instance's config by ``fn(old_config)`` (one transaction; ``fn`` may
         run again)."""
+
+        def change(info: InstanceInfo) -> InstanceInfo:
+            config = fn(dict(info.config))
+            _check_json(config, f"config of instance {name!r}")
+            return dataclasses.replace(info, config=config)
+
+        return self._update_instance(repo_ref, name, change)
+
+    def update_instance_tags(
+        self, repo_ref: str, name: str, tags: dict[str, str], *, replace: bool = False
+    ) -> InstanceInfo:
+        """Add ``tags`` to an instance's DVID tags (``replace``: make them its tags).
+        Tags are instance-wide metadata, as in DVID: any node of the repo may set them."""
+        tags = {str(k): str(v) for k, v in tags.items()}
+
+        def change(info: InstanceInfo) -> InstanceInfo:
+            return dataclasses.replace(info, tags=tags if replace else {**info.tags, **tags})
+
+        return self._update_instance(repo_ref, name, change)
+
+    def _update_instance(
+        self, repo_ref: str, name: str, change: Callable[[InstanceInfo], InstanceInfo]
+    ) -> InstanceInfo:
+        """Replace an instance record by ``change(old)`` (one transaction; may run again)."""
         root = self.instance(repo_ref, name).repo
         key = _instance_key(root, name)
 
@@ -506,10 +530,7 @@ class Catalog:
             raw = txn.get(key)
             if raw is None:
                 raise NotFound(f"no data instance {name!r} in repo {root}")
-            info = records.decode_instance(raw)
-            config = fn(dict(info.config))
-            _check_json(config, f"config of instance {name!r}")
-            new = dataclasses.replace(info, config=config)
+            new = change(records.decode_instance(raw))
             txn.put(key, records.encode(new))
             generations.bump(txn, root)
             return new

@@ -7,7 +7,7 @@ compare-and-swap are exactly the bytes the CAS compares against.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from voxhub.errors import StorageError
@@ -28,6 +28,8 @@ class InstanceInfo:
     config: dict[str, Any]
     #: DVID creation settings the datatype did not use, as the client spelled them
     ignored_settings: tuple[str, ...] = ()
+    #: DVID's instance tags (``GET/POST .../tags``): instance-wide, not versioned
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 _TUPLE_FIELDS = {"log", "parents", "children", "parent_ids", "ignored_settings"}

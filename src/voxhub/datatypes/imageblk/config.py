@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from voxhub.blocks import BlockLayout
+from voxhub.cache_stats import cache_stats
 from voxhub.codecs import BlockCodec, codec_from_json
 from voxhub.datatypes.imageblk.keys import block_key
 from voxhub.errors import InvalidRequest
@@ -172,7 +175,36 @@ class ImageConfig:
         """Parse and validate the output of :meth:`to_json`."""
         if not isinstance(data, Mapping):
             raise InvalidRequest(f"image config must be a JSON object, got {type(data).__name__}")
-        return cls.create(**dict(data))
+        # Every request to an instance parses its stored config (twice): validating and
+        # copying it cost more than a neuroglancer chunk's read. Configs are frozen, so
+        # one parsed object per distinct config text is kept.
+        try:
+            text = json.dumps(data, sort_keys=True)
+        except (TypeError, ValueError):  # not JSON: let create() say what is wrong
+            return cls.create(**dict(data))
+        config, hit = _parsed(text)
+        _CONFIG_STATS.count(hit=hit)
+        return config
+
+
+_CONFIG_STATS = cache_stats("image_config")
+_CONFIG_CACHE: dict[str, ImageConfig] = {}
+_CONFIG_CACHE_SIZE = 256
+_CONFIG_LOCK = threading.Lock()
+
+
+def _parsed(text: str) -> tuple[ImageConfig, bool]:
+    """The config parsed from JSON ``text`` and whether it was kept already (bounded:
+    the cache starts over when full; a server has few distinct instance configs)."""
+    config = _CONFIG_CACHE.get(text)
+    if config is not None:
+        return config, True
+    config = ImageConfig.create(**json.loads(text))
+    with _CONFIG_LOCK:
+        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_SIZE:
+            _CONFIG_CACHE.clear()
+        _CONFIG_CACHE[text] = config
+    return config, False
 
 
 def _codec_spec(value: Any) -> dict[str, Any]:

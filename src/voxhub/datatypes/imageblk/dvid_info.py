@@ -75,7 +75,7 @@ def instance_info_json(
             "Checksum": "NoChecksum",
             "Syncs": [],
             "Versioned": info.versioned,
-            "Tags": {},
+            "Tags": dict(info.tags),
             "IgnoredSettings": list(info.ignored_settings),
         },
         "Extended": {

@@ -169,14 +169,29 @@ def _gather(words: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
 
 
 def _max_index(chunk: np.ndarray, width: int) -> np.ndarray:
-    """The largest index in each row of packed bytes ``chunk`` (``width`` bits, LSB first)."""
+    """The largest index in each row of packed bytes ``chunk`` (``width`` bits, LSB first).
+
+    1- and 2-bit rows (most sub-blocks) are answered on uint64 words: whether any field
+    is nonzero, has its high bit, or both bits, with no pass per field."""
+    result: np.ndarray
+    if width <= 2:
+        words = chunk.view(np.uint64)
+        any_set: np.ndarray = np.any(words, axis=1)
+        if width == 1:
+            result = any_set.astype(np.int64)
+            return result
+        high = (words & _HIGH_OF_2).any(axis=1)
+        both = ((words >> np.uint64(1)) & words & _LOW_OF_2).any(axis=1)
+        result = np.where(both, 3, np.where(high, 2, any_set.astype(np.int64)))
+        return result
     top: np.ndarray
     if width >= 8:
         top = chunk.view(f"<u{width // 8}")
     else:
-        mask = np.uint8((1 << width) - 1)
-        top = chunk & mask
-        for shift in range(width, 8, width):
-            np.maximum(top, (chunk >> np.uint8(shift)) & mask, out=top)
-    result: np.ndarray = top.max(axis=1).astype(np.int64)
+        top = np.maximum(chunk & np.uint8(15), chunk >> np.uint8(4))
+    result = top.max(axis=1).astype(np.int64)
     return result
+
+
+_HIGH_OF_2 = np.uint64(0xAAAAAAAAAAAAAAAA)
+_LOW_OF_2 = np.uint64(0x5555555555555555)

@@ -167,10 +167,12 @@ def convert_legacy(old: dict[str, Any], node: str) -> Iterator[dict[str, Any]]:
     Earlier records had ``User``/``App`` always (empty when not given), an ISO 8601 UTC
     ``Timestamp``, ``SplitVoxels`` for the split's size and one ``renumber`` record with
     ``Pairs`` ``[[new, old], ...]`` (now one record per pair; the converted ones share
-    the single mutation id the earlier renumber took).
+    the single mutation id the earlier renumber took). Sizes and split references that
+    earlier records did not hold (``CleavedSize``, ``RemainSize``, ``Split``,
+    ``SVSplits``) stay absent.
     """
     instant = datetime.fromisoformat(old["Timestamp"])
-    ns = int(instant.timestamp()) * 10**9 + instant.microsecond * 1000
+    ns = int(instant.replace(microsecond=0).timestamp()) * 10**9 + instant.microsecond * 1000
     mut = Mutation(node, int(old["MutationID"]), Who(old.get("User", ""), old.get("App", "")), ns)
     fields = {
         _LEGACY_RENAMES.get(k, k): v
