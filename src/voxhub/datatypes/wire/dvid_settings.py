@@ -7,8 +7,9 @@ Numbers are accepted too (DVID rejects them); sizes become ``z, y, x`` here, onc
 
 As in DVID, a setting a datatype does not use is ignored, not refused (neuclease sends
 ``CountLabels``, a labelarray setting, to every labelmap; ``Checksum``, ``Sync``,
-``GridStore``... have no voxhub meaning; ``Tags`` become the instance's tags). A setting DVID parses (:data:`DVID_CHECKS`) is
-still checked, used or not: a malformed value is a 400 naming it, as in DVID. Each
+``GridStore``... have no voxhub meaning; ``Tags`` become the instance's tags). A setting
+DVID parses (:data:`DVID_CHECKS`) is still checked, used or not: a malformed value is a
+400 naming it, as in DVID. Each
 datatype turns the settings it uses into its config through its registry hook
 ``config_from_settings``, which answers :class:`FromSettings`: the config and the
 (lower-cased) keys it ignored; the server lists them, as the client spelled them, in
