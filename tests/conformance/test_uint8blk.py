@@ -153,3 +153,21 @@ def test_pyramid_levels_are_dvid_instances_named_name_n(dvid: Dvid) -> None:
     written = dvid.request("POST", dvid.at("em_1", "raw/0_1_2/8_8_8/0_0_0"), data=bytes(512))
     assert written.status_code == 405
     assert "em" in written.json()["error"]
+
+
+@pytest.mark.covers("uint8blk", "POST /resolution")
+@pytest.mark.covers("labelmap", "POST /resolution")
+def test_post_resolution(dvid: Dvid, gray: str) -> None:
+    """neuclease's post_resolution: ``[x, y, z]``, instance-wide (any node), voxels unchanged."""
+    dvid.ok("POST", dvid.at(gray, "raw/0_1_2/32_32_32/0_0_0"), data=bytes(range(256)) * 128)
+    dvid.ok("POST", dvid.at(gray, "resolution"), json=[4, 5, 40])
+    assert dvid.json(dvid.at(gray, "info"))["Extended"]["VoxelSize"] == [4.0, 5.0, 40.0]
+    metadata = dvid.json(dvid.at(gray, "metadata"))
+    assert [a["Resolution"] for a in metadata["Axes"]] == [4.0, 5.0, 40.0]
+    back = dvid.ok("GET", dvid.at(gray, "raw/0_1_2/32_32_32/0_0_0")).content
+    assert back == bytes(range(256)) * 128
+    assert dvid.request("POST", dvid.at(gray, "resolution"), json=[4, 0, 40]).status_code == 400
+    assert dvid.request("POST", dvid.at(gray, "resolution"), json=[4, 4]).status_code == 400
+    dvid.labelmap("resolved")
+    dvid.ok("POST", dvid.at("resolved", "resolution", node=dvid.committed), json=[16, 16, 16])
+    assert dvid.json(dvid.at("resolved", "info"))["Extended"]["VoxelSize"] == [16.0] * 3

@@ -49,9 +49,10 @@ _PENDING: ContextVar[PendingLine | None] = ContextVar("voxhub_node_log_line", de
 
 def stamp(user: str, app: str, text: str) -> str:
     """A log line recording who made a change: ``<time> u=<user> app=<app>: text``
-    (``u=``/``app=`` left out when empty; DVID clients send both on every request)."""
+    (``u=``/``app=`` left out when empty; DVID clients send both on every request). The
+    time has microseconds: it is what orders catalog lines among mutation lines."""
     who = " ".join(f"{k}={v}" for k, v in (("u", user), ("app", app)) if v)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
     return f"{now} {who}: {text}" if who else f"{now}: {text}"
 
 
@@ -104,7 +105,7 @@ def _catalog_times(lines: Sequence[str]) -> list[tuple[int, str]]:
     for line in lines:
         try:
             stamped = datetime.fromisoformat(line.split(" ", 1)[0].rstrip(":"))
-            last = round(stamped.timestamp() * 1000) * 1_000_000
+            last = round(stamped.timestamp() * 1_000_000) * 1000
         except ValueError:
             pass
         out.append((last, line))
@@ -113,7 +114,7 @@ def _catalog_times(lines: Sequence[str]) -> list[tuple[int, str]]:
 
 def merged(catalog_lines: Sequence[str], store: KVStore, uuid: str) -> list[str]:
     """The whole log of node ``uuid``: its catalog lines and mutation lines by time
-    (stamps have milliseconds; within one, catalog lines come first)."""
+    (stamps have microseconds; within one, catalog lines come first)."""
     both = heapq.merge(
         _catalog_times(catalog_lines), mutation_lines(store, uuid), key=lambda p: p[0]
     )

@@ -25,7 +25,6 @@ IMAGE_DIFFERENCES = DvidDifferences(
     not_served=(
         NotServed("GET", "/help", "see /api/help/{type}"),
         NotServed("POST", "/info", "instance settings are fixed at creation"),
-        NotServed("POST", "/resolution", "VoxelSize is fixed at creation"),
         NotServed("GET", "/rawkey", "storage keys are not exposed"),
     ),
 )

@@ -45,6 +45,7 @@ from voxhub.datatypes.imageblk.dvid_info import (
 )
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
+from voxhub.datatypes.imageblk.routes_resolution import resolution_route
 from voxhub.datatypes.wire import bodies, formats
 from voxhub.datatypes.wire.api import (
     BLOCK_COMPRESSION,
@@ -319,6 +320,7 @@ def image_routes() -> list[BaseRoute]:
         instance_route("/extents", get_extents, methods=get, api=scaled),
         instance_route("/extents", post_extents, methods=post, api=extents),
         instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
+        resolution_route(),
         instance_route("/raw/{dims}/{size}/{offset}", get_raw, methods=get, api=volume),
         instance_route("/raw/{dims}/{size}/{offset}", post_raw, methods=post, api=write),
         instance_route("/raw/{dims}/{size}/{offset}/{fmt}", get_raw, methods=get, api=picture),

@@ -48,7 +48,6 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/help", "see /api/help/labelmap"),
         NotServed("POST", "/info", "instance settings are fixed at creation"),
         NotServed("POST", "/extents", "extents follow the voxels written"),
-        NotServed("POST", "/resolution", "VoxelSize is fixed at creation"),
         NotServed("POST", "/sync", "no syncs between instances"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
         NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),

@@ -44,6 +44,7 @@ from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.routes import scale_param
+from voxhub.datatypes.imageblk.routes_resolution import resolution_route
 from voxhub.datatypes.labelmap.dvid_info import label_info_json
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import Who
@@ -228,6 +229,7 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),
         instance_route("/pyramid", post_pyramid, methods=post, api=Api(answers=())),
+        resolution_route(),
         instance_route("/raw/{dims}/{size}/{offset}", vox.get_raw, methods=get, api=raw),
         instance_route("/raw/{dims}/{size}/{offset}", vox.post_raw, methods=post, api=write),
         instance_route(
