@@ -20,6 +20,7 @@ EXTRA_OF = {
     "blosc": "server",
     "jwt": "server",
     "prometheus_client": "server",
+    "google": "server",  # google.protobuf
     "obstore": "s3",
     "tifffile": "io",
     "h5py": "io",

@@ -324,3 +324,26 @@ def test_repo_aliases_are_unique(hub: Hub) -> None:
     assert other.alias == f"other-{alias}"
     assert hub.repo(alias) == first
     assert [r.alias for r in hub.repos()].count(alias) == 1
+
+
+def test_label_index_history_and_ingest_are_the_same_everywhere(hub: Hub) -> None:
+    from voxhub.datatypes.labelmap.index import LabelIndex
+
+    lv = hub.create_repo("li").master.create_labels("seg", block_shape=(8, 8, 8))
+    lv[0:1, 0:1, 0:10] = np.array([[[1] * 5 + [2] * 5]], np.uint64)
+    before = lv.index(1)
+    assert before.blocks == {(0, 0, 0): {1: 5}}
+    merged = lv.merge(1, [2])
+    assert lv.index(1).blocks == {(0, 0, 0): {1: 5, 2: 3}, (0, 0, 1): {2: 2}}
+    assert lv.index(1, mutid=merged.mutation_id) == before
+    with pytest.raises(NotFound):
+        lv.index(2)  # merged away
+    lv.ingest_indices([LabelIndex(30, {(0, 0, 3): {31: 4, 32: 1}}), LabelIndex(1)])
+    assert lv.supervoxel_sizes(30) == {31: 4, 32: 1}
+    with pytest.raises(NotFound):
+        lv.index(1)
+    with pytest.raises(InvalidRequest):  # counts more voxels than a block holds
+        lv.ingest_indices([LabelIndex(40, {(0, 0, 0): {40: 513}})])
+    lv.ingest_mappings({31: 30, 32: 30})
+    assert lv.mapping([31, 32, 33]) == [30, 30, 33]
+    assert lv.next_labels(1).start > 32

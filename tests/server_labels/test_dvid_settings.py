@@ -91,11 +91,12 @@ def test_neuclease_labelmap_and_a_full_uint8blk_are_created(client: TestClient) 
     r = _create(client, DVID_UINT8)
     assert r.status_code == 200, r.text
     ignored = ["Checksum", "GridStore", "MaxIndex", "MaxPoint", "MinIndex", "MinPoint"]
-    ignored += ["ScaleLevel", "Sync", "Tags"]
+    ignored += ["ScaleLevel", "Sync"]
     assert r.json()["IgnoredSettings"] == ignored
     info = _info(client, "em")
     assert info["Base"]["IgnoredSettings"] == ignored
     assert info["Base"]["Versioned"] is False
+    assert info["Base"]["Tags"] == {"type": "em", "source": "fib"}  # DVID's Tags setting
     assert info["Extended"]["BlockSize"] == [32, 32, 32]
     assert info["Extended"]["VoxelSize"] == [4.0, 4.0, 40.0]
     assert info["Extended"]["Background"] == 255
@@ -120,7 +121,7 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "IndexedLabels": st.sampled_from(["true", "false", "1", "0"]),
     "CountLabels": st.sampled_from(["true", "false"]),
     "Checksum": st.sampled_from(["none", "crc32", "CRC32"]),
-    "Tags": st.sampled_from(["", "type=meshes", "a=b,c=d"]),
+    "Tags": st.sampled_from(["", "type=meshes", "a=b,c=d", "bad,=x"]),
     "Sync": st.sampled_from(["seg", "seg,bodies"]),
     "GridStore": st.just("store"),
     "ScaleLevel": st.sampled_from(["0", "2"]),
@@ -143,7 +144,8 @@ def _expected_ignored(typename: str, body: dict[str, str]) -> list[str]:
     compression = next((v for k, v in body.items() if k.lower() == "compression"), "")
     if compression == "snappy":  # DVID's, no voxhub codec: the default serves
         uses.discard("compression")
-    return sorted(k for k in body if k.lower() not in uses | {"typename", "dataname", "versioned"})
+    shared = {"typename", "dataname", "versioned", "tags"}  # every datatype uses these
+    return sorted(k for k in body if k.lower() not in uses | shared)
 
 
 @st.composite
@@ -166,7 +168,11 @@ def test_any_dvid_settings_create_and_list_what_was_ignored(
     assert r.status_code == 200, (body, r.text)
     want = _expected_ignored(typename, body)
     assert r.json()["IgnoredSettings"] == want
-    assert _info(client, body["dataname"])["Base"]["IgnoredSettings"] == want
+    base = _info(client, body["dataname"])["Base"]
+    assert base["IgnoredSettings"] == want
+    tags = next((v for k, v in body.items() if k.lower() == "tags"), "")
+    pairs = [p.split("=") for p in tags.split(",")]  # DVID: "name=value" pieces, others skipped
+    assert base["Tags"] == {p[0]: p[1] for p in pairs if len(p) == 2 and p[0]}
 
 
 #: malformed values of settings DVID parses (used by the type or not)

@@ -1,5 +1,5 @@
 """labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevols, counters,
-mapping(s), listlabels, mutations and index."""
+mapping(s), listlabels and mutations (the label index: test_index.py)."""
 
 from __future__ import annotations
 
@@ -244,19 +244,3 @@ def test_listlabels(env: Env) -> None:
     c.post(env.url("merge"), json=[3, 2])
     assert listed() == [1, 3, BIG]
     assert c.get(env.url("listlabels?number=-1")).status_code == 400
-
-
-def test_index_json(env: Env) -> None:
-    c = env.client
-    c.post(env.url("merge?u=ann"), json=[1, 3])
-    r = c.get(env.url("index/1"))
-    assert r.status_code == 200
-    body = r.json()
-    assert body["label"] == 1
-    assert body["last_mut_id"] == 1000000001
-    assert body["last_mod_user"] == "ann"
-    assert body["blocks"] == {"0,0,0": {"1": 4096}, "1,0,0": {"3": 2048}}
-    meta = c.get(env.url("index/1?metadata-only=true")).json()
-    assert "blocks" not in meta
-    assert meta["last_mut_id"] == 1000000001
-    assert c.get(env.url("index/1?mutid=5")).status_code == 501

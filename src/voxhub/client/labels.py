@@ -16,6 +16,7 @@ from voxhub.client.results import (
     SupervoxelSplit,
 )
 from voxhub.client.slicing import IndexKey
+from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3, vec3
@@ -109,6 +110,24 @@ class LabelVolume(BoundedVolume):
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         return self._instance.bbox(label, supervoxels=supervoxels)
+
+    def index(self, label: int, mutid: int | None = None) -> LabelIndex:
+        """The label index of body ``label``: ``.blocks[(z, y, x)][sv] = voxels``, ``.meta``
+        (last mutation, user, app, time). With ``mutid``, as it stood just before that
+        mutation (NotFound if the body had no index then)."""
+        return self._instance.index(label, mutid=mutid)
+
+    def ingest_indices(self, indices: list[LabelIndex]) -> None:
+        """Store label indexes computed elsewhere, as given, all or none (DVID's ``POST
+        indices``); one with no blocks deletes the body's index."""
+        self._writable("ingest_indices")
+        self._instance.ingest_indices(list(indices))
+
+    def ingest_mappings(self, bodies: dict[int, int]) -> None:
+        """Map supervoxels to bodies ``{sv: body}``, all or none (DVID's ``POST
+        mappings``); label indexes are left as they are (ingest them too)."""
+        self._writable("ingest_mappings")
+        self._instance.ingest_mappings(dict(bodies))
 
     def sparsevol(
         self,

@@ -72,6 +72,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
             versioned=new.versioned,
             at=node.uuid,
             ignored_settings=new.ignored,
+            tags=new.tags,
         )
         line = stamp(ctx.caller, f"added instance {new.name} [{new.typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])

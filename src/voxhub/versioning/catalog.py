@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid as uuidlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from voxhub.errors import Conflict, InvalidRequest, NotFound, ReadOnlyError
@@ -440,9 +440,11 @@ class Catalog:
         versioned: bool = True,
         at: str | None = None,
         ignored_settings: Sequence[str] = (),
+        tags: Mapping[str, str] | None = None,
     ) -> InstanceInfo:
         """Create a uniquely named instance; ``at`` (default: master leaf) must be open.
-        ``ignored_settings``: creation settings the datatype did not use (kept to show)."""
+        ``ignored_settings``: creation settings the datatype did not use (kept to show);
+        ``tags``: its first DVID tags."""
         validate_instance_name(name)
         _check_json(config, f"config of instance {name!r}")
         root = self.repo(repo_ref).root
@@ -473,6 +475,7 @@ class Catalog:
                 created_at=created,
                 config=dict(config),
                 ignored_settings=tuple(str(s) for s in ignored_settings),
+                tags={str(k): str(v) for k, v in (tags or {}).items()},
             )
             txn.put(key, records.encode(info))
             generations.bump(txn, root)

@@ -24,6 +24,7 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.read import check_request
 from voxhub.datatypes.imageblk.write import coerce
 from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.index_json import index_from_json, index_to_json
 from voxhub.datatypes.labelmap.mutations import Who, check_label
 from voxhub.datatypes.labelmap.rle import decode_rles, encode_rles, runs_bounds
 from voxhub.errors import InvalidRequest
@@ -127,23 +128,18 @@ class RemoteLabels:
         ).json()
         return mapped
 
-    def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
+    def index(
+        self, label: int, *, supervoxels: bool = False, mutid: int | None = None
+    ) -> LabelIndex:
         label = check_label(label)
         body = self.mapping([label])[0] if supervoxels else label
         if supervoxels and body == 0:
             raise InvalidRequest(f"supervoxel {label} was retired by a split")
-        data = self._get(f"index/{check_label(body)}")
-        index = LabelIndex(body)
-        for key, counts in data.get("blocks", {}).items():
-            x, y, z = (int(v) for v in key.split(","))
-            index.blocks[(z, y, x)] = {int(sv): int(n) for sv, n in counts.items()}
-        index.meta = {
-            "mutation id": data.get("last_mut_id", 0),
-            "last mod user": data.get("last_mod_user", ""),
-            "last mod app": data.get("last_mod_app", ""),
-            "last mod time": data.get("last_mod_time", ""),
-        }
-        return index
+        params: dict[str, Any] = {"format": "json"}
+        if mutid is not None:
+            params["mutid"] = mutid
+        path = f"{self._base}/index/{check_label(body)}"
+        return index_from_json(self._http.request("GET", path, params=params).json())
 
     def size(self, label: int, *, supervoxels: bool = False) -> int:
         return int(self._get(f"size/{check_label(label)}", supervoxels=supervoxels)["voxels"])
@@ -223,6 +219,18 @@ class RemoteLabels:
     def supervoxel_splits(self) -> list[Any]:
         splits: list[Any] = self._get("supervoxel-splits")
         return splits
+
+    # -- bulk ingest ---------------------------------------------------------------------------
+    def ingest_indices(self, indices: list[LabelIndex]) -> None:
+        body = [index_to_json(i) for i in indices]
+        self._http.request("POST", f"{self._base}/indices", params={"format": "json"}, json=body)
+
+    def ingest_mappings(self, bodies: dict[int, int]) -> None:
+        grouped: dict[int, list[int]] = {}
+        for sv, body in bodies.items():
+            grouped.setdefault(int(body), []).append(int(sv))
+        ops = [{"mapped": b, "original": svs} for b, svs in grouped.items()]
+        self._http.request("POST", f"{self._base}/mappings", params={"format": "json"}, json=ops)
 
     # -- mutations -------------------------------------------------------------------------
     def _mutate(self, path: str, who: Who | None, *, json_body: Any = None,

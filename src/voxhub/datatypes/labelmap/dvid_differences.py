@@ -21,8 +21,11 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "(0_1_2) octet-streams only (no 2-D label images).",
         "POST blocks writes scale 0 only (the pyramid is derived from it); blocks for "
         "?scale>0 are refused with 501.",
-        "GET index/{label} answers JSON, not protobuf: {label, blocks: {'x,y,z': {sv: "
-        "count}}, last_mut_id, last_mod_time, last_mod_user, last_mod_app}.",
+        "index/{label} and indices also take and answer voxhub's JSON with ?format=json; "
+        "SVCount.surface_mutid is not kept (read as 0), MappingOp.mutid is not recorded. "
+        "index?mutid= is always available (every mutation keeps the indexes it rewrites).",
+        "ingest-supervoxels at scale 0 also updates the label indexes and extents (voxhub "
+        "keeps indexes exact); it derives no pyramid levels, as in DVID.",
         "sparsevol?format=blocks clips each block's mask to the bounds (DVID sends every "
         "block that meets them whole); a body with no voxels at a coarse ?scale is 404 "
         "(DVID: 200 and an empty body), as one with none within the bounds; exact=false "
@@ -50,17 +53,11 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("POST", "/extents", "extents follow the voxels written"),
         NotServed("POST", "/sync", "no syncs between instances"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
-        NotServed("POST", "/ingest-supervoxels", "use POST blocks (indexed as it writes)"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),
         NotServed("GET", "/proximity/{labels}", "no proximity queries"),
-        NotServed("GET", "/index-version/{label}", "no index versions"),
-        NotServed("POST", "/index/{label}", "indices are computed, never posted"),
         NotServed("GET", "/existing-labels", "use listlabels"),
-        NotServed("GET", "/indices", "use index/{label}"),
-        NotServed("POST", "/indices", "indices are computed, never posted"),
         NotServed("GET", "/indices-compressed", "use index/{label}"),
-        NotServed("POST", "/mappings", "the mapping changes by mutations only"),
         NotServed("GET", "/map-stats", "no mapping statistics"),
     ),
 )

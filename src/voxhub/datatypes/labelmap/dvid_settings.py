@@ -6,7 +6,8 @@ requires), ``VoxelSize``, ``VoxelUnits``, ``MaxDownresLevel`` (default 0) and
 parses it, see :mod:`voxhub.datatypes.wire.dvid_settings`): ``IndexedLabels: false``
 (voxhub always keeps the label index), ``CountLabels`` (it always counts),
 ``Compression`` (blocks are always compressed_segmentation + zstd), ``Background``,
-``Tags``... This is the ``config_from_settings`` hook of the ``labelmap`` datatype, and
+``Checksum``... (the server reads ``Tags`` and ``versioned`` for every datatype). This is
+the ``config_from_settings`` hook of the ``labelmap`` datatype, and
 :func:`check_label_config` its ``check_config`` hook (a stored config posted as JSON).
 """
 

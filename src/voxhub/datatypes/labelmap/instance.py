@@ -16,12 +16,13 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
-from voxhub.datatypes.labelmap import mutations, mutlog, split
+from voxhub.datatypes.labelmap import ingest, mutations, mutlog, split
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.history import MutationHistory, Versions
 from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.index_history import index_before, keep_index_history
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of, map_array
 from voxhub.datatypes.labelmap.maxlabel import MAX_SET_MAXLABEL, raise_maxlabel, read_maxlabel
@@ -97,13 +98,23 @@ class LabelInstance:
         table = bodies_of(self.view, supervoxels)
         return [table[int(s)] for s in supervoxels]
 
-    def index(self, label: int, *, supervoxels: bool = False) -> LabelIndex:
-        """The label index of body ``label`` (of the body holding supervoxel ``label``)."""
+    def index(
+        self, label: int, *, supervoxels: bool = False, mutid: int | None = None
+    ) -> LabelIndex:
+        """The label index of body ``label`` (of the body holding supervoxel ``label``);
+        with ``mutid``, as it stood just before that mutation (:mod:`.index_history`)."""
         label = check_label(label)
         body = self.mapping([label])[0] if supervoxels else label
         if supervoxels and body == 0:
             raise InvalidRequest(f"supervoxel {label} was retired by a split")
-        return read_index(self.view, body)
+        if mutid is None:
+            return read_index(self.view, body)
+        if isinstance(mutid, bool) or not isinstance(mutid, int) or not 0 <= mutid < 2**64:
+            raise InvalidRequest(f"mutation id must be an unsigned 64-bit integer, got {mutid!r}")
+        found = index_before(self.view, body, mutid)
+        if found is None:
+            raise NotFound(f"label {body} had no label index before mutation {mutid}")
+        return found
 
     def size(self, label: int, *, supervoxels: bool = False) -> int:
         index = self.index(label, supervoxels=supervoxels)
@@ -382,10 +393,25 @@ class LabelInstance:
             raise CapabilityError(f"{self.name!r} was opened without access to other versions")
         return MutationHistory(self.view.node_uuid, self._versions)
 
+    # -- bulk ingest (:mod:`.ingest`) ---------------------------------------------------------
+    def ingest_indices(self, indices: list[LabelIndex]) -> None:
+        """Store label indexes as given (one with no blocks deletes the body's)."""
+        ingest.ingest_indices(self.view, self.config, self._counters, indices)
+
+    def ingest_mappings(self, bodies: dict[int, int]) -> None:
+        """Map each supervoxel of ``{sv: body}`` to its body; indexes are left as they are."""
+        ingest.ingest_mappings(self.view, self._counters, bodies)
+
+    def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None:
+        """Replace whole blocks of supervoxel ids at ``scale``; no pyramid is derived."""
+        self.config.check_scale(scale, self.name)
+        ingest.ingest_blocks(self.view, self._layouts, self._counters, scale, blocks)
+
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own
     # transaction: a refused, failed or killed mutation consumes none, a landed one
-    # always leaves the counters above what it stored.
+    # always leaves the counters above what it stored. It keeps the indexes it replaces
+    # (keep_index_history) for index reads as of a mutation.
     def merge(self, target: int, sources: list[int], who: Who | None = None) -> int:
         """Merge bodies ``sources`` into ``target``; returns the mutation id."""
         who = who or Who()
@@ -395,6 +421,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> int:
             mut = self._mutation(txn, who)
+            txn = keep_index_history(txn, mut.id)
             mutations.merge(txn, target, sources, mut)
             return mut.id
 
@@ -425,6 +452,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int, int]:
             mut = self._mutation(txn, who)
+            txn = keep_index_history(txn, mut.id)
             for label in wanted:
                 split.check_unused(txn, label, "chosen id")
                 self._counters.see(txn, label)
@@ -448,6 +476,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
             mut = self._mutation(txn, who)
+            txn = keep_index_history(txn, mut.id)
             count = split.ids_needed(read_index(txn, body))
             first = self._counters.reserve(txn, count)
             fresh = list(range(first, first + count))
@@ -464,6 +493,8 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> list[int]:
             muts = [self._mutation(txn, who) for _ in pairs]
+            # one transaction: its index copies go under the last id (see index_history)
+            txn = keep_index_history(txn, muts[-1].id) if muts else txn
             split.renumber(txn, pairs, muts)
             for new, _ in pairs:  # stored now: the counter must never hand them out
                 self._counters.see(txn, new)
@@ -480,6 +511,7 @@ class LabelInstance:
 
         def run(txn: VersionedTxn) -> tuple[int, int]:
             mut = self._mutation(txn, who)
+            txn = keep_index_history(txn, mut.id)
             new = self._counters.reserve(txn, 1)
             mutations.cleave(txn, body, supervoxels, new, mut)
             return new, mut.id

@@ -16,6 +16,8 @@ every id a big-endian uint64 so byte order is numeric order:
   its ancestors hold;
 * ``0x25 | node (16) | mutation id | supervoxel``: a supervoxel split by that mutation,
   value ``remain id | split id`` (``supervoxel-splits`` reads these, not the records).
+* ``0x28 | body | mutation id``: the body's label index as it stood just before that
+  mutation changed it (:mod:`.index_history`, for ``index?mutid=``).
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ KEY_MAXLABEL = 0x22
 KEY_MUTATION = 0x23
 KEY_RECORD = 0x24
 KEY_SV_SPLIT = 0x25
+KEY_INDEX_HISTORY = 0x28
 MAXLABEL_KEY = bytes([KEY_MAXLABEL])
 
 _ID = struct.Struct(">BQ")
 _RECORD = struct.Struct(">B16sQ")
 _SV_SPLIT = struct.Struct(">B16sQQ")
+_HISTORY = struct.Struct(">BQQ")
 
 
 def mapping_key(sv: int) -> bytes:
@@ -49,6 +53,16 @@ def index_key(body: int) -> bytes:
 
 def mutation_key(mutation_id: int) -> bytes:
     return _ID.pack(KEY_MUTATION, mutation_id)
+
+
+def index_history_key(body: int, mutation_id: int) -> bytes:
+    return _HISTORY.pack(KEY_INDEX_HISTORY, body, mutation_id)
+
+
+def index_history_of(tkey: bytes) -> tuple[int, int]:
+    """``(body, mutation id)`` of an index history key."""
+    _, body, mutation_id = _HISTORY.unpack(tkey)
+    return int(body), int(mutation_id)
 
 
 def node_bytes(node_uuid: str) -> bytes:
@@ -107,6 +121,9 @@ def describe_tkey(tkey: bytes) -> str:
     names = {KEY_MAPPING: "mapping", KEY_INDEX: "index", KEY_MUTATION: "mutation"}
     if tkey[:1] == MAXLABEL_KEY:
         return "maxlabel"
+    if len(tkey) == _HISTORY.size and tkey[0] == KEY_INDEX_HISTORY:
+        body, mutation_id = index_history_of(tkey)
+        return f"index-history:{body}@{mutation_id}"
     if len(tkey) == _ID.size and tkey[0] in names:
         return f"{names[tkey[0]]}:{id_of(tkey)}"
     if len(tkey) == _RECORD.size and tkey[0] == KEY_RECORD:

@@ -8,8 +8,9 @@ request helpers and the route table; the handlers live in
 :mod:`.routes_voxels` (raw, label(s), block streams), :mod:`.routes_slices` (isotropic,
 pseudocolor), :mod:`.routes_labels` (index-backed reads), :mod:`.routes_sparsevol`
 (sparsevols at any scale, coarse sparsevols), :mod:`.routes_mutations` (merge, cleave,
-splits, renumber, nextlabel) and :mod:`.routes_history` (mutations, mutations-range,
-history, supervoxel-splits).
+splits, renumber, nextlabel), :mod:`.routes_history` (mutations, mutations-range,
+history, supervoxel-splits) and :mod:`.routes_index` (label indexes in DVID's protobuf,
+mappings and supervoxel ingest).
 
 Statuses follow DVID where it is specific: label 0 on a label path is 400 ("protected
 background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
@@ -18,9 +19,8 @@ background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` i
 Differences from DVID (each deliberate):
 
 * ``POST raw`` accepts unaligned subvolumes; ``GET raw`` serves 3-D (``0_1_2``) only.
-* ``GET index/{label}`` answers JSON, not protobuf: ``{"label", "blocks": {"x,y,z":
-  {"sv": count}}, "last_mut_id", "last_mod_time", "last_mod_user", "last_mod_app"}``
-  (block keys are block coordinates ``x,y,z``, supervoxel keys decimal strings).
+* ``GET index/{label}`` and ``GET indices`` also answer voxhub's JSON with
+  ``?format=json`` (:mod:`.index_json`); ``POST`` of both takes it too.
 * merge/cleave/split naming a label with no voxels is 400 as in DVID (not 404).
 * ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
   "not found"), as is a body that vanishes at a coarse ``scale``; ``format=blocks``
@@ -178,6 +178,7 @@ def label_routes() -> list[BaseRoute]:
     from voxhub.datatypes.labelmap import routes_slices as sli
     from voxhub.datatypes.labelmap import routes_sparsevol as spv
     from voxhub.datatypes.labelmap import routes_voxels as vox
+    from voxhub.datatypes.labelmap.routes_index import index_routes
 
     get, post, head = ["GET"], ["POST"], ["GET", "HEAD"]
     sv = Api(query=(SUPERVOXELS,))
@@ -224,7 +225,6 @@ def label_routes() -> list[BaseRoute]:
     )
     # DVID options voxhub answers 501 to (mutid=, split=...)
     # are left out of the description: it lists what a client can use
-    index = Api(query=(flag_param("metadata-only"),))
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),
@@ -282,7 +282,7 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/mappings", lab.get_mappings, methods=get, api=mappings),
         instance_route("/listlabels", lab.get_listlabels, methods=get, api=listed),
         *hist.history_routes(),
-        instance_route("/index/{label}", lab.get_index, methods=get, api=index),
+        *index_routes(),
         instance_route("/nextlabel/{count}", mut.post_nextlabel, methods=post),
         instance_route("/maxlabel/{label}", mut.post_maxlabel, methods=post, api=Api(answers=())),
         instance_route("/merge", mut.post_merge, methods=post, api=labels_in),

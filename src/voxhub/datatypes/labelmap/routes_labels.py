@@ -1,5 +1,5 @@
 """labelmap index-backed reads: sizes, supervoxels, lastmod, sparsevol-size, maxlabel,
-nextlabel, mapping(s), listlabels, mutations and the label index (see :mod:`.routes`;
+nextlabel, mapping(s) and listlabels (see :mod:`.routes`;
 the sparsevols themselves are in :mod:`.routes_sparsevol`).
 
 Label paths refuse label 0 (400) and answer 404 for a label with no voxels at the node,
@@ -31,7 +31,7 @@ from voxhub.datatypes.labelmap.routes import (
 from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Vec3
 
 MAX_LISTED = 10_000_000
@@ -208,28 +208,3 @@ async def get_listlabels(request: Request, ctx: InstanceContext) -> Response:
 
     values = await run_in_threadpool(run)
     return Response(np.array(values, dtype="<u8").tobytes(), media_type=OCTET)
-
-
-async def get_index(request: Request, ctx: InstanceContext) -> Response:
-    """A body's label index as JSON (DVID sends protobuf); 404 if it has no voxels.
-
-    ``{"label", "blocks": {"x,y,z": {"sv": count}}, "last_mut_id", "last_mod_time",
-    "last_mod_user", "last_mod_app"}``; ?metadata-only=true leaves blocks out."""
-    label = path_label(request)
-    if "mutid" in request.query_params:
-        raise CapabilityError("index ?mutid= (the index as of a past mutation) is not supported")
-    index = await small_read(ctx, lambda: open_labels(ctx).index(label))
-    meta = index.meta
-    out: dict[str, Any] = {
-        "label": label,
-        "last_mut_id": meta.get("mutation id", 0),
-        "last_mod_time": meta.get("last mod time", ""),
-        "last_mod_user": meta.get("last mod user", ""),
-        "last_mod_app": meta.get("last mod app", ""),
-    }
-    if not flag(request, "metadata-only"):
-        out["blocks"] = {
-            f"{c[2]},{c[1]},{c[0]}": {str(sv): n for sv, n in sorted(counts.items())}
-            for c, counts in sorted(index.blocks.items())
-        }
-    return JSONResponse(out)

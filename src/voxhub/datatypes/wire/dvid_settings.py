@@ -6,9 +6,10 @@ DVID clients send every setting as a string, with case-insensitive keys and size
 Numbers are accepted too (DVID rejects them); sizes become ``z, y, x`` here, once.
 
 As in DVID, a setting a datatype does not use is ignored, not refused (neuclease sends
-``CountLabels``, a labelarray setting, to every labelmap; ``Tags``, ``Checksum``,
-``GridStore``... have no voxhub meaning). A setting DVID parses (:data:`DVID_CHECKS`) is
-still checked, used or not: a malformed value is a 400 naming it, as in DVID. Each
+``CountLabels``, a labelarray setting, to every labelmap; ``Checksum``, ``Sync``,
+``GridStore``... have no voxhub meaning; ``Tags`` become the instance's tags). A setting
+DVID parses (:data:`DVID_CHECKS`) is still checked, used or not: a malformed value is a
+400 naming it, as in DVID. Each
 datatype turns the settings it uses into its config through its registry hook
 ``config_from_settings``, which answers :class:`FromSettings`: the config and the
 (lower-cased) keys it ignored; the server lists them, as the client spelled them, in
@@ -129,6 +130,17 @@ def parse_nonnegative(key: str, value: Any, most: int) -> int:
     return number
 
 
+def parse_tags(key: str, value: Any) -> dict[str, str]:
+    """DVID's ``Tags`` setting ``"name=value,name=value"`` as a dict; as in DVID, a piece
+    that is not ``name=value`` with a non-empty name is skipped."""
+    tags = {}
+    for piece in setting_text(key, value).split(","):
+        name, sep, text = piece.partition("=")
+        if sep and name and "=" not in text:
+            tags[name] = text
+    return tags
+
+
 def _xyz_ints(key: str, value: Any) -> object:
     return parse_xyz(key, value, int)
 
@@ -159,7 +171,7 @@ DVID_CHECKS: dict[str, Callable[[str, Any], object]] = {
     "countlabels": parse_bool,
     "compression": lambda key, value: parse_compression(value, key),
     "checksum": parse_checksum,
-    "tags": setting_text,
+    "tags": parse_tags,
     "sync": setting_text,
     "versioned": parse_bool,
     "anisotropic": parse_bool,
