@@ -388,9 +388,9 @@ async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
         instance = open_labels(ctx)
         instance.view.check_writable()  # even an empty stream is refused on a committed node
         # Decode every record before writing any, so a malformed stream changes nothing.
-        blocks = [(c, decode_native(_gunzip(p, bound, c), bs)) for c, p in records]
-        for coord, block in blocks:
-            instance.write((coord[0] * bs[0], coord[1] * bs[1], coord[2] * bs[2]), block)
+        # (a coordinate given twice keeps its last block, as writes one after another would)
+        blocks = {c: decode_native(_gunzip(p, bound, c), bs) for c, p in records}
+        instance.write_blocks(blocks)  # one transaction: each pyramid parent updated once
 
     await run_in_threadpool(run)
     return Response(b"")
