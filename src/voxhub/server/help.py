@@ -40,7 +40,7 @@ DIFFERENCES = (
     "info's Base has no KVStore or LogStore (storage belongs to the store, not the instance).",
     "DAG node JSON keeps DVID's Branch \"\" for master; node refs accept 'master' and ':'.",
     "Every mutation made over HTTP adds a log line '<time> u=<user> app=<app>: <what>' to "
-    "the node it made or changed (the repo log for new instances).",
+    "the node it made or changed (the repo log for new instances, tags and resolution).",
     "A trailing slash is tolerated on every /api path, without a redirect.",
     "voxhub's own routes under /api/voxhub/ return the stored repo, node and instance "
     "records as JSON (for the remote numpy client); image instances add GET extents "
