@@ -17,6 +17,8 @@ loopback port and times, one request at a time over one kept-alive connection
   ``raw/0_1_2/64_64_64/x_y_z/jpeg?app=Neuroglancer``; p50/p95, and a heartbeat's;
 * the server's CPU time per request (``/proc``), which a loaded machine disturbs far
   less than wall times;
+* ``POST blocks`` of those 64 blocks (supervoxels, DVID's gzipped native stream) into a
+  fresh labelmap, MB/s of uint64 voxels;
 * **label writes**, embedded: ``write((0, 0, 0), labels)`` of the cached ``--write-n``³
   Voronoi segmentation of ``bench.labels`` into a fresh labelmap (fsync'ed LMDB), best of
   ``--write-repeat`` first writes, MB/s of uint64 voxels.
@@ -85,6 +87,13 @@ class Client:
             raise RuntimeError(f"GET {path}: {response.status} {body[:200]!r}")
         return body
 
+    def post(self, path: str, body: bytes) -> None:
+        self.conn.request("POST", path, body=body)
+        response = self.conn.getresponse()
+        text = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST {path}: {response.status} {text[:200]!r}")
+
     def timed(self, paths: list[str], repeat: int) -> tuple[list[float], int]:
         """Milliseconds of each GET (``repeat`` passes over ``paths``, after one warm-up
         GET of each) and the bytes of the last pass."""
@@ -105,7 +114,9 @@ class Client:
 def bench_server(store: Path, n: int, repeat: int) -> dict[str, Any]:
     with voxhub.open(str(store)) as hub:
         repo = build(hub, n)
-        node = next(nd for nd in repo.nodes() if not nd.locked).uuid
+        open_node = next(nd for nd in repo.nodes() if not nd.locked)
+        open_node.create_labels("copy", block_shape=(CHUNK,) * 3)  # for POST blocks
+        node = open_node.uuid
     server = start_server(store, workers=1)
     try:
         client = Client(server.url, server.process.pid)
@@ -151,9 +162,27 @@ def bench_server(store: Path, n: int, repeat: int) -> dict[str, Any]:
         for name, paths in chunks.items():
             ms, _ = client.timed(paths, max(1, repeat // 4))
             res[name] = {**percentiles(ms), "server_cpu_ms": client.cpu_ms}
+        res["post_blocks"] = bench_post_blocks(client, base, streams, len(coords), repeat)
         return res
     finally:
         server.stop()
+
+
+def bench_post_blocks(
+    client: Client, base: str, streams: dict[str, str], blocks: int, repeat: int
+) -> dict[str, Any]:
+    """``POST blocks`` of the segmentation's own supervoxel blocks (DVID's gzipped native
+    stream, as neuclease posts them) into a fresh labelmap, ``repeat`` times (each an
+    overwrite after the first): MB/s of uint64 voxels of the median request."""
+    stream = client.get(streams["blocks_supervoxels"])
+    ms = []
+    for _ in range(max(2, repeat // 2)):
+        t0 = time.perf_counter()
+        client.post(f"{base}/copy/blocks", stream)
+        ms.append((time.perf_counter() - t0) * 1e3)
+    p = percentiles(ms)
+    voxel_bytes = blocks * CHUNK**3 * 8
+    return {**p, "mb_s": voxel_bytes / 1e6 / (p["p50_ms"] / 1e3), "stream_bytes": len(stream)}
 
 
 def bench_write(store: Path, n: int, repeat: int) -> dict[str, Any]:
@@ -208,6 +237,9 @@ def report(res: dict[str, Any]) -> str:
         else:
             g = GOALS[goal_key]
             lines.append(_row(name, value, f"p50 ≤ {g} ms", r["p50_ms"] <= g))
+    pb = s["post_blocks"]
+    lines.append(_row(f"POST blocks, {s['blocks_per_request']} blocks (server)",
+                      f"{pb['mb_s']:.0f} MB/s (p50 {pb['p50_ms']:.0f} ms)"))  # fmt: skip
     w = res["write"]
     goal = GOALS["write_mb_s"]
     met = w["mb_s"] >= goal if w["n"] >= 512 else None

@@ -81,3 +81,17 @@ def test_mutations_and_versions(hub: Hub) -> None:
     child.labels("seg").merge(4, [1])
     assert root.labels("seg").size(4) == 16 * 16 * 4  # the committed parent is unchanged
     assert child.labels("seg").size(4) == 16 * 16 * 12
+
+
+def test_label_counters_follow_dvids_rules(hub: Hub) -> None:
+    node = hub.create_repo("counters").master
+    lv = node.create_labels("seg", block_shape=(16, 16, 16))
+    lv[0:1, 0:1, 0:3] = np.array([[[1, 2, 3]]], np.uint64)
+    assert lv.next_labels(2) == range(4, 6)
+    assert lv.maxlabel() == 5  # a reservation raises maxlabel to its end
+    lv.set_maxlabel(50)
+    lv.set_maxlabel(20)  # lower: nothing changes
+    assert lv.maxlabel() == 50
+    assert lv.next_labels(1) == range(51, 52)
+    with pytest.raises(InvalidRequest, match="2\\*\\*48"):
+        lv.set_maxlabel(2**48 + 1)

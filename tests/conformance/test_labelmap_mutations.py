@@ -176,3 +176,20 @@ def test_split_supervoxel_with_chosen_ids(dvid: Dvid, edit: str) -> None:
     )
     assert in_use.status_code == 409
     assert dvid.json(dvid.at(edit, "label/40_40_0"), params={"supervoxels": "true"}) == {"Label": 3}
+
+
+@pytest.mark.covers("labelmap", "POST /blocks")
+def test_post_blocks_at_a_level(dvid: Dvid) -> None:
+    """neuclease's post_labelmap_blocks(scale=1, downres=False): a pipeline posts its own
+    downres blocks; they are stored at that level as sent, scale 0 is left alone."""
+    name = f"edit{next(_names)}"
+    dvid.labelmap(name)
+    dvid.ok(
+        "POST",
+        dvid.at(name, "blocks"),
+        data=dvid_wire.stream([((0, 0, 0), gzip.compress(dvid_wire.solid_block(3)))]),
+    )
+    level = dvid_wire.stream([((0, 0, 0), gzip.compress(dvid_wire.solid_block(8)))])
+    dvid.ok("POST", dvid.at(name, "blocks"), data=level, params={"scale": "1"})
+    assert dvid.json(dvid.at(name, "label/0_0_0"), params={"scale": "1"}) == {"Label": 8}
+    assert dvid.json(dvid.at(name, "label/0_0_0")) == {"Label": 3}

@@ -277,6 +277,24 @@ def test_post_blocks(env: Env) -> None:
     assert env.client.get(env.url("size/12")).json() == {"voxels": 1}
 
 
+def test_post_blocks_is_one_write_with_the_pyramid_and_extents_following(env: Env) -> None:
+    """Blocks far apart land together (one transaction): a repeated coordinate keeps its
+    last block, the pyramid level above holds each, extents span them all."""
+    first = gzip.compress(encode_native(np.full((16, 16, 16), 31, np.uint64)))
+    last = gzip.compress(encode_native(np.full((16, 16, 16), 32, np.uint64)))
+    far = gzip.compress(encode_native(np.full((16, 16, 16), 33, np.uint64)))
+    stream = encode_stream([((1, 0, 4), first), ((3, 2, 6), far), ((1, 0, 4), last)])
+    assert env.client.post(env.url("blocks"), content=stream).status_code == 200
+    assert env.client.get(env.url("size/31")).status_code == 404
+    assert env.client.get(env.url("size/32")).json() == {"voxels": 16**3}
+    assert env.client.get(env.url("size/33")).json() == {"voxels": 16**3}
+    extents = env.client.get(env.url("extents")).json()
+    assert extents["MaxPoint"] == [6 * 16 + 15, 2 * 16 + 15, 3 * 16 + 15]
+    for x, y, z, label in ((32, 0, 8, 32), (48, 16, 24, 33)):  # scale 1 voxels
+        r = env.client.get(env.url(f"label/{x}_{y}_{z}?scale=1"))
+        assert r.json() == {"Label": label}
+
+
 def test_post_blocks_errors_change_nothing(env: Env) -> None:
     good = gzip.compress(encode_native(np.full((16, 16, 16), 21, np.uint64)))
     for bad in (b"not gzip", gzip.compress(b"short")):
@@ -285,5 +303,5 @@ def test_post_blocks_errors_change_nothing(env: Env) -> None:
     assert env.client.post(env.url("blocks"), content=b"\x00" * 7).status_code == 400
     assert env.client.get(env.url("size/21")).status_code == 404
     stream = encode_stream([((0, 0, 5), good)])
-    assert env.client.post(env.url("blocks?scale=1"), content=stream).status_code == 501
+    assert env.client.post(env.url("blocks?scale=9"), content=stream).status_code == 400
     assert env.client.post(env.url("blocks?compression=gzip"), content=stream).status_code == 400

@@ -19,8 +19,9 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         "{internal version id: maxlabel}); GET maxlabel answers the same number.",
         "POST raw also accepts subvolumes that are not block-aligned; GET raw serves 3-D "
         "(0_1_2) octet-streams only (no 2-D label images).",
-        "POST blocks writes scale 0 only (the pyramid is derived from it); blocks for "
-        "?scale>0 are refused with 501.",
+        "POST blocks at scale 0 also derives the pyramid levels (DVID: only with "
+        "downres=true); at ?scale=N it stores the blocks at that level as posted, as DVID "
+        "does (and as ingest-supervoxels?scale=N).",
         "index/{label} and indices also take and answer voxhub's JSON with ?format=json; "
         "SVCount.surface_mutid is not kept (read as 0), MappingOp.mutid is not recorded. "
         "index?mutid= is always available (every mutation keeps the indexes it rewrites).",

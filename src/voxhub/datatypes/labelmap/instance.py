@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -29,7 +29,7 @@ from voxhub.datatypes.labelmap.maxlabel import MAX_SET_MAXLABEL, raise_maxlabel,
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
-from voxhub.datatypes.labelmap.write import write_labels
+from voxhub.datatypes.labelmap.write import write_label_blocks, write_labels
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -75,6 +75,12 @@ class LabelInstance:
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
         write_labels(self.view, self.config, self._layouts, offset, arr, self._counters)
+
+    def write_blocks(self, blocks: Mapping[Vec3, np.ndarray]) -> None:
+        """Write whole scale-0 blocks (block coordinate ``(z, y, x)`` → uint64 block of
+        the block shape) in one transaction; the index, pyramid and extents follow."""
+        self.view.check_writable()
+        write_label_blocks(self.view, self.config, self._layouts, blocks, self._counters)
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)

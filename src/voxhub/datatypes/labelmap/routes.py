@@ -16,19 +16,9 @@ Statuses follow DVID where it is specific: label 0 on a label path is 400 ("prot
 background value"), an unknown label on a read path is 404, ``HEAD sparsevol`` is
 200/204. Elsewhere voxhub's error table applies (a committed node is 409, DVID says 400).
 
-Differences from DVID (each deliberate):
-
-* ``POST raw`` accepts unaligned subvolumes; ``GET raw`` serves 3-D (``0_1_2``) only.
-* ``GET index/{label}`` and ``GET indices`` also answer voxhub's JSON with
-  ``?format=json`` (:mod:`.index_json`); ``POST`` of both takes it too.
-* merge/cleave/split naming a label with no voxels is 400 as in DVID (not 404).
-* ``GET sparsevol`` with bounds that hold none of the label's voxels is 404 (DVID's
-  "not found"), as is a body that vanishes at a coarse ``scale``; ``format=blocks``
-  clips its block masks to the bounds (DVID sends the blocks meeting them whole).
-* ``POST renumber`` answers ``{"MutationID": last, "MutationIDs": [...]}`` (DVID: nothing).
-* ``mutations-range`` and ``history`` refuse (400) a first version that is not a
-  first-parent ancestor of the last; ``history`` answers a JSON list.
-* ``IndexedLabels`` is always true: voxhub keeps every label index exact.
+What differs from DVID, each on purpose, is listed once, in
+:mod:`.dvid_differences` (served by ``/api/help/labelmap``); ``tests/conformance`` holds
+the routes to it.
 """
 
 from __future__ import annotations
@@ -223,8 +213,6 @@ def label_routes() -> list[BaseRoute]:
         ),
         answers=(OCTET,),
     )
-    # DVID options voxhub answers 501 to (mutid=, split=...)
-    # are left out of the description: it lists what a client can use
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/extents", get_extents, methods=get, api=Api(query=(SCALE,))),
@@ -251,7 +239,7 @@ def label_routes() -> list[BaseRoute]:
         instance_route("/labels", vox.get_labels, methods=get, api=labels_at),
         instance_route("/blocks/{size}/{offset}", vox.get_blocks, methods=get, api=stream),
         instance_route("/specificblocks", vox.get_specificblocks, methods=get, api=specific),
-        instance_route("/blocks", vox.post_blocks, methods=post, api=rles),
+        instance_route("/blocks", vox.post_blocks, methods=post, api=replace(rles, query=(SCALE,))),
         instance_route("/size/{label}", lab.get_size, methods=get, api=sv),
         instance_route("/sizes", lab.get_sizes, methods=get, api=labels_in),
         instance_route("/supervoxels/{label}", lab.get_supervoxels, methods=get),

@@ -51,7 +51,7 @@ from voxhub.datatypes.wire.url_geometry import (
     parse_dims,
     parse_ints,
 )
-from voxhub.errors import CapabilityError, CodecError, InvalidRequest
+from voxhub.errors import CodecError, InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
@@ -358,15 +358,19 @@ def _gunzip(payload: memoryview, bound: int, where: Vec3) -> bytes:
 
 
 async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
-    """Write a block stream of gzipped native blocks (supervoxel ids) at scale 0.
+    """Write a block stream of gzipped native blocks (supervoxel ids).
 
-    The label index, pyramid, max label and extents follow."""
+    At scale 0 the label index, pyramid, max label and extents follow. At ``?scale=N``
+    the blocks replace that level's blocks as posted (a pipeline's own downres; as in
+    DVID, nothing else follows), exactly as ``ingest-supervoxels?scale=N``."""
     config = config_of(ctx)
-    if scale_of(request, config) != 0:
-        raise CapabilityError("POST blocks at scale > 0: voxhub derives pyramid levels itself")
     compression = request.query_params.get("compression", "blocks").lower()
     if compression not in ("", "blocks"):
         raise InvalidRequest(f"POST blocks takes compression=blocks only, got {compression!r}")
+    if scale_of(request, config) != 0:
+        from voxhub.datatypes.labelmap.routes_index import post_ingest_supervoxels
+
+        return await post_ingest_supervoxels(request, ctx)
     body = await bodies.read_body(request, ctx.max_request_bytes)
     bs = config.block_shape
     voxels = int(np.prod(bs))
@@ -381,9 +385,9 @@ async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
         instance = open_labels(ctx)
         instance.view.check_writable()  # even an empty stream is refused on a committed node
         # Decode every record before writing any, so a malformed stream changes nothing.
-        blocks = [(c, decode_native(_gunzip(p, bound, c), bs)) for c, p in records]
-        for coord, block in blocks:
-            instance.write((coord[0] * bs[0], coord[1] * bs[1], coord[2] * bs[2]), block)
+        # (a coordinate given twice keeps its last block, as writes one after another would)
+        blocks = {c: decode_native(_gunzip(p, bound, c), bs) for c, p in records}
+        instance.write_blocks(blocks)  # one transaction: each pyramid parent updated once
 
     await run_in_threadpool(run)
     return Response(b"")

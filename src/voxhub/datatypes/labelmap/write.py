@@ -4,7 +4,7 @@ label index change in one transaction, so the index is always exact."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
+from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
@@ -56,6 +57,68 @@ def write_labels(
     # id, and it is the price of the counter and the data landing together: raised
     # before the transaction, a write that then failed left ids consumed for nothing.
     counted = top_counted_id(data, top)
+
+    def fill(i: int, before: np.ndarray | None) -> np.ndarray:
+        bbox = layout.grid.block_box(coords[i])
+        part = bbox.intersect(box)
+        if part == bbox:  # wholly overwritten: one copy, no background to fill first
+            return data[part.relative_to(box.start)].copy()  # C order, writable
+        block = before.copy() if before is not None else layout.background_block()
+        block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+        return block
+
+    _write_blocks(view, config, layouts, coords, fill, box, top, counted, counters)
+
+
+def write_label_blocks(
+    view: VersionedView,
+    config: ImageConfig,
+    layouts: Sequence[BlockLayout],
+    blocks: Mapping[Vec3, np.ndarray],
+    counters: Counters,
+) -> None:
+    """Write whole scale-0 blocks (block coordinate → uint64 block of the block shape),
+    anywhere in the volume, in one transaction (DVID's ``POST blocks``): each pyramid
+    parent, body index and counter is updated once, not once per block."""
+    view.check_writable()
+    if not blocks:
+        return
+    layout = layouts[0]
+    coords = list(blocks)
+    arrays = [blocks[c] for c in coords]
+    for c, a in zip(coords, arrays, strict=True):
+        if a.shape != layout.block_shape:
+            raise InvalidRequest(f"block {c} has shape {a.shape}, not {layout.block_shape}")
+    tops = [int(a.max()) for a in arrays]
+    counted = max(top_counted_id(a, t) for a, t in zip(arrays, tops, strict=True))
+    lo = [min(c[k] for c in coords) for k in range(3)]
+    hi = [max(c[k] for c in coords) + 1 for k in range(3)]
+    extent = Box(
+        layout.grid.block_box((lo[0], lo[1], lo[2])).start,
+        layout.grid.block_box((hi[0], hi[1], hi[2])).start,
+    )
+
+    def fill(i: int, before: np.ndarray | None) -> np.ndarray:
+        return np.array(arrays[i], dtype=np.uint64, order="C")  # writable, ours
+
+    _write_blocks(view, config, layouts, coords, fill, extent, max(tops), counted, counters)
+
+
+def _write_blocks(
+    view: VersionedView,
+    config: ImageConfig,
+    layouts: Sequence[BlockLayout],
+    coords: list[Vec3],
+    fill: Callable[[int, np.ndarray | None], np.ndarray],
+    extent: Box,
+    top: int,
+    counted: int,
+    counters: Counters,
+) -> None:
+    """One transaction writing ``fill(i, stored block i or None)`` at ``coords[i]`` with
+    the label index, pyramid, extents (grown by ``extent``), maxlabel (``top``) and the
+    label counter (past ``counted``) following."""
+    layout = layouts[0]
     raise_counter = counted != 0 and not counters.covers(counted)
 
     def transaction(txn: VersionedTxn) -> None:
@@ -63,13 +126,7 @@ def write_labels(
 
         def paste(i: int) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
             before = old[i]
-            bbox = layout.grid.block_box(coords[i])
-            part = bbox.intersect(box)
-            if part == bbox:  # wholly overwritten: one copy, no background to fill first
-                block = data[part.relative_to(box.start)].copy()  # C order, writable
-            else:
-                block = before.copy() if before is not None else layout.background_block()
-                block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+            block = fill(i, before)
             was = count_labels(before) if before is not None else {}
             return block, was, count_labels(block)
 
@@ -84,7 +141,7 @@ def write_labels(
         new = {c: r[0] for c, r in zip(coords, results, strict=True)}
         store_blocks(txn, layout, new)
         update_pyramid(txn, config, layouts, new, downsample_labels)
-        grow_extents(txn, box)
+        grow_extents(txn, extent)
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
