@@ -139,3 +139,26 @@ def test_unknown_label_instance_or_node_on_image_routes_is_404(dvid: Dvid) -> No
     refused(dvid, 404, "GET", dvid.at("nosuch", "raw/0_1_2/8_8_8/0_0_0"))
     refused(dvid, 404, "GET", dvid.at("em", "raw/0_1_2/8_8_8/0_0_0", node="ffffffffffff"))
     refused(dvid, 404, "GET", dvid.at("em", "nosuchroute"))
+
+
+@pytest.mark.parametrize(
+    ("instance", "method", "rest"),
+    [
+        ("em", "GET", "raw/0_1_2/8_8_8/0_0_0"),
+        ("em", "GET", "raw/xy/8_8/0_0_0/png"),
+        ("em", "GET", "isotropic/0_1_2/8_8_8/0_0_0"),
+        ("em", "POST", "raw/0_1_2/8_8_8/0_0_0"),
+        ("seg", "GET", "raw/0_1_2/8_8_8/0_0_0"),
+        ("seg", "POST", "raw/0_1_2/8_8_8/0_0_0"),
+    ],
+)
+def test_an_roi_mask_is_refused_not_ignored(
+    dvid: Dvid, instance: str, method: str, rest: str
+) -> None:
+    """DVID masks by ``?roi=``; voxhub has no ROIs, so it must not answer unmasked voxels
+    (or write outside the ROI) as if it had applied one."""
+    data = bytes(8 * 512) if method == "POST" else None
+    message = refused(
+        dvid, 404, method, dvid.at(instance, rest), params={"roi": "cells"}, data=data
+    )
+    assert "roi 'cells'" in message

@@ -61,6 +61,7 @@ from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.roi_mask import refuse_roi
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     dvid_box,
@@ -169,6 +170,7 @@ async def get_isotropic(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool) -> Response:
+    refuse_roi(request)
     params = request.path_params
     dims = parse_dims(params["dims"])
     box = dvid_box(dims, params["size"], params["offset"])
@@ -228,6 +230,7 @@ def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) ->
 
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write a 3-D ``0_1_2`` subvolume (any alignment; ``?compression=lz4|gzip|zstd`` bodies)."""
+    refuse_roi(request)
     params = request.path_params
     dims = parse_dims(params["dims"])
     if not dims.is_3d:

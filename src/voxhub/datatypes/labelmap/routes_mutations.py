@@ -28,7 +28,7 @@ from voxhub.datatypes.labelmap.routes import (
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.numbers import UINT64_MAX, parse_int
-from voxhub.errors import CapabilityError, InvalidRequest, NotFound
+from voxhub.errors import InvalidRequest, NotFound
 
 T = TypeVar("T")
 
@@ -43,14 +43,6 @@ async def _mutate(ctx: InstanceContext, fn: Callable[[LabelInstance], T]) -> T:
             raise InvalidRequest(str(e)) from None
 
     return await run_in_threadpool(run)
-
-
-def _engine(instance: LabelInstance, name: str) -> Callable[..., Any]:
-    """The engine's mutation ``name``, or 501 while this voxhub lacks it."""
-    method = getattr(instance, name, None)
-    if method is None:
-        raise CapabilityError(f"labelmap {name} is not available in this voxhub version")
-    return method  # type: ignore[no-any-return]
 
 
 async def _runs(request: Request, ctx: InstanceContext, what: str) -> Any:
@@ -137,7 +129,7 @@ async def post_split(request: Request, ctx: InstanceContext) -> Response:
     label = path_label(request)
     runs = await _runs(request, ctx, "split")
     author = who(ctx)
-    new, mid = await _mutate(ctx, lambda i: _engine(i, "split")(label, runs, author))
+    new, mid = await _mutate(ctx, lambda i: i.split(label, runs, author))
     return JSONResponse({"label": new, "MutationID": mid})
 
 

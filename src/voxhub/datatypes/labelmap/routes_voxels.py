@@ -43,6 +43,7 @@ from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
+from voxhub.datatypes.wire.roi_mask import refuse_roi
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     aligned_box,
@@ -95,6 +96,7 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
 
     Body ids, or supervoxel ids with ?supervoxels=true;
     ?compression=lz4|gzip|google|googlegzip."""
+    refuse_roi(request)
     box = _volume_box(request)
     config = config_of(ctx)
     scale = scale_of(request, config)
@@ -143,6 +145,7 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write supervoxel ids (little-endian uint64, z-y-x) into any 3-D subvolume.
 
     ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
+    refuse_roi(request)
     box = _volume_box(request)
     if scale_of(request, config_of(ctx)) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
