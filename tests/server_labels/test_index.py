@@ -361,3 +361,12 @@ def test_index_before_each_pair_of_a_renumber(env: Env) -> None:
         assert _json_index(env, 3, f"?mutid={mid}") == before_3
         assert c.get(env.url(f"index/100?mutid={mid}")).status_code == 404
     assert _json_index(env, 100, f"?mutid={ids[-1] + 1}").blocks == before_1.blocks
+
+
+def test_index_history_keys_are_described_and_ordered_by_body_then_mutation() -> None:
+    from voxhub.datatypes.labelmap.keys import describe_tkey, index_history_key, index_history_of
+
+    assert describe_tkey(index_history_key(5, FIRST)) == f"index-history:5@{FIRST}"
+    assert index_history_of(index_history_key(BIG, 2**64 - 1)) == (BIG, 2**64 - 1)
+    keys = [index_history_key(b, m) for b in (1, 2, 2**40) for m in (0, 7, 2**63)]
+    assert keys == sorted(keys)
