@@ -37,7 +37,7 @@ import pytest
 
 import voxhub
 from voxhub.demo import build
-from voxhub.testing.server import ServerProcess, start_server
+from voxhub.testing.server import ServerProcess, free_port, start_server
 
 README = Path(__file__).parents[1] / "README.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"
@@ -160,6 +160,9 @@ def bash_script(block: Block, server: ServerProcess) -> str:
             continue
         for host in DOCUMENTED_HOSTS:
             line = line.replace(host, f"127.0.0.1:{server.port}")
+        # "PORT=8765   # any free port": a port free now, so that two test runs on one
+        # machine (or a server left from elsewhere) never answer each other's requests
+        line = re.sub(r"^PORT=\d+(?=\s)", f"PORT={free_port()}", line)
         lines.append(line)
     return "\n".join(lines) + "\n"
 
