@@ -9,7 +9,6 @@ the raw array, ``gzip`` its gzip, ``blocks`` DVID's native serialization gzipped
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import reprlib
@@ -41,6 +40,7 @@ from voxhub.datatypes.labelmap.routes import (
 from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.gzipped import gzip_fast
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.roi_mask import refuse_roi
@@ -107,7 +107,7 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     if compression in ("google", "googlegzip"):  # neuroglancer's chunks: one stored block
         fast = await small_read(ctx, lambda: _google_of_block(ctx, config, scale, box, supervoxels))
         if fast is not None:
-            data = fast if compression == "google" else gzip.compress(fast, 1)
+            data = fast if compression == "google" else gzip_fast(fast)
             headers = {"Content-Encoding": "gzip"} if compression == "googlegzip" else None
             return Response(data, media_type=OCTET, headers=headers)
 
@@ -124,7 +124,7 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     google = await run_in_threadpool(encode_google, volume)
     if compression == "google":
         return Response(google, media_type=OCTET)
-    zipped = await run_in_threadpool(gzip.compress, google, 1)
+    zipped = await run_in_threadpool(gzip_fast, google)
     return Response(zipped, media_type=OCTET, headers={"Content-Encoding": "gzip"})
 
 
@@ -253,7 +253,7 @@ def _payload(value: str | None, default: str) -> str:
 
 def _encode_payload(block: np.ndarray, payload: str) -> bytes:
     if payload == "blocks":
-        return gzip.compress(encode_native(block), compresslevel=1)
+        return gzip_fast(encode_native(block))
     return bodies.compress(_le_bytes(block), payload)
 
 
@@ -320,7 +320,7 @@ def _native_from_cseg(
         return None
     # one thread converts (its many short numpy calls would convoy on the GIL with a
     # second); zlib releases the GIL, so the blocks are gzipped on the pool
-    return parallel_map(lambda n: gzip.compress(n, compresslevel=1), natives)
+    return parallel_map(gzip_fast, natives)
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
