@@ -39,11 +39,12 @@ from voxhub.versioning.dag import (
     now_iso,
     validate_instance_name,
 )
-from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
+from voxhub.versioning.keys import meta_key, meta_range
 from voxhub.versioning.nodes import (
     NodeRecords,
     alias_key,
     chunk_key,
+    next_id,
     node_key,
     owner_key,
     pending_key,
@@ -582,12 +583,7 @@ _INSTANCE_COUNTER = meta_key("counter/instance")
 
 def _allocate_instance_id(txn: Txn) -> int:
     """The next instance id (1, 2, ...), taken inside ``txn``."""
-    old = txn.get(_INSTANCE_COUNTER)
-    value = int(old) if old is not None else 1
-    if value >= MAX_ID:
-        raise Conflict("the instance id space (4 bytes) is exhausted")
-    txn.put(_INSTANCE_COUNTER, str(value + 1).encode())
-    return value
+    return next_id(txn, _INSTANCE_COUNTER, "instance")
 
 
 def _check_json(value: Any, what: str) -> None:

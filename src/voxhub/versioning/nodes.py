@@ -139,14 +139,20 @@ def _get_node(txn: Txn, uuid: str) -> NodeInfo:
     return records.decode_node(raw)
 
 
-def allocate_version(txn: Txn) -> int:
-    """The next version id, taken inside ``txn``."""
-    old = txn.get(_VERSION_COUNTER)
+def next_id(txn: Txn, counter: bytes, what: str) -> int:
+    """The next ``what`` id (1, 2, ...) of the catalog counter ``counter``, taken inside
+    ``txn``; :class:`Conflict` once the 4-byte id space is used up."""
+    old = txn.get(counter)
     value = int(old) if old is not None else 1
     if value >= MAX_ID:
-        raise Conflict("the version id space (4 bytes) is exhausted")
-    txn.put(_VERSION_COUNTER, str(value + 1).encode())
+        raise Conflict(f"the {what} id space (4 bytes) is exhausted")
+    txn.put(counter, str(value + 1).encode())
     return value
+
+
+def allocate_version(txn: Txn) -> int:
+    """The next version id, taken inside ``txn``."""
+    return next_id(txn, _VERSION_COUNTER, "version")
 
 
 #: checks a parent (read inside the transaction) before a child is linked to it.
