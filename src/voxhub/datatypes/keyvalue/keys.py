@@ -72,8 +72,10 @@ def value_range(first: str | None = None, last: str | None = None) -> tuple[byte
     """Half-open tkey range of the values of keys ``first <= key <= last`` (DVID's
     inclusive ``keyrange``); ``None``: unbounded on that side."""
     start = bytes([KEY_VALUE]) if first is None else value_tkey(first)
-    # value_tkey(last) + 0x00 is the least byte string after it, and no tkey extends it
-    end = bytes([KEY_VALUE + 1]) if last is None else value_tkey(last) + b"\x00"
+    # 0x01 | last | 0x01: no tkey lies between it and last's own (keys hold no NUL), and
+    # it is no extension of last's tkey, whose stored versions (tkey | version | marker)
+    # would otherwise sort after the end of the scan
+    end = bytes([KEY_VALUE + 1]) if last is None else value_tkey(last)[:-1] + b"\x01"
     return start, end
 
 

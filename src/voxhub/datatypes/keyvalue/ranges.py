@@ -67,12 +67,12 @@ def parse_range_header(header: str | None, size: int) -> ByteRange | None:
     start = _number(first)
     if start is None:
         return None
-    end = _number(last) if last else size - 1
-    if end is None or end < start:
+    end = _number(last) if last else None
+    if last and (end is None or end < start):
         return None
     if start >= size:
         raise Unsatisfiable(f"Range start {start} is outside the value of {size} bytes")
-    return ByteRange(start, min(end, size - 1) + 1)
+    return ByteRange(start, size if end is None else min(end + 1, size))
 
 
 def parse_inclusive(key: str, start: object, end: object) -> ByteRange | None:

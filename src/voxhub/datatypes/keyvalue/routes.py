@@ -93,13 +93,12 @@ async def get_key(request: Request, ctx: InstanceContext) -> Response:
     headers = {"Accept-Ranges": "bytes"}
     if request.method == "HEAD":
         return Response(headers={**headers, "Content-Length": str(size)}, media_type=OCTET)
-    wanted = _byte_range(request, key, size)
-    if isinstance(wanted, Response):
-        return wanted
+    asked = _byte_range(request, key, size)
+    if isinstance(asked, Response):
+        return asked
+    wanted, partial = asked
     status = 200
-    if wanted is None:
-        wanted = ByteRange(0, size)
-    else:
+    if partial:
         status = 206
         headers["Content-Range"] = wanted.content_range(size)
     if stored.manifest is None:
@@ -111,9 +110,9 @@ async def get_key(request: Request, ctx: InstanceContext) -> Response:
     return StreamingResponse(stream(pieces), status, headers, media_type=OCTET)
 
 
-def _byte_range(request: Request, key: str, size: int) -> ByteRange | Response | None:
-    """The part of the value asked for: ``None`` (all), a range answered 206, or the 416
-    answer itself."""
+def _byte_range(request: Request, key: str, size: int) -> tuple[ByteRange, bool] | Response:
+    """The part of the value asked for and whether it is a Range answered 206 (DVID's
+    ``byte_start``/``byte_end`` are answered 200), or the 416 answer itself."""
     query = request.query_params
     inclusive = parse_inclusive(key, query.get("byte_start"), query.get("byte_end"))
     header = request.headers.get("range")
@@ -121,15 +120,16 @@ def _byte_range(request: Request, key: str, size: int) -> ByteRange | Response |
         if header:
             raise InvalidRequest("cannot combine a Range header with byte_start/byte_end")
         check_within(key, inclusive, size)
-        return inclusive
+        return inclusive, False
     try:
-        return parse_range_header(header, size)
+        asked = parse_range_header(header, size)
     except Unsatisfiable as e:
         return JSONResponse(
             {"error": str(e), "type": "InvalidRequest"},
             status_code=416,
             headers={"Content-Range": f"bytes */{size}"},
         )
+    return (ByteRange(0, size), False) if asked is None else (asked, True)
 
 
 async def post_key(request: Request, ctx: InstanceContext) -> Response:
@@ -169,8 +169,8 @@ async def get_keys(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_keyrange(request: Request, ctx: InstanceContext) -> Response:
-    """The keys from key1 to key2, both included, sorted."""
-    first, last = path_key(request, "key1"), path_key(request, "key2")
+    """The keys from firstkey to lastkey, both included, sorted."""
+    first, last = path_key(request, "firstkey"), path_key(request, "lastkey")
     found = await run_in_threadpool(lambda: open_keyvalue(ctx).keys(first, last))
     return JSONResponse(found)
 
@@ -192,7 +192,7 @@ def keyvalue_routes() -> list[BaseRoute]:
     return [
         instance_route("/info", get_info, methods=["GET"]),
         instance_route("/keys", get_keys, methods=["GET"]),
-        instance_route("/keyrange/{key1}/{key2}", get_keyrange, methods=["GET"]),
+        instance_route("/keyrange/{firstkey}/{lastkey}", get_keyrange, methods=["GET"]),
         *batch.batch_routes(),
         instance_route("/key/{key:path}", get_key, methods=["GET", "HEAD"], api=value),
         instance_route(

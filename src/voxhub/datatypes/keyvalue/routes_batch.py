@@ -122,10 +122,10 @@ async def reply(request: Request, ctx: InstanceContext, output: str, wanted: lis
 
 # -- routes -------------------------------------------------------------------------------------
 async def get_keyrangevalues(request: Request, ctx: InstanceContext) -> Response:
-    """The values of the keys from key1 to key2 (both included): protobuf KeyValues,
+    """The values of the keys from firstkey to lastkey (both included): protobuf KeyValues,
     ?tar=true (or jsontar=true) a tar archive, ?json=true a JSON object."""
     output = output_of(request)
-    first, last = path_key(request, "key1"), path_key(request, "key2")
+    first, last = path_key(request, "firstkey"), path_key(request, "lastkey")
     found = await run_in_threadpool(lambda: open_keyvalue(ctx).keys(first, last))
     return await reply(request, ctx, output, [(k, None) for k in found], listed=True)
 
@@ -214,7 +214,7 @@ def batch_routes() -> list[BaseRoute]:
     )
     return [
         instance_route(
-            "/keyrangevalues/{key1}/{key2}",
+            "/keyrangevalues/{firstkey}/{lastkey}",
             get_keyrangevalues,
             methods=["GET"],
             api=Api(query=out, answers=answers),

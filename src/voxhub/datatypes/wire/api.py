@@ -145,9 +145,9 @@ PATH_PARAMS: dict[str, Schema] = {
     "x": _pattern(f"{_UINT}(,{_UINT})?", "x0,x1 (half-open) or one x"),
     "y": _pattern(f"{_UINT}(,{_UINT})?", "y0,y1 (half-open) or one y"),
     "z": _pattern(f"{_UINT}(,{_UINT})?", "z0,z1 (half-open) or one z"),
-    "key": {"type": "string", "minLength": 1, "maxLength": 1200, "description": "a key"},
-    "key1": {"type": "string", "minLength": 1, "maxLength": 1200, "description": "first key"},
-    "key2": {"type": "string", "minLength": 1, "maxLength": 1200, "description": "last key"},
+    "key": _pattern(r"[^\x00]{1,400}", "a key: UTF-8 without NUL, at most 400 bytes"),
+    "firstkey": _pattern(r"[^/\x00]{1,400}", "the first key of an inclusive range"),
+    "lastkey": _pattern(r"[^/\x00]{1,400}", "the last key of an inclusive range"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------
