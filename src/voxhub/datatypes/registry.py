@@ -21,13 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
-from voxhub.versioning.protocols import VersionedReader, VersionedView
+from voxhub.versioning.protocols import VersionedReader, VersionedTxn, VersionedView
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from voxhub.datatypes.access import StoreAccess
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
+    from voxhub.datatypes.sync import (
+        BuildSynced,
+        LabelSource,
+        MakeElementSource,
+        MakeLabelSource,
+        OnElementChange,
+        OnLabelChange,
+    )
     from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
     from voxhub.versioning.records import InstanceInfo
@@ -94,6 +102,16 @@ class Datatype:
     level_routes: Callable[[], list[BaseRoute]] | None = None
     #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
     dvid_differences: DvidDifferences = NO_DIFFERENCES
+    #: sync between instances (:mod:`voxhub.datatypes.sync`): the datatype families its
+    #: instances may follow (``POST sync`` is served when not empty), what it does inside
+    #: a followed labelmap's or annotation's transaction, how it rebuilds its derived data
+    #: when a sync is set up, and how others see it as a source
+    sync_targets: tuple[str, ...] = ()
+    on_label_change: OnLabelChange | None = None
+    on_element_change: OnElementChange | None = None
+    build_synced: BuildSynced | None = None
+    label_source: MakeLabelSource | None = None
+    element_source: MakeElementSource | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -202,6 +220,26 @@ def _register_builtins() -> None:
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
             dvid_differences=LABELMAP_DIFFERENCES,
+            label_source=_label_source,
+        )
+    )
+
+    from voxhub.datatypes.roi import keys as roi_keys
+    from voxhub.datatypes.roi.config import check_roi_config, roi_config_from_settings
+    from voxhub.datatypes.roi.dvid_differences import ROI_DIFFERENCES
+
+    _register(
+        Datatype(
+            name="roi",
+            typenames=("roi",),
+            describe_tkey=roi_keys.describe_tkey,
+            summary="Regions of interest: span lists [z, y, x0, x1] of blocks, with point "
+            "queries, voxel masks and DVID's partitions.",
+            routes=_roi_routes,
+            describe_instance=_describe_roi,
+            config_from_settings=roi_config_from_settings,
+            check_config=check_roi_config,
+            dvid_differences=ROI_DIFFERENCES,
         )
     )
 
@@ -245,6 +283,13 @@ def _repair_labels(
     repair_labels_after_merge(child, config, parents, changed)
 
 
+def _label_source(txn: VersionedTxn, info: InstanceInfo) -> LabelSource:
+    from voxhub.datatypes.imageblk.config import ImageConfig
+    from voxhub.datatypes.labelmap.synced import TxnLabels
+
+    return TxnLabels(txn, ImageConfig.from_json(info.config))
+
+
 def _imageblk_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.imageblk.routes")
     routes: list[BaseRoute] = module.image_routes()
@@ -275,6 +320,18 @@ def _labelmap_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.labelmap.routes")
     routes: list[BaseRoute] = module.label_routes()
     return routes
+
+
+def _roi_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.roi.routes")
+    routes: list[BaseRoute] = module.roi_routes()
+    return routes
+
+
+def _describe_roi(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.roi.dvid_info import roi_info_json
+
+    return roi_info_json(access, node_uuid, info)
 
 
 def _describe_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
