@@ -39,10 +39,16 @@ def test_mapping_basics(hub: EmbeddedHub) -> None:
     kv["b"] = b"2"
     kv["a/x.json"] = b'{"x": 1}'
     kv["é"] = b""
-    assert kv["b"] == b"2" and kv["é"] == b"" and kv.get("nope") is None
-    assert "b" in kv and "nope" not in kv and 3 not in kv
-    assert list(kv) == ["a/x.json", "b", "é"] and len(kv) == 3
-    assert kv.keys("b") == ["b", "é"] and kv.keys(None, "b") == ["a/x.json"]
+    assert kv["b"] == b"2"
+    assert kv["é"] == b""
+    assert kv.get("nope") is None
+    assert "b" in kv
+    assert "nope" not in kv
+    assert 3 not in kv
+    assert list(kv) == ["a/x.json", "b", "é"]
+    assert len(kv) == 3
+    assert kv.keys("b") == ["b", "é"]
+    assert kv.keys(None, "b") == ["a/x.json"]
     assert dict(kv.items("a", "c")) == {"a/x.json": b'{"x": 1}', "b": b"2"}
     del kv["b"]
     with pytest.raises(KeyError, match="'b' not found"):
@@ -69,7 +75,8 @@ def test_values_of_any_size_read_back_whole_and_in_ranges_through_chunks_no_larg
             assert kv.put_file("k", io.BytesIO(data)) == len(data)
         else:
             kv["k"] = data
-        assert kv["k"] == data and kv.size("k") == len(data)
+        assert kv["k"] == data
+        assert kv.size("k") == len(data)
         start, stop = sorted(cuts)
         assert kv.read("k", start, stop) == data[start:stop]
         with kv.open("k") as f:
@@ -122,13 +129,15 @@ def test_replacing_a_value_drops_its_chunks_at_its_node_but_keeps_ancestors(
     ckv["k"] = b"c" * (2 * CHUNK)
     ckv["k"] = b"small"
     del ckv["k"]  # a tombstone: the root's value stays visible at the root only
-    assert "k" not in ckv and ckv.keys() == []
+    assert "k" not in ckv
+    assert ckv.keys() == []
     assert root.keyvalue("files")["k"] == b"b" * (3 * CHUNK)
     assert chunk_keys(hub, root, "files") == 3
     with pytest.raises(VersionLocked):
         root.keyvalue("files")["k"] = b"x"
     ckv["k"] = b"back"
-    assert ckv["k"] == b"back" and kv["k"] == b"b" * (3 * CHUNK)
+    assert ckv["k"] == b"back"
+    assert kv["k"] == b"b" * (3 * CHUNK)
 
 
 def test_unversioned_instances_share_one_set_of_keys(hub: EmbeddedHub) -> None:
@@ -171,7 +180,8 @@ def test_a_batch_is_stored_whole_or_not_at_all(hub: EmbeddedHub) -> None:
         kv.update([("a", b"1"), ("b", b"y" * (2 * CHUNK)), ("", b"3")])
     assert kv.keys() == []
     kv.update({"a": b"1", "b": b"y" * (2 * CHUNK), "c": b""})
-    assert kv["b"] == b"y" * (2 * CHUNK) and kv.keys() == ["a", "b", "c"]
+    assert kv["b"] == b"y" * (2 * CHUNK)
+    assert kv.keys() == ["a", "b", "c"]
 
 
 names = st.text(st.sampled_from("ab\x01é/"), min_size=1, max_size=4)

@@ -71,7 +71,7 @@ def test_bad_keys_are_refused_naming_the_problem() -> None:
     K.value_tkey("é" * (K.MAX_KEY_BYTES // 2))  # 400 bytes of UTF-8: allowed
 
 
-def _reference(header: str, size: int) -> ByteRange | None | str:
+def _reference(header: str, size: int) -> ByteRange | str | None:
     """What RFC 9110 and DVID's rules select, written as plainly as possible."""
     spec = header.removeprefix("bytes=")
     first, last = spec.split("-")

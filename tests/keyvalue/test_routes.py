@@ -17,17 +17,22 @@ def test_post_get_head_delete_of_one_key(env: Env) -> None:
     c = env.client
     assert c.head(env.url("key/a")).status_code == 404
     r = c.get(env.url("key/a"))
-    assert r.status_code == 404 and "'a' not found" in r.json()["error"]
+    assert r.status_code == 404
+    assert "'a' not found" in r.json()["error"]
     assert c.post(env.url("key/a"), content=b"hello").status_code == 200
     r = c.get(env.url("key/a"))
-    assert r.content == b"hello" and r.headers["content-type"] == "application/octet-stream"
+    assert r.content == b"hello"
+    assert r.headers["content-type"] == "application/octet-stream"
     assert r.headers["accept-ranges"] == "bytes"
     r = c.head(env.url("key/a"))
-    assert r.status_code == 200 and r.headers["content-length"] == "5"
+    assert r.status_code == 200
+    assert r.headers["content-length"] == "5"
     r = c.delete(env.url("key/a"))
-    assert r.status_code == 200 and r.headers["voxhub-key-existed"] == "true"
+    assert r.status_code == 200
+    assert r.headers["voxhub-key-existed"] == "true"
     r = c.delete(env.url("key/a"))
-    assert r.status_code == 200 and r.headers["voxhub-key-existed"] == "false"
+    assert r.status_code == 200
+    assert r.headers["voxhub-key-existed"] == "false"
     assert c.get(env.url("key/a")).status_code == 404
 
 
@@ -51,9 +56,11 @@ def test_keys_are_any_percent_encoded_utf8_and_sort_by_its_bytes(env: Env) -> No
 def test_key_limits_are_refused_naming_the_key(env: Env) -> None:
     c = env.client
     r = c.post(env.url("key/" + "k" * (MAX_KEY_BYTES + 1)), content=b"x")
-    assert r.status_code == 413 and f"at most {MAX_KEY_BYTES} bytes" in r.json()["error"]
+    assert r.status_code == 413
+    assert f"at most {MAX_KEY_BYTES} bytes" in r.json()["error"]
     r = c.post(env.url("key/a%00b"), content=b"x")
-    assert r.status_code == 400 and "NUL" in r.json()["error"]
+    assert r.status_code == 400
+    assert "NUL" in r.json()["error"]
     assert c.get(env.url("keys")).json() == []
 
 
@@ -65,17 +72,22 @@ def test_http_ranges_and_dvid_byte_ranges(env: Env) -> None:
         return c.get(env.url("key/v"), headers=headers, params=params)
 
     r = get({"Range": "bytes=2-4"})
-    assert r.status_code == 206 and r.content == b"234"  # type: ignore[attr-defined]
+    assert r.status_code == 206
+    assert r.content == b"234"
     assert r.headers["content-range"] == "bytes 2-4/10"  # type: ignore[attr-defined]
     assert get({"Range": "bytes=-3"}).content == b"789"  # type: ignore[attr-defined]
     r = get({"Range": "bytes=7-99"})  # clamped
-    assert r.content == b"789" and r.headers["content-range"] == "bytes 7-9/10"  # type: ignore[attr-defined]
+    assert r.content == b"789"
+    assert r.headers["content-range"] == "bytes 7-9/10"
     r = get({"Range": "bytes=10-"})
-    assert r.status_code == 416 and r.headers["content-range"] == "bytes */10"  # type: ignore[attr-defined]
+    assert r.status_code == 416
+    assert r.headers["content-range"] == "bytes */10"
     r = get({"Range": "bytes=1-2,4-5"})  # several ranges: ignored, the whole value
-    assert r.status_code == 200 and r.content == b"0123456789"  # type: ignore[attr-defined]
+    assert r.status_code == 200
+    assert r.content == b"0123456789"
     r = get(params={"byte_start": 1, "byte_end": 3})
-    assert r.status_code == 200 and r.content == b"123"  # type: ignore[attr-defined]
+    assert r.status_code == 200
+    assert r.content == b"123"
     assert get(params={"byte_start": 1, "byte_end": 10}).status_code == 400  # type: ignore[attr-defined]
     r = get({"Range": "bytes=1-2"}, {"byte_start": 1, "byte_end": 3})
     assert r.status_code == 400  # type: ignore[attr-defined]
@@ -97,7 +109,8 @@ def test_big_values_stream_in_and_out_a_chunk_at_a_time(env: Env) -> None:
         assert b"".join(r.iter_bytes()) == data
     before = env.store.chunk_reads
     r = c.get(env.url("key/big"), headers={"Range": f"bytes={CHUNK - 5}-{CHUNK + 4}"})
-    assert r.status_code == 206 and r.content == data[CHUNK - 5 : CHUNK + 5]
+    assert r.status_code == 206
+    assert r.content == data[CHUNK - 5 : CHUNK + 5]
     assert env.store.chunk_reads - before == 2  # only the chunks holding the range
     assert c.head(env.url("key/big")).headers["content-length"] == str(len(data))
 
@@ -122,7 +135,8 @@ def test_versions_tombstones_and_committed_nodes(env: Env) -> None:
     c.post(env.url("key/b"), content=b"x" * (3 * CHUNK))
     env.root.commit()
     r = c.post(env.url("key/a"), content=b"2")
-    assert r.status_code == 409 and "committed" in r.json()["error"]
+    assert r.status_code == 409
+    assert "committed" in r.json()["error"]
     assert c.delete(env.url("key/a")).status_code == 409
     child = env.root.newversion()
     assert c.delete(env.url("key/b", child)).status_code == 200
@@ -142,7 +156,8 @@ def test_dvid_creation_with_versioned_false_and_info(env: Env) -> None:
     child = env.root.newversion()
     assert c.get(f"/api/node/{child.uuid}/shared/key/a").content == b"1"
     info = c.get(f"{url}/info").json()
-    assert info["Base"]["TypeName"] == "keyvalue" and info["Base"]["Versioned"] is False
+    assert info["Base"]["TypeName"] == "keyvalue"
+    assert info["Base"]["Versioned"] is False
     assert info["Extended"]["ChunkBytes"] == 4 << 20
     assert c.get(env.url("info")).json()["Extended"]["ChunkBytes"] == CHUNK
     assert "/keyrangevalues/{firstkey}/{lastkey}" in c.get("/api/help/keyvalue").text
