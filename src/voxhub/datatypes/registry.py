@@ -205,6 +205,23 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.neuronjson import keys as neuronjson_keys
+    from voxhub.datatypes.neuronjson.dvid_differences import NEURONJSON_DIFFERENCES
+
+    _register(
+        Datatype(
+            name="neuronjson",
+            typenames=("neuronjson",),
+            describe_tkey=neuronjson_keys.describe_tkey,
+            summary="Per-body JSON documents (neuron metadata) with per-field user and time "
+            "stamps, field-level updates and queries.",
+            routes=_neuronjson_routes,
+            describe_instance=_describe_neuronjson,
+            config_from_settings=_neuronjson_from_settings,
+            dvid_differences=NEURONJSON_DIFFERENCES,
+        )
+    )
+
 
 def _repair_labels(
     child: VersionedView,
@@ -312,3 +329,22 @@ def _repair_labels_health(access: StoreAccess, node_uuid: str, info: InstanceInf
     from voxhub.datatypes.labelmap.health import repair_labels
 
     return repair_labels(access, node_uuid, info)
+
+
+# -- neuronjson (loaded on first use) ------------------------------------------------------
+def _neuronjson_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.neuronjson.routes")
+    routes: list[BaseRoute] = module.neuronjson_routes()
+    return routes
+
+
+def _describe_neuronjson(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.neuronjson.dvid_info import neuronjson_info_json
+
+    return neuronjson_info_json(access, node_uuid, info)
+
+
+def _neuronjson_from_settings(typename: str, settings: dict[str, Any]) -> FromSettings:
+    from voxhub.datatypes.wire.dvid_settings import FromSettings
+
+    return FromSettings({}, frozenset(settings))  # DVID's neuronjson takes no settings
