@@ -35,9 +35,11 @@ HIDDEN: Show = (False, False)
 class NeuronJsonInstance:
     """Body documents of a neuronjson instance at the node its ``view`` is bound to."""
 
-    def __init__(self, view: VersionedView, name: str = "") -> None:
+    def __init__(self, view: VersionedView, name: str = "", *, default_user: str = "") -> None:
         self._view = view
         self.name = name
+        #: who writes when a write names no user (the server names one on every write)
+        self.default_user = default_user
 
     # -- one body ------------------------------------------------------------------------
     def get(self, body: int, fields: Sequence[str] | None = None, show: Show = HIDDEN) -> Document:
@@ -73,6 +75,7 @@ class NeuronJsonInstance:
     ) -> None:
         """:meth:`put` of several bodies in one transaction: all land, or none (every
         document is checked before anything is written)."""
+        user = user or self.default_user
         if not user:
             raise InvalidRequest("neuronjson writes need a user (DVID's ?u=<user>)")
         posted = {b: docs.parse_document(d, b) for b, d in documents.items()}
