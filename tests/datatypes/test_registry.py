@@ -10,7 +10,15 @@ import pytest
 from voxhub.datatypes import registry
 from voxhub.errors import Conflict, InvalidRequest
 
-BUILTIN_TYPENAMES = ("uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk", "labelmap")
+BUILTIN_TYPENAMES = (
+    "uint8blk",
+    "uint16blk",
+    "uint32blk",
+    "uint64blk",
+    "float32blk",
+    "labelmap",
+    "neuronjson",
+)
 
 
 @pytest.fixture
@@ -87,4 +95,4 @@ def test_first_use_from_many_threads_sees_every_builtin(
     for t in threads:
         t.join()
     assert not failures, failures[0]
-    assert found == [{"imageblk", "labelmap"}] * threads_n
+    assert found == [{"imageblk", "labelmap", "neuronjson"}] * threads_n

@@ -143,7 +143,7 @@ def merge_document(
         if field + TIME not in changed:
             new[field + TIME] = now
     if replace and orig is not None:  # unchanged fields keep their stamps
-        for field in data_fields - deleted - {"bodyid"}:
+        for field in data_fields - deleted - UNSTAMPED:
             new.setdefault(field + USER, orig.get(field + USER, user))
             new.setdefault(field + TIME, orig.get(field + TIME, now))
     return new
