@@ -75,7 +75,7 @@ def expected(
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(stored(), posts, st.sets(st.sampled_from(NAMES)), st.booleans())
 def test_merge_follows_dvids_rules(
     old: dict[str, Any] | None, posted: dict[str, Any], conditional: set[str], replace: bool
@@ -87,7 +87,7 @@ def test_merge_follows_dvids_rules(
     assert got == expected(old, posted, conditional, replace)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(stored(), posts.map(lambda p: {f: v for f, v in p.items() if v is not None}))
 def test_posting_the_same_fields_again_changes_nothing(
     old: dict[str, Any] | None, posted: dict[str, Any]

@@ -94,7 +94,7 @@ def oracle(query: Any, doc: dict[str, Any]) -> bool:
     return any(all(condition_holds(doc, f, c) for f, c in alt.items()) for alt in alternatives)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(query_lists, documents)
 def test_matcher_agrees_with_the_oracle(query: Any, doc: dict[str, Any]) -> None:
     assert parse_query(query).matches(doc) == oracle(query, doc)
