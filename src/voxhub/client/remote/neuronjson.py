@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from voxhub.client.remote.transport import Transport
-from voxhub.datatypes.neuronjson.document import Document
+from voxhub.datatypes.neuronjson.document import Document, check_body, parse_document
 from voxhub.datatypes.neuronjson.keys import UINT64_MAX
 from voxhub.errors import NotFound
 from voxhub.versioning.catalog import InstanceInfo
@@ -70,7 +70,11 @@ class RemoteNeuronJson:
             params["conditional"] = ",".join(conditional)
         if user:  # else the client's own u=
             params["u"] = user
-        body = {str(b): dict(d) for b, d in documents.items()}
+        # checked here as the embedded instance checks them: the same errors, and a value
+        # JSON cannot carry is refused before it is sent
+        body = {}
+        for b, d in documents.items():
+            body[str(check_body(b))] = parse_document(d, check_body(b))
         self._http.request("POST", f"{self._base}/keyvalues", params=params, json=body)
 
     def delete(self, body: int) -> None:

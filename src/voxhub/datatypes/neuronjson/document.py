@@ -42,18 +42,18 @@ def now_stamp() -> str:
 
 def parse_body(text: str, what: str = "key") -> int:
     """A body id from a URL: a decimal uint64 other than 0 (DVID reserves body 0)."""
-    body = parse_uint64(text, what)
-    if body == 0:
-        raise InvalidRequest(f"{what} 0: body id 0 is reserved and cannot be stored")
-    return body
+    return check_body(parse_uint64(text, what), what)
 
 
-def check_body(value: Any, what: str) -> int:
-    """A body id given as JSON (a positive integer, or its decimal string)."""
+def check_body(value: Any, what: str = "key") -> int:
+    """A body id given as JSON or from Python: an integer 1..2**64-1 (or its decimal
+    string); 0 is reserved, as in DVID."""
     if isinstance(value, str):
-        return parse_body(value, what)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= UINT64_MAX:
+        value = parse_uint64(value, what)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= UINT64_MAX:
         raise InvalidRequest(f"{what} {value!r} is not a body id (an integer 1..2**64-1)")
+    if value == 0:
+        raise InvalidRequest(f"{what} 0: body id 0 is reserved and cannot be stored")
     return value
 
 
@@ -74,6 +74,10 @@ def parse_document(value: Any, body: int) -> Document:
             raise InvalidRequest(f"body {body}: field {field!r} is not allowed")
         if is_meta(field) and v is not None and not isinstance(v, str):
             raise InvalidRequest(f"body {body}: field {field!r} must be a string or null")
+    try:
+        canonical(doc)
+    except (TypeError, ValueError) as e:  # from Python: a set, NaN, a non-string key...
+        raise InvalidRequest(f"the document of body {body} is not JSON: {e}") from None
     return doc
 
 
@@ -83,7 +87,9 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def merge_document(
@@ -191,7 +197,7 @@ def select_fields(
 
 def encode(doc: Mapping[str, Any]) -> bytes:
     """Stored form: compact JSON, keys sorted (as DVID marshals its maps)."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical(doc).encode()
 
 
 def decode(raw: bytes | memoryview) -> Document:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from voxhub.datatypes.neuronjson import document as docs
-from voxhub.datatypes.neuronjson.document import Document
+from voxhub.datatypes.neuronjson.document import Document, check_body
 from voxhub.datatypes.neuronjson.keys import (
     UINT64_MAX,
     body_of,
@@ -44,13 +44,13 @@ class NeuronJsonInstance:
     # -- one body ------------------------------------------------------------------------
     def get(self, body: int, fields: Sequence[str] | None = None, show: Show = HIDDEN) -> Document:
         """The document of ``body`` as ``fields``/``show`` select it (NotFound if none)."""
-        raw = self._view.get(doc_key(body))
+        raw = self._view.get(doc_key(check_body(body)))
         if raw is None:
             raise NotFound(f"body {body} has no document in {self.name!r}")
         return docs.select_fields(docs.decode(raw), fields, show)
 
     def exists(self, body: int) -> bool:
-        return self._view.get(doc_key(body)) is not None
+        return self._view.get(doc_key(check_body(body))) is not None
 
     def put(
         self,
@@ -78,7 +78,10 @@ class NeuronJsonInstance:
         user = user or self.default_user
         if not user:
             raise InvalidRequest("neuronjson writes need a user (DVID's ?u=<user>)")
-        posted = {b: docs.parse_document(d, b) for b, d in documents.items()}
+        posted: dict[int, Document] = {}
+        for b, d in documents.items():
+            body = check_body(b)
+            posted[body] = docs.parse_document(d, body)
         now = docs.now_stamp()
         self._view.check_writable()
 
@@ -96,8 +99,8 @@ class NeuronJsonInstance:
 
     def delete(self, body: int) -> None:
         """Remove the document of ``body`` (nothing happens if it has none, as in DVID)."""
+        key = doc_key(check_body(body))
         self._view.check_writable()
-        key = doc_key(body)
 
         def run(txn: VersionedTxn) -> None:
             if txn.get(key) is not None:
@@ -133,7 +136,7 @@ class NeuronJsonInstance:
         self, bodies: Iterable[int], fields: Sequence[str] | None = None, show: Show = HIDDEN
     ) -> dict[int, Document]:
         """``{body: document}`` of those of ``bodies`` that have one, in the order asked."""
-        wanted = list(dict.fromkeys(bodies))
+        wanted = list(dict.fromkeys(check_body(b) for b in bodies))
         raws = self._view.get_many([doc_key(b) for b in wanted])
         return {
             b: docs.select_fields(docs.decode(raw), fields, show)
