@@ -17,6 +17,7 @@ BUILTIN_TYPENAMES = (
     "uint64blk",
     "float32blk",
     "labelmap",
+    "roi",
     "neuronjson",
 )
 
@@ -95,4 +96,5 @@ def test_first_use_from_many_threads_sees_every_builtin(
     for t in threads:
         t.join()
     assert not failures, failures[0]
-    assert found == [{"imageblk", "labelmap", "neuronjson"}] * threads_n
+    assert found == [{registry.datatype_for(t).name for t in BUILTIN_TYPENAMES}] * threads_n
+    assert {"imageblk", "labelmap", "roi", "neuronjson"} <= found[0]
