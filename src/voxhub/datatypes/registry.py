@@ -226,6 +226,10 @@ def _register_builtins() -> None:
 
     from voxhub.datatypes.neuronjson import keys as neuronjson_keys
     from voxhub.datatypes.neuronjson.dvid_differences import NEURONJSON_DIFFERENCES
+    from voxhub.datatypes.neuronjson.settings import (
+        check_neuronjson_config,
+        neuronjson_config_from_settings,
+    )
 
     _register(
         Datatype(
@@ -236,7 +240,8 @@ def _register_builtins() -> None:
             "stamps, field-level updates and queries.",
             routes=_neuronjson_routes,
             describe_instance=_describe_neuronjson,
-            config_from_settings=_neuronjson_from_settings,
+            config_from_settings=neuronjson_config_from_settings,
+            check_config=check_neuronjson_config,
             dvid_differences=NEURONJSON_DIFFERENCES,
         )
     )
@@ -373,9 +378,3 @@ def _describe_neuronjson(access: StoreAccess, node_uuid: str, info: InstanceInfo
     from voxhub.datatypes.neuronjson.dvid_info import neuronjson_info_json
 
     return neuronjson_info_json(access, node_uuid, info)
-
-
-def _neuronjson_from_settings(typename: str, settings: dict[str, Any]) -> FromSettings:
-    from voxhub.datatypes.wire.dvid_settings import FromSettings
-
-    return FromSettings({}, frozenset(settings))  # DVID's neuronjson takes no settings
