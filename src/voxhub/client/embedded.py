@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
+from voxhub.client.neuronjson import login_user
 from voxhub.datatypes.keyvalue.instance import KeyValueInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
 from voxhub.service import Service
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -55,6 +57,10 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonInstance:
+        view = self.catalog.view(node_uuid, info.name)
+        return NeuronJsonInstance(view, info.name, default_user=login_user())
 
     def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueInstance:
         return self.service.open_keyvalue(node_uuid, info)

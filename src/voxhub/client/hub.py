@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.keyvalue import KeyValueAccess
+from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
 from voxhub.errors import CapabilityError, NotFound, ReadOnlyError
@@ -68,6 +69,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
+        """The neuronjson instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"neuronjson instances are not available through {self!r}")
 
     def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueAccess:
         """The keyvalue instance ``info`` at ``node_uuid``."""
