@@ -8,6 +8,7 @@ from typing import Any
 
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.labelsz import LabelszAccess
+from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
 from voxhub.errors import CapabilityError, NotFound, ReadOnlyError
@@ -81,6 +82,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
+        """The neuronjson instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"neuronjson instances are not available through {self!r}")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(

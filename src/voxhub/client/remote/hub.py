@@ -13,6 +13,7 @@ from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
 from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.labelsz import RemoteLabelsz
+from voxhub.client.remote.neuronjson import RemoteNeuronJson
 from voxhub.client.remote.transport import Transport
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
@@ -120,6 +121,9 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> RemoteNeuronJson:
+        return RemoteNeuronJson(self._http, node_uuid, info)
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return RemoteImage(
