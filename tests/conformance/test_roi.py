@@ -58,7 +58,9 @@ def test_point_queries_answer_in_order_even_on_a_committed_node(dvid: Dvid) -> N
     points = [[0, 0, 0], [40, 20, 20], [16, 16, 16], [32, 16, 16], [16, 48, 48], [-1, 0, 0]]
     reply = dvid.ok("POST", dvid.at("regions", "ptquery", node=dvid.committed), json=points)
     assert reply.json() == [True, True, False, True, True, False]
-    assert dvid.get(dvid.at("regions", "ptquery")).status_code == 400
+    assert dvid.get(dvid.at("regions", "ptquery")).status_code == 400  # as DVID
+    as_read = dvid.get(dvid.at("regions", "ptquery"), json=points[:3])  # voxhub: a GET body
+    assert as_read.json() == [True, True, False]
 
 
 @pytest.mark.covers("roi", "GET /mask/{dims}/{size}/{offset}")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
 from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.roi.instance import RoiInstance
 from voxhub.service import Service
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -54,3 +55,6 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
+        return self.service.open_roi(node_uuid, info)
