@@ -14,7 +14,6 @@ import numpy as np
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.roi.config import RoiConfig
 from voxhub.datatypes.roi.query import RoiReader
-from voxhub.datatypes.roi.spans import check_spans
 from voxhub.datatypes.roi.write import delete_roi, replace_spans
 from voxhub.errors import InvalidRequest, TooLarge
 from voxhub.geometry import Box, Vec3
@@ -46,9 +45,11 @@ class RoiInstance:
         """Every span ``[z, y, x0, x1]``, sorted and merged (``(N, 4)`` int64)."""
         return self.reader.spans()
 
-    def set(self, spans: np.ndarray | Sequence[Sequence[int]]) -> None:
-        """Replace the ROI by ``spans`` (400 naming a bad span; nothing stored then)."""
-        replace_spans(self.view, check_spans(spans, f"roi {self.name!r}"))
+    def set(self, spans: np.ndarray) -> None:
+        """Replace the ROI by canonical ``spans``: what :func:`check_spans` (or
+        ``spans_from_json``) made of a request, which refuses a bad span with a 400 naming
+        it before anything is stored."""
+        replace_spans(self.view, spans)
 
     def delete(self) -> None:
         """Remove every span at this node."""
