@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from voxhub.datatypes.merge import merge_nodes
+from voxhub.datatypes.roi import keys
 from voxhub.datatypes.roi.instance import RoiInstance, open_roi
 from voxhub.datatypes.roi.spans import check_spans
 from voxhub.errors import InvalidRequest, MergeConflict, NotFound, VersionLocked
 from voxhub.service import Service
+from voxhub.service.doctor import check_values
 from voxhub.storage import open_store
 
 
@@ -111,3 +113,18 @@ def test_opening_a_missing_or_wrong_instance(service: Service) -> None:
         open_roi(service, root, "nope")
     with pytest.raises(InvalidRequest, match="not an roi"):
         open_roi(service, root, "gray")
+
+
+def test_doctor_reads_every_plane_and_names_a_corrupt_one(service: Service) -> None:
+    root = _repo(service)
+    put(open_roi(service, root, "med"), [[0, 0, 0, 3], [1, 2, 0, 400], [1, 3, 7, 9]])
+    info = service.catalog.instance(root, "med")
+    repo = service.catalog.repo(root)
+    assert check_values(service, repo, info) == (2, [])
+    bad = keys.encode_row(np.array([[0, 5, 4]]))
+    service.catalog.view(root, "med").put_many([(keys.row_key(1), bad)])
+    count, found = check_values(service, repo, info)
+    assert count == 2
+    assert [f.problem.message for f in found] == [
+        "roi plane z=1 holds no spans or a span with x1 < x0"
+    ]

@@ -220,6 +220,7 @@ def _register_builtins() -> None:
             describe_instance=_describe_roi,
             config_from_settings=roi_config_from_settings,
             check_config=check_roi_config,
+            check_values=lambda config: roi_keys.check_value,
             dvid_differences=ROI_DIFFERENCES,
         )
     )
