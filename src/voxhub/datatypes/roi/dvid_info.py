@@ -14,7 +14,6 @@ from typing import Any
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.roi.instance import open_roi_instance
 from voxhub.datatypes.roi.spans import INT32_MAX, INT32_MIN
-from voxhub.datatypes.sync import synced_names
 from voxhub.versioning.records import InstanceInfo
 
 TYPE_URL = "github.com/janelia-flyem/dvid/datatype/roi"
@@ -28,6 +27,7 @@ def roi_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> di
     z_range = instance.reader.z_range()
     min_z, max_z = z_range if z_range is not None else (INT32_MAX, INT32_MIN)
     bz, by, bx = instance.block_shape
+    syncs = info.config.get("sync", [])
     return {
         "Base": {
             "TypeName": info.typename,
@@ -38,7 +38,7 @@ def roi_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> di
             "RepoUUID": info.repo,
             "Compression": "zstd",
             "Checksum": "NoChecksum",
-            "Syncs": list(synced_names(info)),
+            "Syncs": list(syncs) if isinstance(syncs, list) else [],
             "Versioned": info.versioned,
             "Tags": dict(info.tags),
             "IgnoredSettings": list(info.ignored_settings),
