@@ -3,10 +3,14 @@ masks of image and label reads."""
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
 import pytest
+from PIL import Image
+
+from voxhub.datatypes.labelmap.pseudocolor import pseudocolor
 
 from .conftest import EM, REGIONS, SEG, Dvid
 
@@ -93,6 +97,13 @@ def test_image_and_label_reads_are_masked_by_the_roi(dvid: Dvid) -> None:
     inside = voxel_mask(REGIONS, 16, (64, 64, 64))
     got = dvid.ok("GET", dvid.at("em", "raw/0_1_2/64_64_64/0_0_0"), params={"roi": "regions"})
     assert np.array_equal(np.frombuffer(got.content, np.uint8).reshape(64, 64, 64), EM * inside)
+    iso = dvid.ok("GET", dvid.at("em", "isotropic/0_1_2/64_64_64/0_0_0"), params={"roi": "regions"})
+    assert iso.content == got.content  # cubic voxels: isotropic reads what raw does
+    png = dvid.ok("GET", dvid.at("seg", "pseudocolor/xy/64_64/0_0_20"), params={"roi": "regions"})
+    plain = dvid.ok("GET", dvid.at("seg", "pseudocolor/xy/64_64/0_0_20"))
+    rgba, unmasked = (np.asarray(Image.open(io.BytesIO(p.content))) for p in (png, plain))
+    assert np.array_equal(rgba[inside[20]], unmasked[inside[20]])
+    assert (rgba[~inside[20]] == pseudocolor(np.zeros((1, 1), np.uint64))[0, 0]).all()
     seg = dvid.ok(
         "GET",
         dvid.at("seg", "raw/0_1_2/64_64_64/0_0_0"),

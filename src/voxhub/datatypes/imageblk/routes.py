@@ -55,6 +55,7 @@ from voxhub.datatypes.wire.api import (
     BLOCKS,
     BODY_COMPRESSION,
     POINT,
+    ROI,
     SCALE,
     Api,
     json_api,
@@ -318,8 +319,8 @@ def image_routes() -> list[BaseRoute]:
 
     get, post = ["GET"], ["POST"]
     scaled = Api(query=(SCALE,))
-    volume = Api(query=(SCALE, BODY_COMPRESSION), answers=(OCTET,))
-    picture = Api(query=(SCALE,), answers=tuple(formats.MEDIA_TYPES.values()))
+    volume = Api(query=(SCALE, BODY_COMPRESSION, ROI), answers=(OCTET,))
+    picture = Api(query=(SCALE, ROI), answers=tuple(formats.MEDIA_TYPES.values()))
     write = Api(query=(BODY_COMPRESSION,), body=(OCTET,), body_required=True, answers=())
     stream = Api(query=(SCALE, BLOCK_COMPRESSION), answers=(OCTET,))
     specific = Api(query=(SCALE, BLOCK_COMPRESSION, BLOCKS), answers=(OCTET,))
