@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
 from voxhub.client.roi import RoiAccess
@@ -72,6 +73,10 @@ class Hub(ABC):
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         """The roi instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"roi instances are not available through {self!r}")
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
+        """The neuronjson instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"neuronjson instances are not available through {self!r}")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(
