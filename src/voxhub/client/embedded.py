@@ -11,6 +11,7 @@ from voxhub.client.neuronjson import login_user
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelsz.instance import LabelszInstance, open_labelsz
 from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
+from voxhub.datatypes.roi.instance import RoiInstance
 from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.service import Service
 from voxhub.storage import KVStore
@@ -71,6 +72,9 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
+        return self.service.open_roi(node_uuid, info)
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonInstance:
         view = self.catalog.view(node_uuid, info.name)

@@ -247,6 +247,7 @@ def _register_builtins() -> None:
             describe_instance=_describe_roi,
             config_from_settings=roi_config_from_settings,
             check_config=check_roi_config,
+            check_values=lambda config: roi_keys.check_value,
             dvid_differences=ROI_DIFFERENCES,
         )
     )
@@ -302,6 +303,7 @@ def _register_builtins() -> None:
             describe_instance=_describe_neuronjson,
             config_from_settings=neuronjson_config_from_settings,
             check_config=check_neuronjson_config,
+            check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
         )
     )
@@ -457,3 +459,9 @@ def _describe_neuronjson(access: StoreAccess, node_uuid: str, info: InstanceInfo
     from voxhub.datatypes.neuronjson.dvid_info import neuronjson_info_json
 
     return neuronjson_info_json(access, node_uuid, info)
+
+
+def _neuronjson_values(config: dict[str, Any]) -> ValueCheck:
+    from voxhub.datatypes.neuronjson.health import neuronjson_value_check
+
+    return neuronjson_value_check(config)

@@ -105,8 +105,10 @@ async def get_key(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_key(request: Request, ctx: InstanceContext) -> Response:
-    """Merge the posted fields into a body's document (?replace=true: replace it;
-    ?conditional=a,b: keep those fields' stored values); needs ?u=<user>."""
+    """Merge the posted fields into a body's document; ?replace=true, ?conditional=, ?u=.
+
+    ``?replace=true`` makes the posted fields the document (unchanged fields keep their
+    stamps); ``?conditional=a,b`` keeps those fields' stored values; a user is needed."""
     body = parse_body(request.path_params["label"])
     replace, conditional = write_options(request)
     doc = await json_value(request, f"key/{body}")
@@ -134,7 +136,10 @@ async def get_keys(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_keyrange(request: Request, ctx: InstanceContext) -> Response:
-    """Bodies with a document between two ids (inclusive), as string keys, ascending."""
+    """Bodies with a document between two ids (inclusive), as string keys, ascending.
+
+    As in DVID, a bound starting above ``9`` (``a``) means the last id, below ``0`` the
+    first."""
     first = range_key(request.path_params["first"], "first key")
     last = range_key(request.path_params["last"], "last key")
     keys = await run_in_threadpool(lambda: open_instance(ctx).keys(first, last))
@@ -159,8 +164,11 @@ async def get_fieldtimes(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def query(request: Request, ctx: InstanceContext) -> Response:
-    """The documents matching a JSON query (?onlyid=true: their body ids), ascending;
-    allowed on committed nodes (it writes nothing)."""
+    """The documents matching a JSON query, ascending (?onlyid=true: their ids only).
+
+    Allowed on committed nodes (it writes nothing). Conditions: a value, a list (any
+    of), ``"re/<regex>"``, ``"exists/0|1"``, ``"range/<lo>/<hi>"`` (see
+    :mod:`voxhub.datatypes.neuronjson.query`)."""
     fields, show = selection(request)
     onlyid = flag(request, "onlyid")
     value = await json_value(request, "query")

@@ -77,8 +77,11 @@ def _key_list(value: Any) -> list[int]:
 
 
 async def get_keyvalues(request: Request, ctx: InstanceContext) -> Response:
-    """The documents of the bodies listed in the GET body: a JSON list of ids with
-    ?json=true, ?tar=true or ?jsontar=true, else protobuf Keys."""
+    """The documents of the bodies listed in the GET body (?json=true, ?tar=true).
+
+    The body is a JSON list of ids with ``?json=true``, ``?tar=true`` or
+    ``?jsontar=true``, else protobuf ``Keys``; the answer is JSON, a tar or protobuf
+    ``KeyValues``."""
     kind = _output(request)
     fields, show = selection(request)
     raw = await bodies.read_body(request, max_json_bytes(request), "keyvalues body")
@@ -116,8 +119,9 @@ def _posted(request: Request, raw: bytes) -> dict[int, Any]:
 
 
 async def post_keyvalues(request: Request, ctx: InstanceContext) -> Response:
-    """Write several documents in one transaction, each as POST key would (?replace=,
-    ?conditional=); one bad document stores none. Needs ?u=<user>."""
+    """Write several documents in one transaction, each as POST key would; all or none.
+
+    ``?replace=`` and ``?conditional=`` as for POST key; a user is needed."""
     replace, conditional = write_options(request)
     raw = await bodies.read_body(request, max_json_bytes(request), "keyvalues body")
     user = ctx.caller.user
@@ -131,8 +135,9 @@ async def post_keyvalues(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_keyrangevalues(request: Request, ctx: InstanceContext) -> Response:
-    """The documents of the bodies between two ids (inclusive), ascending (?json=true,
-    ?tar=true, else protobuf KeyValues; ?fields=, ?show=)."""
+    """The documents of the bodies between two ids (inclusive), ascending.
+
+    ``?json=true``, ``?tar=true``, else protobuf ``KeyValues``; ``?fields=``, ``?show=``."""
     kind = _output(request)
     fields, show = selection(request)
     first = range_key(request.path_params["first"], "first key")
