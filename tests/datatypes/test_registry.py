@@ -10,7 +10,15 @@ import pytest
 from voxhub.datatypes import registry
 from voxhub.errors import Conflict, InvalidRequest
 
-BUILTIN_TYPENAMES = ("uint8blk", "uint16blk", "uint32blk", "uint64blk", "float32blk", "labelmap")
+BUILTIN_TYPENAMES = (
+    "uint8blk",
+    "uint16blk",
+    "uint32blk",
+    "uint64blk",
+    "float32blk",
+    "labelmap",
+    "roi",
+)
 
 
 @pytest.fixture
@@ -87,4 +95,5 @@ def test_first_use_from_many_threads_sees_every_builtin(
     for t in threads:
         t.join()
     assert not failures, failures[0]
-    assert found == [{"imageblk", "labelmap"}] * threads_n
+    assert found == [{registry.datatype_for(t).name for t in BUILTIN_TYPENAMES}] * threads_n
+    assert {"imageblk", "labelmap", "roi"} <= found[0]

@@ -205,6 +205,25 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.roi import keys as roi_keys
+    from voxhub.datatypes.roi.config import check_roi_config, roi_config_from_settings
+    from voxhub.datatypes.roi.dvid_differences import ROI_DIFFERENCES
+
+    _register(
+        Datatype(
+            name="roi",
+            typenames=("roi",),
+            describe_tkey=roi_keys.describe_tkey,
+            summary="Regions of interest: span lists [z, y, x0, x1] of blocks, with point "
+            "queries, voxel masks and DVID's partitions.",
+            routes=_roi_routes,
+            describe_instance=_describe_roi,
+            config_from_settings=roi_config_from_settings,
+            check_config=check_roi_config,
+            dvid_differences=ROI_DIFFERENCES,
+        )
+    )
+
 
 def _repair_labels(
     child: VersionedView,
@@ -247,6 +266,18 @@ def _labelmap_routes() -> list[BaseRoute]:
     module = importlib.import_module("voxhub.datatypes.labelmap.routes")
     routes: list[BaseRoute] = module.label_routes()
     return routes
+
+
+def _roi_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.roi.routes")
+    routes: list[BaseRoute] = module.roi_routes()
+    return routes
+
+
+def _describe_roi(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.roi.dvid_info import roi_info_json
+
+    return roi_info_json(access, node_uuid, info)
 
 
 def _describe_image(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:

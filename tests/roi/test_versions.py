@@ -1,0 +1,107 @@
+"""roi spans across versions: committed nodes, diffs and merge conflicts name planes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voxhub.datatypes.merge import merge_nodes
+from voxhub.datatypes.roi.instance import open_roi
+from voxhub.errors import InvalidRequest, MergeConflict, NotFound, VersionLocked
+from voxhub.service import Service
+from voxhub.storage import open_store
+
+
+@pytest.fixture
+def service() -> Service:
+    return Service(open_store("memory://"))
+
+
+def _repo(service: Service) -> str:
+    root = service.catalog.create_repo("r").root
+    service.catalog.create_instance(root, "med", "roi", {"block_shape": [8, 8, 8]})
+    return root
+
+
+def test_replace_writes_only_changed_planes_and_diff_names_them(service: Service) -> None:
+    root = _repo(service)
+    open_roi(service, root, "med").set([[0, 0, 0, 3], [1, 0, 0, 0], [2, 5, 1, 1]])
+    service.catalog.commit(root)
+    child = service.catalog.newversion(root).uuid
+    roi = open_roi(service, child, "med")
+    roi.set([[0, 0, 0, 3], [1, 0, 0, 1], [3, 0, 0, 0]])  # plane 1 changed, 2 gone, 3 new
+    assert service.diff_keys(root, child, "med") == [
+        "roi plane z=1",
+        "roi plane z=2",
+        "roi plane z=3",
+    ]
+    assert open_roi(service, root, "med").spans().tolist() == [
+        [0, 0, 0, 3],
+        [1, 0, 0, 0],
+        [2, 5, 1, 1],
+    ]
+    roi.delete()
+    assert roi.spans().shape == (0, 4)
+    assert open_roi(service, root, "med").contains([[16, 40, 8]]).tolist() == [True]
+
+
+def test_committed_nodes_refuse_writes_but_answer_queries(service: Service) -> None:
+    root = _repo(service)
+    roi = open_roi(service, root, "med")
+    roi.set([[0, 0, 0, 0]])
+    service.catalog.commit(root)
+    locked = open_roi(service, root, "med")
+    with pytest.raises(VersionLocked):
+        locked.set([[0, 0, 0, 5]])
+    with pytest.raises(VersionLocked):
+        locked.delete()
+    assert locked.contains([[0, 0, 0], [0, 0, 8]]).tolist() == [True, False]
+    assert locked.spans().tolist() == [[0, 0, 0, 0]]
+
+
+def test_bad_spans_store_nothing(service: Service) -> None:
+    root = _repo(service)
+    roi = open_roi(service, root, "med")
+    roi.set([[0, 0, 0, 0]])
+    with pytest.raises(InvalidRequest, match="x1 < x0"):
+        roi.set([[1, 1, 1, 1], [2, 0, 4, 3]])
+    assert roi.spans().tolist() == [[0, 0, 0, 0]]
+
+
+def test_a_plane_changed_on_both_sides_is_a_merge_conflict(service: Service) -> None:
+    root = _repo(service)
+    open_roi(service, root, "med").set([[0, 0, 0, 0], [5, 0, 0, 0]])
+    service.catalog.commit(root)
+    a = service.catalog.newversion(root).uuid
+    b = service.catalog.branch(root, "side").uuid
+    open_roi(service, a, "med").set([[0, 0, 0, 1], [5, 0, 0, 0], [7, 0, 0, 0]])
+    open_roi(service, b, "med").set([[0, 0, 0, 2], [5, 0, 0, 0], [9, 0, 0, 0]])
+    service.catalog.commit(a)
+    service.catalog.commit(b)
+    with pytest.raises(MergeConflict) as caught:
+        merge_nodes(service.catalog, [a, b])
+    assert caught.value.report == {"med": ["roi plane z=0"]}
+
+
+def test_different_planes_on_two_sides_merge(service: Service) -> None:
+    root = _repo(service)
+    open_roi(service, root, "med").set([[0, 0, 0, 0]])
+    service.catalog.commit(root)
+    a = service.catalog.newversion(root).uuid
+    b = service.catalog.branch(root, "side").uuid
+    open_roi(service, a, "med").set([[0, 0, 0, 0], [1, 0, 0, 0]])
+    open_roi(service, b, "med").set([[0, 0, 0, 0], [2, 0, 0, 0]])
+    service.catalog.commit(a)
+    service.catalog.commit(b)
+    child = merge_nodes(service.catalog, [a, b]).uuid
+    spans = open_roi(service, child, "med").spans()
+    assert np.array_equal(spans, [[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]])
+
+
+def test_opening_a_missing_or_wrong_instance(service: Service) -> None:
+    root = _repo(service)
+    service.catalog.create_instance(root, "gray", "uint8blk", {})
+    with pytest.raises(NotFound, match="nope"):
+        open_roi(service, root, "nope")
+    with pytest.raises(InvalidRequest, match="not an roi"):
+        open_roi(service, root, "gray")
