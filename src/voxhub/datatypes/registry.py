@@ -21,13 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 from voxhub.datatypes.dvid_differences import NO_DIFFERENCES, DvidDifferences
 from voxhub.errors import Conflict, InvalidRequest
-from voxhub.versioning.protocols import VersionedReader, VersionedView
+from voxhub.versioning.protocols import VersionedReader, VersionedTxn, VersionedView
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from voxhub.datatypes.access import StoreAccess
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
+    from voxhub.datatypes.sync import (
+        BuildSynced,
+        LabelSource,
+        MakeElementSource,
+        MakeLabelSource,
+        OnElementChange,
+        OnLabelChange,
+    )
     from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
     from voxhub.versioning.records import InstanceInfo
@@ -94,6 +102,16 @@ class Datatype:
     level_routes: Callable[[], list[BaseRoute]] | None = None
     #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
     dvid_differences: DvidDifferences = NO_DIFFERENCES
+    #: sync between instances (:mod:`voxhub.datatypes.sync`): the datatype families its
+    #: instances may follow (``POST sync`` is served when not empty), what it does inside
+    #: a followed labelmap's or annotation's transaction, how it rebuilds its derived data
+    #: when a sync is set up, and how others see it as a source
+    sync_targets: tuple[str, ...] = ()
+    on_label_change: OnLabelChange | None = None
+    on_element_change: OnElementChange | None = None
+    build_synced: BuildSynced | None = None
+    label_source: MakeLabelSource | None = None
+    element_source: MakeElementSource | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -202,6 +220,7 @@ def _register_builtins() -> None:
             check_instance=_check_labels,
             repair_instance=_repair_labels_health,
             dvid_differences=LABELMAP_DIFFERENCES,
+            label_source=_label_source,
         )
     )
 
@@ -234,6 +253,13 @@ def _repair_labels(
     from voxhub.datatypes.labelmap.merge import repair_labels_after_merge
 
     repair_labels_after_merge(child, config, parents, changed)
+
+
+def _label_source(txn: VersionedTxn, info: InstanceInfo) -> LabelSource:
+    from voxhub.datatypes.imageblk.config import ImageConfig
+    from voxhub.datatypes.labelmap.synced import TxnLabels
+
+    return TxnLabels(txn, ImageConfig.from_json(info.config))
 
 
 def _imageblk_routes() -> list[BaseRoute]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.sync import synced_names
 from voxhub.server.level_names import derived_levels
 from voxhub.service import Service
 from voxhub.service.auth.viewer import prune
@@ -46,7 +47,7 @@ def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, An
             "RepoUUID": info.repo,
             "Compression": str(info.config.get("compression", "none")),
             "Checksum": "NoChecksum",
-            "Syncs": [],
+            "Syncs": list(synced_names(info)),
             "Versioned": info.versioned,
             "Tags": dict(info.tags),
             "IgnoredSettings": list(info.ignored_settings),

@@ -30,6 +30,7 @@ from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
 from voxhub.server.level_names import level_of
 from voxhub.server.observe import label_routes
+from voxhub.server.routes_sync import sync_routes
 from voxhub.server.routes_tags import tag_routes
 from voxhub.versioning.catalog import InstanceInfo
 
@@ -63,11 +64,13 @@ def _read_only(name: str, base: InstanceInfo, level: int) -> HTTPException:
 
 def datatype_routes(datatype: Datatype) -> list[BaseRoute]:
     """The instance routes of ``datatype`` (``CapabilityError`` if it has none), with
-    DVID's instance ``tags`` that every datatype shares."""
+    DVID's instance ``tags`` that every datatype shares and ``POST sync`` for those that
+    follow other instances."""
     if datatype.routes is None:
         raise CapabilityError(f"datatype {datatype.name!r} has no HTTP routes yet")
     try:
-        return [*datatype.routes(), *tag_routes()]
+        syncs = sync_routes() if datatype.sync_targets else []
+        return [*datatype.routes(), *tag_routes(), *syncs]
     except ModuleNotFoundError as e:
         raise CapabilityError(f"HTTP routes of {datatype.name!r} are not installed: {e}") from e
 

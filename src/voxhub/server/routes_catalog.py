@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, Api, ApiRoute, Param, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.datatypes.wire.offload import small_read
@@ -138,9 +139,11 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> InstanceInfo:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, name)  # 409
+        check_config_syncs(service, node.repo, name, typename, config)  # 400
         info = service.catalog.create_instance(
             node.uuid, name, typename, config, versioned=versioned, at=node.uuid
         )
+        build_synced(service, node.uuid, info)
         line = stamp(ctx.caller, f"added instance {name} [{typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])
         return info

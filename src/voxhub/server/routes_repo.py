@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
 from voxhub.errors import CapabilityError, InvalidRequest
@@ -64,7 +65,8 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> str:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, new.name)  # 409
-        service.catalog.create_instance(
+        check_config_syncs(service, node.repo, new.name, new.typename, new.config)  # 400
+        info = service.catalog.create_instance(
             node.uuid,
             new.name,
             new.typename,
@@ -74,6 +76,7 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
             ignored_settings=new.ignored,
             tags=new.tags,
         )
+        build_synced(service, node.uuid, info)
         line = stamp(ctx.caller, f"added instance {new.name} [{new.typename}] at {node.uuid}")
         service.catalog.append_repo_log(node.uuid, [line])
         return node.uuid

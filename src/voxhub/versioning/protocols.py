@@ -78,6 +78,12 @@ class VersionedTxn(VersionedReader, Protocol):
         is written only if the floor moves)."""
         ...
 
+    def joined(self, other: VersionedView) -> VersionedTxn:
+        """Another instance's view at the same node of the same store, inside this
+        transaction: reads see this transaction's writes, writes commit or abort with
+        them (``InvalidRequest`` for another store or node)."""
+        ...
+
 
 class VersionedView(VersionedReader, Protocol):
     """A versioned instance at one node: reads, plain writes, and transactions."""

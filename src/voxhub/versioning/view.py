@@ -16,6 +16,10 @@ landing on the committed node. Each write puts one marker's key, deletes the oth
 records the tkey in the version's write set (:mod:`voxhub.versioning.writesets`), all in
 that transaction.
 
+A transaction can also reach other instances at the same node (``joined``): a labelmap
+mutation updates the annotations that follow it in its own transaction
+(:mod:`voxhub.datatypes.sync`).
+
 A transaction can also move repo-wide id counters (``take_ids``, ``raise_id_floor``;
 :mod:`voxhub.versioning.counters`), unversioned keys shared by every node, so that ids
 are consumed together with the data that uses them.
@@ -50,7 +54,7 @@ from voxhub.versioning.keys import (
     write_set_key,
     writes_prefix,
 )
-from voxhub.versioning.protocols import VersionedTxn
+from voxhub.versioning.protocols import VersionedTxn, VersionedView
 from voxhub.versioning.records import decode_node
 
 T = TypeVar("T")
@@ -228,6 +232,7 @@ class _TxnView(_ViewBase):
             parent._instance_id, parent._version_id, parent._resolver, parent.versioned
         )
         self._txn = txn
+        self._parent = parent
 
     def _keys(self, tkey: bytes) -> list[bytes]:
         return [k for k, _ in self._txn.scan(*self._range(tkey), keys_only=True)]
@@ -264,6 +269,21 @@ class _TxnView(_ViewBase):
 
     def raise_id_floor(self, counter: str, floor: int) -> None:
         counters.raise_floor(self._txn, counter, floor)
+
+    def joined(self, other: VersionedView) -> VersionedTxn:
+        """``other`` (another instance at the same node of the same store) inside this
+        transaction: its reads see this transaction's writes and its writes commit or
+        abort with them. Refused for another store or node, or if ``other`` is refused
+        writes (its node committed while this instance is unversioned)."""
+        if not isinstance(other, VersionedKV) or other.store is not self._parent.store:
+            raise InvalidRequest(f"cannot join {other!r}: it lives in another store")
+        if other.node_uuid != self._parent.node_uuid:
+            raise InvalidRequest(
+                f"cannot join instance {other.instance_name!r} at node {other.node_uuid} "
+                f"to a transaction at node {self._parent.node_uuid}"
+            )
+        other._check_in(self._txn.get)
+        return _TxnView(self._txn, other)
 
 
 class VersionedKV(_ViewBase):

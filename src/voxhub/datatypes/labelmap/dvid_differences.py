@@ -52,7 +52,7 @@ LABELMAP_DIFFERENCES = DvidDifferences(
         NotServed("GET", "/help", "see /api/help/labelmap"),
         NotServed("POST", "/info", "instance settings are fixed at creation"),
         NotServed("POST", "/extents", "extents follow the voxels written"),
-        NotServed("POST", "/sync", "no syncs between instances"),
+        NotServed("POST", "/sync", "a labelmap follows nothing; annotations sync to it"),
         NotServed("GET", "/metadata", "an image-instance route; labelmap has info"),
         NotServed("POST", "/set-nextlabel/{label}", "admin: the counter is never lowered"),
         NotServed("GET", "/fvdb/{label}", "no NanoVDB export"),

@@ -30,7 +30,7 @@ from voxhub.datatypes.labelmap.keys import (
     index_history_key,
     index_key,
 )
-from voxhub.versioning.protocols import VersionedReader, VersionedTxn
+from voxhub.versioning.protocols import VersionedReader, VersionedTxn, VersionedView
 
 T = TypeVar("T")
 
@@ -86,6 +86,9 @@ class IndexHistoryTxn:
 
     def raise_id_floor(self, counter: str, floor: int) -> None:
         self._txn.raise_id_floor(counter, floor)
+
+    def joined(self, other: VersionedView) -> VersionedTxn:
+        return self._txn.joined(other)
 
 
 def keep_index_history(txn: VersionedTxn, mid: int) -> VersionedTxn:

@@ -29,9 +29,10 @@ from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.labelmap.counters import Counters, top_counted_id
 from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
-from voxhub.datatypes.labelmap.mapping import set_body
+from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label
+from voxhub.datatypes.labelmap.synced import Notify, ignore, mapping_change, voxel_change
 from voxhub.datatypes.labelmap.write import Deltas, apply_deltas, store_index
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
@@ -84,7 +85,9 @@ def ingest_indices(
     view.transact(run)
 
 
-def ingest_mappings(view: VersionedView, counters: Counters, bodies: dict[int, int]) -> None:
+def ingest_mappings(
+    view: VersionedView, counters: Counters, bodies: dict[int, int], notify: Notify = ignore
+) -> None:
     """Map each supervoxel of ``bodies`` to its body (0 retires it), all or none."""
     for sv, body in bodies.items():
         check_label(sv, "supervoxel")
@@ -93,9 +96,11 @@ def ingest_mappings(view: VersionedView, counters: Counters, bodies: dict[int, i
     view.check_writable()
 
     def run(txn: VersionedTxn) -> None:
+        before = bodies_of(txn, bodies)
         for sv, body in bodies.items():
             set_body(txn, sv, body)
         _see(txn, counters, [*bodies, *bodies.values()])
+        notify(txn, mapping_change(txn, before, bodies))
 
     view.transact(run)
 
@@ -106,8 +111,10 @@ def ingest_blocks(
     counters: Counters,
     scale: int,
     blocks: dict[Vec3, np.ndarray],
+    notify: Notify | None = None,
 ) -> None:
-    """Replace the whole blocks ``blocks`` (``{(z, y, x): supervoxel ids}``) at ``scale``."""
+    """Replace the whole blocks ``blocks`` (``{(z, y, x): supervoxel ids}``) at ``scale``;
+    ``notify`` (when something follows the labelmap) gets the scale-0 change."""
     layout = layouts[scale]
     for coord, block in blocks.items():
         if block.shape != layout.block_shape:
@@ -117,18 +124,24 @@ def ingest_blocks(
     tops = [top_counted_id(b) for b in blocks.values()]
 
     def run(txn: VersionedTxn) -> None:
+        old: list[np.ndarray | None] = []
         if scale == 0 and coords:
-            index_blocks(txn, layout, blocks)
+            old = index_blocks(txn, layout, blocks)
             grow_extents(txn, _cover(layout, coords))
         store_blocks(txn, layout, blocks)
         _see(txn, counters, tops)
+        if notify is not None and old:
+            after = [blocks[c] for c in coords]
+            notify(txn, voxel_change(txn, layout, coords, old, after))
 
     view.transact(run)
 
 
-def index_blocks(txn: VersionedTxn, layout: BlockLayout, blocks: dict[Vec3, np.ndarray]) -> None:
+def index_blocks(
+    txn: VersionedTxn, layout: BlockLayout, blocks: dict[Vec3, np.ndarray]
+) -> list[np.ndarray | None]:
     """Move the label indexes from what the scale-0 ``blocks`` hold now to what they will
-    hold (before they are stored)."""
+    hold (before they are stored); returns what they held (``None``: absent)."""
     coords = list(blocks)
     old = fetch_blocks(txn, layout, coords)
 
@@ -144,6 +157,7 @@ def index_blocks(txn: VersionedTxn, layout: BlockLayout, blocks: dict[Vec3, np.n
             if d:
                 deltas[sv].append((coord, d))
     apply_deltas(txn, deltas)
+    return old
 
 
 def _cover(layout: BlockLayout, coords: list[Vec3]) -> Box:

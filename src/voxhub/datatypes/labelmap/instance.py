@@ -16,7 +16,7 @@ from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS
 from voxhub.datatypes.imageblk.pyramid import build_pyramid
 from voxhub.datatypes.imageblk.read import check_request, read_extents, read_image
 from voxhub.datatypes.imageblk.write import coerce
-from voxhub.datatypes.labelmap import ingest, mutations, mutlog, split
+from voxhub.datatypes.labelmap import ingest, mutations, mutlog, split, synced
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.counters import Counters
 from voxhub.datatypes.labelmap.downsample import downsample_labels
@@ -29,6 +29,7 @@ from voxhub.datatypes.labelmap.maxlabel import MAX_SET_MAXLABEL, raise_maxlabel,
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
+from voxhub.datatypes.labelmap.synced import LabelSync, Notify
 from voxhub.datatypes.labelmap.write import write_label_blocks, write_labels
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
@@ -48,12 +49,15 @@ class LabelInstance:
         name: str,
         counters: Counters,
         versions: Versions | None = None,
+        sync: LabelSync | None = None,
     ) -> None:
         self.view = view
         self.name = name
         self.config = config
         self._counters = counters
         self._versions = versions
+        #: the instances following this labelmap (None: opened without the catalog)
+        self._sync = sync
         codec = config.make_codec()
         self._layouts = [config.layout(s, codec) for s in range(config.max_scale + 1)]
 
@@ -74,13 +78,25 @@ class LabelInstance:
         check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
-        write_labels(self.view, self.config, self._layouts, offset, arr, self._counters)
+        notify = self._voxel_notify()
+        write_labels(self.view, self.config, self._layouts, offset, arr, self._counters, notify)
 
     def write_blocks(self, blocks: Mapping[Vec3, np.ndarray]) -> None:
         """Write whole scale-0 blocks (block coordinate ``(z, y, x)`` → uint64 block of
         the block shape) in one transaction; the index, pyramid and extents follow."""
         self.view.check_writable()
-        write_label_blocks(self.view, self.config, self._layouts, blocks, self._counters)
+        notify = self._voxel_notify()
+        write_label_blocks(self.view, self.config, self._layouts, blocks, self._counters, notify)
+
+    def _voxel_notify(self) -> Notify | None:
+        """The followers' notification of a voxel write; ``None`` when nothing follows
+        (the write then spends nothing on working out its exact change)."""
+        sync = self._sync
+        return sync.notify if sync is not None and sync.followed() else None
+
+    @property
+    def _notify(self) -> Notify:
+        return self._sync.notify if self._sync is not None else synced.ignore
 
     def extents(self, scale: int = 0) -> Box | None:
         self.config.check_scale(scale, self.name)
@@ -400,12 +416,13 @@ class LabelInstance:
 
     def ingest_mappings(self, bodies: dict[int, int]) -> None:
         """Map each supervoxel of ``{sv: body}`` to its body; indexes are left as they are."""
-        ingest.ingest_mappings(self.view, self._counters, bodies)
+        ingest.ingest_mappings(self.view, self._counters, bodies, self._notify)
 
     def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None:
         """Replace whole blocks of supervoxel ids at ``scale``; no pyramid is derived."""
         self.config.check_scale(scale, self.name)
-        ingest.ingest_blocks(self.view, self._layouts, self._counters, scale, blocks)
+        notify = self._voxel_notify() if scale == 0 else None
+        ingest.ingest_blocks(self.view, self._layouts, self._counters, scale, blocks, notify)
 
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own
@@ -423,6 +440,7 @@ class LabelInstance:
             mut = self._mutation(txn, who)
             txn = keep_index_history(txn, mut.id)
             mutations.merge(txn, target, sources, mut)
+            self._notify(txn, synced.body_change([target, *sources]))
             return mut.id
 
         return self.view.transact(run)
@@ -461,7 +479,8 @@ class LabelInstance:
             fresh = iter(range(first, first + missing))
             split_id, remain_id = (c if c is not None else next(fresh) for c in chosen)
             ids = (split_id, remain_id)
-            split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mut)
+            change = split.split_supervoxel(txn, self.config, layouts, sv, runs, ids, mut)
+            self._notify(txn, change)
             return split_id, remain_id, mut.id
 
         return self.view.transact(run)
@@ -480,7 +499,9 @@ class LabelInstance:
             count = split.ids_needed(read_index(txn, body))
             first = self._counters.reserve(txn, count)
             fresh = list(range(first, first + count))
-            return split.split(txn, self.config, layouts, body, runs, fresh, mut), mut.id
+            new, change = split.split(txn, self.config, layouts, body, runs, fresh, mut)
+            self._notify(txn, change)
+            return new, mut.id
 
         return self.view.transact(run)
 
@@ -498,6 +519,7 @@ class LabelInstance:
             split.renumber(txn, pairs, muts)
             for new, _ in pairs:  # stored now: the counter must never hand them out
                 self._counters.see(txn, new)
+            self._notify(txn, synced.body_change([b for pair in pairs for b in pair]))
             return [m.id for m in muts]
 
         return self.view.transact(run)
@@ -514,6 +536,7 @@ class LabelInstance:
             txn = keep_index_history(txn, mut.id)
             new = self._counters.reserve(txn, 1)
             mutations.cleave(txn, body, supervoxels, new, mut)
+            self._notify(txn, synced.body_change([body, new]))
             return new, mut.id
 
         return self.view.transact(run)

@@ -8,6 +8,7 @@ from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.labelmap.history import Versions
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID
+from voxhub.datatypes.labelmap.synced import LabelSync
 from voxhub.storage.base import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo
 from voxhub.versioning.counters import StoreCounters
@@ -34,4 +35,6 @@ def open_label_instance(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> La
     view = hub.catalog.view(node_uuid, info.name)
     config = ImageConfig.from_json(info.config)
     versions = Versions(hub.catalog.node, lambda uuid: open_label_instance(hub, uuid, info))
-    return LabelInstance(view, config, info.name, counters_for(hub.store, info), versions)
+    sync = LabelSync(hub, node_uuid, info)
+    counters = counters_for(hub.store, info)
+    return LabelInstance(view, config, info.name, counters, versions, sync)

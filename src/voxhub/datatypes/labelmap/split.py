@@ -25,7 +25,9 @@ from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label, read_index
 from voxhub.datatypes.labelmap.mutlog import Mutation, record, record_sv_split, stamp
 from voxhub.datatypes.labelmap.rle import mask_in_box
+from voxhub.datatypes.labelmap.synced import body_change
 from voxhub.datatypes.labelmap.write import store_index
+from voxhub.datatypes.sync import LabelChange
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn
@@ -100,8 +102,9 @@ def split_supervoxel(
     runs: np.ndarray,
     new_ids: tuple[int, int],
     mut: Mutation,
-) -> None:
-    """Split supervoxel ``sv`` into its part inside ``runs`` and the rest (``new_ids``)."""
+) -> LabelChange:
+    """Split supervoxel ``sv`` into its part inside ``runs`` and the rest (``new_ids``);
+    returns what changed (for the labelmap's followers)."""
     sv = check_label(sv, "supervoxel")
     body = bodies_of(txn, [sv])[sv]
     if body == 0:
@@ -128,6 +131,7 @@ def split_supervoxel(
     stamp(index, mut)
     store_index(txn, index)
     raise_maxlabel(txn, max(new_ids))
+    return body_change([body], blocks=work.changed)
 
 
 def ids_needed(index: LabelIndex) -> int:
@@ -144,8 +148,9 @@ def split(
     runs: np.ndarray,
     fresh: Sequence[int],
     mut: Mutation,
-) -> int:
-    """Move the voxels of ``body`` inside ``runs`` to a new body; return its id.
+) -> tuple[int, LabelChange]:
+    """Move the voxels of ``body`` inside ``runs`` to a new body; return its id and what
+    changed (for the labelmap's followers).
 
     ``fresh`` holds reserved ids: the first is the new body, then two per supervoxel that
     the runs cut (its inside and outside parts). Supervoxels wholly inside keep their id.
@@ -185,7 +190,7 @@ def split(
     store_index(txn, index)
     store_index(txn, moved)
     raise_maxlabel(txn, new_body)
-    return new_body
+    return new_body, body_change([body, new_body], blocks=work.changed)
 
 
 def renumber(txn: VersionedTxn, pairs: Sequence[tuple[int, int]], muts: Sequence[Mutation]) -> None:

@@ -19,6 +19,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
+from voxhub.datatypes.labelmap.synced import Notify, voxel_change
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -37,11 +38,13 @@ def write_labels(
     offset: Vec3,
     data: np.ndarray,
     counters: Counters,
+    notify: Notify | None = None,
 ) -> None:
     """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0.
 
     The label counter is raised above the written ids in the same transaction, so it
     never lags the data and a write that does not land moves nothing (see below).
+    ``notify`` (when something follows the labelmap) gets the exact change in it.
     """
     view.check_writable()
     box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
@@ -70,7 +73,7 @@ def write_labels(
         block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
         return block
 
-    _write_blocks(view, config, layouts, coords, fill, box, top, counted, counters)
+    _write_blocks(view, config, layouts, coords, fill, box, top, counted, counters, notify)
 
 
 def write_label_blocks(
@@ -79,6 +82,7 @@ def write_label_blocks(
     layouts: Sequence[BlockLayout],
     blocks: Mapping[Vec3, np.ndarray],
     counters: Counters,
+    notify: Notify | None = None,
 ) -> None:
     """Write whole scale-0 blocks (block coordinate → uint64 block of the block shape),
     anywhere in the volume, in one transaction (DVID's ``POST blocks``): each pyramid
@@ -104,7 +108,7 @@ def write_label_blocks(
     def fill(i: int, before: np.ndarray | None) -> np.ndarray:
         return np.array(arrays[i], dtype=np.uint64, order="C")  # writable, ours
 
-    _write_blocks(view, config, layouts, coords, fill, extent, max(tops), counted, counters)
+    _write_blocks(view, config, layouts, coords, fill, extent, max(tops), counted, counters, notify)
 
 
 def _write_blocks(
@@ -117,10 +121,11 @@ def _write_blocks(
     top: int,
     counted: int,
     counters: Counters,
+    notify: Notify | None,
 ) -> None:
     """One transaction writing ``fill(i, stored block i or None)`` at ``coords[i]`` with
-    the label index, pyramid, extents (grown by ``extent``), maxlabel (``top``) and the
-    label counter (past ``counted``) following."""
+    the label index, pyramid, extents (grown by ``extent``), maxlabel (``top``), the
+    label counter (past ``counted``) and the labelmap's followers (``notify``) following."""
     layout = layouts[0]
     raise_counter = counted != 0 and not counters.covers(counted)
     pyramid = config.max_scale > 0
@@ -157,6 +162,9 @@ def _write_blocks(
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
+        if notify is not None:
+            after = [r[0] for r in results]
+            notify(txn, voxel_change(txn, layout, coords, old, after))
 
     view.transact(transaction)
 

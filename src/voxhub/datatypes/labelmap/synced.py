@@ -1,0 +1,135 @@
+"""A labelmap as a sync source (:mod:`voxhub.datatypes.sync`).
+
+Every mutating transaction of a labelmap ends by telling the instances that follow it
+what changed (:class:`~voxhub.datatypes.sync.LabelChange`), through :class:`LabelSync`,
+which the opener binds to the instance, node and store. They read the labelmap through
+:class:`TxnLabels`, a :class:`~voxhub.datatypes.sync.LabelSource` over the mutation's own
+transaction, so they see its uncommitted writes. Whether anything follows is known
+before the transaction (one ``get`` of the repo's generation), and voxel writes work out
+their exact change only then: nothing is spent when nothing follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout, fetch_blocks
+from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.labelmap.keys import index_key
+from voxhub.datatypes.labelmap.mapping import bodies_of
+from voxhub.datatypes.sync import LabelChange, followers_of, notify_label_change
+from voxhub.geometry import Vec3
+from voxhub.versioning.protocols import VersionedReader, VersionedTxn
+from voxhub.versioning.records import InstanceInfo
+
+
+class Notify(Protocol):
+    """Tells a labelmap's followers about one change, inside the mutation's txn."""
+
+    def __call__(self, txn: VersionedTxn, change: LabelChange) -> None: ...
+
+
+class LabelSync:
+    """The followers of one labelmap at one node."""
+
+    def __init__(self, access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
+        self._access, self._node, self._info = access, node_uuid, info
+
+    def followed(self) -> bool:
+        """Whether any instance follows the labelmap now (read outside transactions)."""
+        return bool(followers_of(self._access, self._info))
+
+    def notify(self, txn: VersionedTxn, change: LabelChange) -> None:
+        notify_label_change(txn, self._access, self._node, self._info, change)
+
+
+def ignore(txn: VersionedTxn, change: LabelChange) -> None:
+    """The :class:`Notify` of a labelmap nothing follows."""
+
+
+class TxnLabels:
+    """A labelmap read through a transaction view of it (a ``LabelSource``)."""
+
+    def __init__(self, reader: VersionedReader, config: ImageConfig) -> None:
+        self._reader = reader
+        self._layout = config.layout(0, config.make_codec())
+
+    @property
+    def block_shape(self) -> Vec3:
+        return self._layout.block_shape
+
+    def supervoxels_at(self, points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, np.int64).reshape(-1, 3)
+        out = np.zeros(len(pts), np.uint64)
+        if not len(pts):
+            return out
+        shape = np.array(self._layout.block_shape, np.int64)
+        blocks = pts // shape
+        coords, which = np.unique(blocks, axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        keys: list[Vec3] = [(int(z), int(y), int(x)) for z, y, x in coords.tolist()]
+        inner = pts - blocks * shape
+        for i, block in enumerate(fetch_blocks(self._reader, self._layout, keys)):
+            if block is None:
+                continue
+            sel = np.nonzero(which == i)[0]
+            local = inner[sel]
+            out[sel] = block[local[:, 0], local[:, 1], local[:, 2]]
+        return out
+
+    def bodies_of(self, supervoxels: np.ndarray) -> np.ndarray:
+        svs = np.asarray(supervoxels, np.uint64)
+        distinct = np.unique(svs)
+        table = bodies_of(self._reader, distinct.tolist())
+        bodies = np.array([table[int(v)] for v in distinct.tolist()], np.uint64)
+        return bodies[np.searchsorted(distinct, svs)] if svs.size else svs.copy()
+
+    def supervoxels_of(self, body: int) -> list[int]:
+        value = self._reader.get(index_key(body)) if body else None
+        return [] if value is None else sorted(LabelIndex.decode(body, value).supervoxel_sizes())
+
+
+def voxel_change(
+    txn: VersionedReader,
+    layout: BlockLayout,
+    coords: Sequence[Vec3],
+    before: Sequence[np.ndarray | None],
+    after: Sequence[np.ndarray],
+) -> LabelChange:
+    """The exact change of writing ``after`` over ``before`` (``None``: background) at
+    ``coords``: the blocks whose voxels differ and the bodies of the supervoxels involved,
+    mapped through ``txn`` (read it after the write's mapping changes)."""
+    blocks: set[Vec3] = set()
+    svs: set[int] = set()
+    for coord, old, new in zip(coords, before, after, strict=True):
+        base = old if old is not None else layout.background_block()
+        diff = base != new
+        if diff.any():
+            blocks.add(coord)
+            svs.update(np.unique(base[diff]).tolist())
+            svs.update(np.unique(new[diff]).tolist())
+    return LabelChange(frozenset(blocks), _bodies(txn, svs))
+
+
+def _bodies(reader: VersionedReader, svs: Iterable[int]) -> frozenset[int]:
+    table = bodies_of(reader, svs)
+    return frozenset(b for sv, b in table.items() if sv and b)
+
+
+def body_change(*bodies: Iterable[int], blocks: Iterable[Vec3] = ()) -> LabelChange:
+    """A change of the given bodies (and voxel blocks)."""
+    return LabelChange(frozenset(blocks), frozenset(b for group in bodies for b in group if b))
+
+
+def mapping_change(
+    txn: VersionedReader, before: dict[int, int], bodies: dict[int, int]
+) -> LabelChange:
+    """What ``POST mappings`` changed: the old bodies (``before``, read in the txn before
+    the write) and the new ones of every supervoxel it remapped."""
+    changed = [sv for sv, body in bodies.items() if before.get(sv) != body]
+    return body_change([before[sv] for sv in changed], [bodies[sv] for sv in changed])
