@@ -19,7 +19,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
-from voxhub.datatypes.labelmap.synced import Notify, voxel_change
+from voxhub.datatypes.labelmap.synced import Notify, block_change, collect_changes
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -27,8 +27,9 @@ from voxhub.versioning.protocols import VersionedTxn, VersionedView
 #: per-block changes of one supervoxel: ``[(block, delta voxels)]``
 Deltas = dict[int, list[tuple[Vec3, int]]]
 #: one written block: its stored value (``None``: background), the block reduced for the
-#: pyramid (``None``: no pyramid) and its label counts before and after
-Pasted = tuple[bytes | None, np.ndarray | None, dict[int, int], dict[int, int]]
+#: pyramid (``None``: no pyramid), its label counts before and after, and the supervoxels
+#: its write changed for the labelmap's followers (``None``: none, or nothing follows)
+Pasted = tuple[bytes | None, np.ndarray | None, dict[int, int], dict[int, int], set[int] | None]
 
 
 def write_labels(
@@ -144,11 +145,12 @@ def _write_blocks(
             was = count_labels(before) if before is not None else {}
             value = None if layout.is_background(block) else layout.codec.encode(block)
             small = downsample_labels(block, factor) if pyramid else None
-            return value, small, was, count_labels(block)
+            changed = block_change(layout, before, block) if notify is not None else None
+            return value, small, was, count_labels(block), changed
 
         results = parallel_map(paste, range(len(coords)))
         deltas: Deltas = defaultdict(list)
-        for coord, (_, _, was, now) in zip(coords, results, strict=True):
+        for coord, (_, _, was, now, _) in zip(coords, results, strict=True):
             for sv in was.keys() | now.keys():
                 d = now.get(sv, 0) - was.get(sv, 0)
                 if d:
@@ -163,8 +165,8 @@ def _write_blocks(
         if raise_counter:
             counters.see(txn, counted)
         if notify is not None:
-            after = [r[0] for r in results]
-            notify(txn, voxel_change(txn, layout, coords, old, after))
+            changes = zip(coords, (r[4] for r in results), strict=True)
+            notify(txn, collect_changes(txn, changes))
 
     view.transact(transaction)
 
