@@ -14,7 +14,9 @@ from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 if TYPE_CHECKING:
     from voxhub.client.hub import Hub
     from voxhub.client.labels import LabelVolume
+    from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
+    from voxhub.client.roi import Roi
 
 
 class Node:
@@ -231,3 +233,46 @@ class Node:
         if datatype_for(info.typename).name != "imageblk":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
         return Volume(self, name, self._hub.open_image(self.uuid, info))
+
+    def create_roi(self, name: str, block_size: int | Sequence[int] = 32) -> Roi:
+        """Create an roi instance (DVID's ``roi``): spans of ``block_size`` voxel blocks
+        (one edge, or ``(z, y, x)``; DVID's default 32)."""
+        from voxhub.datatypes.roi.config import RoiConfig
+
+        self._hub.check_writable(f"create_roi {name!r}")
+        size = block_size if isinstance(block_size, int) else list(block_size)
+        config = RoiConfig.create(size)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
+        )
+        return self.roi(name)
+
+    def roi(self, name: str) -> Roi:
+        """The roi instance ``name`` as seen at this node."""
+        from voxhub.client.roi import Roi
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "roi":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an roi")
+        return Roi(self, name, self._hub.open_roi(self.uuid, info))
+
+    def create_neuronjson(
+        self, name: str, *, versioned: bool = True, user: str | None = None
+    ) -> NeuronJson:
+        """Create a neuronjson instance (DVID's per-body JSON documents of neuron
+        metadata); ``user`` is who its writes through the handle are made by."""
+        self._hub.check_writable(f"create_neuronjson {name!r}")
+        self._hub.catalog.create_instance(
+            self.uuid, name, "neuronjson", {}, versioned=versioned, at=self.uuid
+        )
+        return self.neuronjson(name, user=user)
+
+    def neuronjson(self, name: str, *, user: str | None = None) -> NeuronJson:
+        """The neuronjson instance ``name`` as seen at this node (``user``: who writes
+        through this handle; by default the login name, or the remote client's user)."""
+        from voxhub.client.neuronjson import NeuronJson
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "neuronjson":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a neuronjson")
+        return NeuronJson(self, name, self._hub.open_neuronjson(self.uuid, info), user)
