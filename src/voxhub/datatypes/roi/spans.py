@@ -29,8 +29,7 @@ def normalize(spans: np.ndarray) -> np.ndarray:
 
     >>> normalize(np.array([[0, 1, 4, 6], [0, 1, 0, 2], [0, 1, 3, 3], [0, 0, 9, 9]]))
     array([[0, 0, 9, 9],
-           [0, 1, 0, 3],
-           [0, 1, 5, 6]])
+           [0, 1, 0, 6]])
     """
     spans = np.asarray(spans, dtype=np.int64).reshape(-1, 4)
     if len(spans) == 0:
