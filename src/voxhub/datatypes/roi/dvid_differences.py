@@ -26,7 +26,8 @@ ROI_DIFFERENCES = DvidDifferences(
         "included the origin in ROI); more than 1,000,000 subvolumes is a 413; "
         "optimized=true (DVID's hole-merging partition) is a 400; batchsize is required "
         "(as DVID, which documents a default of 8 but refuses its absence).",
-        "?roi=<name> on image and labelmap raw and isotropic reads masks voxels: a voxel "
+        "?roi=<name> on image and labelmap raw and isotropic reads (and labelmap "
+        "pseudocolor) masks voxels: a voxel "
         "is kept when it lies in the ROI (DVID keeps or drops whole blocks of the volume "
         "and goes wrong when the two block sizes differ); at ?scale=N a voxel v is kept "
         "when the scale-0 voxel v*2^N is. POST raw with ?roi= is a 400 (DVID writes only "
