@@ -21,7 +21,7 @@ def _blocks(spans: np.ndarray) -> set[tuple[int, int, int]]:
     return {(x, y, z) for z, y, x0, x1 in spans.tolist() for x in range(x0, x1 + 1)}
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(span_st, min_size=1, max_size=15), st.integers(1, 5))
 def test_subvolumes_tile_the_roi(raw: list[list[int]], batch: int) -> None:
     spans = normalize(np.array(raw))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.datatypes.roi import keys
@@ -128,3 +130,42 @@ def test_doctor_reads_every_plane_and_names_a_corrupt_one(service: Service) -> N
     assert [f.problem.message for f in found] == [
         "roi plane z=1 holds no spans or a span with x1 < x0"
     ]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "delete", "commit-and-branch"]),
+            st.lists(
+                st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 5)),
+                max_size=4,
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_every_node_reads_what_was_last_set_on_its_own_path(
+    steps: list[tuple[str, list[tuple[int, int, int]]]],
+) -> None:
+    """At every node of a growing DAG, the spans read are those of the last set or delete
+    on the path from the root; committed ancestors keep theirs."""
+    service = Service(open_store("memory://"))
+    current = _repo(service)
+    expected: dict[str, list[list[int]]] = {current: []}
+    for op, cells in steps:
+        roi = open_roi(service, current, "med")
+        if op == "set":
+            spans = [[z, y, x, x + 1] for z, y, x in cells]
+            put(roi, spans)
+            expected[current] = check_spans(spans).tolist()
+        elif op == "delete":
+            roi.delete()
+            expected[current] = []
+        else:
+            service.catalog.commit(current)
+            child = service.catalog.branch(current, f"b{len(expected)}").uuid
+            expected[child] = expected[current]
+            current = child
+        for node, spans in expected.items():
+            assert open_roi(service, node, "med").spans().tolist() == spans

@@ -105,8 +105,9 @@ def _posted_points(value: Any) -> np.ndarray:
 
 
 async def get_ptquery(request: Request, ctx: InstanceContext) -> Response:
-    """As POST, with the points as a GET body (a read: read-only clients and readers may
-    ask); without a body 400, as DVID answers every GET."""
+    """As POST, the points sent as a GET body (what read-only clients send); 400 without.
+
+    DVID answers every GET with 400."""
     points = await read_json(request, "ptquery body", _get_points)
     inside = await run_in_threadpool(lambda: open_instance(ctx).contains(points))
     return JSONResponse(inside.tolist())
@@ -119,7 +120,9 @@ def _get_points(value: Any) -> np.ndarray:
 
 
 async def get_partition(request: Request, ctx: InstanceContext) -> Response:
-    """DVID's subvolumes of ``batchsize``³ blocks covering the ROI (see :mod:`.partition`)."""
+    """DVID's subvolumes of ``batchsize``³ blocks covering the ROI (``batchsize`` required).
+
+    See :mod:`voxhub.datatypes.roi.partition`."""
     text = request.query_params.get("batchsize")
     if text is None:
         raise InvalidRequest("partition needs ?batchsize=N (blocks per subvolume edge)")
