@@ -15,8 +15,10 @@ if TYPE_CHECKING:
     from voxhub.client.hub import Hub
     from voxhub.client.keyvalue import KeyValue
     from voxhub.client.labels import LabelVolume
+    from voxhub.client.labelsz import LabelSizes
     from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
+    from voxhub.client.roi import Roi
 
 
 class Node:
@@ -227,12 +229,66 @@ class Node:
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
         return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
 
+    def create_labelsz(
+        self,
+        name: str,
+        *,
+        annotations: str | None = None,
+        roi: str | tuple[str, Node | str] | None = None,
+    ) -> LabelSizes:
+        """Create a labelsz instance counting the elements of each body in the annotation
+        instance ``annotations`` (kept exact by every element write and labelmap
+        mutation), limited to ``roi`` if given: ``(roi name, committed node)`` or DVID's
+        ``"<roi name>,<uuid>"``. Bodies are counted now."""
+        from voxhub.datatypes.labelsz.config import check_labelsz_config
+
+        self._hub.check_writable(f"create_labelsz {name!r}")
+        if isinstance(roi, tuple):
+            roi_name, at = roi
+            roi = f"{roi_name},{at.uuid if isinstance(at, Node) else at}"
+        config = check_labelsz_config(
+            "labelsz", {"sync": [annotations] if annotations else [], "roi": roi}
+        )
+        self._hub.create_synced(self.uuid, name, "labelsz", config)
+        return self.labelsz(name)
+
+    def labelsz(self, name: str) -> LabelSizes:
+        """The labelsz instance ``name`` as seen at this node."""
+        from voxhub.client.labelsz import LabelSizes
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "labelsz":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelsz")
+        return LabelSizes(self, name, self._hub.open_labelsz(self.uuid, info))
+
     def volume(self, name: str) -> Volume:
         """The image volume ``name`` as seen at this node."""
         info = self._instance_info(name)
         if datatype_for(info.typename).name != "imageblk":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
         return Volume(self, name, self._hub.open_image(self.uuid, info))
+
+    def create_roi(self, name: str, block_size: int | Sequence[int] = 32) -> Roi:
+        """Create an roi instance (DVID's ``roi``): spans of ``block_size`` voxel blocks
+        (one edge, or ``(z, y, x)``; DVID's default 32)."""
+        from voxhub.datatypes.roi.config import RoiConfig
+
+        self._hub.check_writable(f"create_roi {name!r}")
+        size = block_size if isinstance(block_size, int) else list(block_size)
+        config = RoiConfig.create(size)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
+        )
+        return self.roi(name)
+
+    def roi(self, name: str) -> Roi:
+        """The roi instance ``name`` as seen at this node."""
+        from voxhub.client.roi import Roi
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "roi":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an roi")
+        return Roi(self, name, self._hub.open_roi(self.uuid, info))
 
     def create_neuronjson(
         self, name: str, *, versioned: bool = True, user: str | None = None

@@ -7,13 +7,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from voxhub.client.backend import ImageAccess, LabelAccess
 from voxhub.client.hub import Hub
+from voxhub.client.labelsz import LabelszAccess
 from voxhub.client.remote.catalog import RemoteCatalog
 from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
 from voxhub.client.remote.keyvalue import RemoteKeyValue
 from voxhub.client.remote.labels import RemoteLabels
+from voxhub.client.remote.labelsz import RemoteLabelsz
 from voxhub.client.remote.neuronjson import RemoteNeuronJson
+from voxhub.client.remote.roi import RemoteRoi
 from voxhub.client.remote.transport import Transport
+from voxhub.client.roi import RoiAccess
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
@@ -108,6 +112,9 @@ class RemoteHub(Hub):
     def forget_extents(self, node_uuid: str, instance: str) -> None:
         self._extents.forget(node_uuid, instance)
 
+    def open_labelsz(self, node_uuid: str, info: InstanceInfo) -> LabelszAccess:
+        return RemoteLabelsz(self._http, node_uuid, info)
+
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         return RemoteLabels(
             self._http,
@@ -117,6 +124,9 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
+        return RemoteRoi(self._http, node_uuid, info)
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> RemoteNeuronJson:
         return RemoteNeuronJson(self._http, node_uuid, info)

@@ -128,6 +128,9 @@ PATH_PARAMS: dict[str, Schema] = {
     "nblocks": _pattern(r"[0-9]{1,6}", "how many blocks along x"),
     "count": _pattern(r"[0-9]{1,6}", "how many label ids to reserve"),
     "label": _pattern(r"[0-9]{1,20}", "a uint64 label id (0 is the background)"),
+    "kind": _pattern(r"[A-Za-z]{1,16}", "an element kind: PostSyn, PreSyn, Gap, Note, AllSyn"),
+    "n": _pattern(r"[0-9]{1,10}", "how many bodies to answer"),
+    "threshold": _pattern(r"[0-9]{1,10}", "the least count answered"),
     "first": _pattern(r"[0-9]{1,20}", "the first label of an inclusive range"),
     "last": _pattern(r"[0-9]{1,20}", "the last label of an inclusive range"),
     "beg": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the first version"),
@@ -174,6 +177,8 @@ def flag_param(name: str, description: str = "") -> Param:
 
 
 SUPERVOXELS = flag_param("supervoxels", "supervoxel ids instead of bodies")
+#: DVID's mask of voxel reads by an roi instance
+ROI = Param("roi", {"type": "string", "pattern": NAME_PATTERN}, "voxels outside this roi read as 0")
 #: DVID's caller identification, accepted by every route
 CALLER = (
     Param("u", {"type": "string", "maxLength": 64}, "the user making the request"),
