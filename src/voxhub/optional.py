@@ -26,6 +26,7 @@ EXTRA_OF = {
     "h5py": "io",
     "PIL": "io",
     "tqdm": "io",
+    "pandas": "io",
 }
 
 
