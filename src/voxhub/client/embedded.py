@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
+from voxhub.datatypes.annotation.instance import AnnotationInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.service import Service
 from voxhub.storage import KVStore
@@ -54,3 +55,6 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationInstance:
+        return AnnotationInstance(self.service, node_uuid, info)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
@@ -67,6 +68,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        """The annotation instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"annotation instances are not available through {self!r} yet")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(
