@@ -25,6 +25,7 @@ from voxhub.versioning.catalog import (
     NodeInfo,
     register_merge_finisher,
 )
+from voxhub.versioning.dag import check_merge
 from voxhub.versioning.merge import MAX_REPORTED
 
 
@@ -60,7 +61,9 @@ def begin_merge(
 ) -> NodeInfo:
     """The first half of :func:`merge_nodes`: check conflicts, create the pending child."""
     if not resolve:
-        _check_items(catalog, parents)
+        nodes = [catalog.node(p) for p in parents]
+        check_merge(nodes)  # the catalog checks again; items are compared only if valid
+        _check_items(catalog, [n.uuid for n in nodes])
     return catalog.begin_merge(
         parents, note=note, resolve=resolve, describe=_describe, derived=_derived
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voxhub.datatypes.sync_config import sync_from_settings
 from voxhub.datatypes.wire.dvid_settings import FromSettings, parse_xyz
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Vec3
@@ -47,11 +48,6 @@ def config_from_settings(typename: str, settings: dict[str, Any]) -> FromSetting
     config: dict[str, Any] = {}
     if "blocksize" in settings:
         config["block_shape"] = [int(v) for v in parse_xyz("BlockSize", settings["blocksize"], int)]
-    if "sync" in settings:
-        from voxhub.datatypes.sync_config import parse_sync_names
-
-        names = parse_sync_names(settings["sync"], "Sync")
-        if names:
-            config["sync"] = names
+    config.update(sync_from_settings(settings))
     ignored = frozenset(settings) - USED_SETTINGS
     return FromSettings(check_config(typename, config), ignored)

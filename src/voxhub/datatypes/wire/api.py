@@ -148,7 +148,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "coord": _pattern(_triple(_INT), "an element position x_y_z"),
     "from_coord": _pattern(_triple(_INT), "the element's position x_y_z"),
     "to_coord": _pattern(_triple(_INT), "its new position x_y_z"),
-    "tag": {"type": "string", "minLength": 1, "maxLength": 256, "description": "an element tag"},
+    "tag": _pattern(r"[^/]{1,256}", "an element tag"),
     "roi": _pattern(r"[A-Za-z0-9_.-]{1,64}(,[0-9a-f]{1,32})?", "an roi instance name[,uuid]"),
 }
 
