@@ -122,6 +122,9 @@ class Datatype:
     #: node, with the catalog at hand (used instead of ``repair_merge``)
     check_merge: Callable[[Catalog, Sequence[str], InstanceInfo], list[str]] | None = None
     repair_merge_at: Callable[[Catalog, NodeInfo, InstanceInfo, set[bytes]], None] | None = None
+    #: what a diff between two nodes names, given the keys that differ (``None``: each
+    #: key, described by ``describe_tkey``)
+    diff_items: Callable[[Catalog, str, str, InstanceInfo, list[bytes]], list[str]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -277,6 +280,7 @@ def _register_builtins() -> None:
             element_source=_annotation_element_source,
             check_merge=_annotation_check_merge,
             repair_merge_at=_annotation_repair_merge,
+            diff_items=_annotation_diff,
         )
     )
 
@@ -457,3 +461,11 @@ def _annotation_repair_merge(
     from voxhub.datatypes.annotation.merge import repair_merge_at
 
     repair_merge_at(catalog, child, info, changed)
+
+
+def _annotation_diff(
+    catalog: Catalog, a: str, b: str, info: InstanceInfo, tkeys: list[bytes]
+) -> list[str]:
+    from voxhub.datatypes.annotation.merge import diff_items
+
+    return diff_items(catalog, a, b, info, tkeys)

@@ -112,6 +112,22 @@ def _sides(
     return base, sides
 
 
+def diff_items(
+    catalog: Catalog, a: str, b: str, info: InstanceInfo, tkeys: list[bytes]
+) -> list[str]:
+    """The elements that differ between nodes ``a`` and ``b`` (``tkeys``: the keys that
+    differ), by position; derived keys name nothing of their own."""
+    blocks = sorted(block_of(t) for t in tkeys if t[:1] == BLOCK)
+    at_a = read_blocks(catalog.view(a, info.name), blocks)
+    at_b = read_blocks(catalog.view(b, info.name), blocks)
+    found: list[int] = []
+    for block in blocks:
+        old = _records(at_a.get(block, Elements.empty()))
+        new = _records(at_b.get(block, Elements.empty()))
+        found.extend(k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+    return [f"element at {format_pos(p)}" for p in key_positions(np.asarray(found, np.int64))]
+
+
 def check_merge(catalog: Catalog, parents: Sequence[str], info: InstanceInfo) -> list[str]:
     """The elements changed differently on several sides of a merge of ``parents``."""
     blocks = _changed_blocks(catalog, parents, info.name)
