@@ -84,4 +84,3 @@ def test_label_views_stay_per_version(root: Node) -> None:
     assert zyx(a.annotations("syn").label(9)) == [[3, 2, 1], [7, 6, 5]]
     assert zyx(b.annotations("syn").label(9)) == []
     assert zyx(root.annotations("syn").label(1)) == [[3, 2, 1], [7, 6, 5]]
-

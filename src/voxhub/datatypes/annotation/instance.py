@@ -94,7 +94,8 @@ class AnnotationInstance:
         return all_blocks(self.view)
 
     def all_elements(self) -> Elements:
-        return concat([b for _, b in self.all_blocks()])
+        """Every element, in position order."""
+        return concat([b for _, b in self.all_blocks()]).sorted()
 
     def tag(self, tag: str) -> Elements:
         """Elements carrying ``tag`` (walks the stored blocks)."""
@@ -103,7 +104,7 @@ class AnnotationInstance:
             hit = [i for i, ex in enumerate(batch.extra.tolist()) if ex and tag in ex[0]]
             if hit:
                 parts.append(batch.take(np.asarray(hit, np.int64)))
-        return concat(parts)
+        return concat(parts).sorted()
 
     def roi(self, name: str, node_uuid: str | None = None) -> Elements:
         """Elements inside the roi instance ``name`` (at ``node_uuid``, else this node)."""
@@ -122,7 +123,7 @@ class AnnotationInstance:
             batch = found[block]
             inside = roi_contains(reader, batch.pos.astype(np.int64))
             parts.append(batch.take(np.flatnonzero(inside)))
-        return concat(parts)
+        return concat(parts).sorted()
 
     def supervoxels_of(self, body: int) -> list[int]:
         """The supervoxels of ``body`` in the synced labelmap (400 if not synced)."""

@@ -75,7 +75,7 @@ def elements_in(reader: VersionedReader, box: Box, shape: Vec3) -> Elements:
         batch = found[block]
         inside = np.all((batch.pos >= lo) & (batch.pos < hi), axis=1)
         parts.append(batch if inside.all() else batch.take(np.flatnonzero(inside)))
-    return concat(parts)
+    return concat(parts).sorted()
 
 
 def elements_at(reader: VersionedReader, keys: np.ndarray, shape: Vec3) -> Elements:
@@ -89,4 +89,4 @@ def elements_at(reader: VersionedReader, keys: np.ndarray, shape: Vec3) -> Eleme
     for block in sorted(found):
         batch = found[block]
         parts.append(batch.take(np.flatnonzero(np.isin(batch.keys(), keys))))
-    return concat(parts)
+    return concat(parts).sorted()
