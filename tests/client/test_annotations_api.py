@@ -48,7 +48,8 @@ def test_annotations_round_trip_and_follow_the_labels(hub: Hub) -> None:
     assert ann.counts(2) == {"PostSyn": 1, "Note": 1}
     assert [d["Pos"] for d in ann.tag("t")] == [[1, 2, 3]]
     lv.merge(1, [2])
-    assert len(ann.label(1)) == 4 and len(ann.label(2)) == 0
+    assert len(ann.label(1)) == 4
+    assert len(ann.label(2)) == 0
     ann.move((3, 2, 20), (4, 2, 20))
     assert ann.label(1).relationships()[0] == ((3, 2, 1), "PreSynTo", (4, 2, 20))
     ann.delete((4, 2, 20))
