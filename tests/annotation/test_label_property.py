@@ -84,10 +84,10 @@ def test_label_views_equal_a_recount(steps: list[tuple[Any, ...]]) -> None:
         node.create_labels("seg", block_shape=(8, 8, 8))[0:SIDE, 0:SIDE, 0:SIDE] = seg
         node.create_annotations("syn", sync="seg", block_shape=(8, 8, 8))
         others: list[Node] = []
-        for step in steps:
+        for i, step in enumerate(steps):
             if step[0] == "newversion":
                 node.commit()
-                sibling = node.branch(f"b{len(others)}") if step[1] else None
+                sibling = node.branch(f"b{i}") if step[1] else None
                 if sibling is not None:
                     others.append(sibling)
                 node = node.newversion()

@@ -50,6 +50,9 @@ class Edits:
     labels: LabelSource | None
     before: dict[Vec3, Elements] = field(default_factory=dict)
     after: dict[Vec3, Elements] = field(default_factory=dict)
+    #: position keys each block's edits touched: derived data is updated for those only,
+    #: so a batch costs what it changes, not what its blocks already hold
+    touched: dict[Vec3, list[np.ndarray]] = field(default_factory=dict)
 
     def load(self, blocks: list[Vec3]) -> None:
         """Read the blocks not read yet."""
@@ -64,8 +67,11 @@ class Edits:
             self.load([block])
         return self.after.get(block, self.before[block])
 
-    def put(self, block: Vec3, elements: Elements) -> None:
+    def put(self, block: Vec3, elements: Elements, touched: np.ndarray) -> None:
+        """Replace the block's elements; ``touched``: the position keys whose element
+        may have changed (added, removed or edited)."""
         self.after[block] = elements
+        self.touched.setdefault(block, []).append(np.asarray(touched, np.int64))
 
     def blocks_of(self, pos: np.ndarray) -> list[Vec3]:
         return _blocks(pos, self.shape)
@@ -75,18 +81,21 @@ class Edits:
         """Store the changed blocks and update references, filings and indexes; return
         the bodies whose elements changed (empty when not synced)."""
         changed = [b for b, new in self.after.items() if not new.same_as(self.before[b])]
+        olds, news = [], []
         for b in changed:
             new = self.after[b]
             if len(new):
                 self.txn.put(block_tkey(b), encode_block(new))
             else:
                 self.txn.delete(block_tkey(b))
-        olds = concat([self.before[b] for b in changed])
-        news = concat([self.after[b] for b in changed])
-        self._update_refs(olds, news)
+            keys = np.unique(np.concatenate(self.touched[b]))
+            old = self.before[b]
+            olds.append(old.take(np.flatnonzero(np.isin(old.keys(), keys))))
+            news.append(new.take(np.flatnonzero(np.isin(new.keys(), keys))))
+        self._update_refs(concat(olds), concat(news))
         if self.labels is None:
             return frozenset()
-        return self._update_filing(changed)
+        return self._update_filing(changed, olds, news)
 
     def _update_refs(self, olds: Elements, news: Elements) -> None:
         """Drop the references of relationships that went, add those that came."""
@@ -109,31 +118,46 @@ class Edits:
             current = np.unique(np.concatenate([current, mine[add]]))
             write_pairs(self.txn, tkey, current["a"], current["b"])
 
-    def _update_filing(self, changed: list[Vec3]) -> frozenset[int]:
-        """Re-file the changed blocks' elements and update the supervoxels' indexes."""
+    def _update_filing(
+        self, changed: list[Vec3], olds: list[Elements], news: list[Elements]
+    ) -> frozenset[int]:
+        """Re-file the touched elements of the changed blocks and update the indexes."""
         assert self.labels is not None
+        filings = [decode_pairs(self.txn.get(filing_tkey(b)), "<u8") for b in changed]
+        # supervoxels of new positions, looked up together (one read per label block)
+        unknown = [~np.isin(new.keys(), f[0]) for new, f in zip(news, filings, strict=True)]
+        wanted = [new.pos[u] for new, u in zip(news, unknown, strict=True)]
+        looked = (
+            self.labels.supervoxels_at(np.concatenate(wanted).astype(np.int64))
+            if wanted and sum(len(w) for w in wanted)
+            else np.zeros(0, np.uint64)
+        )
+        at = 0
         gone_keys: list[np.ndarray] = []
         gone_svs: list[np.ndarray] = []
         came: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for block in changed:
-            old, new = self.before[block], self.after[block]
-            fkeys, fsvs = decode_pairs(self.txn.get(filing_tkey(block)), "<u8")
+        for block, old, new, (fkeys, fsvs), u in zip(
+            changed, olds, news, filings, unknown, strict=True
+        ):
             new_keys = new.keys()
             svs = np.zeros(len(new), np.uint64)
-            known = np.isin(new_keys, fkeys)
-            svs[known] = fsvs[np.searchsorted(fkeys, new_keys[known])]
-            if (~known).any():
-                svs[~known] = self.labels.supervoxels_at(new.pos[~known].astype(np.int64))
-            write_pairs(self.txn, filing_tkey(block), new_keys, svs)
+            svs[~u] = fsvs[np.searchsorted(fkeys, new_keys[~u])]
+            svs[u] = looked[at : at + int(u.sum())]
+            at += int(u.sum())
+            keep = ~np.isin(fkeys, old.keys())
+            keys = np.concatenate([fkeys[keep], new_keys])
+            values = np.concatenate([fsvs[keep], svs])
+            order = np.argsort(keys, kind="stable")
+            write_pairs(self.txn, filing_tkey(block), keys[order], values[order])
             # an element leaves its index if it went or changed kind; joins it likewise
             old_pairs = pairs_view(old.keys(), old.kind)
             new_pairs = pairs_view(new_keys, new.kind)
             left = ~np.isin(old_pairs, new_pairs)
             joined = ~np.isin(new_pairs, old_pairs)
             if left.any():
-                keys = old.keys()[left]
-                gone_keys.append(keys)
-                gone_svs.append(fsvs[np.searchsorted(fkeys, keys)])
+                lk = old.keys()[left]
+                gone_keys.append(lk)
+                gone_svs.append(fsvs[np.searchsorted(fkeys, lk)])
             if joined.any():
                 came.append((new_keys[joined], new.kind[joined], svs[joined]))
         return self._update_indexes(gone_keys, gone_svs, came)

@@ -37,8 +37,9 @@ def add_elements(edits: Edits, batch: Elements) -> None:
     for block, idx in group_rows(blocks_of(batch.pos, edits.shape)):
         new = batch.take(idx)
         old = edits.block(block)
-        kept = old.take(np.flatnonzero(~np.isin(old.keys(), new.keys())))
-        edits.put(block, concat([kept, new]).sorted())
+        new_keys = new.keys()
+        kept = old.take(np.flatnonzero(~np.isin(old.keys(), new_keys)))
+        edits.put(block, concat([kept, new]).sorted(), new_keys)
 
 
 def _check_partners(edits: Edits, batch: Elements) -> None:
@@ -106,15 +107,15 @@ def _update_sources(edits: Edits, sources: np.ndarray, old_key: int, new_pos: Ve
         return
     pos = key_positions(sources)
     for block in edits.blocks_of(pos):
-        edits.put(block, _retarget(edits.block(block), old_key, new_pos))
+        edits.put(block, _retarget(edits.block(block), old_key, new_pos), sources)
 
 
 def delete_element(edits: Edits, zyx: Vec3) -> None:
     """Delete the element at ``zyx`` and every relationship pointing at it (400 if none)."""
     block, elements, i = _find(edits, zyx)
     sources = _pointing_at(edits, zyx)
-    edits.put(block, elements.take(np.delete(np.arange(len(elements)), i)))
     key = int(pos_keys(np.asarray([zyx]))[0])
+    edits.put(block, elements.take(np.delete(np.arange(len(elements)), i)), np.asarray([key]))
     _update_sources(edits, sources, key, None)
 
 
@@ -136,6 +137,6 @@ def move_element(edits: Edits, src: Vec3, dst: Vec3) -> None:
     sources = _pointing_at(edits, src)
     moved = _retarget(elements.take(np.asarray([i])), key, dst)
     moved.pos[:] = dst
-    edits.put(block, elements.take(np.delete(np.arange(len(elements)), i)))
-    edits.put(dst_block, concat([edits.block(dst_block), moved]).sorted())
+    edits.put(block, elements.take(np.delete(np.arange(len(elements)), i)), np.asarray([key]))
+    edits.put(dst_block, concat([edits.block(dst_block), moved]).sorted(), np.asarray([dst_key]))
     _update_sources(edits, sources, key, dst)
