@@ -19,6 +19,7 @@ voxels away, both related, clustered around a few hundred centres — then times
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import shutil
@@ -69,7 +70,7 @@ def synapses(count: int, n: int, seed: int = 0) -> list[list[dict[str, Any]]]:
     elements in all, clustered, positions unique."""
     rng = np.random.default_rng(seed)
     centres = rng.integers(32, n - 32, (max(8, count // 4000), 3))
-    taken: set[tuple[int, int, int]] = set()
+    taken: set[tuple[int, ...]] = set()
     out: list[list[dict[str, Any]]] = []
     total = 0
     while total < count:
@@ -122,10 +123,8 @@ def mutate(lv: Any, count: int, seed: int = 1) -> None:
                 pass  # b was merged away already
         else:
             a, b = merged.pop()
-            try:
+            with contextlib.suppress(voxhub.errors.VoxhubError):
                 lv.cleave(a, [b])
-            except voxhub.errors.VoxhubError:
-                pass
 
 
 def main() -> None:
