@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
+from voxhub.client.neuronjson import login_user
 from voxhub.datatypes.annotation.instance import AnnotationInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
 from voxhub.service import Service
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -58,3 +60,7 @@ class EmbeddedHub(Hub):
 
     def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationInstance:
         return AnnotationInstance(self.service, node_uuid, info)
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonInstance:
+        view = self.catalog.view(node_uuid, info.name)
+        return NeuronJsonInstance(view, info.name, default_user=login_user())

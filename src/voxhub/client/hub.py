@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
 from voxhub.errors import CapabilityError, NotFound, ReadOnlyError
@@ -72,6 +73,10 @@ class Hub(ABC):
     def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
         """The annotation instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"annotation instances are not available through {self!r} yet")
+
+    def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
+        """The neuronjson instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"neuronjson instances are not available through {self!r}")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
     from voxhub.client.labels import LabelVolume
+    from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
 
 
@@ -263,3 +264,24 @@ class Node:
         if datatype_for(info.typename).name != "imageblk":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
         return Volume(self, name, self._hub.open_image(self.uuid, info))
+
+    def create_neuronjson(
+        self, name: str, *, versioned: bool = True, user: str | None = None
+    ) -> NeuronJson:
+        """Create a neuronjson instance (DVID's per-body JSON documents of neuron
+        metadata); ``user`` is who its writes through the handle are made by."""
+        self._hub.check_writable(f"create_neuronjson {name!r}")
+        self._hub.catalog.create_instance(
+            self.uuid, name, "neuronjson", {}, versioned=versioned, at=self.uuid
+        )
+        return self.neuronjson(name, user=user)
+
+    def neuronjson(self, name: str, *, user: str | None = None) -> NeuronJson:
+        """The neuronjson instance ``name`` as seen at this node (``user``: who writes
+        through this handle; by default the login name, or the remote client's user)."""
+        from voxhub.client.neuronjson import NeuronJson
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "neuronjson":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a neuronjson")
+        return NeuronJson(self, name, self._hub.open_neuronjson(self.uuid, info), user)

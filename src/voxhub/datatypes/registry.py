@@ -284,6 +284,29 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.neuronjson import keys as neuronjson_keys
+    from voxhub.datatypes.neuronjson.dvid_differences import NEURONJSON_DIFFERENCES
+    from voxhub.datatypes.neuronjson.settings import (
+        check_neuronjson_config,
+        neuronjson_config_from_settings,
+    )
+
+    _register(
+        Datatype(
+            name="neuronjson",
+            typenames=("neuronjson",),
+            describe_tkey=neuronjson_keys.describe_tkey,
+            summary="Per-body JSON documents (neuron metadata) with per-field user and time "
+            "stamps, field-level updates and queries.",
+            routes=_neuronjson_routes,
+            describe_instance=_describe_neuronjson,
+            config_from_settings=neuronjson_config_from_settings,
+            check_config=check_neuronjson_config,
+            check_values=_neuronjson_values,
+            dvid_differences=NEURONJSON_DIFFERENCES,
+        )
+    )
+
 
 def _repair_labels(
     child: VersionedView,
@@ -469,3 +492,22 @@ def _annotation_diff(
     from voxhub.datatypes.annotation.merge import diff_items
 
     return diff_items(catalog, a, b, info, tkeys)
+
+
+# -- neuronjson (loaded on first use) ------------------------------------------------------
+def _neuronjson_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.neuronjson.routes")
+    routes: list[BaseRoute] = module.neuronjson_routes()
+    return routes
+
+
+def _describe_neuronjson(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.neuronjson.dvid_info import neuronjson_info_json
+
+    return neuronjson_info_json(access, node_uuid, info)
+
+
+def _neuronjson_values(config: dict[str, Any]) -> ValueCheck:
+    from voxhub.datatypes.neuronjson.health import neuronjson_value_check
+
+    return neuronjson_value_check(config)
