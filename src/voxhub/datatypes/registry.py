@@ -106,6 +106,9 @@ class Datatype:
     level_routes: Callable[[], list[BaseRoute]] | None = None
     #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
     dvid_differences: DvidDifferences = NO_DIFFERENCES
+    #: instance paths (``"/ptquery"``) whose POST only reads (DVID's queries with a JSON
+    #: body): a caller who may read the node may ask
+    read_posts: frozenset[str] = frozenset()
     #: sync between instances (:mod:`voxhub.datatypes.sync`): the datatype families its
     #: instances may follow (``POST sync`` is served when not empty), what it does inside
     #: a followed labelmap's or annotation's transaction, how it rebuilds its derived data
@@ -252,6 +255,8 @@ def _register_builtins() -> None:
             describe_instance=_describe_roi,
             config_from_settings=roi_config_from_settings,
             check_config=check_roi_config,
+            check_values=lambda config: roi_keys.check_value,
+            read_posts=frozenset({"/ptquery"}),
             dvid_differences=ROI_DIFFERENCES,
         )
     )
@@ -274,6 +279,7 @@ def _register_builtins() -> None:
             config_from_settings=annotation_settings,
             check_config=check_annotation_config,
             dvid_differences=ANNOTATION_DIFFERENCES,
+            read_posts=frozenset({"/labels"}),  # POST labels with body ids only reads
             sync_targets=("labelmap",),
             on_label_change=_annotation_on_label_change,
             build_synced=_annotation_build_synced,

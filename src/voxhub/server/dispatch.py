@@ -105,18 +105,28 @@ class InstanceDispatcher:
         catalog = server.service.catalog
         ref, name = node_ref(params["uuid"]), params["name"]
 
+        rest = "/" + params.get("rest", "")
+
         def resolve() -> tuple[str, InstanceInfo, int]:
             node = catalog.node(ref)
-            server.viewer.check_node(instance_need(request.method), node)  # 401/403
+            need = instance_need(request.method)
+            # a POST may be a query (the datatype says): a reader may ask, so only a
+            # reader's right is checked before the instance is known
+            maybe_read = request.method == "POST"
+            server.viewer.check_node(instance_need("GET") if maybe_read else need, node)
             try:
-                return node.uuid, catalog.instance(node.uuid, name), 0
+                info = catalog.instance(node.uuid, name)
             except NotFound:
                 found = level_of(catalog, node.uuid, name)  # a real instance wins
                 if found is None:
                     raise
-            if request.method not in ("GET", "HEAD"):
-                raise _read_only(name, *found)
-            return node.uuid, *found
+                if request.method not in ("GET", "HEAD"):
+                    server.viewer.check_node(need, node)  # who first, then what
+                    raise _read_only(name, *found) from None
+                return node.uuid, *found
+            if maybe_read and rest.rstrip("/") not in datatype_for(info.typename).read_posts:
+                server.viewer.check_node(need, node)  # 401/403
+            return node.uuid, info, 0
 
         uuid, info, level = await small_read(server, resolve)
         ctx = InstanceContext(
@@ -128,7 +138,6 @@ class InstanceDispatcher:
             level=level,
         )
         router = self.router_for(datatype_for(info.typename), level=level > 0)
-        rest = "/" + params.get("rest", "")
         full = scope["path"]
         prefix = full[: len(full) - len(rest)] if full.endswith(rest) else full
         # scope["path"] holds the root path too, so the prefix is the child's root path.

@@ -66,7 +66,8 @@ class RemoteAnnotations:
 
     def labels(self, bodies: Iterable[int]) -> dict[int, Elements]:
         wanted = list(bodies)
-        found = self._http.request("POST", f"{self._base}/labels", params=_RELS, json=wanted).json()
+        # DVID's GET with a JSON body: a read, allowed to read-only clients and roles
+        found = self._http.request("GET", f"{self._base}/labels", params=_RELS, json=wanted).json()
         return {int(b): parse_elements(v) for b, v in found.items()}
 
     def tag(self, tag: str) -> Elements:
