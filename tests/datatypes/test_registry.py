@@ -19,6 +19,7 @@ BUILTIN_TYPENAMES = (
     "labelmap",
     "roi",
     "annotation",
+    "labelsz",
     "neuronjson",
 )
 

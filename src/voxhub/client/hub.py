@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.labelsz import LabelszAccess
 from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
@@ -53,6 +55,18 @@ class Hub(ABC):
     def forget_extents(self, node_uuid: str, instance: str) -> None:  # noqa: B027 (no-op hook)
         """Drop any cached extents of ``instance`` at ``node_uuid`` (only remote hubs
         cache them: embedded reads are always current)."""
+
+    def open_labelsz(self, node_uuid: str, info: InstanceInfo) -> LabelszAccess:
+        """The labelsz instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"labelsz instances are not available through {self!r} yet")
+
+    def create_synced(
+        self, node_uuid: str, name: str, typename: str, config: dict[str, Any]
+    ) -> InstanceInfo:
+        """Create an instance whose config names other instances (``sync``, an ROI) at the
+        open node ``node_uuid``: checked against the repo (400 naming what is wrong),
+        then its derived data built from what they hold. A server does both itself."""
+        return self.catalog.create_instance(node_uuid, name, typename, config, at=node_uuid)
 
     # -- data hooks (used by Repo, Node and Volume) -------------------------------------
     @abstractmethod

@@ -105,7 +105,17 @@ def finish_merge(catalog: Catalog, child: NodeInfo) -> None:
         assert repair is not None
         views = [catalog.view(p, inst.name) for p in child.parents]
         repair(catalog.pending_view(child, inst.name), inst.config, views, changed)
+    _repair_followers(catalog, child)
     catalog.publish_merge(child.uuid)
+
+
+def _repair_followers(catalog: Catalog, child: NodeInfo) -> None:
+    """Recount, at the pending ``child``, the derived data of instances that follow
+    others (labelsz), once every instance's own derived data is repaired there."""
+    for inst in catalog.instances(child.parents[0]):
+        repair = datatype_for(inst.typename).repair_merge_synced
+        if inst.versioned and repair is not None:
+            repair(catalog, child, inst)
 
 
 register_merge_finisher(finish_merge)

@@ -117,6 +117,12 @@ class Datatype:
     on_label_change: OnLabelChange | None = None
     on_element_change: OnElementChange | None = None
     build_synced: BuildSynced | None = None
+    #: recompute, at a pending merge child, derived data that depends on other instances
+    #: (after every instance's ``repair_merge``; one transaction)
+    repair_merge_synced: Callable[[Catalog, NodeInfo, InstanceInfo], None] | None = None
+    #: a new instance's config checked against its repo (instances, versions it names)
+    #: and normalised, before the instance is created (400 naming what is wrong)
+    resolve_config: Callable[[StoreAccess, str, dict[str, Any]], dict[str, Any]] | None = None
     label_source: MakeLabelSource | None = None
     element_source: MakeElementSource | None = None
     #: merges of datatypes that merge their keys item by item (keys exempt from the
@@ -290,6 +296,39 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.labelsz import keys as labelsz_keys
+    from voxhub.datatypes.labelsz.config import (
+        check_labelsz_config,
+        labelsz_config_from_settings,
+        resolve_labelsz_config,
+    )
+    from voxhub.datatypes.labelsz.dvid_differences import LABELSZ_DIFFERENCES
+    from voxhub.datatypes.labelsz.recount import build_synced as build_labelsz
+    from voxhub.datatypes.labelsz.recount import on_element_change as labelsz_change
+    from voxhub.datatypes.labelsz.recount import repair_after_merge as repair_labelsz
+
+    _register(
+        Datatype(
+            name="labelsz",
+            typenames=("labelsz",),
+            describe_tkey=labelsz_keys.describe_tkey,
+            summary="Bodies ranked by their number of annotation elements of each kind "
+            "(PreSyn, PostSyn, Gap, Note, AllSyn), kept exact in the annotation's "
+            "transactions, optionally within a static ROI.",
+            is_derived=labelsz_keys.is_derived,
+            routes=_labelsz_routes,
+            describe_instance=_describe_labelsz,
+            config_from_settings=labelsz_config_from_settings,
+            check_config=check_labelsz_config,
+            resolve_config=resolve_labelsz_config,
+            sync_targets=("annotation",),
+            on_element_change=labelsz_change,
+            build_synced=build_labelsz,
+            repair_merge_synced=repair_labelsz,
+            dvid_differences=LABELSZ_DIFFERENCES,
+        )
+    )
+
     from voxhub.datatypes.neuronjson import keys as neuronjson_keys
     from voxhub.datatypes.neuronjson.dvid_differences import NEURONJSON_DIFFERENCES
     from voxhub.datatypes.neuronjson.settings import (
@@ -330,6 +369,18 @@ def _label_source(txn: VersionedTxn, info: InstanceInfo) -> LabelSource:
     from voxhub.datatypes.labelmap.synced import TxnLabels
 
     return TxnLabels(txn, ImageConfig.from_json(info.config))
+
+
+def _labelsz_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.labelsz.routes")
+    routes: list[BaseRoute] = module.labelsz_routes()
+    return routes
+
+
+def _describe_labelsz(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.labelsz.dvid_info import labelsz_info_json
+
+    return labelsz_info_json(access, node_uuid, info)
 
 
 def _imageblk_routes() -> list[BaseRoute]:
