@@ -10,9 +10,11 @@ from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.geometry import vec3
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 if TYPE_CHECKING:
+    from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
     from voxhub.client.labels import LabelVolume
     from voxhub.client.labelsz import LabelSizes
@@ -230,6 +232,36 @@ class Node:
         if datatype_for(info.typename).name != "labelmap":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
         return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
+
+    def create_annotations(
+        self,
+        name: str,
+        *,
+        sync: str | None = None,
+        block_shape: Sequence[int] = (64, 64, 64),
+    ) -> Annotations:
+        """Create an annotation instance (point elements: synapses, notes...), following
+        the labelmap ``sync`` if given, so that ``label(body)`` is exact after every write
+        and every labelmap mutation."""
+        from voxhub.datatypes.annotation.config import new_config
+
+        self._hub.check_writable(f"create_annotations {name!r}")
+        if sync is not None:
+            self.labels(sync)  # 404 if missing, 400 if not a labelmap
+        config = new_config(vec3(block_shape, "block_shape"), [sync] if sync else None)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "annotation", config, versioned=True, at=self.uuid
+        )
+        return self.annotations(name)
+
+    def annotations(self, name: str) -> Annotations:
+        """The annotation instance ``name`` as seen at this node."""
+        from voxhub.client.annotations import Annotations
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "annotation":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an annotation")
+        return Annotations(self, name, self._hub.open_annotations(self.uuid, info))
 
     def create_labelsz(
         self,
