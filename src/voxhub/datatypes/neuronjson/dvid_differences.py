@@ -32,6 +32,8 @@ NEURONJSON_DIFFERENCES = DvidDifferences(
         "latest _time of each field over all documents at the node asked (DVID: the last "
         "write's at HEAD only). Timestamps are UTC (RFC 3339, Z).",
         "A write to a committed node is 409; committed nodes still answer POST query.",
+        "The fields bodyid and user never get _user/_time stamps (DVID stamps user on "
+        "?replace=true). key answers application/json (DVID: no declared type).",
         "key/schema and key/schema_batch (DVID's aliases of schema and schema_batch, kept "
         "for keyvalue clients) are 400: a key must be a body id; use GET|POST schema.",
     ),
