@@ -102,6 +102,9 @@ class Datatype:
     level_routes: Callable[[], list[BaseRoute]] | None = None
     #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
     dvid_differences: DvidDifferences = NO_DIFFERENCES
+    #: instance endpoints (first path segment) whose POST writes nothing, DVID's
+    #: ``IsMutationRequest`` exceptions (neuronjson ``query``): a reader may call them
+    read_only_posts: frozenset[str] = frozenset()
     #: sync between instances (:mod:`voxhub.datatypes.sync`): the datatype families its
     #: instances may follow (``POST sync`` is served when not empty), what it does inside
     #: a followed labelmap's or annotation's transaction, how it rebuilds its derived data
@@ -263,6 +266,7 @@ def _register_builtins() -> None:
             check_config=check_neuronjson_config,
             check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
+            read_only_posts=frozenset({"query"}),
         )
     )
 

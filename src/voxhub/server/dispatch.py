@@ -25,7 +25,7 @@ from voxhub.datatypes.registry import Datatype, datatype_for
 from voxhub.datatypes.wire.context import SCOPE_KEY, InstanceContext, instance_context
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
-from voxhub.server.auth.rules import instance_need
+from voxhub.server.auth.rules import READ, instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
 from voxhub.server.level_names import level_of
@@ -60,6 +60,11 @@ def _read_only(name: str, base: InstanceInfo, level: int) -> HTTPException:
         f"served read-only; write to {base.name!r} (scale 0), its levels follow",
         headers={"Allow": "GET, HEAD"},
     )
+
+
+def _reads_by_post(method: str, info: InstanceInfo, endpoint: str) -> bool:
+    """Whether a POST to ``endpoint`` of ``info`` writes nothing (a reader may send it)."""
+    return method == "POST" and endpoint in datatype_for(info.typename).read_only_posts
 
 
 def datatype_routes(datatype: Datatype) -> list[BaseRoute]:
@@ -107,16 +112,22 @@ class InstanceDispatcher:
 
         def resolve() -> tuple[str, InstanceInfo, int]:
             node = catalog.node(ref)
-            server.viewer.check_node(instance_need(request.method), node)  # 401/403
+            need = instance_need(request.method)
+            server.viewer.check_node(READ, node)  # 401/403 before anything is told
             try:
-                return node.uuid, catalog.instance(node.uuid, name), 0
+                info = catalog.instance(node.uuid, name)
             except NotFound:
                 found = level_of(catalog, node.uuid, name)  # a real instance wins
                 if found is None:
                     raise
-            if request.method not in ("GET", "HEAD"):
-                raise _read_only(name, *found)
-            return node.uuid, *found
+                server.viewer.check_node(need, node)
+                if request.method not in ("GET", "HEAD"):
+                    raise _read_only(name, *found) from None
+                return node.uuid, *found
+            endpoint = params.get("rest", "").split("/", 1)[0]
+            if not _reads_by_post(request.method, info, endpoint):
+                server.viewer.check_node(need, node)
+            return node.uuid, info, 0
 
         uuid, info, level = await small_read(server, resolve)
         ctx = InstanceContext(

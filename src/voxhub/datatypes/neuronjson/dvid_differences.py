@@ -24,8 +24,6 @@ NEURONJSON_DIFFERENCES = DvidDifferences(
         'query answers ascending by body without duplicates even for {"bodyid": [...]} '
         "queries, and ?onlyid=true always answers ids (DVID answers such queries in the "
         "order asked, ignoring onlyid).",
-        "With authentication, POST query needs the write role like every POST; GET query "
-        "(the form DVID recommends) needs read.",
         "json_schema is stored and served per version but documents are not validated "
         "against it (DVID validates, converting strings to integers where the schema asks).",
         "?show= other than user, time or all is 400 (DVID ignores it); fieldtimes is the "
