@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import voxhub
+from voxhub.client import EmbeddedHub
 from voxhub.datatypes.neuronjson.document import merge_document, parse_document
+from voxhub.datatypes.neuronjson.keys import doc_key, doc_range
 
 BODIES = st.integers(1, 4)
 ops = st.lists(
@@ -73,3 +75,16 @@ def test_an_unversioned_instance_is_written_at_committed_nodes_and_seen_everywhe
         child.neuronjson("shared").update(6, {"t": "b"})
         assert nj.keys() == [5, 6]
         assert child.neuronjson("shared")[5] == {"bodyid": 5, "t": "a"}
+
+
+def test_a_post_that_changes_nothing_writes_nothing() -> None:
+    with EmbeddedHub.open("memory://") as hub:
+        root = hub.create_repo("w").master
+        root.create_neuronjson("nj", user="ann")[5] = {"t": "a", "n": 1}
+        root.commit()
+        child = root.newversion()
+        nj = child.neuronjson("nj", user="bob")
+        nj.update(5, {"t": "a"})  # the same value: no new stamps, no new version of the key
+        assert hub.catalog.view(child.uuid, "nj").written_here(*doc_range()) == []
+        nj.update(5, {"t": "b"})
+        assert hub.catalog.view(child.uuid, "nj").written_here(*doc_range()) == [doc_key(5)]
