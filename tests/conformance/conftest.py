@@ -19,7 +19,8 @@ The data every read test shares, written once (:func:`dvid`):
   (posted as ``raw``, block (0,0,0)) and a solid block of supervoxel 4 at block (1,0,0)
   (posted as a gzip'd native block stream); supervoxels 1 and 2 merged into body 1 at the
   root, before the commit;
-* uint8blk ``em`` (32³ blocks, ``MaxDownresLevel`` 1) holding :data:`EM` at the origin.
+* uint8blk ``em`` (32³ blocks, ``MaxDownresLevel`` 1) holding :data:`EM` at the origin;
+* roi ``regions`` (16³ blocks) holding :data:`REGIONS`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ DVID_BASE_KEYS = {"TypeName", "TypeURL", "TypeVersion", "DataUUID", "Name", "Rep
 DVID_BASE_KEYS |= {"Compression", "Checksum", "Syncs", "Versioned", "Tags"}
 DVID_EXTENDED_KEYS = {"Values", "Interpolable", "BlockSize", "VoxelSize", "VoxelUnits"}
 DVID_EXTENDED_KEYS |= {"MinPoint", "MaxPoint", "MinIndex", "MaxIndex", "Background"}
+
+#: spans [z, y, x0, x1] of the roi ``regions`` (16³ blocks: not the volumes' block size)
+REGIONS = [[0, 0, 0, 1], [1, 1, 2, 3], [3, 3, 0, 0], [3, 3, 1, 2]]
 
 EM = (np.arange(64 * 64 * 64, dtype=np.uint32) % 251).astype(np.uint8).reshape(64, 64, 64)
 
@@ -173,6 +177,8 @@ def dvid(server: ServerProcess) -> Iterator[Dvid]:
     client.create("em", "uint8blk", BlockSize="32,32,32", MaxDownresLevel="1")
     client.ok("POST", client.at("em", "raw/0_1_2/64_64_64/0_0_0"), data=EM.tobytes())
     client.ok("POST", client.at("em", "pyramid"))
+    client.create("regions", "roi", BlockSize="16,16,16")
+    client.ok("POST", client.at("regions", "roi"), json=REGIONS)
     client.ok("POST", f"/api/node/{root}/commit", json={"note": "ingested", "log": ["ingest"]})
     client.committed = root
     client.node = client.ok(

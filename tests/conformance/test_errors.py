@@ -147,18 +147,26 @@ def test_unknown_label_instance_or_node_on_image_routes_is_404(dvid: Dvid) -> No
         ("em", "GET", "raw/0_1_2/8_8_8/0_0_0"),
         ("em", "GET", "raw/xy/8_8/0_0_0/png"),
         ("em", "GET", "isotropic/0_1_2/8_8_8/0_0_0"),
-        ("em", "POST", "raw/0_1_2/8_8_8/0_0_0"),
         ("seg", "GET", "raw/0_1_2/8_8_8/0_0_0"),
-        ("seg", "POST", "raw/0_1_2/8_8_8/0_0_0"),
+        ("seg", "GET", "isotropic/0_1_2/8_8_8/0_0_0"),
+        ("seg", "GET", "pseudocolor/xy/8_8/0_0_0"),
     ],
 )
-def test_an_roi_mask_is_refused_not_ignored(
+def test_a_read_masked_by_a_missing_roi_is_404_not_unmasked(
     dvid: Dvid, instance: str, method: str, rest: str
 ) -> None:
-    """DVID masks by ``?roi=``; voxhub has no ROIs, so it must not answer unmasked voxels
-    (or write outside the ROI) as if it had applied one."""
-    data = bytes(8 * 512) if method == "POST" else None
+    """DVID masks by ``?roi=``: a read naming an ROI that does not exist must not answer
+    unmasked voxels as if it had applied one."""
+    message = refused(dvid, 404, method, dvid.at(instance, rest), params={"roi": "cells"})
+    assert "'cells'" in message
+
+
+@pytest.mark.parametrize("instance", ["em", "seg"])
+def test_a_write_limited_to_an_roi_is_refused(dvid: Dvid, instance: str) -> None:
+    """DVID writes only the blocks inside the ROI; voxhub refuses rather than write outside it."""
+    rest = "raw/0_1_2/8_8_8/0_0_0"
+    data = bytes(8 * 512)
     message = refused(
-        dvid, 404, method, dvid.at(instance, rest), params={"roi": "cells"}, data=data
+        dvid, 400, "POST", dvid.at(instance, rest), params={"roi": "cells"}, data=data
     )
     assert "roi 'cells'" in message

@@ -1,4 +1,4 @@
-"""Every labelmap and uint8blk route ``/api/help`` lists has a conformance case.
+"""Every labelmap, uint8blk and roi route ``/api/help`` lists has a conformance case.
 
 A case declares the routes it covers (``@pytest.mark.covers``; ``conftest`` checks it
 really calls them). Here the declarations of every collected conformance case are
@@ -16,7 +16,7 @@ import pytest
 from .conftest import Dvid, covered
 
 #: the datatypes this package covers
-TYPENAMES = ("labelmap", "uint8blk")
+TYPENAMES = ("labelmap", "uint8blk", "roi")
 
 
 def help_routes(dvid: Dvid, typename: str) -> list[tuple[str, str]]:

@@ -34,7 +34,7 @@ def block_mask(spans: list[list[int]] | np.ndarray) -> np.ndarray:
     return grid
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(spans_st)
 def test_normalize_keeps_the_blocks_and_is_canonical(spans: list[list[int]]) -> None:
     out = normalize(np.array(spans, dtype=np.int64).reshape(-1, 4))

@@ -9,6 +9,7 @@ from voxhub.client.hub import Hub
 from voxhub.client.neuronjson import login_user
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
+from voxhub.datatypes.roi.instance import RoiInstance
 from voxhub.service import Service
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -56,6 +57,9 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
+        return self.service.open_roi(node_uuid, info)
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonInstance:
         view = self.catalog.view(node_uuid, info.name)

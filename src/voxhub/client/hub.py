@@ -9,6 +9,7 @@ from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
+from voxhub.client.roi import RoiAccess
 from voxhub.errors import CapabilityError, NotFound, ReadOnlyError
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
@@ -68,6 +69,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
+        """The roi instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"roi instances are not available through {self!r}")
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
         """The neuronjson instance ``info`` at ``node_uuid``."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from voxhub.client.labels import LabelVolume
     from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
+    from voxhub.client.roi import Roi
 
 
 class Node:
@@ -232,6 +233,28 @@ class Node:
         if datatype_for(info.typename).name != "imageblk":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an image volume")
         return Volume(self, name, self._hub.open_image(self.uuid, info))
+
+    def create_roi(self, name: str, block_size: int | Sequence[int] = 32) -> Roi:
+        """Create an roi instance (DVID's ``roi``): spans of ``block_size`` voxel blocks
+        (one edge, or ``(z, y, x)``; DVID's default 32)."""
+        from voxhub.datatypes.roi.config import RoiConfig
+
+        self._hub.check_writable(f"create_roi {name!r}")
+        size = block_size if isinstance(block_size, int) else list(block_size)
+        config = RoiConfig.create(size)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
+        )
+        return self.roi(name)
+
+    def roi(self, name: str) -> Roi:
+        """The roi instance ``name`` as seen at this node."""
+        from voxhub.client.roi import Roi
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "roi":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an roi")
+        return Roi(self, name, self._hub.open_roi(self.uuid, info))
 
     def create_neuronjson(
         self, name: str, *, versioned: bool = True, user: str | None = None

@@ -102,9 +102,9 @@ class Datatype:
     level_routes: Callable[[], list[BaseRoute]] | None = None
     #: what its HTTP face does differently from DVID (``/api/help/{type}`` lists it)
     dvid_differences: DvidDifferences = NO_DIFFERENCES
-    #: instance endpoints (first path segment) whose POST writes nothing, DVID's
-    #: ``IsMutationRequest`` exceptions (neuronjson ``query``): a reader may call them
-    read_only_posts: frozenset[str] = frozenset()
+    #: instance paths (``"/ptquery"``) whose POST only reads (DVID's queries with a JSON
+    #: body): a caller who may read the node may ask
+    read_posts: frozenset[str] = frozenset()
     #: sync between instances (:mod:`voxhub.datatypes.sync`): the datatype families its
     #: instances may follow (``POST sync`` is served when not empty), what it does inside
     #: a followed labelmap's or annotation's transaction, how it rebuilds its derived data
@@ -242,6 +242,8 @@ def _register_builtins() -> None:
             describe_instance=_describe_roi,
             config_from_settings=roi_config_from_settings,
             check_config=check_roi_config,
+            check_values=lambda config: roi_keys.check_value,
+            read_posts=frozenset({"/ptquery"}),
             dvid_differences=ROI_DIFFERENCES,
         )
     )
@@ -266,7 +268,7 @@ def _register_builtins() -> None:
             check_config=check_neuronjson_config,
             check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
-            read_only_posts=frozenset({"query"}),
+            read_posts=frozenset({"/query"}),
         )
     )
 

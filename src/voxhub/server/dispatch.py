@@ -25,7 +25,7 @@ from voxhub.datatypes.registry import Datatype, datatype_for
 from voxhub.datatypes.wire.context import SCOPE_KEY, InstanceContext, instance_context
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
-from voxhub.server.auth.rules import READ, instance_need
+from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
 from voxhub.server.level_names import level_of
@@ -60,11 +60,6 @@ def _read_only(name: str, base: InstanceInfo, level: int) -> HTTPException:
         f"served read-only; write to {base.name!r} (scale 0), its levels follow",
         headers={"Allow": "GET, HEAD"},
     )
-
-
-def _reads_by_post(method: str, info: InstanceInfo, endpoint: str) -> bool:
-    """Whether a POST to ``endpoint`` of ``info`` writes nothing (a reader may send it)."""
-    return method == "POST" and endpoint in datatype_for(info.typename).read_only_posts
 
 
 def datatype_routes(datatype: Datatype) -> list[BaseRoute]:
@@ -110,23 +105,27 @@ class InstanceDispatcher:
         catalog = server.service.catalog
         ref, name = node_ref(params["uuid"]), params["name"]
 
+        rest = "/" + params.get("rest", "")
+
         def resolve() -> tuple[str, InstanceInfo, int]:
             node = catalog.node(ref)
             need = instance_need(request.method)
-            server.viewer.check_node(READ, node)  # 401/403 before anything is told
+            # a POST may be a query (the datatype says): a reader may ask, so only a
+            # reader's right is checked before the instance is known
+            maybe_read = request.method == "POST"
+            server.viewer.check_node(instance_need("GET") if maybe_read else need, node)
             try:
                 info = catalog.instance(node.uuid, name)
             except NotFound:
                 found = level_of(catalog, node.uuid, name)  # a real instance wins
                 if found is None:
                     raise
-                server.viewer.check_node(need, node)
                 if request.method not in ("GET", "HEAD"):
+                    server.viewer.check_node(need, node)  # who first, then what
                     raise _read_only(name, *found) from None
                 return node.uuid, *found
-            endpoint = params.get("rest", "").split("/", 1)[0]
-            if not _reads_by_post(request.method, info, endpoint):
-                server.viewer.check_node(need, node)
+            if maybe_read and rest.rstrip("/") not in datatype_for(info.typename).read_posts:
+                server.viewer.check_node(need, node)  # 401/403
             return node.uuid, info, 0
 
         uuid, info, level = await small_read(server, resolve)
@@ -139,7 +138,6 @@ class InstanceDispatcher:
             level=level,
         )
         router = self.router_for(datatype_for(info.typename), level=level > 0)
-        rest = "/" + params.get("rest", "")
         full = scope["path"]
         prefix = full[: len(full) - len(rest)] if full.endswith(rest) else full
         # scope["path"] holds the root path too, so the prefix is the child's root path.

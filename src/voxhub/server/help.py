@@ -45,8 +45,8 @@ DIFFERENCES = (
     "voxhub's own routes under /api/voxhub/ return the stored repo, node and instance "
     "records as JSON (for the remote numpy client); image instances add GET extents "
     "(?scale=, null before any write) and POST pyramid (recompute every level).",
-    "No roi datatype: a voxel read or write naming ?roi= is 404 (no such ROI) rather than "
-    "answered unmasked.",
+    "?roi=<name> masks image and label reads voxel by voxel (404 if no such roi); POST raw "
+    "?roi= is 400 (see /api/help/roi).",
     "Authentication is voxhub's (Bearer tokens or OpenID Connect, roles per repo), not "
     "DVID's admintoken; no Kafka, blobstore or throttling (throttle= is ignored).",
 )

@@ -16,6 +16,7 @@ from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
 from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.roi.instance import RoiInstance, open_roi_instance
 from voxhub.errors import InvalidRequest
 from voxhub.service.repo_cache import RepoCache
 from voxhub.storage import KVStore, open_store
@@ -83,6 +84,10 @@ class Service:
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
         """The labelmap instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
         return open_label_instance(self, node_uuid, info)
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
+        """The roi instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
+        return open_roi_instance(self._catalog, node_uuid, info)
 
     # -- versions -------------------------------------------------------------------------
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:

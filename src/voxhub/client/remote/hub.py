@@ -12,7 +12,9 @@ from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
 from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.neuronjson import RemoteNeuronJson
+from voxhub.client.remote.roi import RemoteRoi
 from voxhub.client.remote.transport import Transport
+from voxhub.client.roi import RoiAccess
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
@@ -116,6 +118,9 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
+        return RemoteRoi(self._http, node_uuid, info)
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> RemoteNeuronJson:
         return RemoteNeuronJson(self._http, node_uuid, info)

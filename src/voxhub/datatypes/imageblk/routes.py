@@ -26,6 +26,7 @@ Differences from DVID (each deliberate):
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -46,12 +47,15 @@ from voxhub.datatypes.imageblk.dvid_info import (
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
 from voxhub.datatypes.imageblk.routes_resolution import resolution_route
+from voxhub.datatypes.roi.instance import open_roi_reader
+from voxhub.datatypes.roi.masking import Read, masked_reads
 from voxhub.datatypes.wire import bodies, formats
 from voxhub.datatypes.wire.api import (
     BLOCK_COMPRESSION,
     BLOCKS,
     BODY_COMPRESSION,
     POINT,
+    ROI,
     SCALE,
     Api,
     json_api,
@@ -61,7 +65,7 @@ from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.datatypes.wire.roi_mask import refuse_roi
+from voxhub.datatypes.wire.roi_mask import refuse_roi_write, roi_name
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     dvid_box,
@@ -170,7 +174,7 @@ async def get_isotropic(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool) -> Response:
-    refuse_roi(request)
+    roi = roi_name(request)
     params = request.path_params
     dims = parse_dims(params["dims"])
     box = dvid_box(dims, params["size"], params["offset"])
@@ -188,12 +192,16 @@ async def _get_volume(request: Request, ctx: InstanceContext, *, isotropic: bool
 
     def run() -> np.ndarray:
         instance = open_instance(ctx)
+        read: Read = functools.partial(instance.read, scale=scale)
+        if roi is not None:  # voxels outside the named ROI read as 0
+            mask = open_roi_reader(ctx.access, ctx.node_uuid, roi)
+            read = masked_reads(read, mask, config.scale_factor(scale))
         if not isotropic:
-            return instance.read(box, scale)
+            return read(box)
         voxel_size = _voxel_size(config, scale)
         source, _ = sampling.isotropic_sources(box, voxel_size)
         check_box(source, config, limit, "isotropic source box")
-        return sampling.read_isotropic(lambda b: instance.read(b, scale), box, voxel_size)
+        return sampling.read_isotropic(read, box, voxel_size)
 
     small = box.size * np.dtype(config.dtype).itemsize <= SMALL_READ_BYTES and not isotropic
     if image_fmt is not None and small:
@@ -230,7 +238,7 @@ def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) ->
 
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write a 3-D ``0_1_2`` subvolume (any alignment; ``?compression=lz4|gzip|zstd`` bodies)."""
-    refuse_roi(request)
+    refuse_roi_write(request)
     params = request.path_params
     dims = parse_dims(params["dims"])
     if not dims.is_3d:
@@ -311,8 +319,8 @@ def image_routes() -> list[BaseRoute]:
 
     get, post = ["GET"], ["POST"]
     scaled = Api(query=(SCALE,))
-    volume = Api(query=(SCALE, BODY_COMPRESSION), answers=(OCTET,))
-    picture = Api(query=(SCALE,), answers=tuple(formats.MEDIA_TYPES.values()))
+    volume = Api(query=(SCALE, BODY_COMPRESSION, ROI), answers=(OCTET,))
+    picture = Api(query=(SCALE, ROI), answers=tuple(formats.MEDIA_TYPES.values()))
     write = Api(query=(BODY_COMPRESSION,), body=(OCTET,), body_required=True, answers=())
     stream = Api(query=(SCALE, BLOCK_COMPRESSION), answers=(OCTET,))
     specific = Api(query=(SCALE, BLOCK_COMPRESSION, BLOCKS), answers=(OCTET,))

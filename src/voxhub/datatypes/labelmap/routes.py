@@ -46,6 +46,7 @@ from voxhub.datatypes.wire.api import (
     JSON,
     LABEL_LIST,
     POINT,
+    ROI,
     SCALE,
     SUPERVOXELS,
     TEXT,
@@ -174,7 +175,7 @@ def label_routes() -> list[BaseRoute]:
     sv = Api(query=(SUPERVOXELS,))
     scaled_sv = Api(query=(SCALE, SUPERVOXELS))
     raw_out = Param("compression", {"enum": ["raw", "lz4", "gzip", "google", "googlegzip"]})
-    raw = Api(query=(SCALE, SUPERVOXELS, raw_out), answers=(OCTET,))
+    raw = Api(query=(SCALE, SUPERVOXELS, raw_out, ROI), answers=(OCTET,))
     write = Api(query=(BODY_COMPRESSION,), body=(OCTET,), body_required=True, answers=())
     stream = Api(query=(SCALE, SUPERVOXELS, BLOCK_COMPRESSION), answers=(OCTET,))
     specific = Api(query=(SCALE, SUPERVOXELS, BLOCK_COMPRESSION, BLOCKS), answers=(OCTET,))
@@ -225,7 +226,7 @@ def label_routes() -> list[BaseRoute]:
             sli.get_isotropic,
             methods=get,
             api=Api(
-                query=(SCALE, SUPERVOXELS, Param("compression", {"enum": ["lz4", "gzip"]})),
+                query=(SCALE, SUPERVOXELS, Param("compression", {"enum": ["lz4", "gzip"]}), ROI),
                 answers=(OCTET,),
             ),
         ),
@@ -233,7 +234,7 @@ def label_routes() -> list[BaseRoute]:
             "/pseudocolor/{dims}/{size}/{offset}",
             sli.get_pseudocolor,
             methods=get,
-            api=Api(query=(SCALE,), answers=("image/png",)),
+            api=Api(query=(SCALE, ROI), answers=("image/png",)),
         ),
         instance_route("/label/{point}", vox.get_label, methods=get, api=scaled_sv),
         instance_route("/labels", vox.get_labels, methods=get, api=labels_at),

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -29,9 +30,12 @@ from voxhub.datatypes.labelmap.routes import (
     scale_of,
     supervoxels_flag,
 )
+from voxhub.datatypes.roi.instance import open_roi_reader
+from voxhub.datatypes.roi.masking import Read, mask_outside, masked_reads
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.roi_mask import roi_name
 from voxhub.datatypes.wire.url_geometry import Dims, dvid_box, parse_dims
 from voxhub.errors import InvalidRequest
 
@@ -65,11 +69,14 @@ async def get_isotropic(request: Request, ctx: InstanceContext) -> Response:
         bodies.check_size(b.size * _VOXEL_BYTES, ctx.max_request_bytes, what)
     admit(request, (box.size + source.size) * _VOXEL_BYTES, "isotropic cutout")
 
+    roi = roi_name(request)
+
     def run() -> bytes:
         instance = open_labels(ctx)
-        volume = sampling.read_isotropic(
-            lambda b: instance.read(b, scale, supervoxels=sv), box, voxel_size
-        )
+        read: Read = functools.partial(instance.read, scale=scale, supervoxels=sv)
+        if roi is not None:  # voxels outside the named ROI read as 0
+            read = masked_reads(read, open_roi_reader(ctx.access, ctx.node_uuid, roi), factor)
+        volume = sampling.read_isotropic(read, box, voxel_size)
         data = np.ascontiguousarray(volume, dtype="<u8").tobytes()
         return data if compression == "raw" else bodies.compress(data, compression)
 
@@ -89,8 +96,14 @@ async def get_pseudocolor(request: Request, ctx: InstanceContext) -> Response:
     bodies.check_size(box.size * _VOXEL_BYTES, ctx.max_request_bytes, "pseudocolor slice")
     admit(request, box.size * (_VOXEL_BYTES + _RGBA_BYTES), "pseudocolor slice")
 
+    roi = roi_name(request)
+
     def run() -> bytes:
-        image = _plane(open_labels(ctx).read(box, scale), dims)
+        volume = open_labels(ctx).read(box, scale)
+        if roi is not None:
+            mask = open_roi_reader(ctx.access, ctx.node_uuid, roi)
+            volume = mask_outside(volume, mask, box, config_of(ctx).scale_factor(scale))
+        image = _plane(volume, dims)
         buf = io.BytesIO()
         Image.fromarray(pseudocolor(image), "RGBA").save(buf, format="PNG")
         return buf.getvalue()

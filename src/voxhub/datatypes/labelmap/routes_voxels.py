@@ -37,13 +37,15 @@ from voxhub.datatypes.labelmap.routes import (
     scale_of,
     supervoxels_flag,
 )
+from voxhub.datatypes.roi.instance import open_roi_reader
+from voxhub.datatypes.roi.masking import mask_outside
 from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.gzipped import gzip_fast
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.datatypes.wire.roi_mask import refuse_roi
+from voxhub.datatypes.wire.roi_mask import refuse_roi_write, roi_name
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     aligned_box,
@@ -95,8 +97,8 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     """Labels of a 3-D subvolume: little-endian uint64, z-y-x (?supervoxels, ?scale).
 
     Body ids, or supervoxel ids with ?supervoxels=true;
-    ?compression=lz4|gzip|google|googlegzip."""
-    refuse_roi(request)
+    ?compression=lz4|gzip|google|googlegzip; ?roi=<name> reads 0 outside that roi."""
+    roi = roi_name(request)
     box = _volume_box(request)
     config = config_of(ctx)
     scale = scale_of(request, config)
@@ -104,7 +106,7 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
     compression = _raw_compression(request.query_params.get("compression"))
     _check_bytes(ctx, box.size, "cutout")
     admit(request, box.size * _VOXEL.itemsize, "cutout")
-    if compression in ("google", "googlegzip"):  # neuroglancer's chunks: one stored block
+    if compression in ("google", "googlegzip") and roi is None:  # neuroglancer's chunks
         fast = await small_read(ctx, lambda: _google_of_block(ctx, config, scale, box, supervoxels))
         if fast is not None:
             data = fast if compression == "google" else gzip_fast(fast)
@@ -112,7 +114,11 @@ async def get_raw(request: Request, ctx: InstanceContext) -> Response:
             return Response(data, media_type=OCTET, headers=headers)
 
     def run() -> np.ndarray:
-        return open_labels(ctx).read(box, scale, supervoxels=supervoxels)
+        volume = open_labels(ctx).read(box, scale, supervoxels=supervoxels)
+        if roi is None:
+            return volume
+        mask = open_roi_reader(ctx.access, ctx.node_uuid, roi)
+        return mask_outside(volume, mask, box, config.scale_factor(scale))
 
     small = box.size * _VOXEL.itemsize <= SMALL_READ_BYTES
     volume = await small_read(ctx, run, small=small)
@@ -145,7 +151,7 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write supervoxel ids (little-endian uint64, z-y-x) into any 3-D subvolume.
 
     ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
-    refuse_roi(request)
+    refuse_roi_write(request)
     box = _volume_box(request)
     if scale_of(request, config_of(ctx)) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")

@@ -104,15 +104,33 @@ def voxel_change(
     """The exact change of writing ``after`` over ``before`` (``None``: background) at
     ``coords``: the blocks whose voxels differ and the bodies of the supervoxels involved,
     mapped through ``txn`` (read it after the write's mapping changes)."""
+    changed = (block_change(layout, old, new) for old, new in zip(before, after, strict=True))
+    return collect_changes(txn, zip(coords, changed, strict=True))
+
+
+def block_change(
+    layout: BlockLayout, before: np.ndarray | None, after: np.ndarray
+) -> set[int] | None:
+    """The supervoxels whose voxels differ between ``before`` (``None``: background) and
+    ``after`` in one block; ``None`` if no voxel differs (a writer computes this while
+    it still holds both blocks, see :func:`collect_changes`)."""
+    base = before if before is not None else layout.background_block()
+    diff = base != after
+    if not diff.any():
+        return None
+    return set(np.unique(base[diff]).tolist()) | set(np.unique(after[diff]).tolist())
+
+
+def collect_changes(
+    txn: VersionedReader, changes: Iterable[tuple[Vec3, set[int] | None]]
+) -> LabelChange:
+    """The change of a write from :func:`block_change` of each written block."""
     blocks: set[Vec3] = set()
     svs: set[int] = set()
-    for coord, old, new in zip(coords, before, after, strict=True):
-        base = old if old is not None else layout.background_block()
-        diff = base != new
-        if diff.any():
+    for coord, changed in changes:
+        if changed is not None:
             blocks.add(coord)
-            svs.update(np.unique(base[diff]).tolist())
-            svs.update(np.unique(new[diff]).tolist())
+            svs |= changed
     return LabelChange(frozenset(blocks), _bodies(txn, svs))
 
 

@@ -14,7 +14,10 @@ ROI_DIFFERENCES = DvidDifferences(
         "Spans are stored one key per block plane (z) and POST roi rewrites only the planes "
         "that changed: diff lists, and a merge conflict names, 'roi plane z=N'.",
         "A committed node refuses POST/DELETE roi with 409 (DVID: 400); ptquery is allowed "
-        "there, as in DVID.",
+        "there, as in DVID, and on a server with authentication a reader may POST it (it "
+        "is a query). GET ptquery with the points as its body answers as POST does (what "
+        "the read-only numpy client sends); without a body it is 400, as DVID answers "
+        "every GET.",
         "info's MinZ/MaxZ are the planes holding spans at the node asked about (DVID keeps "
         "one unversioned pair that never shrinks); the default BlockSize is 32, Versioned "
         "true.",
@@ -23,7 +26,8 @@ ROI_DIFFERENCES = DvidDifferences(
         "included the origin in ROI); more than 1,000,000 subvolumes is a 413; "
         "optimized=true (DVID's hole-merging partition) is a 400; batchsize is required "
         "(as DVID, which documents a default of 8 but refuses its absence).",
-        "?roi=<name> on image and labelmap raw and isotropic reads masks voxels: a voxel "
+        "?roi=<name> on image and labelmap raw and isotropic reads (and labelmap "
+        "pseudocolor) masks voxels: a voxel "
         "is kept when it lies in the ROI (DVID keeps or drops whole blocks of the volume "
         "and goes wrong when the two block sizes differ); at ?scale=N a voxel v is kept "
         "when the scale-0 voxel v*2^N is. POST raw with ?roi= is a 400 (DVID writes only "

@@ -14,9 +14,8 @@ import numpy as np
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.roi.config import RoiConfig
 from voxhub.datatypes.roi.query import RoiReader
-from voxhub.datatypes.roi.spans import check_spans
 from voxhub.datatypes.roi.write import delete_roi, replace_spans
-from voxhub.errors import InvalidRequest
+from voxhub.errors import InvalidRequest, TooLarge
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.records import InstanceInfo
@@ -24,6 +23,8 @@ from voxhub.versioning.view import VersionedKV
 
 #: the DVID typename of roi instances
 ROI_TYPENAME = "roi"
+#: the largest mask the numpy API computes in one call (1 GiB of bools)
+MAX_MASK_VOXELS = 1 << 30
 
 
 class RoiInstance:
@@ -44,9 +45,11 @@ class RoiInstance:
         """Every span ``[z, y, x0, x1]``, sorted and merged (``(N, 4)`` int64)."""
         return self.reader.spans()
 
-    def set(self, spans: np.ndarray | Sequence[Sequence[int]]) -> None:
-        """Replace the ROI by ``spans`` (400 naming a bad span; nothing stored then)."""
-        replace_spans(self.view, check_spans(spans, f"roi {self.name!r}"))
+    def set(self, spans: np.ndarray) -> None:
+        """Replace the ROI by canonical ``spans``: what :func:`check_spans` (or
+        ``spans_from_json``) made of a request, which refuses a bad span with a 400 naming
+        it before anything is stored."""
+        replace_spans(self.view, spans)
 
     def delete(self) -> None:
         """Remove every span at this node."""
@@ -57,8 +60,19 @@ class RoiInstance:
         return self.reader.contains(check_points(points_zyx))
 
     def mask(self, box: Box) -> np.ndarray:
-        """A bool array of ``box``'s shape, true inside the ROI."""
+        """A bool array of ``box``'s shape, true inside the ROI (413 over
+        :data:`MAX_MASK_VOXELS`, before anything is allocated)."""
+        check_mask_box(box, f"mask of roi {self.name!r}")
         return self.reader.mask(box)
+
+
+def check_mask_box(box: Box, what: str, limit: int = MAX_MASK_VOXELS) -> None:
+    """``TooLarge`` if a mask of ``box`` would exceed ``limit`` voxels."""
+    if box.size > limit:
+        raise TooLarge(
+            f"{what}: {box.size} voxels ({box.shape}) exceed the limit of {limit} per "
+            "request; ask for smaller boxes"
+        )
 
 
 def check_points(points: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:

@@ -78,3 +78,23 @@ def decode_row(value: bytes | memoryview) -> np.ndarray:
     if len(body) % (3 * _TRIPLE.itemsize):
         raise CodecError(f"roi plane value of {len(body)} bytes is not whole triples")
     return np.frombuffer(body, dtype=_TRIPLE).reshape(-1, 3).astype(np.int64)
+
+
+def check_value(tkey: bytes, value: bytes) -> str | None:
+    """``voxhub doctor``'s check of one stored roi value: why it is unreadable, if it is
+    (a plane must decode to sorted, disjoint spans with ``x0 <= x1``)."""
+    if not is_row_key(tkey):
+        return f"{describe_tkey(tkey)} is not an roi key"
+    try:
+        triples = decode_row(value)
+    except CodecError as e:
+        return f"{describe_tkey(tkey)}: {e}"
+    if not len(triples) or bool((triples[:, 2] < triples[:, 1]).any()):
+        return f"{describe_tkey(tkey)} holds no spans or a span with x1 < x0"
+    same_row = triples[1:, 0] == triples[:-1, 0]
+    ordered = (triples[1:, 0] > triples[:-1, 0]) | (
+        same_row & (triples[1:, 1] > triples[:-1, 2] + 1)
+    )
+    if not bool(ordered.all()):
+        return f"{describe_tkey(tkey)} holds spans out of order or overlapping"
+    return None

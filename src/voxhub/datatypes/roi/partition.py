@@ -48,7 +48,7 @@ def partition(spans: np.ndarray, block_shape: Vec3, batch: int) -> dict[str, Any
         "MinChunk": [int(spans[:, 2].min()), int(spans[:, 1].min()), min_z],
         "MaxChunk": [int(spans[:, 3].max()), int(spans[:, 1].max()), max_z],
     }
-    layer_beg = min_z - ((max_z - min_z + 1) % batch) // 2
+    layer_beg = _centred(min_z, max_z, batch)
     layer_of = (spans[:, 0] - layer_beg) // batch
     cuts = np.flatnonzero(layer_of[1:] != layer_of[:-1]) + 1
     for part in np.split(spans, cuts):
@@ -69,9 +69,10 @@ def _add_layer(
     ys = layer[:, 1]
     beg_y = _centred(int(ys.min()), int(ys.max()), batch)
     band_of = (ys - beg_y) // batch
-    for band in np.unique(band_of).tolist():
+    order = np.argsort(band_of, kind="stable")  # the layer's spans by band, in one pass
+    bands, firsts = np.unique(band_of[order], return_index=True)
+    for band, actives in zip(bands.tolist(), np.split(layer[order], firsts[1:]), strict=True):
         y0 = beg_y + band * batch
-        actives = layer[band_of == band]
         x0s, x1s = actives[:, 2], actives[:, 3]
         min_x, max_x = int(x0s.min()), int(x1s.max())
         left = (max_x - min_x + 1) % batch  # DVID pads by the remainder, half each side

@@ -66,14 +66,15 @@ class RoiReader:
         if not len(points):
             return inside
         blocks = np.floor_divide(points, np.asarray(self.block_shape, dtype=np.int64))
-        fits = np.all((blocks >= INT32_MIN) & (blocks <= INT32_MAX), axis=1)
-        zs = np.unique(blocks[fits, 0])
+        fits = np.flatnonzero(np.all((blocks >= INT32_MIN) & (blocks <= INT32_MAX), axis=1))
+        # points grouped by plane: one read per plane, one pass over the points
+        order = fits[np.argsort(blocks[fits, 0], kind="stable")]
+        zs, firsts = np.unique(blocks[order, 0], return_index=True)
         values = self.reader.get_many([keys.row_key(int(z)) for z in zs])
-        for z, value in zip(zs.tolist(), values, strict=True):
-            if value is None:
-                continue
-            which = np.flatnonzero(fits & (blocks[:, 0] == z))
-            inside[which] = _in_plane(keys.decode_row(value), blocks[which, 1], blocks[which, 2])
+        for value, which in zip(values, np.split(order, firsts[1:]), strict=True):
+            if value is not None:
+                triples = keys.decode_row(value)
+                inside[which] = _in_plane(triples, blocks[which, 1], blocks[which, 2])
         return inside
 
     # -- voxels -----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from voxhub.datatypes.roi.instance import RoiInstance, open_roi_instance
 from voxhub.datatypes.roi.partition import partition
 from voxhub.datatypes.roi.spans import INT32_MAX, spans_from_json
 from voxhub.datatypes.wire import bodies
-from voxhub.datatypes.wire.api import JSON, OCTET, POINT, Api, Param, flag_param, json_api
+from voxhub.datatypes.wire.api import OCTET, POINT, Api, Param, flag_param, json_api
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.json_body import read_json
@@ -105,12 +105,24 @@ def _posted_points(value: Any) -> np.ndarray:
 
 
 async def get_ptquery(request: Request, ctx: InstanceContext) -> Response:
-    """DVID answers a GET with 400: points are POSTed."""
-    raise InvalidRequest("ptquery requires POST with a JSON list of [x, y, z] points")
+    """As POST, the points sent as a GET body (what read-only clients send); 400 without.
+
+    DVID answers every GET with 400."""
+    points = await read_json(request, "ptquery body", _get_points)
+    inside = await run_in_threadpool(lambda: open_instance(ctx).contains(points))
+    return JSONResponse(inside.tolist())
+
+
+def _get_points(value: Any) -> np.ndarray:
+    if value is None:
+        raise InvalidRequest("ptquery requires a JSON list of [x, y, z] points (POST, or GET body)")
+    return _posted_points(value)
 
 
 async def get_partition(request: Request, ctx: InstanceContext) -> Response:
-    """DVID's subvolumes of ``batchsize``³ blocks covering the ROI (see :mod:`.partition`)."""
+    """DVID's subvolumes of ``batchsize``³ blocks covering the ROI (``batchsize`` required).
+
+    See :mod:`voxhub.datatypes.roi.partition`."""
     text = request.query_params.get("batchsize")
     if text is None:
         raise InvalidRequest("partition needs ?batchsize=N (blocks per subvolume edge)")
@@ -144,6 +156,6 @@ def roi_routes() -> list[BaseRoute]:
             "/mask/{dims}/{size}/{offset}", get_mask, methods=get, api=Api(answers=(OCTET,))
         ),
         instance_route("/ptquery", post_ptquery, methods=post, api=points),
-        instance_route("/ptquery", get_ptquery, methods=get, api=Api(answers=(JSON,))),
+        instance_route("/ptquery", get_ptquery, methods=get, api=points),
         instance_route("/partition", get_partition, methods=get, api=Api(query=(batch, optimized))),
     ]

@@ -27,7 +27,7 @@ NO_SPANS = np.zeros((0, 4), dtype=np.int64)
 def normalize(spans: np.ndarray) -> np.ndarray:
     """The canonical form (see the module doc) of valid ``(N, 4)`` spans.
 
-    >>> normalize(np.array([[0, 1, 5, 6], [0, 1, 0, 2], [0, 1, 3, 3], [0, 0, 9, 9]]))
+    >>> normalize(np.array([[0, 1, 4, 6], [0, 1, 0, 2], [0, 1, 3, 3], [0, 0, 9, 9]]))
     array([[0, 0, 9, 9],
            [0, 1, 0, 6]])
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from voxhub.datatypes.roi import keys
-from voxhub.datatypes.roi.spans import normalize
+from voxhub.datatypes.roi.spans import NO_SPANS
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 
@@ -25,10 +25,10 @@ def planes_of(spans: np.ndarray) -> dict[int, bytes]:
 
 
 def replace_spans(view: VersionedView, spans: np.ndarray) -> None:
-    """Make ``spans`` (valid ``(N, 4)``; canonicalised here) the whole ROI at the view's
-    node (``VersionLocked`` on a committed node)."""
+    """Make canonical ``spans`` (:func:`~voxhub.datatypes.roi.spans.normalize`d) the
+    whole ROI at the view's node (``VersionLocked`` on a committed node)."""
     view.check_writable()
-    wanted = {keys.row_key(z): value for z, value in planes_of(normalize(spans)).items()}
+    wanted = {keys.row_key(z): value for z, value in planes_of(spans).items()}
 
     def run(txn: VersionedTxn) -> None:
         old = [k for k, _ in txn.scan(keys.ROWS_START, keys.ROWS_END, keys_only=True)]
@@ -45,4 +45,4 @@ def replace_spans(view: VersionedView, spans: np.ndarray) -> None:
 
 def delete_roi(view: VersionedView) -> None:
     """Remove every span at the view's node (tombstones where an ancestor has them)."""
-    replace_spans(view, np.zeros((0, 4), dtype=np.int64))
+    replace_spans(view, NO_SPANS)

@@ -171,6 +171,8 @@ def flag_param(name: str, description: str = "") -> Param:
 
 
 SUPERVOXELS = flag_param("supervoxels", "supervoxel ids instead of bodies")
+#: DVID's mask of voxel reads by an roi instance
+ROI = Param("roi", {"type": "string", "pattern": NAME_PATTERN}, "voxels outside this roi read as 0")
 #: DVID's caller identification, accepted by every route
 CALLER = (
     Param("u", {"type": "string", "maxLength": 64}, "the user making the request"),

@@ -1,24 +1,29 @@
-"""DVID's ``?roi=`` on voxel reads and writes, which voxhub cannot honour.
+"""DVID's ``?roi=<name>`` on voxel reads and writes, as the query names it.
 
-DVID masks ``raw`` (and ``isotropic``) reads and limits ``POST raw`` to the blocks of an
-``roi`` data instance named in the query. voxhub has no roi datatype, so no such
-instance exists: answering without the mask would hand back (or overwrite) voxels the
-client meant to exclude. The request is refused instead, as DVID refuses an ROI it
-cannot find.
+Reads (image and labelmap ``raw``, ``isotropic``, labelmap ``pseudocolor``) mask their
+voxels with the named roi instance (:mod:`voxhub.datatypes.roi.masking` does it; this
+module belongs to no datatype, so it only reads the query). ``POST raw?roi=`` is refused:
+DVID then writes only the volume's blocks inside the ROI, and voxhub does not (yet) — a
+write that silently wrote voxels outside the ROI the client named would be worse.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from voxhub.errors import NotFound
+from voxhub.errors import InvalidRequest
 
 
-def refuse_roi(request: Request) -> None:
-    """404 if the request names a ``?roi=`` (see the module doc)."""
-    name = request.query_params.get("roi")
+def roi_name(request: Request) -> str | None:
+    """The roi instance ``?roi=`` names (``None`` when absent or empty, as DVID)."""
+    return request.query_params.get("roi") or None
+
+
+def refuse_roi_write(request: Request) -> None:
+    """400 if a voxel write names ``?roi=`` (see the module doc)."""
+    name = roi_name(request)
     if name is not None:
-        raise NotFound(
-            f"roi {name!r}: no such ROI instance (voxhub has no roi datatype, so voxels "
-            "cannot be masked by one); leave out ?roi="
+        raise InvalidRequest(
+            f"roi {name!r}: POST raw limited to an ROI is not supported; leave out ?roi= "
+            "(or write only the voxels you mean to change)"
         )

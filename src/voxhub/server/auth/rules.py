@@ -14,8 +14,7 @@ Each route of the app (method and path, as Starlette declares it) maps to a :cla
 * ``INSTANCE``: the instance routes under ``/api/node/{uuid}/{name}/``, checked by the
   dispatcher once it has resolved the node: GET and HEAD read, every other method writes
   (:func:`instance_need`), so a datatype's new route is classified the day it is added;
-  only a POST its datatype declares in ``Datatype.read_only_posts`` (DVID's read-only
-  POSTs, e.g. neuronjson ``query``) reads.
+  a POST that only queries (``Datatype.read_posts``, e.g. roi's ``ptquery``) reads.
 
 HEAD follows GET. :func:`voxhub.server.auth.guard.protect` refuses to build an app with a
 route missing here, and ``tests/server/test_auth_rules.py`` walks every route.
