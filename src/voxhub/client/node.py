@@ -9,11 +9,14 @@ from voxhub.client.volume import Volume
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.geometry import vec3
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 if TYPE_CHECKING:
+    from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
     from voxhub.client.labels import LabelVolume
+    from voxhub.client.labelsz import LabelSizes
     from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
     from voxhub.client.roi import Roi
@@ -226,6 +229,68 @@ class Node:
         if datatype_for(info.typename).name != "labelmap":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
         return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
+
+    def create_annotations(
+        self,
+        name: str,
+        *,
+        sync: str | None = None,
+        block_shape: Sequence[int] = (64, 64, 64),
+    ) -> Annotations:
+        """Create an annotation instance (point elements: synapses, notes...), following
+        the labelmap ``sync`` if given, so that ``label(body)`` is exact after every write
+        and every labelmap mutation."""
+        from voxhub.datatypes.annotation.config import new_config
+
+        self._hub.check_writable(f"create_annotations {name!r}")
+        if sync is not None:
+            self.labels(sync)  # 404 if missing, 400 if not a labelmap
+        config = new_config(vec3(block_shape, "block_shape"), [sync] if sync else None)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "annotation", config, versioned=True, at=self.uuid
+        )
+        return self.annotations(name)
+
+    def annotations(self, name: str) -> Annotations:
+        """The annotation instance ``name`` as seen at this node."""
+        from voxhub.client.annotations import Annotations
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "annotation":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an annotation")
+        return Annotations(self, name, self._hub.open_annotations(self.uuid, info))
+
+    def create_labelsz(
+        self,
+        name: str,
+        *,
+        annotations: str | None = None,
+        roi: str | tuple[str, Node | str] | None = None,
+    ) -> LabelSizes:
+        """Create a labelsz instance counting the elements of each body in the annotation
+        instance ``annotations`` (kept exact by every element write and labelmap
+        mutation), limited to ``roi`` if given: ``(roi name, committed node)`` or DVID's
+        ``"<roi name>,<uuid>"``. Bodies are counted now."""
+        from voxhub.datatypes.labelsz.config import check_labelsz_config
+
+        self._hub.check_writable(f"create_labelsz {name!r}")
+        if isinstance(roi, tuple):
+            roi_name, at = roi
+            roi = f"{roi_name},{at.uuid if isinstance(at, Node) else at}"
+        config = check_labelsz_config(
+            "labelsz", {"sync": [annotations] if annotations else [], "roi": roi}
+        )
+        self._hub.create_synced(self.uuid, name, "labelsz", config)
+        return self.labelsz(name)
+
+    def labelsz(self, name: str) -> LabelSizes:
+        """The labelsz instance ``name`` as seen at this node."""
+        from voxhub.client.labelsz import LabelSizes
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "labelsz":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelsz")
+        return LabelSizes(self, name, self._hub.open_labelsz(self.uuid, info))
 
     def volume(self, name: str) -> Volume:
         """The image volume ``name`` as seen at this node."""

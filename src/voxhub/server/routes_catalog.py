@@ -139,9 +139,9 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> InstanceInfo:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, name)  # 409
-        check_config_syncs(service, node.repo, name, typename, config)  # 400
+        stored = check_config_syncs(service, node.repo, name, typename, config)  # 400
         info = service.catalog.create_instance(
-            node.uuid, name, typename, config, versioned=versioned, at=node.uuid
+            node.uuid, name, typename, stored, versioned=versioned, at=node.uuid
         )
         build_synced(service, node.uuid, info)
         line = stamp(ctx.caller, f"added instance {name} [{typename}] at {node.uuid}")

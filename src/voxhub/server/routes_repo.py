@@ -65,12 +65,12 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> str:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, new.name)  # 409
-        check_config_syncs(service, node.repo, new.name, new.typename, new.config)  # 400
+        config = check_config_syncs(service, node.repo, new.name, new.typename, new.config)
         info = service.catalog.create_instance(
             node.uuid,
             new.name,
             new.typename,
-            new.config,
+            config,
             versioned=new.versioned,
             at=node.uuid,
             ignored_settings=new.ignored,

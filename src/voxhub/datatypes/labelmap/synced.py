@@ -20,7 +20,7 @@ from voxhub.blocks import BlockLayout, fetch_blocks
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import index_key
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.sync import LabelChange, followers_of, notify_label_change
 from voxhub.geometry import Vec3
@@ -88,6 +88,10 @@ class TxnLabels:
         table = bodies_of(self._reader, distinct.tolist())
         bodies = np.array([table[int(v)] for v in distinct.tolist()], np.uint64)
         return bodies[np.searchsorted(distinct, svs)] if svs.size else svs.copy()
+
+    def bodies(self) -> list[int]:
+        start, end = key_range(KEY_INDEX)
+        return [id_of(k) for k, _ in self._reader.scan(start, end, keys_only=True)]
 
     def supervoxels_of(self, body: int) -> list[int]:
         value = self._reader.get(index_key(body)) if body else None
