@@ -347,3 +347,17 @@ def test_label_index_history_and_ingest_are_the_same_everywhere(hub: Hub) -> Non
     lv.ingest_mappings({31: 30, 32: 30})
     assert lv.mapping([31, 32, 33]) == [30, 30, 33]
     assert lv.next_labels(1).start > 32
+
+
+def test_a_pyramid_level_name_cannot_be_taken(hub: Hub) -> None:
+    # DVID's name of level 1 of "em" is "em_1" (neuroglancer reads it): creating an
+    # instance under it is refused embedded as over HTTP; past the top level it is free
+    node = hub.create_repo("levels-" + hub.__class__.__name__).master
+    node.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=1)
+    with pytest.raises(Conflict, match="pyramid level 1"):
+        node.create_labels("em_1")
+    with pytest.raises(Conflict, match="pyramid level 1"):
+        node.create_volume("em_1", "uint8")
+    assert "em_1" not in node.instances()
+    node.create_volume("em_2", "uint8", block_shape=(8, 8, 8))
+    assert node.instances()["em_2"] == "uint8blk"

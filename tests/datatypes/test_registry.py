@@ -18,6 +18,7 @@ BUILTIN_TYPENAMES = (
     "float32blk",
     "labelmap",
     "roi",
+    "annotation",
     "labelsz",
     "neuronjson",
     "keyvalue",

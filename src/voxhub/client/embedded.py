@@ -8,6 +8,7 @@ from typing import Any
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
 from voxhub.client.neuronjson import login_user
+from voxhub.datatypes.annotation.instance import AnnotationInstance
 from voxhub.datatypes.keyvalue.instance import KeyValueInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelsz.instance import LabelszInstance, open_labelsz
@@ -73,6 +74,9 @@ class EmbeddedHub(Hub):
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationInstance:
+        return AnnotationInstance(self.service, node_uuid, info)
 
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
         return self.service.open_roi(node_uuid, info)

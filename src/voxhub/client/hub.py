@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
 from voxhub.client.keyvalue import KeyValueAccess
 from voxhub.client.labelsz import LabelszAccess
@@ -84,6 +85,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        """The annotation instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"annotation instances are not available through {self!r} yet")
 
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         """The roi instance ``info`` at ``node_uuid``."""
