@@ -81,8 +81,10 @@ def stream(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 # -- one key ------------------------------------------------------------------------------
 async def get_key(request: Request, ctx: InstanceContext) -> Response:
-    """The value of a key (octet-stream); HTTP Range (206, 416) or ?byte_start=&byte_end=
-    (inclusive); HEAD: 200 (Content-Length: the value's size) or 404."""
+    """The value of a key, whole or a byte range (Range: 206/416; ?byte_start=&byte_end=).
+
+    octet-stream; ``byte_start``/``byte_end`` are inclusive; HEAD answers 200 (with the
+    value's size as Content-Length) or 404."""
     key = path_key(request)
 
     def look() -> tuple[KeyValueInstance, Stored | None]:
