@@ -18,6 +18,8 @@ BUILTIN_TYPENAMES = (
     "float32blk",
     "labelmap",
     "roi",
+    "annotation",
+    "labelsz",
     "neuronjson",
 )
 

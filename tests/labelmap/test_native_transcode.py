@@ -117,3 +117,42 @@ def test_count_labels_equals_numpy_unique(block: np.ndarray) -> None:
     labels, counts = np.unique(block, return_counts=True)
     expected = {int(v): int(n) for v, n in zip(labels, counts, strict=True) if v}
     assert count_labels(block) == expected
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_every_index_width_in_a_batch(mapped: bool) -> None:
+    # sub-blocks of 1 to 300 labels: every packed width in (0-16 bits) and out (0-9
+    # bits), including the narrowed ones (4 -> 3 bits, 8 -> 5-7 bits); ten blocks, so the
+    # batched zstd path runs too
+    rng = np.random.default_rng(7)
+    counts = [1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 33, 64, 65, 128, 129, 256, 257, 300]
+    blocks = []
+    for b in range(10):
+        block = np.empty((16, 16, 16), np.uint64)
+        for i, (z, y, x) in enumerate(np.ndindex(2, 2, 2)):
+            n = counts[(b * 8 + i) % len(counts)]
+            ids = rng.choice(2**40, n, replace=False).astype(np.uint64) + 1
+            sub = ids[np.arange(512) % n]
+            rng.shuffle(sub)
+            block[z * 8 : z * 8 + 8, y * 8 : y * 8 + 8, x * 8 : x * 8 + 8] = sub.reshape(8, 8, 8)
+        blocks.append(block)
+    stored = [CODEC.encode(b) for b in blocks]
+    if not mapped:
+        assert cseg_to_native(stored, (16, 16, 16)) == [encode_native(b) for b in blocks]
+        return
+    # every other id mapped onto its neighbour: counts shrink, widths narrow, order moves
+    ids = np.unique(np.concatenate([np.unique(b) for b in blocks]))
+    table = {int(a): int(b) for a, b in zip(ids[1::2], ids[:-1:2], strict=False)}
+    lut = np.vectorize(lambda v: table.get(int(v), int(v)), otypes=[np.uint64])
+    got = cseg_to_native(stored, (16, 16, 16), _mapping_of(table))  # type: ignore[arg-type]
+    assert got == [encode_native(lut(b).astype(np.uint64)) for b in blocks]
+
+
+def test_a_corrupt_frame_in_a_batch_is_refused() -> None:
+    blocks = [np.full((8, 8, 8), i + 1, np.uint64) for i in range(9)]
+    stored = [CODEC.encode(b) for b in blocks]
+    frame = bytearray(stored[4])
+    frame[-6:] = b"\xff" * 6  # the header still states a size; the data is broken
+    stored[4] = bytes(frame)
+    with pytest.raises(CodecError):
+        cseg_to_native(stored, (8, 8, 8))

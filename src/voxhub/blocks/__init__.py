@@ -11,6 +11,7 @@ from voxhub.blocks.write import (
     PreparedWrite,
     apply_write,
     prepare_write,
+    put_encoded,
     store_blocks,
     write_box,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "fill_block",
     "new_output",
     "prepare_write",
+    "put_encoded",
     "read_box",
     "store_blocks",
     "write_box",

@@ -86,6 +86,14 @@ def store_blocks(txn: VersionedTxn, layout: BlockLayout, blocks: Mapping[Vec3, n
         _put(txn, layout.tkey(c), value)
 
 
+def put_encoded(
+    txn: VersionedTxn, layout: BlockLayout, values: Mapping[Vec3, bytes | None]
+) -> None:
+    """Put blocks already encoded by ``layout.codec`` (``None``: all background, deleted)."""
+    for c, value in values.items():
+        _put(txn, layout.tkey(c), value)
+
+
 def apply_write(
     txn: VersionedTxn, layout: BlockLayout, prepared: PreparedWrite
 ) -> dict[Vec3, np.ndarray]:

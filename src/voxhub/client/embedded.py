@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
 from voxhub.client.neuronjson import login_user
+from voxhub.datatypes.annotation.instance import AnnotationInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.labelsz.instance import LabelszInstance, open_labelsz
 from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
 from voxhub.datatypes.roi.instance import RoiInstance
+from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.service import Service
 from voxhub.storage import KVStore
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
@@ -52,11 +56,26 @@ class EmbeddedHub(Hub):
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
         return self.service.diff_keys(a, b, instance)
 
+    def open_labelsz(self, node_uuid: str, info: InstanceInfo) -> LabelszInstance:
+        return open_labelsz(self.service, node_uuid, info)
+
+    def create_synced(
+        self, node_uuid: str, name: str, typename: str, config: dict[str, Any]
+    ) -> InstanceInfo:
+        node = self.catalog.node(node_uuid)
+        config = check_config_syncs(self.service, node.repo, name, typename, config)
+        info = self.catalog.create_instance(node.uuid, name, typename, config, at=node.uuid)
+        build_synced(self.service, node.uuid, info)
+        return info
+
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelInstance:
         return self.service.open_labels(node_uuid, info)
 
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationInstance:
+        return AnnotationInstance(self.service, node_uuid, info)
 
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
         return self.service.open_roi(node_uuid, info)

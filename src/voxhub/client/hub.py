@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.labelsz import LabelszAccess
 from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
 from voxhub.client.repo import Repo
@@ -53,6 +56,18 @@ class Hub(ABC):
         """Drop any cached extents of ``instance`` at ``node_uuid`` (only remote hubs
         cache them: embedded reads are always current)."""
 
+    def open_labelsz(self, node_uuid: str, info: InstanceInfo) -> LabelszAccess:
+        """The labelsz instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"labelsz instances are not available through {self!r} yet")
+
+    def create_synced(
+        self, node_uuid: str, name: str, typename: str, config: dict[str, Any]
+    ) -> InstanceInfo:
+        """Create an instance whose config names other instances (``sync``, an ROI) at the
+        open node ``node_uuid``: checked against the repo (400 naming what is wrong),
+        then its derived data built from what they hold. A server does both itself."""
+        return self.catalog.create_instance(node_uuid, name, typename, config, at=node_uuid)
+
     # -- data hooks (used by Repo, Node and Volume) -------------------------------------
     @abstractmethod
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
@@ -69,6 +84,10 @@ class Hub(ABC):
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        """The annotation instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"annotation instances are not available through {self!r} yet")
 
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         """The roi instance ``info`` at ``node_uuid``."""

@@ -7,13 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from voxhub.client.volume import Volume
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.geometry import vec3
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 if TYPE_CHECKING:
+    from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
     from voxhub.client.labels import LabelVolume
+    from voxhub.client.labelsz import LabelSizes
     from voxhub.client.neuronjson import NeuronJson
     from voxhub.client.repo import Repo
     from voxhub.client.roi import Roi
@@ -143,6 +147,17 @@ class Node:
     def _instance_info(self, name: str) -> InstanceInfo:
         return self._hub.catalog.instance(self.uuid, name)
 
+    def _create_instance(
+        self, name: str, typename: str, config: dict[str, Any], *, versioned: bool = True
+    ) -> None:
+        """Create an instance at this node; a name that is DVID's name of a pyramid level
+        of an existing image (``em_1`` while ``em`` has level 1) is refused (409) here as
+        over HTTP, so it never hides the level neuroglancer reads."""
+        check_not_a_level(self._hub.catalog, self.uuid, name)
+        self._hub.catalog.create_instance(
+            self.uuid, name, typename, config, versioned=versioned, at=self.uuid
+        )
+
     def create_volume(
         self,
         name: str,
@@ -181,14 +196,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid,
-            name,
-            typename_for(dtype_name),
-            config.to_json(),
-            versioned=versioned,
-            at=self.uuid,
-        )
+        self._create_instance(name, typename_for(dtype_name), config.to_json(), versioned=versioned)
         return self.volume(name)
 
     def create_labels(
@@ -213,9 +221,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid, name, "labelmap", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "labelmap", config.to_json())
         return self.labels(name)
 
     def labels(self, name: str) -> LabelVolume:
@@ -226,6 +232,68 @@ class Node:
         if datatype_for(info.typename).name != "labelmap":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
         return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
+
+    def create_annotations(
+        self,
+        name: str,
+        *,
+        sync: str | None = None,
+        block_shape: Sequence[int] = (64, 64, 64),
+    ) -> Annotations:
+        """Create an annotation instance (point elements: synapses, notes...), following
+        the labelmap ``sync`` if given, so that ``label(body)`` is exact after every write
+        and every labelmap mutation."""
+        from voxhub.datatypes.annotation.config import new_config
+
+        self._hub.check_writable(f"create_annotations {name!r}")
+        if sync is not None:
+            self.labels(sync)  # 404 if missing, 400 if not a labelmap
+        config = new_config(vec3(block_shape, "block_shape"), [sync] if sync else None)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "annotation", config, versioned=True, at=self.uuid
+        )
+        return self.annotations(name)
+
+    def annotations(self, name: str) -> Annotations:
+        """The annotation instance ``name`` as seen at this node."""
+        from voxhub.client.annotations import Annotations
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "annotation":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an annotation")
+        return Annotations(self, name, self._hub.open_annotations(self.uuid, info))
+
+    def create_labelsz(
+        self,
+        name: str,
+        *,
+        annotations: str | None = None,
+        roi: str | tuple[str, Node | str] | None = None,
+    ) -> LabelSizes:
+        """Create a labelsz instance counting the elements of each body in the annotation
+        instance ``annotations`` (kept exact by every element write and labelmap
+        mutation), limited to ``roi`` if given: ``(roi name, committed node)`` or DVID's
+        ``"<roi name>,<uuid>"``. Bodies are counted now."""
+        from voxhub.datatypes.labelsz.config import check_labelsz_config
+
+        self._hub.check_writable(f"create_labelsz {name!r}")
+        if isinstance(roi, tuple):
+            roi_name, at = roi
+            roi = f"{roi_name},{at.uuid if isinstance(at, Node) else at}"
+        config = check_labelsz_config(
+            "labelsz", {"sync": [annotations] if annotations else [], "roi": roi}
+        )
+        self._hub.create_synced(self.uuid, name, "labelsz", config)
+        return self.labelsz(name)
+
+    def labelsz(self, name: str) -> LabelSizes:
+        """The labelsz instance ``name`` as seen at this node."""
+        from voxhub.client.labelsz import LabelSizes
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "labelsz":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelsz")
+        return LabelSizes(self, name, self._hub.open_labelsz(self.uuid, info))
 
     def volume(self, name: str) -> Volume:
         """The image volume ``name`` as seen at this node."""
@@ -242,9 +310,7 @@ class Node:
         self._hub.check_writable(f"create_roi {name!r}")
         size = block_size if isinstance(block_size, int) else list(block_size)
         config = RoiConfig.create(size)
-        self._hub.catalog.create_instance(
-            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "roi", config.to_json())
         return self.roi(name)
 
     def roi(self, name: str) -> Roi:
@@ -262,9 +328,7 @@ class Node:
         """Create a neuronjson instance (DVID's per-body JSON documents of neuron
         metadata); ``user`` is who its writes through the handle are made by."""
         self._hub.check_writable(f"create_neuronjson {name!r}")
-        self._hub.catalog.create_instance(
-            self.uuid, name, "neuronjson", {}, versioned=versioned, at=self.uuid
-        )
+        self._create_instance(name, "neuronjson", {}, versioned=versioned)
         return self.neuronjson(name, user=user)
 
     def neuronjson(self, name: str, *, user: str | None = None) -> NeuronJson:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
     from voxhub.datatypes.sync import (
         BuildSynced,
+        ElementSource,
+        LabelChange,
         LabelSource,
         MakeElementSource,
         MakeLabelSource,
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     )
     from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
+    from voxhub.versioning.catalog import Catalog
+    from voxhub.versioning.dag import NodeInfo
     from voxhub.versioning.records import InstanceInfo
 
 #: DVID's JSON of one instance seen at a node: (store access, node UUID, instance) → JSON
@@ -113,8 +117,23 @@ class Datatype:
     on_label_change: OnLabelChange | None = None
     on_element_change: OnElementChange | None = None
     build_synced: BuildSynced | None = None
+    #: recompute, at a pending merge child, derived data that depends on other instances
+    #: (after every instance's ``repair_merge``; one transaction)
+    repair_merge_synced: Callable[[Catalog, NodeInfo, InstanceInfo], None] | None = None
+    #: a new instance's config checked against its repo (instances, versions it names)
+    #: and normalised, before the instance is created (400 naming what is wrong)
+    resolve_config: Callable[[StoreAccess, str, dict[str, Any]], dict[str, Any]] | None = None
     label_source: MakeLabelSource | None = None
     element_source: MakeElementSource | None = None
+    #: merges of datatypes that merge their keys item by item (keys exempt from the
+    #: key-level check through ``is_derived``): the conflicting items of a merge of the
+    #: parents, described (refused unless resolved), and the repair at the pending merge
+    #: node, with the catalog at hand (used instead of ``repair_merge``)
+    check_merge: Callable[[Catalog, Sequence[str], InstanceInfo], list[str]] | None = None
+    repair_merge_at: Callable[[Catalog, NodeInfo, InstanceInfo, set[bytes]], None] | None = None
+    #: what a diff between two nodes names, given the keys that differ (``None``: each
+    #: key, described by ``describe_tkey``)
+    diff_items: Callable[[Catalog, str, str, InstanceInfo, list[bytes]], list[str]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -248,6 +267,68 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.annotation import keys as annotation_keys
+    from voxhub.datatypes.annotation.config import check_config as check_annotation_config
+    from voxhub.datatypes.annotation.config import config_from_settings as annotation_settings
+    from voxhub.datatypes.annotation.dvid_differences import ANNOTATION_DIFFERENCES
+
+    _register(
+        Datatype(
+            name="annotation",
+            typenames=("annotation",),
+            describe_tkey=annotation_keys.describe_tkey,
+            summary="Point elements (synapses, notes) with kinds, tags, properties and "
+            "relationships, indexed by block and, synced to a labelmap, by body.",
+            is_derived=annotation_keys.is_derived,
+            routes=_annotation_routes,
+            describe_instance=_describe_annotation,
+            config_from_settings=annotation_settings,
+            check_config=check_annotation_config,
+            dvid_differences=ANNOTATION_DIFFERENCES,
+            read_posts=frozenset({"/labels"}),  # POST labels with body ids only reads
+            sync_targets=("labelmap",),
+            on_label_change=_annotation_on_label_change,
+            build_synced=_annotation_build_synced,
+            element_source=_annotation_element_source,
+            check_merge=_annotation_check_merge,
+            repair_merge_at=_annotation_repair_merge,
+            diff_items=_annotation_diff,
+        )
+    )
+
+    from voxhub.datatypes.labelsz import keys as labelsz_keys
+    from voxhub.datatypes.labelsz.config import (
+        check_labelsz_config,
+        labelsz_config_from_settings,
+        resolve_labelsz_config,
+    )
+    from voxhub.datatypes.labelsz.dvid_differences import LABELSZ_DIFFERENCES
+    from voxhub.datatypes.labelsz.recount import build_synced as build_labelsz
+    from voxhub.datatypes.labelsz.recount import on_element_change as labelsz_change
+    from voxhub.datatypes.labelsz.recount import repair_after_merge as repair_labelsz
+
+    _register(
+        Datatype(
+            name="labelsz",
+            typenames=("labelsz",),
+            describe_tkey=labelsz_keys.describe_tkey,
+            summary="Bodies ranked by their number of annotation elements of each kind "
+            "(PreSyn, PostSyn, Gap, Note, AllSyn), kept exact in the annotation's "
+            "transactions, optionally within a static ROI.",
+            is_derived=labelsz_keys.is_derived,
+            routes=_labelsz_routes,
+            describe_instance=_describe_labelsz,
+            config_from_settings=labelsz_config_from_settings,
+            check_config=check_labelsz_config,
+            resolve_config=resolve_labelsz_config,
+            sync_targets=("annotation",),
+            on_element_change=labelsz_change,
+            build_synced=build_labelsz,
+            repair_merge_synced=repair_labelsz,
+            dvid_differences=LABELSZ_DIFFERENCES,
+        )
+    )
+
     from voxhub.datatypes.neuronjson import keys as neuronjson_keys
     from voxhub.datatypes.neuronjson.dvid_differences import NEURONJSON_DIFFERENCES
     from voxhub.datatypes.neuronjson.settings import (
@@ -268,6 +349,7 @@ def _register_builtins() -> None:
             check_config=check_neuronjson_config,
             check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
+            read_posts=frozenset({"/query"}),
         )
     )
 
@@ -288,6 +370,18 @@ def _label_source(txn: VersionedTxn, info: InstanceInfo) -> LabelSource:
     from voxhub.datatypes.labelmap.synced import TxnLabels
 
     return TxnLabels(txn, ImageConfig.from_json(info.config))
+
+
+def _labelsz_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.labelsz.routes")
+    routes: list[BaseRoute] = module.labelsz_routes()
+    return routes
+
+
+def _describe_labelsz(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.labelsz.dvid_info import labelsz_info_json
+
+    return labelsz_info_json(access, node_uuid, info)
 
 
 def _imageblk_routes() -> list[BaseRoute]:
@@ -397,6 +491,65 @@ def _repair_labels_health(access: StoreAccess, node_uuid: str, info: InstanceInf
     from voxhub.datatypes.labelmap.health import repair_labels
 
     return repair_labels(access, node_uuid, info)
+
+
+# -- annotation (loaded on first use) ------------------------------------------------------
+def _annotation_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.annotation.routes")
+    routes: list[BaseRoute] = module.annotation_routes()
+    return routes
+
+
+def _describe_annotation(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.annotation.dvid_info import annotation_info_json
+
+    return annotation_info_json(access, node_uuid, info)
+
+
+def _annotation_on_label_change(
+    txn: VersionedTxn, info: InstanceInfo, labels: LabelSource, change: LabelChange
+) -> frozenset[int]:
+    from voxhub.datatypes.annotation.synced import on_label_change
+
+    return on_label_change(txn, info, labels, change)
+
+
+def _annotation_build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
+    from voxhub.datatypes.annotation.synced import build_synced
+
+    build_synced(access, node_uuid, info)
+
+
+def _annotation_element_source(
+    txn: VersionedTxn, info: InstanceInfo, labels: LabelSource | None
+) -> ElementSource:
+    from voxhub.datatypes.annotation.synced import element_source
+
+    return element_source(txn, info, labels)
+
+
+def _annotation_check_merge(
+    catalog: Catalog, parents: Sequence[str], info: InstanceInfo
+) -> list[str]:
+    from voxhub.datatypes.annotation.merge import check_merge
+
+    return check_merge(catalog, parents, info)
+
+
+def _annotation_repair_merge(
+    catalog: Catalog, child: NodeInfo, info: InstanceInfo, changed: set[bytes]
+) -> None:
+    from voxhub.datatypes.annotation.merge import repair_merge_at
+
+    repair_merge_at(catalog, child, info, changed)
+
+
+def _annotation_diff(
+    catalog: Catalog, a: str, b: str, info: InstanceInfo, tkeys: list[bytes]
+) -> list[str]:
+    from voxhub.datatypes.annotation.merge import diff_items
+
+    return diff_items(catalog, a, b, info, tkeys)
 
 
 # -- neuronjson (loaded on first use) ------------------------------------------------------

@@ -74,6 +74,10 @@ class LabelSource(Protocol):
         """The supervoxels of ``body``, ascending; ``[]`` if the body has no voxels."""
         ...
 
+    def bodies(self) -> list[int]:
+        """Every body with voxels, ascending (what a full recount walks)."""
+        ...
+
 
 class ElementSource(Protocol):
     """A synced annotation inside the same transaction (what labelsz counts)."""
@@ -86,12 +90,18 @@ class ElementSource(Protocol):
         """``(N, 3)`` int64 ``(z, y, x)`` positions of ``body``'s elements of ``kind``."""
         ...
 
+    # An ElementSource may also have ``bodies() -> list[int]`` (every body holding
+    # elements); a full recount then walks those instead of every body of the labelmap.
+
 
 #: a follower of a labelmap: (its own txn view, its instance, the labelmap, the change)
 #: → the bodies whose elements changed (passed on to its own followers)
 OnLabelChange = Callable[[VersionedTxn, InstanceInfo, LabelSource, LabelChange], frozenset[int]]
-#: a follower of an annotation: (its own txn view, its instance, the annotation, bodies)
-OnElementChange = Callable[[VersionedTxn, InstanceInfo, ElementSource, frozenset[int]], None]
+#: a follower of an annotation: (its own txn view, its instance, the annotation, the
+#: bodies whose elements changed, the store access: for what it reads at other nodes)
+OnElementChange = Callable[
+    [VersionedTxn, InstanceInfo, ElementSource, frozenset[int], "StoreAccess"], None
+]
 #: an annotation's elements seen through a txn view of it (and its labelmap, if synced)
 MakeElementSource = Callable[[VersionedTxn, InstanceInfo, "LabelSource | None"], ElementSource]
 #: a labelmap seen through a txn view of it
@@ -199,7 +209,7 @@ def notify_element_change(
     for info in followers:
         hook = datatype_for(info.typename).on_element_change
         if hook is not None:
-            hook(_join(txn, access, node_uuid, info), info, elements, frozenset(bodies))
+            hook(_join(txn, access, node_uuid, info), info, elements, frozenset(bodies), access)
 
 
 def label_source_of(

@@ -3,10 +3,11 @@
 The names live in the instance's stored config under ``"sync"`` (a list), instance-wide
 like DVID's syncs. A datatype that can follow others lists the datatype families it may
 follow in its registry entry (``sync_targets``: an annotation follows a labelmap, a labelsz
-an annotation and optionally an roi); a sync to a missing instance, to itself or to a
-family not listed is a 400 naming it. Once a sync is stored, the follower's
-``build_synced`` hook rebuilds its derived data at the node from what its sources hold
-then (so a labelsz made after its annotation's elements counts them), in one transaction.
+an annotation), one instance of each; a sync to a missing instance, to itself, to a
+family not listed or to a second instance of a family is a 400 naming it. Once a sync
+is stored, the follower's ``build_synced`` hook rebuilds its derived data at the node
+from what its sources hold then (so a labelsz made after its annotation's elements
+counts them), in one transaction.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def check_syncs(
     if names and not allowed:
         raise InvalidRequest(f"{typename} instance {name!r} cannot sync to other instances")
     known = {i.name: i for i in access.catalog.instances(repo)}
+    families: dict[str, str] = {}
     for target in names:
         if target == name:
             raise InvalidRequest(f"instance {name!r} cannot sync to itself")
@@ -66,18 +68,27 @@ def check_syncs(
                 f"cannot sync {typename} instance {name!r} to {info.typename} instance "
                 f"{target!r}: it syncs to {', '.join(allowed)} only"
             )
+        if family in families:
+            raise InvalidRequest(
+                f"cannot sync {typename} instance {name!r} to both {families[family]!r} and "
+                f"{target!r}: it follows one {family} instance"
+            )
+        families[family] = target
 
 
 def check_config_syncs(
     access: StoreAccess, repo: str, name: str, typename: str, config: dict[str, Any]
-) -> None:
-    """:func:`check_syncs` of a new instance's config (its ``"sync"`` list, if any)."""
+) -> dict[str, Any]:
+    """A new instance's config checked against the repo before it is created: its
+    ``"sync"`` list (:func:`check_syncs`) and what its datatype's ``resolve_config`` hook
+    checks (e.g. the ROI version a labelsz names); returns the config to store."""
     names = config.get(SYNC_KEY)
-    if names is None:
-        return
-    if not isinstance(names, list):
-        raise InvalidRequest(f"config 'sync' of {name!r} must be a list of instance names")
-    check_syncs(access, repo, name, typename, parse_sync_names(names))
+    if names is not None:
+        if not isinstance(names, list):
+            raise InvalidRequest(f"config 'sync' of {name!r} must be a list of instance names")
+        check_syncs(access, repo, name, typename, parse_sync_names(names))
+    resolve = datatype_for(typename).resolve_config
+    return config if resolve is None else resolve(access, repo, config)
 
 
 def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, Api, ApiRoute, Param, json_api
@@ -24,7 +25,6 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
-from voxhub.server.level_names import check_not_a_level
 from voxhub.versioning import records
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 
@@ -139,9 +139,9 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> InstanceInfo:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, name)  # 409
-        check_config_syncs(service, node.repo, name, typename, config)  # 400
+        stored = check_config_syncs(service, node.repo, name, typename, config)  # 400
         info = service.catalog.create_instance(
-            node.uuid, name, typename, config, versioned=versioned, at=node.uuid
+            node.uuid, name, typename, stored, versioned=versioned, at=node.uuid
         )
         build_synced(service, node.uuid, info)
         line = stamp(ctx.caller, f"added instance {name} [{typename}] at {node.uuid}")

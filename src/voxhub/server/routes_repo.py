@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
@@ -20,7 +21,6 @@ from voxhub.server.http import (
     str_field,
     str_list_field,
 )
-from voxhub.server.level_names import check_not_a_level
 from voxhub.server.repo_json_bytes import repo_json_bytes
 from voxhub.server.settings import parse_new_instance
 from voxhub.versioning.catalog import NodeInfo
@@ -65,12 +65,12 @@ async def create_instance(request: Request, ctx: ServerContext) -> Response:
     def create() -> str:
         node = service.catalog.node(_ref(request))
         check_not_a_level(service.catalog, node.uuid, new.name)  # 409
-        check_config_syncs(service, node.repo, new.name, new.typename, new.config)  # 400
+        config = check_config_syncs(service, node.repo, new.name, new.typename, new.config)
         info = service.catalog.create_instance(
             node.uuid,
             new.name,
             new.typename,
-            new.config,
+            config,
             versioned=new.versioned,
             at=node.uuid,
             ignored_settings=new.ignored,

@@ -98,8 +98,12 @@ class Service:
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
         """Keys of ``instance`` whose values differ between nodes ``a`` and ``b``, each
         described by its datatype."""
-        describe = datatype_for(self._catalog.instance(a, instance).typename).describe_tkey
-        return [describe(k) for k in self._catalog.diff(a, b, instance)]
+        info = self._catalog.instance(a, instance)
+        datatype = datatype_for(info.typename)
+        tkeys = self._catalog.diff(a, b, instance)
+        if datatype.diff_items is not None:  # e.g. annotation elements, not their blocks
+            return datatype.diff_items(self._catalog, a, b, info, tkeys)
+        return [datatype.describe_tkey(k) for k in tkeys]
 
 
 class ServiceOwner(Protocol):

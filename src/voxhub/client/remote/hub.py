@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import ImageAccess, LabelAccess
 from voxhub.client.hub import Hub
+from voxhub.client.labelsz import LabelszAccess
+from voxhub.client.remote.annotations import RemoteAnnotations
 from voxhub.client.remote.catalog import RemoteCatalog
 from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
 from voxhub.client.remote.labels import RemoteLabels
+from voxhub.client.remote.labelsz import RemoteLabelsz
 from voxhub.client.remote.neuronjson import RemoteNeuronJson
 from voxhub.client.remote.roi import RemoteRoi
 from voxhub.client.remote.transport import Transport
@@ -109,6 +113,9 @@ class RemoteHub(Hub):
     def forget_extents(self, node_uuid: str, instance: str) -> None:
         self._extents.forget(node_uuid, instance)
 
+    def open_labelsz(self, node_uuid: str, info: InstanceInfo) -> LabelszAccess:
+        return RemoteLabelsz(self._http, node_uuid, info)
+
     def open_labels(self, node_uuid: str, info: InstanceInfo) -> LabelAccess:
         return RemoteLabels(
             self._http,
@@ -118,6 +125,9 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        return RemoteAnnotations(self._http, node_uuid, info)
 
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         return RemoteRoi(self._http, node_uuid, info)

@@ -106,11 +106,22 @@ def update_pyramid(
     layouts: Sequence[BlockLayout],
     changed: Mapping[Vec3, np.ndarray],
     reduce: Reducer = downsample,
+    *,
+    reduced: bool = False,
 ) -> None:
-    """Propagate the new scale-0 blocks ``changed`` up to ``config.max_scale`` via ``txn``."""
+    """Propagate the new scale-0 blocks ``changed`` up to ``config.max_scale`` via ``txn``.
+
+    ``reduced``: ``changed`` holds the scale-0 blocks already reduced by the downsample
+    factor (a writer that reduces each block as it encodes it need not keep full blocks
+    alive: on small VMs touching fresh memory costs more than the copy itself)."""
     factor = config.downsample_factor
     for scale in range(1, config.max_scale + 1):
-        changed = _update_level(txn, layouts[scale], factor, changed, reduce)
+        level_reduce = _as_is if reduced and scale == 1 else reduce
+        changed = _update_level(txn, layouts[scale], factor, changed, level_reduce)
+
+
+def _as_is(block: np.ndarray, factor: Vec3) -> np.ndarray:
+    return block
 
 
 def _update_level(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import fastremap
 import numpy as np
 
-from voxhub.codecs.cseg_mask import bare_stream
+from voxhub.codecs.cseg_mask import bare_streams
 from voxhub.errors import CodecError
 
 SUB = 8
@@ -147,8 +147,7 @@ def _streams(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All bare streams as one word array, with each stream's first word and length."""
     bares = []
-    for value in values:
-        bare = bare_stream(value, nsub)
+    for bare in bare_streams(values, nsub):
         if len(bare) % 4:
             raise _err(f"length {len(bare)} is not a whole number of 32-bit words")
         if len(bare) < 4 * (1 + 2 * nsub):

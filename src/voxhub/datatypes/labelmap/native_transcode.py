@@ -70,9 +70,35 @@ def _unpack(chunk: np.ndarray, width: int) -> np.ndarray:
     (``(k, 64 * width)``, LSB first) as ``(k, 512)`` unsigned integers."""
     if width >= 8:
         return chunk.view(f"<u{width // 8}")
-    shifts = np.arange(0, 8, width, dtype=np.uint8)
-    fields = (chunk[:, :, None] >> shifts) & np.uint8((1 << width) - 1)
+    per_byte = 8 // width
+    mask = np.uint8((1 << width) - 1)
+    fields = np.empty((chunk.shape[0], chunk.shape[1], per_byte), np.uint8)
+    # one pass per field position, each over whole contiguous rows (a broadcast over a
+    # last axis of 2-8 runs numpy's inner loop that many elements at a time: 5x slower)
+    for j in range(per_byte):
+        np.bitwise_and(chunk >> np.uint8(j * width), mask, out=fields[:, :, j])
     return fields.reshape(chunk.shape[0], _SUB_VOXELS)
+
+
+def _narrow(chunk: np.ndarray, w_in: int, w_out: int) -> np.ndarray:
+    """Packed bytes ``chunk`` (``(k, 64 * w_in)``, LSB first) whose indices all fit in
+    ``w_out < w_in`` bits, repacked MSB first at ``w_out`` bits without unpacking:
+    eight indices are one ``w_in * 8``-bit word in, ``w_out`` bytes out (4 bits to 3,
+    8 bits to 5-7: sub-blocks of 5-8 or 17-128 labels)."""
+    k = chunk.shape[0]
+    words = chunk.view("<u4" if w_in == 4 else "<u8").ravel()
+    acc_type = words.dtype.type
+    mask = acc_type((1 << w_out) - 1)
+    acc = np.zeros_like(words)
+    field = np.empty_like(words)
+    for j in range(8):
+        np.right_shift(words, acc_type(j * w_in), out=field)
+        field &= mask
+        field <<= acc_type(w_out * (7 - j))
+        acc |= field
+    size = acc.dtype.itemsize
+    big = acc.astype(f">u{size}").view(np.uint8).reshape(-1, size)
+    return big[:, size - w_out :].reshape(k, w_out * (_SUB_VOXELS // 8))
 
 
 def _pack_msb(local: np.ndarray, width: int) -> np.ndarray:
@@ -166,6 +192,8 @@ def cseg_to_native(
                 chunk = chunk_in if rows.size == subs.size else chunk_in[rows]
                 if same and w_in == w_out:
                     out = chunk if w_in == 8 else _reverse_fields(chunk, w_in)
+                elif same and w_in in (4, 8):
+                    out = _narrow(chunk, w_in, w_out)
                 else:
                     idx = _unpack(chunk, w_in)
                     if not same:

@@ -20,7 +20,7 @@ from voxhub.blocks import BlockLayout, fetch_blocks
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
-from voxhub.datatypes.labelmap.keys import index_key
+from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.sync import LabelChange, followers_of, notify_label_change
 from voxhub.geometry import Vec3
@@ -89,6 +89,10 @@ class TxnLabels:
         bodies = np.array([table[int(v)] for v in distinct.tolist()], np.uint64)
         return bodies[np.searchsorted(distinct, svs)] if svs.size else svs.copy()
 
+    def bodies(self) -> list[int]:
+        start, end = key_range(KEY_INDEX)
+        return [id_of(k) for k, _ in self._reader.scan(start, end, keys_only=True)]
+
     def supervoxels_of(self, body: int) -> list[int]:
         value = self._reader.get(index_key(body)) if body else None
         return [] if value is None else sorted(LabelIndex.decode(body, value).supervoxel_sizes())
@@ -104,15 +108,33 @@ def voxel_change(
     """The exact change of writing ``after`` over ``before`` (``None``: background) at
     ``coords``: the blocks whose voxels differ and the bodies of the supervoxels involved,
     mapped through ``txn`` (read it after the write's mapping changes)."""
+    changed = (block_change(layout, old, new) for old, new in zip(before, after, strict=True))
+    return collect_changes(txn, zip(coords, changed, strict=True))
+
+
+def block_change(
+    layout: BlockLayout, before: np.ndarray | None, after: np.ndarray
+) -> set[int] | None:
+    """The supervoxels whose voxels differ between ``before`` (``None``: background) and
+    ``after`` in one block; ``None`` if no voxel differs (a writer computes this while
+    it still holds both blocks, see :func:`collect_changes`)."""
+    base = before if before is not None else layout.background_block()
+    diff = base != after
+    if not diff.any():
+        return None
+    return set(np.unique(base[diff]).tolist()) | set(np.unique(after[diff]).tolist())
+
+
+def collect_changes(
+    txn: VersionedReader, changes: Iterable[tuple[Vec3, set[int] | None]]
+) -> LabelChange:
+    """The change of a write from :func:`block_change` of each written block."""
     blocks: set[Vec3] = set()
     svs: set[int] = set()
-    for coord, old, new in zip(coords, before, after, strict=True):
-        base = old if old is not None else layout.background_block()
-        diff = base != new
-        if diff.any():
+    for coord, changed in changes:
+        if changed is not None:
             blocks.add(coord)
-            svs.update(np.unique(base[diff]).tolist())
-            svs.update(np.unique(new[diff]).tolist())
+            svs |= changed
     return LabelChange(frozenset(blocks), _bodies(txn, svs))
 
 

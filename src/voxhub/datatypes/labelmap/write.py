@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from voxhub.blocks import BlockLayout, fetch_blocks, store_blocks
+from voxhub.blocks import BlockLayout, fetch_blocks, put_encoded
 from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
@@ -19,13 +19,17 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
-from voxhub.datatypes.labelmap.synced import Notify, voxel_change
+from voxhub.datatypes.labelmap.synced import Notify, block_change, collect_changes
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 #: per-block changes of one supervoxel: ``[(block, delta voxels)]``
 Deltas = dict[int, list[tuple[Vec3, int]]]
+#: one written block: its stored value (``None``: background), the block reduced for the
+#: pyramid (``None``: no pyramid), its label counts before and after, and the supervoxels
+#: its write changed for the labelmap's followers (``None``: none, or nothing follows)
+Pasted = tuple[bytes | None, np.ndarray | None, dict[int, int], dict[int, int], set[int] | None]
 
 
 def write_labels(
@@ -125,34 +129,44 @@ def _write_blocks(
     label counter (past ``counted``) and the labelmap's followers (``notify``) following."""
     layout = layouts[0]
     raise_counter = counted != 0 and not counters.covers(counted)
+    pyramid = config.max_scale > 0
+    factor = config.downsample_factor
 
     def transaction(txn: VersionedTxn) -> None:
         old = fetch_blocks(txn, layout, coords)
 
-        def paste(i: int) -> tuple[np.ndarray, dict[int, int], dict[int, int]]:
+        def paste(i: int) -> Pasted:
+            # Each block is encoded (and reduced for the pyramid) as soon as it is made
+            # and then dropped, so its memory is reused by the next: keeping every new
+            # block until the end cost more in first touches of fresh pages than the
+            # copying, counting and encoding together.
             before = old[i]
             block = fill(i, before)
             was = count_labels(before) if before is not None else {}
-            return block, was, count_labels(block)
+            value = None if layout.is_background(block) else layout.codec.encode(block)
+            small = downsample_labels(block, factor) if pyramid else None
+            changed = block_change(layout, before, block) if notify is not None else None
+            return value, small, was, count_labels(block), changed
 
         results = parallel_map(paste, range(len(coords)))
         deltas: Deltas = defaultdict(list)
-        for coord, (_, was, now) in zip(coords, results, strict=True):
+        for coord, (_, _, was, now, _) in zip(coords, results, strict=True):
             for sv in was.keys() | now.keys():
                 d = now.get(sv, 0) - was.get(sv, 0)
                 if d:
                     deltas[sv].append((coord, d))
         apply_deltas(txn, deltas)
-        new = {c: r[0] for c, r in zip(coords, results, strict=True)}
-        store_blocks(txn, layout, new)
-        update_pyramid(txn, config, layouts, new, downsample_labels)
+        put_encoded(txn, layout, {c: r[0] for c, r in zip(coords, results, strict=True)})
+        if pyramid:
+            reduced = {c: r[1] for c, r in zip(coords, results, strict=True) if r[1] is not None}
+            update_pyramid(txn, config, layouts, reduced, downsample_labels, reduced=True)
         grow_extents(txn, extent)
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
         if notify is not None:
-            after = [r[0] for r in results]
-            notify(txn, voxel_change(txn, layout, coords, old, after))
+            changes = zip(coords, (r[4] for r in results), strict=True)
+            notify(txn, collect_changes(txn, changes))
 
     view.transact(transaction)
 

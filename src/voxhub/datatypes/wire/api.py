@@ -128,6 +128,9 @@ PATH_PARAMS: dict[str, Schema] = {
     "nblocks": _pattern(r"[0-9]{1,6}", "how many blocks along x"),
     "count": _pattern(r"[0-9]{1,6}", "how many label ids to reserve"),
     "label": _pattern(r"[0-9]{1,20}", "a uint64 label id (0 is the background)"),
+    "kind": _pattern(r"[A-Za-z]{1,16}", "an element kind: PostSyn, PreSyn, Gap, Note, AllSyn"),
+    "n": _pattern(r"[0-9]{1,10}", "how many bodies to answer"),
+    "threshold": _pattern(r"[0-9]{1,10}", "the least count answered"),
     "first": _pattern(r"[0-9]{1,20}", "the first label of an inclusive range"),
     "last": _pattern(r"[0-9]{1,20}", "the last label of an inclusive range"),
     "beg": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the first version"),
@@ -145,6 +148,11 @@ PATH_PARAMS: dict[str, Schema] = {
     "x": _pattern(f"{_UINT}(,{_UINT})?", "x0,x1 (half-open) or one x"),
     "y": _pattern(f"{_UINT}(,{_UINT})?", "y0,y1 (half-open) or one y"),
     "z": _pattern(f"{_UINT}(,{_UINT})?", "z0,z1 (half-open) or one z"),
+    "coord": _pattern(_triple(_INT), "an element position x_y_z"),
+    "from_coord": _pattern(_triple(_INT), "the element's position x_y_z"),
+    "to_coord": _pattern(_triple(_INT), "its new position x_y_z"),
+    "tag": _pattern(r"[^/]{1,256}", "an element tag"),
+    "roi": _pattern(r"[A-Za-z0-9_.-]{1,64}(,[0-9a-f]{1,32})?", "an roi instance name[,uuid]"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The ``labelsz`` datatype: per-body counts of annotation element kinds, ranked."""
