@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from voxhub.client.volume import Volume
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import vec3
@@ -146,6 +147,17 @@ class Node:
     def _instance_info(self, name: str) -> InstanceInfo:
         return self._hub.catalog.instance(self.uuid, name)
 
+    def _create_instance(
+        self, name: str, typename: str, config: dict[str, Any], *, versioned: bool = True
+    ) -> None:
+        """Create an instance at this node; a name that is DVID's name of a pyramid level
+        of an existing image (``em_1`` while ``em`` has level 1) is refused (409) here as
+        over HTTP, so it never hides the level neuroglancer reads."""
+        check_not_a_level(self._hub.catalog, self.uuid, name)
+        self._hub.catalog.create_instance(
+            self.uuid, name, typename, config, versioned=versioned, at=self.uuid
+        )
+
     def create_volume(
         self,
         name: str,
@@ -184,14 +196,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid,
-            name,
-            typename_for(dtype_name),
-            config.to_json(),
-            versioned=versioned,
-            at=self.uuid,
-        )
+        self._create_instance(name, typename_for(dtype_name), config.to_json(), versioned=versioned)
         return self.volume(name)
 
     def create_labels(
@@ -216,9 +221,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid, name, "labelmap", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "labelmap", config.to_json())
         return self.labels(name)
 
     def labels(self, name: str) -> LabelVolume:
@@ -307,9 +310,7 @@ class Node:
         self._hub.check_writable(f"create_roi {name!r}")
         size = block_size if isinstance(block_size, int) else list(block_size)
         config = RoiConfig.create(size)
-        self._hub.catalog.create_instance(
-            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "roi", config.to_json())
         return self.roi(name)
 
     def roi(self, name: str) -> Roi:
@@ -327,9 +328,7 @@ class Node:
         """Create a neuronjson instance (DVID's per-body JSON documents of neuron
         metadata); ``user`` is who its writes through the handle are made by."""
         self._hub.check_writable(f"create_neuronjson {name!r}")
-        self._hub.catalog.create_instance(
-            self.uuid, name, "neuronjson", {}, versioned=versioned, at=self.uuid
-        )
+        self._create_instance(name, "neuronjson", {}, versioned=versioned)
         return self.neuronjson(name, user=user)
 
     def neuronjson(self, name: str, *, user: str | None = None) -> NeuronJson:

@@ -349,6 +349,7 @@ def _register_builtins() -> None:
             check_config=check_neuronjson_config,
             check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
+            read_posts=frozenset({"/query"}),
         )
     )
 
