@@ -21,6 +21,7 @@ BUILTIN_TYPENAMES = (
     "annotation",
     "labelsz",
     "neuronjson",
+    "keyvalue",
 )
 
 
@@ -99,4 +100,4 @@ def test_first_use_from_many_threads_sees_every_builtin(
         t.join()
     assert not failures, failures[0]
     assert found == [{registry.datatype_for(t).name for t in BUILTIN_TYPENAMES}] * threads_n
-    assert {"imageblk", "labelmap", "roi", "neuronjson"} <= found[0]
+    assert {"imageblk", "labelmap", "roi", "neuronjson", "keyvalue"} <= found[0]

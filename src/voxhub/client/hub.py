@@ -8,6 +8,7 @@ from typing import Any
 
 from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.keyvalue import KeyValueAccess
 from voxhub.client.labelsz import LabelszAccess
 from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
@@ -96,6 +97,10 @@ class Hub(ABC):
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
         """The neuronjson instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"neuronjson instances are not available through {self!r}")
+
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueAccess:
+        """The keyvalue instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"keyvalue instances are not available through {self!r}")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(

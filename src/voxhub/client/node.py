@@ -16,6 +16,7 @@ from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 if TYPE_CHECKING:
     from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
+    from voxhub.client.keyvalue import KeyValue
     from voxhub.client.labels import LabelVolume
     from voxhub.client.labelsz import LabelSizes
     from voxhub.client.neuronjson import NeuronJson
@@ -340,3 +341,28 @@ class Node:
         if datatype_for(info.typename).name != "neuronjson":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a neuronjson")
         return NeuronJson(self, name, self._hub.open_neuronjson(self.uuid, info), user)
+
+    def create_keyvalue(
+        self, name: str, *, versioned: bool = True, chunk_bytes: int | None = None
+    ) -> KeyValue:
+        """Create a keyvalue instance (DVID's ``keyvalue``): files under string keys.
+        Unversioned (``versioned=False``), every node sees and writes the same keys, even
+        committed ones. Values of ``chunk_bytes`` (default 4 MiB) or more are stored in
+        chunks of that size."""
+        from voxhub.datatypes.keyvalue.config import KeyValueConfig
+
+        self._hub.check_writable(f"create_keyvalue {name!r}")
+        config = KeyValueConfig() if chunk_bytes is None else KeyValueConfig(chunk_bytes)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "keyvalue", config.to_json(), versioned=versioned, at=self.uuid
+        )
+        return self.keyvalue(name)
+
+    def keyvalue(self, name: str) -> KeyValue:
+        """The keyvalue instance ``name`` as seen at this node (a mapping of str to bytes)."""
+        from voxhub.client.keyvalue import KeyValue
+
+        info = self._instance_info(name)
+        if info.typename != "keyvalue":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a keyvalue")
+        return KeyValue(self, name, self._hub.open_keyvalue(self.uuid, info))

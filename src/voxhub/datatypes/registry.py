@@ -353,6 +353,34 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.keyvalue import keys as kv_keys
+    from voxhub.datatypes.keyvalue.config import (
+        check_keyvalue_config,
+        keyvalue_config_from_settings,
+    )
+    from voxhub.datatypes.keyvalue.dvid_differences import KEYVALUE_DIFFERENCES
+    from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
+
+    def keyvalue_routes() -> list[BaseRoute]:  # loaded lazily: the web stack
+        module = importlib.import_module("voxhub.datatypes.keyvalue.routes")
+        routes: list[BaseRoute] = module.keyvalue_routes()
+        return routes
+
+    _register(
+        Datatype(
+            name="keyvalue",
+            typenames=("keyvalue",),
+            describe_tkey=kv_keys.describe_tkey,
+            summary="Versioned files under string keys; big values stored, written and "
+            "read in chunks.",
+            routes=keyvalue_routes,
+            describe_instance=lambda access, node_uuid, info: keyvalue_info_json(info),
+            config_from_settings=keyvalue_config_from_settings,
+            check_config=check_keyvalue_config,
+            dvid_differences=KEYVALUE_DIFFERENCES,
+        )
+    )
+
 
 def _repair_labels(
     child: VersionedView,

@@ -12,6 +12,8 @@ from typing import Protocol
 
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
+from voxhub.datatypes.keyvalue.instance import KeyValueInstance
+from voxhub.datatypes.keyvalue.opening import open_keyvalue_instance
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
@@ -89,6 +91,10 @@ class Service:
         """The roi instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
         return open_roi_instance(self._catalog, node_uuid, info)
 
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueInstance:
+        """The keyvalue instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
+        return open_keyvalue_instance(self._catalog, node_uuid, info)
+
     # -- versions -------------------------------------------------------------------------
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
         """Merge committed ``parents`` (priority order) into a new open node, recomputing
@@ -103,7 +109,8 @@ class Service:
         tkeys = self._catalog.diff(a, b, instance)
         if datatype.diff_items is not None:  # e.g. annotation elements, not their blocks
             return datatype.diff_items(self._catalog, a, b, info, tkeys)
-        return [datatype.describe_tkey(k) for k in tkeys]
+        # several tkeys may describe one key (a keyvalue's chunks): each is listed once
+        return list(dict.fromkeys(datatype.describe_tkey(k) for k in tkeys))
 
 
 class ServiceOwner(Protocol):

@@ -13,6 +13,7 @@ from voxhub.client.remote.annotations import RemoteAnnotations
 from voxhub.client.remote.catalog import RemoteCatalog
 from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
+from voxhub.client.remote.keyvalue import RemoteKeyValue
 from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.labelsz import RemoteLabelsz
 from voxhub.client.remote.neuronjson import RemoteNeuronJson
@@ -145,3 +146,6 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> RemoteKeyValue:
+        return RemoteKeyValue(self._http, node_uuid, info)

@@ -153,6 +153,9 @@ PATH_PARAMS: dict[str, Schema] = {
     "to_coord": _pattern(_triple(_INT), "its new position x_y_z"),
     "tag": _pattern(r"[^/]{1,256}", "an element tag"),
     "roi": _pattern(r"[A-Za-z0-9_.-]{1,64}(,[0-9a-f]{1,32})?", "an roi instance name[,uuid]"),
+    "key": _pattern(r"[^\x00]{1,400}", "a key: UTF-8 without NUL, at most 400 bytes"),
+    "firstkey": _pattern(r"[^/\x00]{1,400}", "the first key of an inclusive range"),
+    "lastkey": _pattern(r"[^/\x00]{1,400}", "the last key of an inclusive range"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------
