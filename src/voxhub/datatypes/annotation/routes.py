@@ -131,9 +131,10 @@ def _body_list(value: Any) -> list[int]:
 
 
 async def get_labels(request: Request, ctx: InstanceContext) -> Response:
-    """``{"<body>": [elements], ...}`` for a JSON list of body ids (POST too); DVID's
-    POST of ``{"<label>": "<elements JSON>"}`` (label index ingest) is accepted and
-    changes nothing: voxhub derives label indexes itself."""
+    """``{"<body>": [elements], ...}`` for a JSON list of body ids (GET or POST).
+
+    DVID's POST of ``{"<label>": "<elements JSON>"}`` (label index ingest) is accepted
+    and changes nothing: voxhub derives label indexes itself."""
     value = await read_json(request, "labels", lambda v: v)
     if request.method == "POST" and isinstance(value, dict):
         return Response(b"")
@@ -170,8 +171,9 @@ async def delete_element(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_move(request: Request, ctx: InstanceContext) -> Response:
-    """Move an element, retargeting every relationship to it (400 if none is at
-    ``from`` or one is at ``to``)."""
+    """Move an element, retargeting every relationship to it (400: none there, or taken).
+
+    400 if no element is at ``from_coord`` or one is at ``to_coord``."""
     src = _coord(request.path_params["from_coord"], "from coordinate")
     dst = _coord(request.path_params["to_coord"], "to coordinate")
     await run_in_threadpool(lambda: open_instance(ctx).move(src, dst))
