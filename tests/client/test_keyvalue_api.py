@@ -44,6 +44,7 @@ def test_keyvalue_mapping_big_values_and_versions(hub: Hub) -> None:
     kv["é"] = b""
     assert kv.put_file("big", io.BytesIO(BIG)) == len(BIG)
     kv.update({"c": b"3", "d": BIG[:CHUNK]})
+    kv.update({})  # nothing to store: no error
     assert kv["a/b.json"] == b'{"x": 1}'
     assert kv["é"] == b""
     assert kv["big"] == BIG

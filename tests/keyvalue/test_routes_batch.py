@@ -82,6 +82,8 @@ def test_post_keyvalues_takes_tar_archives_in_one_transaction(env: Env) -> None:
     assert c.get(env.url("key/x/1")).content == b"one"
     assert c.get(env.url("key/big")).content == BIG
     assert env.store.largest_data_put <= CHUNK
+    empty = b"".join(tar_format.archive(iter([])))  # the end blocks only: no file, no error
+    assert c.post(env.url("keyvalues"), content=empty, params={"tar": "true"}).status_code == 200
     assert untar(c.get(env.url("keyrangevalues/a/y"), params={"tar": "true"}).content) == {
         "big": BIG,
         "x/1": b"one",

@@ -104,6 +104,8 @@ class RemoteKeyValue:
 
     def put_many(self, items: Iterable[tuple[str, Bytes]]) -> int:
         pairs = list(items)
+        if not pairs:
+            return 0
         for key, _ in pairs:
             key_bytes(key)
         entries = ((key, len(memoryview(value)), iter([bytes(value)])) for key, value in pairs)

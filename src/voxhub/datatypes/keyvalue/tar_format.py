@@ -55,6 +55,8 @@ def read_archive(body: bytes, what: str = "tar body") -> list[tuple[str, memoryv
     if not body:
         raise InvalidRequest(f"{what} is empty, not a tar archive")
     view = memoryview(body)
+    if len(body) % BLOCK == 0 and not any(view):
+        return []  # only the end blocks: an archive of no file (tarfile calls it "empty")
     try:
         with tarfile.open(
             fileobj=io.BytesIO(body), mode="r:", encoding=_ENCODING, errors="surrogateescape"
