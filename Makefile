@@ -11,7 +11,7 @@ PORT ?= 8000
 # pytest workers for `make test` (CI has 2 cores; much of the suite waits on servers)
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions fuzz clean
+.PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions bench-annotations fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-http: $(STAMP)
 # Only the labelmap benchmark (Voronoi segmentation vs tensorstore compressed_segmentation).
 bench-labels: $(STAMP)
 	$(BIN)/python -m bench.labels
+
+# Only the annotation benchmark (1M synapses on a 2,000-body labelmap; --quick: a smoke test).
+bench-annotations: $(STAMP)
+	$(BIN)/python -m bench.annotations
 
 # Only the versions benchmark (history costs vs Icechunk 2.x in its own Python 3.12 venv).
 bench-versions: $(STAMP)

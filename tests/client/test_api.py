@@ -347,3 +347,42 @@ def test_label_index_history_and_ingest_are_the_same_everywhere(hub: Hub) -> Non
     lv.ingest_mappings({31: 30, 32: 30})
     assert lv.mapping([31, 32, 33]) == [30, 30, 33]
     assert lv.next_labels(1).start > 32
+
+
+def test_a_pyramid_level_name_cannot_be_taken(hub: Hub) -> None:
+    # DVID's name of level 1 of "em" is "em_1" (neuroglancer reads it): creating an
+    # instance under it is refused embedded as over HTTP; past the top level it is free
+    node = hub.create_repo("levels-" + hub.__class__.__name__).master
+    node.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=1)
+    with pytest.raises(Conflict, match="pyramid level 1"):
+        node.create_labels("em_1")
+    with pytest.raises(Conflict, match="pyramid level 1"):
+        node.create_volume("em_1", "uint8")
+    assert "em_1" not in node.instances()
+    node.create_volume("em_2", "uint8", block_shape=(8, 8, 8))
+    assert node.instances()["em_2"] == "uint8blk"
+
+
+def test_whole_blocks_are_written_and_ingested_the_same_everywhere(hub: Hub) -> None:
+    node = hub.create_repo("blocks-" + hub.__class__.__name__).master
+    lv = node.create_labels("seg", block_shape=(8, 8, 8), max_scale=1)
+    a = np.full((8, 8, 8), 5, np.uint64)
+    a[:, :, 4:] = 2**63 + 7  # ids past int64 survive the wire
+    b = np.zeros((8, 8, 8), np.uint32)
+    b[0, 0, 0] = 9
+    lv.write_blocks({(0, 0, 1): a, (1, 0, 0): b})
+    assert np.array_equal(lv[0:8, 0:8, 8:16], a)
+    assert np.array_equal(lv[8:16, 0:8, 0:8], b.astype(np.uint64))
+    assert lv.size(5) == 256 and lv.size(9) == 1  # the index followed
+    assert lv.read(Box((0, 0, 0), (4, 4, 8)), scale=1)[0, 0, 4] == 5  # and the pyramid
+    # ingest-supervoxels: stored as given at that scale, nothing derived
+    lv.ingest_supervoxels({(0, 0, 0): np.full((8, 8, 8), 3, np.uint64)}, scale=1)
+    assert (lv.read(Box((0, 0, 0), (8, 8, 8)), scale=1) == 3).all()
+    assert lv.size(5) == 256
+    with pytest.raises(InvalidRequest, match="shape"):
+        lv.write_blocks({(0, 0, 0): np.zeros((4, 8, 8), np.uint64)})
+    with pytest.raises(InvalidRequest, match="unsigned"):
+        lv.write_blocks({(0, 0, 0): np.full((8, 8, 8), -1, np.int64)})
+    with pytest.raises(InvalidRequest, match="scale"):
+        lv.ingest_supervoxels({(0, 0, 0): a}, scale=5)
+    assert lv.size(5) == 256  # refused writes changed nothing

@@ -18,8 +18,10 @@ BUILTIN_TYPENAMES = (
     "float32blk",
     "labelmap",
     "roi",
+    "annotation",
     "labelsz",
     "neuronjson",
+    "keyvalue",
 )
 
 
@@ -98,4 +100,4 @@ def test_first_use_from_many_threads_sees_every_builtin(
         t.join()
     assert not failures, failures[0]
     assert found == [{registry.datatype_for(t).name for t in BUILTIN_TYPENAMES}] * threads_n
-    assert {"imageblk", "labelmap", "roi", "neuronjson"} <= found[0]
+    assert {"imageblk", "labelmap", "roi", "neuronjson", "keyvalue"} <= found[0]

@@ -162,6 +162,12 @@ def test_listings_and_batches_in_every_format(env: Env) -> None:
     assert env.ok("GET", "query?onlyid=true", {"t": ["a", "c"]}) == [5, 7]
     assert [d["bodyid"] for d in env.ok("GET", "all?fields=t")] == [5, 6, 7]
     assert len(env.ok("GET", "all?fields=bodyid")) == 6
+    plain = env.client.get(env.url("all"), headers={"Accept-Encoding": "identity"})
+    zipped = env.client.get(env.url("all"), headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()
+    assert [d["bodyid"] for d in plain.json()] == [5, 6, 7, 1000, 2000, 3000]
     counts = env.ok("GET", "fields?counts=true")
     assert counts["t"] == 3
     assert counts["t_user"] == 3

@@ -242,10 +242,11 @@ def test_creating_a_level_name_over_http_is_refused() -> None:
 def test_a_real_instance_wins_over_a_level_name() -> None:
     hub = EmbeddedHub.open("memory://")
     node = hub.create_repo("r", "").master
+    # an instance named em_1 made before em had levels (taking the name later is refused)
+    real = node.create_volume("em_1", "uint8", block_shape=(8, 8, 8))
+    real.write((0, 0, 0), np.full((8, 8, 8), 7, np.uint8))
     node.create_volume("em", "uint8", block_shape=(8, 8, 8), max_scale=2)
     node.volume("em").write((0, 0, 0), np.full((16, 16, 16), 200, np.uint8))
-    real = node.create_volume("em_1", "uint8", block_shape=(8, 8, 8))  # the numpy API: no check
-    real.write((0, 0, 0), np.full((8, 8, 8), 7, np.uint8))
     with TestClient(create_app(hub)) as c:
         listed = c.get("/api/repos/info").json()[node.uuid]["DataInstances"]
         assert "PyramidLevelOf" not in listed["em_1"]["Extended"]

@@ -9,7 +9,7 @@ these two protocols, so the same classes work on ``voxhub.open(path)`` (the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -123,6 +123,10 @@ class LabelAccess(Protocol):
     def ingest_indices(self, indices: list[LabelIndex]) -> None: ...
 
     def ingest_mappings(self, bodies: dict[int, int]) -> None: ...
+
+    def write_blocks(self, blocks: Mapping[Vec3, np.ndarray]) -> None: ...
+
+    def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None: ...
 
     def size(self, label: int, *, supervoxels: bool = False) -> int: ...
 

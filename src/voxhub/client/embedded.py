@@ -8,6 +8,8 @@ from typing import Any
 from voxhub.client.backend import ImageAccess
 from voxhub.client.hub import Hub
 from voxhub.client.neuronjson import login_user
+from voxhub.datatypes.annotation.instance import AnnotationInstance
+from voxhub.datatypes.keyvalue.instance import KeyValueInstance
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelsz.instance import LabelszInstance, open_labelsz
 from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
@@ -73,9 +75,15 @@ class EmbeddedHub(Hub):
     def open_image(self, node_uuid: str, info: InstanceInfo) -> ImageAccess:
         return self.service.open_image(node_uuid, info)
 
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationInstance:
+        return AnnotationInstance(self.service, node_uuid, info)
+
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiInstance:
         return self.service.open_roi(node_uuid, info)
 
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonInstance:
         view = self.catalog.view(node_uuid, info.name)
         return NeuronJsonInstance(view, info.name, default_user=login_user())
+
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueInstance:
+        return self.service.open_keyvalue(node_uuid, info)

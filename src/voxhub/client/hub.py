@@ -6,7 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import CatalogAPI, ImageAccess, LabelAccess
+from voxhub.client.keyvalue import KeyValueAccess
 from voxhub.client.labelsz import LabelszAccess
 from voxhub.client.neuronjson import NeuronJsonAccess
 from voxhub.client.node import Node
@@ -84,6 +86,10 @@ class Hub(ABC):
         """The labelmap instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"labelmap instances are not available through {self!r} yet")
 
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        """The annotation instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"annotation instances are not available through {self!r} yet")
+
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         """The roi instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"roi instances are not available through {self!r}")
@@ -91,6 +97,10 @@ class Hub(ABC):
     def open_neuronjson(self, node_uuid: str, info: InstanceInfo) -> NeuronJsonAccess:
         """The neuronjson instance ``info`` at ``node_uuid``."""
         raise CapabilityError(f"neuronjson instances are not available through {self!r}")
+
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueAccess:
+        """The keyvalue instance ``info`` at ``node_uuid``."""
+        raise CapabilityError(f"keyvalue instances are not available through {self!r}")
 
     # -- repos --------------------------------------------------------------------------
     def create_repo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from voxhub.client.results import (
 from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
-from voxhub.errors import NotFound
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3, vec3
 
 if TYPE_CHECKING:
@@ -128,6 +129,37 @@ class LabelVolume(BoundedVolume):
         mappings``); label indexes are left as they are (ingest them too)."""
         self._writable("ingest_mappings")
         self._instance.ingest_mappings(dict(bodies))
+
+    def write_blocks(self, blocks: Mapping[Vec3, Any]) -> None:
+        """Write whole blocks of supervoxel ids ``{(z, y, x) block coordinate: array of the
+        block shape}`` at scale 0 (DVID's ``POST blocks``); the label index, pyramid,
+        extents and max label follow. Embedded: one transaction; remote: one per request
+        of at most 32 MiB of blocks."""
+        self._writable("write_blocks")
+        self._instance.write_blocks(self._checked_blocks(blocks, 0))
+
+    def ingest_supervoxels(self, blocks: Mapping[Vec3, Any], scale: int = 0) -> None:
+        """Replace whole blocks of supervoxel ids at ``scale`` as given (DVID's
+        ``ingest-supervoxels``, for pipelines that compute their own pyramid and label
+        indexes): nothing else is derived; ingest the indexes with
+        :meth:`ingest_indices`."""
+        self._writable("ingest_supervoxels")
+        self._instance.ingest_blocks(scale, self._checked_blocks(blocks, scale))
+
+    def _checked_blocks(self, blocks: Mapping[Vec3, Any], scale: int) -> dict[Vec3, np.ndarray]:
+        config = self._instance.config
+        config.check_scale(scale, self.name)
+        shape = config.layout(scale).block_shape
+        checked: dict[Vec3, np.ndarray] = {}
+        for coord, data in blocks.items():
+            c = vec3(coord, "block coordinate")
+            array = np.asarray(data)
+            if array.shape != shape:
+                raise InvalidRequest(f"block {c} has shape {array.shape}, not {shape}")
+            if array.dtype.kind not in "ui" or (array.dtype.kind == "i" and (array < 0).any()):
+                raise InvalidRequest(f"block {c}: supervoxel ids must be unsigned integers")
+            checked[c] = np.ascontiguousarray(array, dtype=np.uint64)
+        return checked
 
     def sparsevol(
         self,

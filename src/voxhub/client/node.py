@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from voxhub.client.volume import Volume
 from voxhub.datatypes.imageblk import ImageConfig, typename_for
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import InvalidRequest
+from voxhub.geometry import vec3
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo
 
 if TYPE_CHECKING:
+    from voxhub.client.annotations import Annotations
     from voxhub.client.hub import Hub
+    from voxhub.client.keyvalue import KeyValue
     from voxhub.client.labels import LabelVolume
     from voxhub.client.labelsz import LabelSizes
     from voxhub.client.neuronjson import NeuronJson
@@ -144,6 +148,17 @@ class Node:
     def _instance_info(self, name: str) -> InstanceInfo:
         return self._hub.catalog.instance(self.uuid, name)
 
+    def _create_instance(
+        self, name: str, typename: str, config: dict[str, Any], *, versioned: bool = True
+    ) -> None:
+        """Create an instance at this node; a name that is DVID's name of a pyramid level
+        of an existing image (``em_1`` while ``em`` has level 1) is refused (409) here as
+        over HTTP, so it never hides the level neuroglancer reads."""
+        check_not_a_level(self._hub.catalog, self.uuid, name)
+        self._hub.catalog.create_instance(
+            self.uuid, name, typename, config, versioned=versioned, at=self.uuid
+        )
+
     def create_volume(
         self,
         name: str,
@@ -182,14 +197,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid,
-            name,
-            typename_for(dtype_name),
-            config.to_json(),
-            versioned=versioned,
-            at=self.uuid,
-        )
+        self._create_instance(name, typename_for(dtype_name), config.to_json(), versioned=versioned)
         return self.volume(name)
 
     def create_labels(
@@ -214,9 +222,7 @@ class Node:
             max_scale=max_scale,
             anisotropic=anisotropic,
         )
-        self._hub.catalog.create_instance(
-            self.uuid, name, "labelmap", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "labelmap", config.to_json())
         return self.labels(name)
 
     def labels(self, name: str) -> LabelVolume:
@@ -227,6 +233,36 @@ class Node:
         if datatype_for(info.typename).name != "labelmap":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a labelmap")
         return LabelVolume(self, name, self._hub.open_labels(self.uuid, info))
+
+    def create_annotations(
+        self,
+        name: str,
+        *,
+        sync: str | None = None,
+        block_shape: Sequence[int] = (64, 64, 64),
+    ) -> Annotations:
+        """Create an annotation instance (point elements: synapses, notes...), following
+        the labelmap ``sync`` if given, so that ``label(body)`` is exact after every write
+        and every labelmap mutation."""
+        from voxhub.datatypes.annotation.config import new_config
+
+        self._hub.check_writable(f"create_annotations {name!r}")
+        if sync is not None:
+            self.labels(sync)  # 404 if missing, 400 if not a labelmap
+        config = new_config(vec3(block_shape, "block_shape"), [sync] if sync else None)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "annotation", config, versioned=True, at=self.uuid
+        )
+        return self.annotations(name)
+
+    def annotations(self, name: str) -> Annotations:
+        """The annotation instance ``name`` as seen at this node."""
+        from voxhub.client.annotations import Annotations
+
+        info = self._instance_info(name)
+        if datatype_for(info.typename).name != "annotation":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not an annotation")
+        return Annotations(self, name, self._hub.open_annotations(self.uuid, info))
 
     def create_labelsz(
         self,
@@ -275,9 +311,7 @@ class Node:
         self._hub.check_writable(f"create_roi {name!r}")
         size = block_size if isinstance(block_size, int) else list(block_size)
         config = RoiConfig.create(size)
-        self._hub.catalog.create_instance(
-            self.uuid, name, "roi", config.to_json(), versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "roi", config.to_json())
         return self.roi(name)
 
     def roi(self, name: str) -> Roi:
@@ -295,9 +329,7 @@ class Node:
         """Create a neuronjson instance (DVID's per-body JSON documents of neuron
         metadata); ``user`` is who its writes through the handle are made by."""
         self._hub.check_writable(f"create_neuronjson {name!r}")
-        self._hub.catalog.create_instance(
-            self.uuid, name, "neuronjson", {}, versioned=versioned, at=self.uuid
-        )
+        self._create_instance(name, "neuronjson", {}, versioned=versioned)
         return self.neuronjson(name, user=user)
 
     def neuronjson(self, name: str, *, user: str | None = None) -> NeuronJson:
@@ -309,3 +341,28 @@ class Node:
         if datatype_for(info.typename).name != "neuronjson":
             raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a neuronjson")
         return NeuronJson(self, name, self._hub.open_neuronjson(self.uuid, info), user)
+
+    def create_keyvalue(
+        self, name: str, *, versioned: bool = True, chunk_bytes: int | None = None
+    ) -> KeyValue:
+        """Create a keyvalue instance (DVID's ``keyvalue``): files under string keys.
+        Unversioned (``versioned=False``), every node sees and writes the same keys, even
+        committed ones. Values of ``chunk_bytes`` (default 4 MiB) or more are stored in
+        chunks of that size."""
+        from voxhub.datatypes.keyvalue.config import KeyValueConfig
+
+        self._hub.check_writable(f"create_keyvalue {name!r}")
+        config = KeyValueConfig() if chunk_bytes is None else KeyValueConfig(chunk_bytes)
+        self._hub.catalog.create_instance(
+            self.uuid, name, "keyvalue", config.to_json(), versioned=versioned, at=self.uuid
+        )
+        return self.keyvalue(name)
+
+    def keyvalue(self, name: str) -> KeyValue:
+        """The keyvalue instance ``name`` as seen at this node (a mapping of str to bytes)."""
+        from voxhub.client.keyvalue import KeyValue
+
+        info = self._instance_info(name)
+        if info.typename != "keyvalue":
+            raise InvalidRequest(f"instance {name!r} is a {info.typename}, not a keyvalue")
+        return KeyValue(self, name, self._hub.open_keyvalue(self.uuid, info))

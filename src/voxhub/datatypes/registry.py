@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from voxhub.datatypes.health import CheckOptions, Problem, ValueCheck
     from voxhub.datatypes.sync import (
         BuildSynced,
+        ElementSource,
+        LabelChange,
         LabelSource,
         MakeElementSource,
         MakeLabelSource,
@@ -123,6 +125,15 @@ class Datatype:
     resolve_config: Callable[[StoreAccess, str, dict[str, Any]], dict[str, Any]] | None = None
     label_source: MakeLabelSource | None = None
     element_source: MakeElementSource | None = None
+    #: merges of datatypes that merge their keys item by item (keys exempt from the
+    #: key-level check through ``is_derived``): the conflicting items of a merge of the
+    #: parents, described (refused unless resolved), and the repair at the pending merge
+    #: node, with the catalog at hand (used instead of ``repair_merge``)
+    check_merge: Callable[[Catalog, Sequence[str], InstanceInfo], list[str]] | None = None
+    repair_merge_at: Callable[[Catalog, NodeInfo, InstanceInfo, set[bytes]], None] | None = None
+    #: what a diff between two nodes names, given the keys that differ (``None``: each
+    #: key, described by ``describe_tkey``)
+    diff_items: Callable[[Catalog, str, str, InstanceInfo, list[bytes]], list[str]] | None = None
 
 
 _registry: dict[str, Datatype] = {}
@@ -256,6 +267,35 @@ def _register_builtins() -> None:
         )
     )
 
+    from voxhub.datatypes.annotation import keys as annotation_keys
+    from voxhub.datatypes.annotation.config import check_config as check_annotation_config
+    from voxhub.datatypes.annotation.config import config_from_settings as annotation_settings
+    from voxhub.datatypes.annotation.dvid_differences import ANNOTATION_DIFFERENCES
+
+    _register(
+        Datatype(
+            name="annotation",
+            typenames=("annotation",),
+            describe_tkey=annotation_keys.describe_tkey,
+            summary="Point elements (synapses, notes) with kinds, tags, properties and "
+            "relationships, indexed by block and, synced to a labelmap, by body.",
+            is_derived=annotation_keys.is_derived,
+            routes=_annotation_routes,
+            describe_instance=_describe_annotation,
+            config_from_settings=annotation_settings,
+            check_config=check_annotation_config,
+            dvid_differences=ANNOTATION_DIFFERENCES,
+            read_posts=frozenset({"/labels"}),  # POST labels with body ids only reads
+            sync_targets=("labelmap",),
+            on_label_change=_annotation_on_label_change,
+            build_synced=_annotation_build_synced,
+            element_source=_annotation_element_source,
+            check_merge=_annotation_check_merge,
+            repair_merge_at=_annotation_repair_merge,
+            diff_items=_annotation_diff,
+        )
+    )
+
     from voxhub.datatypes.labelsz import keys as labelsz_keys
     from voxhub.datatypes.labelsz.config import (
         check_labelsz_config,
@@ -309,6 +349,35 @@ def _register_builtins() -> None:
             check_config=check_neuronjson_config,
             check_values=_neuronjson_values,
             dvid_differences=NEURONJSON_DIFFERENCES,
+            read_posts=frozenset({"/query"}),
+        )
+    )
+
+    from voxhub.datatypes.keyvalue import keys as kv_keys
+    from voxhub.datatypes.keyvalue.config import (
+        check_keyvalue_config,
+        keyvalue_config_from_settings,
+    )
+    from voxhub.datatypes.keyvalue.dvid_differences import KEYVALUE_DIFFERENCES
+    from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
+
+    def keyvalue_routes() -> list[BaseRoute]:  # loaded lazily: the web stack
+        module = importlib.import_module("voxhub.datatypes.keyvalue.routes")
+        routes: list[BaseRoute] = module.keyvalue_routes()
+        return routes
+
+    _register(
+        Datatype(
+            name="keyvalue",
+            typenames=("keyvalue",),
+            describe_tkey=kv_keys.describe_tkey,
+            summary="Versioned files under string keys; big values stored, written and "
+            "read in chunks.",
+            routes=keyvalue_routes,
+            describe_instance=lambda access, node_uuid, info: keyvalue_info_json(info),
+            config_from_settings=keyvalue_config_from_settings,
+            check_config=check_keyvalue_config,
+            dvid_differences=KEYVALUE_DIFFERENCES,
         )
     )
 
@@ -450,6 +519,65 @@ def _repair_labels_health(access: StoreAccess, node_uuid: str, info: InstanceInf
     from voxhub.datatypes.labelmap.health import repair_labels
 
     return repair_labels(access, node_uuid, info)
+
+
+# -- annotation (loaded on first use) ------------------------------------------------------
+def _annotation_routes() -> list[BaseRoute]:
+    module = importlib.import_module("voxhub.datatypes.annotation.routes")
+    routes: list[BaseRoute] = module.annotation_routes()
+    return routes
+
+
+def _describe_annotation(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
+    from voxhub.datatypes.annotation.dvid_info import annotation_info_json
+
+    return annotation_info_json(access, node_uuid, info)
+
+
+def _annotation_on_label_change(
+    txn: VersionedTxn, info: InstanceInfo, labels: LabelSource, change: LabelChange
+) -> frozenset[int]:
+    from voxhub.datatypes.annotation.synced import on_label_change
+
+    return on_label_change(txn, info, labels, change)
+
+
+def _annotation_build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
+    from voxhub.datatypes.annotation.synced import build_synced
+
+    build_synced(access, node_uuid, info)
+
+
+def _annotation_element_source(
+    txn: VersionedTxn, info: InstanceInfo, labels: LabelSource | None
+) -> ElementSource:
+    from voxhub.datatypes.annotation.synced import element_source
+
+    return element_source(txn, info, labels)
+
+
+def _annotation_check_merge(
+    catalog: Catalog, parents: Sequence[str], info: InstanceInfo
+) -> list[str]:
+    from voxhub.datatypes.annotation.merge import check_merge
+
+    return check_merge(catalog, parents, info)
+
+
+def _annotation_repair_merge(
+    catalog: Catalog, child: NodeInfo, info: InstanceInfo, changed: set[bytes]
+) -> None:
+    from voxhub.datatypes.annotation.merge import repair_merge_at
+
+    repair_merge_at(catalog, child, info, changed)
+
+
+def _annotation_diff(
+    catalog: Catalog, a: str, b: str, info: InstanceInfo, tkeys: list[bytes]
+) -> list[str]:
+    from voxhub.datatypes.annotation.merge import diff_items
+
+    return diff_items(catalog, a, b, info, tkeys)
 
 
 # -- neuronjson (loaded on first use) ------------------------------------------------------

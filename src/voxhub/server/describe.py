@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
+from voxhub.datatypes.level_names import derived_levels
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.sync import synced_names
-from voxhub.server.level_names import derived_levels
 from voxhub.service import Service
 from voxhub.service.auth.viewer import prune
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from voxhub.datatypes.level_names import level_of
 from voxhub.datatypes.registry import Datatype, datatype_for
 from voxhub.datatypes.wire.context import SCOPE_KEY, InstanceContext, instance_context
 from voxhub.datatypes.wire.offload import small_read
@@ -28,7 +29,6 @@ from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
-from voxhub.server.level_names import level_of
 from voxhub.server.observe import label_routes
 from voxhub.server.routes_sync import sync_routes
 from voxhub.server.routes_tags import tag_routes

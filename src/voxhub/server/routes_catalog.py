@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import NAME_PATTERN, STRING, Api, ApiRoute, Param, json_api
@@ -24,7 +25,6 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.http import blocking, json_body, node_ref, stamp, str_field
-from voxhub.server.level_names import check_not_a_level
 from voxhub.versioning import records
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.level_names import check_not_a_level
 from voxhub.datatypes.sync_config import build_synced, check_config_syncs
 from voxhub.datatypes.wire.api import STRING, STRINGS, TEXT, Api, ApiRoute, json_api
 from voxhub.datatypes.wire.api import object_schema as _object
@@ -20,7 +21,6 @@ from voxhub.server.http import (
     str_field,
     str_list_field,
 )
-from voxhub.server.level_names import check_not_a_level
 from voxhub.server.repo_json_bytes import repo_json_bytes
 from voxhub.server.settings import parse_new_instance
 from voxhub.versioning.catalog import NodeInfo

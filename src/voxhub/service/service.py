@@ -12,6 +12,8 @@ from typing import Protocol
 
 from voxhub.datatypes.imageblk.instance import ImageInstance
 from voxhub.datatypes.imageblk.opening import open_image_instance
+from voxhub.datatypes.keyvalue.instance import KeyValueInstance
+from voxhub.datatypes.keyvalue.opening import open_keyvalue_instance
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.opening import open_label_instance
 from voxhub.datatypes.merge import merge_nodes
@@ -89,6 +91,10 @@ class Service:
         """The roi instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
         return open_roi_instance(self._catalog, node_uuid, info)
 
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> KeyValueInstance:
+        """The keyvalue instance ``info`` at ``node_uuid`` (blocking: reads the catalog)."""
+        return open_keyvalue_instance(self._catalog, node_uuid, info)
+
     # -- versions -------------------------------------------------------------------------
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
         """Merge committed ``parents`` (priority order) into a new open node, recomputing
@@ -98,8 +104,13 @@ class Service:
     def diff_keys(self, a: str, b: str, instance: str) -> list[str]:
         """Keys of ``instance`` whose values differ between nodes ``a`` and ``b``, each
         described by its datatype."""
-        describe = datatype_for(self._catalog.instance(a, instance).typename).describe_tkey
-        return [describe(k) for k in self._catalog.diff(a, b, instance)]
+        info = self._catalog.instance(a, instance)
+        datatype = datatype_for(info.typename)
+        tkeys = self._catalog.diff(a, b, instance)
+        if datatype.diff_items is not None:  # e.g. annotation elements, not their blocks
+            return datatype.diff_items(self._catalog, a, b, info, tkeys)
+        # several tkeys may describe one key (a keyvalue's chunks): each is listed once
+        return list(dict.fromkeys(datatype.describe_tkey(k) for k in tkeys))
 
 
 class ServiceOwner(Protocol):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from voxhub.client.annotations import AnnotationAccess
 from voxhub.client.backend import ImageAccess, LabelAccess
 from voxhub.client.hub import Hub
 from voxhub.client.labelsz import LabelszAccess
+from voxhub.client.remote.annotations import RemoteAnnotations
 from voxhub.client.remote.catalog import RemoteCatalog
 from voxhub.client.remote.extents import ExtentsCache
 from voxhub.client.remote.image import RemoteImage
+from voxhub.client.remote.keyvalue import RemoteKeyValue
 from voxhub.client.remote.labels import RemoteLabels
 from voxhub.client.remote.labelsz import RemoteLabelsz
 from voxhub.client.remote.neuronjson import RemoteNeuronJson
@@ -124,6 +127,9 @@ class RemoteHub(Hub):
             extents=self._extents,
         )
 
+    def open_annotations(self, node_uuid: str, info: InstanceInfo) -> AnnotationAccess:
+        return RemoteAnnotations(self._http, node_uuid, info)
+
     def open_roi(self, node_uuid: str, info: InstanceInfo) -> RoiAccess:
         return RemoteRoi(self._http, node_uuid, info)
 
@@ -140,3 +146,6 @@ class RemoteHub(Hub):
             piece_bytes=self._piece_bytes,
             extents=self._extents,
         )
+
+    def open_keyvalue(self, node_uuid: str, info: InstanceInfo) -> RemoteKeyValue:
+        return RemoteKeyValue(self._http, node_uuid, info)

@@ -8,7 +8,9 @@ DVID's ``u=`` and ``app=``.
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -26,12 +28,20 @@ from voxhub.datatypes.imageblk.write import coerce
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.index_json import index_from_json, index_to_json
 from voxhub.datatypes.labelmap.mutations import Who, check_label
+from voxhub.datatypes.labelmap.native_block import encode_native
 from voxhub.datatypes.labelmap.rle import decode_rles, encode_rles, runs_bounds
+from voxhub.datatypes.wire.block_stream import encode_stream
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import InstanceInfo
 
 _WIRE = np.dtype("<u8")
+
+
+#: decoded bytes per ``POST blocks`` / ``ingest-supervoxels`` request of ``write_blocks``
+#: and ``ingest_supervoxels`` (16 blocks of 64³): under the server's request limits and
+#: below its "large request" size, so bulk ingests do not queue for its few large slots
+BYTES_PER_POST = 32 << 20
 
 
 class RemoteLabels:
@@ -231,6 +241,28 @@ class RemoteLabels:
             grouped.setdefault(int(body), []).append(int(sv))
         ops = [{"mapped": b, "original": svs} for b, svs in grouped.items()]
         self._http.request("POST", f"{self._base}/mappings", params={"format": "json"}, json=ops)
+
+    def write_blocks(self, blocks: Mapping[Vec3, np.ndarray]) -> None:
+        self._post_blocks("blocks", {}, blocks)
+
+    def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None:
+        self._post_blocks("ingest-supervoxels", {"scale": str(scale)}, blocks)
+
+    def _post_blocks(
+        self, route: str, params: dict[str, str], blocks: Mapping[Vec3, np.ndarray]
+    ) -> None:
+        """DVID's block stream of gzipped native blocks, posted in requests of at most
+        ``BYTES_PER_POST`` decoded bytes (each one transaction on the server)."""
+        coords = list(blocks)
+        per_post = (
+            max(1, BYTES_PER_POST // max(1, next(iter(blocks.values())).nbytes)) if coords else 1
+        )
+        for start in range(0, len(coords), per_post):
+            part = coords[start : start + per_post]
+            records = [(c, gzip.compress(encode_native(blocks[c]), 1)) for c in part]
+            self._http.request(
+                "POST", f"{self._base}/{route}", params=params, content=encode_stream(records)
+            )
 
     # -- mutations -------------------------------------------------------------------------
     def _mutate(self, path: str, who: Who | None, *, json_body: Any = None,

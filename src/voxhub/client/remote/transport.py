@@ -17,7 +17,8 @@ import getpass
 import http.client
 import json as jsonlib
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -58,6 +59,8 @@ class Reply:
     content: bytes
     #: seconds the server asked to wait before retrying (``Retry-After``), if it did
     retry_after: float | None = None
+    #: the response headers, names lower-cased
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return jsonlib.loads(self.content) if self.content else None
@@ -99,13 +102,17 @@ class Transport:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        content: bytes | memoryview | None = None,
+        content: bytes | memoryview | Iterable[bytes] | None = None,
         into: memoryview | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Send one request; raise the server's error as a typed exception.
 
         With ``into``, a successful body is read straight into that buffer (it must have
-        exactly the body's length) and :attr:`Reply.content` is empty.
+        exactly the body's length) and :attr:`Reply.content` is empty. ``content`` may be
+        an iterable of pieces, sent with chunked transfer encoding as it is read (such a
+        request is retried only if the connection could not be opened, before any piece
+        was read).
         """
         if self.read_only and method not in _IDEMPOTENT:
             raise ReadOnlyError(
@@ -113,12 +120,14 @@ class Transport:
                 "mode='r'; open it with mode='r+' or 'a' to write"
             )
         url = f"{self.endpoint.prefix}{path}?{urlencode({**self.identity, **(params or {})})}"
-        headers = dict(self._auth)
-        body: bytes | memoryview | None = content
+        headers = {**self._auth, **(headers or {})}
+        body: bytes | memoryview | Iterable[bytes] | None = content
         if json is not None:
             body = jsonlib.dumps(json).encode()
             headers["Content-Type"] = "application/json"
         what = f"{method} {self.base_url}{path}"
+        # a streamed body may be partly read when the server answers: never sent twice
+        replayable = body is None or isinstance(body, bytes | memoryview)
         delay, busy = BACKOFF, 0
         attempt = 0
         while attempt < ATTEMPTS:
@@ -140,7 +149,9 @@ class Transport:
             else:  # raised outside the try: some voxhub errors are OSErrors too
                 if reply.status == 503 and reply.retry_after is not None:
                     busy += 1
-                    if busy < BUSY_ATTEMPTS:  # refused unseen: safe to repeat any method
+                    if (
+                        busy < BUSY_ATTEMPTS and replayable
+                    ):  # refused unseen: safe to repeat any method
                         _wait(min(reply.retry_after, MAX_RETRY_AFTER))
                         attempt -= 1  # a busy answer is not a network failure
                         continue
@@ -159,7 +170,7 @@ class Transport:
         self,
         method: str,
         url: str,
-        body: bytes | memoryview | None,
+        body: bytes | memoryview | Iterable[bytes] | None,
         headers: dict[str, str],
         into: memoryview | None,
         what: str,
@@ -189,7 +200,8 @@ class Transport:
         else:
             self.pool.release(conn)
         retry_after = _seconds(response.getheader("Retry-After")) if status == 503 else None
-        return Reply(status, response.getheader("Content-Type", ""), data, retry_after)
+        got = {name.lower(): value for name, value in response.getheaders()}
+        return Reply(status, response.getheader("Content-Type", ""), data, retry_after, got)
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).json()

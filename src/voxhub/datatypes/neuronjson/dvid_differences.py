@@ -24,14 +24,14 @@ NEURONJSON_DIFFERENCES = DvidDifferences(
         'query answers ascending by body without duplicates even for {"bodyid": [...]} '
         "queries, and ?onlyid=true always answers ids (DVID answers such queries in the "
         "order asked, ignoring onlyid).",
-        "With authentication, POST query needs the write role like every POST; GET query "
-        "(the form DVID recommends) needs read.",
         "json_schema is stored and served per version but documents are not validated "
         "against it (DVID validates, converting strings to integers where the schema asks).",
         "?show= other than user, time or all is 400 (DVID ignores it); fieldtimes is the "
         "latest _time of each field over all documents at the node asked (DVID: the last "
         "write's at HEAD only). Timestamps are UTC (RFC 3339, Z).",
         "A write to a committed node is 409; committed nodes still answer POST query.",
+        "The fields bodyid and user never get _user/_time stamps (DVID stamps user on "
+        "?replace=true). key answers application/json (DVID: no declared type).",
         "key/schema and key/schema_batch (DVID's aliases of schema and schema_batch, kept "
         "for keyvalue clients) are 400: a key must be a body id; use GET|POST schema.",
     ),

@@ -92,7 +92,9 @@ class NeuronJsonInstance:
                 new = docs.merge_document(
                     old, doc, user=user, now=now, conditional=conditional, replace=replace
                 )
-                txn.put(key, docs.encode(new))
+                encoded = docs.encode(new)
+                if raw != encoded:  # a post that changes nothing writes nothing
+                    txn.put(key, encoded)
 
         if posted:
             self._view.transact(run)

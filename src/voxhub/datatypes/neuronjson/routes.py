@@ -9,6 +9,7 @@ from DVID is listed in :mod:`.dvid_differences` (``/api/help/neuronjson``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance, Show
 from voxhub.datatypes.neuronjson.keys import UINT64_MAX
 from voxhub.datatypes.wire.api import JSON, STRING, Api, Param, flag_param
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.gzipped import gzip_fast
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read
@@ -147,9 +149,22 @@ async def get_keyrange(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_all(request: Request, ctx: InstanceContext) -> Response:
-    """Every document, ascending by body (?fields=, ?show=)."""
+    """Every document, ascending by body (?fields=, ?show=); gzip'd if the client accepts.
+
+    As DVID, the answer is gzip'd when ``Accept-Encoding`` names gzip (a whole instance's
+    documents compress several times over)."""
     fields, show = selection(request)
-    return json_text(await run_in_threadpool(lambda: open_instance(ctx).all(fields, show)))
+    gzipped = "gzip" in request.headers.get("accept-encoding", "").lower()
+
+    def run() -> bytes:
+        text = json.dumps(
+            open_instance(ctx).all(fields, show), separators=(",", ":"), ensure_ascii=False
+        )
+        return gzip_fast(text.encode()) if gzipped else text.encode()
+
+    body = await run_in_threadpool(run)
+    headers = {"Vary": "Accept-Encoding"} | ({"Content-Encoding": "gzip"} if gzipped else {})
+    return Response(body, media_type=JSON, headers=headers)
 
 
 async def get_fields(request: Request, ctx: InstanceContext) -> Response:

@@ -148,6 +148,14 @@ PATH_PARAMS: dict[str, Schema] = {
     "x": _pattern(f"{_UINT}(,{_UINT})?", "x0,x1 (half-open) or one x"),
     "y": _pattern(f"{_UINT}(,{_UINT})?", "y0,y1 (half-open) or one y"),
     "z": _pattern(f"{_UINT}(,{_UINT})?", "z0,z1 (half-open) or one z"),
+    "coord": _pattern(_triple(_INT), "an element position x_y_z"),
+    "from_coord": _pattern(_triple(_INT), "the element's position x_y_z"),
+    "to_coord": _pattern(_triple(_INT), "its new position x_y_z"),
+    "tag": _pattern(r"[^/]{1,256}", "an element tag"),
+    "roi": _pattern(r"[A-Za-z0-9_.-]{1,64}(,[0-9a-f]{1,32})?", "an roi instance name[,uuid]"),
+    "key": _pattern(r"[^\x00]{1,400}", "a key: UTF-8 without NUL, at most 400 bytes"),
+    "firstkey": _pattern(r"[^/\x00]{1,400}", "the first key of an inclusive range"),
+    "lastkey": _pattern(r"[^/\x00]{1,400}", "the last key of an inclusive range"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------

@@ -22,10 +22,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import Conflict, NotFound
-from voxhub.versioning.catalog import Catalog, InstanceInfo
+from voxhub.versioning.catalog import InstanceInfo
+
+
+class Instances(Protocol):
+    """Where instances are looked up by name (the catalog, or a remote hub's)."""
+
+    def instance(self, repo_ref: str, name: str) -> InstanceInfo: ...
+
 
 #: ``<base>_<level>``, the level a positive decimal without leading zeros
 _LEVEL_NAME = re.compile(r"(.+)_([1-9][0-9]{0,2})")
@@ -55,7 +63,7 @@ def derived_levels(instances: Iterable[InstanceInfo]) -> Iterator[tuple[str, Ins
                 yield name, info, level
 
 
-def level_of(catalog: Catalog, repo_ref: str, name: str) -> tuple[InstanceInfo, int] | None:
+def level_of(catalog: Instances, repo_ref: str, name: str) -> tuple[InstanceInfo, int] | None:
     """The instance and level the name ``name`` derives from in the repo of ``repo_ref``
     (``None`` if it names none; call it only when no instance ``name`` exists)."""
     split = split_level_name(name)
@@ -69,7 +77,7 @@ def level_of(catalog: Catalog, repo_ref: str, name: str) -> tuple[InstanceInfo, 
     return (base, level) if level <= top_level(base) else None
 
 
-def check_not_a_level(catalog: Catalog, repo_ref: str, name: str) -> None:
+def check_not_a_level(catalog: Instances, repo_ref: str, name: str) -> None:
     """409 if ``name`` is served as a pyramid level of an existing instance."""
     found = level_of(catalog, repo_ref, name)
     if found is not None:

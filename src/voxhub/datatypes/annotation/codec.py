@@ -1,0 +1,92 @@
+"""Byte encodings of the annotation's stored values.
+
+* an element block: the :class:`~.elements.Elements` of one block, sorted by position,
+  as fixed-width little-endian columns (positions, kinds, relationship counts, kinds and
+  targets) followed by the JSON of the few elements that have ``Tags`` or ``Prop``
+  (``[[index, tags, prop], ...]``), so that decoding is a handful of ``np.frombuffer``
+  calls and one small ``json.loads``;
+* a supervoxel's index: the position keys and kinds of the elements lying on it;
+* a block's filing: the position key and supervoxel of each element of the block.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+
+from voxhub.datatypes.annotation.elements import Elements
+from voxhub.errors import CodecError
+
+_VERSION = 1
+_HEADER = struct.Struct("<BII")
+_COUNT = struct.Struct("<I")
+
+
+def encode_block(batch: Elements) -> bytes:
+    """The bytes of one block's elements (``batch`` sorted by position)."""
+    n, r = len(batch), len(batch.rel_kind)
+    extras = [[i, ex[0], ex[1]] for i, ex in enumerate(batch.extra.tolist()) if ex is not None]
+    return b"".join(
+        (
+            _HEADER.pack(_VERSION, n, r),
+            np.ascontiguousarray(batch.pos, dtype="<i4").tobytes(),
+            np.ascontiguousarray(batch.kind, dtype="u1").tobytes(),
+            batch.rel_counts.astype("<u4").tobytes(),
+            np.ascontiguousarray(batch.rel_kind, dtype="u1").tobytes(),
+            np.ascontiguousarray(batch.rel_to, dtype="<i4").tobytes(),
+            json.dumps(extras, separators=(",", ":")).encode() if extras else b"",
+        )
+    )
+
+
+def decode_block(raw: bytes | memoryview | None) -> Elements:
+    """Inverse of :func:`encode_block` (``None``: no elements)."""
+    if raw is None:
+        return Elements.empty()
+    try:
+        version, n, r = _HEADER.unpack_from(raw, 0)
+        if version != _VERSION:
+            raise CodecError(f"annotation block encoding version {version} is unknown")
+        at = _HEADER.size
+        pos = np.frombuffer(raw, "<i4", n * 3, at).reshape(n, 3).astype(np.int32)
+        at += 12 * n
+        kind = np.frombuffer(raw, "u1", n, at).copy()
+        at += n
+        counts = np.frombuffer(raw, "<u4", n, at).astype(np.int64)
+        at += 4 * n
+        rel_kind = np.frombuffer(raw, "u1", r, at).copy()
+        at += r
+        rel_to = np.frombuffer(raw, "<i4", r * 3, at).reshape(r, 3).astype(np.int32)
+        at += 12 * r
+        extra = np.full(n, None, dtype=object)
+        if at < len(raw):
+            for i, tags, prop in json.loads(bytes(raw[at:])):
+                extra[i] = (tags, prop)
+    except (ValueError, struct.error, TypeError) as e:
+        raise CodecError(f"annotation block is corrupt: {e}") from None
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    return Elements(pos, kind, start, rel_kind, rel_to, extra)
+
+
+def encode_pairs(keys: np.ndarray, values: np.ndarray) -> bytes:
+    """A sorted run of position keys with one value each (index or filing)."""
+    return b"".join(
+        (
+            _COUNT.pack(len(keys)),
+            np.ascontiguousarray(keys, dtype="<i8").tobytes(),
+            np.ascontiguousarray(values).tobytes(),
+        )
+    )
+
+
+def decode_pairs(raw: bytes | memoryview | None, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`encode_pairs` (``None``: empty); values of ``dtype``."""
+    if raw is None:
+        return np.zeros(0, np.int64), np.zeros(0, dtype)
+    (n,) = _COUNT.unpack_from(raw, 0)
+    keys = np.frombuffer(raw, "<i8", n, _COUNT.size).astype(np.int64)
+    values = np.frombuffer(raw, dtype, n, _COUNT.size + 8 * n).copy()
+    return keys, values

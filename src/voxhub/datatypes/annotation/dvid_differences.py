@@ -1,0 +1,36 @@
+"""How voxhub's ``annotation`` differs from DVID's (served by ``/api/help/annotation``)."""
+
+from __future__ import annotations
+
+from voxhub.datatypes.dvid_differences import DvidDifferences, NotServed
+
+ANNOTATION_DIFFERENCES = DvidDifferences(
+    notes=(
+        "Label views are never stale: element writes, moves and deletes, and every labelmap "
+        "mutation (voxel writes, merge, cleave, split, renumber) update the per-supervoxel "
+        "index in the same transaction, so label/{label} is exact the moment a request "
+        "returns (DVID updates it asynchronously; clients poll). POST reload is accepted "
+        "and does nothing (DVID rebuilds its denormalizations in the background); POST sync "
+        "on an instance that already has elements files them in that request.",
+        "A relationship must point at an element that is stored or in the same batch: "
+        "otherwise POST elements is a 400 naming the element and nothing of the batch is "
+        "stored (DVID stores dangling relationships silently). A malformed element, a "
+        "missing Pos or an unknown Kind or Rel is likewise a 400 for the whole batch.",
+        "DELETE element and POST move update every element whose Rels point at the changed "
+        "one, listed in its own Rels or not (DVID: only the partners it lists).",
+        "POST move onto a position that holds an element is a 400 (DVID overwrites it).",
+        "GET elements answers [] for an empty box (DVID: null).",
+        "POST blocks files each element in the block its position lies in and keeps the "
+        "label index exact (DVID stores the blocks as given and needs a reload).",
+        'GET labels (or POST with a JSON list of body ids) answers {"<body>": [elements]}; '
+        'POST labels with DVID\'s {"<label>": "<elements JSON>"} is accepted and ignored, '
+        "since label views are derived from the voxels.",
+        "relationships=verbose answers as relationships=true (partners' properties are not "
+        "flattened into the Rels). Tag queries walk the stored blocks (no tag index).",
+        "Positions must lie within [-1048576, 1048575] along each axis.",
+        "Merges of version nodes merge element by element: an element changed differently "
+        "on both sides is a conflict naming its position; label views are recomputed at "
+        "the merge node.",
+    ),
+    not_served=(NotServed("GET", "scan", "DVID's storage statistics have no voxhub meaning"),),
+)

@@ -1,0 +1,160 @@
+"""DVID's element JSON ⇄ :class:`~.elements.Elements`.
+
+An element is ``{"Pos": [x, y, z], "Kind": "PreSyn", "Tags": [...], "Prop": {...},
+"Rels": [{"Rel": "PreSynTo", "To": [x, y, z]}, ...]}``; answers keep DVID's key order
+(Pos, Kind, Tags, Prop, Rels) and write a missing ``Tags`` as ``[]`` and ``Prop`` as
+``{}``. Parsing walks the list once in Python (the fields are Python objects after
+``json.loads`` anyway) and builds the columns with numpy; anything malformed is a 400
+naming the element (its index and ``Pos``) and what was wrong, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+import numpy as np
+
+from voxhub.datatypes.annotation.elements import (
+    KIND_CODE,
+    KINDS,
+    REL_CODE,
+    RELS,
+    Elements,
+    check_coords,
+)
+from voxhub.errors import InvalidRequest
+
+_KIND_NAMES = ", ".join(KINDS)
+_REL_NAMES = ", ".join(RELS)
+
+
+def _where(i: int, item: Any) -> str:
+    pos = item.get("Pos") if isinstance(item, dict) else None
+    return f"element {i}" + (f" (Pos {reprlib.repr(pos)})" if pos is not None else "")
+
+
+def _point(value: Any, what: str) -> list[int]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise InvalidRequest(f"{what} must be [x, y, z] integers, got {reprlib.repr(value)}")
+    return value
+
+
+def _extra(i: int, item: dict[str, Any]) -> tuple[list[str], dict[str, str]] | None:
+    tags = item.get("Tags")
+    prop = item.get("Prop")
+    if not tags and not prop:
+        return None
+    tags = tags or []
+    prop = prop or {}
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidRequest(f"{_where(i, item)}: Tags must be a list of strings")
+    if not isinstance(prop, dict) or not all(isinstance(v, str) for v in prop.values()):
+        raise InvalidRequest(f"{_where(i, item)}: Prop must be an object of string values")
+    return (list(tags), dict(prop))
+
+
+def parse_elements(value: Any, what: str = "elements") -> Elements:
+    """The elements of a parsed JSON list (400 naming the first bad element)."""
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{what} must be a JSON list of elements, got {type(value).__name__}")
+    n = len(value)
+    xyz: list[Any] = [None] * n
+    kinds = np.zeros(n, np.uint8)
+    counts = np.zeros(n, np.int64)
+    rel_kinds: list[int] = []
+    rel_xyz: list[Any] = []
+    extra = np.full(n, None, dtype=object)
+    kind_code, rel_code = KIND_CODE, REL_CODE
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"element {i} of {what} is not a JSON object")
+        pos = item.get("Pos")
+        if pos is None:
+            raise InvalidRequest(f"element {i} of {what} has no Pos")
+        xyz[i] = pos
+        kind = item.get("Kind", "Unknown")
+        code = kind_code.get(kind) if isinstance(kind, str) else None
+        if code is None:
+            raise InvalidRequest(
+                f"{_where(i, item)}: Kind {reprlib.repr(kind)} is not one of {_KIND_NAMES}"
+            )
+        kinds[i] = code
+        rels = item.get("Rels")
+        if rels:
+            if not isinstance(rels, list):
+                raise InvalidRequest(f"{_where(i, item)}: Rels must be a list")
+            for rel in rels:
+                name = rel.get("Rel", "UnknownRelationship") if isinstance(rel, dict) else None
+                rcode = rel_code.get(name) if isinstance(name, str) else None
+                if rcode is None:
+                    raise InvalidRequest(
+                        f"{_where(i, item)}: relationship {reprlib.repr(rel)} must be "
+                        f'{{"Rel": one of {_REL_NAMES}, "To": [x, y, z]}}'
+                    )
+                rel_kinds.append(rcode)
+                rel_xyz.append(rel.get("To"))
+            counts[i] = len(rels)
+        if "Tags" in item or "Prop" in item:
+            extra[i] = _extra(i, item)
+    pos = _points(xyz, value, lambda i: f"{_where(i, value[i])}: Pos")
+    owner = np.repeat(np.arange(n), counts)
+    to = _points(rel_xyz, value, lambda r: f"{_where(int(owner[r]), value[owner[r]])}: Rel To")
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    check_coords(pos)
+    check_coords(to, "relationship target")
+    return Elements(
+        pos.astype(np.int32),
+        kinds,
+        start,
+        np.array(rel_kinds, np.uint8),
+        to.astype(np.int32),
+        extra,
+    )
+
+
+def _points(xyz: list[Any], items: list[Any], where: Any) -> np.ndarray:
+    """``(N, 3)`` int32 zyx of DVID ``[x, y, z]`` lists (400 naming the first bad one)."""
+    if not xyz:
+        return np.zeros((0, 3), np.int32)
+    try:
+        arr = np.array(xyz)
+        ok = arr.shape == (len(xyz), 3) and arr.dtype.kind == "i"
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        for i, p in enumerate(xyz):
+            _point(p, where(i))
+        raise InvalidRequest(f"{where(0)} must be [x, y, z] integers")  # pragma: no cover
+    return np.ascontiguousarray(arr[:, ::-1], dtype=np.int64)
+
+
+def to_json(batch: Elements, *, rels: bool = True) -> list[dict[str, Any]]:
+    """DVID's JSON of each element (``Rels`` left out when ``rels`` is false)."""
+    xyz = batch.pos[:, ::-1].tolist()
+    kinds = [KINDS[k] for k in batch.kind.tolist()]
+    extra = batch.extra.tolist()
+    out: list[dict[str, Any]] = []
+    if rels:
+        start = batch.rel_start.tolist()
+        rel_names = [RELS[k] for k in batch.rel_kind.tolist()]
+        rel_xyz = batch.rel_to[:, ::-1].tolist()
+    for i in range(len(kinds)):
+        ex = extra[i]
+        element: dict[str, Any] = {
+            "Pos": xyz[i],
+            "Kind": kinds[i],
+            "Tags": ex[0] if ex else [],
+            "Prop": ex[1] if ex else {},
+        }
+        if rels:
+            element["Rels"] = [
+                {"Rel": rel_names[r], "To": rel_xyz[r]} for r in range(start[i], start[i + 1])
+            ]
+        out.append(element)
+    return out

@@ -1,0 +1,92 @@
+"""Reading stored element blocks: by block, in a box, everywhere.
+
+Everything here reads through a :class:`~voxhub.versioning.protocols.VersionedReader`,
+so it serves a plain view (reads at a node) and a transaction (reads that see the
+transaction's own writes) alike. A box query reads the blocks of the box with one
+``get_many`` when there are few of them, otherwise it walks the stored block keys of the
+box's z-range, so its cost follows what is stored, never the size a client declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from voxhub.datatypes.annotation.codec import decode_block
+from voxhub.datatypes.annotation.elements import Elements, concat, key_positions
+from voxhub.datatypes.annotation.keys import BLOCK, block_of, block_tkey, class_range
+from voxhub.geometry import Box, Vec3
+from voxhub.versioning.protocols import VersionedReader
+
+#: a box spanning up to this many blocks reads them by key; a larger one scans keys
+DIRECT_BLOCKS = 4096
+
+
+def blocks_of(pos: np.ndarray, shape: Vec3) -> np.ndarray:
+    """``(N, 3)`` block coordinates of ``(N, 3)`` zyx positions."""
+    return np.floor_divide(pos.astype(np.int64), np.asarray(shape, np.int64))
+
+
+def read_blocks(reader: VersionedReader, blocks: Iterable[Vec3]) -> dict[Vec3, Elements]:
+    """The stored elements of each of ``blocks`` (empty ones left out)."""
+    wanted = list(dict.fromkeys(blocks))
+    values = reader.get_many([block_tkey(b) for b in wanted])
+    return {b: decode_block(v) for b, v in zip(wanted, values, strict=True) if v is not None}
+
+
+def block_range(box: Box, shape: Vec3) -> Box:
+    """The block coordinates meeting ``box`` (half-open)."""
+    lo = tuple(s // b for s, b in zip(box.start, shape, strict=True))
+    hi = tuple(-(-e // b) for e, b in zip(box.stop, shape, strict=True))
+    return Box((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2]))
+
+
+def stored_blocks_in(reader: VersionedReader, box: Box, shape: Vec3) -> list[Vec3]:
+    """Coordinates of the stored blocks meeting ``box``."""
+    blocks = block_range(box, shape)
+    if blocks.empty:
+        return []
+    if blocks.size <= DIRECT_BLOCKS:
+        z0, y0, x0 = blocks.start
+        z1, y1, x1 = blocks.stop
+        every = [(z, y, x) for z in range(z0, z1) for y in range(y0, y1) for x in range(x0, x1)]
+        present = reader.get_many([block_tkey(b) for b in every])
+        return [b for b, v in zip(every, present, strict=True) if v is not None]
+    start = block_tkey((blocks.start[0], -(1 << 31), -(1 << 31)))
+    stop = block_tkey((blocks.stop[0], -(1 << 31), -(1 << 31)))
+    found = (block_of(t) for t, _ in reader.scan(start, stop, keys_only=True))
+    lo, hi = blocks.start, blocks.stop
+    return [b for b in found if all(lo[i] <= b[i] < hi[i] for i in range(3))]
+
+
+def all_blocks(reader: VersionedReader) -> Iterator[tuple[Vec3, Elements]]:
+    """Every stored block and its elements, in key order."""
+    for tkey, value in reader.scan(*class_range(BLOCK)):
+        yield block_of(tkey), decode_block(value)
+
+
+def elements_in(reader: VersionedReader, box: Box, shape: Vec3) -> Elements:
+    """The elements inside ``box`` (exactly), in position order."""
+    found = read_blocks(reader, stored_blocks_in(reader, box, shape))
+    parts = []
+    lo, hi = np.asarray(box.start), np.asarray(box.stop)
+    for block in sorted(found):
+        batch = found[block]
+        inside = np.all((batch.pos >= lo) & (batch.pos < hi), axis=1)
+        parts.append(batch if inside.all() else batch.take(np.flatnonzero(inside)))
+    return concat(parts).sorted()
+
+
+def elements_at(reader: VersionedReader, keys: np.ndarray, shape: Vec3) -> Elements:
+    """The stored elements at the position ``keys`` (missing ones left out), sorted."""
+    if not len(keys):
+        return Elements.empty()
+    pos = key_positions(keys)
+    blocks = np.unique(blocks_of(pos, shape), axis=0).tolist()
+    found = read_blocks(reader, [(b[0], b[1], b[2]) for b in blocks])
+    parts = []
+    for block in sorted(found):
+        batch = found[block]
+        parts.append(batch.take(np.flatnonzero(np.isin(batch.keys(), keys))))
+    return concat(parts).sorted()
