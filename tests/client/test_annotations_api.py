@@ -40,9 +40,9 @@ def test_annotations_round_trip_and_follow_the_labels(hub: Hub) -> None:
     post = {"Pos": [20, 2, 3], "Kind": "PostSyn", "Rels": [{"Rel": "PostSynTo", "To": [1, 2, 3]}]}
     assert ann.add([pre, post]) == 2
     assert ann.add(np.array([[5, 5, 5], [6, 6, 30]]), "Note") == 2  # zyx positions
-    found = ann.elements(((0, 0, 0), (16, 16, 32)))
-    assert found.positions.tolist() == [[3, 2, 1], [3, 2, 20], [5, 5, 5], [6, 6, 30]]
-    assert found.kinds == ["PreSyn", "PostSyn", "Note", "Note"]
+    found = ann.elements(((0, 0, 0), (16, 16, 32)))  # block by block
+    assert found.positions.tolist() == [[3, 2, 1], [5, 5, 5], [3, 2, 20], [6, 6, 30]]
+    assert found.kinds == ["PreSyn", "Note", "PostSyn", "Note"]
     assert found.to_dicts()[0] == {**pre}
     assert ann.label(1).positions.tolist() == [[3, 2, 1], [5, 5, 5]]
     assert ann.counts(2) == {"PostSyn": 1, "Note": 1}

@@ -373,7 +373,8 @@ def test_whole_blocks_are_written_and_ingested_the_same_everywhere(hub: Hub) -> 
     lv.write_blocks({(0, 0, 1): a, (1, 0, 0): b})
     assert np.array_equal(lv[0:8, 0:8, 8:16], a)
     assert np.array_equal(lv[8:16, 0:8, 0:8], b.astype(np.uint64))
-    assert lv.size(5) == 256 and lv.size(9) == 1  # the index followed
+    assert lv.size(5) == 256
+    assert lv.size(9) == 1
     assert lv.read(Box((0, 0, 0), (4, 4, 8)), scale=1)[0, 0, 4] == 5  # and the pyramid
     # ingest-supervoxels: stored as given at that scale, nothing derived
     lv.ingest_supervoxels({(0, 0, 0): np.full((8, 8, 8), 3, np.uint64)}, scale=1)

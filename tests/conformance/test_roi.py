@@ -65,6 +65,10 @@ def test_point_queries_answer_in_order_even_on_a_committed_node(dvid: Dvid) -> N
     assert dvid.get(dvid.at("regions", "ptquery")).status_code == 400  # as DVID
     as_read = dvid.get(dvid.at("regions", "ptquery"), json=points[:3])  # voxhub: a GET body
     assert as_read.json() == [True, True, False]
+    for bad, says in (([[1, 2]], "must be [x, y, z]"), ([[0.5, 0, 0]], "integers"), ({}, "list")):
+        reply = dvid.post(dvid.at("regions", "ptquery"), json=bad)
+        assert reply.status_code == 400
+        assert says in reply.json()["error"]
 
 
 @pytest.mark.covers("roi", "GET /mask/{dims}/{size}/{offset}")

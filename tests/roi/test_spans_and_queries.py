@@ -132,3 +132,14 @@ def test_array_spans_are_checked_too() -> None:
         check_spans(np.zeros((2, 4), dtype=np.float64))
     with pytest.raises(InvalidRequest, match="x1 < x0"):
         check_spans(np.array([[0, 0, 5, 4]]))
+
+
+def test_boxes_and_points_beyond_int32_blocks_are_outside() -> None:
+    reader = _reader([[0, 0, 0, 0], [-2, -2, -3, -3]], (1, 1, 1))
+    far = 2**40
+    assert not reader.mask(Box((far, 0, 0), (far + 2, 2, 2))).any()
+    assert not reader.mask(Box((-far, 0, 0), (-far + 2, 2, 2))).any()
+    assert reader.mask(
+        Box((-far, -far, -far), (far, far, far)).intersect(Box((0, 0, 0), (1, 1, 1)))
+    ).all()
+    assert reader.contains([[far, 0, 0], [0, 0, 0], [-2, -2, -3]]).tolist() == [False, True, True]

@@ -283,3 +283,12 @@ def test_level_names_follow_the_pyramid() -> None:
         assert c.get(f"/api/node/{node.uuid}/em_2/info").status_code == 404
         assert c.get(f"/api/node/{node.uuid}/em_1/info").status_code == 200
     hub.close()
+
+
+def test_type_help_lists_the_level_routes(levels: Levels) -> None:
+    text = levels.client.get("/api/help/uint8blk").text
+    section = text.split("Pyramid levels as DVID names them")[1]
+    assert "{name}_N" in section
+    assert "GET    /raw/{dims}/{size}/{offset}" in section.split("Differences")[0]
+    assert "POST" not in section.split("Differences")[0]  # read-only
+    assert "Pyramid levels" not in levels.client.get("/api/help/labelmap").text

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from voxhub.datatypes.registry import datatype_for, typenames
+from voxhub.datatypes.registry import Datatype, datatype_for, typenames
 from voxhub.datatypes.wire.api import TEXT, Api, ApiRoute
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound
 from voxhub.server.dispatch import datatype_routes
@@ -83,6 +83,7 @@ def type_help(typename: str) -> str:
         "Endpoints (under /api/node/{uuid}/{name}):",
         *(f"  {line}" for line in describe_routes(routes)),
         "",
+        *_level_help(datatype),
         *datatype.dvid_differences.help_lines(typename),
         "",
         "Differences from DVID (every type):",
@@ -90,6 +91,25 @@ def type_help(typename: str) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _level_help(datatype: Datatype) -> list[str]:
+    """The routes of DVID's pyramid-level names, for datatypes that serve them."""
+    if datatype.level_routes is None:
+        return []
+    try:
+        routes = datatype.level_routes()
+    except ModuleNotFoundError:
+        return []
+    return [
+        "Pyramid levels as DVID names them (what neuroglancer's dvid:// source reads):",
+        "level N (1..the instance's top level) of instance {name} is also served as the",
+        "read-only instance {name}_N, listed in /api/repos/info with Extended.PyramidLevelOf;",
+        "writes to it are refused (405) naming the base instance. Endpoints (under",
+        "/api/node/{uuid}/{name}_N):",
+        *(f"  {line}" for line in describe_routes(routes)),
+        "",
+    ]
 
 
 async def help_index(request: Request) -> Response:

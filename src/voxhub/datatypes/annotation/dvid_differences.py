@@ -27,7 +27,7 @@ ANNOTATION_DIFFERENCES = DvidDifferences(
         "since label views are derived from the voxels.",
         "relationships=verbose answers as relationships=true (partners' properties are not "
         "flattened into the Rels). Tag queries walk the stored blocks (no tag index).",
-        "Positions must lie within [-1048576, 1048575] along each axis.",
+        "Positions must lie within [-524288, 524287] along each axis.",
         "Merges of version nodes merge element by element: an element changed differently "
         "on both sides is a conflict naming its position; label views are recomputed at "
         "the merge node.",

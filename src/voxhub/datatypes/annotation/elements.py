@@ -8,9 +8,10 @@ relationships as a flat table (``rel_start`` offsets per element, ``rel_kind`` c
 ``rel_to`` positions) and the rarely set ``Tags``/``Prop`` as one object column holding
 ``None`` or ``(tags, prop)``.
 
-Each position also has a *key*: one int64 packing ``z, y, x`` (21 bits each, biased), so
+Each position also has a *key*: one int64 packing ``z, y, x`` (20 bits each, biased), so
 that "which of these positions are stored" is one ``np.isin``. Positions are therefore
-limited to ``[-2**20, 2**20)`` along each axis (a millimetre at 1 nm voxels).
+limited to ``[-2**19, 2**19)`` along each axis (4 mm at 8 nm voxels), and keys stay below
+``2**60`` (see :func:`voxhub.datatypes.annotation.edits.pairs_view`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 RELS = ("UnknownRelationship", "PostSynTo", "PreSynTo", "ConvergentTo", "GroupedWith")
 REL_CODE = {name: code for code, name in enumerate(RELS)}
 
-_BITS = 21
+_BITS = 20
 _BIAS = 1 << (_BITS - 1)
 _MASK = (1 << _BITS) - 1
 #: smallest and largest coordinate an element may have, along every axis

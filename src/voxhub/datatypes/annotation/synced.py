@@ -20,6 +20,7 @@ from voxhub.datatypes.annotation.config import block_shape
 from voxhub.datatypes.annotation.edits import (
     apply_index_changes,
     group_rows,
+    pair_parts,
     pairs_view,
     write_pairs,
 )
@@ -158,8 +159,9 @@ def rebuild(txn: VersionedTxn, shape: Vec3, labels: LabelSource | None) -> None:
         svs.append(s)
     if targets:
         pairs = np.unique(pairs_view(np.concatenate(targets), np.concatenate(sources)))
-        for block, idx in group_rows(blocks_of(key_positions(pairs["a"]), shape)):
-            write_pairs(txn, refs_tkey(block), pairs["a"][idx], pairs["b"][idx])
+        tgt, src = pair_parts(pairs)
+        for block, idx in group_rows(blocks_of(key_positions(tgt), shape)):
+            write_pairs(txn, refs_tkey(block), tgt[idx], src[idx])
     if not keys:
         return
     c_k, c_n, c_s = np.concatenate(keys), np.concatenate(kinds), np.concatenate(svs)

@@ -38,7 +38,7 @@ def add_elements(edits: Edits, batch: Elements) -> None:
         new = batch.take(idx)
         old = edits.block(block)
         new_keys = new.keys()
-        kept = old.take(np.flatnonzero(~np.isin(old.keys(), new_keys)))
+        kept = old.take(np.flatnonzero(~np.isin(old.keys(), new_keys, assume_unique=True)))
         edits.put(block, concat([kept, new]).sorted(), new_keys)
 
 

@@ -17,11 +17,13 @@ from typing import Protocol
 import numpy as np
 
 from voxhub.blocks import BlockLayout, fetch_blocks
+from voxhub.codecs.cseg_points import cseg_points
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of
+from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.datatypes.sync import LabelChange, followers_of, notify_label_change
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
@@ -74,6 +76,15 @@ class TxnLabels:
         which = which.reshape(-1)
         keys: list[Vec3] = [(int(z), int(y), int(x)) for z, y, x in coords.tolist()]
         inner = pts - blocks * shape
+        if is_cseg_labels(self._layout):  # read the points off the compressed blocks
+            values = self._reader.get_many([self._layout.tkey(c) for c in keys])
+            order = np.argsort(which, kind="stable")
+            bounds = np.searchsorted(which[order], np.arange(len(keys) + 1))
+            for i, value in enumerate(values):
+                if value is not None:
+                    sel = order[bounds[i] : bounds[i + 1]]
+                    out[sel] = cseg_points(value, self._layout.block_shape, inner[sel])
+            return out
         for i, block in enumerate(fetch_blocks(self._reader, self._layout, keys)):
             if block is None:
                 continue

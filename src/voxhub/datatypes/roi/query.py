@@ -37,11 +37,14 @@ class RoiReader:
     def planes(self, z0: int | None = None, z1: int | None = None) -> dict[int, np.ndarray]:
         """``{z: (M, 3) (y, x0, x1) triples}`` of the stored block planes ``z0 <= z < z1``
         (all when not given), ascending."""
-        start = keys.ROWS_START if z0 is None else keys.row_key(max(z0, INT32_MIN))
-        end = keys.ROWS_END if z1 is None or z1 > INT32_MAX else keys.row_key(max(z1, INT32_MIN))
+        lo = INT32_MIN if z0 is None else max(z0, INT32_MIN)
+        hi = INT32_MAX + 1 if z1 is None else min(z1, INT32_MAX + 1)
+        if lo >= hi:  # planes beyond int32 hold nothing
+            return {}
+        end = keys.ROWS_END if hi > INT32_MAX else keys.row_key(hi)
         return {
             keys.z_of(k): keys.decode_row(v)
-            for k, v in self.reader.scan(start, end)
+            for k, v in self.reader.scan(keys.row_key(lo), end)
             if v is not None
         }
 

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.roi.dvid_info import roi_info_json
 from voxhub.datatypes.roi.instance import RoiInstance, open_roi_instance
 from voxhub.datatypes.roi.partition import partition
-from voxhub.datatypes.roi.spans import INT32_MAX, spans_from_json
+from voxhub.datatypes.roi.spans import spans_from_json
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import OCTET, POINT, Api, Param, flag_param, json_api
 from voxhub.datatypes.wire.budget import admit
@@ -29,6 +29,8 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import dvid_box, parse_dims
 from voxhub.errors import InvalidRequest
 
+#: the largest voxel coordinate a point query takes (blocks of any size stay in int64)
+MAX_COORDINATE = 2**47
 SPAN = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}
 
 
@@ -98,8 +100,12 @@ def _posted_points(value: Any) -> np.ndarray:
         if not isinstance(point, list) or len(point) != 3:
             raise InvalidRequest(f"ptquery point {i} must be [x, y, z], got {point!r}")
         for v in point:
-            if isinstance(v, bool) or not isinstance(v, int) or abs(v) > INT32_MAX * 2**16:
+            if isinstance(v, bool) or not isinstance(v, int):
                 raise InvalidRequest(f"ptquery point {i} {point!r} must hold integers")
+            if abs(v) > MAX_COORDINATE:
+                raise InvalidRequest(
+                    f"ptquery point {i} {point!r}: coordinates lie within ±{MAX_COORDINATE}"
+                )
         out[i] = point[::-1]
     return out
 
