@@ -85,3 +85,19 @@ def test_label_views_stay_per_version(root: Node) -> None:
     assert zyx(a.annotations("syn").label(9)) == [[3, 2, 1], [7, 6, 5]]
     assert zyx(b.annotations("syn").label(9)) == []
     assert zyx(root.annotations("syn").label(1)) == [[3, 2, 1], [7, 6, 5]]
+
+
+def test_a_sync_set_up_later_files_elements_and_recounts_labelsz() -> None:
+    from voxhub.datatypes.sync_config import set_syncs
+
+    with voxhub.open("memory://") as hub:
+        node = hub.create_repo("late").master
+        node.create_labels("seg", block_shape=(16, 16, 16)).write((0, 0, 0), segmentation())
+        ann = node.create_annotations("syn", block_shape=(16, 16, 16))
+        ann.add(synapse([1, 2, 3], [[20, 2, 3], [5, 6, 7]]))
+        sizes = node.create_labelsz("sz", annotations="syn")
+        assert sizes.count(1, "PreSyn") == 0
+        info = hub.catalog.instance(node.uuid, "syn")
+        set_syncs(hub.service, node.uuid, info, ["seg"], replace=False)  # DVID's POST sync
+        assert zyx(node.annotations("syn").label(1)) == [[3, 2, 1], [7, 6, 5]]
+        assert (sizes.count(1, "PreSyn"), sizes.count(2, "PostSyn")) == (1, 1)

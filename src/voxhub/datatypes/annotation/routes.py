@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.annotation.dvid_info import annotation_info_json
-from voxhub.datatypes.annotation.element_json import parse_elements, to_json
+from voxhub.datatypes.annotation.element_json import parse_elements, to_json_text
 from voxhub.datatypes.annotation.elements import Elements, concat
 from voxhub.datatypes.annotation.instance import AnnotationInstance
 from voxhub.datatypes.wire.api import JSON, LABEL_LIST, Api, Param, flag_param, json_api
@@ -58,8 +58,14 @@ def _rels(request: Request) -> bool:
     return text in ("true", "verbose", "1")
 
 
-def _blocks_json(blocks: dict[Vec3, Elements]) -> dict[str, Any]:
-    return {f"{b[2]},{b[1]},{b[0]}": to_json(e) for b, e in sorted(blocks.items())}
+def _elements(found: Elements, *, rels: bool = True) -> Response:
+    return Response(to_json_text(found, rels=rels).encode(), media_type=JSON)
+
+
+def _blocks_json(blocks: dict[Vec3, Elements]) -> Response:
+    """DVID's ``{"x,y,z": [elements], ...}``."""
+    parts = [f'"{b[2]},{b[1]},{b[0]}":{to_json_text(e)}' for b, e in sorted(blocks.items())]
+    return Response(("{" + ",".join(parts) + "}").encode(), media_type=JSON)
 
 
 async def get_info(request: Request, ctx: InstanceContext) -> Response:
@@ -77,15 +83,14 @@ async def post_elements(request: Request, ctx: InstanceContext) -> Response:
 async def get_elements(request: Request, ctx: InstanceContext) -> Response:
     """The elements inside the box, with Rels (``[]`` when none)."""
     box = dvid_box(Dims((0, 1, 2)), request.path_params["size"], request.path_params["offset"])
-    found = await run_in_threadpool(lambda: open_instance(ctx).elements_in(box))
-    return _json(to_json(found))
+    found = await run_in_threadpool(lambda: _elements(open_instance(ctx).elements_in(box)))
+    return found
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
     """``{"x,y,z": [elements]}`` of every stored block meeting the box (unfiltered)."""
     box = dvid_box(Dims((0, 1, 2)), request.path_params["size"], request.path_params["offset"])
-    found = await run_in_threadpool(lambda: open_instance(ctx).blocks_in(box))
-    return _json(_blocks_json(found))
+    return await run_in_threadpool(lambda: _blocks_json(open_instance(ctx).blocks_in(box)))
 
 
 def _block_batches(value: Any) -> Elements:
@@ -107,16 +112,14 @@ async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
 
 async def get_all(request: Request, ctx: InstanceContext) -> Response:
     """Every stored block's elements, as ``blocks`` answers."""
-    found = await run_in_threadpool(lambda: dict(open_instance(ctx).all_blocks()))
-    return _json(_blocks_json(found))
+    return await run_in_threadpool(lambda: _blocks_json(dict(open_instance(ctx).all_blocks())))
 
 
 async def get_label(request: Request, ctx: InstanceContext) -> Response:
     """The elements on body ``{label}`` (``[]`` when none); Rels with ``relationships``."""
     body = parse_label(request.path_params["label"])
     rels = _rels(request)
-    found = await small_read(ctx, lambda: open_instance(ctx).label(body))
-    return _json(to_json(found, rels=rels))
+    return await small_read(ctx, lambda: _elements(open_instance(ctx).label(body), rels=rels))
 
 
 def _body_list(value: Any) -> list[int]:
@@ -128,24 +131,25 @@ def _body_list(value: Any) -> list[int]:
 
 
 async def get_labels(request: Request, ctx: InstanceContext) -> Response:
-    """``{"<body>": [elements], ...}`` for a JSON list of body ids (POST too); DVID's
-    POST of ``{"<label>": "<elements JSON>"}`` (label index ingest) is accepted and
-    changes nothing: voxhub derives label indexes itself."""
+    """``{"<body>": [elements], ...}`` for a JSON list of body ids (GET or POST).
+
+    DVID's POST of ``{"<label>": "<elements JSON>"}`` (label index ingest) is accepted
+    and changes nothing: voxhub derives label indexes itself."""
     value = await read_json(request, "labels", lambda v: v)
     if request.method == "POST" and isinstance(value, dict):
         return Response(b"")
     bodies = _body_list(value)
     rels = _rels(request)
     found = await run_in_threadpool(lambda: open_instance(ctx).labels(bodies))
-    return _json({str(b): to_json(e, rels=rels) for b, e in found.items()})
+    parts = [f'"{b}":{to_json_text(e, rels=rels)}' for b, e in found.items()]
+    return Response(("{" + ",".join(parts) + "}").encode(), media_type=JSON)
 
 
 async def get_tag(request: Request, ctx: InstanceContext) -> Response:
     """The elements carrying ``{tag}``; Rels with ``relationships``."""
     tag = request.path_params["tag"]
     rels = _rels(request)
-    found = await run_in_threadpool(lambda: open_instance(ctx).tag(tag))
-    return _json(to_json(found, rels=rels))
+    return await run_in_threadpool(lambda: _elements(open_instance(ctx).tag(tag), rels=rels))
 
 
 async def get_roi(request: Request, ctx: InstanceContext) -> Response:
@@ -156,8 +160,7 @@ async def get_roi(request: Request, ctx: InstanceContext) -> Response:
             f"roi specification {request.path_params['roi']!r} must be name[,uuid]"
         )
     node = ctx.access.catalog.node(spec[1]).uuid if len(spec) == 2 else None
-    found = await run_in_threadpool(lambda: open_instance(ctx).roi(spec[0], node))
-    return _json(to_json(found))
+    return await run_in_threadpool(lambda: _elements(open_instance(ctx).roi(spec[0], node)))
 
 
 async def delete_element(request: Request, ctx: InstanceContext) -> Response:
@@ -168,8 +171,9 @@ async def delete_element(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_move(request: Request, ctx: InstanceContext) -> Response:
-    """Move an element, retargeting every relationship to it (400 if none is at
-    ``from`` or one is at ``to``)."""
+    """Move an element, retargeting every relationship to it (400: none there, or taken).
+
+    400 if no element is at ``from_coord`` or one is at ``to_coord``."""
     src = _coord(request.path_params["from_coord"], "from coordinate")
     dst = _coord(request.path_params["to_coord"], "to coordinate")
     await run_in_threadpool(lambda: open_instance(ctx).move(src, dst))

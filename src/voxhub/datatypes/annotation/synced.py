@@ -34,7 +34,12 @@ from voxhub.datatypes.annotation.keys import (
     refs_tkey,
 )
 from voxhub.datatypes.annotation.stored import all_blocks, blocks_of, read_blocks
-from voxhub.datatypes.sync import LabelChange, LabelSource, label_source_of
+from voxhub.datatypes.sync import (
+    LabelChange,
+    LabelSource,
+    label_source_of,
+    notify_element_change,
+)
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 from voxhub.versioning.records import InstanceInfo
@@ -139,9 +144,9 @@ def element_source(
     return SyncedElements(txn, labels)
 
 
-def rebuild(txn: VersionedTxn, shape: Vec3, labels: LabelSource | None) -> None:
+def rebuild(txn: VersionedTxn, shape: Vec3, labels: LabelSource | None) -> set[int]:
     """Drop every reference, filing and index and derive them anew from the elements
-    (filings and indexes only if synced)."""
+    (filings and indexes only if synced); returns the supervoxels holding elements."""
     for cls in (REFS, FILING, INDEX):
         for tkey, _ in list(txn.scan(*class_range(cls), keys_only=True)):
             txn.delete(tkey)
@@ -163,12 +168,13 @@ def rebuild(txn: VersionedTxn, shape: Vec3, labels: LabelSource | None) -> None:
         for block, idx in group_rows(blocks_of(key_positions(tgt), shape)):
             write_pairs(txn, refs_tkey(block), tgt[idx], src[idx])
     if not keys:
-        return
+        return set()
     c_k, c_n, c_s = np.concatenate(keys), np.concatenate(kinds), np.concatenate(svs)
     touched = np.unique(c_s)
     touched = touched[touched != 0]
     none = np.zeros(0, np.int64)
     apply_index_changes(txn, touched, none, none.astype(np.uint64), c_k, c_n, c_s)
+    return {int(s) for s in touched.tolist()}
 
 
 def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
@@ -177,6 +183,11 @@ def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> Non
     shape = block_shape(info.config)
 
     def run(txn: VersionedTxn) -> None:
-        rebuild(txn, shape, label_source_of(txn, access, node_uuid, info))
+        labels = label_source_of(txn, access, node_uuid, info)
+        svs = rebuild(txn, shape, labels)
+        if labels is not None and svs:  # followers (labelsz) count the bodies anew
+            found = labels.bodies_of(np.asarray(sorted(svs), np.uint64))
+            bodies = frozenset(int(b) for b in found.tolist() if b)
+            notify_element_change(txn, access, node_uuid, info, bodies, labels)
 
     view.transact(run)
