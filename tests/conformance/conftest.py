@@ -179,6 +179,8 @@ def dvid(server: ServerProcess) -> Iterator[Dvid]:
     client.ok("POST", client.at("em", "pyramid"))
     client.create("regions", "roi", BlockSize="16,16,16")
     client.ok("POST", client.at("regions", "roi"), json=REGIONS)
+    client.create("files", "keyvalue")
+    client.ok("POST", client.at("files", "key/readme"), data=b"hello")
     client.ok("POST", f"/api/node/{root}/commit", json={"note": "ingested", "log": ["ingest"]})
     client.committed = root
     client.node = client.ok(

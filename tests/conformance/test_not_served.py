@@ -22,7 +22,12 @@ FILL = {"label": "1", "labels": "1,3", "start": "1", "end": "9", "beg": "1", "di
 FILL |= {"size": "8_8_8", "offset": "0_0_0", "from": "0", "to": "0"}
 CASES = [
     (typename, instance, route)
-    for typename, instance in (("labelmap", "seg"), ("uint8blk", "em"), ("roi", "regions"))
+    for typename, instance in (
+        ("labelmap", "seg"),
+        ("uint8blk", "em"),
+        ("roi", "regions"),
+        ("keyvalue", "files"),
+    )
     for route in datatype_for(typename).dvid_differences.not_served
 ]
 

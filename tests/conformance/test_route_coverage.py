@@ -16,7 +16,7 @@ import pytest
 from .conftest import Dvid, covered
 
 #: the datatypes this package covers
-TYPENAMES = ("labelmap", "uint8blk", "roi")
+TYPENAMES = ("labelmap", "uint8blk", "roi", "keyvalue")
 
 
 def help_routes(dvid: Dvid, typename: str) -> list[tuple[str, str]]:

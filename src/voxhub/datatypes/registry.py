@@ -360,6 +360,7 @@ def _register_builtins() -> None:
     )
     from voxhub.datatypes.keyvalue.dvid_differences import KEYVALUE_DIFFERENCES
     from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
+    from voxhub.datatypes.keyvalue.health import check_keyvalue, keyvalue_value_check
 
     def keyvalue_routes() -> list[BaseRoute]:  # loaded lazily: the web stack
         module = importlib.import_module("voxhub.datatypes.keyvalue.routes")
@@ -377,6 +378,8 @@ def _register_builtins() -> None:
             describe_instance=lambda access, node_uuid, info: keyvalue_info_json(info),
             config_from_settings=keyvalue_config_from_settings,
             check_config=check_keyvalue_config,
+            check_values=keyvalue_value_check,
+            check_instance=check_keyvalue,
             dvid_differences=KEYVALUE_DIFFERENCES,
         )
     )

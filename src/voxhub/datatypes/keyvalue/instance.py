@@ -279,7 +279,8 @@ class Upload:
         """Store every whole chunk buffered."""
         n = self._chunk
         while len(self._buffer) >= n:
-            piece = bytes(self._buffer[:n])
+            with memoryview(self._buffer) as held:
+                piece = bytes(held[:n])  # one copy (a bytearray slice would make two)
             del self._buffer[:n]
             self._store(piece)
 

@@ -28,6 +28,7 @@ from voxhub.datatypes.keyvalue.ranges import (
     parse_inclusive,
     parse_range_header,
 )
+from voxhub.datatypes.keyvalue.values import Stored
 from voxhub.datatypes.wire.api import OCTET, Api, Param
 from voxhub.datatypes.wire.bodies import check_size, declared_length
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
@@ -80,11 +81,17 @@ def stream(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 # -- one key ------------------------------------------------------------------------------
 async def get_key(request: Request, ctx: InstanceContext) -> Response:
-    """The value of a key (octet-stream); HTTP Range (206, 416) or ?byte_start=&byte_end=
-    (inclusive); HEAD: 200 (Content-Length: the value's size) or 404."""
+    """The value of a key, whole or a byte range (Range: 206/416; ?byte_start=&byte_end=).
+
+    octet-stream; ``byte_start``/``byte_end`` are inclusive; HEAD answers 200 (with the
+    value's size as Content-Length) or 404."""
     key = path_key(request)
-    instance = await small_read(ctx, lambda: open_keyvalue(ctx))
-    stored = await small_read(ctx, lambda: instance.stat(key))
+
+    def look() -> tuple[KeyValueInstance, Stored | None]:
+        instance = open_keyvalue(ctx)
+        return instance, instance.stat(key)
+
+    instance, stored = await small_read(ctx, look)  # a value below a chunk, or a manifest
     if stored is None:
         if request.method == "HEAD":
             return Response(status_code=404)
@@ -138,8 +145,13 @@ async def post_key(request: Request, ctx: InstanceContext) -> Response:
     declared = declared_length(request)
     if declared is not None:
         check_size(declared, ctx.max_request_bytes, f"value of key {key!r}")
-    instance = await small_read(ctx, lambda: open_keyvalue(ctx))
-    await small_read(ctx, instance.view.check_writable)  # 409 before the body is read
+
+    def writable() -> KeyValueInstance:
+        instance = open_keyvalue(ctx)
+        instance.view.check_writable()  # 409 before the body is read
+        return instance
+
+    instance = await small_read(ctx, writable)
     upload = instance.upload(key)
     try:
         async for piece in request.stream():

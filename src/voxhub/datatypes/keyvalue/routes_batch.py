@@ -122,8 +122,9 @@ async def reply(request: Request, ctx: InstanceContext, output: str, wanted: lis
 
 # -- routes -------------------------------------------------------------------------------------
 async def get_keyrangevalues(request: Request, ctx: InstanceContext) -> Response:
-    """The values of the keys from firstkey to lastkey (both included): protobuf KeyValues,
-    ?tar=true (or jsontar=true) a tar archive, ?json=true a JSON object."""
+    """The values of the keys from firstkey to lastkey, both included (protobuf KeyValues).
+
+    ?tar=true (or jsontar=true): a tar archive; ?json=true: a JSON object."""
     output = output_of(request)
     first, last = path_key(request, "firstkey"), path_key(request, "lastkey")
     found = await run_in_threadpool(lambda: open_keyvalue(ctx).keys(first, last))
@@ -131,8 +132,10 @@ async def get_keyrangevalues(request: Request, ctx: InstanceContext) -> Response
 
 
 async def get_keyvalues(request: Request, ctx: InstanceContext) -> Response:
-    """The values of the keys the GET body lists: protobuf Keys in, KeyValues out;
-    ?json=true or ?tar=true: a JSON list of keys (or of {"key","byte_start","byte_end"})."""
+    """The values of the keys the GET body lists (protobuf Keys in, KeyValues out).
+
+    With ?json=true or ?tar=true the body is a JSON list of keys, or of
+    ``{"key", "byte_start", "byte_end"}``."""
     output = output_of(request)
     if output == "protobuf":
         from voxhub.datatypes.keyvalue import proto_format
@@ -174,8 +177,10 @@ def _check_ranges(instance: KeyValueInstance, ranged: list[tuple[str, ByteRange]
 
 
 async def post_keyvalues(request: Request, ctx: InstanceContext) -> Response:
-    """Store many values in one transaction: a protobuf KeyValues body, or a tar archive
-    (?tar=true or Content-Type application/x-tar), one file per key."""
+    """Store many values in one transaction (a protobuf KeyValues, or a tar with ?tar=true).
+
+    A tar archive (also recognised by Content-Type application/x-tar) has one file per
+    key."""
     is_tar = _flag(request, "tar") or _flag(request, "jsontar")
     is_tar = is_tar or request.headers.get("content-type", "").split(";")[0] in _TAR_TYPES
     declared = bodies.declared_length(request)

@@ -58,7 +58,7 @@ class Stored:
 
 
 def encode_inline(value: bytes | bytearray | memoryview) -> bytes:
-    return b"\x00" + bytes(value)
+    return b"".join((b"\x00", value))  # one copy (bytes(value) + ... would make two)
 
 
 def encode_manifest(manifest: Manifest) -> bytes:
