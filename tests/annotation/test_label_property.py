@@ -27,6 +27,7 @@ op = st.one_of(
     st.tuples(st.just("cleave"), st.integers(1, 6), st.integers(1, 6)),
     st.tuples(st.just("newversion"), st.booleans()),
     st.tuples(st.just("mergenodes")),
+    st.tuples(st.just("switch")),  # go on working on the newest sibling branch
 )
 
 
@@ -91,6 +92,8 @@ def test_label_views_equal_a_recount(steps: list[tuple[Any, ...]]) -> None:
                 if sibling is not None:
                     others.append(sibling)
                 node = node.newversion()
+            elif step[0] == "switch" and others:
+                node, others[-1] = others[-1], node
             elif step[0] == "mergenodes" and others:
                 other = others.pop()
                 other.commit()

@@ -101,3 +101,21 @@ def test_a_sync_set_up_later_files_elements_and_recounts_labelsz() -> None:
         set_syncs(hub.service, node.uuid, info, ["seg"], replace=False)  # DVID's POST sync
         assert zyx(node.annotations("syn").label(1)) == [[3, 2, 1], [7, 6, 5]]
         assert (sizes.count(1, "PreSyn"), sizes.count(2, "PostSyn")) == (1, 1)
+
+
+def test_relationships_added_on_both_sides_are_all_followed_after_a_merge(root: Node) -> None:
+    a, b = branches(root)
+    a.annotations("syn").add(
+        [{"Pos": [8, 8, 8], "Rels": [{"Rel": "GroupedWith", "To": [5, 6, 7]}]}]
+    )
+    b.annotations("syn").add(
+        [{"Pos": [30, 9, 9], "Rels": [{"Rel": "GroupedWith", "To": [5, 6, 7]}]}]
+    )
+    a.commit(), b.commit()
+    ann = a.merge(b).annotations("syn")
+    ann.move((7, 6, 5), (7, 6, 4))  # every element pointing at it follows (another block too)
+    found = {tuple(d["Pos"]): d["Rels"] for d in ann.all()}
+    assert found[(8, 8, 8)] == found[(30, 9, 9)] == [{"Rel": "GroupedWith", "To": [4, 6, 7]}]
+    ann.delete((7, 6, 4))
+    after = {tuple(d["Pos"]): d["Rels"] for d in ann.all()}
+    assert after[(8, 8, 8)] == after[(30, 9, 9)] == []

@@ -175,3 +175,10 @@ def test_nothing_follows_an_unsynced_labelmap(labels: Labels) -> None:
     assert followers_of(labels.hub.service, seg) == ()  # type: ignore[attr-defined]
     labels.inst.write((0, 0, 0), first_volume())
     assert labels.recorder.changes == []
+
+
+def test_post_indices_tells_the_bodies_it_stored(labels: Labels) -> None:
+    labels.inst.write((0, 0, 0), first_volume())
+    labels.inst.ingest_indices([labels.inst.index(2), labels.inst.index(4)])
+    assert labels.recorder.changes[-1] == LabelChange(frozenset(), frozenset({2, 4}))
+    assert labels.recorder.members[-1] == {2: [2], 4: [4]}

@@ -103,3 +103,26 @@ def test_keys_are_described() -> None:
 
     assert describe_tkey(count_key(2, 12)) == "count PreSyn of body 12"
     assert describe_tkey(rank_key(5, 3, 12)) == "rank AllSyn of body 12 (3)"
+
+
+def test_a_static_roi_limits_the_counts_to_its_voxels() -> None:
+    import voxhub
+    from voxhub.datatypes.labelsz.recount import on_element_change
+
+    with voxhub.open("memory://") as hub:
+        root = hub.create_repo().master
+        root.create_roi("medulla", block_size=8).set([[0, 0, 0, 1]])  # z, y < 8, x < 16
+        root.commit()
+        node = root.newversion()
+        sizes = node.create_labelsz("sizes", roi=("medulla", root))
+        inside = [("PreSyn", (1, 1, 1)), ("PreSyn", (7, 7, 15)), ("Gap", (0, 0, 9))]
+        outside = [("PreSyn", (8, 1, 1)), ("PreSyn", (1, 1, 16)), ("Gap", (1, 9, 1))]
+        fake = FakeElements({5: inside + outside, 6: outside})
+        service = hub.service  # type: ignore[attr-defined]
+        info = hub.catalog.instance(node.uuid, "sizes")
+        view = hub.catalog.view(node.uuid, "sizes")
+        view.transact(lambda txn: on_element_change(txn, info, fake, frozenset({5, 6}), service))
+        assert sizes.counts([5, 6], "PreSyn") == {5: 2, 6: 0}
+        assert sizes.top(5, "AllSyn") == [(5, 3)]
+        with pytest.raises(InvalidRequest, match="is open"):
+            node.create_labelsz("other", roi=("medulla", node))

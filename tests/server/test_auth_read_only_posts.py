@@ -38,3 +38,17 @@ def test_a_reader_may_post_a_query_but_not_a_document(auth_env: AuthEnv) -> None
         == 403
     )  # no role: not even told whether the instance exists
     assert env.root.neuronjson("neurons").keys() == [5, 6]
+
+
+def test_a_reader_may_post_labelsz_counts_but_not_reload(auth_env: AuthEnv) -> None:
+    env, u = auth_env, auth_env.uuid
+    env.root.create_labelsz("sizes")
+    base = f"/api/node/{u}/sizes"
+
+    def post(user: str, rest: str, body: object = None) -> int:
+        return env.client.post(f"{base}/{rest}", json=body, headers=env.as_user(user)).status_code
+
+    assert post("reader", "counts/PreSyn", [1, 2]) == 200
+    assert post("outsider", "counts/PreSyn", [1, 2]) == 403
+    assert post("reader", "reload") == 403
+    assert post("writer", "reload") == 200

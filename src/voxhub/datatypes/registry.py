@@ -325,6 +325,8 @@ def _register_builtins() -> None:
             on_element_change=labelsz_change,
             build_synced=build_labelsz,
             repair_merge_synced=repair_labelsz,
+            # POST counts/{kind} only reads (DVID answers it on GET, with a body)
+            read_posts=frozenset(f"/counts/{kind}" for kind in labelsz_keys.KINDS),
             dvid_differences=LABELSZ_DIFFERENCES,
         )
     )

@@ -6,8 +6,9 @@ merge base (the nearest common ancestor; with several, the one the first parent 
 first). :func:`check_merge` reports such elements by position before the merge node is
 made (the merge is then refused, unless resolved: the first parent's element wins);
 :func:`repair_merge_at` writes each block changed on any side as the three-way merge of
-its elements, then rebuilds the derived data (references, filings, supervoxel indexes)
-at the merge node, from its elements and the synced labelmap's voxels there.
+its elements, then recomputes the derived data (references, filings, supervoxel indexes)
+at the merge node where the parents disagree (:mod:`.merge_derived`), from its elements
+and the synced labelmap's voxels there.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from voxhub.datatypes.annotation.codec import encode_block
 from voxhub.datatypes.annotation.config import block_shape
 from voxhub.datatypes.annotation.elements import Elements, concat, format_pos, key_positions
 from voxhub.datatypes.annotation.keys import BLOCK, block_of, block_tkey
+from voxhub.datatypes.annotation.merge_derived import repair_derived
 from voxhub.datatypes.annotation.stored import read_blocks
-from voxhub.datatypes.annotation.synced import rebuild
 from voxhub.geometry import Vec3
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
 from voxhub.versioning.protocols import VersionedTxn
@@ -146,14 +147,15 @@ def check_merge(catalog: Catalog, parents: Sequence[str], info: InstanceInfo) ->
 def repair_merge_at(
     catalog: Catalog, child: NodeInfo, info: InstanceInfo, changed: set[bytes]
 ) -> None:
-    """Write the merged blocks at the pending merge node ``child`` and rebuild the
-    derived data there (one transaction)."""
+    """Write the merged blocks at the pending merge node ``child`` and recompute the
+    derived data the parents disagree on there (one transaction)."""
     if not changed:
         return
     parents = list(child.parents)
     blocks = sorted(block_of(t) for t in changed if t[:1] == BLOCK)
     base, sides = _sides(catalog, parents, info.name, blocks)
     view = catalog.pending_view(child, info.name)
+    parent_views = [catalog.view(p, info.name) for p in parents]
     labels_name = next(
         (
             n
@@ -180,6 +182,6 @@ def repair_merge_at(
             make = datatype_for(lm.typename).label_source
             if make is not None:
                 labels = make(txn.joined(catalog.pending_view(child, lm.name)), lm)
-        rebuild(txn, block_shape(info.config), labels)
+        repair_derived(txn, block_shape(info.config), labels, parent_views, changed)
 
     view.transact(run)

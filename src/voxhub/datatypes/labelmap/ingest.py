@@ -32,7 +32,13 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label
-from voxhub.datatypes.labelmap.synced import Notify, ignore, mapping_change, voxel_change
+from voxhub.datatypes.labelmap.synced import (
+    Notify,
+    body_change,
+    ignore,
+    mapping_change,
+    voxel_change,
+)
 from voxhub.datatypes.labelmap.write import Deltas, apply_deltas, store_index
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
@@ -70,9 +76,14 @@ def check_indices(config: ImageConfig, indices: Sequence[LabelIndex]) -> None:
 
 
 def ingest_indices(
-    view: VersionedView, config: ImageConfig, counters: Counters, indices: Sequence[LabelIndex]
+    view: VersionedView,
+    config: ImageConfig,
+    counters: Counters,
+    indices: Sequence[LabelIndex],
+    notify: Notify = ignore,
 ) -> None:
-    """Store ``indices`` (an empty one deletes the body's index), all or none."""
+    """Store ``indices`` (an empty one deletes the body's index), all or none; the
+    labelmap's followers learn that those bodies' supervoxels may have changed."""
     check_indices(config, indices)
     view.check_writable()
     ids = [i for index in indices for i in (index.body, *index.supervoxel_sizes())]
@@ -81,6 +92,7 @@ def ingest_indices(
         for index in indices:
             store_index(txn, index)
         _see(txn, counters, ids)
+        notify(txn, body_change([index.body for index in indices]))
 
     view.transact(run)
 

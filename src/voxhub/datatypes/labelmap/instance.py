@@ -412,7 +412,7 @@ class LabelInstance:
     # -- bulk ingest (:mod:`.ingest`) ---------------------------------------------------------
     def ingest_indices(self, indices: list[LabelIndex]) -> None:
         """Store label indexes as given (one with no blocks deletes the body's)."""
-        ingest.ingest_indices(self.view, self.config, self._counters, indices)
+        ingest.ingest_indices(self.view, self.config, self._counters, indices, self._notify)
 
     def ingest_mappings(self, bodies: dict[int, int]) -> None:
         """Map each supervoxel of ``{sv: body}`` to its body; indexes are left as they are."""

@@ -17,7 +17,7 @@ LABELSZ_DIFFERENCES = DvidDifferences(
         "version (400 otherwise), the static ROI DVID's help describes; DVID accepts any "
         "value and counts nothing when it cannot read the ROI.",
         "Index type Voxels (DVID's planned one) and unknown types are 400 naming the known "
-        "ones; counts/{type} answers GET (as DVID, with a body) and POST alike.",
+        "ones; counts/{type} answers GET (as DVID, with a body) and POST alike, both reads.",
         "At a merge of versions counts are recounted at the merge node, never conflicts.",
         "Counts are 64-bit (DVID: 32-bit).",
     ),

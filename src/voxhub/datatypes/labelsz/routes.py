@@ -46,12 +46,12 @@ def _ranked(pairs: list[tuple[int, int]]) -> list[dict[str, int]]:
 
 
 async def get_info(request: Request, ctx: InstanceContext) -> Response:
-    """DVID's instance info (``Base``; ``Extended`` holds the static ``StaticROI``)."""
+    """DVID's instance info: ``Base`` and ``Extended`` (the static ``StaticROI``)."""
     return JSONResponse(labelsz_info_json(ctx.access, ctx.node_uuid, ctx.instance))
 
 
 async def get_count(request: Request, ctx: InstanceContext) -> Response:
-    """``{"Label": L, "<kind>": n}``."""
+    """The count of one label: ``{"Label": L, "<kind>": n}``."""
     label = parse_uint64(request.path_params["label"], "label")
     kind = _kind(request)
     n = await small_read(ctx, lambda: _open(ctx).count(label, kind))
@@ -76,15 +76,17 @@ async def get_counts(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def get_top(request: Request, ctx: InstanceContext) -> Response:
-    """The ``n`` labels with the most elements of the kind."""
+    """The ``n`` labels with the most elements of the kind: ``[{"Label", "Size"}, ...]``."""
     n = parse_int(request.path_params["n"], "N", 0, _UINT32_MAX)
     kind = _kind(request)
     return JSONResponse(_ranked(await small_read(ctx, lambda: _open(ctx).top(n, kind))))
 
 
 async def get_threshold(request: Request, ctx: InstanceContext) -> Response:
-    """Labels with at least ``threshold`` elements of the kind, from rank ``offset``, at
-    most ``n`` (DVID's page of 10,000 when ``n`` is absent or 0)."""
+    """Labels with at least ``threshold`` elements of the kind, ranked (``?offset=&n=``).
+
+    From rank ``offset``, at most ``n`` (DVID's page of 10,000 when ``n`` is absent or 0).
+    """
     least = parse_int(request.path_params["threshold"], "threshold", 0, _UINT32_MAX)
     kind = _kind(request)
     query = request.query_params
@@ -98,7 +100,7 @@ async def get_threshold(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_reload(request: Request, ctx: InstanceContext) -> Response:
-    """Recount every body at this node from the synced annotation (one transaction)."""
+    """Recount every body at this node from the synced annotation, in one transaction."""
     await run_in_threadpool(lambda: _open(ctx).reload())  # 409 on a committed node
     return Response(b"")
 

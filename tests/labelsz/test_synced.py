@@ -1,0 +1,143 @@
+"""labelsz through the real annotation and labelmap: after any sequence of element
+writes, moves and deletes, voxel writes, merges and cleaves, at every node of a branched
+DAG and at merges of versions, the counts equal a recount from the elements and the
+voxels."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import voxhub
+from voxhub import Box
+from voxhub.client import Hub, Node
+from voxhub.datatypes.labelsz.keys import KINDS, SYNAPTIC
+
+SIDE = 16
+FULL = Box((0, 0, 0), (SIDE, SIDE, SIDE))
+ELEMENT_KINDS = ["PreSyn", "PostSyn", "Gap", "Note"]
+
+
+def first_segmentation() -> np.ndarray:
+    """Four supervoxels, one per quadrant of y and x (each its own body)."""
+    data = np.zeros((SIDE, SIDE, SIDE), np.uint64)
+    half = SIDE // 2
+    data[:, :half, :half], data[:, :half, half:] = 1, 2
+    data[:, half:, :half], data[:, half:, half:] = 3, 4
+    return data
+
+
+def make(hub: Hub) -> Node:
+    node = hub.create_repo().master
+    node.create_labels("seg", block_shape=(8, 8, 8)).write((0, 0, 0), first_segmentation())
+    node.create_annotations("syn", sync="seg", block_shape=(8, 8, 8))
+    return node
+
+
+def recount(node: Node) -> dict[str, dict[int, int]]:
+    """``{kind: {body: count}}`` from the elements and the voxels at ``node``."""
+    found = node.annotations("syn").all()
+    bodies = node.labels("seg").read(FULL)
+    at = bodies[tuple(found.positions.astype(np.int64).T)] if len(found) else []
+    per: dict[str, Counter[int]] = {kind: Counter() for kind in KINDS}
+    for kind, body in zip(found.kinds, np.asarray(at).tolist(), strict=True):
+        if body and kind in per:
+            per[kind][body] += 1
+            if kind in SYNAPTIC:
+                per["AllSyn"][body] += 1
+    return {kind: dict(c) for kind, c in per.items()}
+
+
+def check(node: Node) -> None:
+    sizes = node.labelsz("sizes")
+    for kind, want in recount(node).items():
+        ranked = sorted(want.items(), key=lambda bc: (-bc[1], bc[0]))
+        assert [tuple(r) for r in sizes.top(100, kind)] == ranked, kind
+        assert sizes.counts([1, 2, 3, 4, 9], kind) == {b: want.get(b, 0) for b in (1, 2, 3, 4, 9)}
+
+
+point = st.tuples(*[st.integers(0, SIDE - 1)] * 3)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), point, st.sampled_from(ELEMENT_KINDS)),
+        st.tuples(st.just("move"), st.integers(0, 99), point),
+        st.tuples(st.just("delete"), st.integers(0, 99)),
+        st.tuples(st.just("merge"), st.integers(0, 9), st.integers(0, 9)),
+        st.tuples(st.just("cleave"), st.integers(0, 9)),
+        st.tuples(st.just("paint"), point, st.sampled_from([1, 2, 3, 4, 9])),
+        st.tuples(st.just("branch")),
+    ),
+    max_size=14,
+)
+
+
+def apply(node: Node, op: tuple[Any, ...]) -> None:
+    syn, seg = node.annotations("syn"), node.labels("seg")
+    positions = sorted(tuple(p) for p in syn.all().positions.tolist())
+    bodies = seg.labels()
+    if op[0] == "add":
+        syn.add(np.array([op[1]]), op[2])
+    elif op[0] == "move" and positions:
+        src = positions[op[1] % len(positions)]
+        if op[2] not in positions:
+            syn.move(src, op[2])
+    elif op[0] == "delete" and positions:
+        syn.delete(positions[op[1] % len(positions)])
+    elif op[0] == "merge" and len(bodies) > 1:
+        a, b = bodies[op[1] % len(bodies)], bodies[op[2] % len(bodies)]
+        if a != b:
+            seg.merge(a, [b])
+    elif op[0] == "cleave":
+        for body in bodies[op[1] % max(len(bodies), 1) :] + bodies:
+            svs = seg.supervoxels(body)
+            if len(svs) > 1:
+                seg.cleave(body, svs[:1])
+                break
+    elif op[0] == "paint":
+        z, y, x = (min(v, SIDE - 4) for v in op[1])
+        seg.write((z, y, x), np.full((4, 4, 4), op[2], np.uint64))
+
+
+@settings(max_examples=12, deadline=None)
+@given(program=ops, later=st.booleans())
+def test_counts_equal_a_recount_at_every_node(program: list[tuple[Any, ...]], later: bool) -> None:
+    with voxhub.open("memory://") as hub:
+        node = make(hub)
+        if not later:  # made before the elements, or after (then counted at creation)
+            node.create_labelsz("sizes", annotations="syn")
+        syn = node.annotations("syn")
+        syn.add(np.array([[1, 1, 1], [2, 9, 9], [3, 12, 3]]), "PreSyn")
+        syn.add(np.array([[4, 4, 12]]), "PostSyn")
+        if later:
+            node.create_labelsz("sizes", annotations="syn")
+        committed = []
+        for op in program:
+            if op[0] == "branch":
+                check(node)
+                committed.append(node)
+                node = node.commit().newversion()
+                continue
+            apply(node, op)
+        check(node)
+        for old in committed:  # committed nodes kept their counts
+            check(old)
+
+
+def test_a_merge_of_versions_recounts_at_the_merge_node() -> None:
+    with voxhub.open("memory://") as hub:
+        root = make(hub)
+        root.create_labelsz("sizes", annotations="syn")
+        root.annotations("syn").add(np.array([[1, 1, 1], [1, 1, 12]]), "PreSyn")
+        root.commit()
+        side_a, side_b = root.newversion(), root.branch("b")
+        side_a.annotations("syn").add(np.array([[2, 2, 2], [2, 2, 13]]), "PreSyn")
+        side_b.labels("seg").merge(1, [2])  # a label mutation on the other side
+        side_a.commit()
+        side_b.commit()
+        merged = side_a.merge(side_b)
+        assert merged.labelsz("sizes").top(3, "PreSyn") == [(1, 4)]  # no parent had it
+        check(merged)
