@@ -250,9 +250,7 @@ class Node:
         if sync is not None:
             self.labels(sync)  # 404 if missing, 400 if not a labelmap
         config = new_config(vec3(block_shape, "block_shape"), [sync] if sync else None)
-        self._hub.catalog.create_instance(
-            self.uuid, name, "annotation", config, versioned=True, at=self.uuid
-        )
+        self._create_instance(name, "annotation", config)
         return self.annotations(name)
 
     def annotations(self, name: str) -> Annotations:
@@ -284,6 +282,7 @@ class Node:
         config = check_labelsz_config(
             "labelsz", {"sync": [annotations] if annotations else [], "roi": roi}
         )
+        check_not_a_level(self._hub.catalog, self.uuid, name)
         self._hub.create_synced(self.uuid, name, "labelsz", config)
         return self.labelsz(name)
 
@@ -353,9 +352,7 @@ class Node:
 
         self._hub.check_writable(f"create_keyvalue {name!r}")
         config = KeyValueConfig() if chunk_bytes is None else KeyValueConfig(chunk_bytes)
-        self._hub.catalog.create_instance(
-            self.uuid, name, "keyvalue", config.to_json(), versioned=versioned, at=self.uuid
-        )
+        self._create_instance(name, "keyvalue", config.to_json(), versioned=versioned)
         return self.keyvalue(name)
 
     def keyvalue(self, name: str) -> KeyValue:
