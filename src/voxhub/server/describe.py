@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.datatypes.imageblk.dvid_info import TYPE_VERSION
 from voxhub.datatypes.level_names import derived_levels
 from voxhub.datatypes.registry import datatype_for
-from voxhub.datatypes.sync import synced_names
 from voxhub.service import Service
 from voxhub.service.auth.viewer import prune
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
@@ -38,20 +38,12 @@ def instance_json(service: Service, info: InstanceInfo, at: str) -> dict[str, An
     if describe is not None:
         return describe(service, at, info)
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": type_url(info.typename),
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": str(info.config.get("compression", "none")),
-            "Checksum": "NoChecksum",
-            "Syncs": list(synced_names(info)),
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(
+            info,
+            type_url(info.typename),
+            TYPE_VERSION,
+            compression=str(info.config.get("compression", "none")),
+        ),
         "Extended": {},
     }
 

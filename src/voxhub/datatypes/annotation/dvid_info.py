@@ -6,6 +6,7 @@ from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.annotation.config import block_shape
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.versioning.records import InstanceInfo
 
 TYPE_URL = "github.com/janelia-flyem/dvid/datatype/annotation"
@@ -15,21 +16,7 @@ TYPE_VERSION = "0.1"
 def annotation_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
     """DVID's ``GET info`` of the annotation ``info`` (the registry's ``describe_instance``)."""
     bz, by, bx = block_shape(info.config)
-    syncs = info.config.get("sync", [])
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": TYPE_URL,
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": "none",
-            "Checksum": "NoChecksum",
-            "Syncs": list(syncs) if isinstance(syncs, list) else [],
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(info, TYPE_URL, TYPE_VERSION),
         "Extended": {"BlockSize": [bx, by, bz]},
     }

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.imageblk.opening import open_image_instance
@@ -64,20 +65,7 @@ def instance_info_json(
         min_index = [min_point[i] // bs[2 - i] for i in range(3)]
         max_index = [max_point[i] // bs[2 - i] for i in range(3)]
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": TYPE_URL,
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": compression_label(config),
-            "Checksum": "NoChecksum",
-            "Syncs": [],
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(info, TYPE_URL, TYPE_VERSION, compression=compression_label(config)),
         "Extended": {
             "Values": [{"DataType": config.dtype, "Label": info.name}],
             "Interpolable": True,

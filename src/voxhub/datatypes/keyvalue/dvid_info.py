@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.datatypes.keyvalue.config import KeyValueConfig
 from voxhub.versioning.records import InstanceInfo
 
@@ -16,19 +17,6 @@ def keyvalue_info_json(info: InstanceInfo) -> dict[str, Any]:
     """``Base`` as every DVID instance has it, and keyvalue's ``Extended`` (``{}`` in DVID;
     here the chunk size of big values)."""
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": TYPE_URL,
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": "none",
-            "Checksum": "NoChecksum",
-            "Syncs": [],
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(info, TYPE_URL, TYPE_VERSION),
         "Extended": {"ChunkBytes": KeyValueConfig.from_json(info.config).chunk_bytes},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.versioning.records import InstanceInfo
 
 TYPE_URL = "github.com/voxhub/voxhub/datatypes/neuronjson"
@@ -14,19 +15,6 @@ TYPE_VERSION = "0.1"
 def neuronjson_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> dict[str, Any]:
     """What ``GET info`` answers and ``/api/repos/info`` lists (the same at every node)."""
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": TYPE_URL,
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": "none",
-            "Checksum": "NoChecksum",
-            "Syncs": [],
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(info, TYPE_URL, TYPE_VERSION),
         "Extended": {},
     }

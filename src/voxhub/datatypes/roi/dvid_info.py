@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.dvid_base import dvid_base
 from voxhub.datatypes.roi.instance import open_roi_instance
 from voxhub.datatypes.roi.spans import INT32_MAX, INT32_MIN
 from voxhub.versioning.records import InstanceInfo
@@ -27,21 +28,7 @@ def roi_info_json(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> di
     z_range = instance.reader.z_range()
     min_z, max_z = z_range if z_range is not None else (INT32_MAX, INT32_MIN)
     bz, by, bx = instance.block_shape
-    syncs = info.config.get("sync", [])
     return {
-        "Base": {
-            "TypeName": info.typename,
-            "TypeURL": TYPE_URL,
-            "TypeVersion": TYPE_VERSION,
-            "DataUUID": info.data_uuid,
-            "Name": info.name,
-            "RepoUUID": info.repo,
-            "Compression": "zstd",
-            "Checksum": "NoChecksum",
-            "Syncs": list(syncs) if isinstance(syncs, list) else [],
-            "Versioned": info.versioned,
-            "Tags": dict(info.tags),
-            "IgnoredSettings": list(info.ignored_settings),
-        },
+        "Base": dvid_base(info, TYPE_URL, TYPE_VERSION, compression="zstd"),
         "Extended": {"BlockSize": [bx, by, bz], "MinZ": min_z, "MaxZ": max_z},
     }
