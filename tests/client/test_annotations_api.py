@@ -4,28 +4,12 @@ same results, same exceptions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import voxhub
 from voxhub.client import Hub
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
-from voxhub.testing.server import ServerProcess
-
-
-@pytest.fixture(params=["memory", "lmdb", "remote"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    if request.param == "remote":
-        server: ServerProcess = request.getfixturevalue("voxhub_server")
-        with voxhub.open(server.url) as remote:
-            yield remote
-        return
-    location = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    with voxhub.open(location) as h:
-        yield h
 
 
 def test_annotations_round_trip_and_follow_the_labels(hub: Hub) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 import voxhub
 from voxhub import Box
-from voxhub.client import EmbeddedHub, Hub
+from voxhub.client import Hub
 from voxhub.datatypes.labelmap.rle import mask_in_box, voxels_of_runs
 from voxhub.errors import (
     Conflict,
@@ -22,26 +21,7 @@ from voxhub.errors import (
     StorageError,
     VersionLocked,
 )
-from voxhub.testing.seaweed import SeaweedServer
-from voxhub.testing.server import ServerProcess, free_port
-
-
-@pytest.fixture(params=["memory", "lmdb", "s3", "remote"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    if request.param == "remote":  # the same API through a real server process
-        server: ServerProcess = request.getfixturevalue("voxhub_server")
-        with voxhub.open(server.url) as remote:
-            yield remote
-        return
-    if request.param == "s3":
-        weed: SeaweedServer = request.getfixturevalue("seaweed")
-        store = weed.open_store(f"api-{uuid.uuid4().hex}")
-        with EmbeddedHub(store) as h:
-            yield h
-        return
-    location = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    with voxhub.open(location) as h:
-        yield h
+from voxhub.testing.server import free_port
 
 
 def test_repos_are_listed_and_found_by_alias_or_prefix(hub: Hub) -> None:

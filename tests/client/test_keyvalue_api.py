@@ -5,36 +5,14 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-import voxhub
-from voxhub.client import EmbeddedHub, Hub
+from voxhub.client import Hub
 from voxhub.errors import InvalidRequest, MergeConflict, NotFound, TooLarge, VersionLocked
-from voxhub.testing.seaweed import SeaweedServer
-from voxhub.testing.server import ServerProcess
 
 CHUNK = 4096
 BIG = bytes(range(256)) * 100  # 25,600 bytes: 7 chunks
-
-
-@pytest.fixture(params=["memory", "lmdb", "s3", "remote"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    if request.param == "remote":
-        server: ServerProcess = request.getfixturevalue("voxhub_server")
-        with voxhub.open(server.url) as remote:
-            yield remote
-        return
-    if request.param == "s3":
-        weed: SeaweedServer = request.getfixturevalue("seaweed")
-        with EmbeddedHub(weed.open_store(f"kv-{uuid.uuid4().hex}")) as h:
-            yield h
-        return
-    location = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    with voxhub.open(location) as h:
-        yield h
 
 
 def test_keyvalue_mapping_big_values_and_versions(hub: Hub) -> None:

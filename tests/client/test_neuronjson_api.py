@@ -3,32 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-import voxhub
-from voxhub.client import EmbeddedHub, Hub
+from voxhub.client import Hub
 from voxhub.errors import InvalidRequest, MergeConflict, NotFound, VersionLocked
-from voxhub.testing.seaweed import SeaweedServer
-from voxhub.testing.server import ServerProcess
-
-
-@pytest.fixture(params=["memory", "lmdb", "s3", "remote"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    if request.param == "remote":
-        server: ServerProcess = request.getfixturevalue("voxhub_server")
-        with voxhub.open(server.url) as remote:
-            yield remote
-        return
-    if request.param == "s3":
-        weed: SeaweedServer = request.getfixturevalue("seaweed")
-        with EmbeddedHub(weed.open_store(f"nj-{uuid.uuid4().hex}")) as h:
-            yield h
-        return
-    with voxhub.open("memory://" if request.param == "memory" else str(tmp_path / "s")) as h:
-        yield h
 
 
 def _alias() -> str:

@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import voxhub
 from voxhub import Box
-from voxhub.client import EmbeddedHub, Hub
+from voxhub.client import Hub
 from voxhub.errors import InvalidRequest, MergeConflict, NotFound, ReadOnlyError, VersionLocked
-from voxhub.testing.seaweed import SeaweedServer
 from voxhub.testing.server import ServerProcess
-
-
-@pytest.fixture(params=["memory", "lmdb", "s3", "remote"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hub]:
-    if request.param == "remote":
-        server: ServerProcess = request.getfixturevalue("voxhub_server")
-        with voxhub.open(server.url) as remote:
-            yield remote
-        return
-    if request.param == "s3":
-        weed: SeaweedServer = request.getfixturevalue("seaweed")
-        with EmbeddedHub(weed.open_store(f"roi-{uuid.uuid4().hex}")) as h:
-            yield h
-        return
-    location = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    with voxhub.open(location) as h:
-        yield h
 
 
 def test_spans_points_masks_and_versions(hub: Hub) -> None:
