@@ -3,15 +3,20 @@
 DVID's ``GET info`` (and ``/api/repos/info``) describes an instance as ``{"Base": {...},
 "Extended": {...}}``; ``Base`` has the same fields for every type and only ``Extended`` is
 the type's own. Each datatype's ``dvid_info`` builds its ``Extended`` and takes ``Base``
-from here.
+from here. It imports no datatype and not the registry, so every datatype may use it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from voxhub.datatypes.sync import synced_names
 from voxhub.versioning.records import InstanceInfo
+
+
+def synced_names(info: InstanceInfo) -> tuple[str, ...]:
+    """The instances ``info`` follows (its config's ``"sync"``)."""
+    names = info.config.get("sync", ())
+    return tuple(str(n) for n in names) if isinstance(names, list | tuple) else ()
 
 
 def dvid_base(

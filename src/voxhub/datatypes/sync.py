@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from voxhub.datatypes.dvid_base import synced_names as synced_names  # re-exported
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn
 from voxhub.versioning.records import InstanceInfo
@@ -109,12 +110,6 @@ MakeLabelSource = Callable[[VersionedTxn, InstanceInfo], LabelSource]
 #: build a follower's derived data at a node from what its sources hold now (called when a
 #: sync is set up; one transaction)
 BuildSynced = Callable[["StoreAccess", str, InstanceInfo], None]
-
-
-def synced_names(info: InstanceInfo) -> tuple[str, ...]:
-    """The instances ``info`` follows (its config's ``"sync"``)."""
-    names = info.config.get("sync", ())
-    return tuple(str(n) for n in names) if isinstance(names, list | tuple) else ()
 
 
 # -- followers, cached per repo generation -------------------------------------------------
