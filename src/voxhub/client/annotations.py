@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from voxhub.client.handle import InstanceHandle
 from voxhub.datatypes.annotation.element_json import parse_elements, to_json
 from voxhub.datatypes.annotation.elements import KIND_CODE, KINDS, RELS, Elements
 from voxhub.errors import InvalidRequest
@@ -21,7 +22,7 @@ from voxhub.geometry import Box, Vec3, vec3
 from voxhub.optional import require
 
 if TYPE_CHECKING:
-    from voxhub.client.node import Node
+    pass
 
 
 class AnnotationAccess(Protocol):
@@ -135,7 +136,7 @@ def as_elements(elements: Any, kinds: Any = None) -> Elements:
     return parse_elements(list(elements))
 
 
-class Annotations:
+class Annotations(InstanceHandle[AnnotationAccess]):
     """An annotation instance at one node (see the module docstring).
 
     >>> import voxhub, numpy as np
@@ -154,24 +155,9 @@ class Annotations:
     [{'Rel': 'PreSynTo', 'To': [12, 20, 31]}]
     """
 
-    def __init__(self, node: Node, name: str, access: AnnotationAccess) -> None:
-        self._node = node
-        self.name = name
-        self._access = access
-
-    def __repr__(self) -> str:
-        return f"Annotations({self.name!r}, node={self._node.uuid[:8]})"
-
-    @property
-    def node(self) -> Node:
-        return self._node
-
     @property
     def block_shape(self) -> Vec3:
         return self._access.block_shape
-
-    def _writable(self, what: str) -> None:
-        self._node.hub.check_writable(f"{what} of {self.name!r}")
 
     # -- writes -------------------------------------------------------------------------
     def add(self, elements: Any, kinds: Any = None) -> int:

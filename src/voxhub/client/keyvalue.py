@@ -12,10 +12,11 @@ import io
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from voxhub.client.handle import InstanceHandle
 from voxhub.errors import NotFound
 
 if TYPE_CHECKING:
-    from voxhub.client.node import Node
+    pass
 
 Bytes = bytes | bytearray | memoryview
 
@@ -47,7 +48,7 @@ class KeyValueAccess(Protocol):
     ) -> Iterator[tuple[str, bytes]]: ...
 
 
-class KeyValue:
+class KeyValue(InstanceHandle[KeyValueAccess]):
     """Files under string keys, versioned with the node: ``kv["key"] = b"..."``.
 
     Keys are ordered by the bytes of their UTF-8 (as DVID orders them); ``keys`` and
@@ -65,21 +66,6 @@ class KeyValue:
     >>> kv.open("b.txt").read(3)
     b'wor'
     """
-
-    def __init__(self, node: Node, name: str, access: KeyValueAccess) -> None:
-        self._node = node
-        self.name = name
-        self._access = access
-
-    def __repr__(self) -> str:
-        return f"KeyValue({self.name!r}, node={self._node.uuid[:8]})"
-
-    @property
-    def node(self) -> Node:
-        return self._node
-
-    def _writable(self, what: str) -> None:
-        self._node.hub.check_writable(f"{what} in {self.name!r}")
 
     def _missing(self, key: str) -> NotFound:
         return NotFound(f"key {key!r} not found in {self.name!r} at node {self._node.uuid[:8]}")

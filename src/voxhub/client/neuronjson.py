@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from voxhub.client.handle import InstanceHandle
 from voxhub.datatypes.neuronjson.document import Document, parse_show
 from voxhub.errors import NotFound
 from voxhub.optional import require
@@ -80,7 +81,7 @@ def login_user() -> str:
         return "unknown"
 
 
-class NeuronJson:
+class NeuronJson(InstanceHandle[NeuronJsonAccess]):
     """Per-body JSON documents (DVID's ``neuronjson``): a mapping from body id to dict.
 
     ``nj[body] = doc`` replaces a body's document, ``nj.update(body, fields)`` merges
@@ -105,14 +106,9 @@ class NeuronJson:
     def __init__(
         self, node: Node, name: str, access: NeuronJsonAccess, user: str | None = None
     ) -> None:
-        self._node = node
-        self.name = name
-        self._access = access
+        super().__init__(node, name, access)
         #: who the writes are made by (``None``: the hub's user)
         self.user = user
-
-    def __repr__(self) -> str:
-        return f"NeuronJson({self.name!r}, node={self._node.uuid[:8]})"
 
     # -- mapping ---------------------------------------------------------------------------
     def __getitem__(self, body: int) -> Document:

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from voxhub.client.handle import InstanceHandle
 from voxhub.datatypes.roi.instance import check_points
 from voxhub.datatypes.roi.spans import check_spans
 from voxhub.geometry import Box, Vec3
 
 if TYPE_CHECKING:
-    from voxhub.client.node import Node
+    pass
 
 Points = np.ndarray | Sequence[Sequence[int]]
 Spans = np.ndarray | Sequence[Sequence[int]]
@@ -41,7 +42,7 @@ class RoiAccess(Protocol):
     def mask(self, box: Box) -> np.ndarray: ...
 
 
-class Roi:
+class Roi(InstanceHandle[RoiAccess]):
     """The ROI ``name`` as seen at one node.
 
     >>> import voxhub
@@ -55,18 +56,6 @@ class Roi:
     >>> int(roi.mask(voxhub.Box((0, 0, 0), (32, 32, 200))).sum())
     163840
     """
-
-    def __init__(self, node: Node, name: str, access: RoiAccess) -> None:
-        self._node = node
-        self.name = name
-        self._access = access
-
-    def __repr__(self) -> str:
-        return f"Roi({self.name!r}, node={self._node.uuid[:8]})"
-
-    @property
-    def node(self) -> Node:
-        return self._node
 
     @property
     def block_shape(self) -> Vec3:
