@@ -22,48 +22,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from voxhub.datatypes.keyvalue.ranges import ByteRange, parse_inclusive
-from voxhub.errors import InvalidRequest
-from voxhub.optional import require
+from voxhub.datatypes.wire.protobuf import FIELD, ProtoFile, parse_message
 
-_PURPOSE = "DVID's protobuf keyvalue bodies"
-_pb = require("google.protobuf.descriptor_pb2", _PURPOSE)
-_pool_mod = require("google.protobuf.descriptor_pool", _PURPOSE)
-_factory = require("google.protobuf.message_factory", _PURPOSE)
-_message = require("google.protobuf.message", _PURPOSE)
-
-_PACKAGE = "voxhub.dvid.keyvalue"
-_F = _pb.FieldDescriptorProto
+_F = FIELD
 
 
 def _classes() -> dict[str, Any]:
-    file = _pb.FileDescriptorProto(
-        name="voxhub/dvid_keyvalue.proto", package=_PACKAGE, syntax="proto3"
-    )
-
-    def field(msg: Any, name: str, number: int, kind: int, many: bool = False,
-              type_name: str = "") -> None:  # fmt: skip
-        label = _F.LABEL_REPEATED if many else _F.LABEL_OPTIONAL
-        f = msg.field.add(name=name, number=number, type=kind, label=label)
-        if type_name:
-            f.type_name = f".{_PACKAGE}.{type_name}"
-
-    kv = file.message_type.add(name="KeyValue")
-    field(kv, "key", 1, _F.TYPE_STRING)
-    field(kv, "value", 2, _F.TYPE_BYTES)
-    kr = file.message_type.add(name="KeyRange")
-    field(kr, "key", 1, _F.TYPE_STRING)
-    field(kr, "byte_start", 2, _F.TYPE_UINT64)
-    field(kr, "byte_end", 3, _F.TYPE_UINT64)
-    keys = file.message_type.add(name="Keys")
-    field(keys, "keys", 1, _F.TYPE_STRING, many=True)
-    field(keys, "key_ranges", 2, _F.TYPE_MESSAGE, many=True, type_name="KeyRange")
-    kvs = file.message_type.add(name="KeyValues")
-    field(kvs, "kvs", 1, _F.TYPE_MESSAGE, many=True, type_name="KeyValue")
-    pool = _pool_mod.DescriptorPool()  # our own pool: no clash with any other user
-    pool.Add(file)
-    names = ("KeyValue", "KeyRange", "Keys", "KeyValues")
-    find = pool.FindMessageTypeByName
-    return {n: _factory.GetMessageClass(find(f"{_PACKAGE}.{n}")) for n in names}
+    proto = ProtoFile("voxhub/dvid_keyvalue.proto", "voxhub.dvid.keyvalue")
+    kv = proto.message("KeyValue")
+    proto.field(kv, "key", 1, _F.TYPE_STRING)
+    proto.field(kv, "value", 2, _F.TYPE_BYTES)
+    kr = proto.message("KeyRange")
+    proto.field(kr, "key", 1, _F.TYPE_STRING)
+    proto.field(kr, "byte_start", 2, _F.TYPE_UINT64)
+    proto.field(kr, "byte_end", 3, _F.TYPE_UINT64)
+    keys = proto.message("Keys")
+    proto.field(keys, "keys", 1, _F.TYPE_STRING, many=True)
+    proto.field(keys, "key_ranges", 2, _F.TYPE_MESSAGE, many=True, type_name="KeyRange")
+    kvs = proto.message("KeyValues")
+    proto.field(kvs, "kvs", 1, _F.TYPE_MESSAGE, many=True, type_name="KeyValue")
+    return proto.classes()
 
 
 #: the message classes by name (``KeyValue``, ``KeyRange``, ``Keys``, ``KeyValues``)
@@ -71,12 +49,7 @@ MESSAGES = _classes()
 
 
 def _parse(name: str, data: bytes, what: str) -> Any:
-    msg = MESSAGES[name]()
-    try:
-        msg.ParseFromString(bytes(data))
-    except _message.DecodeError as e:
-        raise InvalidRequest(f"{what} is not a protobuf {name}: {e}") from None
-    return msg
+    return parse_message(MESSAGES[name], data, what)
 
 
 def decode_key_values(data: bytes, what: str = "KeyValues body") -> list[tuple[str, bytes]]:

@@ -27,21 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxhub.datatypes.labelmap.index import LabelIndex
+from voxhub.datatypes.wire.protobuf import FIELD, ProtoFile, parse_message
 from voxhub.errors import CapabilityError, InvalidRequest
 from voxhub.geometry import Vec3
-from voxhub.optional import require
 
-_PURPOSE = "DVID's protobuf label index and mapping bodies"
-_pb = require("google.protobuf.descriptor_pb2", _PURPOSE)
-_pool_mod = require("google.protobuf.descriptor_pool", _PURPOSE)
-_factory = require("google.protobuf.message_factory", _PURPOSE)
-_message = require("google.protobuf.message", _PURPOSE)
-
-_PACKAGE = "voxhub.dvid"
-_F = _pb.FieldDescriptorProto
-_UINT64, _UINT32, _STRING = _F.TYPE_UINT64, _F.TYPE_UINT32, _F.TYPE_STRING
-_MESSAGE = _F.TYPE_MESSAGE
-_ONE, _MANY = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
+_UINT64, _UINT32, _STRING = FIELD.TYPE_UINT64, FIELD.TYPE_UINT32, FIELD.TYPE_STRING
+_MESSAGE = FIELD.TYPE_MESSAGE
 
 #: magnitude bits of one coordinate of a block index, and its sign bit
 COORD_BITS = 20
@@ -50,50 +41,28 @@ _SIGN = 1 << COORD_BITS
 MAX_BLOCK_COORD = _MAG
 
 
-def _add_field(msg: Any, name: str, number: int, kind: int, label: int = _ONE,
-               type_name: str = "") -> None:  # fmt: skip
-    field = msg.field.add(name=name, number=number, type=kind, label=label)
-    if type_name:
-        field.type_name = f".{_PACKAGE}.{type_name}"
-
-
-def _add_map(msg: Any, name: str, number: int, key: int, value: int, value_type: str = "") -> None:
-    entry = msg.nested_type.add(name=name.capitalize() + "Entry")
-    entry.options.map_entry = True
-    _add_field(entry, "key", 1, key)
-    _add_field(entry, "value", 2, value, type_name=value_type)
-    _add_field(msg, name, number, _MESSAGE, _MANY, f"{msg.name}.{entry.name}")
-
-
 def _classes() -> dict[str, Any]:
-    file = _pb.FileDescriptorProto(
-        name="voxhub/dvid_labelops.proto", package=_PACKAGE, syntax="proto3"
-    )
-    sv_count = file.message_type.add(name="SVCount")
-    _add_map(sv_count, "counts", 1, _UINT64, _UINT32)
-    _add_field(sv_count, "surface_mutid", 2, _UINT64)
-    index = file.message_type.add(name="LabelIndex")
-    _add_map(index, "blocks", 1, _UINT64, _MESSAGE, "SVCount")
-    _add_field(index, "label", 2, _UINT64)
-    _add_field(index, "last_mutid", 3, _UINT64)
+    proto = ProtoFile("voxhub/dvid_labelops.proto", "voxhub.dvid")
+    sv_count = proto.message("SVCount")
+    proto.map(sv_count, "counts", 1, _UINT64, _UINT32)
+    proto.field(sv_count, "surface_mutid", 2, _UINT64)
+    index = proto.message("LabelIndex")
+    proto.map(index, "blocks", 1, _UINT64, _MESSAGE, "SVCount")
+    proto.field(index, "label", 2, _UINT64)
+    proto.field(index, "last_mutid", 3, _UINT64)
     for number, name in enumerate(("last_mod_time", "last_mod_user", "last_mod_app"), 4):
-        _add_field(index, name, number, _STRING)
-    indices = file.message_type.add(name="LabelIndices")
-    _add_field(indices, "indices", 1, _MESSAGE, _MANY, "LabelIndex")
-    op = file.message_type.add(name="MappingOp")
-    _add_field(op, "mutid", 1, _UINT64)
-    _add_field(op, "mapped", 2, _UINT64)
-    _add_field(op, "original", 3, _UINT64, _MANY)
-    ops = file.message_type.add(name="MappingOps")
-    _add_field(ops, "mappings", 1, _MESSAGE, _MANY, "MappingOp")
-    pool = _pool_mod.DescriptorPool()  # our own pool: no clash with any other user
-    pool.Add(file)
-    names = ("SVCount", "LabelIndex", "LabelIndices", "MappingOp", "MappingOps")
-    find = pool.FindMessageTypeByName
-    return {n: _factory.GetMessageClass(find(f"{_PACKAGE}.{n}")) for n in names}
+        proto.field(index, name, number, _STRING)
+    indices = proto.message("LabelIndices")
+    proto.field(indices, "indices", 1, _MESSAGE, many=True, type_name="LabelIndex")
+    op = proto.message("MappingOp")
+    proto.field(op, "mutid", 1, _UINT64)
+    proto.field(op, "mapped", 2, _UINT64)
+    proto.field(op, "original", 3, _UINT64, many=True)
+    ops = proto.message("MappingOps")
+    proto.field(ops, "mappings", 1, _MESSAGE, many=True, type_name="MappingOp")
+    return proto.classes()
 
 
-#: the message classes by name (``LabelIndex``, ``LabelIndices``, ``MappingOps``...)
 MESSAGES = _classes()
 
 
@@ -170,12 +139,7 @@ def _from_message(msg: Any, what: str) -> LabelIndex:
 
 
 def _parse(name: str, data: bytes, what: str) -> Any:
-    msg = MESSAGES[name]()
-    try:
-        msg.ParseFromString(bytes(data))
-    except _message.DecodeError as e:
-        raise InvalidRequest(f"{what} is not a protobuf {name}: {e}") from None
-    return msg
+    return parse_message(MESSAGES[name], data, what)
 
 
 def encode_index(index: LabelIndex) -> bytes:
