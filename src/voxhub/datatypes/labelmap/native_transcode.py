@@ -186,26 +186,13 @@ def native_blocks(
     # -- each sub-block's distinct labels, ascending, and each entry's rank among them -----
     # labels as ranks among the distinct ones: sort keys (sub-block, label) fit one int64
     key = sub_of * np.int64(distinct.size) + which_label
-    if (key[1:] > key[:-1]).all():
-        # every table ascending with no label twice (what the encoder writes, mapped or
-        # not, unless bodies merged within a sub-block): entries stay where they are
-        local, ns, moved = at, count, None
-        sb_indices = in_block
-    else:
-        order = np.argsort(key, kind="stable")
-        s_sub, s_lab = sub_of[order], which_label[order]
-        new = np.ones(total, bool)
-        new[1:] = (s_sub[1:] != s_sub[:-1]) | (s_lab[1:] != s_lab[:-1])
-        rank = np.cumsum(new) - 1
-        sub_rank0 = rank[first_entry]  # the rank of each sub-block's first entry
-        local = np.empty(total, np.int64)
-        local[order] = rank - sub_rank0[s_sub]
-        ns = np.bincount(s_sub[new], minlength=nb * nsub)
-        # a sub-block keeps its packed indices when every entry keeps its position
-        moved = np.zeros(nb * nsub, bool)
-        moved[sub_of[local != at]] = True
-        sb_indices = in_block[order][new]  # per sub-block its labels ascending, in order
-
+    unordered = key[1:] <= key[:-1]  # an entry not above the one before, in its sub-block
+    local, ns, moved, sb_indices = at, count, None, in_block
+    if unordered.any():
+        # tables the mapping reordered, or where bodies merged (a label twice): only these
+        # sub-blocks are sorted and deduplicated; every other entry stays where it is
+        local, ns, moved, keep, order = _reorder(sub_of, at, count, key, unordered)
+        sb_indices = in_block[order][keep]  # per sub-block its labels ascending, in order
     # -- where everything goes: per block header, labels, counts, indices, packed ---------
     width_out = INDEX_BITS[ns]
     nbytes_out = width_out * (_SUB_VOXELS // 8)
@@ -240,27 +227,62 @@ def native_blocks(
     dest = np.repeat(packed_start - packed_at[::nsub], nsub) + packed_at
     for w_in, (subs, chunk_in) in parsed.chunks.items():
         w_of = width_out[subs]
+        if moved is not None:  # unpacked before the conversions below reverse chunk_in
+            (rows,) = np.nonzero(moved[subs] & (w_of > 0))
+            remapped = subs[rows]
+            idx = local[first_entry[remapped][:, None] + _unpack(chunk_in[rows], w_in)]
         for w_out in positive_values(w_of).tolist():
-            for same in (True, False) if moved is not None else (True,):
-                hit = w_of == w_out
-                if moved is not None:
-                    hit &= moved[subs] != same
-                (rows,) = np.nonzero(hit)
-                if not rows.size:
-                    continue
-                which = subs[rows]
-                chunk = chunk_in if rows.size == subs.size else chunk_in[rows]
-                if same and w_in == w_out:
-                    converted = chunk if w_in == 8 else _reverse_fields(chunk, w_in)
-                elif same and w_in in (4, 8):
-                    converted = _narrow(chunk, w_in, w_out)
-                else:
-                    idx = _unpack(chunk, w_in)
-                    if not same:
-                        idx = local[first_entry[which][:, None] + idx]
-                    converted = _pack_msb(idx, w_out)
-                windows(out, w_out * (_SUB_VOXELS // 8))[dest[which]] = converted
+            rows = None if (w_of == w_out).all() else np.flatnonzero(w_of == w_out)
+            which = subs if rows is None else subs[rows]
+            chunk = chunk_in if rows is None else chunk_in[rows]
+            # (sub-blocks whose entries moved get these bytes too, then their own below:
+            # fewer copies than setting them apart first)
+            if w_in == w_out:
+                converted = chunk if w_in == 8 else _reverse_fields(chunk, w_in)
+            elif w_in in (4, 8):
+                converted = _narrow(chunk, w_in, w_out)
+            else:
+                converted = _pack_msb(_unpack(chunk, w_in), w_out)
+            windows(out, w_out * (_SUB_VOXELS // 8))[dest[which]] = converted
+        if moved is not None:
+            for w_out in positive_values(width_out[remapped]).tolist():
+                group = width_out[remapped] == w_out
+                converted = _pack_msb(idx[group], w_out)
+                windows(out, w_out * (_SUB_VOXELS // 8))[dest[remapped[group]]] = converted
     return NativeBlocks(out, ends.tolist())
+
+
+def _reorder(
+    sub_of: np.ndarray, at: np.ndarray, count: np.ndarray, key: np.ndarray, unordered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For entries (sub-block ``sub_of``, position ``at``) with sort keys ``key`` (sub-block,
+    label), of which ``unordered[i - 1]`` tells entry ``i`` is not above its predecessor:
+    each entry's rank among its sub-block's distinct labels, each sub-block's number of
+    them and whether any of its entries changed position, which entries start a distinct
+    label (``keep``) and the order that sorts the entries (sub-block, label)."""
+    touched = np.zeros(count.size, bool)
+    touched[sub_of[1:][unordered]] = True
+    (mine,) = np.nonzero(touched[sub_of])  # the entries of those sub-blocks, in order
+    sorted_mine = mine[np.argsort(key[mine], kind="stable")]
+    k = key[sorted_mine]
+    new = np.ones(k.size, bool)
+    new[1:] = k[1:] != k[:-1]
+    rank = np.cumsum(new) - 1
+    sub = sub_of[sorted_mine]
+    starts = np.ones(k.size, bool)
+    starts[1:] = sub[1:] != sub[:-1]
+    run = np.cumsum(starts) - 1
+    local = at.copy()
+    local[sorted_mine] = rank - rank[starts][run]
+    ns = count.copy()
+    ns[sub[starts]] = np.bincount(run[new], minlength=int(run[-1]) + 1)
+    moved = np.zeros(count.size, bool)
+    moved[sub_of[mine][local[mine] != at[mine]]] = True
+    order = np.arange(sub_of.size)
+    order[mine] = sorted_mine
+    keep = np.ones(sub_of.size, bool)
+    keep[mine] = new
+    return local, ns, moved, keep, order
 
 
 def _ranks_in_runs(lengths: np.ndarray) -> np.ndarray:
