@@ -75,11 +75,23 @@ class CsegStreams:
 def parse_cseg(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> CsegStreams:
     """Decompress and check the stored ``cseg`` blocks ``values`` of ``block_shape``
     ``(z, y, x)`` (sides multiples of 8)."""
-    if len(block_shape) != 3 or any(int(s) <= 0 or int(s) % SUB for s in block_shape):
-        raise _err(f"block sides must be positive multiples of {SUB}, got {block_shape}")
-    gz, gy, gx = (int(s) // SUB for s in block_shape)
-    nsub, nb = gz * gy * gx, len(values)
-    words, base, sizes = _streams(values, nsub)
+    return parse_bare(decompress(values, block_shape), block_shape)
+
+
+def decompress(
+    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...], *, threads: int = 2
+) -> list[bytes] | list[memoryview]:
+    """The bare streams of stored ``cseg`` blocks (zstd frames, sizes checked)."""
+    gz, gy, gx = _grid(block_shape)
+    return bare_streams(values, gz * gy * gx, threads=threads)
+
+
+def parse_bare(bares: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> CsegStreams:
+    """Check and index the bare compressed_segmentation streams ``bares`` of blocks of
+    ``block_shape`` (:func:`decompress`)."""
+    gz, gy, gx = _grid(block_shape)
+    nsub, nb = gz * gy * gx, len(bares)
+    words, base, sizes = _streams(bares, nsub)
 
     # -- headers, checked per block against its own stream -------------------------------
     headers = windows(words, 1 + 2 * nsub)[base][:, 1:].reshape(nb, nsub, 2).astype(np.int64)
@@ -125,12 +137,17 @@ def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: M
     return words.tobytes()
 
 
+_SORT_BELOW = 2048
+
+
 def ranks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(labels, return_inverse=True)`` in linear time (a hash table,
     ``fastremap.renumber``, then a sort of the distinct labels only): ten times faster
-    on the few hundred thousand table entries of a request."""
-    if labels.size == 0:
-        return labels.astype(np.uint64), np.zeros(0, np.int64)
+    on the tens of thousands of table entries of a request. A few thousand labels or
+    fewer (the distinct ones, mapped to bodies) sort faster than the hash table sets up."""
+    if labels.size <= _SORT_BELOW:
+        distinct, inverse = np.unique(labels.astype(np.uint64, copy=False), return_inverse=True)
+        return distinct, inverse.astype(np.int64, copy=False)
     renumbered, table = fastremap.renumber(labels, start=0, preserve_zero=False, in_place=False)
     keys = np.fromiter(table.keys(), np.uint64, len(table))
     first_seen = np.fromiter(table.values(), np.int64, len(table))
@@ -166,11 +183,17 @@ def positive_values(small: np.ndarray) -> np.ndarray:
     return present
 
 
+def _grid(block_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(block_shape) != 3 or any(int(s) <= 0 or int(s) % SUB for s in block_shape):
+        raise _err(f"block sides must be positive multiples of {SUB}, got {block_shape}")
+    gz, gy, gx = (int(s) // SUB for s in block_shape)
+    return gz, gy, gx
+
+
 def _streams(
-    values: Sequence[bytes | memoryview], nsub: int
+    bares: Sequence[bytes | memoryview], nsub: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All bare streams as one word array, with each stream's first word and length."""
-    bares = bare_streams(values, nsub)
     for bare in bares:
         size = len(bare)
         if size % 4:

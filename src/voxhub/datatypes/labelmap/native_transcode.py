@@ -12,12 +12,15 @@ small table of labels and per-voxel indices into it, x fastest:
 * compressed_segmentation packs indices at 0/1/2/4/8/16 bits, LSB first in little-endian
   words; native packs them at ``ceil(log2(n))`` bits, MSB first.
 
-So a block converts on its tables (a few hundred entries) and its packed bytes: where the
-widths agree (1, 2, 4 and 8 bits) the bytes only have their fields reversed, through a
-256-entry table; only the other sub-blocks (5-8 or more than 16 labels, or sub-blocks
-whose labels merged into one body) are unpacked and repacked. The body mapping is applied
-to the table entries alone. All blocks of a request go through each numpy step together,
-so the per-call cost of numpy is paid once per request, not per block.
+So a block converts on its tables (label lists: :mod:`.sub_block_labels`, once per
+distinct table) and its packed bytes: where the widths agree (1, 2, 4 and 8 bits) the
+bytes only have their fields reversed with word-wide bit swaps; 4 and 8 bits narrowing to
+3 and 5-7 are repacked on whole words; only the other sub-blocks (more than 16 labels, or
+sub-blocks whose labels merged into one body) are unpacked and repacked. The body mapping
+is applied to the table entries alone. All blocks of a request go through each numpy
+step together, so the per-call cost of numpy is paid once per request, not per block,
+and every block's bytes are placed in one buffer (rows gathered and scattered whole,
+:func:`~.cseg_streams.windows`): the request's answer is gzipped from views of it.
 
 The output is byte for byte what ``encode_native`` gives for the decoded (and mapped)
 block, for any stream the ``compressed_segmentation`` encoder wrote (tables ascending and
@@ -35,13 +38,14 @@ import numpy as np
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import CsegCodec
 from voxhub.datatypes.labelmap.cseg_streams import (
+    CsegStreams,
     Mapping,
     parse_cseg,
     positive_values,
-    ranks,
     windows,
 )
 from voxhub.datatypes.labelmap.native_block import INDEX_BITS, SUB
+from voxhub.datatypes.labelmap.sub_block_labels import sub_block_labels
 from voxhub.errors import CodecError
 
 _SUB_VOXELS = SUB**3
@@ -167,32 +171,21 @@ def native_blocks(
     """:func:`cseg_to_native`, all blocks in one buffer."""
     if not values:
         return NativeBlocks(np.zeros(0, np.uint8), [])
-    parsed = parse_cseg(values, block_shape)
+    return parsed_to_native(parse_cseg(values, block_shape), mapping)
+
+
+def parsed_to_native(parsed: CsegStreams, mapping: Mapping | None = None) -> NativeBlocks:
+    """:func:`native_blocks` of blocks already parsed (at least one)."""
     gz, gy, gx = parsed.grid
-    nsub, nb = gz * gy * gx, len(values)
+    nsub, nb = gz * gy * gx, parsed.base.size
     count = parsed.count
     if count.max() > _SUB_VOXELS:  # unused entries: a native sub-block lists at most 512
         raise _err(f"a sub-block indexes {int(count.max())} table entries for its 512 voxels")
 
-    # -- table entries, mapped ---------------------------------------------------------------
-    sub_of, at, labels = parsed.entries()
-    total, first_entry = sub_of.size, parsed.first_entry
-    distinct, which_label = ranks(labels)
-    if mapping is not None:
-        distinct, body_of = ranks(np.asarray(mapping(distinct), np.uint64))
-        which_label = body_of[which_label]
-    block_labels, n_labels, in_block = _block_ranks(sub_of // nsub, which_label, nb, distinct)
+    # -- label lists of blocks and sub-blocks (table by table) -----------------------------
+    lists = sub_block_labels(parsed, mapping)
+    block_labels, n_labels, ns, moved = lists.block_labels, lists.n_labels, lists.ns, lists.moved
 
-    # -- each sub-block's distinct labels, ascending, and each entry's rank among them -----
-    # labels as ranks among the distinct ones: sort keys (sub-block, label) fit one int64
-    key = sub_of * np.int64(distinct.size) + which_label
-    unordered = key[1:] <= key[:-1]  # an entry not above the one before, in its sub-block
-    local, ns, moved, sb_indices = at, count, None, in_block
-    if unordered.any():
-        # tables the mapping reordered, or where bodies merged (a label twice): only these
-        # sub-blocks are sorted and deduplicated; every other entry stays where it is
-        local, ns, moved, keep, order = _reorder(sub_of, at, count, key, unordered)
-        sb_indices = in_block[order][keep]  # per sub-block its labels ascending, in order
     # -- where everything goes: per block header, labels, counts, indices, packed ---------
     width_out = INDEX_BITS[ns]
     nbytes_out = width_out * (_SUB_VOXELS // 8)
@@ -216,7 +209,7 @@ def native_blocks(
     windows(out, 8)[label_pos] = block_labels.astype("<u8").view(np.uint8).reshape(-1, 8)
     counts = ns.reshape(nb, nsub)[many].astype("<u2")
     windows(out, 2 * nsub)[counts_at[many]] = counts.view(np.uint8)
-    index_bytes = sb_indices.astype("<u4").view(np.uint8)
+    index_bytes = lists.indices.astype("<u4").view(np.uint8)
     index_from = 4 * (np.cumsum(n_indices) - n_indices)
     for b in np.flatnonzero(many).tolist():  # one contiguous copy per block
         a, n = int(indices_at[b]), 4 * int(n_indices[b])
@@ -228,9 +221,9 @@ def native_blocks(
     for w_in, (subs, chunk_in) in parsed.chunks.items():
         w_of = width_out[subs]
         if moved is not None:  # unpacked before the conversions below reverse chunk_in
-            (rows,) = np.nonzero(moved[subs] & (w_of > 0))
-            remapped = subs[rows]
-            idx = local[first_entry[remapped][:, None] + _unpack(chunk_in[rows], w_in)]
+            (fixed,) = np.nonzero(moved[subs] & (w_of > 0))
+            remapped = subs[fixed]
+            idx = lists.remapped(remapped, _unpack(chunk_in[fixed], w_in))
         for w_out in positive_values(w_of).tolist():
             rows = None if (w_of == w_out).all() else np.flatnonzero(w_of == w_out)
             which = subs if rows is None else subs[rows]
@@ -252,67 +245,9 @@ def native_blocks(
     return NativeBlocks(out, ends.tolist())
 
 
-def _reorder(
-    sub_of: np.ndarray, at: np.ndarray, count: np.ndarray, key: np.ndarray, unordered: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For entries (sub-block ``sub_of``, position ``at``) with sort keys ``key`` (sub-block,
-    label), of which ``unordered[i - 1]`` tells entry ``i`` is not above its predecessor:
-    each entry's rank among its sub-block's distinct labels, each sub-block's number of
-    them and whether any of its entries changed position, which entries start a distinct
-    label (``keep``) and the order that sorts the entries (sub-block, label)."""
-    touched = np.zeros(count.size, bool)
-    touched[sub_of[1:][unordered]] = True
-    (mine,) = np.nonzero(touched[sub_of])  # the entries of those sub-blocks, in order
-    sorted_mine = mine[np.argsort(key[mine], kind="stable")]
-    k = key[sorted_mine]
-    new = np.ones(k.size, bool)
-    new[1:] = k[1:] != k[:-1]
-    rank = np.cumsum(new) - 1
-    sub = sub_of[sorted_mine]
-    starts = np.ones(k.size, bool)
-    starts[1:] = sub[1:] != sub[:-1]
-    run = np.cumsum(starts) - 1
-    local = at.copy()
-    local[sorted_mine] = rank - rank[starts][run]
-    ns = count.copy()
-    ns[sub[starts]] = np.bincount(run[new], minlength=int(run[-1]) + 1)
-    moved = np.zeros(count.size, bool)
-    moved[sub_of[mine][local[mine] != at[mine]]] = True
-    order = np.arange(sub_of.size)
-    order[mine] = sorted_mine
-    keep = np.ones(sub_of.size, bool)
-    keep[mine] = new
-    return local, ns, moved, keep, order
-
-
 def _ranks_in_runs(lengths: np.ndarray) -> np.ndarray:
     """``0, 1, ..., n - 1`` for each ``n`` of ``lengths``, concatenated."""
     total = int(lengths.sum())
     starts = np.cumsum(lengths) - lengths
-    ranks: np.ndarray = np.arange(total) - np.repeat(starts, lengths)
-    return ranks
-
-
-def _block_ranks(
-    block: np.ndarray, label: np.ndarray, nb: int, distinct: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block its distinct labels ascending (all blocks' lists concatenated) and how
-    many, and per entry (``block[i]``, ``label[i]`` a rank in ``distinct``) its label's
-    rank in its block's list. A presence table of blocks × labels when that is small
-    (typical: a few hundred blocks sharing a few thousand labels), else a sort."""
-    nd = distinct.size
-    if nb * nd <= max(1 << 20, 8 * block.size):
-        present = np.zeros((nb, nd), bool)
-        present[block, label] = True
-        ranks = np.cumsum(present, axis=1, dtype=np.int64)
-        _, cols = np.nonzero(present)
-        return distinct[cols], ranks[:, -1], ranks[block, label] - 1
-    order = np.argsort(block * np.int64(nd) + label, kind="stable")
-    b_blk, b_lab = block[order], label[order]
-    new = np.ones(block.size, bool)
-    new[1:] = (b_blk[1:] != b_blk[:-1]) | (b_lab[1:] != b_lab[:-1])
-    rank = np.cumsum(new) - 1
-    first = rank[np.searchsorted(b_blk, np.arange(nb))]
-    in_block = np.empty(block.size, np.int64)
-    in_block[order] = rank - first[b_blk]
-    return distinct[b_lab[new]], np.bincount(b_blk[new], minlength=nb), in_block
+    within: np.ndarray = np.arange(total) - np.repeat(starts, lengths)
+    return within
