@@ -24,6 +24,7 @@ from voxhub.datatypes.annotation.elements import (
     Elements,
     check_coords,
 )
+from voxhub.datatypes.wire.gc_pause import gc_paused
 from voxhub.errors import InvalidRequest
 
 _KIND_NAMES = ", ".join(KINDS)
@@ -63,6 +64,11 @@ def parse_elements(value: Any, what: str = "elements") -> Elements:
     """The elements of a parsed JSON list (400 naming the first bad element)."""
     if not isinstance(value, list):
         raise InvalidRequest(f"{what} must be a JSON list of elements, got {type(value).__name__}")
+    with gc_paused():  # a million lists and dicts are built: see gc_pause
+        return _parse(value, what)
+
+
+def _parse(value: list[Any], what: str) -> Elements:
     n = len(value)
     xyz: list[Any] = [None] * n
     kinds = np.zeros(n, np.uint8)
