@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import numpy as np
@@ -35,7 +36,6 @@ from voxhub.client.embedded import EmbeddedHub
 from voxhub.storage import open_store
 
 store = open_store(sys.argv[1])
-store.txn_lease_s = float(sys.argv[4])  # short, so the checker need not wait out 30 s
 last, step = int(sys.argv[2]), int(sys.argv[3])
 writes = [0]
 
@@ -61,13 +61,14 @@ print("not killed", writes[0], flush=True)
 """
 
 
-#: lease of the killed writer's locks: the checker's reads and reservations wait it out
-LEASE_S = 2.0
-
-
-def _store(server: SeaweedServer, prefix: str) -> S3Store:
+def _store(server: SeaweedServer, prefix: str, *, after_leases: bool = False) -> S3Store:
+    """A store on ``prefix``; ``after_leases``: opened once every lease taken so far ran
+    out (its clock runs a lease ahead), as the checker of a crash that happened earlier —
+    the killed writer's locks expire deterministically, without waiting 30 s for them."""
     store = server.open_store(prefix)
-    store.txn_lease_s = LEASE_S
+    if after_leases:
+        ahead = store.txn_lease_s + 1.0
+        store.clock = lambda: time.time() + ahead
     return store
 
 
@@ -82,7 +83,7 @@ def test_kill_9_during_label_writes_and_merges(seaweed: SeaweedServer, step: int
     )
     last = 5  # a label write and a merge (5 % 3 == 2): killed at object write `step`
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, spec, str(last), str(step), str(LEASE_S)],
+        [sys.executable, "-c", CHILD, spec, str(last), str(step)],
         capture_output=True,
         env=env,
         text=True,
@@ -90,7 +91,7 @@ def test_kill_9_during_label_writes_and_merges(seaweed: SeaweedServer, step: int
     )
     assert child.returncode == -signal.SIGKILL, child.stdout + child.stderr
 
-    with EmbeddedHub(_store(seaweed, prefix)) as hub:  # a new process's view
+    with EmbeddedHub(_store(seaweed, prefix, after_leases=True)) as hub:  # a new process
         labels = hub.repo("kill9").master.labels("seg")
         voxels = labels[0:16, 0:16, 0:16]
         supervoxels = labels.read(Box((0, 0, 0), (16, 16, 16)), supervoxels=True)
