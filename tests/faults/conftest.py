@@ -47,6 +47,13 @@ class Backend:
     def faulty(self) -> FaultyStore:
         return FaultyStore(self.make())
 
+    def copy(self, items: list[tuple[bytes, bytes]]) -> FaultyStore:
+        """A fresh store holding ``items`` (a template's ``scan``): a trial starts from a
+        state built once instead of repeating the requests that built it."""
+        store = self.faulty()
+        store.inner.put_many(items)
+        return store
+
     def restart(self, dead: FaultyStore) -> FaultyStore:
         """A fresh wrapper over the same data, as after a process restart (which comes
         after the dead process's leases ran out)."""
