@@ -7,8 +7,9 @@ little-endian words. The format does not record a table's length: it is the larg
 index the sub-block's voxels use, plus one, read off the packed bytes (one short numpy
 pass per bit width, not per voxel for solid sub-blocks).
 
-:func:`parse_cseg` decompresses and checks the streams of many blocks and concatenates
-them, so that later steps run once over all their sub-blocks; every offset and index is
+:func:`parse_cseg` decompresses (:func:`decompress`) and checks (:func:`parse_bare`) the
+streams of many blocks and concatenates them, so that later steps run once over all their
+sub-blocks (packed rows are gathered whole through :func:`windows`); every offset and index is
 checked against its own block's stream before use, and malformed streams raise
 :class:`~voxhub.errors.CodecError`. :func:`map_cseg` rewrites one block's tables through
 a label mapping (supervoxels to bodies) and returns the bare stream: the voxels keep their
