@@ -82,3 +82,19 @@ def test_empty_runs() -> None:
     runs = LabelRuns.of(np.zeros((0, 3, 3), np.uint64))
     assert runs.counts() == {}
     assert runs.top == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(block=uint64_blocks(), pad=st.tuples(*[st.integers(0, 3)] * 3))
+def test_views_into_larger_arrays_encode_and_count_as_their_copies(
+    block: np.ndarray, pad: tuple[int, int, int]
+) -> None:
+    big = np.full([s + 2 * p for s, p in zip(block.shape, pad, strict=True)], 3, np.uint64)
+    inner = tuple(slice(p, p + s) for s, p in zip(block.shape, pad, strict=True))
+    big[inner] = block
+    view = big[inner]
+    assert encode_uint64(view) == reference(block)
+    assert encode_google(view) == reference(block)
+    runs = LabelRuns.of(view)
+    assert runs.counts() == LabelRuns.of(block).counts()
+    np.testing.assert_array_equal(runs.labels[runs.ranks()], block)

@@ -34,18 +34,19 @@ _MAX_RUN_SHARE = 8
 
 
 def encode_uint64(block: np.ndarray, runs: LabelRuns | None = None) -> bytes:
-    """``compressed_segmentation.compress`` of a C-order ``(z, y, x)`` uint64 ``block``
-    (8³ sub-blocks, x fastest), computed through the ranks of its ids (``runs``: the
-    block's :class:`LabelRuns` when the caller has them)."""
+    """``compressed_segmentation.compress`` of a ``(z, y, x)`` uint64 ``block`` (native
+    byte order, any strides; 8³ sub-blocks, x fastest), computed through the ranks of its
+    ids (``runs``: the block's :class:`LabelRuns` when the caller has them)."""
     runs = runs if runs is not None else LabelRuns.of(block)
     if block.size >= 2**32 or runs.lengths.size * _MAX_RUN_SHARE > block.size:
-        return _compress(block)
+        return _compress(np.ascontiguousarray(block))
     narrow = _compress(runs.ranks())
     wide = _widen(narrow, runs.labels, _sub_blocks(block.shape))
-    return wide if wide is not None else _compress(block)
+    return wide if wide is not None else _compress(np.ascontiguousarray(block))
 
 
 def _compress(block: np.ndarray) -> bytes:
+    # C-contiguous: the package takes its strides from the shape.
     # (z, y, x) C order == (x, y, z) Fortran order: what the package calls order='F'.
     data: bytes = _cs.compress(block.T, block_size=(SUB, SUB, SUB), order="F")
     return data
