@@ -1,7 +1,7 @@
-"""Label writes prepare whole blocks before their transaction (counted, encoded, reduced
-on the pool) and fill partial ones inside it: whatever mix a write brings, the stored
-voxels, label index, pyramid, maxlabel and label counter end up as if each voxel had
-been written one by one."""
+"""Label writes and ingests prepare whole blocks before their transaction (counted,
+encoded, reduced on the pool) and fill partial ones inside it: whatever mix they bring,
+the stored voxels, label index, pyramid, maxlabel and label counter end up as if each
+voxel had been written one by one."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ block_coord = st.tuples(*[st.integers(0, SIDE // 8 - 1)] * 3)
 writes = st.lists(
     st.one_of(
         st.tuples(st.just("box"), corner, extent, st.lists(ids, min_size=1, max_size=4)),
-        st.tuples(st.just("blocks"), st.lists(block_coord, min_size=1, max_size=4, unique=True),
+        st.tuples(st.sampled_from(["blocks", "ingest"]),
+                  st.lists(block_coord, min_size=1, max_size=4, unique=True),
                   st.lists(ids, min_size=1, max_size=3)),
     ),
     min_size=1,
@@ -40,7 +41,7 @@ def pattern(shape: tuple[int, ...], palette: list[int]) -> np.ndarray:
     return table[(z // 3 + y // 2 + x) % len(palette)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=writes)
 def test_writes_keep_voxels_index_pyramid_and_counters_exact(program: list[tuple]) -> None:  # type: ignore[type-arg]
     hub = voxhub.open("memory://")
@@ -61,12 +62,16 @@ def test_writes_keep_voxels_index_pyramid_and_counters_exact(program: list[tuple
                 zyx = tuple(slice(k * 8, k * 8 + 8) for k in c)
                 expect[zyx] = blocks[c]
                 written = max(written, int(blocks[c].max()))
-            lv.write_blocks(blocks)
+            if op[0] == "blocks":
+                lv.write_blocks(blocks)
+            else:  # ingest-supervoxels: the same index and counters, no pyramid
+                lv.ingest_supervoxels(blocks)
     np.testing.assert_array_equal(lv.read(FULL, supervoxels=True), expect)
-    np.testing.assert_array_equal(
-        lv.read(Box((0, 0, 0), (SIDE // 2,) * 3), scale=1, supervoxels=True),
-        downsample_labels(expect, (2, 2, 2)),
-    )
+    if all(op[0] != "ingest" for op in program):
+        np.testing.assert_array_equal(
+            lv.read(Box((0, 0, 0), (SIDE // 2,) * 3), scale=1, supervoxels=True),
+            downsample_labels(expect, (2, 2, 2)),
+        )
     indexed = {body: lv._instance.index(body).blocks for body in lv.labels()}
     counted: dict[int, dict[Vec3, dict[int, int]]] = {}
     for bz, by, bx in np.ndindex(SIDE // 8, SIDE // 8, SIDE // 8):
