@@ -34,6 +34,8 @@ from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label
 from voxhub.datatypes.labelmap.synced import (
     Notify,
+    Unfollowed,
+    VoxelNotify,
     body_change,
     ignore,
     mapping_change,
@@ -123,7 +125,7 @@ def ingest_blocks(
     counters: Counters,
     scale: int,
     blocks: dict[Vec3, np.ndarray],
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
 ) -> None:
     """Replace the whole blocks ``blocks`` (``{(z, y, x): supervoxel ids}``) at ``scale``;
     ``notify`` (when something follows the labelmap) gets the scale-0 change."""
@@ -136,13 +138,15 @@ def ingest_blocks(
     tops = [top_counted_id(b) for b in blocks.values()]
 
     def run(txn: VersionedTxn) -> None:
+        if isinstance(notify, Unfollowed):
+            notify.check(txn)
         old: list[np.ndarray | None] = []
         if scale == 0 and coords:
             old = index_blocks(txn, layout, blocks)
             grow_extents(txn, _cover(layout, coords))
         store_blocks(txn, layout, blocks)
         _see(txn, counters, tops)
-        if notify is not None and old:
+        if notify is not None and not isinstance(notify, Unfollowed) and old:
             after = [blocks[c] for c in coords]
             notify(txn, voxel_change(txn, layout, coords, old, after))
 
