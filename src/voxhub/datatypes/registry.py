@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         MakeLabelSource,
         OnElementChange,
         OnLabelChange,
+        OnSourceReset,
     )
     from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
@@ -116,6 +117,7 @@ class Datatype:
     sync_targets: tuple[str, ...] = ()
     on_label_change: OnLabelChange | None = None
     on_element_change: OnElementChange | None = None
+    on_source_reset: OnSourceReset | None = None
     build_synced: BuildSynced | None = None
     #: recompute, at a pending merge child, derived data that depends on other instances
     #: (after every instance's ``repair_merge``; one transaction)
@@ -305,6 +307,7 @@ def _register_builtins() -> None:
     from voxhub.datatypes.labelsz.dvid_differences import LABELSZ_DIFFERENCES
     from voxhub.datatypes.labelsz.recount import build_synced as build_labelsz
     from voxhub.datatypes.labelsz.recount import on_element_change as labelsz_change
+    from voxhub.datatypes.labelsz.recount import on_source_reset as labelsz_reset
     from voxhub.datatypes.labelsz.recount import repair_after_merge as repair_labelsz
 
     _register(
@@ -314,15 +317,17 @@ def _register_builtins() -> None:
             describe_tkey=labelsz_keys.describe_tkey,
             summary="Bodies ranked by their number of annotation elements of each kind "
             "(PreSyn, PostSyn, Gap, Note, AllSyn), kept exact in the annotation's "
-            "transactions, optionally within a static ROI.",
+            "transactions, optionally within an ROI (static, or live: recounted in the "
+            "ROI's transactions).",
             is_derived=labelsz_keys.is_derived,
             routes=_labelsz_routes,
             describe_instance=_describe_labelsz,
             config_from_settings=labelsz_config_from_settings,
             check_config=check_labelsz_config,
             resolve_config=resolve_labelsz_config,
-            sync_targets=("annotation",),
+            sync_targets=("annotation", "roi"),
             on_element_change=labelsz_change,
+            on_source_reset=labelsz_reset,
             build_synced=build_labelsz,
             repair_merge_synced=repair_labelsz,
             # POST counts/{kind} only reads (DVID answers it on GET, with a body)

@@ -38,7 +38,7 @@ from voxhub.datatypes.sync import (
     LabelChange,
     LabelSource,
     label_source_of,
-    notify_element_change,
+    notify_source_reset,
 )
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
@@ -184,10 +184,9 @@ def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> Non
 
     def run(txn: VersionedTxn) -> None:
         labels = label_source_of(txn, access, node_uuid, info)
-        svs = rebuild(txn, shape, labels)
-        if labels is not None and svs:  # followers (labelsz) count the bodies anew
-            found = labels.bodies_of(np.asarray(sorted(svs), np.uint64))
-            bodies = frozenset(int(b) for b in found.tolist() if b)
-            notify_element_change(txn, access, node_uuid, info, bodies, labels)
+        rebuild(txn, shape, labels)
+        # Every body may have changed (another labelmap, or none): followers (labelsz)
+        # recount all of theirs, also those that now have no element, in this transaction.
+        notify_source_reset(txn, access, node_uuid, info)
 
     view.transact(run)
