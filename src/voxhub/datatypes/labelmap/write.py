@@ -10,16 +10,22 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout, fetch_blocks, put_encoded
 from voxhub.blocks.pool import parallel_map
+from voxhub.blocks.write import covered, paste_into
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
-from voxhub.datatypes.imageblk.write import grow_extents
+from voxhub.datatypes.imageblk.write import grow_extents, mask_box
 from voxhub.datatypes.labelmap.counters import Counters, top_counted_id
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
-from voxhub.datatypes.labelmap.synced import Notify, block_change, collect_changes
+from voxhub.datatypes.labelmap.synced import (
+    Unfollowed,
+    VoxelNotify,
+    block_change,
+    collect_changes,
+)
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -39,13 +45,17 @@ def write_labels(
     offset: Vec3,
     data: np.ndarray,
     counters: Counters,
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
+    mask: np.ndarray | None = None,
 ) -> None:
     """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0.
 
     The label counter is raised above the written ids in the same transaction, so it
     never lags the data and a write that does not land moves nothing (see below).
     ``notify`` (when something follows the labelmap) gets the exact change in it.
+    ``mask`` (bool, ``data``'s shape): only the voxels where it is true are written, the
+    others keep their stored values (read in the transaction), and the index, pyramid,
+    extents and followers change by what was written only.
     """
     view.check_writable()
     box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
@@ -53,7 +63,16 @@ def write_labels(
         return
     layout = layouts[0]
     coords = list(layout.grid.blocks_in(box))
-    top = int(data.max())  # outside the transaction: it holds the store's write lock
+    extent, data_in = box, data
+    if mask is not None:
+        if mask.shape != data.shape:
+            raise InvalidRequest(f"write mask has shape {mask.shape}, the data {data.shape}")
+        coords = [c for c in coords if _part(layout, c, box, mask).any()]
+        written = mask_box(mask, offset)
+        if written is None or not coords:
+            return
+        extent, data_in = written, data[mask]
+    top = int(data_in.max())  # outside the transaction: it holds the store's write lock
     # Only a write bringing ids the counter has not passed yet touches its key; most
     # writes bring none (ids come from reservations or were written before), so parallel
     # slab writers do not meet on it. ``covers`` is read before the transaction and stays
@@ -63,18 +82,27 @@ def write_labels(
     # That is OK because it happens only until the counter passes the volume's largest
     # id, and it is the price of the counter and the data landing together: raised
     # before the transaction, a write that then failed left ids consumed for nothing.
-    counted = top_counted_id(data, top)
+    counted = top_counted_id(data_in, top)
 
     def fill(i: int, before: np.ndarray | None) -> np.ndarray:
         bbox = layout.grid.block_box(coords[i])
         part = bbox.intersect(box)
-        if part == bbox:  # wholly overwritten: one copy, no background to fill first
-            return data[part.relative_to(box.start)].copy()  # C order, writable
+        mine = part.relative_to(box.start)
+        inside = covered(mask, mine)
+        if part == bbox and inside:  # wholly overwritten: one copy, no background first
+            return data[mine].copy()  # C order, writable
         block = before.copy() if before is not None else layout.background_block()
-        block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+        where = None if inside else _part(layout, coords[i], box, mask)
+        paste_into(block, part.relative_to(bbox.start), data[mine], where)
         return block
 
-    _write_blocks(view, config, layouts, coords, fill, box, top, counted, counters, notify)
+    _write_blocks(view, config, layouts, coords, fill, extent, top, counted, counters, notify)
+
+
+def _part(layout: BlockLayout, coord: Vec3, box: Box, mask: np.ndarray | None) -> np.ndarray:
+    """The part of ``mask`` (over ``box``) inside block ``coord``."""
+    assert mask is not None
+    return mask[layout.grid.block_box(coord).intersect(box).relative_to(box.start)]
 
 
 def write_label_blocks(
@@ -83,7 +111,7 @@ def write_label_blocks(
     layouts: Sequence[BlockLayout],
     blocks: Mapping[Vec3, np.ndarray],
     counters: Counters,
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
 ) -> None:
     """Write whole scale-0 blocks (block coordinate → uint64 block of the block shape),
     anywhere in the volume, in one transaction (DVID's ``POST blocks``): each pyramid
@@ -122,7 +150,7 @@ def _write_blocks(
     top: int,
     counted: int,
     counters: Counters,
-    notify: Notify | None,
+    notify: VoxelNotify,
 ) -> None:
     """One transaction writing ``fill(i, stored block i or None)`` at ``coords[i]`` with
     the label index, pyramid, extents (grown by ``extent``), maxlabel (``top``), the
@@ -132,7 +160,11 @@ def _write_blocks(
     pyramid = config.max_scale > 0
     factor = config.downsample_factor
 
+    tell = None if isinstance(notify, Unfollowed) else notify
+
     def transaction(txn: VersionedTxn) -> None:
+        if isinstance(notify, Unfollowed):
+            notify.check(txn)
         old = fetch_blocks(txn, layout, coords)
 
         def paste(i: int) -> Pasted:
@@ -145,7 +177,7 @@ def _write_blocks(
             was = count_labels(before) if before is not None else {}
             value = None if layout.is_background(block) else layout.codec.encode(block)
             small = downsample_labels(block, factor) if pyramid else None
-            changed = block_change(layout, before, block) if notify is not None else None
+            changed = block_change(layout, before, block) if tell is not None else None
             return value, small, was, count_labels(block), changed
 
         results = parallel_map(paste, range(len(coords)))
@@ -164,9 +196,9 @@ def _write_blocks(
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
-        if notify is not None:
+        if tell is not None:
             changes = zip(coords, (r[4] for r in results), strict=True)
-            notify(txn, collect_changes(txn, changes))
+            tell(txn, collect_changes(txn, changes))
 
     view.transact(transaction)
 
