@@ -27,7 +27,12 @@ ANNOTATION_DIFFERENCES = DvidDifferences(
         "since label views are derived from the voxels.",
         "relationships=verbose answers as relationships=true (partners' properties are not "
         "flattened into the Rels). Tag queries walk the stored blocks (no tag index).",
-        "Positions must lie within [-524288, 524287] along each axis.",
+        "Positions must lie within [-524288, 524287] along each axis (DVID: int32): "
+        "every element has a 60-bit key packing z, y, x in 20 bits each, which the "
+        "per-supervoxel index, the filings and the relationship references store and "
+        "sort as fixed-width integers. A position, relationship target, move target or "
+        "deleted position beyond is a 400 naming it, and nothing of the request is "
+        "stored; boxes reaching beyond the range are answered with what lies inside it.",
         "Merges of version nodes merge element by element: an element changed differently "
         "on both sides is a conflict naming its position; label views are recomputed at "
         "the merge node.",
