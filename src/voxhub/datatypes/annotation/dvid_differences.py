@@ -26,7 +26,12 @@ ANNOTATION_DIFFERENCES = DvidDifferences(
         'POST labels with DVID\'s {"<label>": "<elements JSON>"} is accepted and ignored, '
         "since label views are derived from the voxels.",
         "relationships=verbose answers as relationships=true (partners' properties are not "
-        "flattened into the Rels). Tag queries walk the stored blocks (no tag index).",
+        "flattened into the Rels).",
+        "GET tag/{tag} reads a tag index (per tag and block, kept in the transaction of "
+        "every element write, move and delete, recomputed at merges), so it costs what "
+        "the tag holds. A tag has at most 255 bytes (UTF-8; longer is a 400 naming it). "
+        "POST reload rebuilds the tag index synchronously (label views are never stale); "
+        "stores written before the index existed need it once.",
         "Positions must lie within [-524288, 524287] along each axis (DVID: int32): "
         "every element has a 60-bit key packing z, y, x in 20 bits each, which the "
         "per-supervoxel index, the filings and the relationship references store and "

@@ -7,6 +7,7 @@ and brings the derived data up to date in the same transaction:
 * *references* (``0x04 | block``): for every relationship ``A → B``, the pair
   ``(B, A)`` filed under B's block, so that deleting or moving B finds every element
   pointing at it, listed in B's ``Rels`` or not;
+* the *tag index* of the touched elements that carry tags (:mod:`.tags`);
 * when the instance syncs to a labelmap, each changed block's *filing* (supervoxel of
   each element) and the *index* of every supervoxel that gained or lost elements.
 
@@ -23,6 +24,7 @@ from voxhub.datatypes.annotation.codec import decode_pairs, encode_block, encode
 from voxhub.datatypes.annotation.elements import Elements, concat, key_positions, pos_keys
 from voxhub.datatypes.annotation.keys import block_tkey, filing_tkey, index_tkey, refs_tkey
 from voxhub.datatypes.annotation.stored import blocks_of, read_blocks
+from voxhub.datatypes.annotation.tags import update_tags
 from voxhub.datatypes.sync import LabelSource
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn
@@ -103,6 +105,7 @@ class Edits:
             olds.append(old.take(np.flatnonzero(np.isin(old.keys(), keys, assume_unique=True))))
             news.append(new.take(np.flatnonzero(np.isin(new.keys(), keys, assume_unique=True))))
         self._update_refs(concat(olds), concat(news))
+        update_tags(self.txn, changed, olds, news)
         if self.labels is None:
             return frozenset()
         return self._update_filing(changed, olds, news)
