@@ -368,6 +368,7 @@ def _register_builtins() -> None:
     from voxhub.datatypes.keyvalue.dvid_differences import KEYVALUE_DIFFERENCES
     from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
     from voxhub.datatypes.keyvalue.health import check_keyvalue, keyvalue_value_check
+    from voxhub.datatypes.keyvalue.mutlog import diff_items as keyvalue_diff
 
     def keyvalue_routes() -> list[BaseRoute]:  # loaded lazily: the web stack
         module = importlib.import_module("voxhub.datatypes.keyvalue.routes")
@@ -388,6 +389,7 @@ def _register_builtins() -> None:
             check_values=keyvalue_value_check,
             check_instance=check_keyvalue,
             dvid_differences=KEYVALUE_DIFFERENCES,
+            diff_items=keyvalue_diff,
         )
     )
 
