@@ -22,7 +22,13 @@ from voxhub.codecs import codec_from_json, known_codecs
 from voxhub.datatypes.labelmap import native_block, rle
 from voxhub.datatypes.registry import datatype_for, typenames
 from voxhub.datatypes.wire import block_stream, bodies, formats, ndstore_bodies, url_geometry
-from voxhub.datatypes.wire.json_input import MAX_NESTING, nesting_depth, parse_json
+from voxhub.datatypes.wire.json_input import (
+    MAX_NESTING,
+    depth_without_escapes,
+    exact_depth,
+    nesting_depth,
+    parse_json,
+)
 from voxhub.datatypes.wire.numbers import UINT64_MAX, parse_int, parse_label, parse_uint64
 from voxhub.errors import CodecError, InvalidRequest, TooLarge
 from voxhub.server.settings import parse_new_instance
@@ -228,3 +234,18 @@ def test_dvid_instance_settings_make_a_checked_config_or_400(
         check = datatype_for(typename).check_config
         assert check is not None
         check(typename, made.config)
+
+
+@FUZZ
+@given(st.text(alphabet='[]{}"a,: ', max_size=120), st.integers(0, 6))
+def test_quick_depth_within_the_limit_is_the_exact_one_or_both_are_within(
+    text: str, limit: int
+) -> None:
+    """The numpy bracket count that skips the regular expressions on large bodies
+    (texts without escapes) never lets through what the exact count refuses."""
+    raw = text.encode()
+    quick = depth_without_escapes(raw)
+    assert quick is not None
+    if quick <= limit:
+        assert exact_depth(raw, limit) <= limit
+    assert nesting_depth(raw, limit) <= limit or exact_depth(raw, limit) > limit

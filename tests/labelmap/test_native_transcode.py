@@ -84,6 +84,19 @@ def test_a_foreign_table_order_still_decodes_to_the_same_voxels() -> None:
     assert native == encode_native(block)
 
 
+def test_a_table_shared_at_two_lengths_converts_per_sub_block() -> None:
+    """Sub-blocks naming one table position but using fewer of its entries (another
+    encoder's sharing) keep their own label lists."""
+    block = np.zeros((8, 8, 16), np.uint64)
+    block[:, :, :8] = np.array([5, 7, 9], np.uint64)[np.arange(512) % 3].reshape(8, 8, 8)
+    block[:, :, 8:] = np.array([5, 7], np.uint64)[np.arange(512) % 2].reshape(8, 8, 8)
+    words = np.frombuffer(encode_google(block), "<u4").copy()
+    words[3] = (words[3] & 0xFF000000) | (words[1] & 0xFFFFFF)  # second table := first
+    stored = zstandard.ZstdCompressor().compress(words.tobytes())
+    assert np.array_equal(CODEC.decode(stored, block.shape, np.uint64), block)
+    assert cseg_to_native([stored], block.shape) == [encode_native(block)]
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -105,6 +118,18 @@ def test_malformed_streams_are_codec_errors(damage: object) -> None:
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=200))
 def test_ranks_is_unique_with_inverse(values: list[int]) -> None:
     labels = np.array(values, np.uint64)
+    distinct, rank = ranks(labels)
+    expected, inverse = np.unique(labels, return_inverse=True)
+    assert np.array_equal(distinct, expected)
+    assert np.array_equal(rank, inverse)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50), st.integers(0, 2**32))
+def test_ranks_of_many_labels_is_unique_with_inverse(values: list[int], seed: int) -> None:
+    # past the sorting threshold: the hash-table path
+    pool = np.array(values, np.uint64)
+    labels = pool[np.random.default_rng(seed).integers(0, pool.size, 5000)]
     distinct, rank = ranks(labels)
     expected, inverse = np.unique(labels, return_inverse=True)
     assert np.array_equal(distinct, expected)

@@ -33,6 +33,7 @@ from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
 from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostCheck, HostPolicy
 from voxhub.server.limits import RequestGuard, ServerLimits
+from voxhub.server.malloc_tuning import retain_freed_memory
 from voxhub.server.metrics import ServerMetrics
 from voxhub.server.metrics_route import METRICS_ACCESS, MetricsAccess, metrics_routes
 from voxhub.server.middleware import TrailingSlash
@@ -142,6 +143,7 @@ def app_from_env() -> Starlette:
     location = os.environ.get(STORE_ENV)
     if not location:
         raise RuntimeError(f"set {STORE_ENV} to the store path or URL to serve")
+    retain_freed_memory()  # a worker reuses its freed buffers (malloc_tuning.py)
     service = Service.open(location)
     limit = int(os.environ.get(MAX_BYTES_ENV, DEFAULT_MAX_REQUEST_BYTES))
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"

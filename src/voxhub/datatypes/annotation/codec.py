@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-from voxhub.datatypes.annotation.elements import Elements
+from voxhub.datatypes.annotation.elements import Elements, Rest
 from voxhub.errors import CodecError
 
 _VERSION = 1
@@ -42,33 +42,51 @@ def encode_block(batch: Elements) -> bytes:
 
 
 def decode_block(raw: bytes | memoryview | None) -> Elements:
-    """Inverse of :func:`encode_block` (``None``: no elements)."""
+    """Inverse of :func:`encode_block` (``None``: no elements).
+
+    Positions and kinds are read-only views of ``raw``; the relationships and the
+    ``Tags``/``Prop`` are decoded when first read (:meth:`Elements.deferred`), so a query
+    that answers positions pays for nothing else. The column sizes are checked here: a
+    value too short for its header is a :class:`CodecError` now, a corrupt ``Tags``/
+    ``Prop`` JSON one when read.
+    """
     if raw is None:
         return Elements.empty()
     try:
         version, n, r = _HEADER.unpack_from(raw, 0)
-        if version != _VERSION:
-            raise CodecError(f"annotation block encoding version {version} is unknown")
-        at = _HEADER.size
-        pos = np.frombuffer(raw, "<i4", n * 3, at).reshape(n, 3).astype(np.int32)
-        at += 12 * n
-        kind = np.frombuffer(raw, "u1", n, at).copy()
-        at += n
-        counts = np.frombuffer(raw, "<u4", n, at).astype(np.int64)
-        at += 4 * n
-        rel_kind = np.frombuffer(raw, "u1", r, at).copy()
-        at += r
-        rel_to = np.frombuffer(raw, "<i4", r * 3, at).reshape(r, 3).astype(np.int32)
-        at += 12 * r
-        extra = np.full(n, None, dtype=object)
-        if at < len(raw):
+    except struct.error as e:
+        raise CodecError(f"annotation block is corrupt: {e}") from None
+    if version != _VERSION:
+        raise CodecError(f"annotation block encoding version {version} is unknown")
+    at = _HEADER.size
+    end = at + 17 * n + 13 * r
+    if len(raw) < end:
+        raise CodecError(
+            f"annotation block is corrupt: {len(raw)} bytes for {n} elements and {r} relationships"
+        )
+    pos = np.frombuffer(raw, "<i4", n * 3, at).reshape(n, 3)
+    kind = np.frombuffer(raw, "u1", n, at + 12 * n)
+    return Elements.deferred(pos, kind, lambda: _decode_rest(raw, n, r, at + 13 * n))
+
+
+def _decode_rest(raw: bytes | memoryview, n: int, r: int, at: int) -> Rest:
+    """The relationships and extras of an element block, from ``at`` (counts) on."""
+    counts = np.frombuffer(raw, "<u4", n, at)
+    at += 4 * n
+    rel_kind = np.frombuffer(raw, "u1", r, at)
+    at += r
+    rel_to = np.frombuffer(raw, "<i4", r * 3, at).reshape(r, 3)
+    at += 12 * r
+    extra = np.full(n, None, dtype=object)
+    if at < len(raw):
+        try:
             for i, tags, prop in json.loads(bytes(raw[at:])):
                 extra[i] = (tags, prop)
-    except (ValueError, struct.error, TypeError) as e:
-        raise CodecError(f"annotation block is corrupt: {e}") from None
+        except (ValueError, TypeError, IndexError) as e:
+            raise CodecError(f"annotation block is corrupt: {e}") from None
     start = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=start[1:])
-    return Elements(pos, kind, start, rel_kind, rel_to, extra)
+    return start, rel_kind, rel_to, extra
 
 
 def encode_pairs(keys: np.ndarray, values: np.ndarray) -> bytes:

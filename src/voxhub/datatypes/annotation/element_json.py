@@ -10,12 +10,12 @@ naming the element (its index and ``Pos``) and what was wrong, before anything i
 
 from __future__ import annotations
 
-import json
 import reprlib
 from typing import Any
 
 import numpy as np
 
+from voxhub.datatypes.annotation.element_text import to_json_text
 from voxhub.datatypes.annotation.elements import (
     KIND_CODE,
     KINDS,
@@ -25,6 +25,7 @@ from voxhub.datatypes.annotation.elements import (
     check_coords,
 )
 from voxhub.datatypes.annotation.keys import MAX_TAG_BYTES, taggable
+from voxhub.datatypes.wire.gc_pause import gc_paused
 from voxhub.errors import InvalidRequest
 
 _KIND_NAMES = ", ".join(KINDS)
@@ -70,6 +71,11 @@ def parse_elements(value: Any, what: str = "elements") -> Elements:
     """The elements of a parsed JSON list (400 naming the first bad element)."""
     if not isinstance(value, list):
         raise InvalidRequest(f"{what} must be a JSON list of elements, got {type(value).__name__}")
+    with gc_paused():  # a million lists and dicts are built: see gc_pause
+        return _parse(value, what)
+
+
+def _parse(value: list[Any], what: str) -> Elements:
     n = len(value)
     xyz: list[Any] = [None] * n
     kinds = np.zeros(n, np.uint8)
@@ -168,33 +174,4 @@ def to_json(batch: Elements, *, rels: bool = True) -> list[dict[str, Any]]:
     return out
 
 
-_KIND_JSON = [json.dumps(k) for k in KINDS]
-_REL_JSON = [json.dumps(r) for r in RELS]
-_NO_EXTRA = '"Tags":[],"Prop":{}'
-
-
-def to_json_text(batch: Elements, *, rels: bool = True) -> str:
-    """``json.dumps(to_json(batch, rels=rels))`` (compact), written directly: answers of
-    a hundred thousand elements would spend most of their time building dicts."""
-    if not len(batch):
-        return "[]"
-    xyz = batch.pos[:, ::-1].tolist()
-    kinds = [_KIND_JSON[k] for k in batch.kind.tolist()]
-    extra = batch.extra.tolist()
-    if rels:
-        to = batch.rel_to[:, ::-1].tolist()
-        items = [
-            f'{{"Rel":{_REL_JSON[k]},"To":[{t[0]},{t[1]},{t[2]}]}}'
-            for k, t in zip(batch.rel_kind.tolist(), to, strict=True)
-        ]
-        start = batch.rel_start.tolist()
-    parts = []
-    for i, (x, y, z) in enumerate(xyz):
-        ex = extra[i]
-        tp = _NO_EXTRA if ex is None else f'"Tags":{json.dumps(ex[0])},"Prop":{json.dumps(ex[1])}'
-        if rels:
-            r = ",".join(items[start[i] : start[i + 1]])
-            parts.append(f'{{"Pos":[{x},{y},{z}],"Kind":{kinds[i]},{tp},"Rels":[{r}]}}')
-        else:
-            parts.append(f'{{"Pos":[{x},{y},{z}],"Kind":{kinds[i]},{tp}}}')
-    return "[" + ",".join(parts) + "]"
+__all__ = ["parse_elements", "to_json", "to_json_text"]

@@ -16,7 +16,7 @@ limited to ``[-2**19, 2**19)`` along each axis (4 mm at 8 nm voxels), and keys s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -82,16 +82,74 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
-class Elements:
-    """A columnar batch of elements (see the module docstring)."""
+#: the columns an :class:`Elements` may decode only when asked for: ``rel_start``,
+#: ``rel_kind``, ``rel_to``, ``extra``
+Rest = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
-    pos: np.ndarray  # (N, 3) int32 zyx
-    kind: np.ndarray  # (N,) uint8
-    rel_start: np.ndarray  # (N + 1,) int64
-    rel_kind: np.ndarray  # (R,) uint8
-    rel_to: np.ndarray  # (R, 3) int32 zyx
-    extra: np.ndarray  # (N,) object: None or (tags, prop)
+
+class Elements:
+    """A columnar batch of elements (see the module docstring).
+
+    ``pos`` and ``kind`` are always there; the relationship table and ``extra`` (the
+    *rest*) may be deferred (:meth:`deferred`): a box query answers positions and kinds
+    of a hundred thousand elements without decoding their relationships, and decodes
+    them (once) when something reads them. :meth:`take` and :func:`concat` of deferred
+    batches stay deferred.
+    """
+
+    __slots__ = ("_load", "_rest", "kind", "pos")
+
+    def __init__(
+        self,
+        pos: np.ndarray,  # (N, 3) int32 zyx
+        kind: np.ndarray,  # (N,) uint8
+        rel_start: np.ndarray,  # (N + 1,) int64
+        rel_kind: np.ndarray,  # (R,) uint8
+        rel_to: np.ndarray,  # (R, 3) int32 zyx
+        extra: np.ndarray,  # (N,) object: None or (tags, prop)
+    ) -> None:
+        self.pos = pos
+        self.kind = kind
+        self._rest: Rest | None = (rel_start, rel_kind, rel_to, extra)
+        self._load: Callable[[], Rest] | None = None
+
+    @classmethod
+    def deferred(cls, pos: np.ndarray, kind: np.ndarray, load: Callable[[], Rest]) -> Elements:
+        """Elements whose rest ``load()`` gives when first read (called at most once)."""
+        out = cls.__new__(cls)
+        out.pos, out.kind, out._rest, out._load = pos, kind, None, load
+        return out
+
+    def __repr__(self) -> str:
+        return f"Elements({len(self)} elements)"
+
+    @property
+    def is_deferred(self) -> bool:
+        """Whether the rest is not decoded yet."""
+        return self._rest is None
+
+    def rest(self) -> Rest:
+        """``(rel_start, rel_kind, rel_to, extra)``, decoded now if deferred."""
+        if self._rest is None:
+            assert self._load is not None
+            self._rest, self._load = self._load(), None
+        return self._rest
+
+    @property
+    def rel_start(self) -> np.ndarray:
+        return self.rest()[0]
+
+    @property
+    def rel_kind(self) -> np.ndarray:
+        return self.rest()[1]
+
+    @property
+    def rel_to(self) -> np.ndarray:
+        return self.rest()[2]
+
+    @property
+    def extra(self) -> np.ndarray:
+        return self.rest()[3]
 
     @classmethod
     def empty(cls) -> Elements:
@@ -136,20 +194,14 @@ class Elements:
         return pos_keys(self.rel_to)
 
     def take(self, idx: np.ndarray) -> Elements:
-        """The elements at ``idx`` (any order, repeats allowed), relationships included."""
+        """The elements at ``idx`` (any order, repeats allowed), relationships included
+        (deferred if they are here)."""
         idx = np.asarray(idx, dtype=np.int64)
-        counts = self.rel_counts[idx]
-        rels = _ranges(self.rel_start[:-1][idx], counts)
-        start = np.zeros(len(idx) + 1, np.int64)
-        np.cumsum(counts, out=start[1:])
-        return Elements(
-            self.pos[idx],
-            self.kind[idx],
-            start,
-            self.rel_kind[rels],
-            self.rel_to[rels].reshape(-1, 3),
-            self.extra[idx],
-        )
+        # ndarray.take along an axis copies rows several times faster than indexing
+        pos, kind = self.pos.take(idx, axis=0), self.kind.take(idx)
+        if self._rest is None:
+            return Elements.deferred(pos, kind, lambda: _take_rest(self.rest(), idx))
+        return Elements(pos, kind, *_take_rest(self._rest, idx))
 
     def with_rels(
         self, rel_start: np.ndarray, rel_kind: np.ndarray, rel_to: np.ndarray
@@ -186,23 +238,38 @@ class Elements:
         )
 
 
+def _take_rest(rest: Rest, idx: np.ndarray) -> Rest:
+    rel_start, rel_kind, rel_to, extra = rest
+    counts = np.diff(rel_start).take(idx)
+    rels = _ranges(rel_start[:-1].take(idx), counts)
+    start = np.zeros(len(idx) + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    return start, rel_kind.take(rels), rel_to.take(rels, axis=0).reshape(-1, 3), extra.take(idx)
+
+
 def concat(parts: list[Elements]) -> Elements:
-    """One batch of ``parts`` in order."""
+    """One batch of ``parts`` in order (its rest deferred if any part's is)."""
     parts = [p for p in parts if len(p)]
     if not parts:
         return Elements.empty()
     if len(parts) == 1:
         return parts[0]
-    counts = np.concatenate([p.rel_counts for p in parts])
+    pos = np.concatenate([p.pos for p in parts])
+    kind = np.concatenate([p.kind for p in parts])
+    if any(p.is_deferred for p in parts):
+        return Elements.deferred(pos, kind, lambda: _concat_rest([p.rest() for p in parts]))
+    return Elements(pos, kind, *_concat_rest([p.rest() for p in parts]))
+
+
+def _concat_rest(rests: list[Rest]) -> Rest:
+    counts = np.concatenate([np.diff(r[0]) for r in rests])
     start = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=start[1:])
-    return Elements(
-        np.concatenate([p.pos for p in parts]),
-        np.concatenate([p.kind for p in parts]),
+    return (
         start,
-        np.concatenate([p.rel_kind for p in parts]),
-        np.concatenate([p.rel_to for p in parts]).reshape(-1, 3),
-        np.concatenate([p.extra for p in parts]),
+        np.concatenate([r[1] for r in rests]),
+        np.concatenate([r[2] for r in rests]).reshape(-1, 3),
+        np.concatenate([r[3] for r in rests]),
     )
 
 

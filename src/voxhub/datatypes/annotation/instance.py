@@ -21,6 +21,7 @@ from voxhub.datatypes.annotation.elements import KIND_CODE, Elements, concat
 from voxhub.datatypes.annotation.keys import index_tkey
 from voxhub.datatypes.annotation.stored import (
     all_blocks,
+    blocks_in,
     elements_at,
     elements_in,
     stored_blocks_in,
@@ -89,7 +90,7 @@ class AnnotationInstance:
 
     def blocks_in(self, box: Box) -> dict[Vec3, Elements]:
         """The elements of every stored block meeting ``box`` (unfiltered, as DVID)."""
-        return _read_blocks(self.view, stored_blocks_in(self.view, box, self.block_shape))
+        return blocks_in(self.view, box, self.block_shape)
 
     def all_blocks(self) -> Iterator[tuple[Vec3, Elements]]:
         return all_blocks(self.view)

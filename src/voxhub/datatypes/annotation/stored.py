@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from voxhub.datatypes.annotation.codec import decode_block
-from voxhub.datatypes.annotation.elements import Elements, concat, key_positions, pos_keys
+from voxhub.datatypes.annotation.elements import (
+    COORD_MAX,
+    COORD_MIN,
+    Elements,
+    concat,
+    key_positions,
+    pos_keys,
+)
 from voxhub.datatypes.annotation.keys import BLOCK, block_of, block_tkey, class_range
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
@@ -42,22 +49,43 @@ def block_range(box: Box, shape: Vec3) -> Box:
     return Box((lo[0], lo[1], lo[2]), (hi[0], hi[1], hi[2]))
 
 
+def _every_block(blocks: Box) -> list[Vec3]:
+    z0, y0, x0 = blocks.start
+    z1, y1, x1 = blocks.stop
+    return [(z, y, x) for z in range(z0, z1) for y in range(y0, y1) for x in range(x0, x1)]
+
+
+def _scanned_blocks(reader: VersionedReader, blocks: Box) -> list[Vec3]:
+    """The stored blocks of ``blocks`` (block coordinates), from a walk of the stored
+    keys of its z-range (for boxes of more than :data:`DIRECT_BLOCKS` blocks)."""
+    start = block_tkey((blocks.start[0], -(1 << 31), -(1 << 31)))
+    stop = block_tkey((blocks.stop[0], -(1 << 31), -(1 << 31)))
+    found = (block_of(t) for t, _ in reader.scan(start, stop, keys_only=True))
+    lo, hi = blocks.start, blocks.stop
+    return [b for b in found if all(lo[i] <= b[i] < hi[i] for i in range(3))]
+
+
 def stored_blocks_in(reader: VersionedReader, box: Box, shape: Vec3) -> list[Vec3]:
     """Coordinates of the stored blocks meeting ``box``."""
     blocks = block_range(box, shape)
     if blocks.empty:
         return []
     if blocks.size <= DIRECT_BLOCKS:
-        z0, y0, x0 = blocks.start
-        z1, y1, x1 = blocks.stop
-        every = [(z, y, x) for z in range(z0, z1) for y in range(y0, y1) for x in range(x0, x1)]
+        every = _every_block(blocks)
         present = reader.get_many([block_tkey(b) for b in every])
         return [b for b, v in zip(every, present, strict=True) if v is not None]
-    start = block_tkey((blocks.start[0], -(1 << 31), -(1 << 31)))
-    stop = block_tkey((blocks.stop[0], -(1 << 31), -(1 << 31)))
-    found = (block_of(t) for t, _ in reader.scan(start, stop, keys_only=True))
-    lo, hi = blocks.start, blocks.stop
-    return [b for b in found if all(lo[i] <= b[i] < hi[i] for i in range(3))]
+    return _scanned_blocks(reader, blocks)
+
+
+def blocks_in(reader: VersionedReader, box: Box, shape: Vec3) -> dict[Vec3, Elements]:
+    """The elements of every stored block meeting ``box``, read once."""
+    blocks = block_range(box, shape)
+    if blocks.empty:
+        return {}
+    wanted = (
+        _every_block(blocks) if blocks.size <= DIRECT_BLOCKS else _scanned_blocks(reader, blocks)
+    )
+    return read_blocks(reader, wanted)
 
 
 def all_blocks(reader: VersionedReader) -> Iterator[tuple[Vec3, Elements]]:
@@ -68,15 +96,19 @@ def all_blocks(reader: VersionedReader) -> Iterator[tuple[Vec3, Elements]]:
 
 def elements_in(reader: VersionedReader, box: Box, shape: Vec3) -> Elements:
     """The elements inside ``box`` (exactly), block by block (z, y, x), in position order
-    within a block (a global sort would cost more than the query)."""
-    found = read_blocks(reader, stored_blocks_in(reader, box, shape))
-    parts = []
-    lo, hi = np.asarray(box.start), np.asarray(box.stop)
-    for block in sorted(found):
-        batch = found[block]
-        inside = np.all((batch.pos >= lo) & (batch.pos < hi), axis=1)
-        parts.append(batch if inside.all() else batch.take(np.flatnonzero(inside)))
-    return concat(parts)
+    within a block (a global sort would cost more than the query). Relationships and
+    extras stay deferred: the positions of all the blocks are filtered at once."""
+    found = blocks_in(reader, box, shape)
+    batch = concat([found[b] for b in sorted(found)])
+    inside = np.ones(len(batch), bool)
+    for axis in range(3):
+        lo, hi = box.start[axis], box.stop[axis]
+        if lo % shape[axis] == 0 and hi % shape[axis] == 0:
+            continue  # the blocks read lie inside the box along this axis
+        column = batch.pos[:, axis]
+        inside &= column >= max(lo, COORD_MIN)
+        inside &= column < min(hi, COORD_MAX + 1)
+    return batch if inside.all() else batch.take(np.flatnonzero(inside))
 
 
 def elements_at(reader: VersionedReader, keys: np.ndarray, shape: Vec3) -> Elements:

@@ -12,12 +12,15 @@ small table of labels and per-voxel indices into it, x fastest:
 * compressed_segmentation packs indices at 0/1/2/4/8/16 bits, LSB first in little-endian
   words; native packs them at ``ceil(log2(n))`` bits, MSB first.
 
-So a block converts on its tables (a few hundred entries) and its packed bytes: where the
-widths agree (1, 2, 4 and 8 bits) the bytes only have their fields reversed, through a
-256-entry table; only the other sub-blocks (5-8 or more than 16 labels, or sub-blocks
-whose labels merged into one body) are unpacked and repacked. The body mapping is applied
-to the table entries alone. All blocks of a request go through each numpy step together,
-so the per-call cost of numpy is paid once per request, not per block.
+So a block converts on its tables (label lists: :mod:`.sub_block_labels`, once per
+distinct table) and its packed bytes: where the widths agree (1, 2, 4 and 8 bits) the
+bytes only have their fields reversed with word-wide bit swaps; 4 and 8 bits narrowing to
+3 and 5-7 are repacked on whole words; only the other sub-blocks (more than 16 labels, or
+sub-blocks whose labels merged into one body) are unpacked and repacked. The body mapping
+is applied to the table entries alone. All blocks of a request go through each numpy
+step together, so the per-call cost of numpy is paid once per request, not per block,
+and every block's bytes are placed in one buffer (rows gathered and scattered whole,
+:func:`~.cseg_streams.windows`): the request's answer is gzipped from views of it.
 
 The output is byte for byte what ``encode_native`` gives for the decoded (and mapped)
 block, for any stream the ``compressed_segmentation`` encoder wrote (tables ascending and
@@ -28,16 +31,25 @@ raise :class:`~voxhub.errors.CodecError`, checked before any position is used.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import CsegCodec
-from voxhub.datatypes.labelmap.cseg_streams import Mapping, parse_cseg, ranks
+from voxhub.datatypes.labelmap.cseg_streams import (
+    CsegStreams,
+    Mapping,
+    parse_cseg,
+    positive_values,
+    windows,
+)
 from voxhub.datatypes.labelmap.native_block import INDEX_BITS, SUB
+from voxhub.datatypes.labelmap.sub_block_labels import sub_block_labels
 from voxhub.errors import CodecError
 
 _SUB_VOXELS = SUB**3
+_HEADER = 16  # gx, gy, gz, number of labels: uint32 each
 
 
 def _err(message: str) -> CodecError:
@@ -134,116 +146,108 @@ def cseg_to_native(
     """The native serialization of every stored ``cseg`` uint64 block in ``values``
     (blocks of ``block_shape``, ``(z, y, x)``, sides multiples of 8), with every label
     replaced by ``mapping(label)`` when given."""
+    return [bytes(view) for view in native_blocks(values, block_shape, mapping).views()]
+
+
+@dataclass
+class NativeBlocks:
+    """Native serializations of many blocks, back to back in one buffer."""
+
+    data: np.ndarray  # uint8
+    ends: list[int]  # where each block's bytes end in ``data``
+
+    def views(self) -> list[memoryview]:
+        """Each block's bytes, as views of :attr:`data` (no copies)."""
+        whole = memoryview(self.data.data)
+        starts = [0, *self.ends[:-1]]
+        return [whole[a:b] for a, b in zip(starts, self.ends, strict=True)]
+
+
+def native_blocks(
+    values: Sequence[bytes | memoryview],
+    block_shape: tuple[int, int, int],
+    mapping: Mapping | None = None,
+) -> NativeBlocks:
+    """:func:`cseg_to_native`, all blocks in one buffer."""
     if not values:
-        return []
-    parsed = parse_cseg(values, block_shape)
+        return NativeBlocks(np.zeros(0, np.uint8), [])
+    return parsed_to_native(parse_cseg(values, block_shape), mapping)
+
+
+def parsed_to_native(parsed: CsegStreams, mapping: Mapping | None = None) -> NativeBlocks:
+    """:func:`native_blocks` of blocks already parsed (at least one)."""
     gz, gy, gx = parsed.grid
-    nsub, nb = gz * gy * gx, len(values)
+    nsub, nb = gz * gy * gx, parsed.base.size
     count = parsed.count
     if count.max() > _SUB_VOXELS:  # unused entries: a native sub-block lists at most 512
         raise _err(f"a sub-block indexes {int(count.max())} table entries for its 512 voxels")
 
-    # -- table entries, mapped ---------------------------------------------------------------
-    sub_of, at, labels = parsed.entries()
-    total, first_entry = sub_of.size, parsed.first_entry
-    distinct, which_label = ranks(labels)
-    if mapping is not None:
-        distinct, body_of = ranks(np.asarray(mapping(distinct), np.uint64))
-        which_label = body_of[which_label]
-    # labels as ranks among the distinct ones: sort keys (sub-block or block, label) fit
-    # one int64, and encoder tables come sorted (a stable sort of sorted keys is a pass)
-    n_distinct = np.int64(distinct.size)
+    # -- label lists of blocks and sub-blocks (table by table) -----------------------------
+    lists = sub_block_labels(parsed, mapping)
+    block_labels, n_labels, ns, moved = lists.block_labels, lists.n_labels, lists.ns, lists.moved
 
-    # -- each sub-block's distinct labels, ascending, and each entry's rank among them -----
-    key = sub_of * n_distinct + which_label
-    order = np.arange(total) if (key[1:] > key[:-1]).all() else np.argsort(key, kind="stable")
-    s_sub, s_lab = sub_of[order], which_label[order]
-    new = np.ones(total, bool)
-    new[1:] = (s_sub[1:] != s_sub[:-1]) | (s_lab[1:] != s_lab[:-1])
-    rank = np.cumsum(new) - 1
-    sub_rank0 = rank[first_entry]  # the rank of each sub-block's first entry
-    local = np.empty(total, np.int64)
-    local[order] = rank - sub_rank0[s_sub]
-    ns = np.bincount(s_sub[new], minlength=nb * nsub)
-    # a sub-block keeps its packed indices when every entry keeps its position
-    moved = np.zeros(nb * nsub, bool)
-    moved[sub_of[local != at]] = True
-
-    # -- the block-wide label lists and each sub-block's indices into them ------------------
-    block_labels, n_labels, in_block = _block_ranks(sub_of // nsub, which_label, nb, distinct)
-    sb_indices = in_block[order][new]  # per sub-block, its labels ascending, sub-blocks in order
-
-    # -- packed voxel indices ----------------------------------------------------------------
+    # -- where everything goes: per block header, labels, counts, indices, packed ---------
     width_out = INDEX_BITS[ns]
     nbytes_out = width_out * (_SUB_VOXELS // 8)
-    out_at = np.cumsum(nbytes_out) - nbytes_out
-    # every sub-block's packed bytes are a multiple of 64: placed as uint64 words
-    packed = np.empty(int(nbytes_out.sum()), np.uint8)
-    packed_words = packed.view(np.uint64)
-    out_word = out_at // 8
-    for w_in, (subs, chunk_in) in parsed.chunks.items():
-        w_of = width_out[subs]
-        for w_out in np.unique(w_of[w_of > 0]).tolist():
-            for same in (True, False):
-                (rows,) = np.nonzero((w_of == w_out) & (moved[subs] != same))
-                if not rows.size:
-                    continue
-                which = subs[rows]
-                chunk = chunk_in if rows.size == subs.size else chunk_in[rows]
-                if same and w_in == w_out:
-                    out = chunk if w_in == 8 else _reverse_fields(chunk, w_in)
-                elif same and w_in in (4, 8):
-                    out = _narrow(chunk, w_in, w_out)
-                else:
-                    idx = _unpack(chunk, w_in)
-                    if not same:
-                        idx = local[first_entry[which][:, None] + idx]
-                    out = _pack_msb(idx, w_out)
-                dest = out_word[which][:, None] + np.arange(w_out * (_SUB_VOXELS // 64))
-                packed_words[dest] = np.ascontiguousarray(out).view(np.uint64)
+    packed_at = np.cumsum(nbytes_out) - nbytes_out  # within all blocks' packed bytes
+    n_indices = ns.reshape(nb, nsub).sum(axis=1)
+    n_packed = nbytes_out.reshape(nb, nsub).sum(axis=1)
+    many = n_labels > 1  # one label: the header and the label are the whole block
+    sizes = _HEADER + 8 * n_labels + many * (2 * nsub + 4 * n_indices + n_packed)
+    ends = np.cumsum(sizes)
+    labels_at = ends - sizes + _HEADER
+    counts_at = labels_at + 8 * n_labels
+    indices_at = counts_at + 2 * nsub
+    packed_start = indices_at + 4 * n_indices
+    out = np.empty(int(ends[-1]), np.uint8)
 
-    # -- one byte string per block -------------------------------------------------------------
     head = np.zeros((nb, 4), "<u4")
     head[:, :3] = (gx, gy, gz)
     head[:, 3] = n_labels
-    label_at = np.concatenate(([0], np.cumsum(n_labels)))
-    ns_by_block = ns.reshape(nb, nsub)
-    index_at = np.concatenate(([0], np.cumsum(ns_by_block.sum(axis=1))))
-    packed_at = np.concatenate(([0], np.cumsum(nbytes_out.reshape(nb, nsub).sum(axis=1))))
-    lab_bytes = block_labels.astype("<u8")
-    idx_bytes = sb_indices.astype("<u4")
-    counts_bytes = ns_by_block.astype("<u2")
-    result: list[bytes] = []
-    for b in range(nb):
-        parts = [head[b].tobytes(), lab_bytes[label_at[b] : label_at[b + 1]].tobytes()]
-        if n_labels[b] > 1:
-            parts.append(counts_bytes[b].tobytes())
-            parts.append(idx_bytes[index_at[b] : index_at[b + 1]].tobytes())
-            parts.append(packed[packed_at[b] : packed_at[b + 1]].tobytes())
-        result.append(b"".join(parts))
-    return result
+    windows(out, _HEADER)[labels_at - _HEADER] = head.view(np.uint8)
+    label_pos = np.repeat(labels_at, n_labels) + 8 * _ranks_in_runs(n_labels)
+    windows(out, 8)[label_pos] = block_labels.astype("<u8").view(np.uint8).reshape(-1, 8)
+    counts = ns.reshape(nb, nsub)[many].astype("<u2")
+    windows(out, 2 * nsub)[counts_at[many]] = counts.view(np.uint8)
+    index_bytes = lists.indices.astype("<u4").view(np.uint8)
+    index_from = 4 * (np.cumsum(n_indices) - n_indices)
+    for b in np.flatnonzero(many).tolist():  # one contiguous copy per block
+        a, n = int(indices_at[b]), 4 * int(n_indices[b])
+        out[a : a + n] = index_bytes[index_from[b] : index_from[b] + n]
+
+    # -- packed voxel indices, group by group of (width in, width out) -----------------------
+    # each sub-block's packed bytes go to its block's packed part, at its offset there
+    dest = np.repeat(packed_start - packed_at[::nsub], nsub) + packed_at
+    for w_in, (subs, chunk_in) in parsed.chunks.items():
+        w_of = width_out[subs]
+        if moved is not None:  # unpacked before the conversions below reverse chunk_in
+            (fixed,) = np.nonzero(moved[subs] & (w_of > 0))
+            remapped = subs[fixed]
+            idx = lists.remapped(remapped, _unpack(chunk_in[fixed], w_in))
+        for w_out in positive_values(w_of).tolist():
+            rows = None if (w_of == w_out).all() else np.flatnonzero(w_of == w_out)
+            which = subs if rows is None else subs[rows]
+            chunk = chunk_in if rows is None else chunk_in[rows]
+            # (sub-blocks whose entries moved get these bytes too, then their own below:
+            # fewer copies than setting them apart first)
+            if w_in == w_out:
+                converted = chunk if w_in == 8 else _reverse_fields(chunk, w_in)
+            elif w_in in (4, 8):
+                converted = _narrow(chunk, w_in, w_out)
+            else:
+                converted = _pack_msb(_unpack(chunk, w_in), w_out)
+            windows(out, w_out * (_SUB_VOXELS // 8))[dest[which]] = converted
+        if moved is not None:
+            for w_out in positive_values(width_out[remapped]).tolist():
+                group = width_out[remapped] == w_out
+                converted = _pack_msb(idx[group], w_out)
+                windows(out, w_out * (_SUB_VOXELS // 8))[dest[remapped[group]]] = converted
+    return NativeBlocks(out, ends.tolist())
 
 
-def _block_ranks(
-    block: np.ndarray, label: np.ndarray, nb: int, distinct: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block its distinct labels ascending (all blocks' lists concatenated) and how
-    many, and per entry (``block[i]``, ``label[i]`` a rank in ``distinct``) its label's
-    rank in its block's list. A presence table of blocks × labels when that is small
-    (typical: a few hundred blocks sharing a few thousand labels), else a sort."""
-    nd = distinct.size
-    if nb * nd <= max(1 << 20, 8 * block.size):
-        present = np.zeros((nb, nd), bool)
-        present[block, label] = True
-        ranks = np.cumsum(present, axis=1, dtype=np.int64)
-        _, cols = np.nonzero(present)
-        return distinct[cols], ranks[:, -1], ranks[block, label] - 1
-    order = np.argsort(block * np.int64(nd) + label, kind="stable")
-    b_blk, b_lab = block[order], label[order]
-    new = np.ones(block.size, bool)
-    new[1:] = (b_blk[1:] != b_blk[:-1]) | (b_lab[1:] != b_lab[:-1])
-    rank = np.cumsum(new) - 1
-    first = rank[np.searchsorted(b_blk, np.arange(nb))]
-    in_block = np.empty(block.size, np.int64)
-    in_block[order] = rank - first[b_blk]
-    return distinct[b_lab[new]], np.bincount(b_blk[new], minlength=nb), in_block
+def _ranks_in_runs(lengths: np.ndarray) -> np.ndarray:
+    """``0, 1, ..., n - 1`` for each ``n`` of ``lengths``, concatenated."""
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    within: np.ndarray = np.arange(total) - np.repeat(starts, lengths)
+    return within

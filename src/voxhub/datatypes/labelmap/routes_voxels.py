@@ -29,7 +29,7 @@ from voxhub.datatypes.imageblk.routes import SMALL_READ_BYTES
 from voxhub.datatypes.labelmap.chunk_read import stored_google
 from voxhub.datatypes.labelmap.mapping import bodies_array, bodies_of, has_mapping
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
-from voxhub.datatypes.labelmap.native_transcode import cseg_to_native, is_cseg_labels
+from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels, native_blocks
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
     config_of,
@@ -327,7 +327,7 @@ def _native_from_cseg(
     stored block is malformed (the decoding path then reports it)."""
     mapping = None if supervoxels or not has_mapping(view) else partial(bodies_array, view)
     try:
-        natives = cseg_to_native(values, layout.block_shape, mapping)
+        natives = native_blocks(values, layout.block_shape, mapping).views()
     except CodecError:
         return None
     # one thread converts (its many short numpy calls would convoy on the GIL with a

@@ -12,21 +12,22 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 
-_compress: Callable[[bytes], bytes]
+_compress: Callable[[bytes | memoryview], bytes]
 try:
     from isal import igzip
 except ImportError:  # the core numpy API does not need it
 
-    def _compress(data: bytes) -> bytes:
+    def _compress(data: bytes | memoryview) -> bytes:
         return gzip.compress(data, compresslevel=1, mtime=0)
 
 else:
 
-    def _compress(data: bytes) -> bytes:
+    def _compress(data: bytes | memoryview) -> bytes:
         out: bytes = igzip.compress(data, compresslevel=1, mtime=0)
         return out
 
 
 def gzip_fast(data: bytes | memoryview) -> bytes:
-    """``data`` as one gzip member, compressed for speed (deflate level 1)."""
-    return _compress(bytes(data) if isinstance(data, memoryview) else data)
+    """``data`` (any bytes-like object, read in place) as one gzip member, compressed
+    for speed (deflate level 1)."""
+    return _compress(data)

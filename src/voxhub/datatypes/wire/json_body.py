@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.budget import max_json_bytes
+from voxhub.datatypes.wire.gc_pause import gc_paused
 from voxhub.datatypes.wire.json_input import parse_json
 
 T = TypeVar("T")
@@ -46,4 +47,9 @@ async def read_json(
 
     if len(raw) <= INLINE_JSON_BYTES:
         return run()
-    return await run_in_threadpool(run)
+
+    def run_paused() -> T:
+        with gc_paused():  # see gc_pause: collections would rescan the growing value
+            return run()
+
+    return await run_in_threadpool(run_paused)

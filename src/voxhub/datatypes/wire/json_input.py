@@ -16,6 +16,8 @@ import json
 import re
 from typing import Any
 
+import numpy as np
+
 from voxhub.errors import InvalidRequest
 
 #: no voxhub or DVID body nests deeper than a few levels
@@ -38,6 +40,14 @@ def nesting_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
     >>> nesting_depth(b"[" * 100 + b"]" * 100, limit=5)
     6
     """
+    quick = depth_without_escapes(raw)
+    if quick is not None and quick <= limit:
+        return quick
+    return exact_depth(raw, limit)
+
+
+def exact_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
+    """:func:`nesting_depth` by regular expressions alone (any text)."""
     # strings first, on the raw text: an escape must see the character it escapes
     skeleton = _STRING.sub(b"", raw).translate(None, _DROP)
     depth = 0
@@ -48,6 +58,33 @@ def nesting_depth(raw: bytes, limit: int = MAX_NESTING) -> int:
         skeleton = shorter
         depth += 1
     return depth
+
+
+#: per byte: +1 opening bracket, -1 closing bracket, 2 quote, else 0
+_STEP = np.zeros(256, np.int8)
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
+_STEP[ord('"')] = 2
+
+
+def depth_without_escapes(raw: bytes) -> int | None:
+    """The deepest bracket nesting outside strings, for a text without backslashes
+    (``None`` for one with them); at C speed on megabytes of annotations, where the
+    string-removing regular expression takes as long as the parse.
+
+    Without escapes, a bracket lies in a string exactly when an odd number of quotes
+    precede it. For well-formed JSON this is :func:`nesting_depth`; for malformed text
+    it may count differently, so a caller trusts it only when it is within the limit
+    (the exact method then is too) and otherwise asks the exact method.
+    """
+    if b"\\" in raw:
+        return None
+    codes = _STEP[np.frombuffer(raw, np.uint8)]
+    marks = codes[np.flatnonzero(codes)]
+    quote = marks == 2
+    outside = (np.cumsum(quote) & 1) == 0
+    steps = np.where(outside & ~quote, marks, 0)
+    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
 
 
 def _refuse_constant(name: str) -> Any:
