@@ -9,9 +9,13 @@ ANNOTATION_DIFFERENCES = DvidDifferences(
         "Label views are never stale: element writes, moves and deletes, and every labelmap "
         "mutation (voxel writes, merge, cleave, split, renumber) update the per-supervoxel "
         "index in the same transaction, so label/{label} is exact the moment a request "
-        "returns (DVID updates it asynchronously; clients poll). POST reload is accepted "
-        "and does nothing (DVID rebuilds its denormalizations in the background); POST sync "
-        "on an instance that already has elements files them in that request.",
+        "returns (DVID updates it asynchronously; clients poll). POST reload rebuilds only "
+        "the tag index, synchronously (DVID rebuilds its denormalizations in the "
+        "background); POST sync on an instance that already has elements files them in "
+        "that request, and is exact even when a mutation of the labelmap is in flight: "
+        "the mutation reads its followers inside its own transaction (a voxel write that "
+        "found none before reruns with its change), so it either tells the new follower "
+        "or lands before the sync's set-up reads the labels.",
         "A relationship must point at an element that is stored or in the same batch: "
         "otherwise POST elements is a 400 naming the element and nothing of the batch is "
         "stored (DVID stores dangling relationships silently). A malformed element, a "

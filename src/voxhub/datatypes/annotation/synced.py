@@ -32,6 +32,7 @@ from voxhub.datatypes.annotation.keys import (
     class_range,
     filing_tkey,
     refs_tkey,
+    sv_of,
 )
 from voxhub.datatypes.annotation.stored import all_blocks, blocks_of, read_blocks
 from voxhub.datatypes.sync import (
@@ -129,6 +130,17 @@ class SyncedElements:
         _, kinds = self._entries(body)
         counts = np.bincount(kinds, minlength=len(KINDS))
         return {KINDS[k]: int(n) for k, n in enumerate(counts.tolist()) if n}
+
+    def bodies(self) -> list[int]:
+        """Every body holding elements (from the supervoxels with an index), ascending:
+        what a full recount walks, rather than every body of the labelmap."""
+        if self.labels is None:
+            return []
+        svs = [sv_of(t) for t, _ in self.reader.scan(*class_range(INDEX), keys_only=True)]
+        if not svs:
+            return []
+        found = self.labels.bodies_of(np.asarray(svs, np.uint64))
+        return sorted({int(b) for b in found.tolist() if b})
 
     def positions_of_body(self, body: int, kind: str) -> np.ndarray:
         keys, kinds = self._entries(body)
