@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def test_the_profile_follows_the_environment() -> None:
@@ -24,3 +25,18 @@ def test_the_ci_profile_is_reproducible_and_ignores_slowness() -> None:
     assert ci.derandomize
     assert HealthCheck.too_slow in ci.suppress_health_check
     assert settings.get_profile("thorough").max_examples >= 1000
+
+
+@settings(max_examples=500)
+@given(st.just(0))
+def test_a_property_with_its_own_large_count(zero: int) -> None:
+    assert zero == 0
+
+
+def test_ci_caps_a_tests_own_count_and_other_profiles_keep_it() -> None:
+    ran = test_a_property_with_its_own_large_count._hypothesis_internal_use_settings  # type: ignore[attr-defined]
+    if settings.get_current_profile_name() == "ci":
+        assert ran.max_examples == settings.get_profile("ci").max_examples <= 50
+        assert ran.derandomize  # the rest of the test's settings and the profile stay
+    else:
+        assert ran.max_examples == 500

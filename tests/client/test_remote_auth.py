@@ -18,6 +18,8 @@ from voxhub.service import Service
 from voxhub.service.auth import AuthStore, Role
 from voxhub.testing.server import ServerProcess, start_server
 
+STORED = 3  #: the voxel value of lab's em[8:16, 0:8, 0:8], written before serving
+
 
 @dataclass
 class Served:
@@ -31,7 +33,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     store = str(tmp_path_factory.mktemp("auth-served") / "store")
     with voxhub.open(store) as hub:
         node = hub.create_repo("lab").master
-        node.create_volume("em", "uint8", block_shape=(8, 8, 8))
+        # a block of its own for the reads that must not depend on another test's write
+        # (xdist may run this module's tests on both workers, each with its own server)
+        node.create_volume("em", "uint8", block_shape=(8, 8, 8))[8:16, 0:8, 0:8] = STORED
         root = node.uuid
         hub.create_repo("pub").master.create_volume("em", "uint8", block_shape=(8, 8, 8))
     service = Service.open(store)
@@ -84,7 +88,7 @@ def test_the_environment_variable_carries_the_token(
 ) -> None:
     monkeypatch.setenv("VOXHUB_TOKEN", served.tokens["reader"])
     with voxhub.open(served.server.url, mode="r") as hub:
-        assert int(hub.node(served.root).volume("em")[0, 0, 0]) == 9
+        assert int(hub.node(served.root).volume("em")[8, 0, 0]) == STORED
     listed = CliRunner().invoke(cli, ["repo", "list", "--store", served.server.url])
     assert listed.exit_code == 0, listed.output
     assert "lab" in listed.output

@@ -109,14 +109,17 @@ def test_label_request_stopped_at_every_step_is_whole_or_absent(
     if backend.name == "s3" and not kill and case in ("cleave", "split"):
         pytest.skip("S3 trials are slow: cleave and split run the kill trials there only")
     request, prepare = CASES[case]
+    template = backend.faulty()
+    root = _setup(template)
+    if prepare is not None:
+        prepare(EmbeddedHub(template), root)
+    # every key (metadata, data, write sets, counters): each trial starts from a copy
+    prepared = [(k, v) for k, v in template.inner.scan(b"", None) if v is not None]
+    destroy(template)
 
     def fresh() -> tuple[FaultyStore, EmbeddedHub, str]:
-        store = backend.faulty()
-        root = _setup(store)
-        hub = EmbeddedHub(store)
-        if prepare is not None:
-            prepare(hub, root)
-        return store, hub, root
+        store = backend.copy(prepared)
+        return store, EmbeddedHub(store), root
 
     store, hub, root = fresh()
     before = _state(hub, root)

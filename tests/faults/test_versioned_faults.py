@@ -49,6 +49,8 @@ def faulty_machine(backend: Backend) -> type:
                 self.catalogs = [Catalog(self.store), Catalog(self.store)]
                 if self.store.inner is not store.inner:
                     store.inner.close()
+            else:  # locks the failed write could not release block only until their lease ends
+                backend.lapse(store)
             got = self.cat(c).view(uuid, "a").get_many(TKEYS)
             if got == values and before != values:
                 assert not (raised and not kill), "a failed write was applied"

@@ -10,8 +10,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from voxhub.server.metrics import ServerMetrics, worker_files
 from voxhub.testing.server import start_server
 
 from .prometheus_text import samples, value
@@ -29,7 +31,10 @@ def get(url: str) -> str:
 def heartbeats_per_worker(directory: Path) -> dict[str, float]:
     """Heartbeats each worker counted, read from its own file (named by its pid)."""
     counts = {}
-    for path in directory.glob("counter_*.db"):
+    # a worker's file is created empty and sized a moment later: only readable ones count
+    for path in map(Path, worker_files(str(directory))):
+        if not path.name.startswith("counter_"):
+            continue
         merged = MultiProcessCollector.merge([str(path)])
         counts[path.name] = sum(
             s.value for m in merged for s in m.samples
@@ -80,3 +85,20 @@ def test_serve_metrics_off_has_no_route(tmp_path: Path) -> None:
         refused.value.close()
     finally:
         server.stop()
+
+
+def test_a_scrape_skips_a_worker_file_not_sized_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker creates its file empty and sizes it a moment later: a scrape in between
+    # must count the other workers, not fail to parse the empty file (a 500)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    written = MmapedDict(str(tmp_path / "counter_1.db"))
+    labels = list(HEARTBEAT)
+    key = mmap_key(REQUESTS, REQUESTS, labels, [HEARTBEAT[k] for k in labels], "requests")
+    written.write_value(key, 7.0, 0.0)
+    written.close()
+    (tmp_path / "counter_2.db").touch()
+    assert worker_files(str(tmp_path)) == [str(tmp_path / "counter_1.db")]
+    exposed = samples(ServerMetrics().exposition().decode())
+    assert value(exposed, REQUESTS, **HEARTBEAT) == 7

@@ -124,8 +124,8 @@ def test_cutout_errors(env: Env, url: str, status: int, words: str) -> None:
 
 
 def test_cutout_over_limit_is_413(env: Env) -> None:
-    data = np.ones((4, 512, 1024), np.uint8)
-    env.node.volume("gray").write((0, 0, 0), data)
+    # one voxel at the far corner makes the 2 MiB box lie inside the volume's extents
+    env.node.volume("gray").write((3, 511, 1023), np.ones((1, 1, 1), np.uint8))
     r = env.client.get("/ca/demo/gray/raw/0/0,1024/0,512/0,4/")
     assert r.status_code == 413
     assert str(LIMIT) in r.json()["error"]

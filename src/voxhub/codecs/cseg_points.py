@@ -30,7 +30,7 @@ from voxhub.geometry import Vec3
 def _checked(words: np.ndarray, at: np.ndarray) -> np.ndarray:
     if at.size and (at.min() < 0 or at.max() >= len(words)):
         raise CodecError("cseg codec: an offset points outside the stream")
-    found: np.ndarray = words[at]
+    found: np.ndarray = words[at].astype(np.int64)
     return found
 
 
@@ -41,7 +41,7 @@ def cseg_points(value: bytes | memoryview, block_shape: Vec3, local: np.ndarray)
     bare = bare_stream(value, gz * gy * gx)
     if len(bare) % 4:
         raise CodecError("cseg codec: stream length is not a whole number of words")
-    words = np.frombuffer(bare, "<u4").astype(np.int64)
+    words = np.frombuffer(bare, "<u4")  # gathered values are widened, not the stream
     pts = np.asarray(local, np.int64).reshape(-1, 3)
     base = int(_checked(words, np.zeros(1, np.int64))[0])
     sub = ((pts[:, 0] // SUB) * gy + pts[:, 1] // SUB) * gx + pts[:, 2] // SUB

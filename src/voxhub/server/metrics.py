@@ -33,8 +33,10 @@ mode under another process manager.
 
 from __future__ import annotations
 
+import glob
 import os
 import threading
+from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -44,7 +46,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from voxhub import cache_stats
 from voxhub.server.observe import RequestRecord
@@ -178,5 +182,30 @@ class ServerMetrics:
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        merged.register(_WorkerFiles(self.multiprocess_dir))
         return generate_latest(merged)
+
+
+def worker_files(directory: str) -> list[str]:
+    """The workers' sample files in ``directory`` that can be read.
+
+    A worker creates its file empty and then sizes it (prometheus_client's ``MmapedDict``);
+    a scrape that globs the file in between would fail to parse it (and answer 500). An
+    empty file holds no samples yet, and a file never shrinks, so leaving it out is exact.
+    """
+    return sorted(
+        path for path in glob.glob(os.path.join(directory, "*.db")) if os.path.getsize(path) > 0
+    )
+
+
+class _WorkerFiles(Collector):
+    """prometheus_client's ``MultiProcessCollector`` over :func:`worker_files` only."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterable[Metric]:
+        merged: Iterable[Metric] = MultiProcessCollector.merge(  # type: ignore[no-untyped-call]
+            worker_files(self.directory), accumulate=True
+        )
+        return merged

@@ -9,7 +9,6 @@ died before their commit point as aborted, and take over and remove their locks.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -62,7 +61,7 @@ def apply_writes(store: S3Store, intent: Intent) -> bool:
 
 
 def lease(store: S3Store) -> Lock:
-    return Lock(uuid.uuid4().hex, time.time() + store.txn_lease_s)
+    return Lock(uuid.uuid4().hex, store.clock() + store.txn_lease_s)
 
 
 def _take_over(store: S3Store, names: Sequence[str], holder: str, mine: Lock) -> list[str]:
@@ -82,7 +81,7 @@ def _take_over(store: S3Store, names: Sequence[str], holder: str, mine: Lock) ->
 
 def release(store: S3Store, names: Sequence[str], mine: Lock) -> None:
     """Delete our locks, while our lease surely still runs; else leave them to expire."""
-    if names and time.time() < mine.expires - store.txn_lease_s / 4:
+    if names and store.clock() < mine.expires - store.txn_lease_s / 4:
         store.delete_objects(names)
 
 
@@ -107,7 +106,7 @@ def _abort_or_finish(store: S3Store, txn_id: str) -> bool:
 
     Returns whether it had committed (and is now finished).
     """
-    if store.put_object(intent_name(txn_id), aborted_intent(), etag=None) is not None:
+    if store.put_object(intent_name(txn_id), aborted_intent(store.clock()), etag=None) is not None:
         return False  # we wrote "aborted": its own commit will now fail
     intent = read_intent(store, txn_id)
     if intent is not None and intent.committed:
@@ -133,14 +132,14 @@ def settle_locks(store: S3Store, keys: Sequence[bytes]) -> tuple[set[str], bool]
         if body is not None:
             lock = decode_lock(body) or Lock("", 0.0)
             holders.setdefault(lock.txn, []).append(name)
-            expired[lock.txn] = expired.get(lock.txn, True) and lock.expired()
+            expired[lock.txn] = expired.get(lock.txn, True) and lock.expired(store.clock())
     committed: set[str] = set()
     cleared = False
     for txn_id, locks in holders.items():
         intent = read_intent(store, txn_id) if txn_id else None
         if intent is not None and intent.committed:
             committed.add(txn_id)
-            if time.time() >= intent.expires:
+            if store.clock() >= intent.expires:
                 finish_for_dead_writer(store, txn_id, intent)
             else:
                 apply_writes(store, intent)
@@ -167,12 +166,12 @@ def lock_one(store: S3Store, key: bytes, mine: Lock) -> bool:
         held = decode_lock(body) or Lock("", 0.0)
         intent = read_intent(store, held.txn) if held.txn else None
         if intent is not None and intent.committed:
-            if time.time() < intent.expires:
+            if store.clock() < intent.expires:
                 apply_writes(store, intent)  # help; the live writer releases the lock
                 return False
             finish_for_dead_writer(store, held.txn, intent)
             continue
-        if intent is None and not held.expired():
+        if intent is None and not held.expired(store.clock()):
             return False
         if intent is None and held.txn and _abort_or_finish(store, held.txn):
             continue
@@ -189,9 +188,9 @@ def recover(store: S3Store) -> None:
         if intent is None:
             continue
         if intent.committed:
-            if time.time() >= intent.expires:
+            if store.clock() >= intent.expires:
                 finish_for_dead_writer(store, txn_id, intent)
             else:
                 apply_writes(store, intent)  # its writer, alive elsewhere, cleans up
-        elif time.time() - intent.at > 2 * max(store.txn_lease_s, DEFAULT_LEASE_S):
+        elif store.clock() - intent.at > 2 * max(store.txn_lease_s, DEFAULT_LEASE_S):
             store.delete_objects([name])

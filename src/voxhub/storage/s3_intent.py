@@ -18,7 +18,6 @@ values concatenated in header order (they are block data: no base64 or hex infla
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 
 from voxhub.errors import StorageError
@@ -88,9 +87,9 @@ def decode_intent(body: bytes) -> Intent:
         raise StorageError(f"damaged S3 transaction intent record: {e}") from e
 
 
-def aborted_intent() -> bytes:
-    """The body that marks a transaction as aborted by someone else."""
-    return encode_intent(Intent("aborted", time.time()))
+def aborted_intent(at: float) -> bytes:
+    """The body that marks a transaction as aborted by someone else (at time ``at``)."""
+    return encode_intent(Intent("aborted", at))
 
 
 @dataclass(frozen=True)
@@ -100,8 +99,8 @@ class Lock:
     txn: str
     expires: float
 
-    def expired(self, now: float | None = None) -> bool:
-        return (time.time() if now is None else now) >= self.expires
+    def expired(self, now: float) -> bool:
+        return now >= self.expires
 
 
 def encode_lock(lock: Lock) -> bytes:

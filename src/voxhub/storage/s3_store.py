@@ -34,6 +34,7 @@ from __future__ import annotations
 import bisect
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -103,6 +104,10 @@ class S3Store(KVStore):
         self.fault_hook: Callable[[str], None] | None = None
         #: lease of a transaction's key locks, in seconds (see s3_txn).
         self.txn_lease_s = DEFAULT_LEASE_S
+        #: the wall clock leases are set and judged by (processes sharing a store must
+        #: roughly agree); tests move it on to play a process that opens the store after a
+        #: dead writer's lease ran out, instead of waiting for it.
+        self.clock: Callable[[], float] = time.time
         with translated_errors(self.describe()):
             self.objects = _ObS3(
                 bucket,

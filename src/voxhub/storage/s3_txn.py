@@ -60,7 +60,7 @@ check and then delete (S3 has no conditional delete); a helper stalled for longe
 whole later transaction between reading an intent and applying it could re-apply a write
 whose key meanwhile went back to the very same bytes (ETags are content hashes); phantoms
 (keys appearing in a range ``fn`` scanned) are not detected. Clocks of the processes
-sharing a store must roughly agree (leases are wall-clock times).
+sharing a store must roughly agree (leases are wall-clock times, read from ``store.clock``).
 """
 
 from __future__ import annotations
@@ -163,9 +163,9 @@ def _commit(store: S3Store, txn: S3Txn) -> None:
         if any(now[k] != etag for k, etag in txn.read_etags.items()):
             raise _RetryCommit
         writes = [Write(k, now[k], v) for k, v in txn.writes.items()]
-        if time.time() >= mine.expires:  # others may already treat our locks as dead
+        if store.clock() >= mine.expires:  # others may already treat our locks as dead
             raise _RetryCommit(busy=True)
-        intent = Intent("committed", time.time(), writes, keys, mine.expires)
+        intent = Intent("committed", store.clock(), writes, keys, mine.expires)
         record = encode_intent(intent)
         if store.put_object(intent_name(txn_id), record, etag=None) is None:
             raise _RetryCommit(busy=True)  # aborted by someone who found our lease over

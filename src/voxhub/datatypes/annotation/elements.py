@@ -11,7 +11,7 @@ relationships as a flat table (``rel_start`` offsets per element, ``rel_kind`` c
 Each position also has a *key*: one int64 packing ``z, y, x`` (20 bits each, biased), so
 that "which of these positions are stored" is one ``np.isin``. Positions are therefore
 limited to ``[-2**19, 2**19)`` along each axis (4 mm at 8 nm voxels), and keys stay below
-``2**60`` (see :func:`voxhub.datatypes.annotation.edits.pairs_view`).
+``2**60`` (see :func:`voxhub.datatypes.annotation.derived.pairs_view`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def format_pos(zyx: Any) -> str:
     return f"[{x}, {y}, {z}]"
 
 
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Concatenated ``arange(s, s + c)`` for each start and count (vectorised)."""
     total = int(counts.sum())
     if total == 0:
@@ -203,6 +203,19 @@ class Elements:
             return Elements.deferred(pos, kind, lambda: _take_rest(self.rest(), idx))
         return Elements(pos, kind, *_take_rest(self._rest, idx))
 
+    def slice(self, a: int, b: int) -> Elements:
+        """Elements ``a`` to ``b`` (views, relationships included)."""
+        start, rel_kind, rel_to, extra = self.rest()
+        ra, rb = int(start[a]), int(start[b])
+        return Elements(
+            self.pos[a:b],
+            self.kind[a:b],
+            start[a : b + 1] - ra,
+            rel_kind[ra:rb],
+            rel_to[ra:rb],
+            extra[a:b],
+        )
+
     def with_rels(
         self, rel_start: np.ndarray, rel_kind: np.ndarray, rel_to: np.ndarray
     ) -> Elements:
@@ -241,7 +254,7 @@ class Elements:
 def _take_rest(rest: Rest, idx: np.ndarray) -> Rest:
     rel_start, rel_kind, rel_to, extra = rest
     counts = np.diff(rel_start).take(idx)
-    rels = _ranges(rel_start[:-1].take(idx), counts)
+    rels = ranges(rel_start[:-1].take(idx), counts)
     start = np.zeros(len(idx) + 1, np.int64)
     np.cumsum(counts, out=start[1:])
     return start, rel_kind.take(rels), rel_to.take(rels, axis=0).reshape(-1, 3), extra.take(idx)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from voxhub.datatypes.annotation.codec import decode_pairs
-from voxhub.datatypes.annotation.edits import pairs_view, write_pairs
+from voxhub.datatypes.annotation.derived import pairs_view, write_pairs
 from voxhub.datatypes.annotation.elements import Elements, key_positions
 from voxhub.datatypes.annotation.keys import (
     BLOCK,

@@ -17,13 +17,13 @@ import numpy as np
 from voxhub.datatypes.access import StoreAccess
 from voxhub.datatypes.annotation.codec import decode_pairs
 from voxhub.datatypes.annotation.config import block_shape
-from voxhub.datatypes.annotation.edits import (
+from voxhub.datatypes.annotation.derived import (
     apply_index_changes,
-    group_rows,
     pair_parts,
     pairs_view,
     write_pairs,
 )
+from voxhub.datatypes.annotation.edits import group_rows
 from voxhub.datatypes.annotation.elements import KIND_CODE, key_positions
 from voxhub.datatypes.annotation.keys import (
     FILING,

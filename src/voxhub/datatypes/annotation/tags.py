@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from voxhub.datatypes.annotation.elements import Elements
+from voxhub.datatypes.annotation.elements import Elements, key_positions
 from voxhub.datatypes.annotation.keys import (
     BLOCK,
     TAGS,
@@ -27,7 +27,7 @@ from voxhub.datatypes.annotation.keys import (
     tag_tkey,
     taggable,
 )
-from voxhub.datatypes.annotation.stored import all_blocks, elements_at, read_blocks
+from voxhub.datatypes.annotation.stored import all_blocks, blocks_of, elements_at, read_blocks
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
@@ -45,21 +45,27 @@ def tagged(batch: Elements) -> dict[str, np.ndarray]:
     return {tag: np.asarray(found, np.int64) for tag, found in out.items()}
 
 
-def update_tags(
-    txn: VersionedTxn, blocks: Sequence[Vec3], olds: Sequence[Elements], news: Sequence[Elements]
-) -> None:
-    """Bring the tag index of ``blocks`` up to date: ``olds[i]``/``news[i]`` are the
-    elements of ``blocks[i]`` an edit touched, before and after it."""
-    for block, old, new in zip(blocks, olds, news, strict=True):
-        before, after = tagged(old), tagged(new)
-        if not before and not after:
-            continue
-        touched = np.concatenate([old.keys(), new.keys()])
-        for tag in before.keys() | after.keys():
+def update_tags(txn: VersionedTxn, shape: Vec3, olds: Elements, news: Elements) -> None:
+    """Bring the tag index up to date with an edit in which the elements ``olds`` (as
+    stored before) became ``news``: every element at one of their positions is filed
+    under the tags it carries now, and under no other."""
+    before, after = tagged(olds), tagged(news)
+    if not before and not after:
+        return
+    touched = np.concatenate([olds.keys(), news.keys()])
+    none = np.zeros(0, np.int64)
+    for tag in sorted(before.keys() | after.keys()):
+        now = after.get(tag, none)
+        keys = np.concatenate([before.get(tag, none), now])
+        rows = blocks_of(key_positions(keys), shape)
+        now_blocks = blocks_of(key_positions(now), shape)
+        for row in np.unique(rows, axis=0).tolist():
+            block = (row[0], row[1], row[2])
             tkey = tag_tkey(tag, block)
             stored = decode_keys(txn.get(tkey))
             keep = stored[~np.isin(stored, touched)]  # touched elements: as they are now
-            _write(txn, tkey, np.union1d(keep, after.get(tag, np.zeros(0, np.int64))))
+            mine = now[np.all(now_blocks == block, axis=1)]
+            _write(txn, tkey, np.union1d(keep, mine))
 
 
 def tag_elements(reader: VersionedReader, tag: str, shape: Vec3) -> Elements:

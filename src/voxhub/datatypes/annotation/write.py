@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from voxhub.datatypes.annotation.codec import decode_pairs
-from voxhub.datatypes.annotation.edits import Edits, group_rows
+from voxhub.datatypes.annotation.derived import block_keys_of
+from voxhub.datatypes.annotation.edits import Edits
 from voxhub.datatypes.annotation.elements import (
     Elements,
     check_coords,
@@ -21,9 +22,9 @@ from voxhub.datatypes.annotation.elements import (
     key_positions,
     last_per_position,
     pos_keys,
+    ranges,
 )
 from voxhub.datatypes.annotation.keys import refs_tkey
-from voxhub.datatypes.annotation.stored import blocks_of
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Vec3
 
@@ -31,20 +32,87 @@ from voxhub.geometry import Vec3
 def add_elements(edits: Edits, batch: Elements) -> None:
     """Store ``batch`` (an element at a stored position replaces it; of several at one
     position in the batch the last wins). 400 naming the first element with a
-    relationship to a position where no element is stored or sent."""
+    relationship to a position where no element is stored or sent.
+
+    Vectorised over the whole batch: the blocks it meets are read at once and their
+    elements and the batch ordered together by (block, position); only blocks where an
+    element changes are written, and only the changed elements reach the derived data.
+    """
     batch = last_per_position(batch)
     _check_partners(edits, batch)
-    for block, idx in group_rows(blocks_of(batch.pos, edits.shape)):
-        new = batch.take(idx)
-        old = edits.block(block)
-        new_keys = new.keys()
-        kept = old.take(np.flatnonzero(~np.isin(old.keys(), new_keys, assume_unique=True)))
-        edits.put(block, concat([kept, new]).sorted(), new_keys)
+    new_blocks = block_keys_of(batch.pos, edits.shape)
+    distinct = np.unique(new_blocks)
+    blocks: list[Vec3] = [(b[0], b[1], b[2]) for b in key_positions(distinct).tolist()]
+    edits.load(blocks)
+    stored = [edits.block(b) for b in blocks]
+    old = concat(stored)
+    old_rank = np.repeat(np.arange(len(blocks)), [len(e) for e in stored])
+    new_rank = np.searchsorted(distinct, new_blocks)
+    old_order = block_order(old.pos, old_rank, edits.shape)  # ascending: sorted blocks
+    new_order = block_order(batch.pos, new_rank, edits.shape)
+    if len(old):
+        at = np.minimum(np.searchsorted(old_order, new_order), len(old) - 1)
+        hit = old_order[at] == new_order
+    else:
+        at, hit = np.zeros(len(batch), np.int64), np.zeros(len(batch), bool)
+    same = hit.copy()
+    same[hit] = same_elements(batch, np.flatnonzero(hit), old, at[hit])
+    if same.all():
+        return  # every element is stored as sent already
+    kept = np.ones(len(old), bool)
+    kept[at[hit]] = False
+    merged = concat([old.take(np.flatnonzero(kept)), batch])
+    order = np.argsort(np.concatenate([old_order[kept], new_order]), kind="stable")
+    merged = merged.take(order)
+    ranks = np.concatenate([old_rank[kept], new_rank])[order]
+    bounds = np.searchsorted(ranks, np.arange(len(blocks) + 1)).tolist()
+    changed = np.unique(new_rank[~same]).tolist()
+    edits.put_changes(
+        {blocks[r]: merged.slice(bounds[r], bounds[r + 1]) for r in changed},
+        old.take(at[~same & hit]),
+        batch.take(np.flatnonzero(~same)),
+    )
+
+
+def block_order(pos: np.ndarray, rank: np.ndarray, shape: Vec3) -> np.ndarray:
+    """int64 keys ordering positions by ``rank`` (of their block), then by position:
+    ``rank << 36 | offset in the block`` (blocks are at most 4096³ = 2**36 voxels)."""
+    p = pos.astype(np.int64)
+    s = np.asarray(shape, np.int64)
+    local = p - np.floor_divide(p, s) * s
+    offset = (local[:, 0] * s[1] + local[:, 1]) * s[2] + local[:, 2]
+    out: np.ndarray = (rank.astype(np.int64) << 36) | offset
+    return out
+
+
+def same_elements(a: Elements, ia: np.ndarray, b: Elements, ib: np.ndarray) -> np.ndarray:
+    """Whether element ``ia[k]`` of ``a`` equals element ``ib[k]`` of ``b`` (same
+    position assumed), for each ``k``."""
+    counts = np.diff(a.rel_start).take(ia)
+    eq: np.ndarray = (a.kind.take(ia) == b.kind.take(ib)) & (
+        counts == np.diff(b.rel_start).take(ib)
+    )
+    eq &= np.asarray(a.extra.take(ia) == b.extra.take(ib), bool)
+    cand = np.flatnonzero(eq)
+    n = counts[cand]
+    ra = ranges(a.rel_start[:-1].take(ia[cand]), n)
+    rb = ranges(b.rel_start[:-1].take(ib[cand]), n)
+    differ = (a.rel_kind.take(ra) != b.rel_kind.take(rb)) | (
+        a.rel_to.take(ra, axis=0) != b.rel_to.take(rb, axis=0)
+    ).any(axis=1)
+    eq[cand[np.repeat(np.arange(len(cand)), n)[differ]]] = False
+    return eq
 
 
 def _check_partners(edits: Edits, batch: Elements) -> None:
+    """400 if a relationship of ``batch`` (sorted by position) points where no element
+    is stored or sent."""
     targets = batch.rel_to_keys()
-    outside = ~np.isin(targets, batch.keys())
+    keys = batch.keys()
+    if not len(targets):
+        return
+    at = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
+    outside = keys[at] != targets
     if not outside.any():
         return
     wanted = np.unique(targets[outside])

@@ -73,18 +73,26 @@ def depth_without_escapes(raw: bytes) -> int | None:
     string-removing regular expression takes as long as the parse.
 
     Without escapes, a bracket lies in a string exactly when an odd number of quotes
-    precede it. For well-formed JSON this is :func:`nesting_depth`; for malformed text
-    it may count differently, so a caller trusts it only when it is within the limit
-    (the exact method then is too) and otherwise asks the exact method.
+    precede it. For well-formed JSON this is :func:`nesting_depth`; a text with a string
+    left open or a bracket closing what was not opened answers ``None`` too, and for
+    other malformed text the count never exceeds the exact one when within the limit
+    (``tests/fuzz/test_parsers.py``), so a caller trusts it within the limit and asks
+    the exact method otherwise.
     """
     if b"\\" in raw:
         return None
     codes = _STEP[np.frombuffer(raw, np.uint8)]
     marks = codes[np.flatnonzero(codes)]
     quote = marks == 2
-    outside = (np.cumsum(quote) & 1) == 0
+    quotes = np.cumsum(quote)
+    if len(quotes) and quotes[-1] % 2:
+        return None  # a string left open
+    outside = (quotes & 1) == 0
     steps = np.where(outside & ~quote, marks, 0)
-    return int(np.cumsum(steps, dtype=np.int64).max(initial=0))
+    depth = np.cumsum(steps, dtype=np.int64)
+    if len(depth) and depth.min() < 0:
+        return None  # a bracket closes what was not opened
+    return int(depth.max(initial=0))
 
 
 def _refuse_constant(name: str) -> Any:
