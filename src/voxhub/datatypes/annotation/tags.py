@@ -1,13 +1,14 @@
 """The tag index: for each tag and block, the position keys of the block's elements that
-carry the tag (``0x05 | tag | 0x00 | block``, :mod:`.keys`), so ``GET tag/{tag}`` reads
+carry the tag (``0x05 | length | tag | block``, :mod:`.keys`), so ``GET tag/{tag}`` reads
 one key range and the blocks it names, never every element.
 
 It is derived data, kept in the transaction of every element write, move and delete
 (:func:`update_tags`, from the elements each edit touched), recomputed where the parents
 disagree at a merge of versions (:func:`repair_tags`) and rebuilt whole by ``POST
 reload`` (:func:`rebuild_tags`: stores written before the index existed). Elements
-without tags cost nothing: a block whose touched elements, before and after, carry no
-``Tags`` or ``Prop`` is skipped after one check of their ``extra`` column.
+without tags cost nothing else: an edit whose elements, before and after, carry no
+``Tags`` or ``Prop`` is skipped after one check of their ``extra`` column (a few ms for a
+million elements, against seconds for their ingest).
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 
 def tagged(batch: Elements) -> dict[str, np.ndarray]:
     """``{tag: position keys}`` of the elements of ``batch`` carrying each tag."""
-    if not len(batch) or not batch.extra.any():  # the common case: no Tags, no Prop
+    # the common case, no Tags or Prop: one C pass over the column (ndarray.any on an
+    # object array is several times slower)
+    if not len(batch) or not np.count_nonzero(batch.extra):
         return {}
     out: dict[str, list[int]] = {}
     keys = batch.keys()
