@@ -131,3 +131,20 @@ def test_a_write_missing_the_roi_writes_nothing_and_an_unknown_roi_is_404() -> N
         assert r.status_code == 404
         assert "nope" in r.json()["error"]
     hub.close()
+
+
+def test_a_block_wholly_inside_the_roi_is_written_whole_and_the_rest_kept() -> None:
+    hub = EmbeddedHub.open("memory://")
+    node = hub.create_repo("masked").master
+    make(node)
+    node.roi("area").set([[z, y, 0, 1] for z in (0, 1) for y in (0, 1)])  # the 16³ block 0
+    with TestClient(create_app(hub)) as client:
+        client.post(f"/api/node/{node.uuid}/syn_seg/elements", json=ELEMENTS)
+        post(client, url(node, "seg", FULL), np.full(FULL.shape, 5, np.uint64))
+        sizes = [get(client, f"/api/node/{node.uuid}/seg/size/{b}")["voxels"] for b in (5, 1)]
+        assert sizes == [16**3, SIDE**3 - 16**3]
+        found = get(client, f"/api/node/{node.uuid}/syn_seg/label/5")
+        assert [e["Pos"] for e in found] == [[1, 1, 1]]
+        low = node.labels("seg").read(Box((0, 0, 0), (16, 16, 16)), scale=1)
+        assert set(np.unique(low).tolist()) == {1, 5}
+    hub.close()
