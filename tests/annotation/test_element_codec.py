@@ -17,6 +17,7 @@ from voxhub.datatypes.annotation.elements import (
     COORD_MIN,
     KINDS,
     RELS,
+    concat,
     key_positions,
     pos_keys,
 )
@@ -69,3 +70,29 @@ def test_position_keys_are_unique_ordered_and_invertible(points: list[list[int]]
     assert np.array_equal(np.argsort(keys, kind="stable"), order)
     assert (keys >= 0).all()
     assert (keys < 2**60).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(element, max_size=8), st.lists(element, max_size=8), st.data())
+def test_deferred_columns_read_like_decoded_ones(
+    first: list[dict[str, Any]], second: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Blocks decode positions and kinds only; relationships and Tags/Prop are decoded
+    when read, through takes, slices and concatenations, equal to the eager columns."""
+    eager = [parse_elements(first), parse_elements(second)]
+    lazy = [decode_block(encode_block(e)) for e in eager]
+    assert all(e.is_deferred for e in lazy)
+    both, lazy_both = concat(eager), concat(lazy)
+    assert lazy_both.is_deferred or not len(lazy_both) or len(lazy_both) in map(len, eager)
+    n = len(both)
+    idx = np.asarray(
+        data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=10) if n else st.just([])),
+        np.int64,
+    )
+    taken = lazy_both.take(idx)
+    assert np.array_equal(taken.pos, both.pos[idx])
+    assert np.array_equal(taken.kind, both.kind[idx])
+    assert to_json(taken) == to_json(both.take(idx))
+    lo, hi = sorted(data.draw(st.tuples(st.integers(0, n), st.integers(0, n))))
+    assert to_json(lazy_both.slice(lo, hi)) == to_json(both.take(np.arange(lo, hi)))
+    assert json.loads(to_json_text(lazy_both)) == to_json(both)

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from voxhub.datatypes.annotation.codec import decode_block
+from voxhub.datatypes.annotation.element_json import to_json
+
 from .conftest import Env, synapse
 
 
@@ -154,3 +157,38 @@ def test_roi_query_and_committed_nodes(env: Env) -> None:
     assert env.client.delete(env.url("element/1_2_3")).status_code == 409
     assert env.client.post(env.url("move/1_2_3/2_2_3")).status_code == 409
     assert positions(env.get("label/1")) == [[1, 2, 3], [5, 6, 7]]
+
+
+def test_columns_answers_hold_what_the_json_answers_hold(env: Env) -> None:
+    note = {"Pos": [9, 9, 9], "Kind": "Note", "Tags": ["t%d"], "Prop": {"k": "100%"}}
+    env.post("elements", [*synapse([1, 2, 3], [[20, 2, 3], [5, 6, 7]]), note])
+    asked = [
+        ("elements/32_32_32/0_0_0", {}),
+        ("elements/4_5_5/1_2_3", {}),
+        ("elements/4_4_4/100_100_100", {}),
+        ("label/1", {"relationships": "true"}),
+        ("tag/t%d", {"relationships": "true"}),
+    ]
+    for path, params in asked:
+        reply = env.client.get(env.url(path), params={**params, "format": "columns"})
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["content-type"] == "application/octet-stream"
+        assert to_json(decode_block(reply.content)) == env.get(path, **params), path
+    reply = env.client.get(env.url("label/1"), params={"format": "xml"})
+    assert reply.status_code == 400
+    assert "format" in reply.text
+
+
+def test_a_batch_already_stored_as_sent_writes_nothing(env: Env) -> None:
+    batch = [*synapse([1, 2, 3], [[20, 2, 3], [5, 6, 7]]), {"Pos": [9, 9, 9], "Tags": ["a"]}]
+    env.post("elements", batch)
+    child = env.node.commit().newversion()
+    env.post("elements", list(reversed(batch)), node=child.uuid)
+    assert child.diff(env.node, "syn") == []
+    changed = [{**batch[0], "Rels": batch[0]["Rels"][:1]}, {**batch[3], "Tags": ["b"]}]
+    env.post("elements", changed, node=child.uuid)
+    assert len(child.diff(env.node, "syn")) == 2
+    found = env.get("elements/32_32_32/0_0_0", node=child.uuid)
+    pre = next(e for e in found if e["Pos"] == [1, 2, 3])
+    assert pre["Rels"] == [{"Rel": "PreSynTo", "To": [20, 2, 3]}]
+    assert env.get("tag/b", node=child.uuid)[0]["Pos"] == [9, 9, 9]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from voxhub.client.remote.transport import Transport
+from voxhub.datatypes.annotation.codec import decode_block
 from voxhub.datatypes.annotation.config import block_shape
 from voxhub.datatypes.annotation.element_json import parse_elements, to_json
 from voxhub.datatypes.annotation.elements import Elements, concat
@@ -20,6 +21,8 @@ from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import InstanceInfo
 
 _RELS = {"relationships": "true"}
+#: the media type of a ``format=columns`` answer
+_COLUMNS = "application/octet-stream"
 
 
 def _xyz(zyx: Vec3) -> str:
@@ -49,7 +52,13 @@ class RemoteAnnotations:
         self._http.request("POST", f"{self._base}/move/{_xyz(src)}/{_xyz(dst)}")
 
     def _elements(self, path: str, params: dict[str, Any] | None = None) -> Elements:
-        return parse_elements(self._http.get_json(f"{self._base}/{path}", params) or [])
+        """The elements a read route answers, asked as binary columns (a server that
+        does not know ``format=columns`` answers JSON, read as such)."""
+        asked = {**(params or {}), "format": "columns"}
+        reply = self._http.request("GET", f"{self._base}/{path}", params=asked)
+        if reply.content_type.split(";")[0].strip() == _COLUMNS:
+            return decode_block(reply.content)
+        return parse_elements(reply.json() or [])
 
     def elements_in(self, box: Box) -> Elements:
         size = (box.stop[2] - box.start[2], box.stop[1] - box.start[1], box.stop[0] - box.start[0])

@@ -4,7 +4,16 @@
   as fixed-width little-endian columns (positions, kinds, relationship counts, kinds and
   targets) followed by the JSON of the few elements that have ``Tags`` or ``Prop``
   (``[[index, tags, prop], ...]``), so that decoding is a handful of ``np.frombuffer``
-  calls and one small ``json.loads``;
+  calls and one small ``json.loads``. The same bytes (of any elements, in answer order)
+  are the ``?format=columns`` answer of ``GET elements``, ``label``, ``tag`` and
+  ``roi``; for ``N`` elements with ``R`` relationships in all::
+
+      u8 version (1) | u32 N | u32 R                       (little-endian)
+      i32[N][3] positions (z, y, x) | u8[N] kinds (KINDS codes)
+      u32[N] relationship counts | u8[R] relationship types (RELS codes)
+      i32[R][3] relationship targets (z, y, x), element by element
+      JSON [[index, tags, prop], ...] of the elements with Tags or Prop (else nothing)
+
 * a supervoxel's index: the position keys and kinds of the elements lying on it;
 * a block's filing: the position key and supervoxel of each element of the block.
 """

@@ -28,6 +28,14 @@ ANNOTATION_DIFFERENCES = DvidDifferences(
         "relationships=verbose answers as relationships=true (partners' properties are not "
         "flattened into the Rels). Tag queries walk the stored blocks (no tag index).",
         "Positions must lie within [-524288, 524287] along each axis.",
+        "GET elements, label, tag and roi also answer ?format=columns: the elements as "
+        "binary little-endian columns (application/octet-stream, Rels always included): "
+        "u8 version 1, u32 N elements, u32 R relationships; i32[N][3] positions (z, y, x); "
+        "u8[N] kinds (0 Unknown, 1 PostSyn, 2 PreSyn, 3 Gap, 4 Note); u32[N] relationship "
+        "counts; u8[R] relationship types (0 UnknownRelationship, 1 PostSynTo, 2 PreSynTo, "
+        "3 ConvergentTo, 4 GroupedWith); i32[R][3] targets (z, y, x), element by element; "
+        "then the JSON [[index, Tags, Prop], ...] of the elements that have Tags or Prop. "
+        "voxhub's Python client reads it; DVID clients never ask for it.",
         "Merges of version nodes merge element by element: an element changed differently "
         "on both sides is a conflict naming its position; label views are recomputed at "
         "the merge node.",

@@ -6,8 +6,8 @@ Python objects; even an f-string per element is ~3 µs. Here the answer is one
 (an element's head for each kind, a relationship for each relationship type, closers),
 laid out with numpy in answer order, and the integers are all the coordinates in the
 same order, so the digits are written by ``str.__mod__`` in C. Elements with ``Tags`` or
-``Prop`` (rare) get a head of their own, their JSON written by ``json.dumps`` with ``%``
-doubled. The text equals ``json.dumps(to_json(batch), separators=(",", ":"))``.
+``Prop`` (rare) get a head of their own, their JSON written by ``json.dumps`` (as before)
+with ``%`` doubled. The text parses to ``to_json(batch)``.
 """
 
 from __future__ import annotations

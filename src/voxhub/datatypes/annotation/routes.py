@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from voxhub.datatypes.annotation.codec import encode_block
 from voxhub.datatypes.annotation.dvid_info import annotation_info_json
 from voxhub.datatypes.annotation.element_json import parse_elements, to_json_text
 from voxhub.datatypes.annotation.elements import Elements, concat
 from voxhub.datatypes.annotation.instance import AnnotationInstance
-from voxhub.datatypes.wire.api import JSON, LABEL_LIST, Api, Param, flag_param, json_api
+from voxhub.datatypes.wire.api import JSON, LABEL_LIST, OCTET, Api, Param, flag_param, json_api
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_label
@@ -36,6 +37,12 @@ _RELATIONSHIPS = Param(
     "relationships", {"enum": ["true", "false", "verbose"]}, "include each element's Rels"
 )
 _KAFKA = Param("kafkalog", {"type": "string"}, "accepted and ignored (no kafka log)")
+_FORMAT = Param(
+    "format",
+    {"enum": ["json", "columns"]},
+    "columns: voxhub's binary element columns (octet-stream, Rels always included; "
+    "see /api/help/annotation), several times faster to write and read than JSON",
+)
 
 
 def open_instance(ctx: InstanceContext) -> AnnotationInstance:
@@ -58,7 +65,18 @@ def _rels(request: Request) -> bool:
     return text in ("true", "verbose", "1")
 
 
-def _elements(found: Elements, *, rels: bool = True) -> Response:
+def _columns(request: Request) -> bool:
+    text = request.query_params.get("format", "json")
+    if text not in ("json", "columns"):
+        raise InvalidRequest(f"format={text!r} must be json or columns")
+    return text == "columns"
+
+
+def _elements(found: Elements, *, rels: bool = True, columns: bool = False) -> Response:
+    """DVID's JSON of ``found``, or with ``columns`` the binary columns of
+    :func:`~.codec.encode_block` (relationships always included)."""
+    if columns:
+        return Response(encode_block(found), media_type=OCTET)
     return Response(to_json_text(found, rels=rels).encode(), media_type=JSON)
 
 
@@ -83,8 +101,10 @@ async def post_elements(request: Request, ctx: InstanceContext) -> Response:
 async def get_elements(request: Request, ctx: InstanceContext) -> Response:
     """The elements inside the box, with Rels (``[]`` when none)."""
     box = dvid_box(Dims((0, 1, 2)), request.path_params["size"], request.path_params["offset"])
-    found = await run_in_threadpool(lambda: _elements(open_instance(ctx).elements_in(box)))
-    return found
+    columns = _columns(request)
+    return await run_in_threadpool(
+        lambda: _elements(open_instance(ctx).elements_in(box), columns=columns)
+    )
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
@@ -118,8 +138,10 @@ async def get_all(request: Request, ctx: InstanceContext) -> Response:
 async def get_label(request: Request, ctx: InstanceContext) -> Response:
     """The elements on body ``{label}`` (``[]`` when none); Rels with ``relationships``."""
     body = parse_label(request.path_params["label"])
-    rels = _rels(request)
-    return await small_read(ctx, lambda: _elements(open_instance(ctx).label(body), rels=rels))
+    rels, columns = _rels(request), _columns(request)
+    return await small_read(
+        ctx, lambda: _elements(open_instance(ctx).label(body), rels=rels, columns=columns)
+    )
 
 
 def _body_list(value: Any) -> list[int]:
@@ -148,8 +170,10 @@ async def get_labels(request: Request, ctx: InstanceContext) -> Response:
 async def get_tag(request: Request, ctx: InstanceContext) -> Response:
     """The elements carrying ``{tag}``; Rels with ``relationships``."""
     tag = request.path_params["tag"]
-    rels = _rels(request)
-    return await run_in_threadpool(lambda: _elements(open_instance(ctx).tag(tag), rels=rels))
+    rels, columns = _rels(request), _columns(request)
+    return await run_in_threadpool(
+        lambda: _elements(open_instance(ctx).tag(tag), rels=rels, columns=columns)
+    )
 
 
 async def get_roi(request: Request, ctx: InstanceContext) -> Response:
@@ -160,7 +184,10 @@ async def get_roi(request: Request, ctx: InstanceContext) -> Response:
             f"roi specification {request.path_params['roi']!r} must be name[,uuid]"
         )
     node = ctx.access.catalog.node(spec[1]).uuid if len(spec) == 2 else None
-    return await run_in_threadpool(lambda: _elements(open_instance(ctx).roi(spec[0], node)))
+    columns = _columns(request)
+    return await run_in_threadpool(
+        lambda: _elements(open_instance(ctx).roi(spec[0], node), columns=columns)
+    )
 
 
 async def delete_element(request: Request, ctx: InstanceContext) -> Response:
@@ -193,7 +220,8 @@ def annotation_routes() -> list[BaseRoute]:
         query=(_KAFKA,), body=(JSON,), body_schema=_ELEMENTS, body_required=True, answers=()
     )
     blocks_in = Api(query=(_KAFKA,), body=(JSON,), body_schema={"type": "object"}, answers=())
-    rels = Api(query=(_RELATIONSHIPS,))
+    rels = Api(query=(_RELATIONSHIPS, _FORMAT), answers=(JSON, OCTET))
+    found = Api(query=(_FORMAT,), answers=(JSON, OCTET))
     labels_in = json_api(LABEL_LIST, required=True)
     labels_in = Api(query=(_RELATIONSHIPS,), body=labels_in.body, body_schema=LABEL_LIST)
     write = Api(query=(_KAFKA,), answers=())
@@ -201,14 +229,14 @@ def annotation_routes() -> list[BaseRoute]:
     return [
         instance_route("/info", get_info, methods=get),
         instance_route("/elements", post_elements, methods=post, api=posted),
-        instance_route("/elements/{size}/{offset}", get_elements, methods=get),
+        instance_route("/elements/{size}/{offset}", get_elements, methods=get, api=found),
         instance_route("/blocks/{size}/{offset}", get_blocks, methods=get),
         instance_route("/blocks", post_blocks, methods=post, api=blocks_in),
         instance_route("/all-elements", get_all, methods=get),
         instance_route("/label/{label}", get_label, methods=get, api=rels),
         instance_route("/labels", get_labels, methods=["GET", "POST"], api=labels_in),
         instance_route("/tag/{tag}", get_tag, methods=get, api=rels),
-        instance_route("/roi/{roi}", get_roi, methods=get),
+        instance_route("/roi/{roi}", get_roi, methods=get, api=found),
         instance_route("/element/{coord}", delete_element, methods=["DELETE"], api=write),
         instance_route("/move/{from_coord}/{to_coord}", post_move, methods=post, api=write),
         instance_route("/reload", post_reload, methods=post, api=reload),
