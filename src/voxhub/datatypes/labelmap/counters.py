@@ -53,3 +53,9 @@ def top_counted_id(arr: np.ndarray, top: int | None = None) -> int:
     if top >= SEEN_LIMIT:  # rare: hashes or sentinels among the ids
         top = int(arr.max(initial=0, where=arr < SEEN_LIMIT))
     return top
+
+
+def top_counted_label(labels: np.ndarray) -> int:
+    """:func:`top_counted_id` of a block from its sorted distinct ids (0: none)."""
+    below = int(np.searchsorted(labels, SEEN_LIMIT)) if labels.size else 0
+    return int(labels[below - 1]) if below else 0

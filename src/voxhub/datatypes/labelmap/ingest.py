@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from voxhub.blocks import BlockLayout, fetch_blocks, store_blocks
+from voxhub.blocks import BlockLayout, fetch_blocks, put_encoded
 from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
@@ -32,6 +32,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
 from voxhub.datatypes.labelmap.mutations import check_label
+from voxhub.datatypes.labelmap.prepared import prepare_blocks
 from voxhub.datatypes.labelmap.synced import (
     Notify,
     body_change,
@@ -126,22 +127,27 @@ def ingest_blocks(
     notify: Notify | None = None,
 ) -> None:
     """Replace the whole blocks ``blocks`` (``{(z, y, x): supervoxel ids}``) at ``scale``;
-    ``notify`` (when something follows the labelmap) gets the scale-0 change."""
+    ``notify`` (when something follows the labelmap) gets the scale-0 change.
+
+    The blocks are counted and encoded before the transaction (:mod:`.prepared`)."""
     layout = layouts[scale]
     for coord, block in blocks.items():
         if block.shape != layout.block_shape:
             raise InvalidRequest(f"block {coord[::-1]} has shape {block.shape}")
     view.check_writable()
     coords = list(blocks)
-    tops = [top_counted_id(b) for b in blocks.values()]
+    ready = prepare_blocks(layout, lambda i: blocks[coords[i]], len(coords), None)
+    tops = [p.counted for p in ready]
+    top = max((p.top for p in ready), default=0)  # maxlabel, as writes: ids >= 2**63 too
 
     def run(txn: VersionedTxn) -> None:
         old: list[np.ndarray | None] = []
         if scale == 0 and coords:
-            old = index_blocks(txn, layout, blocks)
+            old = index_blocks(txn, layout, coords, [p.counts for p in ready])
             grow_extents(txn, _cover(layout, coords))
-        store_blocks(txn, layout, blocks)
+        put_encoded(txn, layout, {c: p.value for c, p in zip(coords, ready, strict=True)})
         _see(txn, counters, tops)
+        raise_maxlabel(txn, top)
         if notify is not None and old:
             after = [blocks[c] for c in coords]
             notify(txn, voxel_change(txn, layout, coords, old, after))
@@ -150,22 +156,26 @@ def ingest_blocks(
 
 
 def index_blocks(
-    txn: VersionedTxn, layout: BlockLayout, blocks: dict[Vec3, np.ndarray]
+    txn: VersionedTxn,
+    layout: BlockLayout,
+    coords: Sequence[Vec3],
+    counts: Sequence[dict[int, int]],
 ) -> list[np.ndarray | None]:
-    """Move the label indexes from what the scale-0 ``blocks`` hold now to what they will
-    hold (before they are stored); returns what they held (``None``: absent)."""
-    coords = list(blocks)
+    """Move the label indexes from what the scale-0 blocks at ``coords`` hold now to
+    ``counts`` (their new ``{supervoxel: voxels}``, before they are stored); returns
+    what they held (``None``: absent)."""
     old = fetch_blocks(txn, layout, coords)
-
-    def counted(i: int) -> tuple[dict[int, int], dict[int, int]]:
-        before = old[i]
-        was = count_labels(before) if before is not None else {}
-        return was, count_labels(blocks[coords[i]])
-
+    present = [(i, block) for i, block in enumerate(old) if block is not None]
+    was = dict(zip(
+        [i for i, _ in present],
+        parallel_map(lambda item: count_labels(item[1]), present),
+        strict=True,
+    ))  # fmt: skip
     deltas: Deltas = defaultdict(list)
-    for coord, (was, now) in zip(coords, parallel_map(counted, range(len(coords))), strict=True):
-        for sv in was.keys() | now.keys():
-            d = now.get(sv, 0) - was.get(sv, 0)
+    for i, (coord, now) in enumerate(zip(coords, counts, strict=True)):
+        before = was.get(i, {})
+        for sv in before.keys() | now.keys():
+            d = now.get(sv, 0) - before.get(sv, 0)
             if d:
                 deltas[sv].append((coord, d))
     apply_deltas(txn, deltas)

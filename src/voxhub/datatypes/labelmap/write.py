@@ -19,6 +19,13 @@ from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
 from voxhub.datatypes.labelmap.keys import index_key
 from voxhub.datatypes.labelmap.mapping import bodies_of, set_body
 from voxhub.datatypes.labelmap.maxlabel import raise_maxlabel
+from voxhub.datatypes.labelmap.prepared import (
+    Prepared,
+    change_over_background,
+    prepare_block,
+    prepare_blocks,
+    write_tops,
+)
 from voxhub.datatypes.labelmap.synced import Notify, block_change, collect_changes
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
@@ -26,10 +33,6 @@ from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 #: per-block changes of one supervoxel: ``[(block, delta voxels)]``
 Deltas = dict[int, list[tuple[Vec3, int]]]
-#: one written block: its stored value (``None``: background), the block reduced for the
-#: pyramid (``None``: no pyramid), its label counts before and after, and the supervoxels
-#: its write changed for the labelmap's followers (``None``: none, or nothing follows)
-Pasted = tuple[bytes | None, np.ndarray | None, dict[int, int], dict[int, int], set[int] | None]
 
 
 def write_labels(
@@ -53,28 +56,20 @@ def write_labels(
         return
     layout = layouts[0]
     coords = list(layout.grid.blocks_in(box))
-    top = int(data.max())  # outside the transaction: it holds the store's write lock
-    # Only a write bringing ids the counter has not passed yet touches its key; most
-    # writes bring none (ids come from reservations or were written before), so parallel
-    # slab writers do not meet on it. ``covers`` is read before the transaction and stays
-    # true once true (counters only grow). The writers that do raise it (typically the
-    # slabs of a segmentation's first import) serialise on that one key: S3 locks it and
-    # reruns a writer whose read of it went stale, LMDB serialises all writes anyway.
-    # That is OK because it happens only until the counter passes the volume's largest
-    # id, and it is the price of the counter and the data landing together: raised
-    # before the transaction, a write that then failed left ids consumed for nothing.
-    counted = top_counted_id(data, top)
+
+    def given(i: int) -> tuple[np.ndarray, bool]:
+        bbox = layout.grid.block_box(coords[i])
+        part = bbox.intersect(box)
+        return data[part.relative_to(box.start)], part == bbox
 
     def fill(i: int, before: np.ndarray | None) -> np.ndarray:
         bbox = layout.grid.block_box(coords[i])
         part = bbox.intersect(box)
-        if part == bbox:  # wholly overwritten: one copy, no background to fill first
-            return data[part.relative_to(box.start)].copy()  # C order, writable
         block = before.copy() if before is not None else layout.background_block()
         block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
         return block
 
-    _write_blocks(view, config, layouts, coords, fill, box, top, counted, counters, notify)
+    _write_blocks(view, config, layouts, coords, given, fill, box, counters, notify)
 
 
 def write_label_blocks(
@@ -97,8 +92,6 @@ def write_label_blocks(
     for c, a in zip(coords, arrays, strict=True):
         if a.shape != layout.block_shape:
             raise InvalidRequest(f"block {c} has shape {a.shape}, not {layout.block_shape}")
-    tops = [int(a.max()) for a in arrays]
-    counted = max(top_counted_id(a, t) for a, t in zip(arrays, tops, strict=True))
     lo = [min(c[k] for c in coords) for k in range(3)]
     hi = [max(c[k] for c in coords) + 1 for k in range(3)]
     extent = Box(
@@ -106,10 +99,13 @@ def write_label_blocks(
         layout.grid.block_box((hi[0], hi[1], hi[2])).start,
     )
 
-    def fill(i: int, before: np.ndarray | None) -> np.ndarray:
-        return np.array(arrays[i], dtype=np.uint64, order="C")  # writable, ours
+    def given(i: int) -> tuple[np.ndarray, bool]:
+        return arrays[i], True
 
-    _write_blocks(view, config, layouts, coords, fill, extent, max(tops), counted, counters, notify)
+    def fill(i: int, before: np.ndarray | None) -> np.ndarray:  # pragma: no cover
+        raise AssertionError("every block of POST blocks is whole")
+
+    _write_blocks(view, config, layouts, coords, given, fill, extent, counters, notify)
 
 
 def _write_blocks(
@@ -117,58 +113,112 @@ def _write_blocks(
     config: ImageConfig,
     layouts: Sequence[BlockLayout],
     coords: list[Vec3],
+    given: Callable[[int], tuple[np.ndarray, bool]],
     fill: Callable[[int, np.ndarray | None], np.ndarray],
     extent: Box,
-    top: int,
-    counted: int,
     counters: Counters,
     notify: Notify | None,
 ) -> None:
-    """One transaction writing ``fill(i, stored block i or None)`` at ``coords[i]`` with
-    the label index, pyramid, extents (grown by ``extent``), maxlabel (``top``), the
-    label counter (past ``counted``) and the labelmap's followers (``notify``) following."""
+    """One transaction writing the blocks at ``coords`` with the label index, pyramid,
+    extents (grown by ``extent``), maxlabel, the label counter and the labelmap's
+    followers (``notify``) following.
+
+    ``given(i)``: the data the write brings to block ``i`` and whether that is the whole
+    block; the others are ``fill(i, stored block or None)``, made in the transaction.
+    Whole blocks are counted, encoded and reduced before it (:mod:`.prepared`).
+    """
     layout = layouts[0]
+    factor = config.downsample_factor if config.max_scale > 0 else None
+    parts = [given(i) for i in range(len(coords))]
+    whole = [i for i, (_, is_whole) in enumerate(parts) if is_whole]
+    partial = [i for i, (_, is_whole) in enumerate(parts) if not is_whole]
+    ready = dict(
+        zip(
+            whole,
+            prepare_blocks(layout, lambda k: parts[whole[k]][0], len(whole), factor),
+            strict=True,
+        )
+    )
+    # The ids a partial block brings are its part's; what it keeps was written before.
+    part_tops = parallel_map(lambda i: _tops(parts[i][0]), partial)
+    top, counted = write_tops(list(ready.values()))
+    top = max([top, *(t for t, _ in part_tops)])
+    counted = max([counted, *(c for _, c in part_tops)])
+    # Only a write bringing ids the counter has not passed yet touches its key; most
+    # writes bring none (ids come from reservations or were written before), so parallel
+    # slab writers do not meet on it. ``covers`` is read before the transaction and stays
+    # true once true (counters only grow). The writers that do raise it (typically the
+    # slabs of a segmentation's first import) serialise on that one key: S3 locks it and
+    # reruns a writer whose read of it went stale, LMDB serialises all writes anyway.
+    # That is OK because it happens only until the counter passes the volume's largest
+    # id, and it is the price of the counter and the data landing together: raised
+    # before the transaction, a write that then failed left ids consumed for nothing.
     raise_counter = counted != 0 and not counters.covers(counted)
-    pyramid = config.max_scale > 0
-    factor = config.downsample_factor
 
     def transaction(txn: VersionedTxn) -> None:
         old = fetch_blocks(txn, layout, coords)
 
-        def paste(i: int) -> Pasted:
-            # Each block is encoded (and reduced for the pyramid) as soon as it is made
-            # and then dropped, so its memory is reused by the next: keeping every new
-            # block until the end cost more in first touches of fresh pages than the
-            # copying, counting and encoding together.
+        def finish(i: int) -> tuple[Prepared, dict[int, int], set[int] | None]:
             before = old[i]
-            block = fill(i, before)
             was = count_labels(before) if before is not None else {}
-            value = None if layout.is_background(block) else layout.codec.encode(block)
-            small = downsample_labels(block, factor) if pyramid else None
-            changed = block_change(layout, before, block) if notify is not None else None
-            return value, small, was, count_labels(block), changed
+            if i in ready:
+                done = ready[i]
+                if notify is None:
+                    changed = None
+                elif before is None:
+                    changed = change_over_background(layout, done)
+                else:
+                    changed = block_change(layout, before, parts[i][0])
+            else:
+                block = fill(i, before)
+                done = prepare_block(layout, block, factor)
+                changed = block_change(layout, before, block) if notify is not None else None
+            return done, was, changed
 
-        results = parallel_map(paste, range(len(coords)))
+        needs_work = [i for i in range(len(coords)) if old[i] is not None or i not in ready]
+        worked = dict(zip(needs_work, parallel_map(finish, needs_work), strict=True))
+        results = [
+            worked[i] if i in worked else _fresh(layout, ready[i], notify is not None)
+            for i in range(len(coords))
+        ]
         deltas: Deltas = defaultdict(list)
-        for coord, (_, _, was, now, _) in zip(coords, results, strict=True):
+        for coord, (done, was, _) in zip(coords, results, strict=True):
+            if not was:
+                for sv, n in done.counts.items():
+                    deltas[sv].append((coord, n))
+                continue
+            now = done.counts
             for sv in was.keys() | now.keys():
                 d = now.get(sv, 0) - was.get(sv, 0)
                 if d:
                     deltas[sv].append((coord, d))
         apply_deltas(txn, deltas)
-        put_encoded(txn, layout, {c: r[0] for c, r in zip(coords, results, strict=True)})
-        if pyramid:
-            reduced = {c: r[1] for c, r in zip(coords, results, strict=True) if r[1] is not None}
-            update_pyramid(txn, config, layouts, reduced, downsample_labels, reduced=True)
+        put_encoded(txn, layout, {c: r[0].value for c, r in zip(coords, results, strict=True)})
+        if factor is not None:
+            reduced = {c: r[0].small for c, r in zip(coords, results, strict=True)}
+            small = {c: b for c, b in reduced.items() if b is not None}
+            update_pyramid(txn, config, layouts, small, downsample_labels, reduced=True)
         grow_extents(txn, extent)
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
         if notify is not None:
-            changes = zip(coords, (r[4] for r in results), strict=True)
+            changes = zip(coords, (r[2] for r in results), strict=True)
             notify(txn, collect_changes(txn, changes))
 
     view.transact(transaction)
+
+
+def _fresh(
+    layout: BlockLayout, done: Prepared, notified: bool
+) -> tuple[Prepared, dict[int, int], set[int] | None]:
+    """A prepared block written where nothing was stored."""
+    return done, {}, change_over_background(layout, done) if notified else None
+
+
+def _tops(part: np.ndarray) -> tuple[int, int]:
+    top = int(part.max()) if part.size else 0
+    return top, top_counted_id(part, top)
 
 
 def apply_deltas(txn: VersionedTxn, deltas: Deltas) -> None:

@@ -1,0 +1,68 @@
+"""A label block as its runs of equal ids in C order: what label writes count and encode.
+
+A segmentation block has few runs (≈12,500 in a 64³ block of 2000-cell Voronoi labels,
+for 262,144 voxels), so working on runs instead of voxels makes counting a block's
+labels and ranking its ids cheap: one comparison pass finds the runs, and
+``fastremap.renumber`` numbers their ids in linear time (``np.unique`` sorts them:
+≈10x slower).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import fastremap
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LabelRuns:
+    """``block`` as runs: run ``i`` is ``lengths[i]`` voxels of ``labels[rank[i]]``."""
+
+    shape: tuple[int, ...]
+    #: the block's distinct ids, sorted (the block's dtype)
+    labels: np.ndarray
+    #: per run, the index of its id in ``labels`` (uint32)
+    rank: np.ndarray
+    #: per run, its voxels (int64)
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, block: np.ndarray) -> LabelRuns:
+        """The runs of ``block`` (unsigned integers, any shape), in C order; a block that
+        is not C-contiguous is copied first (its runs are found on a flat array: on
+        strided views the same comparisons cost 5x more)."""
+        flat = np.ascontiguousarray(block).reshape(-1)
+        if flat.size == 0:
+            empty = np.zeros(0, np.int64)
+            return cls(block.shape, flat[:0].copy(), empty.astype(np.uint32), empty)
+        starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        starts = np.concatenate(([0], starts))
+        lengths = np.diff(starts, append=flat.size)
+        ids, table = fastremap.renumber(flat[starts], start=0, preserve_zero=False, in_place=False)
+        # renumber numbers ids in order of appearance; rank them by value instead.
+        keys = np.fromiter(table.keys(), flat.dtype, len(table))
+        numbers = np.fromiter(table.values(), np.intp, len(table))
+        order = np.argsort(keys)
+        rank_of = np.empty(len(keys), np.uint32)
+        rank_of[numbers[order]] = np.arange(len(keys), dtype=np.uint32)
+        return cls(block.shape, keys[order], rank_of[ids], lengths)
+
+    @property
+    def top(self) -> int:
+        """The largest id of the block (0 for an empty block)."""
+        return int(self.labels[-1]) if self.labels.size else 0
+
+    def counts(self) -> dict[int, int]:
+        """``{label: voxels}`` of the block's nonzero labels."""
+        voxels = np.bincount(self.rank, weights=self.lengths, minlength=self.labels.size)
+        # weights are float64: exact, a block has far fewer than 2**53 voxels
+        return {
+            label: int(n)
+            for label, n in zip(self.labels.tolist(), voxels.tolist(), strict=True)
+            if label
+        }
+
+    def ranks(self) -> np.ndarray:
+        """The block with every id replaced by its index in ``labels`` (uint32, C order)."""
+        return np.repeat(self.rank, self.lengths).reshape(self.shape)
