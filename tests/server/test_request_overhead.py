@@ -6,7 +6,8 @@
 * Node and instance records decoded once per distinct stored bytes
   (``voxhub.versioning.decoded``): a record changed by another process sharing the store
   (here a second hub and app on one LMDB store, as two server workers) is seen by the next
-  request, whatever this process read before.
+  request, whatever this process read before; so is a changed image config (parsed
+  configs are kept per record object, ``imageblk.config.instance_config``).
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def test_record_changes_by_another_worker_are_seen(
         assert cb.get(f"{base}/tags").status_code == 200  # b has decoded the old record
         ca.post(f"{base}/tags?replace=true", json=tags).raise_for_status()
         assert cb.get(f"{base}/tags").json() == {"Tags": tags}
+    # the config: b's parsed config (kept per record object) follows the new record
+    for size in ([4.0, 4.0, 40.0], [1.0, 1.0, 1.0]):
+        assert cb.get(f"{base}/info").status_code == 200
+        hub.catalog.update_instance_config(node.uuid, "gray", lambda c: {**c, "voxel_size": size})
+        assert cb.get(f"{base}/info").json()["Extended"]["VoxelSize"] == size[::-1]
     # the node: b writes while it is open, a commits, b's next write is refused
     assert cb.post(f"{base}/raw/0_1_2/8_8_8/0_0_0", content=block).status_code == 200
     ca.post(f"/api/node/{node.uuid}/commit", json={}).raise_for_status()

@@ -18,6 +18,7 @@ from voxhub.codecs import BlockCodec, codec_from_json
 from voxhub.datatypes.imageblk.keys import block_key
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import BlockGrid, Vec3, vec3
+from voxhub.versioning.records import InstanceInfo
 
 DTYPES = ("uint8", "uint16", "uint32", "uint64", "float32")
 MAX_BLOCK_SIDE = 512
@@ -205,6 +206,29 @@ def _parsed(text: str) -> tuple[ImageConfig, bool]:
             _CONFIG_CACHE.clear()
         _CONFIG_CACHE[text] = config
     return config, False
+
+
+#: parsed configs per instance record object (see :func:`instance_config`)
+_BY_RECORD: dict[int, tuple[InstanceInfo, ImageConfig]] = {}
+
+
+def instance_config(info: InstanceInfo) -> ImageConfig:
+    """The parsed config of the image instance ``info``, kept per record object.
+
+    The catalog hands out one shared, frozen record per distinct stored bytes
+    (:mod:`voxhub.versioning.decoded`), so a request reads its instance's record again but
+    does not re-serialise its config to find the parsed one (as :meth:`ImageConfig.
+    from_json` does, for any mapping). The entry holds the record itself, so its ``id`` is
+    never another object's while it is kept; a changed record is another object."""
+    found = _BY_RECORD.get(id(info))
+    if found is not None and found[0] is info:
+        return found[1]
+    config = ImageConfig.from_json(info.config)
+    with _CONFIG_LOCK:
+        if len(_BY_RECORD) >= _CONFIG_CACHE_SIZE:
+            _BY_RECORD.clear()
+        _BY_RECORD[id(info)] = (info, config)
+    return config
 
 
 def _codec_spec(value: Any) -> dict[str, Any]:

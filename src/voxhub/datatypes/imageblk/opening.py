@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.config import instance_config
 from voxhub.datatypes.imageblk.instance import DEFAULT_MAX_REQUEST_VOXELS, ImageInstance
 from voxhub.versioning.catalog import Catalog, InstanceInfo
 
@@ -17,7 +17,7 @@ def open_image_instance(
 
     Blocking (it reads the catalog): call it in a thread from async code.
     """
-    config = ImageConfig.from_json(info.config)
+    config = instance_config(info)
     view = catalog.view(node_uuid, info.name)
     if limit_bytes is None:
         return ImageInstance(view, config, info.name, max_request_voxels=DEFAULT_MAX_REQUEST_VOXELS)

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk import sampling
-from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
 from voxhub.datatypes.imageblk.dvid_info import (
     extend_extents,
     instance_info_json,
@@ -92,7 +92,7 @@ def open_instance(ctx: InstanceContext) -> ImageInstance:
 
 def config_of(ctx: InstanceContext) -> ImageConfig:
     """The addressed instance's configuration."""
-    return ImageConfig.from_json(ctx.config)
+    return instance_config(ctx.instance)
 
 
 def scale_param(request: Request, config: ImageConfig) -> int:

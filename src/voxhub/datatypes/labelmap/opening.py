@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.config import instance_config
 from voxhub.datatypes.labelmap.history import Versions
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.labelmap.mutations import INITIAL_MUTATION_ID
@@ -33,7 +33,7 @@ def open_label_instance(hub: StoreHub, node_uuid: str, info: InstanceInfo) -> La
     """The labelmap ``info`` as seen at ``node_uuid`` (blocking: reads the catalog); its
     history methods open it at other versions of the repo the same way."""
     view = hub.catalog.view(node_uuid, info.name)
-    config = ImageConfig.from_json(info.config)
+    config = instance_config(info)
     versions = Versions(hub.catalog.node, lambda uuid: open_label_instance(hub, uuid, info))
     sync = LabelSync(hub, node_uuid, info)
     counters = counters_for(hub.store, info)

@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
 from voxhub.datatypes.imageblk.routes import scale_param
 from voxhub.datatypes.imageblk.routes_resolution import resolution_route
 from voxhub.datatypes.labelmap.dvid_info import label_info_json
@@ -83,7 +83,7 @@ def open_labels(ctx: InstanceContext) -> LabelInstance:
 
 
 def config_of(ctx: InstanceContext) -> ImageConfig:
-    return ImageConfig.from_json(ctx.config)
+    return instance_config(ctx.instance)
 
 
 def flag(request: Request, name: str) -> bool:
