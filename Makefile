@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed-all
 SERVE_STAMP := $(VENV)/.installed-server
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest workers for `make test` (CI has 2 cores; much of the suite waits on servers)
+# pytest workers for `make test` (CI has 2 cores; much of the suite waits on servers). Each
+# starts with half the tests, and one that runs out takes half of the other's queue
+# (--dist worksteal): neither idles while the other still has tests waiting.
 TEST_WORKERS ?= 2
 
 .PHONY: venv demo serve test lint bench bench-http bench-labels bench-versions bench-annotations fuzz clean
@@ -48,7 +50,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

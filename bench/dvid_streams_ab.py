@@ -96,7 +96,8 @@ def compare(
             if i >= 3:
                 wall[j].append((time.perf_counter() - t0) * 1e3)
                 cpu[j].append((cpu_seconds(pid) - c0) * 1e3)
-    print(f"{path} ({blocks} blocks), {requests} requests each, load {os.getloadavg()[0]:.1f}")
+    shown = path if len(path) < 100 else path[:97] + "..."
+    print(f"{shown} ({blocks} blocks), {requests} requests each, load {os.getloadavg()[0]:.1f}")
     for j, name in enumerate(names):
         p50 = float(np.median(wall[j]))
         cpu_ms = float(np.mean(cpu[j]))
