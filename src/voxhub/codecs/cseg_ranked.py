@@ -23,7 +23,7 @@ from __future__ import annotations
 import compressed_segmentation as _cs  # type: ignore[import-not-found]  # no stubs
 import numpy as np
 
-from voxhub.codecs.label_runs import LabelRuns
+from voxhub.codecs.label_runs import LabelRuns, thread_buffer
 
 SUB = 8
 _WORDS_PER_BIT = SUB**3 // 32  # packed-index words per bit of width of one sub-block
@@ -119,10 +119,15 @@ def _encode_mixed(ranks: np.ndarray, labels: np.ndarray) -> bytes | None:
     gz, gy, gx = (side // SUB for side in ranks.shape)
     nsub = gz * gy * gx
     # one row per sub-block, sub-blocks and their voxels x fastest (the stream's orders)
-    sub = ranks.reshape(gz, SUB, gy, SUB, gx, SUB).transpose(0, 2, 4, 1, 3, 5)
-    sub = sub.reshape(nsub, SUB**3)
-    first = sub[:, 0]
-    mixed = ~(sub == first[:, None]).all(axis=1)
+    sub = thread_buffer("cseg_sub_blocks", (nsub, SUB**3), np.uint32)
+    np.copyto(
+        sub.reshape(gz, gy, gx, SUB, SUB, SUB),
+        ranks.reshape(gz, SUB, gy, SUB, gx, SUB).transpose(0, 2, 4, 1, 3, 5),
+    )
+    first = sub[:, 0].copy()
+    same = thread_buffer("cseg_same", (nsub, SUB**3), np.bool_)
+    np.equal(sub, first[:, None], out=same)
+    mixed = ~same.all(axis=1)
     (mixed_at,) = np.nonzero(mixed)
     k = mixed_at.size
     bits = np.zeros(nsub, np.int64)
@@ -130,9 +135,7 @@ def _encode_mixed(ranks: np.ndarray, labels: np.ndarray) -> bytes | None:
     fresh = np.zeros(nsub, bool)
     ref = np.arange(nsub)  # the sub-block whose table each one uses
     if k:
-        narrow = np.frombuffer(
-            _compress(np.ascontiguousarray(sub[mixed]).reshape(k * SUB, SUB, SUB)), "<u4"
-        )
+        narrow = np.frombuffer(_compress(_rows(sub, mixed_at).reshape(k * SUB, SUB, SUB)), "<u4")
         data = narrow[1:]
         head = data[: 2 * k].reshape(k, 2).astype(np.int64)
         t_r, b_r, v_r = head[:, 0] & 0xFFFFFF, head[:, 0] >> 24, head[:, 1]
@@ -191,3 +194,10 @@ def _encode_mixed(ranks: np.ndarray, labels: np.ndarray) -> bytes | None:
         body[at] = pairs[ids, 0]
         body[at + 1] = pairs[ids, 1]
     return out.tobytes()
+
+
+def _rows(sub: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``sub[which]`` in this thread's reused buffer."""
+    out = thread_buffer("cseg_mixed", (which.size, sub.shape[1]), np.uint32)
+    np.take(sub, which, axis=0, out=out)
+    return out
