@@ -21,6 +21,7 @@ EXTRA_OF = {
     "jwt": "server",
     "prometheus_client": "server",
     "google": "server",  # google.protobuf
+    "jsonschema": "server",
     "obstore": "s3",
     "tifffile": "io",
     "h5py": "io",

@@ -49,3 +49,19 @@ def test_counts_follow_elements_and_label_mutations(hub: Hub) -> None:
     node.commit()
     with pytest.raises(VersionLocked):
         node.labelsz("sizes").reload()
+
+
+def test_a_live_roi_limits_the_counts_embedded_and_remote(hub: Hub) -> None:
+    node = hub.create_repo(f"sz-{uuid.uuid4().hex[:8]}").master
+    node.create_labels("seg", block_shape=(16, 16, 16)).write(
+        (0, 0, 0), np.ones((16, 16, 32), np.uint64)
+    )
+    syn = node.create_annotations("syn", sync="seg", block_shape=(16, 16, 16))
+    syn.add(np.array([[1, 1, 1], [1, 1, 20]]), "PreSyn")
+    area = node.create_roi("area", block_size=16)
+    inside = node.create_labelsz("inside", annotations="syn", roi="area")  # live
+    assert inside.top(5, "PreSyn") == []
+    area.set([[0, 0, 1, 1]])  # x 16..31: the second element
+    assert inside.top(5, "PreSyn") == [(1, 1)]
+    area.set([[0, 0, 0, 1]])
+    assert inside.count(1, "PreSyn") == 2

@@ -161,12 +161,15 @@ def test_a_read_masked_by_a_missing_roi_is_404_not_unmasked(
     assert "'cells'" in message
 
 
-@pytest.mark.parametrize("instance", ["em", "seg"])
-def test_a_write_limited_to_an_roi_is_refused(dvid: Dvid, instance: str) -> None:
-    """DVID writes only the blocks inside the ROI; voxhub refuses rather than write outside it."""
+@pytest.mark.parametrize(("instance", "itemsize"), [("em", 1), ("seg", 8)])
+def test_a_write_limited_to_a_missing_roi_is_404_not_written_whole(
+    dvid: Dvid, instance: str, itemsize: int
+) -> None:
+    """DVID writes only the voxels inside the ROI; one that does not exist must not let
+    the write through unmasked (tests/roi/test_masked_writes.py has the masked writes)."""
     rest = "raw/0_1_2/8_8_8/0_0_0"
-    data = bytes(8 * 512)
+    data = bytes(itemsize * 512)
     message = refused(
-        dvid, 400, "POST", dvid.at(instance, rest), params={"roi": "cells"}, data=data
+        dvid, 404, "POST", dvid.at(instance, rest), params={"roi": "cells"}, data=data
     )
-    assert "roi 'cells'" in message
+    assert "'cells'" in message

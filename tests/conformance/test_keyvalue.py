@@ -130,3 +130,16 @@ def test_committed_nodes_keep_their_keys_and_refuse_writes(dvid: Dvid) -> None:
 def test_keyvalue_tags(dvid: Dvid, kv: str) -> None:
     dvid.ok("POST", dvid.at(kv, "tags"), json={"kind": "swc"})
     assert dvid.json(dvid.at(kv, "tags")) == {"Tags": {"kind": "swc"}}
+
+
+@pytest.mark.covers("keyvalue", "GET /mutations", "GET /mutations-range/{beg}/{end}")
+def test_mutations_list_the_writes_of_a_version_as_dvid_logs_them(dvid: Dvid, kv: str) -> None:
+    dvid.ok("POST", dvid.at(kv, "key/a"), data=b"123")
+    dvid.ok("DELETE", dvid.at(kv, "key/a"))
+    found = dvid.json(dvid.at(kv, "mutations"))
+    assert [(r["Action"], r["Key"]) for r in found] == [("postkv", "a"), ("delkv", "a")]
+    assert found[0]["Bytes"] == 3
+    assert found[0]["UUID"] == dvid.node
+    ranged = dvid.json(dvid.at(kv, f"mutations-range/{dvid.committed}/{dvid.node}"))
+    assert ranged == found  # the committed parent wrote nothing to this instance
+    assert dvid.json(dvid.at(kv, "mutations", node=dvid.committed)) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from voxhub.datatypes.keyvalue.keys import KEY_CHUNK
+from voxhub.datatypes.keyvalue.mutlog import KEY_RECORD
 from voxhub.storage.memory import MemoryStore
 from voxhub.versioning.keys import DATA_PREFIX, INSTANCE_WIDTH
 
@@ -22,7 +23,7 @@ class RecordingStore(MemoryStore):
         self.chunk_reads = 0
 
     def _put_locked(self, key: bytes, value: bytes) -> None:
-        if key[:1] == DATA_PREFIX:
+        if key[:1] == DATA_PREFIX and key[_TKEY_AT] != KEY_RECORD:  # not a mutation record
             self.largest_data_put = max(self.largest_data_put, len(value))
         super()._put_locked(key, value)
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.labelmap.test_native_block import label_blocks
 
 from voxhub.codecs.cseg import CsegCodec, decode_google, encode_google
+from voxhub.datatypes.labelmap import sub_block_labels
 from voxhub.datatypes.labelmap.cseg_streams import map_cseg, ranks
 from voxhub.datatypes.labelmap.index import count_labels
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
@@ -82,6 +83,24 @@ def test_a_foreign_table_order_still_decodes_to_the_same_voxels() -> None:
     assert np.array_equal(CODEC.decode(stored, (8, 8, 8), np.uint64), block)
     (native,) = cseg_to_native([stored], (8, 8, 8))
     assert native == encode_native(block)
+
+
+@settings(max_examples=15, deadline=None)
+@given(same_shape_blocks(), st.data())
+def test_block_lists_by_sorting_equal_the_presence_table(
+    blocks: list[np.ndarray], data: st.DataObject
+) -> None:
+    """Requests with too many blocks × labels for a presence table sort instead."""
+    shape = blocks[0].shape
+    stored = [CODEC.encode(b) for b in blocks]
+    ids = sorted({int(v) for b in blocks for v in np.unique(b).tolist()})
+    table = data.draw(st.dictionaries(st.sampled_from(ids), st.sampled_from(ids)))
+    lut = np.vectorize(lambda v: table.get(int(v), int(v)), otypes=[np.uint64])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sub_block_labels, "PRESENCE_CELLS", 0)
+        patch.setattr(sub_block_labels, "PRESENCE_PER_ENTRY", 0)
+        got = cseg_to_native(stored, shape, _mapping_of(table))  # type: ignore[arg-type]
+    assert got == [encode_native(lut(b).astype(np.uint64)) for b in blocks]
 
 
 def test_a_table_shared_at_two_lengths_converts_per_sub_block() -> None:

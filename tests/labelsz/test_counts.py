@@ -121,8 +121,10 @@ def test_a_static_roi_limits_the_counts_to_its_voxels() -> None:
         service = hub.service  # type: ignore[attr-defined]
         info = hub.catalog.instance(node.uuid, "sizes")
         view = hub.catalog.view(node.uuid, "sizes")
-        view.transact(lambda txn: on_element_change(txn, info, fake, frozenset({5, 6}), service))
+        bodies = frozenset({5, 6})
+        view.transact(lambda txn: on_element_change(txn, info, fake, bodies, service, node.uuid))
         assert sizes.counts([5, 6], "PreSyn") == {5: 2, 6: 0}
         assert sizes.top(5, "AllSyn") == [(5, 3)]
-        with pytest.raises(InvalidRequest, match="is open"):
-            node.create_labelsz("other", roi=("medulla", node))
+        node.create_labelsz("other", roi=("medulla", node))  # an open version: live
+        live = hub.catalog.instance(node.uuid, "other").config
+        assert live == {"sync": ["medulla"]}

@@ -126,7 +126,7 @@ def test_a_committed_node_refuses_reload(app: App) -> None:
     assert app.get("count/7/PreSyn") == {"Label": 7, "PreSyn": 2}
 
 
-def test_a_static_roi_must_be_an_roi_at_a_committed_version(app: App) -> None:
+def test_an_roi_is_static_at_a_committed_version_and_live_otherwise(app: App) -> None:
     c, uuid = app.client, app.uuid
     assert (
         c.post(f"/api/repo/{uuid}/instance", json={"typename": "roi", "dataname": "r"}).status_code
@@ -138,10 +138,15 @@ def test_a_static_roi_must_be_an_roi_at_a_committed_version(app: App) -> None:
         r = c.post(f"/api/repo/{uuid}/instance", json=body)
         return r.status_code, r.json().get("error", "") if r.status_code >= 400 else ""
 
-    assert create("a", "r") == (400, "setting 'ROI' must be '<roi name>,<uuid>', got 'r'")
-    status, error = create("a", f"r,{uuid}")
-    assert status == 400
-    assert "is open" in error
+    assert create("bad", "r,") == (
+        400,
+        "setting 'ROI' must be '<roi name>' or '<roi name>,<uuid>', got 'r,'",
+    )
+    for name, roi in (("live1", "r"), ("live2", f"r,{uuid}")):  # a name, an open version
+        assert create(name, roi) == (200, "")
+        info = c.get(f"/api/node/{uuid}/{name}/info").json()
+        assert info["Base"]["Syncs"] == ["r"]
+        assert info["Extended"] == {"StaticROI": ""}
     assert c.post(f"/api/node/{uuid}/commit", json={}).status_code == 200
     child = c.post(f"/api/node/{uuid}/newversion", json={}).json()["child"]
     body = {"typename": "labelsz", "dataname": "a", "ROI": f"sizes,{uuid[:8]}"}

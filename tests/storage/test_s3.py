@@ -12,7 +12,7 @@ import obstore
 import pytest
 
 from voxhub.errors import Conflict, InvalidRequest, StorageError
-from voxhub.storage import KVStore, open_store, s3_intent, s3_names, s3_txn
+from voxhub.storage import KVStore, open_store, s3_intent, s3_names, s3_store, s3_txn
 from voxhub.storage.base import Txn
 from voxhub.storage.s3_store import S3Store
 from voxhub.testing.seaweed import SeaweedServer
@@ -270,3 +270,24 @@ def test_readers_never_see_half_a_commit(store: S3Store) -> None:
     thread.join()
     assert torn == []
     assert [v for _, v in store.scan(b"p", b"s")] == [b"15"] * 3
+
+
+def test_fan_out_from_pool_threads_cannot_starve_the_pool() -> None:
+    # lock_one (run on the store's pool) helps a committed transaction by applying its
+    # writes, itself a fan-out over the pool: with every pool thread doing that, the
+    # inner tasks waited behind them for ever (a hang seen in test_counter_races[s3])
+    store = S3Store(
+        "no-requests-made", endpoint="http://127.0.0.1:9", access_key_id="k", secret_access_key="s"
+    )
+    outer = range(4 * s3_store.MAX_PARALLEL_REQUESTS)
+    done: list[list[list[int]]] = []
+    worker = threading.Thread(
+        target=lambda: done.append(
+            store._parallel(lambda i: store._parallel(lambda j: j, [i, i]), outer)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)  # a deadlock never ends; the fan-out takes milliseconds
+    assert done == [[[i, i] for i in outer]]
+    store.close()

@@ -45,25 +45,58 @@ class PreparedWrite:
     encoded: list[Future[list[bytes | None]]]
     #: blocks the box covers only in part (need read-modify-write).
     partial: list[Vec3]
+    #: which voxels of ``data`` are written (``None``: all); the others keep their values
+    mask: np.ndarray | None = None
 
 
-def prepare_write(layout: BlockLayout, offset: Vec3, data: np.ndarray) -> PreparedWrite:
-    """Validate ``data`` (3-D, exactly the layout's dtype) and encode its whole blocks."""
+def prepare_write(
+    layout: BlockLayout, offset: Vec3, data: np.ndarray, mask: np.ndarray | None = None
+) -> PreparedWrite:
+    """Validate ``data`` (3-D, exactly the layout's dtype) and encode its whole blocks.
+    ``mask`` (bool, ``data``'s shape): write only the voxels where it is true (blocks it
+    leaves out are not touched, blocks it covers in part are read-modify-written)."""
     if data.ndim != 3:
         raise InvalidRequest(f"write data must be 3-D (z, y, x), got shape {data.shape}")
     if data.dtype != layout.dtype:
         raise InvalidRequest(f"write data has dtype {data.dtype}, the volume holds {layout.dtype}")
+    if mask is not None and mask.shape != data.shape:
+        raise InvalidRequest(f"write mask has shape {mask.shape}, the data {data.shape}")
     box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
     full_coords: list[Vec3] = []
     partial: list[Vec3] = []
     for c in layout.grid.blocks_in(box):
-        (full_coords if box.contains(layout.grid.block_box(c)) else partial).append(c)
+        bbox = layout.grid.block_box(c)
+        inside = covered(mask, bbox.intersect(box).relative_to(offset))
+        if inside is False:
+            continue
+        (full_coords if inside and box.contains(bbox) else partial).append(c)
 
     def encode(c: Vec3) -> bytes | None:
         block = data[layout.grid.block_box(c).relative_to(offset)]
         return None if layout.is_background(block) else layout.codec.encode(block)
 
-    return PreparedWrite(box, data, full_coords, submit_map(encode, full_coords), partial)
+    return PreparedWrite(box, data, full_coords, submit_map(encode, full_coords), partial, mask)
+
+
+def covered(mask: np.ndarray | None, part: tuple[slice, ...]) -> bool | None:
+    """Whether ``mask`` (``None``: all true) is true on all of ``part`` (``True``), on
+    none of it (``False``) or on some (``None``)."""
+    if mask is None:
+        return True
+    piece = mask[part]
+    if piece.all():
+        return True
+    return None if piece.any() else False
+
+
+def paste_into(
+    block: np.ndarray, at: tuple[slice, ...], data: np.ndarray, mask: np.ndarray | None
+) -> None:
+    """``block[at] = data``, only where ``mask`` (``data``'s shape) is true if given."""
+    if mask is None:
+        block[at] = data
+    else:
+        np.copyto(block[at], data, where=mask)
 
 
 def encoded_blocks(prepared: PreparedWrite) -> Iterator[tuple[Vec3, bytes | None]]:
@@ -113,7 +146,9 @@ def apply_write(
             block = layout.background_block()
         bbox = grid.block_box(prepared.partial[i])
         part = bbox.intersect(box)
-        block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+        mine = part.relative_to(box.start)
+        mask = None if prepared.mask is None else prepared.mask[mine]
+        paste_into(block, part.relative_to(bbox.start), data[mine], mask)
         return block
 
     merged = dict(zip(prepared.partial, parallel_map(paste, range(len(current))), strict=True))

@@ -257,7 +257,8 @@ class NeuronJson(InstanceHandle[NeuronJsonAccess]):
         return None if raw is None else json.loads(raw)
 
     def set_schema(self, value: Any, kind: str = "json_schema") -> None:
-        """Store the schema ``kind`` (stored and served; documents are not validated)."""
+        """Store the schema ``kind``; documents written after ``json_schema`` is set must
+        satisfy it (``InvalidRequest`` naming the field otherwise)."""
         self._writable(f"writing the {kind} of {self.name!r}")
         self._access.set_schema(kind, json.dumps(value).encode())
 

@@ -6,6 +6,7 @@ protocol, so they never import the layers above them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from voxhub.storage.base import KVStore
@@ -20,3 +21,15 @@ class StoreAccess(Protocol):
 
     @property
     def store(self) -> KVStore: ...
+
+
+@dataclass(frozen=True)
+class CatalogAccess:
+    """A :class:`StoreAccess` from a catalog alone (merge repairs, datatypes opened from
+    a catalog)."""
+
+    catalog: Catalog
+
+    @property
+    def store(self) -> KVStore:
+        return self.catalog.store

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         MakeLabelSource,
         OnElementChange,
         OnLabelChange,
+        OnSourceReset,
     )
     from voxhub.datatypes.wire.dvid_settings import FromSettings
     from voxhub.datatypes.wire.ndstore_face import ChannelOpener
@@ -116,6 +117,7 @@ class Datatype:
     sync_targets: tuple[str, ...] = ()
     on_label_change: OnLabelChange | None = None
     on_element_change: OnElementChange | None = None
+    on_source_reset: OnSourceReset | None = None
     build_synced: BuildSynced | None = None
     #: recompute, at a pending merge child, derived data that depends on other instances
     #: (after every instance's ``repair_merge``; one transaction)
@@ -305,6 +307,7 @@ def _register_builtins() -> None:
     from voxhub.datatypes.labelsz.dvid_differences import LABELSZ_DIFFERENCES
     from voxhub.datatypes.labelsz.recount import build_synced as build_labelsz
     from voxhub.datatypes.labelsz.recount import on_element_change as labelsz_change
+    from voxhub.datatypes.labelsz.recount import on_source_reset as labelsz_reset
     from voxhub.datatypes.labelsz.recount import repair_after_merge as repair_labelsz
 
     _register(
@@ -314,15 +317,17 @@ def _register_builtins() -> None:
             describe_tkey=labelsz_keys.describe_tkey,
             summary="Bodies ranked by their number of annotation elements of each kind "
             "(PreSyn, PostSyn, Gap, Note, AllSyn), kept exact in the annotation's "
-            "transactions, optionally within a static ROI.",
+            "transactions, optionally within an ROI (static, or live: recounted in the "
+            "ROI's transactions).",
             is_derived=labelsz_keys.is_derived,
             routes=_labelsz_routes,
             describe_instance=_describe_labelsz,
             config_from_settings=labelsz_config_from_settings,
             check_config=check_labelsz_config,
             resolve_config=resolve_labelsz_config,
-            sync_targets=("annotation",),
+            sync_targets=("annotation", "roi"),
             on_element_change=labelsz_change,
+            on_source_reset=labelsz_reset,
             build_synced=build_labelsz,
             repair_merge_synced=repair_labelsz,
             # POST counts/{kind} only reads (DVID answers it on GET, with a body)
@@ -363,6 +368,7 @@ def _register_builtins() -> None:
     from voxhub.datatypes.keyvalue.dvid_differences import KEYVALUE_DIFFERENCES
     from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
     from voxhub.datatypes.keyvalue.health import check_keyvalue, keyvalue_value_check
+    from voxhub.datatypes.keyvalue.mutlog import diff_items as keyvalue_diff
 
     def keyvalue_routes() -> list[BaseRoute]:  # loaded lazily: the web stack
         module = importlib.import_module("voxhub.datatypes.keyvalue.routes")
@@ -383,6 +389,7 @@ def _register_builtins() -> None:
             check_values=keyvalue_value_check,
             check_instance=check_keyvalue,
             dvid_differences=KEYVALUE_DIFFERENCES,
+            diff_items=keyvalue_diff,
         )
     )
 

@@ -17,10 +17,17 @@ A follower that fails aborts the whole mutation: nothing is stored.
 
 Finding followers reads the repo's instance records, cached per repo generation
 (:mod:`voxhub.versioning.generations`: any instance change moves it), so a mutation of a
-labelmap nothing follows costs one ``get``. The follower list is read before the
-mutation's own writes, outside its isolation: an instance that starts following the
-labelmap while a mutation runs may miss that one mutation (its sync set-up builds its
-derived data from what is stored then, see :mod:`.sync_config`).
+labelmap nothing follows costs one ``get``. The followers a mutation tells are read
+*inside* its transaction (:func:`followers_in` reads the generation through it), so an
+instance that starts following while the mutation runs is exact either way: its sync
+record committed first (the mutation sees and tells it, or reruns on a store that
+validates reads), or after (its set-up then builds from the mutation's result). A voxel
+write that found nothing following before its transaction checks again inside it
+(:mod:`voxhub.datatypes.labelmap.synced`).
+
+When a source changes wholesale (an ROI replaced or deleted, an annotation re-synced to
+another labelmap), :func:`notify_source_reset` lets each follower rebuild its derived
+data in the same transaction (labelsz recounts).
 """
 
 from __future__ import annotations
@@ -99,10 +106,13 @@ class ElementSource(Protocol):
 #: → the bodies whose elements changed (passed on to its own followers)
 OnLabelChange = Callable[[VersionedTxn, InstanceInfo, LabelSource, LabelChange], frozenset[int]]
 #: a follower of an annotation: (its own txn view, its instance, the annotation, the
-#: bodies whose elements changed, the store access: for what it reads at other nodes)
+#: bodies whose elements changed, the store access, the node: for what else it reads)
 OnElementChange = Callable[
-    [VersionedTxn, InstanceInfo, ElementSource, frozenset[int], "StoreAccess"], None
+    [VersionedTxn, InstanceInfo, ElementSource, frozenset[int], "StoreAccess", str], None
 ]
+#: a follower whose source changed wholesale: (its own txn view, its instance, the store
+#: access, the node) → rebuild its derived data there, in that transaction
+OnSourceReset = Callable[[VersionedTxn, InstanceInfo, "StoreAccess", str], None]
 #: an annotation's elements seen through a txn view of it (and its labelmap, if synced)
 MakeElementSource = Callable[[VersionedTxn, InstanceInfo, "LabelSource | None"], ElementSource]
 #: a labelmap seen through a txn view of it
@@ -140,6 +150,16 @@ def followers_of(access: StoreAccess, source: InstanceInfo) -> tuple[InstanceInf
     return found[1].get(source.name, ())
 
 
+def followers_in(
+    txn: VersionedTxn, access: StoreAccess, source: InstanceInfo
+) -> tuple[InstanceInfo, ...]:
+    """:func:`followers_of`, read inside ``txn``: the repo's generation is read through
+    it first, so a follower added meanwhile is seen, or conflicts with the transaction
+    (see the module doc)."""
+    txn.repo_generation(source.repo)
+    return followers_of(access, source)
+
+
 def _join(
     txn: VersionedTxn, access: StoreAccess, node_uuid: str, info: InstanceInfo
 ) -> VersionedTxn:
@@ -157,7 +177,7 @@ def notify_label_change(
     (the labelmap's own transaction view at ``node_uuid``)."""
     if change.empty:
         return
-    followers = followers_of(access, labelmap)
+    followers = followers_in(txn, access, labelmap)
     if not followers:
         return
     from voxhub.datatypes.registry import datatype_for
@@ -190,7 +210,7 @@ def notify_element_change(
     here when the annotation syncs to one)."""
     if not bodies:
         return
-    followers = followers_of(access, annotation)
+    followers = followers_in(txn, access, annotation)
     if not followers:
         return
     from voxhub.datatypes.registry import datatype_for
@@ -204,7 +224,22 @@ def notify_element_change(
     for info in followers:
         hook = datatype_for(info.typename).on_element_change
         if hook is not None:
-            hook(_join(txn, access, node_uuid, info), info, elements, frozenset(bodies), access)
+            joined = _join(txn, access, node_uuid, info)
+            hook(joined, info, elements, frozenset(bodies), access, node_uuid)
+
+
+def notify_source_reset(
+    txn: VersionedTxn, access: StoreAccess, node_uuid: str, source: InstanceInfo
+) -> None:
+    """Let every follower of ``source`` that derives data from it rebuild that data at
+    ``node_uuid`` inside ``txn`` (``source``'s own transaction view there): ``source``
+    changed wholesale (an ROI replaced, an annotation following another labelmap)."""
+    from voxhub.datatypes.registry import datatype_for
+
+    for info in followers_in(txn, access, source):
+        hook = datatype_for(info.typename).on_source_reset
+        if hook is not None:
+            hook(_join(txn, access, node_uuid, info), info, access, node_uuid)
 
 
 def label_source_of(

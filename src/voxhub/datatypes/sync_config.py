@@ -91,11 +91,14 @@ def check_config_syncs(
     return config if resolve is None else resolve(access, repo, config)
 
 
-def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
+def build_synced(
+    access: StoreAccess, node_uuid: str, info: InstanceInfo, *, unsynced: bool = False
+) -> None:
     """Rebuild ``info``'s derived data at ``node_uuid`` from its sources (if its datatype
-    derives any and the node takes writes)."""
+    derives any and the node takes writes; ``unsynced``: also when it follows nothing,
+    after its syncs were removed, so nothing derived from them is left)."""
     build = datatype_for(info.typename).build_synced
-    if build is None or not synced_names(info):
+    if build is None or not (unsynced or synced_names(info)):
         return
     if not access.catalog.view(node_uuid, info.name).writable:
         return
@@ -119,6 +122,9 @@ def set_syncs(
             config.pop(SYNC_KEY, None)
         return config
 
+    resolve = datatype_for(info.typename).resolve_config
+    if resolve is not None:  # what it checks at creation holds for the new syncs too
+        resolve(access, info.repo, change(info.config))
     new = access.catalog.update_instance_config(info.repo, info.name, change)
-    build_synced(access, node_uuid, new)
+    build_synced(access, node_uuid, new, unsynced=bool(current))
     return new

@@ -46,7 +46,7 @@ DIFFERENCES = (
     "records as JSON (for the remote numpy client); image instances add GET extents "
     "(?scale=, null before any write) and POST pyramid (recompute every level).",
     "?roi=<name> masks image and label reads voxel by voxel (404 if no such roi); POST raw "
-    "?roi= is 400 (see /api/help/roi).",
+    "?roi= writes only the voxels inside it (see /api/help/roi).",
     "Authentication is voxhub's (Bearer tokens or OpenID Connect, roles per repo), not "
     "DVID's admintoken; no Kafka, blobstore or throttling (throttle= is ignored).",
 )

@@ -67,6 +67,14 @@ MAX_PARALLEL_REQUESTS = 16
 READ_ATTEMPTS = 8
 
 
+#: ``active`` is set on the threads of the stores' request pools (see S3Store._parallel)
+_pool_thread = threading.local()
+
+
+def _mark_pool_thread() -> None:
+    _pool_thread.active = True
+
+
 class S3Store(KVStore):
     """An ordered key-value store in an S3 bucket, under an optional prefix."""
 
@@ -152,7 +160,10 @@ class S3Store(KVStore):
         return f"{self.describe()}?{urlencode(query)}"  # never the secret
 
     def _parallel(self, fn: Callable[[Any], T], args: Sequence[Any]) -> list[T]:
-        if len(args) <= 1:
+        # A task already on a pool thread runs its own fan-out inline: waiting there for
+        # tasks queued behind it could deadlock the pool (every thread helping a commit
+        # in lock_one -> apply_writes, waiting for writes no free thread is left to run).
+        if len(args) <= 1 or getattr(_pool_thread, "active", False):
             return [fn(a) for a in args]
         return list(self._executor().map(fn, args))
 
@@ -160,7 +171,9 @@ class S3Store(KVStore):
         """The store's request pool, created on first use (once, even under races)."""
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(MAX_PARALLEL_REQUESTS, "voxhub-s3")
+                self._pool = ThreadPoolExecutor(
+                    MAX_PARALLEL_REQUESTS, "voxhub-s3", initializer=_mark_pool_thread
+                )
             return self._pool
 
     # -- raw objects (every request the transaction protocol makes goes through here) --

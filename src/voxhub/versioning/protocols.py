@@ -84,6 +84,14 @@ class VersionedTxn(VersionedReader, Protocol):
         them (``InvalidRequest`` for another store or node)."""
         ...
 
+    def repo_generation(self, root: str) -> int:
+        """The generation number of repo ``root`` (:mod:`voxhub.versioning.generations`)
+        read inside this transaction: a change of the repo's records (an instance that
+        starts following another) committed meanwhile makes the transaction rerun or
+        fail on stores that validate their reads, and on stores that serialise
+        transactions it cannot land meanwhile."""
+        ...
+
 
 class VersionedView(VersionedReader, Protocol):
     """A versioned instance at one node: reads, plain writes, and transactions."""

@@ -40,7 +40,7 @@ from typing import TypeVar
 
 from voxhub.errors import InvalidRequest, NotFound, VersionLocked
 from voxhub.storage.base import KVStore, Txn
-from voxhub.versioning import counters, node_log
+from voxhub.versioning import counters, generations, node_log
 from voxhub.versioning.dag import Ancestry, Lineage, resolve_visible
 from voxhub.versioning.keys import (
     MARK_DATA,
@@ -269,6 +269,9 @@ class _TxnView(_ViewBase):
 
     def raise_id_floor(self, counter: str, floor: int) -> None:
         counters.raise_floor(self._txn, counter, floor)
+
+    def repo_generation(self, root: str) -> int:
+        return generations.decode(self._txn.get(generations.generation_key(root))).number
 
     def joined(self, other: VersionedView) -> VersionedTxn:
         """``other`` (another instance at the same node of the same store) inside this

@@ -3,8 +3,9 @@
 An :class:`Edits` session reads each block once, lets the write operations
 (:mod:`.write`) replace blocks, and on :meth:`Edits.finish` stores the changed blocks
 and brings the derived data up to date in the same transaction (:mod:`.derived`):
-references always, and when the instance syncs to a labelmap each changed block's
-filing and the index of every supervoxel that gained or lost elements.
+references and the tag index (:mod:`.tags`) always, and when the instance syncs to a
+labelmap each changed block's filing and the index of every supervoxel that gained or
+lost elements.
 
 A write names the positions its edits touched (:meth:`Edits.put`), so derived data is
 updated for those only; a batch write that already knows the elements it changes, before
@@ -23,6 +24,7 @@ from voxhub.datatypes.annotation.derived import refile, update_refs
 from voxhub.datatypes.annotation.elements import Elements, concat, pos_keys
 from voxhub.datatypes.annotation.keys import block_tkey
 from voxhub.datatypes.annotation.stored import blocks_of, read_blocks
+from voxhub.datatypes.annotation.tags import update_tags
 from voxhub.datatypes.sync import LabelSource
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedTxn
@@ -105,6 +107,7 @@ class Edits:
             news.append(new.take(np.flatnonzero(np.isin(new.keys(), keys, assume_unique=True))))
         all_olds, all_news = concat(olds), concat(news)
         update_refs(self.txn, self.shape, all_olds, all_news)
+        update_tags(self.txn, self.shape, all_olds, all_news)
         if self.labels is None or not changed:
             return frozenset()
         return refile(self.txn, self.shape, self.labels, changed, all_olds, all_news)

@@ -24,6 +24,7 @@ from voxhub.datatypes.annotation.elements import (
     Elements,
     check_coords,
 )
+from voxhub.datatypes.annotation.keys import MAX_TAG_BYTES, taggable
 from voxhub.datatypes.wire.gc_pause import gc_paused
 from voxhub.errors import InvalidRequest
 
@@ -55,6 +56,12 @@ def _extra(i: int, item: dict[str, Any]) -> tuple[list[str], dict[str, str]] | N
     prop = prop or {}
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise InvalidRequest(f"{_where(i, item)}: Tags must be a list of strings")
+    for tag in tags:
+        if not taggable(tag):
+            raise InvalidRequest(
+                f"{_where(i, item)}: tag {reprlib.repr(tag)} has more than "
+                f"{MAX_TAG_BYTES} bytes (UTF-8)"
+            )
     if not isinstance(prop, dict) or not all(isinstance(v, str) for v in prop.values()):
         raise InvalidRequest(f"{_where(i, item)}: Prop must be an object of string values")
     return (list(tags), dict(prop))

@@ -27,6 +27,7 @@ from voxhub.datatypes.annotation.stored import (
     stored_blocks_in,
 )
 from voxhub.datatypes.annotation.stored import read_blocks as _read_blocks
+from voxhub.datatypes.annotation.tags import rebuild_tags, tag_elements
 from voxhub.datatypes.annotation.write import add_elements, delete_element, move_element
 from voxhub.datatypes.sync import label_source_of, notify_element_change, synced_names
 from voxhub.errors import InvalidRequest
@@ -99,13 +100,14 @@ class AnnotationInstance:
         return concat([b for _, b in self.all_blocks()]).sorted()
 
     def tag(self, tag: str) -> Elements:
-        """Elements carrying ``tag`` (walks the stored blocks)."""
-        parts = []
-        for _, batch in self.all_blocks():
-            hit = [i for i, ex in enumerate(batch.extra.tolist()) if ex and tag in ex[0]]
-            if hit:
-                parts.append(batch.take(np.asarray(hit, np.int64)))
-        return concat(parts).sorted()
+        """Elements carrying ``tag``, in position order (from the tag index)."""
+        return tag_elements(self.view, tag, self.block_shape)
+
+    def reload(self) -> None:
+        """Rebuild the tag index from the stored elements, in one transaction (DVID's
+        ``POST reload``; label views are never stale, see :mod:`.tags`)."""
+        self.view.check_writable()
+        self.view.transact(rebuild_tags)
 
     def roi(self, name: str, node_uuid: str | None = None) -> Elements:
         """Elements inside the roi instance ``name`` (at ``node_uuid``, else this node)."""

@@ -24,6 +24,7 @@ from voxhub.datatypes.annotation.elements import Elements, concat, format_pos, k
 from voxhub.datatypes.annotation.keys import BLOCK, block_of, block_tkey
 from voxhub.datatypes.annotation.merge_derived import repair_derived
 from voxhub.datatypes.annotation.stored import read_blocks
+from voxhub.datatypes.annotation.tags import repair_tags
 from voxhub.geometry import Vec3
 from voxhub.versioning.catalog import Catalog, InstanceInfo, NodeInfo
 from voxhub.versioning.protocols import VersionedTxn
@@ -174,6 +175,7 @@ def repair_merge_at(
                 txn.put(block_tkey(block), encode_block(merged))
             else:
                 txn.delete(block_tkey(block))
+        repair_tags(txn, parent_views, changed)
         labels = None
         if labels_name is not None:
             from voxhub.datatypes.registry import datatype_for

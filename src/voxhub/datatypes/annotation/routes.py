@@ -208,8 +208,8 @@ async def post_move(request: Request, ctx: InstanceContext) -> Response:
 
 
 async def post_reload(request: Request, ctx: InstanceContext) -> Response:
-    """Nothing to do: label and tag views are never stale here (DVID rebuilds them)."""
-    open_instance(ctx).view.check_writable()
+    """Rebuild the tag index at this node, synchronously (label views are never stale)."""
+    await run_in_threadpool(lambda: open_instance(ctx).reload())
     return Response(b"")
 
 

@@ -32,13 +32,14 @@ from voxhub.datatypes.annotation.keys import (
     class_range,
     filing_tkey,
     refs_tkey,
+    sv_of,
 )
 from voxhub.datatypes.annotation.stored import all_blocks, blocks_of, read_blocks
 from voxhub.datatypes.sync import (
     LabelChange,
     LabelSource,
     label_source_of,
-    notify_element_change,
+    notify_source_reset,
 )
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
@@ -130,6 +131,17 @@ class SyncedElements:
         counts = np.bincount(kinds, minlength=len(KINDS))
         return {KINDS[k]: int(n) for k, n in enumerate(counts.tolist()) if n}
 
+    def bodies(self) -> list[int]:
+        """Every body holding elements (from the supervoxels with an index), ascending:
+        what a full recount walks, rather than every body of the labelmap."""
+        if self.labels is None:
+            return []
+        svs = [sv_of(t) for t, _ in self.reader.scan(*class_range(INDEX), keys_only=True)]
+        if not svs:
+            return []
+        found = self.labels.bodies_of(np.asarray(svs, np.uint64))
+        return sorted({int(b) for b in found.tolist() if b})
+
     def positions_of_body(self, body: int, kind: str) -> np.ndarray:
         keys, kinds = self._entries(body)
         code = KIND_CODE.get(kind)
@@ -184,10 +196,9 @@ def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> Non
 
     def run(txn: VersionedTxn) -> None:
         labels = label_source_of(txn, access, node_uuid, info)
-        svs = rebuild(txn, shape, labels)
-        if labels is not None and svs:  # followers (labelsz) count the bodies anew
-            found = labels.bodies_of(np.asarray(sorted(svs), np.uint64))
-            bodies = frozenset(int(b) for b in found.tolist() if b)
-            notify_element_change(txn, access, node_uuid, info, bodies, labels)
+        rebuild(txn, shape, labels)
+        # Every body may have changed (another labelmap, or none): followers (labelsz)
+        # recount all of theirs, also those that now have no element, in this transaction.
+        notify_source_reset(txn, access, node_uuid, info)
 
     view.transact(run)

@@ -56,10 +56,11 @@ class ImageInstance:
         check_request(box, self.max_request_voxels, f"read of {self.name!r}")
         return read_image(self.view, self._layouts[scale], box)
 
-    def write(self, offset: Vec3, data: Any) -> None:
+    def write(self, offset: Vec3, data: Any, *, mask: np.ndarray | None = None) -> None:
         """Write a 3-D array at scale 0 with its ``[0,0,0]`` voxel at ``offset``.
 
-        The data must have the volume's dtype or cast to it without loss.
+        The data must have the volume's dtype or cast to it without loss. ``mask`` (bool,
+        the data's shape): write only the voxels where it is true (``POST raw?roi=``).
         """
         shape = np.shape(data)
         if len(shape) != 3:
@@ -68,7 +69,7 @@ class ImageInstance:
         check_request(box, self.max_request_voxels, f"write to {self.name!r}")
         self.view.check_writable()
         arr = coerce(data, self._dtype)
-        write_image(self.view, self._config, self._layouts, offset, arr)
+        write_image(self.view, self._config, self._layouts, offset, arr, mask)
 
     def extents(self, scale: int = 0) -> Box | None:
         """Bounding box of every voxel written (at ``scale``, the downsampled box)."""

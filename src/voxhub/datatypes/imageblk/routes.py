@@ -65,7 +65,7 @@ from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.datatypes.wire.roi_mask import refuse_roi_write, roi_name
+from voxhub.datatypes.wire.roi_mask import roi_name
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     dvid_box,
@@ -237,8 +237,10 @@ def _encode_picture(volume: np.ndarray, dims: Dims, fmt: formats.ImageFormat) ->
 
 
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
-    """Write a 3-D ``0_1_2`` subvolume (any alignment; ``?compression=lz4|gzip|zstd`` bodies)."""
-    refuse_roi_write(request)
+    """Write a 3-D ``0_1_2`` subvolume (any alignment; ``?compression=lz4|gzip|zstd`` bodies).
+
+    ``?roi=<name>`` writes only the voxels inside that roi; the others keep their values."""
+    roi = roi_name(request)
     params = request.path_params
     dims = parse_dims(params["dims"])
     if not dims.is_3d:
@@ -249,7 +251,12 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
     data = await read_voxels(request, ctx, box.size, config)
     array = data.reshape(box.shape)
-    await run_in_threadpool(lambda: open_instance(ctx).write(box.start, array))
+
+    def write() -> None:
+        mask = None if roi is None else open_roi_reader(ctx.access, ctx.node_uuid, roi).mask(box)
+        open_instance(ctx).write(box.start, array, mask=mask)
+
+    await run_in_threadpool(write)
     return Response(b"")
 
 

@@ -17,7 +17,7 @@ from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
 from voxhub.errors import InvalidRequest
-from voxhub.geometry import Vec3
+from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
 
 
@@ -54,19 +54,34 @@ def write_image(
     layouts: Sequence[BlockLayout],
     offset: Vec3,
     data: np.ndarray,
+    mask: np.ndarray | None = None,
 ) -> None:
-    """Write ``data`` (already of the volume's dtype) at scale 0, pyramid and extents included."""
+    """Write ``data`` (already of the volume's dtype) at scale 0, pyramid and extents
+    included; with ``mask`` (bool, ``data``'s shape) only the voxels where it is true
+    (the others keep their stored values, in the same transaction)."""
     view.check_writable()
-    prepared = prepare_write(layouts[0], offset, data)
-    if prepared.box.empty:
+    prepared = prepare_write(layouts[0], offset, data, mask)
+    written = prepared.box if mask is None else mask_box(mask, offset)
+    if written is None or written.empty:
         return
 
     def transaction(txn: VersionedTxn) -> None:
         changed = apply_write(txn, layouts[0], prepared)
         update_pyramid(txn, config, layouts, changed)
-        grow_extents(txn, prepared.box)
+        grow_extents(txn, written)
 
     view.transact(transaction)
 
 
-__all__ = ["coerce", "grow_extents", "write_image"]
+def mask_box(mask: np.ndarray, offset: Vec3) -> Box | None:
+    """The bounding box of ``mask``'s true voxels placed at ``offset`` (``None``: none)."""
+    ranges = []
+    for axis in range(3):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        if not len(hit):
+            return None
+        ranges.append((offset[axis] + int(hit[0]), offset[axis] + int(hit[-1]) + 1))
+    return Box(tuple(r[0] for r in ranges), tuple(r[1] for r in ranges))  # type: ignore[arg-type]
+
+
+__all__ = ["coerce", "grow_extents", "mask_box", "write_image"]

@@ -32,11 +32,16 @@ KEYVALUE_DIFFERENCES = DvidDifferences(
         "naming the key; diff lists changed keys. Two branches writing the same big "
         "(chunked) value still conflict: their chunks are separate uploads.",
         "Values are stored uncompressed (DVID's Compression setting is ignored).",
+        "GET mutations (?userid=) and mutations-range/{beg}/{end} answer the writes made "
+        "at a version, oldest first: {Action: postkv|delkv, Key, Bytes (postkv), UUID, "
+        "Timestamp, User, App}, DVID's Kafka messages of keyvalue writes (User and App "
+        "from u= and app=, left out when not given). Each record is stored in its write's "
+        "transaction (a write that fails leaves none); a POST keyvalues batch records "
+        "every key; diffs leave records out. mutations-range is 400 when beg is not end "
+        "or a first-parent ancestor of it (as labelmap's).",
     ),
     not_served=(
         NotServed("GET", "/help", "see /api/help/keyvalue"),
         NotServed("POST", "/info", "instance settings are fixed at creation"),
-        NotServed("GET", "/mutations", "no keyvalue mutation log (no Kafka)"),
-        NotServed("GET", "/mutations-range/{beg}/{end}", "no keyvalue mutation log"),
     ),
 )

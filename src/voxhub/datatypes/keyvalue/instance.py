@@ -20,10 +20,11 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from voxhub.datatypes.keyvalue import keys as K
 from voxhub.datatypes.keyvalue.config import KeyValueConfig
+from voxhub.datatypes.keyvalue.mutlog import Author, log_write, node_records
 from voxhub.datatypes.keyvalue.values import (
     Manifest,
     Stored,
@@ -52,6 +53,8 @@ class KeyValueInstance:
         self.view = view
         self.config = config
         self.name = name
+        #: who the writes through this instance are recorded under (:mod:`.mutlog`)
+        self.author = Author()
 
     def __repr__(self) -> str:
         return f"KeyValueInstance({self.name!r}, node={self.view.node_uuid[:8]})"
@@ -133,12 +136,17 @@ class KeyValueInstance:
             if value is not None:  # deleted since listed
                 yield key, value
 
+    def mutations(self, userid: str | None = None) -> list[dict[str, Any]]:
+        """The writes made at this node (not its ancestors'), oldest first, as DVID's
+        ``GET mutations`` answers them (:mod:`.mutlog`); only ``userid``'s if given."""
+        return node_records(self.view, self.view.node_uuid, userid)
+
     # -- writes --------------------------------------------------------------------------
     def put(self, key: str, value: Bytes) -> None:
         """Set ``key`` to ``value`` (chunked if it is at least the chunk size)."""
         view = memoryview(value).cast("B")
         if len(view) < self.chunk_bytes:
-            self.replace(key, encode_inline(view))
+            self.replace(key, encode_inline(view), len(view))
             return
         n = self.chunk_bytes
         self.put_stream(key, (view[i : i + n] for i in range(0, len(view), n)))
@@ -170,17 +178,17 @@ class KeyValueInstance:
 
     def delete(self, key: str) -> bool:
         """Delete ``key`` at this node; whether it existed (DVID answers 200 either way)."""
-        return self.replace(key, None)
+        return self.replace(key, None, None)
 
     def upload(self, key: str) -> Upload:
         """A streaming writer of a new value of ``key`` (see :class:`Upload`)."""
         K.key_bytes(key)
         return Upload(self, key)
 
-    def replace(self, key: str, record: bytes | None) -> bool:
-        """Store ``record`` (or delete) under ``key`` in one transaction, then drop the
-        chunks of the value it replaced if this node wrote them; whether a value was
-        there."""
+    def replace(self, key: str, record: bytes | None, size: int | None) -> bool:
+        """Store ``record`` (or delete) under ``key`` in one transaction, with its
+        mutation record (``size``: the value's length), then drop the chunks of the
+        value it replaced if this node wrote them; whether a value was there."""
         tkey = K.value_tkey(key)
 
         def run(txn: VersionedTxn) -> bytes | None:
@@ -189,6 +197,7 @@ class KeyValueInstance:
                 txn.delete(tkey)
             else:
                 txn.put(tkey, record)
+            log_write(txn, self.view.node_uuid, key, size, self.author)
             return old
 
         old = self.view.transact(run)
@@ -202,11 +211,13 @@ class KeyValueInstance:
 
         def run(txn: VersionedTxn) -> list[tuple[str, bytes | None]]:
             replaced = []
+            node = self.view.node_uuid
             for key, tkey, record, chunks in planned:
                 for chunk_key, piece in chunks:
                     txn.put(chunk_key, bytes(piece))
                 replaced.append((key, txn.get(tkey)))
                 txn.put(tkey, record)
+                log_write(txn, node, key, decode_stored(record, key).size, self.author)
             return replaced
 
         for key, old in self.view.transact(run):
@@ -300,7 +311,7 @@ class Upload:
                 self._store(bytes(self._buffer))
             record = encode_manifest(Manifest(self.upload_id, self.size, self._chunk))
         self._buffer = bytearray()
-        self._instance.replace(self.key, record)
+        self._instance.replace(self.key, record, self.size)
         self.done = True
 
     def abort(self) -> None:

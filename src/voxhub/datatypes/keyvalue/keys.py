@@ -11,6 +11,7 @@ Its type keys:
   upload ``upload`` wrote under ``key`` (big values are stored in chunks; an upload
   id is random, so chunks of two uploads never share a key, and an unfinished upload
   writes nothing a reader can reach).
+* ``0x03 | node (16) | time (8) | nonce (4)``: a mutation record (:mod:`.mutlog`).
 
 The key limit comes from the stores: LMDB keys are at most 511 bytes and S3 object
 names 1,024 characters of hex; a chunk's physical key is the key plus 32 bytes.
@@ -102,6 +103,10 @@ def is_value_tkey(tkey: bytes) -> bool:
 def describe_tkey(tkey: bytes) -> str:
     """The key's name (a chunk of a big value is described by its key too, so a diff
     or a merge report names keys, never chunks)."""
+    from voxhub.datatypes.keyvalue.mutlog import describe_record, is_record
+
+    if is_record(tkey):
+        return describe_record(tkey)
     try:
         return key_of(tkey)
     except InvalidRequest:

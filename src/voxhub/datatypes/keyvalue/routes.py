@@ -10,6 +10,7 @@ request holds one chunk of it at most. Differences from DVID: :mod:`.dvid_differ
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.keyvalue import keys as K
 from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
 from voxhub.datatypes.keyvalue.instance import KeyValueInstance
+from voxhub.datatypes.keyvalue.mutlog import Author, range_records
 from voxhub.datatypes.keyvalue.opening import open_keyvalue_instance
 from voxhub.datatypes.keyvalue.ranges import (
     ByteRange,
@@ -42,8 +44,11 @@ EXISTED_HEADER = "Voxhub-Key-Existed"
 
 
 def open_keyvalue(ctx: InstanceContext) -> KeyValueInstance:
-    """The instance the request addresses, at its node (blocking: reads the catalog)."""
-    return open_keyvalue_instance(ctx.access.catalog, ctx.node_uuid, ctx.instance)
+    """The instance the request addresses, at its node (blocking: reads the catalog);
+    its writes are recorded under the caller's ``u=`` and ``app=``."""
+    instance = open_keyvalue_instance(ctx.access.catalog, ctx.node_uuid, ctx.instance)
+    instance.author = Author(ctx.caller.user, ctx.caller.app)
+    return instance
 
 
 def path_key(request: Request, name: str = "key") -> str:
@@ -187,6 +192,33 @@ async def get_keyrange(request: Request, ctx: InstanceContext) -> Response:
     return JSONResponse(found)
 
 
+async def get_mutations(request: Request, ctx: InstanceContext) -> Response:
+    """This node's writes (not its ancestors'), oldest first, as DVID logs them.
+
+    ``[{"Action": "postkv"|"delkv", "Key", "Bytes", "UUID", "Timestamp", "User",
+    "App"}, ...]``; ``?userid=`` keeps one user's records."""
+    user = request.query_params.get("userid")
+    return JSONResponse(await run_in_threadpool(lambda: open_keyvalue(ctx).mutations(user)))
+
+
+async def get_mutations_range(request: Request, ctx: InstanceContext) -> Response:
+    """The writes of versions {end} back to {beg}, along first parents ({end}'s first);
+    400 if {beg} is not {end} or a first-parent ancestor of it."""
+    catalog = ctx.access.catalog
+    refs = request.path_params["beg"], request.path_params["end"]
+
+    def run() -> list[dict[str, Any]]:
+        here = catalog.node(ctx.node_uuid)
+        beg, end = (catalog.node(ref) for ref in refs)
+        for node in (beg, end):
+            if node.repo != here.repo:
+                raise InvalidRequest(f"version {node.uuid} is not in the repo of {here.uuid}")
+        name = ctx.instance.name
+        return range_records(beg, end, catalog.node, lambda uuid: catalog.view(uuid, name))
+
+    return JSONResponse(await run_in_threadpool(run))
+
+
 async def get_info(request: Request, ctx: InstanceContext) -> Response:
     """Instance info: Base, and Extended with the chunk size of big values."""
     return JSONResponse(keyvalue_info_json(ctx.instance))
@@ -203,6 +235,13 @@ def keyvalue_routes() -> list[BaseRoute]:
     )
     return [
         instance_route("/info", get_info, methods=["GET"]),
+        instance_route(
+            "/mutations",
+            get_mutations,
+            methods=["GET"],
+            api=Api(query=(Param("userid", {"type": "string"}, "only this user's records"),)),
+        ),
+        instance_route("/mutations-range/{beg}/{end}", get_mutations_range, methods=["GET"]),
         instance_route("/keys", get_keys, methods=["GET"]),
         instance_route("/keyrange/{firstkey}/{lastkey}", get_keyrange, methods=["GET"]),
         *batch.batch_routes(),

@@ -90,6 +90,9 @@ class IndexHistoryTxn:
     def joined(self, other: VersionedView) -> VersionedTxn:
         return self._txn.joined(other)
 
+    def repo_generation(self, root: str) -> int:
+        return self._txn.repo_generation(root)
+
 
 def keep_index_history(txn: VersionedTxn, mid: int) -> VersionedTxn:
     """``txn`` for mutation ``mid``, keeping the indexes it replaces (see module doc)."""

@@ -35,6 +35,8 @@ from voxhub.datatypes.labelmap.mutations import check_label
 from voxhub.datatypes.labelmap.prepared import prepare_blocks
 from voxhub.datatypes.labelmap.synced import (
     Notify,
+    Unfollowed,
+    VoxelNotify,
     body_change,
     ignore,
     mapping_change,
@@ -124,7 +126,7 @@ def ingest_blocks(
     counters: Counters,
     scale: int,
     blocks: dict[Vec3, np.ndarray],
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
 ) -> None:
     """Replace the whole blocks ``blocks`` (``{(z, y, x): supervoxel ids}``) at ``scale``;
     ``notify`` (when something follows the labelmap) gets the scale-0 change.
@@ -141,6 +143,8 @@ def ingest_blocks(
     top = max((p.top for p in ready), default=0)  # maxlabel, as writes: ids >= 2**63 too
 
     def run(txn: VersionedTxn) -> None:
+        if isinstance(notify, Unfollowed):
+            notify.check(txn)
         old: list[np.ndarray | None] = []
         if scale == 0 and coords:
             old = index_blocks(txn, layout, coords, [p.counts for p in ready])
@@ -148,7 +152,7 @@ def ingest_blocks(
         put_encoded(txn, layout, {c: p.value for c, p in zip(coords, ready, strict=True)})
         _see(txn, counters, tops)
         raise_maxlabel(txn, top)
-        if notify is not None and old:
+        if notify is not None and not isinstance(notify, Unfollowed) and old:
             after = [blocks[c] for c in coords]
             notify(txn, voxel_change(txn, layout, coords, old, after))
 

@@ -69,8 +69,10 @@ class LabelInstance:
         labels = read_image(self.view, self._layouts[scale], box)
         return labels if supervoxels else map_array(self.view, labels)
 
-    def write(self, offset: Vec3, data: Any) -> None:
-        """Write supervoxel ids at scale 0; the index, pyramid and extents follow."""
+    def write(self, offset: Vec3, data: Any, *, mask: np.ndarray | None = None) -> None:
+        """Write supervoxel ids at scale 0; the index, pyramid and extents follow.
+        ``mask`` (bool, the data's shape): only the voxels where it is true are written
+        (``POST raw?roi=``); the others keep their stored values."""
         shape = np.shape(data)
         if len(shape) != 3:
             raise InvalidRequest(f"write data must be 3-D (z, y, x), got shape {shape}")
@@ -78,21 +80,23 @@ class LabelInstance:
         check_request(box, DEFAULT_MAX_REQUEST_VOXELS, f"write to {self.name!r}")
         self.view.check_writable()
         arr = coerce(data, np.dtype(np.uint64))
-        notify = self._voxel_notify()
-        write_labels(self.view, self.config, self._layouts, offset, arr, self._counters, notify)
+        synced.voxel_write(
+            self._sync,
+            lambda notify: write_labels(
+                self.view, self.config, self._layouts, offset, arr, self._counters, notify, mask
+            ),
+        )
 
     def write_blocks(self, blocks: Mapping[Vec3, np.ndarray]) -> None:
         """Write whole scale-0 blocks (block coordinate ``(z, y, x)`` → uint64 block of
         the block shape) in one transaction; the index, pyramid and extents follow."""
         self.view.check_writable()
-        notify = self._voxel_notify()
-        write_label_blocks(self.view, self.config, self._layouts, blocks, self._counters, notify)
-
-    def _voxel_notify(self) -> Notify | None:
-        """The followers' notification of a voxel write; ``None`` when nothing follows
-        (the write then spends nothing on working out its exact change)."""
-        sync = self._sync
-        return sync.notify if sync is not None and sync.followed() else None
+        synced.voxel_write(
+            self._sync,
+            lambda notify: write_label_blocks(
+                self.view, self.config, self._layouts, blocks, self._counters, notify
+            ),
+        )
 
     @property
     def _notify(self) -> Notify:
@@ -421,8 +425,12 @@ class LabelInstance:
     def ingest_blocks(self, scale: int, blocks: dict[Vec3, np.ndarray]) -> None:
         """Replace whole blocks of supervoxel ids at ``scale``; no pyramid is derived."""
         self.config.check_scale(scale, self.name)
-        notify = self._voxel_notify() if scale == 0 else None
-        ingest.ingest_blocks(self.view, self._layouts, self._counters, scale, blocks, notify)
+        synced.voxel_write(
+            self._sync if scale == 0 else None,
+            lambda notify: ingest.ingest_blocks(
+                self.view, self._layouts, self._counters, scale, blocks, notify
+            ),
+        )
 
     # -- mutations -------------------------------------------------------------------------
     # Each mutation takes its mutation id and any fresh label ids inside its own

@@ -45,7 +45,7 @@ from voxhub.datatypes.wire.context import InstanceContext
 from voxhub.datatypes.wire.gzipped import gzip_fast
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
-from voxhub.datatypes.wire.roi_mask import refuse_roi_write, roi_name
+from voxhub.datatypes.wire.roi_mask import roi_name
 from voxhub.datatypes.wire.url_geometry import (
     Dims,
     aligned_box,
@@ -150,8 +150,9 @@ def _google_of_block(
 async def post_raw(request: Request, ctx: InstanceContext) -> Response:
     """Write supervoxel ids (little-endian uint64, z-y-x) into any 3-D subvolume.
 
-    ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows)."""
-    refuse_roi_write(request)
+    ?compression=lz4|gzip bodies; scale 0 only (the pyramid follows); ?roi=<name> writes
+    only the voxels inside that roi (the others keep their values)."""
+    roi = roi_name(request)
     box = _volume_box(request)
     if scale_of(request, config_of(ctx)) != 0:
         raise InvalidRequest("scale: writes go to scale 0; pyramid levels are derived from it")
@@ -166,7 +167,12 @@ async def post_raw(request: Request, ctx: InstanceContext) -> Response:
         body = await bodies.read_body(request, limit)
         data = await run_in_threadpool(bodies.decompress, body, compression, expected)
     array = np.frombuffer(data, dtype=_VOXEL).astype(np.uint64, copy=False).reshape(box.shape)
-    await run_in_threadpool(lambda: open_labels(ctx).write(box.start, array))
+
+    def write() -> None:
+        mask = None if roi is None else open_roi_reader(ctx.access, ctx.node_uuid, roi).mask(box)
+        open_labels(ctx).write(box.start, array, mask=mask)
+
+    await run_in_threadpool(write)
     return Response(b"")
 
 

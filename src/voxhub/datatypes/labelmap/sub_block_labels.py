@@ -20,6 +20,11 @@ import numpy as np
 
 from voxhub.datatypes.labelmap.cseg_streams import CsegStreams, Mapping, ranks, word_pairs
 
+#: blocks × distinct labels up to which block lists come from a presence table (or up to
+#: this many cells per table entry)
+PRESENCE_CELLS = 1 << 20
+PRESENCE_PER_ENTRY = 8
+
 
 @dataclass
 class SubBlockLabels:
@@ -114,14 +119,14 @@ def _reorder(
     new = np.ones(k.size, bool)
     new[1:] = k[1:] != k[:-1]
     rank = np.cumsum(new) - 1
-    sub = tab[sorted_mine]
+    tables = tab[sorted_mine]
     starts = np.ones(k.size, bool)
-    starts[1:] = sub[1:] != sub[:-1]
+    starts[1:] = tables[1:] != tables[:-1]
     run = np.cumsum(starts) - 1
     local = at.copy()
     local[sorted_mine] = rank - rank[starts][run]
     ns = count.copy()
-    ns[sub[starts]] = np.bincount(run[new], minlength=int(run[-1]) + 1)
+    ns[tables[starts]] = np.bincount(run[new], minlength=int(run[-1]) + 1)
     moved = np.zeros(count.size, bool)
     moved[tab[mine][local[mine] != at[mine]]] = True
     order = np.arange(tab.size)
@@ -139,7 +144,7 @@ def _block_ranks(
     rank in its block's list. A presence table of blocks × labels when that is small
     (typical: a few hundred blocks sharing a few thousand labels), else a sort."""
     nd = distinct.size
-    if nb * nd <= max(1 << 20, 8 * block.size):
+    if nb * nd <= max(PRESENCE_CELLS, PRESENCE_PER_ENTRY * block.size):
         present = np.zeros((nb, nd), bool)
         present[block, label] = True
         ranks = np.cumsum(present, axis=1, dtype=np.int64)

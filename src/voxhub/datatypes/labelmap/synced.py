@@ -11,7 +11,7 @@ their exact change only then: nothing is spent when nothing follows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -24,7 +24,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import KEY_INDEX, id_of, index_key, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_of
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
-from voxhub.datatypes.sync import LabelChange, followers_of, notify_label_change
+from voxhub.datatypes.sync import LabelChange, followers_in, followers_of, notify_label_change
 from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader, VersionedTxn
 from voxhub.versioning.records import InstanceInfo
@@ -48,6 +48,47 @@ class LabelSync:
 
     def notify(self, txn: VersionedTxn, change: LabelChange) -> None:
         notify_label_change(txn, self._access, self._node, self._info, change)
+
+
+class FollowersAppeared(Exception):
+    """A voxel write that found nothing following the labelmap before its transaction
+    found a follower inside it (a sync set up meanwhile): the transaction is abandoned
+    and the write runs again, working out its exact change (:func:`voxel_write`)."""
+
+
+class Unfollowed:
+    """What a voxel write that found no follower before its transaction passes instead
+    of a :class:`Notify`: it works out no change, and :meth:`check` re-reads the
+    followers inside the transaction (:func:`~voxhub.datatypes.sync.followers_in`)."""
+
+    def __init__(self, sync: LabelSync) -> None:
+        self._sync = sync
+
+    def check(self, txn: VersionedTxn) -> None:
+        """``FollowersAppeared`` if something follows the labelmap now."""
+        if followers_in(txn, self._sync._access, self._sync._info):
+            raise FollowersAppeared
+
+
+#: how a voxel write tells the labelmap's followers: nothing (no sync at all), with the
+#: exact change, or by checking inside its transaction that nothing follows yet
+VoxelNotify = Notify | Unfollowed | None
+
+
+def voxel_write(sync: LabelSync | None, run: Callable[[VoxelNotify], None]) -> None:
+    """Run a voxel write ``run(notify)``, working out its exact change only when
+    something follows the labelmap; a sync set up between the check before the
+    transaction and the transaction itself makes it run again with the change, so the
+    new follower is exact either way."""
+    if sync is None:
+        run(None)
+    elif sync.followed():
+        run(sync.notify)
+    else:
+        try:
+            run(Unfollowed(sync))
+        except FollowersAppeared:
+            run(sync.notify)
 
 
 def ignore(txn: VersionedTxn, change: LabelChange) -> None:

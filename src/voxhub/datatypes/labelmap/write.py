@@ -10,9 +10,10 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout, fetch_blocks, put_encoded
 from voxhub.blocks.pool import parallel_map
+from voxhub.blocks.write import covered, paste_into
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.pyramid import update_pyramid
-from voxhub.datatypes.imageblk.write import grow_extents
+from voxhub.datatypes.imageblk.write import grow_extents, mask_box
 from voxhub.datatypes.labelmap.counters import Counters, top_counted_id
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.datatypes.labelmap.index import LabelIndex, count_labels
@@ -26,7 +27,12 @@ from voxhub.datatypes.labelmap.prepared import (
     prepare_blocks,
     write_tops,
 )
-from voxhub.datatypes.labelmap.synced import Notify, block_change, collect_changes
+from voxhub.datatypes.labelmap.synced import (
+    Unfollowed,
+    VoxelNotify,
+    block_change,
+    collect_changes,
+)
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -42,13 +48,17 @@ def write_labels(
     offset: Vec3,
     data: np.ndarray,
     counters: Counters,
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
+    mask: np.ndarray | None = None,
 ) -> None:
     """Write supervoxel ids ``data`` (uint64) with its ``[0,0,0]`` at ``offset``, scale 0.
 
     The label counter is raised above the written ids in the same transaction, so it
     never lags the data and a write that does not land moves nothing (see below).
     ``notify`` (when something follows the labelmap) gets the exact change in it.
+    ``mask`` (bool, ``data``'s shape): only the voxels where it is true are written, the
+    others keep their stored values (read in the transaction), and the index, pyramid,
+    extents and followers change by what was written only.
     """
     view.check_writable()
     box = Box.from_shape((data.shape[0], data.shape[1], data.shape[2]), offset)
@@ -56,20 +66,40 @@ def write_labels(
         return
     layout = layouts[0]
     coords = list(layout.grid.blocks_in(box))
+    extent = box
+    if mask is not None:
+        if mask.shape != data.shape:
+            raise InvalidRequest(f"write mask has shape {mask.shape}, the data {data.shape}")
+        coords = [c for c in coords if mask[_mine(layout, c, box)].any()]
+        written = mask_box(mask, offset)
+        if written is None or not coords:
+            return
+        extent = written
 
     def given(i: int) -> tuple[np.ndarray, bool]:
         bbox = layout.grid.block_box(coords[i])
-        part = bbox.intersect(box)
-        return data[part.relative_to(box.start)], part == bbox
+        mine = _mine(layout, coords[i], box)
+        inside = covered(mask, mine)
+        if inside:
+            return data[mine], bbox.intersect(box) == bbox
+        assert mask is not None
+        return data[mine][mask[mine]], False  # the ids it brings: those inside
 
     def fill(i: int, before: np.ndarray | None) -> np.ndarray:
         bbox = layout.grid.block_box(coords[i])
         part = bbox.intersect(box)
+        mine = part.relative_to(box.start)
         block = before.copy() if before is not None else layout.background_block()
-        block[part.relative_to(bbox.start)] = data[part.relative_to(box.start)]
+        where = None if mask is None else mask[mine]
+        paste_into(block, part.relative_to(bbox.start), data[mine], where)
         return block
 
-    _write_blocks(view, config, layouts, coords, given, fill, box, counters, notify)
+    _write_blocks(view, config, layouts, coords, given, fill, extent, counters, notify)
+
+
+def _mine(layout: BlockLayout, coord: Vec3, box: Box) -> tuple[slice, slice, slice]:
+    """The part of block ``coord`` inside ``box``, as slices of an array over ``box``."""
+    return layout.grid.block_box(coord).intersect(box).relative_to(box.start)
 
 
 def write_label_blocks(
@@ -78,7 +108,7 @@ def write_label_blocks(
     layouts: Sequence[BlockLayout],
     blocks: Mapping[Vec3, np.ndarray],
     counters: Counters,
-    notify: Notify | None = None,
+    notify: VoxelNotify = None,
 ) -> None:
     """Write whole scale-0 blocks (block coordinate → uint64 block of the block shape),
     anywhere in the volume, in one transaction (DVID's ``POST blocks``): each pyramid
@@ -117,7 +147,7 @@ def _write_blocks(
     fill: Callable[[int, np.ndarray | None], np.ndarray],
     extent: Box,
     counters: Counters,
-    notify: Notify | None,
+    notify: VoxelNotify,
 ) -> None:
     """One transaction writing the blocks at ``coords`` with the label index, pyramid,
     extents (grown by ``extent``), maxlabel, the label counter and the labelmap's
@@ -154,8 +184,11 @@ def _write_blocks(
     # id, and it is the price of the counter and the data landing together: raised
     # before the transaction, a write that then failed left ids consumed for nothing.
     raise_counter = counted != 0 and not counters.covers(counted)
+    tell = None if isinstance(notify, Unfollowed) else notify
 
     def transaction(txn: VersionedTxn) -> None:
+        if isinstance(notify, Unfollowed):
+            notify.check(txn)  # a sync set up since the look before: rerun with changes
         old = fetch_blocks(txn, layout, coords)
 
         def finish(i: int) -> tuple[Prepared, dict[int, int], set[int] | None]:
@@ -163,7 +196,7 @@ def _write_blocks(
             was = count_labels(before) if before is not None else {}
             if i in ready:
                 done = ready[i]
-                if notify is None:
+                if tell is None:
                     changed = None
                 elif before is None:
                     changed = change_over_background(layout, done)
@@ -172,13 +205,13 @@ def _write_blocks(
             else:
                 block = fill(i, before)
                 done = prepare_block(layout, block, factor)
-                changed = block_change(layout, before, block) if notify is not None else None
+                changed = block_change(layout, before, block) if tell is not None else None
             return done, was, changed
 
         needs_work = [i for i in range(len(coords)) if old[i] is not None or i not in ready]
         worked = dict(zip(needs_work, parallel_map(finish, needs_work), strict=True))
         results = [
-            worked[i] if i in worked else _fresh(layout, ready[i], notify is not None)
+            worked[i] if i in worked else _fresh(layout, ready[i], tell is not None)
             for i in range(len(coords))
         ]
         deltas: Deltas = defaultdict(list)
@@ -202,9 +235,9 @@ def _write_blocks(
         raise_maxlabel(txn, top)
         if raise_counter:
             counters.see(txn, counted)
-        if notify is not None:
+        if tell is not None:
             changes = zip(coords, (r[2] for r in results), strict=True)
-            notify(txn, collect_changes(txn, changes))
+            tell(txn, collect_changes(txn, changes))
 
     view.transact(transaction)
 

@@ -1,11 +1,17 @@
 """A labelsz instance's config: the annotation it counts and the ROI that limits it.
 
-Stored as ``{"sync": ["<annotation>"], "roi": {"name": "<roi>", "uuid": "<uuid>"}}``
-(both optional). DVID's creation settings are ``Sync`` (the annotation) and ``ROI``
-(``"<roi name>,<uuid>"``: a *static* ROI, the roi instance as a committed version holds
-it). voxhub requires that version to be committed, since only then can counts limited
-to it stay exact (a committed version never changes); the check and the resolution of a
-UUID prefix happen when the instance is created (:func:`resolve_labelsz_config`).
+Stored as ``{"sync": ["<annotation>", "<roi>"?], "roi": {"name": "<roi>", "uuid":
+"<uuid>"}}`` (all optional). An ROI limits the counts in one of two ways:
+
+* **static** (``"roi"``, DVID's ``ROI`` setting ``"<roi name>,<uuid>"`` naming a
+  *committed* version): the roi instance as that version holds it, which never changes;
+* **live** (the roi instance among the ``"sync"`` names: DVID's ``ROI`` setting with
+  only a name, or naming an open version, or ``POST sync``): at every version, the ROI as
+  *that* version holds it; replacing or deleting the ROI there recounts in the same
+  transaction (:mod:`.recount`).
+
+The check and the resolution of a UUID prefix happen when the instance is created, and
+again when ``POST sync`` changes what it follows (:func:`resolve_labelsz_config`).
 """
 
 from __future__ import annotations
@@ -38,12 +44,25 @@ class RoiSpec:
         return f"{self.name},{self.uuid}"
 
 
-def parse_roi_setting(value: Any, key: str = "ROI") -> RoiSpec:
-    """DVID's ``"<roi name>,<uuid>"`` (400 naming the setting otherwise)."""
+def parse_roi_setting(value: Any, key: str = "ROI") -> RoiSpec | str:
+    """DVID's ``"<roi name>,<uuid>"`` as a :class:`RoiSpec`, or a bare ``"<roi name>"``
+    (a live ROI) as the name (400 naming the setting otherwise)."""
     parts = [p.strip() for p in setting_text(key, value).split(",")]
+    if len(parts) == 1 and parts[0]:
+        return parts[0]
     if len(parts) != 2 or not all(parts):
-        raise InvalidRequest(f"setting {key!r} must be '<roi name>,<uuid>', got {value!r}")
+        raise InvalidRequest(
+            f"setting {key!r} must be '<roi name>' or '<roi name>,<uuid>', got {value!r}"
+        )
     return RoiSpec(parts[0], parts[1])
+
+
+def _with_roi(config: dict[str, Any], roi: RoiSpec | str) -> dict[str, Any]:
+    """``config`` limited to ``roi``: a static one under ``"roi"``, a live one (a name)
+    among the ``"sync"`` names."""
+    if isinstance(roi, RoiSpec):
+        return {**config, ROI_KEY: roi.to_json()}
+    return {**config, SYNC_KEY: [*config.get(SYNC_KEY, []), roi]}
 
 
 def roi_of(config: dict[str, Any]) -> RoiSpec | None:
@@ -60,7 +79,7 @@ def labelsz_config_from_settings(typename: str, settings: dict[str, Any]) -> Fro
     """DVID's creation settings (``Sync``, ``ROI``) → the stored config."""
     config = sync_from_settings(settings)
     if settings.get("roi") is not None:
-        config[ROI_KEY] = parse_roi_setting(settings["roi"]).to_json()
+        config = _with_roi(config, parse_roi_setting(settings["roi"]))
     return FromSettings(config, frozenset(settings) - _USED)
 
 
@@ -74,7 +93,7 @@ def check_labelsz_config(typename: str, config: dict[str, Any]) -> dict[str, Any
         out[SYNC_KEY] = parse_sync_names(config[SYNC_KEY], "config 'sync'")
     roi = config.get(ROI_KEY)
     if isinstance(roi, str):
-        roi = parse_roi_setting(roi, "config 'roi'").to_json()
+        return _with_roi(out, parse_roi_setting(roi, "config 'roi'"))
     if roi is not None:
         out[ROI_KEY] = roi
         roi_of(out)
@@ -84,12 +103,19 @@ def check_labelsz_config(typename: str, config: dict[str, Any]) -> dict[str, Any
 def resolve_labelsz_config(
     access: StoreAccess, repo: str, config: dict[str, Any]
 ) -> dict[str, Any]:
-    """The ROI a new labelsz names must be an roi instance of the repo at a committed
-    version of it (400 otherwise); its UUID is stored in full."""
+    """The static ROI a labelsz names must be an roi instance of the repo (400
+    otherwise); its UUID is stored in full. Naming an open version makes it a live ROI
+    (see the module doc). A labelsz has one ROI, static or live."""
     roi = roi_of(config)
     if roi is None:
         return config
     catalog = access.catalog
+    live = [n for n in config.get(SYNC_KEY, []) if _is_roi(access, repo, n)]
+    if live:
+        raise InvalidRequest(
+            f"a labelsz counts within one ROI: the static ROI {roi.dvid!r} or the live "
+            f"ROI {live[0]!r}, not both"
+        )
     try:
         node = catalog.node(roi.uuid)
         info = catalog.instance(repo, roi.name)
@@ -99,9 +125,14 @@ def resolve_labelsz_config(
         raise InvalidRequest(f"ROI {roi.dvid!r}: version {roi.uuid} is in another repo")
     if info.typename != "roi":
         raise InvalidRequest(f"ROI {roi.dvid!r}: {roi.name!r} is a {info.typename}, not an roi")
-    if not node.locked:
-        raise InvalidRequest(
-            f"ROI {roi.dvid!r}: version {node.uuid} is open; a labelsz counts within an ROI "
-            "as a committed version holds it (commit it first)"
-        )
+    if not node.locked:  # an open version's ROI may change: follow it live
+        config = {k: v for k, v in config.items() if k != ROI_KEY}
+        return _with_roi(config, roi.name)
     return {**config, ROI_KEY: RoiSpec(roi.name, node.uuid).to_json()}
+
+
+def _is_roi(access: StoreAccess, repo: str, name: str) -> bool:
+    try:
+        return access.catalog.instance(repo, name).typename == "roi"
+    except NotFound:
+        return False

@@ -13,9 +13,16 @@ LABELSZ_DIFFERENCES = DvidDifferences(
         "A sync (POST sync or the Sync setting) recounts every body at the node before it "
         "returns, and POST reload recounts synchronously (DVID: in the background, the "
         "instance answering errors meanwhile).",
-        'ROI ("<roi>,<uuid>") must name an roi instance of the repo at a committed '
-        "version (400 otherwise), the static ROI DVID's help describes; DVID accepts any "
-        "value and counts nothing when it cannot read the ROI.",
+        'ROI ("<roi>,<uuid>") naming a committed version is the static ROI DVID\'s help '
+        'describes. ROI naming an open version, or only a name ("<roi>"), or an roi '
+        "instance among the syncs (POST sync), is a live ROI: at every version the counts "
+        "use the ROI as that version holds it, and POST roi / DELETE roi recount every "
+        "body in the ROI's own transaction (at merges of versions, the merged ROI). A "
+        "labelsz has one ROI; an ROI that is not an roi instance of the repo is a 400 "
+        "(DVID accepts any value and counts nothing when it cannot read the ROI).",
+        "When its annotation follows another labelmap (or none: POST sync?replace=true), "
+        "every body is recounted in that transaction: no count of the old labelmap's "
+        "bodies is left.",
         "Index type Voxels (DVID's planned one) and unknown types are 400 naming the known "
         "ones; counts/{type} answers GET (as DVID, with a body) and POST alike, both reads.",
         "At a merge of versions counts are recounted at the merge node, never conflicts.",

@@ -9,33 +9,37 @@ versions (:func:`repair_after_merge`, at the merge node once the annotation and 
 labelmap are repaired there), :func:`rebuild` recounts every body that has elements or
 counts: labelsz keys are derived data and never conflict.
 
-With an ROI (:mod:`.config`), only elements inside it count: the ROI is read at its
-committed version, which never changes, so counts stay exact.
+With an ROI (:mod:`.config`), only elements inside it count. A static ROI is read at its
+committed version, which never changes. A live ROI is read at the node being counted,
+inside the transaction; replacing or deleting it there tells the labelsz
+(:func:`~voxhub.datatypes.sync.notify_source_reset`), which recounts every body in the
+ROI's transaction (:func:`on_source_reset`), and at a merge of versions the recount reads
+the merged ROI. A recount after an ROI change costs what a ``reload`` costs: ROIs change
+rarely, counts are read often.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.access import CatalogAccess, StoreAccess
 from voxhub.datatypes.labelsz.config import roi_of
 from voxhub.datatypes.labelsz.keys import (
     KEY_COUNT,
+    KEY_RANK,
     KINDS,
     MARK,
     SYNAPTIC,
     count_key,
     decode_count,
     encode_count,
+    parse_rank,
     rank_key,
 )
 from voxhub.datatypes.roi.query import RoiReader
 from voxhub.datatypes.sync import ElementSource, LabelSource, synced_names
-from voxhub.storage.base import KVStore
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.dag import NodeInfo
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -47,14 +51,35 @@ _ALLSYN = KINDS["AllSyn"]
 OpenView = Callable[[str], VersionedView]
 
 
-def roi_reader(access: StoreAccess, config: dict[str, Any]) -> RoiReader | None:
-    """The static ROI a labelsz config names, read at its committed version."""
-    roi = roi_of(config)
-    if roi is None:
-        return None
-    from voxhub.datatypes.roi.instance import open_roi_reader
+def roi_reader(
+    txn: VersionedTxn, access: StoreAccess, info: InstanceInfo, open_view: OpenView
+) -> RoiReader | None:
+    """The ROI limiting ``info``'s counts: the static one at its committed version, or
+    the live one (an roi among its syncs) through ``txn`` at the node ``open_view``
+    opens instances at; ``None`` without one."""
+    roi = roi_of(info.config)
+    if roi is not None:
+        from voxhub.datatypes.roi.instance import open_roi_reader
 
-    return open_roi_reader(access, roi.uuid, roi.name)
+        return open_roi_reader(access, roi.uuid, roi.name)
+    live = followed(access, info).get("roi")
+    if live is None:
+        return None
+    from voxhub.datatypes.roi.config import RoiConfig
+
+    shape = RoiConfig.from_json(live.config).block_shape
+    return RoiReader(txn.joined(open_view(live.name)), shape)
+
+
+def followed(access: StoreAccess, info: InstanceInfo) -> dict[str, InstanceInfo]:
+    """The instances ``info`` follows, by datatype family (``annotation``, ``roi``)."""
+    from voxhub.datatypes.registry import datatype_for
+
+    out: dict[str, InstanceInfo] = {}
+    for name in synced_names(info):
+        found = access.catalog.instance(info.repo, name)
+        out.setdefault(datatype_for(found.typename).name, found)
+    return out
 
 
 def counts_of(elements: ElementSource, body: int, roi: RoiReader | None) -> dict[int, int]:
@@ -105,15 +130,36 @@ def on_element_change(
     elements: ElementSource,
     bodies: frozenset[int],
     access: StoreAccess,
+    node_uuid: str,
 ) -> None:
     """The registry's ``on_element_change`` hook: recount the bodies named."""
-    recount(txn, elements, bodies, roi_reader(access, info.config))
+    roi = roi_reader(txn, access, info, lambda n: access.catalog.view(node_uuid, n))
+    recount(txn, elements, bodies, roi)
+
+
+def on_source_reset(
+    txn: VersionedTxn, info: InstanceInfo, access: StoreAccess, node_uuid: str
+) -> None:
+    """The registry's ``on_source_reset`` hook (its live ROI changed, its annotation
+    follows another labelmap): recount every body at the node, in that transaction."""
+    rebuild(txn, access, info, lambda n: access.catalog.view(node_uuid, n))
 
 
 def counted_bodies(txn: VersionedTxn) -> set[int]:
-    """Every body with a stored count of some kind."""
+    """Every body with a stored count of some kind, after dropping rank keys that
+    disagree with their count key (a merge node sees each derived key from the first
+    parent that wrote it, so a rank key written on one side only can outlive the count
+    the other side deleted)."""
     start, end = bytes([KEY_COUNT]), bytes([KEY_COUNT + 1])
-    return {int.from_bytes(k[2:], "big") for k, _ in txn.scan(start, end, keys_only=True)}
+    bodies = {int.from_bytes(k[2:], "big") for k, _ in txn.scan(start, end, keys_only=True)}
+    ranks = [k for k, _ in txn.scan(bytes([KEY_RANK]), bytes([KEY_RANK + 1]), keys_only=True)]
+    counts = txn.get_many([count_key(k[1], parse_rank(k)[0]) for k in ranks])
+    for tkey, value in zip(ranks, counts, strict=True):
+        body, count = parse_rank(tkey)
+        if decode_count(value) != count:
+            txn.delete(tkey)
+            bodies.add(body)
+    return bodies
 
 
 def sources(
@@ -122,11 +168,10 @@ def sources(
     """The annotation ``info`` counts (joined to ``txn``) and its labelmap, if any."""
     from voxhub.datatypes.registry import datatype_for
 
-    names = synced_names(info)
-    if not names:
+    annotation = followed(access, info).get("annotation")
+    if annotation is None:
         return None
     catalog = access.catalog
-    annotation = catalog.instance(info.repo, names[0])
     make = datatype_for(annotation.typename).element_source
     if make is None:
         return None
@@ -156,7 +201,7 @@ def rebuild(
         bodies.update(listing())
     elif labels is not None:
         bodies.update(labels.bodies())
-    recount(txn, elements, bodies, roi_reader(access, info.config))
+    recount(txn, elements, bodies, roi_reader(txn, access, info, open_view))
 
 
 def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> None:
@@ -166,24 +211,13 @@ def build_synced(access: StoreAccess, node_uuid: str, info: InstanceInfo) -> Non
     view.transact(lambda txn: rebuild(txn, access, info, lambda n: catalog.view(node_uuid, n)))
 
 
-@dataclass(frozen=True)
-class _Access:
-    """A :class:`StoreAccess` from a catalog alone."""
-
-    catalog: Catalog
-
-    @property
-    def store(self) -> KVStore:
-        return self.catalog.store
-
-
 def repair_after_merge(catalog: Catalog, child: NodeInfo, info: InstanceInfo) -> None:
     """The registry's ``repair_merge_synced`` hook: recount every body at the pending
     merge ``child`` (its annotation and labelmap are repaired there already)."""
     view = catalog.pending_view(child, info.name)
 
     def run(txn: VersionedTxn) -> None:
-        rebuild(txn, _Access(catalog), info, lambda n: catalog.pending_view(child, n))
+        rebuild(txn, CatalogAccess(catalog), info, lambda n: catalog.pending_view(child, n))
 
     view.transact(run)
 

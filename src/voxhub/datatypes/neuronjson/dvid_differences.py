@@ -24,8 +24,15 @@ NEURONJSON_DIFFERENCES = DvidDifferences(
         'query answers ascending by body without duplicates even for {"bodyid": [...]} '
         "queries, and ?onlyid=true always answers ids (DVID answers such queries in the "
         "order asked, ignoring onlyid).",
-        "json_schema is stored and served per version but documents are not validated "
-        "against it (DVID validates, converting strings to integers where the schema asks).",
+        "json_schema is enforced as in DVID, per version: every document a write would "
+        "store (POST key, keyvalues batches) is checked, after the posted fields are "
+        "merged into the stored document and without its _user/_time stamps, against the "
+        "schema stored at that node (DVID checks the posted JSON alone, so a field update "
+        "passes a 'required' that the stored document meets). A failure is a 400 naming "
+        "the body and the field, and nothing of the request is stored. Setting a "
+        "json_schema that is not a valid JSON Schema is a 400; documents stored before are "
+        "not re-checked. schema and schema_batch (neutu/neu3's UI schemas) are stored, not "
+        "enforced. Values are not converted to the types the schema asks for.",
         "?show= other than user, time or all is 400 (DVID ignores it); fieldtimes is the "
         "latest _time of each field over all documents at the node asked (DVID: the last "
         "write's at HEAD only). Timestamps are UTC (RFC 3339, Z).",

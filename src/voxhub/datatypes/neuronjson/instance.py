@@ -24,6 +24,7 @@ from voxhub.datatypes.neuronjson.keys import (
     schema_key,
 )
 from voxhub.datatypes.neuronjson.query import parse_query
+from voxhub.datatypes.neuronjson.validation import ENFORCED, check_schema, validate
 from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -87,11 +88,14 @@ class NeuronJsonInstance:
 
         def run(txn: VersionedTxn) -> None:
             keys = [doc_key(b) for b in posted]
-            for key, doc, raw in zip(keys, posted.values(), txn.get_many(keys), strict=True):
+            schema = txn.get(schema_key(ENFORCED))  # as this transaction sees it
+            found = zip(posted.items(), keys, txn.get_many(keys), strict=True)
+            for (body, doc), key, raw in found:
                 old = docs.decode(raw) if raw is not None else None
                 new = docs.merge_document(
                     old, doc, user=user, now=now, conditional=conditional, replace=replace
                 )
+                validate(schema, body, new)  # 400 naming the field: nothing stored
                 encoded = docs.encode(new)
                 if raw != encoded:  # a post that changes nothing writes nothing
                     txn.put(key, encoded)
@@ -205,6 +209,8 @@ class NeuronJsonInstance:
         if not raw.strip():
             raise InvalidRequest(f"{kind} needs a JSON body")
         parse_json(raw, kind)
+        if kind == ENFORCED:
+            check_schema(raw)
         self._view.check_writable()
         self._view.put_many([(key, bytes(raw))])
 

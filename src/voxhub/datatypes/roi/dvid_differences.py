@@ -30,8 +30,13 @@ ROI_DIFFERENCES = DvidDifferences(
         "pseudocolor) masks voxels: a voxel "
         "is kept when it lies in the ROI (DVID keeps or drops whole blocks of the volume "
         "and goes wrong when the two block sizes differ); at ?scale=N a voxel v is kept "
-        "when the scale-0 voxel v*2^N is. POST raw with ?roi= is a 400 (DVID writes only "
-        "the blocks inside the ROI).",
+        "when the scale-0 voxel v*2^N is. POST raw with ?roi= (image and labelmap) writes "
+        "only the voxels inside the ROI, chosen voxel by voxel as for reads; the others "
+        "keep their stored values, read in the write's transaction (DVID writes the "
+        "volume's blocks whose block coordinate is in the ROI, right only when the two "
+        "block sizes agree). Label index, pyramid, extents, max label and synced "
+        "annotations change by the voxels written only; a write whose box misses the "
+        "ROI writes nothing. The ROI is read as it is when the write starts.",
         "A mask larger than the request limit is a 413 before anything is allocated.",
     ),
     not_served=(

@@ -7,17 +7,19 @@ such instance, 400 when it is not an roi); :func:`open_roi_reader` opens only it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from voxhub.datatypes.access import StoreAccess
+from voxhub.datatypes.access import CatalogAccess, StoreAccess
 from voxhub.datatypes.roi.config import RoiConfig
 from voxhub.datatypes.roi.query import RoiReader
 from voxhub.datatypes.roi.write import delete_roi, replace_spans
+from voxhub.datatypes.sync import notify_source_reset
 from voxhub.errors import InvalidRequest, TooLarge
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import Catalog
+from voxhub.versioning.protocols import VersionedTxn
 from voxhub.versioning.records import InstanceInfo
 from voxhub.versioning.view import VersionedKV
 
@@ -31,11 +33,19 @@ class RoiInstance:
     """The ROI of one roi instance at one node (embedded; the remote client has the same
     methods over HTTP)."""
 
-    def __init__(self, view: VersionedKV, config: RoiConfig, name: str) -> None:
+    def __init__(
+        self,
+        view: VersionedKV,
+        config: RoiConfig,
+        name: str,
+        on_change: Callable[[VersionedTxn], None] | None = None,
+    ) -> None:
         self.view = view
         self.config = config
         self.name = name
         self.reader = RoiReader(view, config.block_shape)
+        #: tells the instances following the ROI (a labelsz) inside a write's transaction
+        self._on_change = on_change
 
     @property
     def block_shape(self) -> Vec3:
@@ -49,11 +59,11 @@ class RoiInstance:
         """Replace the ROI by canonical ``spans``: what :func:`check_spans` (or
         ``spans_from_json``) made of a request, which refuses a bad span with a 400 naming
         it before anything is stored."""
-        replace_spans(self.view, spans)
+        replace_spans(self.view, spans, self._on_change)
 
     def delete(self) -> None:
         """Remove every span at this node."""
-        delete_roi(self.view)
+        delete_roi(self.view, self._on_change)
 
     def contains(self, points_zyx: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
         """Whether each voxel ``(z, y, x)`` lies in the ROI (``(N,)`` bool)."""
@@ -107,7 +117,11 @@ def open_roi(access: StoreAccess, node_uuid: str, name: str) -> RoiInstance:
 def open_roi_instance(catalog: Catalog, node_uuid: str, info: InstanceInfo) -> RoiInstance:
     """The roi instance ``info`` at ``node_uuid``."""
     view = catalog.view(node_uuid, info.name)
-    return RoiInstance(view, RoiConfig.from_json(info.config), info.name)
+
+    def on_change(txn: VersionedTxn) -> None:
+        notify_source_reset(txn, CatalogAccess(catalog), node_uuid, info)
+
+    return RoiInstance(view, RoiConfig.from_json(info.config), info.name, on_change)
 
 
 def open_roi_reader(access: StoreAccess, node_uuid: str, name: str) -> RoiReader:
