@@ -16,6 +16,8 @@ import fastremap
 import numpy as np
 
 _local = threading.local()
+#: the largest buffer kept per thread, in elements (blocks up to 128³ keep theirs)
+_KEEP_LIMIT = 128**3
 
 
 def thread_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -25,12 +27,14 @@ def thread_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     allocator hands their pages back and takes new ones, and on small VMs touching fresh
     pages costs more than the work done in them (a 512³ write faulted 180,000 pages).
     """
-    buffers: dict[str, np.ndarray] | None = getattr(_local, "buffers", None)
-    if buffers is None:
-        buffers = _local.buffers = {}
     size = 1
     for side in shape:
         size *= side
+    if size > _KEEP_LIMIT:  # a large cutout: not worth keeping per thread
+        return np.empty(shape, dtype)
+    buffers: dict[str, np.ndarray] | None = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
     buf = buffers.get(name)
     if buf is None or buf.size < size or buf.dtype != dtype:
         buf = buffers[name] = np.empty(size, dtype)
