@@ -7,7 +7,9 @@ voxels away, both related, clustered around a few hundred centres — then times
 
 * batch ingest (batches of about 100k elements, one transaction each), embedded and over
   HTTP (``POST elements`` to a ``voxhub serve`` on its own store): elements/s;
-* ``elements`` box queries of 256³ (embedded ``elements()`` and HTTP ``GET elements``): p50;
+* ``elements`` box queries of 256³: embedded ``elements()`` (positions and kinds; the
+  relationships are decoded when read: also timed with them read), HTTP ``GET elements``
+  as DVID's JSON and as voxhub's binary ``?format=columns``: p50;
 * ``label(body)`` after 100 random merges and cleaves of the labelmap (embedded and HTTP
   ``GET label``): p50, and exactness (every element is on exactly one body's list);
 * labelsz ``top/100`` (a labelsz created after the ingest, before the mutations) and
@@ -164,6 +166,13 @@ def main() -> None:
                 return Box.from_shape((side, side, side), start)  # type: ignore[arg-type]
 
             figures["box_256_embedded_p50_ms"] = p50(lambda: ann.elements(box()), runs)
+            figures["box_256_elements_mean"] = float(
+                np.mean([len(ann.elements(box())) for _ in range(runs)])
+            )
+            # the same with every element's relationships read (decoded when first asked for)
+            figures["box_256_embedded_rels_p50_ms"] = p50(
+                lambda: ann.elements(box()).elements.rel_to, runs
+            )
             lv = node.labels("seg")
             sizes_of = None
             if "labelsz" in typenames():  # counted now, then kept exact by the mutations
@@ -207,6 +216,13 @@ def main() -> None:
                 return http("GET", f"{url}/elements/{side}_{side}_{side}/{x}_{y}_{z}")
 
             figures["box_256_http_p50_ms"] = p50(get_box, runs)
+
+            def get_columns() -> bytes:  # voxhub's binary answer (?format=columns)
+                x, y, z = (int(v) for v in rng.integers(0, args.n - side + 1, 3))
+                box_url = f"{url}/elements/{side}_{side}_{side}/{x}_{y}_{z}?format=columns"
+                return http("GET", box_url)
+
+            figures["box_256_http_columns_p50_ms"] = p50(get_columns, runs)
             if "keyvalue" in typenames():
                 spec = {"typename": "keyvalue", "dataname": "kv"}
                 http("POST", f"{base}/api/repo/{root}/instance", json.dumps(spec).encode())

@@ -40,6 +40,7 @@ from voxhub.server.middleware import TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
+from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
@@ -130,11 +131,13 @@ def create_app(
         sinks.append(AccessLog())
     # outermost: it sees what went on the wire, errors and refusals (Host, 413) included
     middleware.insert(0, Middleware(Observe, sinks=sinks))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
+    app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
+    return app
 
 
 def app_from_env() -> Starlette:

@@ -30,6 +30,7 @@ from voxhub.server.auth.rules import instance_need
 from voxhub.server.context import Binder
 from voxhub.server.http import node_ref
 from voxhub.server.observe import label_routes
+from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_sync import sync_routes
 from voxhub.server.routes_tags import tag_routes
 from voxhub.versioning.catalog import InstanceInfo
@@ -94,7 +95,7 @@ class InstanceDispatcher:
             else:
                 raise CapabilityError(f"pyramid levels of {datatype.name!r} have no routes")
             routes = label_routes(found, prefix=INSTANCE_PREFIX)
-            router = Router(routes=routes, default=_no_endpoint, redirect_slashes=False)
+            router = PrefixRouter(routes=routes, default=_no_endpoint, redirect_slashes=False)
             self._routers[(datatype.name, level)] = router
         return router
 

@@ -39,6 +39,7 @@ from voxhub.versioning.dag import (
     now_iso,
     validate_instance_name,
 )
+from voxhub.versioning.decoded import DecodedRecords
 from voxhub.versioning.keys import meta_key, meta_range
 from voxhub.versioning.nodes import (
     NodeRecords,
@@ -54,6 +55,10 @@ from voxhub.versioning.records import InstanceInfo
 from voxhub.versioning.view import VersionedKV
 
 __all__ = ["Catalog", "InstanceInfo", "NodeInfo", "RepoInfo"]
+
+
+#: instance records decoded once per distinct stored bytes (every instance request reads one)
+_DECODED_INSTANCES = DecodedRecords("instance_decoded", records.decode_instance)
 
 
 def _instance_key(root: str, name: str) -> bytes:
@@ -490,7 +495,7 @@ class Catalog:
         raw = self.store.get(_instance_key(root, name))
         if raw is None:
             raise NotFound(f"no data instance {name!r} in repo {root}")
-        return records.decode_instance(raw)
+        return _DECODED_INSTANCES(raw)
 
     def instances(self, repo_ref: str) -> list[InstanceInfo]:
         """All instances of the repo, by name."""

@@ -56,12 +56,15 @@ from voxhub.versioning.dag import (
     select_unique,
     walk_first_parents,
 )
+from voxhub.versioning.decoded import DecodedRecords
 from voxhub.versioning.keys import MAX_ID, meta_key, meta_range
 
 #: chunks kept in memory per store (each a few hundred bytes).
 CHUNK_CACHE = 8192
 _CHUNK_STATS = cache_stats("ancestry_chunk")
 _NODE_STATS = cache_stats("node_record")
+#: node records decoded once per distinct stored bytes (a request reads its node's)
+_DECODED = DecodedRecords("node_decoded", records.decode_node)
 
 
 def node_key(uuid: str) -> bytes:
@@ -173,7 +176,7 @@ class NodeRecords:
         raw = self.store.get(node_key(uuid))
         if raw is None:
             raise NotFound(f"could not find node {uuid}")
-        node = records.decode_node(raw)
+        node = _DECODED(raw)
         if uuid not in self._static:
             with self._lock:
                 self._static[uuid] = node

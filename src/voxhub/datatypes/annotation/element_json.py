@@ -76,45 +76,51 @@ def parse_elements(value: Any, what: str = "elements") -> Elements:
 
 
 def _parse(value: list[Any], what: str) -> Elements:
+    # one pass, Python lists filled and numpy arrays made at the end (assigning numpy
+    # items one by one costs more than the checks), methods bound outside the loop
     n = len(value)
     xyz: list[Any] = [None] * n
-    kinds = np.zeros(n, np.uint8)
-    counts = np.zeros(n, np.int64)
+    kind_list = [0] * n
+    count_list = [0] * n
     rel_kinds: list[int] = []
     rel_xyz: list[Any] = []
+    add_kind, add_to = rel_kinds.append, rel_xyz.append
     extra = np.full(n, None, dtype=object)
-    kind_code, rel_code = KIND_CODE, REL_CODE
+    kind_code, rel_code = KIND_CODE.get, REL_CODE.get
     for i, item in enumerate(value):
         if not isinstance(item, dict):
             raise InvalidRequest(f"element {i} of {what} is not a JSON object")
-        pos = item.get("Pos")
+        get = item.get
+        pos = get("Pos")
         if pos is None:
             raise InvalidRequest(f"element {i} of {what} has no Pos")
         xyz[i] = pos
-        kind = item.get("Kind", "Unknown")
-        code = kind_code.get(kind) if isinstance(kind, str) else None
+        kind = get("Kind", "Unknown")
+        code = kind_code(kind) if isinstance(kind, str) else None
         if code is None:
             raise InvalidRequest(
                 f"{_where(i, item)}: Kind {reprlib.repr(kind)} is not one of {_KIND_NAMES}"
             )
-        kinds[i] = code
-        rels = item.get("Rels")
+        kind_list[i] = code
+        rels = get("Rels")
         if rels:
             if not isinstance(rels, list):
                 raise InvalidRequest(f"{_where(i, item)}: Rels must be a list")
             for rel in rels:
                 name = rel.get("Rel", "UnknownRelationship") if isinstance(rel, dict) else None
-                rcode = rel_code.get(name) if isinstance(name, str) else None
+                rcode = rel_code(name) if isinstance(name, str) else None
                 if rcode is None:
                     raise InvalidRequest(
                         f"{_where(i, item)}: relationship {reprlib.repr(rel)} must be "
                         f'{{"Rel": one of {_REL_NAMES}, "To": [x, y, z]}}'
                     )
-                rel_kinds.append(rcode)
-                rel_xyz.append(rel.get("To"))
-            counts[i] = len(rels)
+                add_kind(rcode)
+                add_to(rel.get("To"))
+            count_list[i] = len(rels)
         if "Tags" in item or "Prop" in item:
             extra[i] = _extra(i, item)
+    kinds = np.array(kind_list, np.uint8)
+    counts = np.array(count_list, np.int64)
     pos = _points(xyz, value, lambda i: f"{_where(i, value[i])}: Pos")
     owner = np.repeat(np.arange(n), counts)
     to = _points(rel_xyz, value, lambda r: f"{_where(int(owner[r]), value[owner[r]])}: Rel To")
