@@ -98,3 +98,34 @@ def test_views_into_larger_arrays_encode_and_count_as_their_copies(
     runs = LabelRuns.of(view)
     assert runs.counts() == LabelRuns.of(block).counts()
     np.testing.assert_array_equal(runs.labels[runs.ranks()], block)
+
+
+@st.composite
+def sub_block_mixes(draw: st.DrawFn) -> np.ndarray:
+    """Blocks of whole 8³ sub-blocks, each of one id or of several, ids repeating across
+    sub-blocks (shared tables), in sides that are multiples of 8."""
+    grid = draw(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)))
+    ids = draw(st.lists(st.integers(0, TOP) | st.sampled_from([0, 2**32, TOP]), min_size=1,
+                        max_size=6))  # fmt: skip
+    palette = np.array(ids, np.uint64)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    block = np.empty([8 * g for g in grid], np.uint64)
+    for cz, cy, cx in np.ndindex(*grid):
+        cell = block[cz * 8 : cz * 8 + 8, cy * 8 : cy * 8 + 8, cx * 8 : cx * 8 + 8]
+        kind = rng.integers(0, 3)
+        if kind == 0:  # one id
+            cell[...] = palette[rng.integers(0, palette.size)]
+        elif kind == 1:  # two halves
+            cell[...] = palette[rng.integers(0, palette.size)]
+            cell[:, :, : rng.integers(1, 8)] = palette[rng.integers(0, palette.size)]
+        else:  # noise over the palette
+            cell[...] = palette[rng.integers(0, palette.size, (8, 8, 8))]
+    return block
+
+
+@settings(max_examples=120, deadline=None)
+@given(block=sub_block_mixes())
+def test_one_id_sub_blocks_written_apart_give_the_uint64_encoders_bytes(block: np.ndarray) -> None:
+    runs = LabelRuns.of(block)
+    assert cseg_ranked._encode_mixed(runs.ranks(), runs.labels) == reference(block)
+    assert encode_uint64(block) == reference(block)

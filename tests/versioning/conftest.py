@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,9 +14,14 @@ pytest.register_assert_rewrite("voxhub.testing.versioned")
 from voxhub.storage import KVStore, MemoryStore  # noqa: E402
 from voxhub.storage.lmdb_store import LmdbStore  # noqa: E402
 
+#: where the LMDB stores of these tests live: tmpfs when there is one. They check
+#: versioning, not durability (tests/storage/test_lmdb_durability.py does), and on a busy
+#: disk each synced commit cost more than the rest of a state-machine step.
+SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
 
 def make_lmdb() -> LmdbStore:
-    return LmdbStore(tempfile.mkdtemp(prefix="voxhub-versioning-"), map_size=1 << 20)
+    return LmdbStore(tempfile.mkdtemp(prefix="voxhub-versioning-", dir=SCRATCH), map_size=1 << 20)
 
 
 def destroy(store: KVStore) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import compressed_segmentation as _cs  # type: ignore[import-not-found]  # no stubs
 import numpy as np
 
-from voxhub.codecs.label_runs import LabelRuns
+from voxhub.codecs.label_runs import LabelRuns, thread_buffer
 
 SUB = 8
 _WORDS_PER_BIT = SUB**3 // 32  # packed-index words per bit of width of one sub-block
@@ -40,8 +40,11 @@ def encode_uint64(block: np.ndarray, runs: LabelRuns | None = None) -> bytes:
     runs = runs if runs is not None else LabelRuns.of(block)
     if block.size >= 2**32 or runs.lengths.size * _MAX_RUN_SHARE > block.size:
         return _compress(np.ascontiguousarray(block))
-    narrow = _compress(runs.ranks())
-    wide = _widen(narrow, runs.labels, _sub_blocks(block.shape))
+    ranks = runs.ranks()
+    if all(side % SUB == 0 for side in block.shape):
+        wide = _encode_mixed(ranks, runs.labels)
+    else:
+        wide = _widen(_compress(ranks), runs.labels, _sub_blocks(block.shape))
     return wide if wide is not None else _compress(np.ascontiguousarray(block))
 
 
@@ -97,3 +100,104 @@ def _widen(narrow: bytes, labels: np.ndarray, nsub: int) -> bytes | None:
     header[:, 0] = new_table | (bits << 24)
     header[:, 1] = new_values
     return out.tobytes()
+
+
+def _encode_mixed(ranks: np.ndarray, labels: np.ndarray) -> bytes | None:
+    """The uint64 stream of a block given as its ``ranks`` (uint32, sides multiples of 8)
+    and sorted ``labels``, with only the sub-blocks holding two ids or more through the
+    package's encoder; ``None`` where a table offset outgrows 24 bits.
+
+    A sub-block of one id costs the encoder a hash lookup per voxel like any other, yet
+    its encoding is fixed: no packed indices, a one-entry table, shared with the first
+    sub-block of the same id. Segmentations have many (46% of the 64³ Voronoi
+    benchmark's): those are written here, and the others are encoded together as one
+    column of sub-blocks, whose packed indices and tables are then moved into place
+    (sub-blocks in order, each one's indices then its table if new), widened as in
+    :func:`_widen`. Tables of one id never equal those of two or more, so sharing
+    works out the same as in one pass of the encoder.
+    """
+    gz, gy, gx = (side // SUB for side in ranks.shape)
+    nsub = gz * gy * gx
+    # one row per sub-block, sub-blocks and their voxels x fastest (the stream's orders)
+    sub = thread_buffer("cseg_sub_blocks", (nsub, SUB**3), np.uint32)
+    np.copyto(
+        sub.reshape(gz, gy, gx, SUB, SUB, SUB),
+        ranks.reshape(gz, SUB, gy, SUB, gx, SUB).transpose(0, 2, 4, 1, 3, 5),
+    )
+    first = sub[:, 0].copy()
+    same = thread_buffer("cseg_same", (nsub, SUB**3), np.bool_)
+    np.equal(sub, first[:, None], out=same)
+    mixed = ~same.all(axis=1)
+    (mixed_at,) = np.nonzero(mixed)
+    k = mixed_at.size
+    bits = np.zeros(nsub, np.int64)
+    size = np.ones(nsub, np.int64)  # table entries
+    fresh = np.zeros(nsub, bool)
+    ref = np.arange(nsub)  # the sub-block whose table each one uses
+    if k:
+        narrow = np.frombuffer(_compress(_rows(sub, mixed_at).reshape(k * SUB, SUB, SUB)), "<u4")
+        data = narrow[1:]
+        head = data[: 2 * k].reshape(k, 2).astype(np.int64)
+        t_r, b_r, v_r = head[:, 0] & 0xFFFFFF, head[:, 0] >> 24, head[:, 1]
+        f_r = t_r == v_r + b_r * _WORDS_PER_BIT
+        starts = t_r[f_r]
+        sizes = np.append(v_r[1:], data.size)[f_r] - starts
+        bits[mixed_at] = b_r
+        fresh[mixed_at] = f_r
+        size[mixed_at[f_r]] = sizes
+        writer = mixed_at[f_r]  # global index of each fresh mixed table's sub-block
+        ref[mixed_at] = writer[np.searchsorted(starts, t_r)]
+    (solid_at,) = np.nonzero(~mixed)
+    if solid_at.size:
+        # a one-id sub-block's table is written by the first sub-block of that id
+        ids, first_at = np.unique(first[solid_at], return_index=True)
+        writers = solid_at[first_at]
+        fresh[writers] = True
+        ref[solid_at] = writers[np.searchsorted(ids, first[solid_at])]
+    region = bits * _WORDS_PER_BIT + np.where(fresh, 2 * size, 0)
+    values_off = np.empty(nsub, np.int64)
+    values_off[0] = 2 * nsub
+    np.cumsum(region[:-1], out=values_off[1:])
+    values_off[1:] += 2 * nsub
+    own_table = values_off + bits * _WORDS_PER_BIT
+    table_off = own_table[ref]
+    if int(table_off.max()) >= _MAX_TABLE_OFFSET:
+        return None
+    total = int(values_off[-1] + region[-1])
+    out = np.empty(1 + total, np.uint32)
+    out[0] = 1
+    body = out[1:]
+    header = body[: 2 * nsub].reshape(nsub, 2)
+    header[:, 0] = table_off | (bits << 24)
+    header[:, 1] = values_off
+    pairs = labels.astype("<u8").view("<u4").reshape(-1, 2)
+    if k:  # packed indices, then the tables they wrote
+        lens = b_r * _WORDS_PER_BIT
+        n_words = int(lens.sum())
+        if n_words:
+            cum = np.zeros(k, np.int64)
+            np.cumsum(lens[:-1], out=cum[1:])
+            step = np.arange(n_words) - np.repeat(cum, lens)
+            src = np.repeat(v_r, lens) + step
+            dst = np.repeat(values_off[mixed_at], lens) + step
+            body[dst] = data[src]
+        n_entries = int(sizes.sum())
+        cum = np.zeros(sizes.size, np.int64)
+        np.cumsum(sizes[:-1], out=cum[1:])
+        step = np.arange(n_entries) - np.repeat(cum, sizes)
+        r = data[np.repeat(starts, sizes) + step]
+        dst = np.repeat(own_table[writer], sizes) + 2 * step
+        body[dst] = pairs[r, 0]
+        body[dst + 1] = pairs[r, 1]
+    if solid_at.size:
+        at = own_table[writers]
+        body[at] = pairs[ids, 0]
+        body[at + 1] = pairs[ids, 1]
+    return out.tobytes()
+
+
+def _rows(sub: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``sub[which]`` in this thread's reused buffer."""
+    out = thread_buffer("cseg_mixed", (which.size, sub.shape[1]), np.uint32)
+    np.take(sub, which, axis=0, out=out)
+    return out
