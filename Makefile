@@ -46,11 +46,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# pytest writes bytecode caches even where the environment turns them off
+# (PYTHONDONTWRITEBYTECODE): the suite starts many voxhub processes (servers, CLI calls of
+# the README's blocks), and each would otherwise recompile voxhub (~0.3 s of CPU each).
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
