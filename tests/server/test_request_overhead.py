@@ -138,7 +138,9 @@ def test_record_changes_by_another_worker_are_seen(
     # the config: b's parsed config (kept per record object) follows the new record
     for size in ([4.0, 4.0, 40.0], [1.0, 1.0, 1.0]):
         assert cb.get(f"{base}/info").status_code == 200
-        hub.catalog.update_instance_config(node.uuid, "gray", lambda c: {**c, "voxel_size": size})
+        hub.catalog.update_instance_config(
+            node.uuid, "gray", lambda c, s=size: {**c, "voxel_size": s}
+        )
         assert cb.get(f"{base}/info").json()["Extended"]["VoxelSize"] == size[::-1]
     # the node: b writes while it is open, a commits, b's next write is refused
     assert cb.post(f"{base}/raw/0_1_2/8_8_8/0_0_0", content=block).status_code == 200
