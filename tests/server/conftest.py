@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,3 +53,14 @@ def committed_pair(env: Env) -> tuple[str, str]:
     for uuid in (a, b):
         assert c.post(f"/api/node/{uuid}/commit", json={}).status_code == 200
     return a, b
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[tuple[EmbeddedHub, TestClient, TestClient]]:
+    """Two hubs and apps on one LMDB store: two workers' (or processes') worth of state."""
+    path = str(tmp_path / "store")
+    a, b = EmbeddedHub.open(path), EmbeddedHub.open(path)
+    with TestClient(create_app(a)) as ca, TestClient(create_app(b)) as cb:
+        yield a, ca, cb
+    a.close()
+    b.close()

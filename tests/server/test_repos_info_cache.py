@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,20 +24,9 @@ with warnings.catch_warnings():
 from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
 from voxhub.errors import VersionLocked
-from voxhub.server import create_app
 from voxhub.server.describe import repo_json
 from voxhub.versioning.catalog import Catalog
 from voxhub.versioning.generations import RECENT
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[EmbeddedHub, TestClient, TestClient]]:
-    path = str(tmp_path / "store")
-    a, b = EmbeddedHub.open(path), EmbeddedHub.open(path)  # two processes' worth of state
-    with TestClient(create_app(a)) as ca, TestClient(create_app(b)) as cb:
-        yield a, ca, cb
-    a.close()
-    b.close()
 
 
 def _fresh(hub: EmbeddedHub) -> dict[str, object]:

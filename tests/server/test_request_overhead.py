@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import numpy as np
@@ -111,16 +110,6 @@ def test_prefix_router_routes_as_starlette_does(
 def dispatcher_init(dispatcher: InstanceDispatcher) -> InstanceDispatcher:
     dispatcher._routers = {}
     return dispatcher
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[tuple[EmbeddedHub, TestClient, TestClient]]:
-    path = str(tmp_path / "store")
-    a, b = EmbeddedHub.open(path), EmbeddedHub.open(path)  # two processes' worth of state
-    with TestClient(create_app(a)) as ca, TestClient(create_app(b)) as cb:
-        yield a, ca, cb
-    a.close()
-    b.close()
 
 
 def test_record_changes_by_another_worker_are_seen(
