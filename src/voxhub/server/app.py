@@ -40,6 +40,7 @@ from voxhub.server.middleware import TrailingSlash
 from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
+from voxhub.server.precomputed import precomputed_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
@@ -113,6 +114,7 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *precomputed_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
     label_routes(routes)  # metrics and logs name the route template, never the raw path

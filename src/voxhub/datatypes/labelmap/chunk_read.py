@@ -50,6 +50,14 @@ def stored_google(
     value = reader.get(layout.tkey(coord))
     if value is None:  # never written: background
         return _background_stream(layout.block_shape)
+    return google_of_stored(reader, layout, value, supervoxels=supervoxels)
+
+
+def google_of_stored(
+    reader: VersionedReader, layout: BlockLayout, value: bytes, *, supervoxels: bool
+) -> bytes:
+    """The compressed_segmentation encoding of one stored ``cseg`` block ``value`` (bodies
+    through the mapping at ``reader``'s node unless ``supervoxels``)."""
     if supervoxels:
         return parse_cseg([value], layout.block_shape).words.tobytes()  # checked first
     # one scan of the mapping keys finds them all (none: the stream is returned as is)

@@ -156,6 +156,8 @@ PATH_PARAMS: dict[str, Schema] = {
     "key": _pattern(r"[^\x00]{1,400}", "a key: UTF-8 without NUL, at most 400 bytes"),
     "firstkey": _pattern(r"[^/\x00]{1,400}", "the first key of an inclusive range"),
     "lastkey": _pattern(r"[^/\x00]{1,400}", "the last key of an inclusive range"),
+    "scale_key": _pattern(r"[0-9.]{1,16}(_[0-9.]{1,16}){2}", "a precomputed scale: x_y_z size"),
+    "chunk": _pattern(_triple(f"{_INT}-{_INT}"), "a precomputed chunk: x0-x1_y0-y1_z0-z1"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------

@@ -164,8 +164,21 @@ def _ndstore() -> dict[str, dict[str, Rule]]:
     return rules
 
 
+def _precomputed() -> dict[str, dict[str, Rule]]:
+    base = "/precomputed/{uuid}/{instance}"
+    views = (base, f"{base}/supervoxels")  # bodies; supervoxels (labelmaps)
+    paths = [p for view in views for p in (f"{view}/info", f"{view}/{{scale_key}}/{{chunk}}")]
+    return {path: {"GET": node(READ)} for path in paths}
+
+
 #: path → method → rule, for every route of the app
-ROUTE_RULES: dict[str, dict[str, Rule]] = {**_server(), **_repos(), **_nodes(), **_ndstore()}
+ROUTE_RULES: dict[str, dict[str, Rule]] = {
+    **_server(),
+    **_repos(),
+    **_nodes(),
+    **_ndstore(),
+    **_precomputed(),
+}
 
 
 def rule_for(path: str, method: str) -> Rule | None:

@@ -1,0 +1,138 @@
+"""Read-only neuroglancer precomputed views (unsharded) of image and label instances at
+any version: ``/precomputed/{node}/{instance}/info`` and
+``/precomputed/{node}/{instance}/{scale_key}/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}``, plus
+``/precomputed/{node}/{instance}/supervoxels/...`` for labelmaps.
+
+``{node}`` is any node reference the API takes (UUID, unique prefix, ``uuid:branch``,
+``:branch~N``). The views are computed from the stored blocks on each request (one chunk
+is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
+:mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
+neuroglancer and tensorstore fill with zeros. Every answer carries a strong ``ETag`` (a
+hash of the body; ``If-None-Match`` gets a 304); a committed node's never change, so they
+are also ``Cache-Control: immutable``, an open node's ``no-cache``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
+from voxhub.datatypes.imageblk.precomputed import chunk_block, raw_chunk, scale_of_key, volume_info
+from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
+from voxhub.datatypes.registry import datatype_for
+from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.errors import NotFound
+from voxhub.geometry import Box
+from voxhub.server.context import Binder, Handler, ServerContext
+from voxhub.server.http import node_ref
+from voxhub.versioning.catalog import InstanceInfo
+from voxhub.versioning.protocols import VersionedReader
+
+BASE = "/precomputed/{uuid}/{instance}"
+_IMMUTABLE = "public, max-age=31536000, immutable"
+CHUNK = "{scale_key}/{chunk}"
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """The instance a request names, at its node."""
+
+    info: InstanceInfo
+    config: ImageConfig
+    labels: bool
+    committed: bool
+    reader: VersionedReader
+    extents: Callable[[int], Box | None]  # of a scale
+
+
+def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volume:
+    """Resolve the node and instance (blocking): 404 unless an image or label instance
+    (and a label instance for the supervoxel view)."""
+    catalog = ctx.service.catalog
+    node = catalog.node(node_ref(request.path_params["uuid"]))
+    info = catalog.instance(node.uuid, request.path_params["instance"])
+    kind = datatype_for(info.typename).name
+    if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
+        served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
+        raise NotFound(
+            f"{info.name!r} is a {info.typename} instance: the precomputed "
+            f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
+        )
+    labels = kind == "labelmap"
+    opened = ctx.service.open_labels if labels else ctx.service.open_image
+    instance = opened(node.uuid, info)
+    config = instance_config(info)
+    return _Volume(info, config, labels, node.locked, instance.view, instance.extents)
+
+
+def _answer(request: Request, body: bytes, media_type: str, committed: bool) -> Response:
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if committed else "no-cache"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _info_endpoint(supervoxels: bool) -> Handler:
+    async def get_info(request: Request, ctx: ServerContext) -> Response:
+        """The volume's ``info``: every stored pyramid scale, chunks = stored blocks."""
+
+        def run() -> tuple[bytes, bool]:
+            volume = _volume(request, ctx, supervoxels=supervoxels)
+            extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
+            if volume.labels:
+                doc = labels_info(volume.config, extents)
+            else:
+                doc = volume_info(volume.config, extents, kind="image", encoding="raw")
+            return json.dumps(doc).encode(), volume.committed
+
+        body, committed = await small_read(ctx, run)
+        return _answer(request, body, JSON, committed)
+
+    return get_info
+
+
+def _chunk_endpoint(supervoxels: bool) -> Handler:
+    async def get_chunk(request: Request, ctx: ServerContext) -> Response:
+        """One chunk: ``raw`` (images) or ``compressed_segmentation`` (labels); 404 if
+        its block was never written, 400 for a key that is not one chunk of the grid."""
+        key, name = request.path_params["chunk"], request.path_params["scale_key"]
+
+        def run() -> tuple[bytes | None, bool]:
+            volume = _volume(request, ctx, supervoxels=supervoxels)
+            scale = scale_of_key(volume.config, name)
+            coord = chunk_block(volume.config, key)
+            layout = volume.config.layout(scale)
+            if volume.labels:
+                data = cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
+            else:
+                data = raw_chunk(volume.reader, layout, coord)
+            return data, volume.committed
+
+        data, committed = await small_read(ctx, run)
+        if data is None:
+            raise NotFound(f"chunk {name}/{key} was never written (all background)")
+        return _answer(request, data, OCTET, committed)
+
+    return get_chunk
+
+
+def precomputed_routes(bind: Binder) -> list[BaseRoute]:
+    """The precomputed view's routes (the supervoxel view's first: its ``info`` would
+    otherwise read as scale ``supervoxels``, chunk ``info``)."""
+    sv = f"{BASE}/supervoxels"
+    chunk = Api(answers=(OCTET,))
+    return [
+        ApiRoute(f"{sv}/info", bind(_info_endpoint(True)), methods=["GET"]),
+        ApiRoute(f"{sv}/{CHUNK}", bind(_chunk_endpoint(True)), methods=["GET"], api=chunk),
+        ApiRoute(f"{BASE}/info", bind(_info_endpoint(False)), methods=["GET"]),
+        ApiRoute(f"{BASE}/{CHUNK}", bind(_chunk_endpoint(False)), methods=["GET"], api=chunk),
+    ]

@@ -1,0 +1,184 @@
+"""The neuroglancer precomputed view, read by tensorstore from a real ``voxhub serve``.
+
+An image (uint16, so byte order matters) and a labelmap, both unaligned to the 32³ block
+grid and with one pyramid level, at a committed root and at its open child where two
+bodies are merged and voxels rewritten: tensorstore's ``neuroglancer_precomputed`` driver
+must read arrays equal to the numpy API's reads of the same boxes, at scale 0 and 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+import voxhub
+from voxhub import Box
+from voxhub.testing.server import start_server
+
+ts = pytest.importorskip("tensorstore")
+
+A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    root: str  # committed
+    child: str  # open, on master
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    store = tmp_path_factory.mktemp("precomputed") / "store"
+    rng = np.random.default_rng(12)
+    with voxhub.open(str(store), mode="w") as hub:
+        root = hub.create_repo("views", "precomputed view tests").master
+        em = root.create_volume(
+            "em", "uint16", block_shape=(32, 32, 32), voxel_size=(40, 8, 4), max_scale=1
+        )
+        em[0:40, 32:80, 16:86] = rng.integers(1, 60000, (40, 48, 70), dtype=np.uint16)
+        seg = root.create_labels("seg", block_shape=(32, 32, 32), max_scale=1)
+        labels = np.full((48, 64, 64), C, np.uint64)
+        labels[:, :40, :30], labels[:, :40, 30:] = A, B
+        labels[:5, :5, :5] = 0
+        seg[32:80, 0:64, 0:64] = labels
+        root.commit("imported")
+        child = root.newversion("proofreading")
+        child.labels("seg").merge(A, [B])
+        child.volume("em")[0:8, 40:50, 20:30] = 3
+        root_uuid, child_uuid = root.uuid, child.uuid
+    server = start_server(store)
+    try:
+        yield Served(server.url, root_uuid, child_uuid)
+    finally:
+        server.stop()
+
+
+def _tensorstore(base: str, scale: int) -> np.ndarray:
+    spec = {
+        "driver": "neuroglancer_precomputed",
+        "kvstore": {"driver": "http", "base_url": base + "/"},
+        "scale_index": scale,
+    }
+    store = ts.open(spec, read=True).result()
+    data: np.ndarray = store.read().result()  # [x, y, z, channel]
+    return data
+
+
+def _box(info: dict[str, Any], scale: int) -> Box:
+    level = info["scales"][scale]
+    x, y, z = level["voxel_offset"]
+    sx, sy, sz = level["size"]
+    return Box((z, y, x), (z + sz, y + sy, x + sx))
+
+
+CASES = [
+    (instance, node, scale, supervoxels)
+    for instance, views in (("em", (False,)), ("seg", (False, True)))
+    for supervoxels in views
+    for node in ("root", "child")
+    for scale in (0, 1)
+]
+
+
+@pytest.mark.parametrize(("instance", "node", "scale", "supervoxels"), CASES)
+def test_tensorstore_reads_what_the_numpy_api_reads(
+    served: Served, instance: str, node: str, scale: int, supervoxels: bool
+) -> None:
+    uuid = served.root if node == "root" else served.child
+    ref = uuid[:10] if node == "root" else f"{uuid}:master"  # any node reference works
+    base = f"{served.url}/precomputed/{ref}/{instance}" + ("/supervoxels" if supervoxels else "")
+    info = httpx.get(f"{base}/info").json()
+    box = _box(info, scale)
+    read = _tensorstore(base, scale)
+    assert read.shape[3] == 1
+    got = read[..., 0].transpose(2, 1, 0)  # [x, y, z] -> (z, y, x)
+
+    with voxhub.open(served.url) as hub:
+        at = hub.node(uuid)
+        if instance == "em":
+            expected = at.volume("em").read(box, scale=scale)
+        else:
+            seg = at.labels("seg")
+            expected = seg.read(box, scale=scale, supervoxels=supervoxels)
+    assert got.dtype == expected.dtype
+    assert got.any()  # the data is in view, not a volume of zeros
+    np.testing.assert_array_equal(got, expected)
+    if instance == "seg" and scale == 0:
+        merged = node == "child" and not supervoxels
+        assert (B in np.unique(got)) == (not merged)
+
+
+def test_info_describes_every_scale_on_the_block_grid(served: Served) -> None:
+    em = httpx.get(f"{served.url}/precomputed/{served.root}/em/info").json()
+    assert (em["type"], em["data_type"], em["num_channels"]) == ("image", "uint16", 1)
+    s0, s1 = em["scales"]
+    assert (s0["key"], s0["resolution"], s1["key"]) == ("4_8_40", [4, 8, 40], "8_16_80")
+    assert s0["encoding"] == "raw"
+    assert s0["chunk_sizes"] == [[32, 32, 32]]
+    # x 16..86, y 32..80, z 0..40 rounded out to the 32³ grid, given as [x, y, z]
+    assert (s0["voxel_offset"], s0["size"]) == ([0, 32, 0], [96, 64, 64])
+    seg = httpx.get(f"{served.url}/precomputed/{served.root}/seg/supervoxels/info").json()
+    assert seg["type"] == "segmentation"
+    assert seg["data_type"] == "uint64"
+    scale = seg["scales"][1]
+    assert scale["encoding"] == "compressed_segmentation"
+    assert scale["compressed_segmentation_block_size"] == [8, 8, 8]
+
+
+def test_chunks_of_committed_nodes_are_immutable_and_revalidate(served: Served) -> None:
+    key = "4_8_40/0-32_32-64_0-32"  # x 0..32: the child rewrote x 20..30 of it
+    with httpx.Client(base_url=served.url) as http:
+        committed = http.get(f"/precomputed/{served.root}/em/{key}")
+        assert committed.status_code == 200
+        assert len(committed.content) == 32**3 * 2
+        assert "immutable" in committed.headers["cache-control"]
+        etag = committed.headers["etag"]
+        assert etag.startswith('"')
+        assert not etag.startswith("W/")
+        again = http.get(f"/precomputed/{served.root}/em/{key}", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        # the child rewrote voxels of this chunk: another ETag, and it may change again
+        open_node = http.get(f"/precomputed/{served.child}/em/{key}")
+        assert open_node.headers["cache-control"] == "no-cache"
+        assert open_node.headers["etag"] != etag
+
+
+def test_cross_origin_reads_are_allowed(served: Served) -> None:
+    reply = httpx.get(
+        f"{served.url}/precomputed/{served.root}/seg/info",
+        headers={"Origin": "https://neuroglancer-demo.appspot.com"},
+    )
+    assert reply.status_code == 200
+    assert reply.headers["access-control-allow-origin"] in ("*", reply.request.headers["origin"])
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "names"),
+    [
+        ("em/4_8_40/320-352_320-352_320-352", 404, "never written"),  # tensorstore: zeros
+        ("seg/8_8_8/0-32_0-32_0-32", 404, "never written"),
+        ("em/4_8_40/0-32_32-64", 400, "x0-x1_y0-y1_z0-z1"),
+        ("em/4_8_40/a-b_0-32_0-32", 400, "x0-x1_y0-y1_z0-z1"),
+        ("em/4_8_40/16-48_32-64_0-32", 400, "not one chunk of the grid"),
+        ("em/4_8_40/0-16_32-64_0-32", 400, "not one chunk of the grid"),
+        ("em/8_8_8/0-32_32-64_0-32", 400, "4_8_40, 8_16_80"),
+        ("em/supervoxels/info", 404, "labelmap"),
+        ("nothere/info", 404, "nothere"),
+        ("em/provenance", 404, ""),  # cloud-volume asks; nothing to say
+    ],
+)
+def test_bad_and_absent_chunks(served: Served, path: str, status: int, names: str) -> None:
+    reply = httpx.get(f"{served.url}/precomputed/{served.root}/{path}")
+    assert reply.status_code == status, reply.text
+    assert names in reply.text
+
+
+def test_unknown_node_is_404(served: Served) -> None:
+    reply = httpx.get(f"{served.url}/precomputed/{'f' * 32}/em/info")
+    assert reply.status_code == 404
