@@ -123,7 +123,9 @@ def test_info_describes_every_scale_on_the_block_grid(served: Served) -> None:
     assert s0["chunk_sizes"] == [[32, 32, 32]]
     # x 16..86, y 32..80, z 0..40 rounded out to the 32³ grid, given as [x, y, z]
     assert (s0["voxel_offset"], s0["size"]) == ([0, 32, 0], [96, 64, 64])
-    seg = httpx.get(f"{served.url}/precomputed/{served.root}/seg/supervoxels/info").json()
+    reply = httpx.get(f"{served.url}/precomputed/{served.root}/seg/supervoxels/info")
+    assert reply.headers["cache-control"] == "no-cache"  # settings are not versioned
+    seg = reply.json()
     assert seg["type"] == "segmentation"
     assert seg["data_type"] == "uint64"
     scale = seg["scales"][1]

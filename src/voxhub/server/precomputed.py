@@ -8,8 +8,9 @@ any version: ``/precomputed/{node}/{instance}/info`` and
 is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
 :mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
 neuroglancer and tensorstore fill with zeros. Every answer carries a strong ``ETag`` (a
-hash of the body; ``If-None-Match`` gets a 304); a committed node's never change, so they
-are also ``Cache-Control: immutable``, an open node's ``no-cache``.
+hash of the body; ``If-None-Match`` gets a 304); a committed node's chunks never change, so
+they are also ``Cache-Control: immutable``; an open node's chunks and every ``info`` (an
+instance's voxel size is not versioned) are ``no-cache``.
 """
 
 from __future__ import annotations
@@ -85,17 +86,18 @@ def _info_endpoint(supervoxels: bool) -> Handler:
     async def get_info(request: Request, ctx: ServerContext) -> Response:
         """The volume's ``info``: every stored pyramid scale, chunks = stored blocks."""
 
-        def run() -> tuple[bytes, bool]:
+        def run() -> bytes:
             volume = _volume(request, ctx, supervoxels=supervoxels)
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_info(volume.config, extents)
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
-            return json.dumps(doc).encode(), volume.committed
+            return json.dumps(doc).encode()
 
-        body, committed = await small_read(ctx, run)
-        return _answer(request, body, JSON, committed)
+        # never immutable: an instance's settings (its voxel size: POST resolution) are
+        # not versioned, so even a committed node's info may change
+        return _answer(request, await small_read(ctx, run), JSON, committed=False)
 
     return get_info
 
