@@ -61,18 +61,29 @@ def _decompressor() -> Any:
     return d
 
 
-def bare_stream(value: bytes | memoryview, nblocks: int) -> bytes:
-    """The bare compressed_segmentation stream in a stored ``cseg`` value (its zstd
-    frame's content) of ``nblocks`` 8³ sub-blocks, refusing frames larger than any
-    well-formed block."""
-    # header, a full uint64 table and 32-bit values for every sub-block
-    limit = 4 + nblocks * (8 + _SUB_VOXELS * 8 + _SUB_VOXELS * 4)
+def _stream_limit(nblocks: int) -> int:
+    """The largest bare stream of ``nblocks`` sub-blocks: a header, a full uint64 table
+    and 32-bit values for every sub-block."""
+    return 4 + nblocks * (8 + _SUB_VOXELS * 8 + _SUB_VOXELS * 4)
+
+
+def _frame_size(value: bytes | memoryview, limit: int) -> int:
+    """The content size a zstd frame's header states, refused unless within ``limit``."""
     try:
         size = zstandard.frame_content_size(value)
     except zstandard.ZstdError as e:
         raise _err(f"corrupt frame header: {e}") from None
     if size < 0 or size > limit:
         raise _err(f"frame claims {size} bytes, more than a block can need")
+    return int(size)
+
+
+def bare_stream(value: bytes | memoryview, nblocks: int) -> bytes:
+    """The bare compressed_segmentation stream in a stored ``cseg`` value (its zstd
+    frame's content) of ``nblocks`` 8³ sub-blocks, refusing frames larger than any
+    well-formed block."""
+    limit = _stream_limit(nblocks)
+    size = _frame_size(value, limit)
     try:
         bare: bytes = _decompressor().decompress(value, max_output_size=limit)
     except zstandard.ZstdError as e:
@@ -91,15 +102,10 @@ def bare_streams(
     views of zstd's output buffer, not copies."""
     if len(values) < _BATCH_MIN:
         return [bare_stream(v, nblocks) for v in values]
-    limit = 4 + nblocks * (8 + _SUB_VOXELS * 8 + _SUB_VOXELS * 4)
+    limit = _stream_limit(nblocks)
     frames = []
     for value in values:
-        try:
-            size = zstandard.frame_content_size(value)
-        except zstandard.ZstdError as e:
-            raise _err(f"corrupt frame header: {e}") from None
-        if size < 0 or size > limit:
-            raise _err(f"frame claims {size} bytes, more than a block can need")
+        _frame_size(value, limit)
         frames.append(value if isinstance(value, bytes) else bytes(value))
     try:  # every frame states its size (checked above), which this call requires
         out = _decompressor().multi_decompress_to_buffer(frames, threads=threads)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from voxhub.datatypes.keyvalue.ranges import ByteRange, parse_inclusive
+from voxhub.datatypes.keyvalue.sized_pieces import sized_pieces
 from voxhub.datatypes.wire.protobuf import FIELD, ProtoFile, parse_message
 
 _F = FIELD
@@ -104,9 +105,4 @@ def stream(entries: Iterator[tuple[str, int, Iterator[bytes]]]) -> Iterator[byte
     """The pieces of a ``KeyValues`` message of ``(key, size, pieces of the value)``."""
     for key, size, pieces in entries:
         yield entry_head(key, size)
-        sent = 0
-        for piece in pieces:
-            sent += len(piece)
-            yield piece
-        if sent != size:  # mid-stream: the status is sent, cut the message short
-            raise RuntimeError(f"value of key {key!r} changed size while it was sent")
+        yield from sized_pieces(key, size, pieces)

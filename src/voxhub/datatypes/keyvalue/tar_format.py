@@ -15,6 +15,7 @@ import io
 import tarfile
 from collections.abc import Iterator
 
+from voxhub.datatypes.keyvalue.sized_pieces import sized_pieces
 from voxhub.errors import InvalidRequest
 
 BLOCK = 512
@@ -39,12 +40,7 @@ def archive(entries: Iterator[tuple[str, int, Iterator[bytes]]]) -> Iterator[byt
     """The pieces of a tar archive of ``(key, size, pieces of the value)``."""
     for key, size, pieces in entries:
         yield entry_header(key, size)
-        sent = 0
-        for piece in pieces:
-            sent += len(piece)
-            yield piece
-        if sent != size:  # mid-stream: the status is sent, cut the archive short
-            raise RuntimeError(f"value of key {key!r} changed size while it was sent")
+        yield from sized_pieces(key, size, pieces)
         yield padding(size)
     yield END
 
