@@ -31,33 +31,25 @@ from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, flag_param
 from voxhub.datatypes.wire.budget import admit, max_json_bytes
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.errors import InvalidRequest
 
 TAR = "application/tar"
 _TAR_TYPES = ("application/x-tar", "application/tar")
-_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 #: one requested value: its key and the part of it (``None``: all)
 Wanted = tuple[str, ByteRange | None]
 #: one answered value: key, size, its bytes a piece at a time
 Entry = tuple[str, int, Iterator[bytes]]
 
 
-def _flag(request: Request, name: str) -> bool:
-    text = request.query_params.get(name, "")
-    value = _FLAGS.get(text.lower())
-    if value is None:
-        raise InvalidRequest(f"query parameter {name}={text!r} must be true or false")
-    return value
-
-
 def output_of(request: Request) -> str:
     """``json``, ``tar`` or ``protobuf``, from DVID's flags (only one may be set)."""
-    tar = _flag(request, "tar") or _flag(request, "jsontar")
-    as_json = _flag(request, "json")
-    _flag(request, "protobuf")
-    _flag(request, "check")  # accepted: JSON values are always checked here
+    tar = flag(request, "tar") or flag(request, "jsontar")
+    as_json = flag(request, "json")
+    flag(request, "protobuf")
+    flag(request, "check")  # accepted: JSON values are always checked here
     if tar and as_json:
         raise InvalidRequest("can only specify tar or json output, not both")
     return "tar" if tar else "json" if as_json else "protobuf"
@@ -181,7 +173,7 @@ async def post_keyvalues(request: Request, ctx: InstanceContext) -> Response:
 
     A tar archive (also recognised by Content-Type application/x-tar) has one file per
     key."""
-    is_tar = _flag(request, "tar") or _flag(request, "jsontar")
+    is_tar = flag(request, "tar") or flag(request, "jsontar")
     is_tar = is_tar or request.headers.get("content-type", "").split(";")[0] in _TAR_TYPES
     declared = bodies.declared_length(request)
     if declared is not None:

@@ -56,6 +56,7 @@ from voxhub.datatypes.wire.api import (
     json_api,
 )
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
@@ -68,7 +69,6 @@ OCTET = "application/octet-stream"
 _UINT64 = 2**64
 #: DVID's inclusive sparsevol bounds (query parameters)
 SPARSEVOL_BOUNDS = ("minx", "maxx", "miny", "maxy", "minz", "maxz")
-_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
 # -- request context -----------------------------------------------------------------
@@ -84,15 +84,6 @@ def open_labels(ctx: InstanceContext) -> LabelInstance:
 
 def config_of(ctx: InstanceContext) -> ImageConfig:
     return instance_config(ctx.instance)
-
-
-def flag(request: Request, name: str) -> bool:
-    """A boolean query parameter (``true``/``false``/``1``/``0``; absent is false)."""
-    text = request.query_params.get(name, "")
-    value = _FLAGS.get(text.lower())
-    if value is None:
-        raise InvalidRequest(f"query parameter {name}={text!r} must be true or false")
-    return value
 
 
 def supervoxels_flag(request: Request) -> bool:

@@ -30,7 +30,6 @@ from voxhub.datatypes.labelmap.native_block import decode_native
 from voxhub.datatypes.labelmap.routes import (
     OCTET,
     config_of,
-    flag,
     id_list,
     json_request,
     open_labels,
@@ -42,6 +41,7 @@ from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.api import JSON, SCALE, TEXT, UINT64, Api, Param, flag_param
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read

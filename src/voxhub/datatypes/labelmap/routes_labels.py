@@ -21,7 +21,6 @@ from voxhub.datatypes.labelmap.routes import (
     OCTET,
     config_of,
     counters_of,
-    flag,
     id_list,
     json_request,
     open_labels,
@@ -29,6 +28,7 @@ from voxhub.datatypes.labelmap.routes import (
     supervoxels_flag,
 )
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound

@@ -29,7 +29,6 @@ from voxhub.datatypes.labelmap.routes import (
     OCTET,
     SPARSEVOL_BOUNDS,
     config_of,
-    flag,
     open_labels,
     parse_id,
     path_label,
@@ -38,6 +37,7 @@ from voxhub.datatypes.labelmap.routes import (
 )
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.context import InstanceContext
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.numbers import INT32_MAX, INT32_MIN, parse_coord
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.url_geometry import parse_ints

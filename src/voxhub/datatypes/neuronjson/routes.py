@@ -24,13 +24,13 @@ from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance, Show
 from voxhub.datatypes.neuronjson.keys import UINT64_MAX
 from voxhub.datatypes.wire.api import JSON, STRING, Api, Param, flag_param
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.gzipped import gzip_fast
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.numbers import parse_uint64
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest
 
-_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 FIELDS = Param("fields", STRING, "only these fields (comma-separated); bodyid is always shown")
 SHOW = Param("show", {"enum": ["user", "time", "all"]}, "also show *_user / *_time stamps")
 SELECT = (FIELDS, SHOW)
@@ -41,15 +41,6 @@ def open_instance(ctx: InstanceContext) -> NeuronJsonInstance:
     """The instance a request addresses, at its node (blocking: reads the catalog)."""
     view = ctx.access.catalog.view(ctx.node_uuid, ctx.instance.name)
     return NeuronJsonInstance(view, ctx.instance.name)
-
-
-def flag(request: Request, name: str) -> bool:
-    """A boolean query parameter (``true``/``false``/``1``/``0``; absent is false)."""
-    text = request.query_params.get(name, "")
-    value = _FLAGS.get(text.lower())
-    if value is None:
-        raise InvalidRequest(f"query parameter {name}={text!r} must be true or false")
-    return value
 
 
 def selection(request: Request) -> tuple[list[str] | None, Show]:

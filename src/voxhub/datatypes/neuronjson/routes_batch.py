@@ -28,7 +28,6 @@ from voxhub.datatypes.neuronjson.kv_proto import (
 )
 from voxhub.datatypes.neuronjson.routes import (
     SELECT,
-    flag,
     open_instance,
     range_key,
     selection,
@@ -38,6 +37,7 @@ from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import JSON, OCTET, STRING, Api, Param, flag_param
 from voxhub.datatypes.wire.budget import max_json_bytes
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
+from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.json_input import parse_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound
