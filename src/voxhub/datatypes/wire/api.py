@@ -76,6 +76,8 @@ def json_api(schema: Schema, *, required: bool = False, answers: Sequence[str] =
 _INT = r"-?[0-9]{1,12}"
 _UINT = r"[0-9]{1,12}"
 _NUM = r"-?[0-9]{1,9}(\.[0-9]{1,6})?"
+#: a node reference: UUID (or prefix), optionally :branch, optionally ~N ancestors up
+_VERSION_REF = r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?"
 UINT64: Schema = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
 LABEL_LIST: Schema = {"type": "array", "items": UINT64, "maxItems": 1000}
 POINT: Schema = {"type": "array", "items": {"type": "integer"}, "minItems": 3, "maxItems": 3}
@@ -133,10 +135,10 @@ PATH_PARAMS: dict[str, Schema] = {
     "threshold": _pattern(r"[0-9]{1,10}", "the least count answered"),
     "first": _pattern(r"[0-9]{1,20}", "the first label of an inclusive range"),
     "last": _pattern(r"[0-9]{1,20}", "the last label of an inclusive range"),
-    "beg": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the first version"),
-    "end": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the last version"),
-    "from": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the earlier version"),
-    "to": _pattern(r"[0-9a-f]{1,32}(:[A-Za-z0-9_.-]*)?(~[0-9]{1,3})?", "the later version"),
+    "beg": _pattern(_VERSION_REF, "the first version"),
+    "end": _pattern(_VERSION_REF, "the last version"),
+    "from": _pattern(_VERSION_REF, "the earlier version"),
+    "to": _pattern(_VERSION_REF, "the later version"),
     "top_left": _pattern(_triple(_NUM), "a corner x_y_z"),
     "top_right": _pattern(_triple(_NUM), "a corner x_y_z"),
     "bottom_left": _pattern(_triple(_NUM), "a corner x_y_z"),
