@@ -120,11 +120,20 @@ def raw_chunk(reader: VersionedReader, layout: BlockLayout, coord: Vec3) -> byte
     """The ``raw`` chunk of the block at ``coord``: its voxels, little-endian, x fastest;
     ``None`` when the block was never written and the background is zero (a 404, which
     clients fill with zeros); the background block when that is not zero."""
+    found = raw_chunk_stored(reader, layout, coord)
+    return None if found is None else found[0]
+
+
+def raw_chunk_stored(
+    reader: VersionedReader, layout: BlockLayout, coord: Vec3
+) -> tuple[bytes, int] | None:
+    """:func:`raw_chunk` and the size of the stored value it came from (0 for the
+    background block): how well the block compresses, known without compressing it."""
     value = reader.get(layout.tkey(coord))
     little = np.dtype(_LITTLE_ENDIAN.get(layout.dtype.name, layout.dtype.str))
     if value is None:
         if layout.background == 0:
             return None
-        return layout.background_block().astype(little, copy=False).tobytes()
+        return layout.background_block().astype(little, copy=False).tobytes(), 0
     block = layout.codec.decode(bytes(value), layout.block_shape, layout.dtype)
-    return np.ascontiguousarray(block, dtype=little).tobytes()
+    return np.ascontiguousarray(block, dtype=little).tobytes(), len(value)
