@@ -21,7 +21,7 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.errors import InvalidRequest
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
@@ -47,12 +47,15 @@ def scale_key(config: ImageConfig, scale: int) -> str:
 
 
 def scale_of_key(config: ImageConfig, key: str) -> int:
-    """The pyramid level whose :func:`scale_key` is ``key`` (InvalidRequest otherwise)."""
+    """The pyramid level whose :func:`scale_key` is ``key``; NotFound otherwise, as a
+    file server answers for a directory that is not there (cloud-volume asks for
+    ``{view}/provenance`` under every view, e.g. ``jpeg/provenance``, and takes only a
+    404 for "none")."""
     for scale in range(config.max_scale + 1):
         if scale_key(config, scale) == key:
             return scale
     keys = ", ".join(scale_key(config, s) for s in range(config.max_scale + 1))
-    raise InvalidRequest(f"scale key {key!r} is not one of this volume's scales: {keys}")
+    raise NotFound(f"scale key {key!r} is not one of this volume's scales: {keys}")
 
 
 def grid_bounds(config: ImageConfig, extents: Box | None) -> Box:
