@@ -171,6 +171,8 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     jpeg = f"{base}/jpeg"  # uint8 images as jpeg chunks
     paths += [f"{jpeg}/info", f"{jpeg}/{{scale_key}}/{{chunk}}"]
     paths.append(f"{base}/segment_properties/info")
+    sharded = [f"{view}/sharded" for view in views]  # neuroglancer_uint64_sharded_v1
+    paths += [p for view in sharded for p in (f"{view}/info", f"{view}/{{scale_key}}/{{shard}}")]
     return {path: {"GET": node(READ)} for path in paths}
 
 
