@@ -21,8 +21,8 @@ class _Silent:
         pass
 
 
-def progress_bar(total: int, desc: str, enabled: bool, *, unit: str = "slice") -> Any:
-    """A context-managed bar counting z slices (or ``unit``); silent without tqdm
+def progress_bar(total: int, desc: str, enabled: bool, unit: str = "slice") -> Any:
+    """A context-managed bar counting ``unit`` (z slices, blocks); silent without tqdm
     (``voxhub[io]``)."""
     if enabled:
         try:
