@@ -8,10 +8,12 @@ any version: ``/precomputed/{node}/{instance}/info`` and
 is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
 :mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
 neuroglancer and tensorstore fill with zeros. Answers go through
-:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``); a
-committed node's chunks never change, so they are ``Cache-Control: immutable`` and kept in
-the process's :class:`~voxhub.server.view_cache.ViewCache`; an open node's chunks and
-every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
+:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``) and
+:mod:`~voxhub.server.view_encoding` (gzip). A committed node's chunks never change: they
+are kept in the process's :class:`~voxhub.server.view_cache.ViewCache`, and are
+``Cache-Control: immutable`` when the URL names the node by UUID (a branch reference such
+as ``:master~1`` moves to other nodes: revalidated, a cheap 304); an open node's chunks
+and every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class Volume:
     committed: bool
     reader: VersionedReader
     extents: Callable[[int], Box | None]  # of a scale
+    pinned: bool = True  # see Named.pinned
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,14 @@ class Named:
     info: InstanceInfo
     labels: bool
     committed: bool
+    #: the URL names the node itself (UUID or prefix), not a branch (``uuid:master``,
+    #: ``:master~1``) whose node moves: only then may a client cache for ever
+    pinned: bool
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
 
     def cache_key(self, *parts: Hashable) -> tuple[Hashable, ...]:
         """A view cache key of this instance at this node (committed nodes only): its
@@ -90,7 +106,8 @@ def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: boo
             f"{info.name!r} is a {info.typename} instance: the precomputed "
             f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
         )
-    return Named(node.uuid, info, kind == "labelmap", node.locked)
+    pinned = ":" not in request.path_params["uuid"]
+    return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
 
 
 def open_volume(ctx: ServerContext, named: Named) -> Volume:
@@ -106,6 +123,7 @@ def open_volume(ctx: ServerContext, named: Named) -> Volume:
         named.committed,
         instance.view,
         instance.extents,
+        named.pinned,
     )
 
 
@@ -164,12 +182,13 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
                 return encode_for(request, encode), False
             view = "supervoxels" if supervoxels else "default"
             cache_key = named.cache_key("precomputed", view, name, key)
-            return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), True
+            wire = encode_for(request, encode, cache=ctx.view_cache, key=cache_key)
+            return wire, named.immutable
 
-        wire, committed = await small_read(ctx, run)
+        wire, immutable = await small_read(ctx, run)
         if wire is None:
             raise NotFound(f"chunk {name}/{key} was never written (all background)")
-        return wire_answer(request, wire, OCTET, committed=committed)
+        return wire_answer(request, wire, OCTET, committed=immutable)
 
     return get_chunk
 

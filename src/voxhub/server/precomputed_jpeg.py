@@ -69,12 +69,12 @@ async def get_jpeg_chunk(request: Request, ctx: ServerContext) -> Response:
         if not named.committed:
             return encode_for(request, encode), False
         cache_key = named.cache_key("precomputed", "jpeg", name, key)
-        return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), True
+        return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), named.immutable
 
-    wire, committed = await small_read(ctx, run)
+    wire, immutable = await small_read(ctx, run)
     if wire is None:
         raise NotFound(f"chunk jpeg/{name}/{key} was never written (all background)")
-    return wire_answer(request, wire, JPEG, committed=committed)
+    return wire_answer(request, wire, JPEG, committed=immutable)
 
 
 def precomputed_jpeg_routes(bind: Binder) -> list[BaseRoute]:

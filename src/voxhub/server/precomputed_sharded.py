@@ -95,7 +95,8 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             if volume.committed:  # never changes: named by its key alone
                 key = named.cache_key("precomputed-sharded", view, scale, shard)
                 tag = f'"{hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()}"'
-                return ctx.view_cache.get_or_compute(key, assemble), tag, True
+                # immutable only where the URL names the node itself (a branch ref moves)
+                return ctx.view_cache.get_or_compute(key, assemble), tag, volume.immutable
             # an open node's shard is named by what it is made of, so the range requests
             # of one reader (index, minishard index, chunk) build it once, not three times
             bodies = volume.labels and not supervoxels
@@ -106,10 +107,10 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             key = named.cache_key("precomputed-sharded-open", view, scale, shard, found)
             return ctx.view_cache.get_or_compute(key, assemble), f'"{found}"', False
 
-        data, tag, committed = await small_read(ctx, run, small=False)
+        data, tag, immutable = await small_read(ctx, run, small=False)
         if data is None:
             raise NotFound(f"shard {name}/{file} holds no written block (all background)")
-        return view_answer(request, data, OCTET, committed=committed, etag=tag)
+        return view_answer(request, data, OCTET, committed=immutable, etag=tag)
 
     return get_shard
 
