@@ -56,22 +56,28 @@ class Encoded:
     compressible: bool
 
 
-def accepts(request: Request, coding: str) -> bool:
-    """Whether ``Accept-Encoding`` allows ``coding`` (by name or ``*``, with a nonzero
-    ``q``; refused by name wins over ``*``)."""
+def _weights(header: str) -> dict[str, float]:
+    """``Accept-Encoding`` as ``{coding: q}`` (lower case; a malformed ``q`` is 0)."""
     weights: dict[str, float] = {}
-    for item in request.headers.get("accept-encoding", "").split(","):
-        name, _, params = item.strip().partition(";")
+    for item in header.lower().split(","):
+        name, _, params = item.partition(";")
         q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
+        if params:
+            key, _, value = params.strip().partition("=")
+            if key.strip() == "q":
                 try:
                     q = float(value)
                 except ValueError:
                     q = 0.0
         if name.strip():
-            weights[name.strip().lower()] = q
+            weights[name.strip()] = q
+    return weights
+
+
+def accepts(request: Request, coding: str) -> bool:
+    """Whether ``Accept-Encoding`` allows ``coding`` (by name or ``*``, with a nonzero
+    ``q``; refused by name wins over ``*``)."""
+    weights = _weights(request.headers.get("accept-encoding", ""))
     if coding in weights:
         return weights[coding] > 0
     return weights.get("*", 0.0) > 0
@@ -92,8 +98,7 @@ def wants_zstd(request: Request) -> bool:
     does not count, a client that decodes zstd says so)."""
     if "range" in request.headers:
         return False
-    named = request.headers.get("accept-encoding", "").lower()
-    return "zstd" in named and accepts(request, "zstd")
+    return _weights(request.headers.get("accept-encoding", "")).get("zstd", 0.0) > 0
 
 
 @dataclass(frozen=True)
