@@ -46,6 +46,7 @@ from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
+from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
 from voxhub.storage.timed import backend_name
@@ -62,6 +63,8 @@ ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
 AUTH_ENV = "VOXHUB_AUTH"
 #: environment variable holding who may read ``/metrics`` for :func:`app_from_env`
 METRICS_ENV = "VOXHUB_METRICS"
+#: environment variable holding the view cache budget in bytes for :func:`app_from_env`
+VIEW_CACHE_ENV = "VOXHUB_VIEW_CACHE_BYTES"
 
 
 def create_app(
@@ -74,11 +77,13 @@ def create_app(
     allowed_hosts: Iterable[str] | None = None,
     limits: ServerLimits | None = None,
     metrics: MetricsAccess = "public",
+    view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
     turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
-    who may read ``GET /metrics`` (:mod:`.metrics_route`).
+    who may read ``GET /metrics`` (:mod:`.metrics_route`); ``view_cache_bytes`` bounds
+    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -100,6 +105,7 @@ def create_app(
         access_log=access_log,
         auth=auth or AuthConfig(),
         limits=limits,
+        view_cache_bytes=view_cache_bytes,
     )
     gate = Gate(service, settings.auth)
     bind = Binder(service, settings, gate)
@@ -139,6 +145,7 @@ def create_app(
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
+    app.state.view_cache = bind.view_cache
     return app
 
 
@@ -165,6 +172,7 @@ def app_from_env() -> Starlette:
         allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
         limits=ServerLimits.from_env(os.environ),
         metrics=cast(MetricsAccess, metrics),
+        view_cache_bytes=int(os.environ.get(VIEW_CACHE_ENV, DEFAULT_VIEW_CACHE_BYTES)),
     )
 
     @asynccontextmanager
