@@ -41,6 +41,7 @@ from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
+from voxhub.server.precomputed_mesh import precomputed_mesh_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
@@ -120,6 +121,7 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}
         *precomputed_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]

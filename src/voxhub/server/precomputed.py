@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
 from voxhub.datatypes.imageblk.precomputed import chunk_block, raw_chunk, scale_of_key, volume_info
 from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
+from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
@@ -84,6 +85,8 @@ def _info_endpoint(supervoxels: bool) -> Handler:
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_info(volume.config, extents)
+                if not supervoxels and meshes_available():
+                    doc["mesh"] = "mesh"  # bodies' meshes: server/precomputed_mesh.py
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
             return json.dumps(doc).encode()

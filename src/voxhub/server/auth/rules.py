@@ -168,6 +168,7 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     base = "/precomputed/{uuid}/{instance}"
     views = (base, f"{base}/supervoxels")  # bodies; supervoxels (labelmaps)
     paths = [p for view in views for p in (f"{view}/info", f"{view}/{{scale_key}}/{{chunk}}")]
+    paths += [f"{base}/mesh/info", f"{base}/mesh/{{mesh_file}}"]  # meshes of bodies
     return {path: {"GET": node(READ)} for path in paths}
 
 
