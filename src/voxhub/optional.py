@@ -28,6 +28,8 @@ EXTRA_OF = {
     "PIL": "io",
     "tqdm": "io",
     "pandas": "io",
+    "tensorstore": "import",
+    "mmh3": "io",
     "zmesh": "mesh",
     "DracoPy": "mesh",
 }

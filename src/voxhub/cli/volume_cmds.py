@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option, triple
+from voxhub.cli.import_run import import_options, run_import
 from voxhub.geometry import Box
-from voxhub.transfer import export_volume, import_volume, open_source
+from voxhub.transfer import export_volume
 
 
 @click.group()
@@ -96,19 +97,29 @@ def info(store: str, ref: str, name: str) -> None:
 @click.argument("ref")
 @click.argument("name")
 @click.argument("source")
-@click.option("--offset", default="0,0,0", show_default=True, help="z,y,x of the first voxel")
+@import_options
 @friendly_errors
-def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> None:
-    """Import SOURCE (.npy, TIFF stack, folder of PNG/TIFF slices, file.h5:/dataset)
-    into volume NAME at open node REF."""
-    start = triple(offset, "--offset")
+def import_cmd(
+    store: str,
+    ref: str,
+    name: str,
+    source: str,
+    offset: str | None,
+    scale: int | None,
+    no_resume: bool,
+) -> None:
+    """Import SOURCE into image volume NAME at open node REF.
+
+    \b
+    SOURCE: a .npy file, a TIFF stack (multi-page file or folder of TIFF/PNG slices),
+    file.h5:/dataset, or a neuroglancer precomputed, Zarr v2/v3, OME-Zarr or N5
+    directory or http(s) URL (neuroglancer's precomputed://, zarr://, n5:// prefixes
+    work too). Run an interrupted import again to resume it: blocks already stored
+    with the source's voxels are kept, not rewritten.
+    """
     with opened(store) as hub:
         vol = node_of(hub, ref).volume(name)
-        src = open_source(source)
-        try:
-            import_volume(vol, src, offset=start)
-        finally:
-            src.close()
+        run_import(vol, source, offset=offset, scale=scale, no_resume=no_resume)
 
 
 @click.command("export", epilog=REF_HELP)
