@@ -42,8 +42,8 @@ from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
 from voxhub.server.precomputed_jpeg import precomputed_jpeg_routes
-from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.precomputed_mesh import precomputed_mesh_routes
+from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
