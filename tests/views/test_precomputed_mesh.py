@@ -102,6 +102,9 @@ def test_answers_are_view_answers(env: Env) -> None:
     assert get(env, path, **{"if-none-match": whole.headers["etag"]}).status_code == 304
     child = get(env, f"/precomputed/{env.child}/seg/mesh/{B}.index")
     assert child.headers["cache-control"] == "no-cache"
+    moving = get(env, f"/precomputed/:master~1/seg/mesh/{B}")  # the root, by a branch
+    assert moving.content == whole.content
+    assert moving.headers["cache-control"] == "no-cache"
 
 
 @pytest.mark.parametrize(

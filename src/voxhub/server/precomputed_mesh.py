@@ -8,7 +8,8 @@ A body's files are made together (:mod:`voxhub.datatypes.meshes.body`) and kept 
 process's view cache under (node, instance, body, digest of the body's label index):
 mutations of other bodies do not touch that index, so their meshes stay cached; a change
 to the body's voxels changes its index and so the key. Every answer goes through
-:func:`~voxhub.server.view_answer.view_answer` (byte ranges, ETag from the same key).
+:func:`~voxhub.server.view_answer.view_answer` (byte ranges, ETag from the same key;
+``immutable`` for a committed node named by UUID, as the other views).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
 from voxhub.datatypes.meshes.multilod import mesh_info
-from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.http import node_ref
+from voxhub.server.precomputed import Named, requested_instance
 from voxhub.server.view_answer import view_answer
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
@@ -40,18 +40,17 @@ MESH_STATS = cache_stats("precomputed_mesh")
 _INDEX_SUFFIX = ".index"
 
 
-def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, str, bool]:
-    """The labelmap the request names at its node: (instance, node UUID, committed)."""
+def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
+    """The labelmap the request names, opened at its node, and how the URL named it."""
     if not meshes_available():
         raise CapabilityError(
             "meshes need the mesh extra on the server: pip install 'voxhub[mesh]'"
         )
-    catalog = ctx.service.catalog
-    node = catalog.node(node_ref(request.path_params["uuid"]))
-    info = catalog.instance(node.uuid, request.path_params["instance"])
-    if datatype_for(info.typename).name != "labelmap":
+    named = requested_instance(request, ctx, supervoxels=False)
+    if not named.labels:
+        info = named.info
         raise NotFound(f"{info.name!r} is a {info.typename} instance: meshes are of labelmaps")
-    return ctx.service.open_labels(node.uuid, info), node.uuid, node.locked
+    return ctx.service.open_labels(named.node, named.info), named
 
 
 async def get_mesh_info(request: Request, ctx: ServerContext) -> Response:
@@ -69,9 +68,11 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
     body = parse_label(name.removesuffix(_INDEX_SUFFIX), "body")
 
     def run() -> tuple[bytes, str, bool]:
-        instance, node, committed = _labels(request, ctx)
+        instance, named = _labels(request, ctx)
         index, digest = index_digest(instance, body)
-        key = ("precomputed_mesh", node, instance.name, body, digest)
+        # the index digest stands for the body's voxels at this node (see module); the
+        # voxel size, not versioned, for the nm coordinates
+        key = named.cache_key("precomputed_mesh", body, digest)
         found, packed = ctx.view_cache.get(key)
         MESH_STATS.count(hit=found)
         if packed is None:
@@ -79,7 +80,7 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
             ctx.view_cache.put(key, packed)
         files = BodyMesh.unpack(packed)
         tag = hashlib.blake2b(repr((*key, manifest)).encode(), digest_size=16).hexdigest()
-        return (files.manifest if manifest else files.data), f'"{tag}"', committed
+        return (files.manifest if manifest else files.data), f'"{tag}"', named.immutable
 
     data, etag, committed = await small_read(ctx, run, small=False)
     return view_answer(request, data, OCTET, committed=committed, etag=etag)
