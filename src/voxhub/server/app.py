@@ -46,6 +46,7 @@ from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
+from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
 from voxhub.storage.timed import backend_name
@@ -115,6 +116,7 @@ def create_app(
         *instance_routes(bind),
         *ndstore_routes(bind),
         *precomputed_routes(bind),
+        *zarr_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
     label_routes(routes)  # metrics and logs name the route template, never the raw path
