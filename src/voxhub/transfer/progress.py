@@ -21,13 +21,14 @@ class _Silent:
         pass
 
 
-def progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    """A context-managed bar counting z slices; silent without tqdm (``voxhub[io]``)."""
+def progress_bar(total: int, desc: str, enabled: bool, unit: str = "slice") -> Any:
+    """A context-managed bar counting z slices (or ``unit``s); silent without tqdm
+    (``voxhub[io]``)."""
     if enabled:
         try:
             from tqdm import tqdm
         except ImportError:  # the bar is a nicety: the transfer itself does not need it
             pass
         else:
-            return tqdm(total=total, unit="slice", desc=desc)
+            return tqdm(total=total, unit=unit, desc=desc)
     return _Silent()
