@@ -7,12 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxhub.datatypes.keyvalue import keys as K
-from voxhub.datatypes.keyvalue.ranges import (
-    ByteRange,
-    Unsatisfiable,
-    parse_inclusive,
-    parse_range_header,
-)
+from voxhub.datatypes.keyvalue.ranges import parse_inclusive
+from voxhub.datatypes.wire.byte_ranges import ByteRange, Unsatisfiable, parse_range_header
 from voxhub.errors import InvalidRequest, TooLarge
 
 #: any key voxhub accepts: non-empty text without NUL or lone surrogates, kept short

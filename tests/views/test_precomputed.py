@@ -184,3 +184,43 @@ def test_bad_and_absent_chunks(served: Served, path: str, status: int, names: st
 def test_unknown_node_is_404(served: Served) -> None:
     reply = httpx.get(f"{served.url}/precomputed/{'f' * 32}/em/info")
     assert reply.status_code == 404
+
+
+def test_chunks_answer_byte_ranges(served: Served) -> None:
+    key = "4_8_40/0-32_32-64_0-32"
+    url = f"{served.url}/precomputed/{served.root}/em/{key}"
+    whole = httpx.get(url).content
+    tail = httpx.get(url, headers={"Range": "bytes=-100"})
+    assert tail.status_code == 206
+    assert tail.content == whole[-100:]
+    assert (
+        tail.headers["content-range"] == f"bytes {len(whole) - 100}-{len(whole) - 1}/{len(whole)}"
+    )
+    past = httpx.get(url, headers={"Range": f"bytes={len(whole)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(whole)}"
+
+
+def test_committed_chunks_are_served_from_the_view_cache(tmp_path: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from voxhub.server.app import create_app
+
+    with voxhub.open(str(tmp_path / "store"), mode="w") as hub:
+        root = hub.create_repo("cached").master
+        em = root.create_volume("em", "uint8", block_shape=(32, 32, 32))
+        em[0:32, 0:32, 0:32] = 9
+        root.commit("done")
+        child = root.newversion("more")
+        child.volume("em")[0:32, 0:32, 0:32] = 1
+        app = create_app(hub)
+        cache = app.state.view_cache
+        with TestClient(app) as http:
+            for uuid in (root.uuid, child.uuid, root.uuid, child.uuid):
+                reply = http.get(f"/precomputed/{uuid}/em/1_1_1/0-32_0-32_0-32")
+                assert reply.content == bytes([9 if uuid == root.uuid else 1]) * 32**3
+                assert http.get(f"/precomputed/{uuid}/em/1_1_1/32-64_0-32_0-32").status_code == 404
+        stats = cache.stats()
+        # the committed root's chunk and its absent neighbour: computed once, then hits;
+        # the open child's are never cached (its blocks may change)
+        assert (stats.entries, stats.hits) == (2, 2)

@@ -19,7 +19,14 @@ import click
 
 from voxhub.cli.serve_auth import auth_config, auth_options
 from voxhub.cli.serve_guard import apply_guard_options, guard_options
-from voxhub.server.app import ACCESS_LOG_ENV, AUTH_ENV, MAX_BYTES_ENV, METRICS_ENV, STORE_ENV
+from voxhub.server.app import (
+    ACCESS_LOG_ENV,
+    AUTH_ENV,
+    MAX_BYTES_ENV,
+    METRICS_ENV,
+    STORE_ENV,
+    VIEW_CACHE_ENV,
+)
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
 
@@ -79,6 +86,14 @@ def address_problem(host: str, port: int) -> str | None:
     help="Who may read the Prometheus metrics at GET /metrics: anyone (public), server "
     "admins only (admin), or nobody: no route (off).",
 )
+@click.option(
+    "--view-cache-mb",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Encoded precomputed/Zarr chunks, shards and meshes of committed versions kept "
+    "in memory per worker (0: none).",
+)
 @auth_options
 @guard_options
 def serve(
@@ -89,6 +104,7 @@ def serve(
     max_request_bytes: int,
     access_log: bool,
     metrics: str,
+    view_cache_mb: int,
     **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
@@ -115,6 +131,7 @@ def serve(
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     uvicorn_settings = apply_guard_options(host, options)
     os.environ[METRICS_ENV] = metrics
+    os.environ[VIEW_CACHE_ENV] = str(view_cache_mb << 20)
     # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
     own_dir = None
     if workers > 1 and metrics != "off" and not os.environ.get(MULTIPROC_ENV):

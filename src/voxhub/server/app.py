@@ -41,11 +41,13 @@ from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
+from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
+from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
 from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
@@ -63,6 +65,8 @@ ACCESS_LOG_ENV = "VOXHUB_ACCESS_LOG"
 AUTH_ENV = "VOXHUB_AUTH"
 #: environment variable holding who may read ``/metrics`` for :func:`app_from_env`
 METRICS_ENV = "VOXHUB_METRICS"
+#: environment variable holding the view cache budget in bytes for :func:`app_from_env`
+VIEW_CACHE_ENV = "VOXHUB_VIEW_CACHE_BYTES"
 
 
 def create_app(
@@ -75,11 +79,13 @@ def create_app(
     allowed_hosts: Iterable[str] | None = None,
     limits: ServerLimits | None = None,
     metrics: MetricsAccess = "public",
+    view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
     turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
-    who may read ``GET /metrics`` (:mod:`.metrics_route`).
+    who may read ``GET /metrics`` (:mod:`.metrics_route`); ``view_cache_bytes`` bounds
+    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -101,6 +107,7 @@ def create_app(
         access_log=access_log,
         auth=auth or AuthConfig(),
         limits=limits,
+        view_cache_bytes=view_cache_bytes,
     )
     gate = Gate(service, settings.auth)
     bind = Binder(service, settings, gate)
@@ -115,6 +122,7 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
         *precomputed_routes(bind),
         *zarr_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
@@ -141,6 +149,7 @@ def create_app(
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
+    app.state.view_cache = bind.view_cache
     return app
 
 
@@ -167,6 +176,7 @@ def app_from_env() -> Starlette:
         allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
         limits=ServerLimits.from_env(os.environ),
         metrics=cast(MetricsAccess, metrics),
+        view_cache_bytes=int(os.environ.get(VIEW_CACHE_ENV, DEFAULT_VIEW_CACHE_BYTES)),
     )
 
     @asynccontextmanager

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
 from voxhub.server.auth.gate import Gate
 from voxhub.server.limits import ServerLimits
+from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, ViewCache
 from voxhub.service import Service
 from voxhub.service.auth import AuthConfig, Viewer
 
@@ -34,10 +35,15 @@ class ServerSettings:
     auth: AuthConfig = field(default_factory=AuthConfig)
     #: timeouts, JSON size, large-request admission (:mod:`voxhub.server.limits`)
     limits: ServerLimits = field(default_factory=ServerLimits)
+    #: bytes of encoded view answers (precomputed/Zarr chunks, shards, meshes) kept per
+    #: process (:mod:`voxhub.server.view_cache`); 0 turns the cache off
+    view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:
             raise ValueError(f"max_request_bytes must be positive, got {self.max_request_bytes}")
+        if self.view_cache_bytes < 0:
+            raise ValueError(f"view_cache_bytes cannot be negative, got {self.view_cache_bytes}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class ServerContext:
     settings: ServerSettings
     caller: Caller
     viewer: Viewer = field(default_factory=Viewer)
+    #: this process's cache of encoded view answers (an empty, disabled one by default)
+    view_cache: ViewCache = field(default_factory=lambda: ViewCache(0))
 
     @property
     def fast_reads(self) -> bool:
@@ -67,17 +75,22 @@ class Binder:
     service: Service
     settings: ServerSettings
     gate: Gate | None = None
+    #: one cache per process, shared by every request this binder serves
+    view_cache: ViewCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "view_cache", ViewCache(self.settings.view_cache_bytes))
 
     def context(self, request: Request) -> ServerContext:
         """The context of ``request``; an authenticated user is the recorded user,
         whatever DVID's ``?u=`` says."""
         caller = Caller.from_query(request.query_params)
         if self.gate is None:
-            return ServerContext(self.service, self.settings, caller)
+            return ServerContext(self.service, self.settings, caller, view_cache=self.view_cache)
         viewer = self.gate.viewer(request.scope)
         if viewer.principal.user:
             caller = Caller(viewer.principal.user, caller.app)
-        return ServerContext(self.service, self.settings, caller, viewer)
+        return ServerContext(self.service, self.settings, caller, viewer, self.view_cache)
 
     def __call__(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:

@@ -7,15 +7,15 @@ any version: ``/precomputed/{node}/{instance}/info`` and
 ``:branch~N``). The views are computed from the stored blocks on each request (one chunk
 is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
 :mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
-neuroglancer and tensorstore fill with zeros. Every answer carries a strong ``ETag`` (a
-hash of the body; ``If-None-Match`` gets a 304); a committed node's chunks never change, so
-they are also ``Cache-Control: immutable``; an open node's chunks and every ``info`` (an
-instance's voxel size is not versioned) are ``no-cache``.
+neuroglancer and tensorstore fill with zeros. Answers go through
+:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``); a
+committed node's chunks never change, so they are ``Cache-Control: immutable`` and kept in
+the process's :class:`~voxhub.server.view_cache.ViewCache`; an open node's chunks and
+every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,11 +34,11 @@ from voxhub.errors import NotFound
 from voxhub.geometry import Box
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
+from voxhub.server.view_answer import view_answer
 from voxhub.versioning.catalog import InstanceInfo
 from voxhub.versioning.protocols import VersionedReader
 
 BASE = "/precomputed/{uuid}/{instance}"
-_IMMUTABLE = "public, max-age=31536000, immutable"
 CHUNK = "{scale_key}/{chunk}"
 
 
@@ -46,6 +46,7 @@ CHUNK = "{scale_key}/{chunk}"
 class _Volume:
     """The instance a request names, at its node."""
 
+    node: str  # its UUID
     info: InstanceInfo
     config: ImageConfig
     labels: bool
@@ -71,15 +72,7 @@ def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volu
     opened = ctx.service.open_labels if labels else ctx.service.open_image
     instance = opened(node.uuid, info)
     config = instance_config(info)
-    return _Volume(info, config, labels, node.locked, instance.view, instance.extents)
-
-
-def _answer(request: Request, body: bytes, media_type: str, committed: bool) -> Response:
-    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
-    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if committed else "no-cache"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    return _Volume(node.uuid, info, config, labels, node.locked, instance.view, instance.extents)
 
 
 def _info_endpoint(supervoxels: bool) -> Handler:
@@ -97,7 +90,7 @@ def _info_endpoint(supervoxels: bool) -> Handler:
 
         # never immutable: an instance's settings (its voxel size: POST resolution) are
         # not versioned, so even a committed node's info may change
-        return _answer(request, await small_read(ctx, run), JSON, committed=False)
+        return view_answer(request, await small_read(ctx, run), JSON, committed=False)
 
     return get_info
 
@@ -113,16 +106,22 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
             scale = scale_of_key(volume.config, name)
             coord = chunk_block(volume.config, key)
             layout = volume.config.layout(scale)
-            if volume.labels:
-                data = cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
-            else:
-                data = raw_chunk(volume.reader, layout, coord)
-            return data, volume.committed
+
+            def encode() -> bytes | None:
+                if volume.labels:
+                    return cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
+                return raw_chunk(volume.reader, layout, coord)
+
+            if not volume.committed:
+                return encode(), False
+            view = "supervoxels" if supervoxels else "default"
+            cache_key = ("precomputed", volume.node, volume.info.name, view, scale, coord)
+            return ctx.view_cache.get_or_compute(cache_key, encode), True
 
         data, committed = await small_read(ctx, run)
         if data is None:
             raise NotFound(f"chunk {name}/{key} was never written (all background)")
-        return _answer(request, data, OCTET, committed)
+        return view_answer(request, data, OCTET, committed=committed)
 
     return get_chunk
 

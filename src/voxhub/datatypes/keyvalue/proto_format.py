@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from voxhub.datatypes.keyvalue.ranges import ByteRange, parse_inclusive
+from voxhub.datatypes.keyvalue.ranges import parse_inclusive
 from voxhub.datatypes.keyvalue.sized_pieces import sized_pieces
+from voxhub.datatypes.wire.byte_ranges import ByteRange
 from voxhub.datatypes.wire.protobuf import FIELD, ProtoFile, parse_message
 
 _F = FIELD

@@ -23,16 +23,11 @@ from voxhub.datatypes.keyvalue.dvid_info import keyvalue_info_json
 from voxhub.datatypes.keyvalue.instance import KeyValueInstance
 from voxhub.datatypes.keyvalue.mutlog import Author, range_records
 from voxhub.datatypes.keyvalue.opening import open_keyvalue_instance
-from voxhub.datatypes.keyvalue.ranges import (
-    ByteRange,
-    Unsatisfiable,
-    check_within,
-    parse_inclusive,
-    parse_range_header,
-)
+from voxhub.datatypes.keyvalue.ranges import check_within, parse_inclusive
 from voxhub.datatypes.keyvalue.values import Stored
 from voxhub.datatypes.wire.api import OCTET, Api, Param
 from voxhub.datatypes.wire.bodies import check_size, declared_length
+from voxhub.datatypes.wire.byte_ranges import ByteRange, Unsatisfiable, parse_range_header
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import InvalidRequest, NotFound

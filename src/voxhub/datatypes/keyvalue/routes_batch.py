@@ -25,11 +25,12 @@ from starlette.routing import BaseRoute
 from voxhub.datatypes.keyvalue import keys as K
 from voxhub.datatypes.keyvalue import tar_format
 from voxhub.datatypes.keyvalue.instance import KeyValueInstance
-from voxhub.datatypes.keyvalue.ranges import ByteRange, check_within, parse_inclusive
+from voxhub.datatypes.keyvalue.ranges import check_within, parse_inclusive
 from voxhub.datatypes.keyvalue.routes import open_keyvalue, path_key, stream
 from voxhub.datatypes.wire import bodies
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, flag_param
 from voxhub.datatypes.wire.budget import admit, max_json_bytes
+from voxhub.datatypes.wire.byte_ranges import ByteRange
 from voxhub.datatypes.wire.context import InstanceContext, instance_route
 from voxhub.datatypes.wire.flags import flag
 from voxhub.datatypes.wire.json_body import read_json

@@ -13,7 +13,8 @@ sub-blocks (packed rows are gathered whole through :func:`windows`); every offse
 checked against its own block's stream before use, and malformed streams raise
 :class:`~voxhub.errors.CodecError`. :func:`map_cseg` rewrites one block's tables through
 a label mapping (supervoxels to bodies) and returns the bare stream: the voxels keep their
-indices, so mapping a stored block costs its tables, not its voxels.
+indices, so mapping a stored block costs its tables, not its voxels (:func:`map_streams`
+does so for many parsed blocks at once).
 """
 
 from __future__ import annotations
@@ -124,17 +125,23 @@ def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: M
     """The bare compressed_segmentation stream of one stored ``cseg`` block with every
     table entry replaced by ``mapping`` of it (tables may then repeat a label or not be
     ascending, which decoders accept: they only look entries up)."""
-    parsed = parse_cseg([value], block_shape)
+    return map_streams(parse_cseg([value], block_shape), mapping).tobytes()
+
+
+def map_streams(parsed: CsegStreams, mapping: Mapping) -> np.ndarray:
+    """The words of all of ``parsed``'s streams (one after the other, as parsed) with
+    every table entry replaced by ``mapping`` of it: ``parsed.words`` itself when the
+    mapping changes nothing, else a copy."""
     sub_of, at, labels = parsed.entries()
     distinct, which = ranks(labels)
     mapped = np.asarray(mapping(distinct), np.uint64)[which]
     if np.array_equal(mapped, labels):
-        return parsed.words.tobytes()
+        return parsed.words
     words = parsed.words.copy()
     pos = parsed.table[sub_of] + 2 * at
     words[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     words[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
-    return words.tobytes()
+    return words
 
 
 _SORT_BELOW = 2048

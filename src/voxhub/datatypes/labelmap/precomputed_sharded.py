@@ -1,0 +1,99 @@
+"""A labelmap instance as a *sharded* neuroglancer precomputed segmentation: the
+unsharded view's compressed_segmentation chunks (bodies through the mapping, or
+supervoxels) in ``neuroglancer_uint64_sharded_v1`` shards
+(:mod:`voxhub.datatypes.imageblk.precomputed_sharded` for the geometry and sharding).
+
+A stored ``cseg`` block is ``zstd(compressed_segmentation)``, so a shard's chunk data is
+its blocks' bare streams, one after the other, with only their tables mapped: all the
+blocks of a shard are decompressed in one call, parsed together, their table entries
+mapped in one pass (:func:`~voxhub.datatypes.labelmap.cseg_streams.map_streams`) and the
+resulting word array is the shard's data section as it is. No voxel is decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from voxhub.blocks import BlockLayout
+from voxhub.codecs.cseg import encode_google
+from voxhub.codecs.sharded import shard_layout
+from voxhub.codecs.sharded.writer import Piece
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.precomputed_sharded import (
+    ScaleSharding,
+    assemble,
+    scale_sharding,
+    sharded_info,
+)
+from voxhub.datatypes.labelmap.cseg_streams import CsegStreams, map_streams, parse_cseg
+from voxhub.datatypes.labelmap.mapping import bodies_array, has_mapping, map_array
+from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
+from voxhub.datatypes.labelmap.precomputed import labels_info
+from voxhub.geometry import Box
+from voxhub.versioning.protocols import VersionedReader
+
+
+def labels_sharded_info(config: ImageConfig, extents: Sequence[Box | None]) -> dict[str, Any]:
+    """The ``info`` of a labelmap's sharded view (bodies and supervoxels alike)."""
+    return sharded_info(labels_info(config, extents), [scale_sharding(config, e) for e in extents])
+
+
+def cseg_shard(
+    reader: VersionedReader,
+    layout: BlockLayout,
+    sharding: ScaleSharding,
+    shard: int,
+    *,
+    supervoxels: bool,
+) -> list[Piece] | None:
+    """The parts of ``shard``'s file: compressed_segmentation chunks of the stored blocks
+    (body ids unless ``supervoxels``); ``None`` if none of its blocks was written."""
+    ids, coords = sharding.shard_blocks(shard)
+    keys = [layout.tkey(c) for c in coords]
+    if not is_cseg_labels(layout):
+        return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels)
+
+    def streams(
+        values: Sequence[bytes | memoryview | None],
+    ) -> tuple[list[int], CsegStreams | None]:
+        stored = [(i, v) for i, v in enumerate(values) if v is not None]
+        if not stored:
+            return [], None
+        return [i for i, _ in stored], parse_cseg([v for _, v in stored], layout.block_shape)
+
+    present, parsed = reader.with_values(keys, streams)
+    if parsed is None:
+        return None
+    if supervoxels or not has_mapping(reader):
+        words = parsed.words
+    else:
+        words = map_streams(parsed, partial(bodies_array, reader))
+    sizes = (parsed.sizes * 4).astype(np.uint64)
+    data = np.ascontiguousarray(words).view(np.uint8).data
+    shard_index = shard_layout(sharding.spec, ids[present], sizes)
+    return [shard_index.head, data, shard_index.tail]
+
+
+def _decoded_shard(
+    reader: VersionedReader,
+    layout: BlockLayout,
+    sharding: ScaleSharding,
+    shard: int,
+    *,
+    supervoxels: bool,
+) -> list[Piece] | None:
+    """:func:`cseg_shard` for labels stored with another codec: decoded and encoded."""
+    ids, coords = sharding.shard_blocks(shard)
+    values = reader.get_many([layout.tkey(c) for c in coords])
+
+    def chunk(value: bytes | None) -> bytes | None:
+        if value is None:
+            return None
+        labels = layout.codec.decode(value, layout.block_shape, layout.dtype)
+        return encode_google(labels if supervoxels else map_array(reader, labels))
+
+    return assemble(sharding.spec, ids, [chunk(v) for v in values])

@@ -1,0 +1,197 @@
+"""The sharded precomputed views (``neuroglancer_uint64_sharded_v1``), read by tensorstore
+from a real ``voxhub serve``.
+
+An image (uint16) and a labelmap with one pyramid level, each written in two regions far
+apart in x so that scale 0 has several shards, at a committed root and at its open child
+(where bodies are merged and voxels rewritten): tensorstore's sharded reads of both regions
+equal the numpy API's, and every chunk in a shard file is byte for byte the unsharded
+view's chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+import voxhub
+from voxhub import Box
+from voxhub.codecs.sharded import ShardingSpec, morton_positions, shard_chunks
+from voxhub.testing.server import start_server
+
+ts = pytest.importorskip("tensorstore")
+
+A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
+FAR = 32 * 520  # x of the second region: 522 blocks across, 10 bits of x in chunk ids
+REGIONS = [Box((0, 32, 16), (40, 80, 86)), Box((0, 0, FAR), (32, 32, FAR + 40))]
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    root: str  # committed
+    child: str  # open, on master
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    store = tmp_path_factory.mktemp("sharded") / "store"
+    rng = np.random.default_rng(5)
+    with voxhub.open(str(store), mode="w") as hub:
+        root = hub.create_repo("views", "sharded view tests").master
+        em = root.create_volume(
+            "em", "uint16", block_shape=(32, 32, 32), voxel_size=(40, 8, 4), max_scale=1
+        )
+        seg = root.create_labels("seg", block_shape=(32, 32, 32), max_scale=1)
+        for box in REGIONS:
+            em.write(box.start, rng.integers(1, 60000, box.shape, dtype=np.uint16))
+            labels = np.full(box.shape, C, np.uint64)
+            labels[:, :20, :30], labels[:, :20, 30:] = A, B
+            labels[:3, :3, :3] = 0
+            seg.write(box.start, labels)
+        root.commit("imported")
+        child = root.newversion("proofreading")
+        child.labels("seg").merge(A, [B])
+        child.volume("em")[0:8, 40:50, 20:30] = 3
+        root_uuid, child_uuid = root.uuid, child.uuid
+    server = start_server(store)
+    try:
+        yield Served(server.url, root_uuid, child_uuid)
+    finally:
+        server.stop()
+
+
+def _base(served: Served, node: str, instance: str, supervoxels: bool) -> str:
+    uuid = served.root if node == "root" else f"{served.child}:master"
+    return f"{served.url}/precomputed/{uuid}/{instance}" + ("/supervoxels" if supervoxels else "")
+
+
+CASES = [
+    (instance, node, scale, supervoxels)
+    for instance, views in (("em", (False,)), ("seg", (False, True)))
+    for supervoxels in views
+    for node in ("root", "child")
+    for scale in (0, 1)
+]
+
+
+@pytest.mark.parametrize(("instance", "node", "scale", "supervoxels"), CASES)
+def test_tensorstore_reads_what_the_numpy_api_reads(
+    served: Served, instance: str, node: str, scale: int, supervoxels: bool
+) -> None:
+    base = _base(served, node, instance, supervoxels)
+    info = httpx.get(f"{base}/sharded/info").json()
+    assert "sharding" in info["scales"][scale]
+    spec = {
+        "driver": "neuroglancer_precomputed",
+        "kvstore": {"driver": "http", "base_url": f"{base}/sharded/"},
+        "scale_index": scale,
+    }
+    store = ts.open(spec, read=True).result()
+    uuid = served.root if node == "root" else served.child
+    with voxhub.open(served.url) as hub:
+        at = hub.node(uuid)
+        for region in REGIONS:
+            f = 2**scale
+            box = Box(tuple(s // f for s in region.start), tuple(-(-s // f) for s in region.stop))
+            (z0, y0, x0), (z1, y1, x1) = box.start, box.stop
+            got = store[x0:x1, y0:y1, z0:z1, 0].read().result().transpose(2, 1, 0)
+            if instance == "em":
+                expected = at.volume("em").read(box, scale=scale)
+            else:
+                expected = at.labels("seg").read(box, scale=scale, supervoxels=supervoxels)
+            assert got.dtype == expected.dtype
+            assert got.any()
+            np.testing.assert_array_equal(got, expected)
+            if instance == "seg" and scale == 0:
+                merged = node == "child" and not supervoxels
+                assert (B in np.unique(got)) == (not merged)
+
+
+def _shards(base: str, scale: int) -> tuple[dict[str, Any], ShardingSpec]:
+    info = httpx.get(f"{base}/sharded/info").json()["scales"][scale]
+    return info, ShardingSpec.from_json(info["sharding"])
+
+
+@pytest.mark.parametrize(
+    ("instance", "supervoxels"), [("em", False), ("seg", False), ("seg", True)]
+)
+def test_each_chunk_of_a_shard_is_the_unsharded_chunk(
+    served: Served, instance: str, supervoxels: bool
+) -> None:
+    base = _base(served, "child", instance, supervoxels)
+    scale, spec = _shards(base, 0)
+    assert spec.shard_bits > 0  # the two regions lie in different shards
+    gx, gy, gz = (-(-s // c) for s, c in zip(scale["size"], scale["chunk_sizes"][0], strict=True))
+    bits = tuple((g - 1).bit_length() for g in (gx, gy, gz))
+    found = 0
+    with httpx.Client(base_url=base) as http:
+        for shard in range(spec.shards):
+            reply = http.get(f"/sharded/{scale['key']}/{spec.shard_name(shard)}")
+            if reply.status_code == 404:
+                continue
+            assert reply.status_code == 200
+            for cid, data in shard_chunks(spec, reply.content):
+                x, y, z = (
+                    p * c + o
+                    for p, c, o in zip(
+                        morton_positions(np.array([cid], np.uint64), bits)[0].tolist(),  # type: ignore[arg-type]
+                        scale["chunk_sizes"][0],
+                        scale["voxel_offset"],
+                        strict=True,
+                    )
+                )
+                chunk = f"{x}-{x + 32}_{y}-{y + 32}_{z}-{z + 32}"
+                assert http.get(f"/{scale['key']}/{chunk}").content == data
+                found += 1
+    assert found == 14  # 3 x 2 x 2 blocks written in the first region, 2 x 1 x 1 in the second
+
+
+def test_ranges_validators_and_bad_names(served: Served) -> None:
+    base = _base(served, "root", "seg", False)
+    scale, spec = _shards(base, 0)
+    path = f"{base}/sharded/{scale['key']}/{spec.shard_name(0)}"
+    with httpx.Client() as http:
+        whole = http.get(path)
+        assert whole.status_code == 200
+        assert "immutable" in whole.headers["cache-control"]
+        tail = http.get(path, headers={"Range": "bytes=-16"})
+        assert tail.status_code == 206
+        assert tail.content == whole.content[-16:]
+        head = http.get(path, headers={"Range": f"bytes=0-{spec.index_bytes - 1}"})
+        assert (head.status_code, head.content) == (206, whole.content[: spec.index_bytes])
+        beyond = http.get(path, headers={"Range": f"bytes={len(whole.content) + 5}-"})
+        assert beyond.status_code == 416
+        etag = whole.headers["etag"]
+        assert http.get(path, headers={"If-None-Match": etag}).status_code == 304
+        child = _base(served, "child", "seg", False)
+        opened = http.get(f"{child}/sharded/{scale['key']}/{spec.shard_name(0)}")
+        assert opened.headers["cache-control"] == "no-cache"
+        assert opened.headers["etag"] != etag  # the merge changed the shard's tables
+        empty = spec.shard_name(spec.shards - 2)  # between the two regions: nothing written
+        assert http.get(f"{base}/sharded/{scale['key']}/{empty}").status_code == 404
+        for name in (
+            "00.shard",  # one digit per 4 shard bits, no more
+            spec.shard_name(spec.shards - 1).upper(),
+            f"{spec.shards:x}.shard",  # past the last shard
+            "zz.shard",
+            "0" * 17 + ".shard",
+            "0.shard.",
+            "0",
+            "..%2F..%2Finfo",
+            "%00.shard",
+        ):
+            reply = http.get(f"{base}/sharded/{scale['key']}/{name}")
+            assert reply.status_code in (400, 404), (name, reply.status_code)
+        for bad in (
+            "sharded/9_9_9/00.shard",
+            "sharded/info/x",
+            "supervoxels/sharded/1_1_1/0.shard",
+        ):
+            assert http.get(f"{base}/{bad}").status_code in (400, 404)
+        em = _base(served, "root", "em", True)
+        assert http.get(f"{em}/sharded/info").status_code == 404  # no supervoxels of images
