@@ -20,7 +20,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,s3,io,test,bench]'
+	$(BIN)/pip install -q -e '.[server,s3,io,import,test,bench]'
 	touch $(STAMP) $(SERVE_STAMP)
 
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python

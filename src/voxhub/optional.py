@@ -29,6 +29,7 @@ EXTRA_OF = {
     "PIL": "io",
     "tqdm": "io",
     "pandas": "io",
+    "tensorstore": "import",
     "mmh3": "io",
 }
 

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voxhub.codecs.zarr_shard import ABSENT, crc32c, decode_shard, encode_shard, index_nbytes
+from voxhub.codecs.zarr_shard import (
+    ABSENT,
+    crc32c,
+    decode_shard,
+    empty_shard,
+    encode_shard,
+    index_nbytes,
+)
 from voxhub.errors import CodecError
 
 chunk_lists = st.lists(
@@ -47,6 +54,10 @@ def test_any_damaged_index_byte_is_refused(chunks: list[bytes | None], data: st.
     damaged[at] ^= data.draw(st.integers(1, 255))
     with pytest.raises(CodecError, match="checksum"):
         decode_shard(bytes(damaged), len(chunks) + 1)
+
+
+def test_an_empty_shard_is_an_index_of_absent_chunks() -> None:
+    assert decode_shard(empty_shard(5), 5) == [None] * 5
 
 
 def test_short_shards_and_entries_past_the_data_are_refused() -> None:

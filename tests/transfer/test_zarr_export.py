@@ -123,7 +123,7 @@ def test_cli_exports_labels_with_a_summary(tmp_path: Path) -> None:
         node.create_labels("seg", block_shape=(16, 16, 16))[0:20, 0:20, 0:20] = 5
         ref = node.uuid
     target = tmp_path / "seg.zarr"
-    args = ["export-zarr", ref, "seg", str(target), "--store", store]
+    args = ["export", ref, "seg", f"zarr://{target}", "--store", store]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "1 shards" in result.output
@@ -210,3 +210,16 @@ def test_tasks_are_disjoint_shards_covering_the_extents(
     inside = Box(tuple(max(0, s) for s in extents.start), tuple(stop))
     hit = sum(t.box.intersect(inside).size for t in tasks)
     assert hit == inside.size  # disjoint tasks cover every voxel of the extents
+
+
+def test_overwriting_leaves_no_stale_shard_showing(volumes: Volumes, tmp_path: Path) -> None:
+    target = str(tmp_path / "stale.zarr")
+    export_ome_zarr(volumes.root.volume("em"), target, progress=False)  # shards x 0 and 1
+    with voxhub.open("memory://") as hub:
+        late = hub.create_repo("late").master.create_volume(
+            "late", "uint16", block_shape=(32, 32, 32), max_scale=1
+        )
+        late[0:40, 32:80, 280:300] = 5  # shard x 1 only: shard x 0 is inside, background
+        export_ome_zarr(late, target, progress=False, overwrite=True)
+        got = zarr.open_array(f"{target}/s0", mode="r")[...]
+        np.testing.assert_array_equal(got, late[:])

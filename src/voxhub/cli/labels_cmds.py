@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from voxhub.cli.common import (
     REF_HELP,
@@ -14,8 +13,7 @@ from voxhub.cli.common import (
     store_option,
     triple,
 )
-from voxhub.errors import InvalidRequest
-from voxhub.transfer import import_volume, open_source
+from voxhub.cli.import_run import import_options, run_import
 
 #: How many supervoxel ids ``labels info REF NAME BODY`` prints before "...".
 SHOWN_SUPERVOXELS = 20
@@ -72,23 +70,27 @@ def create(
 @click.argument("ref")
 @click.argument("name")
 @click.argument("source")
-@click.option("--offset", default="0,0,0", show_default=True, help="z,y,x of the first voxel")
+@import_options
 @friendly_errors
-def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> None:
-    """Import supervoxel ids from SOURCE (.npy, TIFF stack, file.h5:/dataset; unsigned
-    integers up to uint64, or signed ones without negative values) into segmentation NAME
-    at the open node REF. Each supervoxel starts as its own body."""
-    start = triple(offset, "--offset")
+def import_cmd(
+    store: str,
+    ref: str,
+    name: str,
+    source: str,
+    offset: str | None,
+    scale: int | None,
+    no_resume: bool,
+) -> None:
+    """Import supervoxel ids from SOURCE (as for `voxhub import`; unsigned integers up to
+    uint64, kept as they are, or signed ones without negative values) into segmentation
+    NAME at the open node REF. Each supervoxel starts as its own body. Run an interrupted
+    import again to resume it."""
     with opened(store) as hub:
         lv = node_of(hub, ref).labels(name)
-        src = open_source(source)
-        try:
-            if src.dtype.kind not in "ui":
-                raise InvalidRequest(f"{source} holds {src.dtype} values; labels are integers")
-            import_volume(lv, src, offset=start, dtype=np.dtype(np.uint64))
-        finally:
-            src.close()
-        click.echo(f"imported {src.shape} (z,y,x) at {start}; max label {lv.maxlabel()}")
+        shape, _ = run_import(
+            lv, source, offset=offset, scale=scale, no_resume=no_resume, labels=True
+        )
+        click.echo(f"imported {shape} (z,y,x); max label {lv.maxlabel()}")
 
 
 @labels.command("merge", epilog=REF_HELP)

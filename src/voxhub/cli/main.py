@@ -12,7 +12,6 @@ from voxhub.cli.doctor_cmd import doctor
 from voxhub.cli.labels_cmds import labels
 from voxhub.cli.repo_cmds import repo
 from voxhub.cli.volume_cmds import export_cmd, import_cmd, volume
-from voxhub.cli.zarr_cmds import export_zarr_cmd
 from voxhub.optional import EXTRA_OF
 
 #: Commands that need an extra, imported when run so the others work without it.
@@ -71,7 +70,6 @@ cli.add_command(volume)
 cli.add_command(labels)
 cli.add_command(import_cmd)
 cli.add_command(export_cmd)
-cli.add_command(export_zarr_cmd)
 cli.add_command(auth)
 cli.add_command(doctor)
 

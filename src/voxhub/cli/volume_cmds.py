@@ -5,8 +5,12 @@ from __future__ import annotations
 import click
 
 from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option, triple
+from voxhub.cli.import_run import import_options, run_import
+from voxhub.cli.zarr_cmds import ZARR, export_zarr
 from voxhub.geometry import Box
-from voxhub.transfer import export_volume, import_volume, open_source
+from voxhub.transfer import export_precomputed, export_volume
+
+PRECOMPUTED = "precomputed://"
 
 
 @click.group()
@@ -96,19 +100,29 @@ def info(store: str, ref: str, name: str) -> None:
 @click.argument("ref")
 @click.argument("name")
 @click.argument("source")
-@click.option("--offset", default="0,0,0", show_default=True, help="z,y,x of the first voxel")
+@import_options
 @friendly_errors
-def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> None:
-    """Import SOURCE (.npy, TIFF stack, folder of PNG/TIFF slices, file.h5:/dataset)
-    into volume NAME at open node REF."""
-    start = triple(offset, "--offset")
+def import_cmd(
+    store: str,
+    ref: str,
+    name: str,
+    source: str,
+    offset: str | None,
+    scale: int | None,
+    no_resume: bool,
+) -> None:
+    """Import SOURCE into image volume NAME at open node REF.
+
+    \b
+    SOURCE: a .npy file, a TIFF stack (multi-page file or folder of TIFF/PNG slices),
+    file.h5:/dataset, or a neuroglancer precomputed, Zarr v2/v3, OME-Zarr or N5
+    directory or http(s) URL (neuroglancer's precomputed://, zarr://, n5:// prefixes
+    work too). Run an interrupted import again to resume it: blocks already stored
+    with the source's voxels are kept, not rewritten.
+    """
     with opened(store) as hub:
         vol = node_of(hub, ref).volume(name)
-        src = open_source(source)
-        try:
-            import_volume(vol, src, offset=start)
-        finally:
-            src.close()
+        run_import(vol, source, offset=offset, scale=scale, no_resume=no_resume)
 
 
 @click.command("export", epilog=REF_HELP)
@@ -119,6 +133,9 @@ def import_cmd(store: str, ref: str, name: str, source: str, offset: str) -> Non
 @click.option("--box", default=None, help="z0,y0,x0,z1,y1,x1 (default: the extents)")
 @click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 20))
 @click.option("--overwrite", is_flag=True, help="Replace DESTINATION if it exists.")
+@click.option(
+    "--supervoxels", is_flag=True, help="precomputed:// or zarr:// of labels: supervoxel ids."
+)
 @friendly_errors
 def export_cmd(
     store: str,
@@ -128,13 +145,39 @@ def export_cmd(
     box: str | None,
     scale: int,
     overwrite: bool,
+    supervoxels: bool,
 ) -> None:
-    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]).
+    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]), or
+    image or label instance NAME to sharded neuroglancer precomputed, every scale:
+    DESTINATION precomputed://FOLDER or precomputed://s3://bucket/prefix?endpoint=...,
+    or to a sharded OME-Zarr 0.5 group: zarr://FOLDER or zarr://s3://bucket/prefix?...
 
     HDF5 datasets are chunked like the volume's blocks, gzip-compressed, and carry
     voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file (or
-    HDF5 dataset) is replaced only with --overwrite, and only once the export completes.
+    HDF5 dataset, or precomputed volume) is replaced only with --overwrite, and only once
+    the export completes.
     """
+    if destination.startswith(PRECOMPUTED):
+        if box is not None or scale:
+            raise click.BadParameter("precomputed:// exports every scale, whole: no --box/--scale")
+        with opened(store) as hub:
+            node = node_of(hub, ref)
+            target = destination.removeprefix(PRECOMPUTED)
+            result = export_precomputed(
+                node, name, target, supervoxels=supervoxels, overwrite=overwrite
+            )
+        click.echo(
+            f"exported {result.blocks} blocks in {result.shards} shards "
+            f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s) to {result.destination}"
+        )
+        return
+    if destination.startswith(ZARR):
+        if box is not None or scale:
+            raise click.BadParameter("zarr:// exports every scale, whole: no --box/--scale")
+        export_zarr(store, ref, name, destination, supervoxels=supervoxels, overwrite=overwrite)
+        return
+    if supervoxels:
+        raise click.BadParameter("--supervoxels is for precomputed:// exports of labels")
     region = None
     if box is not None:
         try:

@@ -77,6 +77,11 @@ class LabelVolume(BoundedVolume):
     def dtype(self) -> np.dtype[Any]:
         return np.dtype(np.uint64)
 
+    @property
+    def max_scale(self) -> int:
+        """The coarsest label pyramid level (0 = no pyramid)."""
+        return self._instance.config.max_scale
+
     # -- voxels --------------------------------------------------------------------------
     def read(self, box: Box, scale: int = 0, *, supervoxels: bool = False) -> np.ndarray:
         return self._instance.read(box, scale, supervoxels=supervoxels)

@@ -54,6 +54,12 @@ def encode_shard(chunks: Sequence[bytes | None]) -> bytes | None:
     return b"".join([*(c for c in chunks if c is not None), table, checksum])
 
 
+def empty_shard(chunks: int) -> bytes:
+    """A shard of ``chunks`` inner chunks, all absent: its index alone."""
+    table = np.full((chunks, 2), ABSENT, _INDEX_DTYPE).tobytes()
+    return table + crc32c(table).to_bytes(CHECKSUM_BYTES, "little")
+
+
 def decode_shard(shard: bytes, chunks: int) -> list[bytes | None]:
     """The inner chunks of ``shard`` (of ``chunks`` inner chunks), ``None`` where absent:
     :class:`~voxhub.errors.CodecError` for a short shard, a checksum that does not match

@@ -25,7 +25,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
-from voxhub.datatypes.imageblk.precomputed import chunk_block, raw_chunk, scale_of_key, volume_info
+from voxhub.datatypes.imageblk.precomputed import (
+    chunk_block,
+    raw_chunk_stored,
+    scale_of_key,
+    volume_info,
+)
 from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
@@ -34,7 +39,7 @@ from voxhub.errors import NotFound
 from voxhub.geometry import Box
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
-from voxhub.server.view_answer import view_answer
+from voxhub.server.view_encoding import RAW_GZIP_MIN_RATIO, Encoded, Wire, encode_for, wire_answer
 from voxhub.versioning.catalog import InstanceInfo
 from voxhub.versioning.protocols import VersionedReader
 
@@ -43,7 +48,7 @@ CHUNK = "{scale_key}/{chunk}"
 
 
 @dataclass(frozen=True)
-class _Volume:
+class Volume:
     """The instance a request names, at its node."""
 
     node: str  # its UUID
@@ -55,7 +60,7 @@ class _Volume:
     extents: Callable[[int], Box | None]  # of a scale
 
 
-def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volume:
+def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
     (and a label instance for the supervoxel view)."""
     catalog = ctx.service.catalog
@@ -72,25 +77,27 @@ def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volu
     opened = ctx.service.open_labels if labels else ctx.service.open_image
     instance = opened(node.uuid, info)
     config = instance_config(info)
-    return _Volume(node.uuid, info, config, labels, node.locked, instance.view, instance.extents)
+    return Volume(node.uuid, info, config, labels, node.locked, instance.view, instance.extents)
 
 
 def _info_endpoint(supervoxels: bool) -> Handler:
     async def get_info(request: Request, ctx: ServerContext) -> Response:
         """The volume's ``info``: every stored pyramid scale, chunks = stored blocks."""
 
-        def run() -> bytes:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
+        def run() -> Wire | None:
+            volume = requested_volume(request, ctx, supervoxels=supervoxels)
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
-                doc = labels_info(volume.config, extents)
+                doc = labels_info(volume.config, extents, properties=not supervoxels)
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
-            return json.dumps(doc).encode()
+            return encode_for(request, lambda: Encoded(json.dumps(doc).encode(), True))
 
+        wire = await small_read(ctx, run)
+        assert wire is not None  # an info always exists
         # never immutable: an instance's settings (its voxel size: POST resolution) are
         # not versioned, so even a committed node's info may change
-        return view_answer(request, await small_read(ctx, run), JSON, committed=False)
+        return wire_answer(request, wire, JSON, committed=False)
 
     return get_info
 
@@ -101,27 +108,32 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
         its block was never written, 400 for a key that is not one chunk of the grid."""
         key, name = request.path_params["chunk"], request.path_params["scale_key"]
 
-        def run() -> tuple[bytes | None, bool]:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
+        def run() -> tuple[Wire | None, bool]:
+            volume = requested_volume(request, ctx, supervoxels=supervoxels)
             scale = scale_of_key(volume.config, name)
             coord = chunk_block(volume.config, key)
             layout = volume.config.layout(scale)
 
-            def encode() -> bytes | None:
+            def encode() -> Encoded | None:
                 if volume.labels:
-                    return cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
-                return raw_chunk(volume.reader, layout, coord)
+                    cseg = cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
+                    return None if cseg is None else Encoded(cseg, True)
+                found = raw_chunk_stored(volume.reader, layout, coord)
+                if found is None:
+                    return None
+                body, stored = found
+                return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
             if not volume.committed:
-                return encode(), False
+                return encode_for(request, encode), False
             view = "supervoxels" if supervoxels else "default"
-            cache_key = ("precomputed", volume.node, volume.info.name, view, scale, coord)
-            return ctx.view_cache.get_or_compute(cache_key, encode), True
+            cache_key = ("precomputed", volume.node, volume.info.data_uuid, view, scale, coord)
+            return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), True
 
-        data, committed = await small_read(ctx, run)
-        if data is None:
+        wire, committed = await small_read(ctx, run)
+        if wire is None:
             raise NotFound(f"chunk {name}/{key} was never written (all background)")
-        return view_answer(request, data, OCTET, committed=committed)
+        return wire_answer(request, wire, OCTET, committed=committed)
 
     return get_chunk
 

@@ -34,7 +34,7 @@ from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.server.context import Binder, Handler, ServerContext
-from voxhub.server.precomputed import BASE, _volume
+from voxhub.server.precomputed import BASE, requested_volume
 from voxhub.server.view_answer import view_answer
 
 SHARD = "{scale_key}/{shard}"
@@ -46,7 +46,7 @@ def _info_endpoint(supervoxels: bool) -> Handler:
         scale (the spec follows the scale's bounds, so an open node's may change)."""
 
         def run() -> bytes:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
+            volume = requested_volume(request, ctx, supervoxels=supervoxels)
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_sharded_info(volume.config, extents)
@@ -66,7 +66,7 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
         name, file = request.path_params["scale_key"], request.path_params["shard"]
 
         def run() -> tuple[bytes | None, bool]:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
+            volume = requested_volume(request, ctx, supervoxels=supervoxels)
             scale = scale_of_key(volume.config, name)
             sharding = scale_sharding(volume.config, volume.extents(scale))
             shard = sharding.spec.shard_of_name(file)

@@ -22,7 +22,7 @@ class _Silent:
 
 
 def progress_bar(total: int, desc: str, enabled: bool, unit: str = "slice") -> Any:
-    """A context-managed bar counting z slices (or ``unit``s); silent without tqdm
+    """A context-managed bar counting ``unit`` (z slices, blocks); silent without tqdm
     (``voxhub[io]``)."""
     if enabled:
         try:

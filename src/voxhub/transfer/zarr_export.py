@@ -9,10 +9,11 @@ reader (zarr-python, tensorstore, neuroglancer) opens it.
 The work is split into block-aligned tasks, one shard each (:func:`shard_tasks`,
 :func:`write_shard`), independent of each other, so the scale-out work can hand them to
 Dask; here they run on a thread pool. A shard whose voxels are all background is not
-written (readers fill it with the ``fill_value``). ``overwrite`` first removes the
-earlier export's ``zarr.json`` and arrays ``s{n}`` (nothing else under the destination).
-The metadata is written last: an interrupted export has no ``zarr.json`` and opens as
-nothing rather than as a partial volume.
+written (readers fill it with the ``fill_value``). With ``overwrite``, the tasks cover
+each array from its origin and a shard an earlier export left where the volume is now all
+background is replaced by an empty one (an index of absent chunks), so nothing stale
+shows through. The metadata is written last: an interrupted export has no ``zarr.json``
+and opens as nothing rather than as a partial volume.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxhub.codecs.zarr_shard import encode_shard
-from voxhub.datatypes.imageblk.config import MAX_SCALE
+from voxhub.codecs.zarr_shard import empty_shard, encode_shard
 from voxhub.datatypes.imageblk.zarr import (
     array_metadata,
     array_shape,
@@ -37,7 +37,7 @@ from voxhub.datatypes.imageblk.zarr import (
 )
 from voxhub.errors import Conflict
 from voxhub.geometry import Box, Vec3
-from voxhub.transfer.destinations import Destination, open_destination
+from voxhub.transfer.outputs import Output, open_output
 from voxhub.transfer.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -73,9 +73,10 @@ class ZarrExport:
     nbytes: int  # of the shards written
 
 
-def shard_tasks(vol: Volume | LabelVolume) -> list[ShardTask]:
+def shard_tasks(vol: Volume | LabelVolume, *, from_origin: bool = False) -> list[ShardTask]:
     """Every shard of every level that overlaps the level's extents (others hold
-    nothing), level by level, in C order of the shard grid."""
+    nothing), or every shard of its array with ``from_origin``; level by level, in C
+    order of the shard grid."""
     config = vol.config
     side = [b * n for b, n in zip(config.block_shape, shard_blocks(config), strict=True)]
     tasks = []
@@ -84,7 +85,9 @@ def shard_tasks(vol: Volume | LabelVolume) -> list[ShardTask]:
         shape = array_shape(extents)
         if extents is None or 0 in shape:
             continue
-        first = [max(0, s) // n for s, n in zip(extents.start, side, strict=True)]
+        first = [
+            0 if from_origin else max(0, s) // n for s, n in zip(extents.start, side, strict=True)
+        ]
         last = [-(-e // n) for e, n in zip(shape, side, strict=True)]
         for shard in product(*(range(a, b) for a, b in zip(first, last, strict=True))):
             start = tuple(i * n for i, n in zip(shard, side, strict=True))
@@ -107,6 +110,9 @@ def encode_task(
 ) -> bytes | None:
     """The shard of ``task`` (``None`` if all its voxels are background)."""
     config = vol.config
+    extents = vol.extents(task.scale)
+    if extents is None or extents.intersect(task.box).empty:
+        return None  # nothing written there: no need to read it
     per, block = shard_blocks(config), config.block_shape
     full = tuple(n * b for n, b in zip(per, block, strict=True))
     data = _reader(vol, supervoxels)(task.box, task.scale)
@@ -128,22 +134,26 @@ def encode_task(
 def write_shard(
     vol: Volume | LabelVolume,
     task: ShardTask,
-    destination: Destination,
+    output: Output,
     *,
     supervoxels: bool = False,
+    overwrite: bool = False,
 ) -> int:
-    """Write the shard of ``task`` (one block-aligned task); the bytes written (0: all
-    background, nothing written)."""
+    """Write the shard of ``task`` (one block-aligned task); the bytes written. A shard
+    all background is not written, or, with ``overwrite`` and an earlier one there,
+    written empty (an index of absent chunks)."""
     shard = encode_task(vol, task, supervoxels=supervoxels)
     if shard is None:
-        return 0
-    destination.put(task.key, shard)
+        if not (overwrite and output.exists(task.key)):
+            return 0
+        shard = empty_shard(int(np.prod(shard_blocks(vol.config))))
+    output.write(task.key, [shard])
     return len(shard)
 
 
 def export_ome_zarr(
     vol: Volume | LabelVolume,
-    destination: str | Destination,
+    destination: str,
     *,
     supervoxels: bool = False,
     overwrite: bool = False,
@@ -151,30 +161,37 @@ def export_ome_zarr(
     workers: int = WORKERS,
 ) -> ZarrExport:
     """Export ``vol`` at its node, every level, to a sharded OME-Zarr 0.5 group at
-    ``destination`` (a directory, ``s3://bucket/prefix[?endpoint=...]`` or a
-    :class:`~voxhub.transfer.destinations.Destination`). Label volumes export body ids
-    unless ``supervoxels``. An existing OME-Zarr there is replaced only with
-    ``overwrite`` (:class:`~voxhub.errors.Conflict` otherwise).
+    ``destination`` (a folder, or ``s3://bucket/prefix?endpoint=...``: see
+    :mod:`voxhub.transfer.outputs`). Label volumes export body ids unless
+    ``supervoxels``. An existing OME-Zarr there is replaced only with ``overwrite``
+    (:class:`~voxhub.errors.Conflict` otherwise; an interrupted replacement is made
+    whole by running it again).
+
+    >>> import voxhub, tempfile, zarr
+    >>> hub = voxhub.open("memory://")
+    >>> seg = hub.create_repo("demo").master.create_labels("seg")
+    >>> seg[0:64, 0:64, 0:300] = 7
+    >>> out = tempfile.mkdtemp() + "/seg.ome.zarr"
+    >>> export_ome_zarr(seg, out, progress=False).shards
+    2
+    >>> int(zarr.open_array(out + "/s0", mode="r")[63, 63, 299])
+    7
     """
-    target = open_destination(destination) if isinstance(destination, str) else destination
-    if target.exists("zarr.json"):
-        if not overwrite:
-            raise Conflict(
-                f"{target.describe()} already holds a Zarr group; pass --overwrite "
-                "(overwrite=True) to replace it"
-            )
-        target.delete("zarr.json")  # first: a half-replaced export must not open
-        for scale in range(MAX_SCALE + 1):
-            target.delete_tree(f"s{scale}")
-    tasks = shard_tasks(vol)
+    output = open_output(destination)
+    if output.exists("zarr.json") and not overwrite:
+        raise Conflict(
+            f"{output.describe()} already holds a Zarr group; pass --overwrite "
+            "(overwrite=True) to replace it"
+        )
+    tasks = shard_tasks(vol, from_origin=overwrite)
 
     def run(task: ShardTask) -> int:
-        return write_shard(vol, task, target, supervoxels=supervoxels)
+        return write_shard(vol, task, output, supervoxels=supervoxels, overwrite=overwrite)
 
     sizes: list[int] = []
     with (
         progress_bar(len(tasks), f"export {vol.name}", progress, unit="shard") as bar,
-        ThreadPoolExecutor(max(1, workers)) as pool,
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-export") as pool,
     ):
         for size in pool.map(run, tasks):
             sizes.append(size)
@@ -183,10 +200,11 @@ def export_ome_zarr(
     levels = [vol.extents(s) for s in range(config.max_scale + 1)]
     for scale, extents in enumerate(levels):
         meta = array_metadata(config, array_shape(extents), sharded=True)
-        target.put(f"s{scale}/zarr.json", _json(meta))
-    target.put("zarr.json", _json(group_metadata(config, vol.name, levels, sharded=True)))
+        output.write(f"s{scale}/zarr.json", [_json(meta)])
+    group = group_metadata(config, vol.name, levels, sharded=True)
+    output.write("zarr.json", [_json(group)])
     written = [s for s in sizes if s]
-    return ZarrExport(target.describe(), len(written), len(sizes) - len(written), sum(written))
+    return ZarrExport(output.describe(), len(written), len(sizes) - len(written), sum(written))
 
 
 def _json(doc: object) -> bytes:
