@@ -175,6 +175,15 @@ def encode_chunk(block: np.ndarray) -> bytes:
     return _CHUNK_CODEC.encode(block)
 
 
+def serves_stored_bytes(layout: BlockLayout) -> bool:
+    """Whether the chunks of ``layout``'s blocks are their stored values as they are
+    (single-frame zstd blocks): nothing to encode, so nothing worth caching."""
+    codec = layout.codec
+    if type(codec) is not ZstdCodec:
+        return False
+    return codec.frame_planes == 0 or codec.frame_planes >= layout.block_shape[0]
+
+
 def _one_frame(value: bytes | memoryview) -> bool:
     try:
         return zstd_frames.split(value) is None
