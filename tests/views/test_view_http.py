@@ -110,6 +110,15 @@ def test_viewers_of_other_origins_may_read_ranges_and_tags(views: Views) -> None
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "GET" in preflight.headers["access-control-allow-methods"]
     assert preflight.headers["access-control-allow-headers"].lower() == "range"
+    private = httpx.options(
+        url,
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )  # Chrome, before the hosted neuroglancer reads from a server on this machine
+    assert private.headers["access-control-allow-private-network"] == "true"
     head = httpx.head(url, headers=origin)
     assert head.status_code == 200
     assert head.headers["access-control-allow-origin"] == "*"
@@ -184,3 +193,19 @@ def test_segment_properties_list_sizes_and_names_at_each_node(views: Views) -> N
         A: {"label": "EPG(PB08)_L", "size": voxels[A] + voxels[B]},
         C: {"label": "", "size": voxels[C]},
     }
+
+
+def test_only_urls_naming_a_committed_node_itself_are_immutable(views: Views) -> None:
+    """A branch reference (``uuid:master``, ``:master~1``) moves to other nodes: a client
+    must revalidate what it read through one, even when it resolved to a committed node."""
+    chunk = f"seg/{CHUNK}"
+    pinned = httpx.get(f"{views.url}/precomputed/{views.root[:12]}/{chunk}")
+    assert "immutable" in pinned.headers["cache-control"]
+    moving = httpx.get(f"{views.url}/precomputed/{views.child}:master~1/{chunk}")
+    assert moving.headers["cache-control"] == "no-cache"  # resolves to the committed root
+    assert moving.content == pinned.content
+    again = httpx.get(
+        f"{views.url}/precomputed/{views.child}:master~1/{chunk}",
+        headers={"If-None-Match": moving.headers["etag"]},
+    )
+    assert again.status_code == 304

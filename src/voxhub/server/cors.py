@@ -28,7 +28,9 @@ origin announcing an ``Authorization`` header: the write itself must then carry 
 Every answer to a page of another origin also names the headers its script may read
 (``Access-Control-Expose-Headers``): a browser hides all but a few otherwise, and the
 viewers need ``Content-Range`` (the ranged reads of sharded and Zarr shard files),
-``Content-Length``, ``ETag`` and ``Content-Encoding``.
+``Content-Length``, ``ETag`` and ``Content-Encoding``. A read's preflight that asks for
+private network access (Chrome, before a public page such as the hosted neuroglancer reads
+from a server on the user's own machine) is granted it.
 
 Same-origin compares the ``Origin`` host and port with the ``Host`` header, not the
 scheme: behind a TLS proxy the server sees ``http`` while the page is ``https``.
@@ -215,6 +217,10 @@ class CrossSite:
             grant["Access-Control-Allow-Headers"] = asked
         if requested in READ_METHODS:
             grant.update(self.policy.read_grant(origin))
+            if headers.get("access-control-request-private-network", "").lower() == "true":
+                # Chrome asks before a public page (a hosted neuroglancer) reads from a
+                # server on the user's machine or network (Private Network Access)
+                grant["Access-Control-Allow-Private-Network"] = "true"
         elif self.policy.trusted(headers) and origin.lower() != "null":
             grant.update(_credentialed(origin))
         elif self.tokens and "authorization" in {h.strip().lower() for h in asked.split(",")}:

@@ -8,16 +8,18 @@ any version: ``/precomputed/{node}/{instance}/info`` and
 is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
 :mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
 neuroglancer and tensorstore fill with zeros. Answers go through
-:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``); a
-committed node's chunks never change, so they are ``Cache-Control: immutable`` and kept in
-the process's :class:`~voxhub.server.view_cache.ViewCache`; an open node's chunks and
-every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
+:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``) and
+:mod:`~voxhub.server.view_encoding` (gzip). A committed node's chunks never change: they
+are kept in the process's :class:`~voxhub.server.view_cache.ViewCache`, and are
+``Cache-Control: immutable`` when the URL names the node by UUID (a branch reference such
+as ``:master~1`` moves to other nodes: revalidated, a cheap 304); an open node's chunks
+and every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -60,7 +62,32 @@ class Volume:
     extents: Callable[[int], Box | None]  # of a scale
 
 
-def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
+@dataclass(frozen=True)
+class Named:
+    """The node and instance a request names, resolved without opening the instance."""
+
+    node: str  # its UUID
+    info: InstanceInfo
+    labels: bool
+    committed: bool
+    #: the URL names the node itself (UUID or prefix), not a branch (``uuid:master``,
+    #: ``:master~1``) whose node moves: only then may a client cache for ever
+    pinned: bool
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
+
+    def cache_key(self, *parts: Hashable) -> tuple[Hashable, ...]:
+        """A view cache key of this instance at this node (committed nodes only): its
+        data UUID (a recreated instance is another) and voxel size (the one setting of
+        an instance that is not versioned and changes the chunk grid's names)."""
+        size = repr(self.info.config.get("voxel_size"))
+        return (self.node, self.info.data_uuid, size, *parts)
+
+
+def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Named:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
     (and a label instance for the supervoxel view)."""
     catalog = ctx.service.catalog
@@ -73,11 +100,29 @@ def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool)
             f"{info.name!r} is a {info.typename} instance: the precomputed "
             f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
         )
-    labels = kind == "labelmap"
-    opened = ctx.service.open_labels if labels else ctx.service.open_image
-    instance = opened(node.uuid, info)
-    config = instance_config(info)
-    return Volume(node.uuid, info, config, labels, node.locked, instance.view, instance.extents)
+    pinned = ":" not in request.path_params["uuid"]
+    return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
+
+
+def open_volume(ctx: ServerContext, named: Named) -> Volume:
+    """Open the instance ``named`` at its node (blocking)."""
+    opened = ctx.service.open_labels if named.labels else ctx.service.open_image
+    instance = opened(named.node, named.info)
+    config = instance_config(named.info)
+    return Volume(
+        named.node,
+        named.info,
+        config,
+        named.labels,
+        named.committed,
+        instance.view,
+        instance.extents,
+    )
+
+
+def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
+    """:func:`requested_instance`, opened."""
+    return open_volume(ctx, requested_instance(request, ctx, supervoxels=supervoxels))
 
 
 def _info_endpoint(supervoxels: bool) -> Handler:
@@ -109,12 +154,14 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
         key, name = request.path_params["chunk"], request.path_params["scale_key"]
 
         def run() -> tuple[Wire | None, bool]:
-            volume = requested_volume(request, ctx, supervoxels=supervoxels)
-            scale = scale_of_key(volume.config, name)
-            coord = chunk_block(volume.config, key)
-            layout = volume.config.layout(scale)
+            named = requested_instance(request, ctx, supervoxels=supervoxels)
 
             def encode() -> Encoded | None:
+                # opened only when the answer is not cached (a committed node's is)
+                volume = open_volume(ctx, named)
+                scale = scale_of_key(volume.config, name)
+                coord = chunk_block(volume.config, key)
+                layout = volume.config.layout(scale)
                 if volume.labels:
                     cseg = cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
                     return None if cseg is None else Encoded(cseg, True)
@@ -124,16 +171,17 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
                 body, stored = found
                 return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
-            if not volume.committed:
+            if not named.committed:
                 return encode_for(request, encode), False
             view = "supervoxels" if supervoxels else "default"
-            cache_key = ("precomputed", volume.node, volume.info.data_uuid, view, scale, coord)
-            return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), True
+            cache_key = named.cache_key("precomputed", view, name, key)
+            wire = encode_for(request, encode, cache=ctx.view_cache, key=cache_key)
+            return wire, named.immutable
 
-        wire, committed = await small_read(ctx, run)
+        wire, immutable = await small_read(ctx, run)
         if wire is None:
             raise NotFound(f"chunk {name}/{key} was never written (all background)")
-        return wire_answer(request, wire, OCTET, committed=committed)
+        return wire_answer(request, wire, OCTET, committed=immutable)
 
     return get_chunk
 

@@ -21,27 +21,28 @@ from voxhub.datatypes.wire.api import JSON, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.precomputed import BASE, CHUNK, Volume, requested_volume
+from voxhub.server.precomputed import BASE, CHUNK, Named, open_volume, requested_instance
 from voxhub.server.view_encoding import Encoded, Wire, encode_for, wire_answer
 
 JPEG = "image/jpeg"
 
 
-def _uint8_image(request: Request, ctx: ServerContext) -> Volume:
-    volume = requested_volume(request, ctx, supervoxels=False)
-    if volume.labels or volume.config.dtype != "uint8":
+def _uint8_image(request: Request, ctx: ServerContext) -> Named:
+    named = requested_instance(request, ctx, supervoxels=False)
+    dtype = named.info.config.get("dtype")
+    if named.labels or dtype != "uint8":
         raise NotFound(
-            f"{volume.info.name!r} is a {volume.info.typename} instance: the jpeg view "
+            f"{named.info.name!r} is a {named.info.typename} instance: the jpeg view "
             "serves uint8 images only (the raw view serves every image and labelmap)"
         )
-    return volume
+    return named
 
 
 async def get_jpeg_info(request: Request, ctx: ServerContext) -> Response:
     """The ``info`` of the jpeg view: the raw view's, ``"encoding": "jpeg"``."""
 
     def run() -> Wire | None:
-        volume = _uint8_image(request, ctx)
+        volume = open_volume(ctx, _uint8_image(request, ctx))
         extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
         doc = volume_info(volume.config, extents, kind="image", encoding="jpeg")
         return encode_for(request, lambda: Encoded(json.dumps(doc).encode(), True))
@@ -56,24 +57,24 @@ async def get_jpeg_chunk(request: Request, ctx: ServerContext) -> Response:
     key, name = request.path_params["chunk"], request.path_params["scale_key"]
 
     def run() -> tuple[Wire | None, bool]:
-        volume = _uint8_image(request, ctx)
-        scale = scale_of_key(volume.config, name)
-        coord = chunk_block(volume.config, key)
-        layout = volume.config.layout(scale)
+        named = _uint8_image(request, ctx)
 
         def encode() -> Encoded | None:
-            data = jpeg_chunk(volume.reader, layout, coord)
+            volume = open_volume(ctx, named)  # only when not cached
+            scale = scale_of_key(volume.config, name)
+            coord = chunk_block(volume.config, key)
+            data = jpeg_chunk(volume.reader, volume.config.layout(scale), coord)
             return None if data is None else Encoded(data, False)
 
-        if not volume.committed:
+        if not named.committed:
             return encode_for(request, encode), False
-        cache_key = ("precomputed", volume.node, volume.info.data_uuid, "jpeg", scale, coord)
-        return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), True
+        cache_key = named.cache_key("precomputed", "jpeg", name, key)
+        return encode_for(request, encode, cache=ctx.view_cache, key=cache_key), named.immutable
 
-    wire, committed = await small_read(ctx, run)
+    wire, immutable = await small_read(ctx, run)
     if wire is None:
         raise NotFound(f"chunk jpeg/{name}/{key} was never written (all background)")
-    return wire_answer(request, wire, JPEG, committed=committed)
+    return wire_answer(request, wire, JPEG, committed=immutable)
 
 
 def precomputed_jpeg_routes(bind: Binder) -> list[BaseRoute]:
