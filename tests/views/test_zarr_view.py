@@ -187,6 +187,9 @@ def test_open_node_chunks_revalidate_and_committed_ones_are_cached(served: Serve
             etag = first.headers["etag"]
             again = http.get(path, headers={"If-None-Match": etag})
             assert again.status_code == 304
+            moving = http.get(f"/zarr/:master~1/seg{layout}/s0/c/{key}")  # the root, for now
+            assert moving.content == first.content
+            assert moving.headers["cache-control"] == "no-cache"  # the branch may move on
             child = http.get(f"/zarr/{served.child}/seg{layout}/s0/c/{key}")
             assert child.headers["cache-control"] == "no-cache"
             assert child.content != first.content  # B merged into A

@@ -15,16 +15,17 @@ Labelmaps read as body ids through the mapping at the node, except under
 value; so are Zarr v2's names (``.zarray``, ``.zattrs``, ``.zgroup``, ``.zmetadata``),
 which zarr-python probes: no route serves them. Answers go through
 :func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range`` with
-suffix ranges: readers fetch a shard's index with ``bytes=-N``); a committed node's chunks
-and shards never change (``immutable``, kept in the view cache); metadata is ``no-cache``
-(an instance's voxel size is not versioned).
+suffix ranges: readers fetch a shard's index with ``bytes=-N``). A committed node's
+chunks and shards never change: they are kept in the view cache, tagged by their key, and
+are ``immutable`` when the URL names the node by UUID (a branch reference such as
+``:master~1`` moves: revalidated); metadata is ``no-cache`` (an instance's voxel size is
+not versioned).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -33,7 +34,7 @@ from starlette.routing import BaseRoute
 
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.zarr_shard import encode_shard
-from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
+from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.zarr import (
     array_metadata,
     array_shape,
@@ -44,17 +45,14 @@ from voxhub.datatypes.imageblk.zarr import (
     shard_blocks,
 )
 from voxhub.datatypes.labelmap.zarr import label_chunk
-from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
-from voxhub.server.http import node_ref
+from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
 from voxhub.server.view_answer import view_answer
-from voxhub.versioning.catalog import InstanceInfo
-from voxhub.versioning.protocols import VersionedReader
 
 BASE = "/zarr/{uuid}/{instance}"
 ARRAY = "{array}"
@@ -68,15 +66,14 @@ _MAX_LEVEL_DIGITS = 2
 class _Group:
     """The instance a request names, at its node, as one of its four Zarr groups."""
 
-    node: str  # its UUID
-    info: InstanceInfo
-    config: ImageConfig
-    labels: bool
-    committed: bool
-    reader: VersionedReader
-    extents: Callable[[int], Box | None]  # of a level
+    named: Named
+    volume: Volume
     supervoxels: bool
     sharded: bool
+
+    @property
+    def config(self) -> ImageConfig:
+        return self.volume.config
 
     def level(self, array: str) -> int:
         """The pyramid level array ``s{n}`` is (404 for any other name)."""
@@ -91,7 +88,7 @@ class _Group:
         ):
             levels = ", ".join(f"s{s}" for s in range(self.config.max_scale + 1))
             raise NotFound(
-                f"{self.info.name!r} has no Zarr array {array!r}: its arrays are {levels}"
+                f"{self.named.info.name!r} has no Zarr array {array!r}: its arrays are {levels}"
             )
         return int(digits)
 
@@ -103,7 +100,7 @@ class _Group:
             parse_int(cy, "chunk index y", 0, 2**31),
             parse_int(cx, "chunk index x", 0, 2**31),
         )
-        shape = array_shape(self.extents(level))
+        shape = array_shape(self.volume.extents(level))
         block = self.config.block_shape
         per = shard_blocks(self.config) if self.sharded else (1, 1, 1)
         side = [b * n for b, n in zip(block, per, strict=True)]
@@ -115,45 +112,24 @@ class _Group:
 def _group(request: Request, ctx: ServerContext, *, supervoxels: bool, sharded: bool) -> _Group:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
     (and a label instance for the supervoxel groups)."""
-    catalog = ctx.service.catalog
-    node = catalog.node(node_ref(request.path_params["uuid"]))
-    info = catalog.instance(node.uuid, request.path_params["instance"])
-    kind = datatype_for(info.typename).name
-    if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
-        served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
-        raise NotFound(
-            f"{info.name!r} is a {info.typename} instance: the Zarr "
-            f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
-        )
-    labels = kind == "labelmap"
-    opened = ctx.service.open_labels if labels else ctx.service.open_image
-    instance = opened(node.uuid, info)
-    config = instance_config(info)
-    return _Group(
-        node.uuid,
-        info,
-        config,
-        labels,
-        node.locked,
-        instance.view,
-        instance.extents,
-        supervoxels,
-        sharded,
-    )
+    named = requested_instance(request, ctx, supervoxels=supervoxels, view="Zarr")
+    return _Group(named, open_volume(ctx, named), supervoxels, sharded)
 
 
 def _levels(group: _Group) -> list[Box | None]:
-    return [group.extents(s) for s in range(group.config.max_scale + 1)]
+    return [group.volume.extents(s) for s in range(group.config.max_scale + 1)]
 
 
 def _encoded(group: _Group, level: int, position: Vec3) -> bytes | None:
     """The chunk, or the shard, at grid ``position`` of level ``level`` (``None``: absent)."""
     layout = group.config.layout(level)
 
+    reader = group.volume.reader
+
     def chunk(coord: Vec3) -> bytes | None:
-        if group.labels:
-            return label_chunk(group.reader, layout, coord, supervoxels=group.supervoxels)
-        return image_chunk(group.reader, layout, coord)
+        if group.volume.labels:
+            return label_chunk(reader, layout, coord, supervoxels=group.supervoxels)
+        return image_chunk(reader, layout, coord)
 
     if not group.sharded:
         return chunk(position)
@@ -172,7 +148,8 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
 
         def run() -> bytes:
             group = resolve(request, ctx)
-            doc = group_metadata(group.config, group.info.name, _levels(group), sharded=sharded)
+            name = group.named.info.name
+            doc = group_metadata(group.config, name, _levels(group), sharded=sharded)
             return json.dumps(doc).encode()
 
         return view_answer(request, await small_read(ctx, run), JSON, committed=False)
@@ -183,7 +160,7 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
         def run() -> bytes:
             group = resolve(request, ctx)
             level = group.level(request.path_params["array"])
-            shape = array_shape(group.extents(level))
+            shape = array_shape(group.volume.extents(level))
             return json.dumps(array_metadata(group.config, shape, sharded=sharded)).encode()
 
         return view_answer(request, await small_read(ctx, run), JSON, committed=False)
@@ -197,24 +174,24 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
             group = resolve(request, ctx)
             level = group.level(array)
             position = group.chunk(level, p["cz"], p["cy"], p["cx"])
-            if not group.committed:
+            named = group.named
+            if not named.committed:
                 return _encoded(group, level, position), False, None
             view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
-            instance = (group.info.name, group.info.instance_id)
-            key = ("zarr", group.node, instance, *view, level, position)
+            key = named.cache_key("zarr", *view, level, position)
             # a committed node's answer is fixed by its key: no need to hash megabytes
             tag = f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
-            stored = not (group.labels or sharded)
+            stored = not (named.labels or sharded)
             if stored and serves_stored_bytes(group.config.layout(level)):
-                return _encoded(group, level, position), True, tag  # nothing worth caching
+                return _encoded(group, level, position), named.immutable, tag  # not cached
             data = ctx.view_cache.get_or_compute(key, lambda: _encoded(group, level, position))
-            return data, True, tag
+            return data, named.immutable, tag
 
-        data, committed, etag = await small_read(ctx, run, small=not sharded)
+        data, immutable, etag = await small_read(ctx, run, small=not sharded)
         if data is None:
             where = f"{array}/c/{p['cz']}/{p['cy']}/{p['cx']}"
             raise NotFound(f"{'shard' if sharded else 'chunk'} {where} holds no stored block")
-        return view_answer(request, data, OCTET, committed=committed, etag=etag)
+        return view_answer(request, data, OCTET, committed=immutable, etag=etag)
 
     return get_group, get_array, get_chunk
 
