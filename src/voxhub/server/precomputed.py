@@ -60,6 +60,12 @@ class Volume:
     committed: bool
     reader: VersionedReader
     extents: Callable[[int], Box | None]  # of a scale
+    pinned: bool = True  # see Named.pinned
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,7 @@ def open_volume(ctx: ServerContext, named: Named) -> Volume:
         named.committed,
         instance.view,
         instance.extents,
+        named.pinned,
     )
 
 

@@ -85,7 +85,8 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
                 return assemble(), False
             view = "supervoxels" if supervoxels else "default"
             key = ("precomputed-sharded", volume.node, volume.info.name, view, scale, shard)
-            return ctx.view_cache.get_or_compute(key, assemble), True
+            # immutable only where the URL names the node itself (a branch ref moves)
+            return ctx.view_cache.get_or_compute(key, assemble), volume.immutable
 
         data, committed = await small_read(ctx, run, small=False)
         if data is None:
