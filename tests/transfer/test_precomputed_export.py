@@ -23,6 +23,7 @@ from voxhub.client import Hub
 from voxhub.codecs.sharded import ShardingSpec
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.testing.seaweed import SeaweedServer
+from voxhub.testing.server import start_server
 from voxhub.transfer import export_precomputed
 from voxhub.transfer.precomputed_export import plan_export
 
@@ -157,3 +158,35 @@ def test_cli_exports_and_refuses_to_overwrite(store: tuple[str, str, str], tmp_p
     bad = invoke("--scale", "1")
     assert bad.exit_code != 0
     assert "every scale" in bad.output
+
+
+def test_export_through_a_server_writes_the_same_files(
+    store: tuple[str, str, str], tmp_path: Path
+) -> None:
+    """A hub on a server URL copies the server's sharded view: the same files, byte for
+    byte, as an export from the store itself."""
+    path, _, child = store
+    with voxhub.open(path, mode="r") as hub:
+        local = export_precomputed(hub.node(child), "seg", str(tmp_path / "local"), progress=False)
+    server = start_server(path)
+    try:
+        with voxhub.open(server.url, mode="r") as remote:
+            fetched = export_precomputed(
+                remote.node(child), "seg", str(tmp_path / "remote"), progress=False
+            )
+    finally:
+        server.stop()
+    assert (fetched.shards, fetched.blocks, fetched.bytes) == (
+        local.shards,
+        local.blocks,
+        local.bytes,
+    )
+    files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*"))
+    assert files == sorted(
+        p.relative_to(tmp_path / "remote") for p in (tmp_path / "remote").rglob("*")
+    )
+    for name in files:
+        if (tmp_path / "local" / name).is_file():
+            assert (tmp_path / "local" / name).read_bytes() == (
+                tmp_path / "remote" / name
+            ).read_bytes()

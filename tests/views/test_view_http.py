@@ -209,3 +209,32 @@ def test_only_urls_naming_a_committed_node_itself_are_immutable(views: Views) ->
         headers={"If-None-Match": moving.headers["etag"]},
     )
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize("node", ["root", "child"])
+def test_zstd_blocks_go_as_stored_to_clients_that_decode_zstd(views: Views, node: str) -> None:
+    """tensorstore names zstd: a block stored with the zstd codec is its raw chunk as a
+    zstd stream (plane frames after a skippable index), sent without decoding it."""
+    import zstandard
+
+    url = f"{views.url}/precomputed/{views.node(node)}/em/8_8_8/0-32_0-32_0-32"
+    _, plain = wire_bytes(url, PLAIN)
+    packed, stream = wire_bytes(url, {"Accept-Encoding": "gzip, zstd"})
+    assert packed.headers["content-encoding"] == "zstd"
+    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+    assert reader.read() == plain
+    assert packed.headers["etag"] != httpx.get(url, headers=PLAIN).headers["etag"]
+    again = httpx.get(
+        url, headers={"Accept-Encoding": "zstd", "If-None-Match": packed.headers["etag"]}
+    )
+    assert again.status_code == 304
+    ranged, part = wire_bytes(url, {"Accept-Encoding": "zstd", "Range": "bytes=0-9"})
+    assert "content-encoding" not in ranged.headers
+    assert part == plain[:10]
+    anything, _ = wire_bytes(url, {"Accept-Encoding": "*"})  # zstd must be named
+    assert anything.headers.get("content-encoding") != "zstd"
+    jpeg_stored, _ = wire_bytes(
+        f"{views.url}/precomputed/{views.node(node)}/em_jpeg/8_8_8/0-32_0-32_0-32",
+        {"Accept-Encoding": "zstd"},
+    )
+    assert "content-encoding" not in jpeg_stored.headers  # its stored bytes are a JPEG

@@ -30,6 +30,7 @@ from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
 from voxhub.datatypes.imageblk.precomputed import (
     chunk_block,
     raw_chunk_stored,
+    raw_chunk_zstd,
     scale_of_key,
     volume_info,
 )
@@ -180,11 +181,19 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
                 body, stored = found
                 return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
+            def stored_zstd() -> bytes | None:
+                volume = open_volume(ctx, named)
+                layout = volume.config.layout(scale_of_key(volume.config, name))
+                return raw_chunk_zstd(volume.reader, layout, chunk_block(volume.config, key))
+
+            as_stored = None if named.labels else stored_zstd
             if not named.committed:
-                return encode_for(request, encode), False
+                return encode_for(request, encode, stored_zstd=as_stored), False
             view = "supervoxels" if supervoxels else "default"
             cache_key = named.cache_key("precomputed", view, name, key)
-            wire = encode_for(request, encode, cache=ctx.view_cache, key=cache_key)
+            wire = encode_for(
+                request, encode, cache=ctx.view_cache, key=cache_key, stored_zstd=as_stored
+            )
             return wire, named.immutable
 
         wire, immutable = await small_read(ctx, run)

@@ -41,6 +41,7 @@ from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
 from voxhub.service import Service
 from voxhub.transfer.outputs import Output, open_output
+from voxhub.transfer.precomputed_fetch import FileServer, fetch_export
 from voxhub.transfer.progress import progress_bar
 from voxhub.versioning.protocols import VersionedReader
 
@@ -184,7 +185,9 @@ def export_precomputed(
 ) -> ExportResult:
     """Export ``instance`` (an image or labelmap) at ``node`` to a sharded precomputed
     volume at ``destination`` (a folder, or ``s3://bucket/prefix?endpoint=...``), every
-    scale; label volumes as body ids, or supervoxel ids with ``supervoxels``. An existing
+    scale; label volumes as body ids, or supervoxel ids with ``supervoxels``. From a
+    hub on a store the shards are built here (:func:`plan_export`); from a hub on a
+    server they are the server's sharded view, fetched (:mod:`.precomputed_fetch`). An existing
     export there (an ``info``) is replaced only with ``overwrite``
     (:class:`~voxhub.errors.Conflict` otherwise).
 
@@ -197,18 +200,19 @@ def export_precomputed(
     2
     """
     service = getattr(node.hub, "service", None)
-    if not isinstance(service, Service):
-        raise InvalidRequest(
-            "export_precomputed reads the store directly: open the store itself "
-            "(voxhub.open('path' or 's3://...')), or read the server's sharded view at "
-            f"/precomputed/{node.uuid}/{instance}/sharded/"
-        )
     output = open_output(destination)
     if output.exists("info") and not overwrite:
         raise Conflict(
             f"{output.describe()} already holds a precomputed volume (an info); "
             "pass --overwrite (overwrite=True) to replace it"
         )
+    if not isinstance(service, Service):  # a server's hub: copy its sharded view
+        if not isinstance(node.hub, FileServer):
+            raise InvalidRequest(f"cannot export from {node.hub!r}: no store, no server")
+        shards, blocks, size, seconds = fetch_export(
+            node.hub, node.uuid, instance, output, supervoxels=supervoxels, progress=progress
+        )
+        return ExportResult(output.describe(), shards, blocks, size, seconds)
     started = time.perf_counter()
     plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
     written = 0

@@ -12,7 +12,7 @@ resulting word array is the shard's data section as it is. No voxel is decoded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,7 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     sharded_info,
 )
 from voxhub.datatypes.labelmap.cseg_streams import CsegStreams, map_streams, parse_cseg
+from voxhub.datatypes.labelmap.keys import KEY_MAPPING, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_array, has_mapping, map_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.datatypes.labelmap.precomputed import labels_info
@@ -83,6 +84,14 @@ def cseg_shard(
     data = np.ascontiguousarray(words).view(np.uint8).data
     shard_index = shard_layout(sharding.spec, ids[present], sizes)
     return [shard_index.head, data, shard_index.tail]
+
+
+def mapping_state(reader: VersionedReader) -> Iterator[bytes]:
+    """Every supervoxel → body mapping key and value visible to ``reader`` (what a body
+    view's chunks depend on besides the blocks; nothing for a never-merged segmentation)."""
+    start, end = key_range(KEY_MAPPING)
+    for key, value in reader.scan(start, end):
+        yield key + (value or b"")
 
 
 def _bare_streams(nsub: int, values: Sequence[bytes | memoryview | None]) -> list[bytes | None]:
