@@ -1,113 +1,89 @@
 """neuroglancer (the pip viewer in headless Chromium) shows voxhub's precomputed views.
 
-A uint8 EM volume and a labelmap over it, served by a real ``voxhub serve``: the
-screenshot of one xy section (4 screen pixels per voxel) must show, pixel for pixel at
-the voxel centres, the EM grey level wherever the labels are 0 (neuroglancer hides
-segment 0) and the colour given to each body wherever they are not. At the open child
-node body B is merged into A, so B's voxels show A's colour in the body view and B's
-own in the supervoxel view.
+Over the session's served store (``conftest.views``): the screenshot of one xy section
+(4 screen pixels per voxel) must show, pixel for pixel at the voxel centres, the EM grey
+level wherever the labels are 0 (neuroglancer hides segment 0) and the colour given to
+each body wherever they are not. At the open child node body B is merged into A, so B's
+voxels show A's colour in the body view and B's own in the supervoxel view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pytest
+from tests.views.conftest import A, B, C, N, Views
 
-import voxhub
 from voxhub.testing.neuroglancer import NeuroglancerBrowser, View
-from voxhub.testing.server import start_server
 
-A, B = 2**40 + 5, 2**40 + 6  # supervoxels (body ids ≥ 2^32: uint64 all the way)
-COLORS = {A: (255, 0, 0), B: (0, 255, 0)}
-N = 64  # the volume is N³ voxels of 8 nm
-Z = 20  # the section shown
+COLORS = {A: (255, 0, 0), B: (0, 255, 0), C: (0, 0, 255)}
+Z = 44  # the section shown: crosses A, B and C
 SIZE = 256  # screen pixels across: 4 per voxel
 GREY_SHADER = "void main() { emitGrayscale(toNormalized(getDataValue())); }"
 
 
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: str  # committed
-    child: str  # open: B merged into A
-    em: np.ndarray  # (z, y, x)
-    labels: np.ndarray  # supervoxels, (z, y, x)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    store = tmp_path_factory.mktemp("ng") / "store"
-    z, y, x = np.indices((N, N, N))
-    em = ((x * 3 + y * 2 + z) % 200 + 40).astype(np.uint8)  # every voxel its own grey
-    labels = np.zeros((N, N, N), np.uint64)
-    labels[:, 8:30, 4:30], labels[:, 8:30, 30:60] = A, B
-    labels[:, 40:56, 10:20] = A  # a second piece of A, away from B
-    with voxhub.open(str(store), mode="w") as hub:
-        root = hub.create_repo("ng", "neuroglancer view tests").master
-        kw: dict[str, Any] = {"block_shape": (32, 32, 32), "voxel_size": (8, 8, 8)}
-        root.create_volume("em", "uint8", max_scale=1, **kw)[:, :, :] = em
-        root.create_labels("seg", max_scale=1, **kw)[:, :, :] = labels
-        root.commit("imported")
-        child = root.newversion("proofreading")
-        child.labels("seg").merge(A, [B])
-        root_uuid, child_uuid = root.uuid, child.uuid
-    server = start_server(store)
-    try:
-        yield Served(server.url, root_uuid, child_uuid, em, labels)
-    finally:
-        server.stop()
-
-
-def voxel_centres() -> tuple[np.ndarray, np.ndarray]:
-    """Screen pixel rows and columns at the centre of each voxel of the section (the
-    view is centred on the volume, 4 pixels per voxel)."""
+def at_voxel_centres(picture: np.ndarray) -> np.ndarray:
+    """The screen pixels at the centre of each voxel of the section, ``(y, x, rgb)``
+    (the view is centred on the volume, SIZE // N pixels per voxel)."""
     centres = np.arange(N) * (SIZE // N) + SIZE // N // 2
-    return centres, centres
+    return picture[np.ix_(centres, centres)].astype(np.int16)
 
 
 def expected_picture(em: np.ndarray, bodies: np.ndarray) -> np.ndarray:
     """What the section must look like at the voxel centres, ``(y, x, rgb)``."""
-    grey = np.repeat(em[Z][..., None], 3, axis=2).astype(np.int16)
+    picture = np.repeat(em[Z][..., None], 3, axis=2).astype(np.int16)
     for body, rgb in COLORS.items():
-        grey[bodies[Z] == body] = rgb
-    return grey
+        picture[bodies[Z] == body] = rgb
+    return picture
 
 
-def screenshot(browser: NeuroglancerBrowser, served: Served, node: str, sv: bool) -> np.ndarray:
-    ng = browser.ng
-    base = f"precomputed://{served.url}/precomputed/{node}"
+def segmentation_layer(browser: NeuroglancerBrowser, source: str) -> object:
+    return browser.ng.SegmentationLayer(
+        source=source,
+        segments=list(COLORS),
+        segment_colors={k: "#{:02x}{:02x}{:02x}".format(*v) for k, v in COLORS.items()},
+        selected_alpha=1.0,  # segment colours drawn as they are, EM where label 0
+    )
+
+
+def section(browser: NeuroglancerBrowser, em_source: str, seg_source: str) -> np.ndarray:
+    """The section Z of both layers, at the voxel centres."""
     layers = {
-        "em": ng.ImageLayer(source=f"{base}/em", shader=GREY_SHADER),
-        "seg": ng.SegmentationLayer(
-            source=f"{base}/seg" + ("/supervoxels" if sv else ""),
-            segments=list(COLORS),
-            segment_colors={k: "#{:02x}{:02x}{:02x}".format(*v) for k, v in COLORS.items()},
-            selected_alpha=1.0,  # segment colours drawn as they are, EM where label 0
-        ),
+        "em": browser.ng.ImageLayer(source=em_source, shader=GREY_SHADER),
+        "seg": segmentation_layer(browser, seg_source),
     }
     view = View(position=(N / 2, N / 2, Z + 0.5), voxel_size=(8, 8, 8), scale=N / SIZE)
-    picture = browser.screenshot(layers, view, size=(SIZE, SIZE))
-    rows, cols = voxel_centres()
-    return picture[np.ix_(rows, cols)].astype(np.int16)
+    return at_voxel_centres(browser.screenshot(layers, view, size=(SIZE, SIZE)))
+
+
+def assert_shows(seen: np.ndarray, expected: np.ndarray, tolerance: int = 2) -> None:
+    close = np.abs(seen - expected).max(axis=2) <= tolerance  # colour rounding
+    assert close.all(), f"{(~close).sum()} of {close.size} voxels look wrong"
 
 
 @pytest.mark.parametrize(
     ("node", "supervoxels"), [("root", False), ("child", False), ("child", True)]
 )
 def test_section_shows_em_and_segments_as_stored(
-    neuroglancer_browser: NeuroglancerBrowser, served: Served, node: str, supervoxels: bool
+    neuroglancer_browser: NeuroglancerBrowser, views: Views, node: str, supervoxels: bool
 ) -> None:
-    uuid = served.root if node == "root" else served.child
-    seen = screenshot(neuroglancer_browser, served, uuid, supervoxels)
-    bodies = served.labels.copy()
+    base = f"precomputed://{views.url}/precomputed/{views.node(node)}"
+    seg = f"{base}/seg" + ("/supervoxels" if supervoxels else "")
+    seen = section(neuroglancer_browser, f"{base}/em", seg)
+    bodies = views.labels.copy()
     if node == "child" and not supervoxels:
         bodies[bodies == B] = A  # the merge
-    expected = expected_picture(served.em, bodies)
-    close = np.abs(seen - expected).max(axis=2) <= 2  # colour conversion rounding
-    assert close.all(), f"{(~close).sum()} of {close.size} voxels look wrong"
+    assert_shows(seen, expected_picture(views.em, bodies))
     shows_b = (seen == COLORS[B]).all(axis=2).any()
     assert shows_b == (node == "root" or supervoxels)
+
+
+def test_jpeg_view_shows_em_within_jpeg_loss(
+    neuroglancer_browser: NeuroglancerBrowser, views: Views
+) -> None:
+    base = f"precomputed://{views.url}/precomputed/{views.root}"
+    seen = section(neuroglancer_browser, f"{base}/em/jpeg", f"{base}/seg")
+    expected = expected_picture(views.em, views.labels)
+    labelled = views.labels[Z] != 0
+    assert (seen[labelled] == expected[labelled]).all()  # segments exact, over jpeg EM
+    error = np.abs(seen[~labelled] - expected[~labelled]).mean()
+    assert error < 4, f"mean grey level error {error:.1f}"

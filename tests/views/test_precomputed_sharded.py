@@ -195,3 +195,38 @@ def test_ranges_validators_and_bad_names(served: Served) -> None:
             assert http.get(f"{base}/{bad}").status_code in (400, 404)
         em = _base(served, "root", "em", True)
         assert http.get(f"{em}/sharded/info").status_code == 404  # no supervoxels of images
+
+
+def test_an_open_nodes_shards_follow_its_writes(served: Served) -> None:
+    """An open node's shards are cached under a hash of what they are made of: a write
+    (or a merge, for body ids) gives the next request a new shard and ETag; a supervoxel
+    shard does not change with a merge."""
+    em, bodies, svs = (
+        _base(served, "child", instance, sv)
+        for instance, sv in (("em", False), ("seg", False), ("seg", True))
+    )
+
+    def first_shard(base: str) -> str:
+        scale, spec = _shards(base, 0)
+        return f"{base}/sharded/{scale['key']}/{spec.shard_name(0)}"
+
+    with httpx.Client() as http, voxhub.open(served.url) as hub:
+        paths = {base: first_shard(base) for base in (em, bodies, svs)}
+        before = {base: http.get(path) for base, path in paths.items()}
+        tag = before[em].headers["etag"]
+        assert http.get(paths[em], headers={"If-None-Match": tag}).status_code == 304
+        child = hub.node(served.child)
+        child.volume("em")[1:2, 33:34, 17:18] = 77
+        child.labels("seg").merge(A, [C])
+        after = {base: http.get(path) for base, path in paths.items()}
+        for base, changed in ((em, True), (bodies, True), (svs, False)):
+            assert after[base].status_code == 200, (base, after[base].text)
+            assert (after[base].headers["etag"] != before[base].headers["etag"]) == changed
+            assert (after[base].content != before[base].content) == changed
+        store = ts.open(
+            {
+                "driver": "neuroglancer_precomputed",
+                "kvstore": {"driver": "http", "base_url": f"{em}/sharded/"},
+            }
+        ).result()
+        assert store[17, 33, 1, 0].read().result() == 77

@@ -7,7 +7,9 @@ import click
 from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option, triple
 from voxhub.cli.import_run import import_options, run_import
 from voxhub.geometry import Box
-from voxhub.transfer import export_volume
+from voxhub.transfer import export_precomputed, export_volume
+
+PRECOMPUTED = "precomputed://"
 
 
 @click.group()
@@ -130,6 +132,7 @@ def import_cmd(
 @click.option("--box", default=None, help="z0,y0,x0,z1,y1,x1 (default: the extents)")
 @click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 20))
 @click.option("--overwrite", is_flag=True, help="Replace DESTINATION if it exists.")
+@click.option("--supervoxels", is_flag=True, help="precomputed:// of labels: supervoxel ids.")
 @friendly_errors
 def export_cmd(
     store: str,
@@ -139,13 +142,33 @@ def export_cmd(
     box: str | None,
     scale: int,
     overwrite: bool,
+    supervoxels: bool,
 ) -> None:
-    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]).
+    """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]), or
+    image or label instance NAME to sharded neuroglancer precomputed, every scale:
+    DESTINATION precomputed://FOLDER or precomputed://s3://bucket/prefix?endpoint=...
 
     HDF5 datasets are chunked like the volume's blocks, gzip-compressed, and carry
     voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file (or
-    HDF5 dataset) is replaced only with --overwrite, and only once the export completes.
+    HDF5 dataset, or precomputed volume) is replaced only with --overwrite, and only once
+    the export completes.
     """
+    if destination.startswith(PRECOMPUTED):
+        if box is not None or scale:
+            raise click.BadParameter("precomputed:// exports every scale, whole: no --box/--scale")
+        with opened(store) as hub:
+            node = node_of(hub, ref)
+            target = destination.removeprefix(PRECOMPUTED)
+            result = export_precomputed(
+                node, name, target, supervoxels=supervoxels, overwrite=overwrite
+            )
+        click.echo(
+            f"exported {result.blocks} blocks in {result.shards} shards "
+            f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s) to {result.destination}"
+        )
+        return
+    if supervoxels:
+        raise click.BadParameter("--supervoxels is for precomputed:// exports of labels")
     region = None
     if box is not None:
         try:

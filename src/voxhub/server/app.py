@@ -41,12 +41,14 @@ from voxhub.server.ndstore import ndstore_routes
 from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
+from voxhub.server.precomputed_jpeg import precomputed_jpeg_routes
 from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
 from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
+from voxhub.server.segment_properties import segment_properties_routes
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
@@ -121,6 +123,8 @@ def create_app(
         *catalog_routes(bind),
         *instance_routes(bind),
         *ndstore_routes(bind),
+        *precomputed_jpeg_routes(bind),  # fixed names before {scale_key}/{chunk}
+        *segment_properties_routes(bind),
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
         *precomputed_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),

@@ -25,6 +25,13 @@ preflight, so the refusal must come from here. ``Origin: null`` (sandboxed frame
 preflight for a write is granted to allowed origins, and (authentication on) to any
 origin announcing an ``Authorization`` header: the write itself must then carry a token.
 
+Every answer to a page of another origin also names the headers its script may read
+(``Access-Control-Expose-Headers``): a browser hides all but a few otherwise, and the
+viewers need ``Content-Range`` (the ranged reads of sharded and Zarr shard files),
+``Content-Length``, ``ETag`` and ``Content-Encoding``. A read's preflight that asks for
+private network access (Chrome, before a public page such as the hosted neuroglancer reads
+from a server on the user's own machine) is granted it.
+
 Same-origin compares the ``Origin`` host and port with the ``Host`` header, not the
 scheme: behind a TLS proxy the server sees ``http`` while the page is ``https``.
 """
@@ -47,6 +54,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 #: environment variable holding allowed origins (comma-separated) for the uvicorn factory
 ALLOW_ORIGINS_ENV = "VOXHUB_ALLOW_ORIGINS"
+#: the answer headers a page of another origin may read (beyond the CORS-safelisted ones)
+EXPOSED_HEADERS = "Content-Range, Content-Length, Content-Encoding, Accept-Ranges, ETag"
 #: how long a browser may cache a preflight answer
 PREFLIGHT_MAX_AGE = "3600"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -183,6 +192,7 @@ class CrossSite:
         if not allow:
             await self.app(scope, receive, send)
             return
+        allow["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -207,6 +217,10 @@ class CrossSite:
             grant["Access-Control-Allow-Headers"] = asked
         if requested in READ_METHODS:
             grant.update(self.policy.read_grant(origin))
+            if headers.get("access-control-request-private-network", "").lower() == "true":
+                # Chrome asks before a public page (a hosted neuroglancer) reads from a
+                # server on the user's machine or network (Private Network Access)
+                grant["Access-Control-Allow-Private-Network"] = "true"
         elif self.policy.trusted(headers) and origin.lower() != "null":
             grant.update(_credentialed(origin))
         elif self.tokens and "authorization" in {h.strip().lower() for h in asked.split(",")}:

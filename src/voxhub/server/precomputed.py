@@ -8,16 +8,18 @@ any version: ``/precomputed/{node}/{instance}/info`` and
 is one stored block: :mod:`voxhub.datatypes.imageblk.precomputed`,
 :mod:`voxhub.datatypes.labelmap.precomputed`). An unwritten block is a 404, which
 neuroglancer and tensorstore fill with zeros. Answers go through
-:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``); a
-committed node's chunks never change, so they are ``Cache-Control: immutable`` and kept in
-the process's :class:`~voxhub.server.view_cache.ViewCache`; an open node's chunks and
-every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
+:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range``) and
+:mod:`~voxhub.server.view_encoding` (gzip). A committed node's chunks never change: they
+are kept in the process's :class:`~voxhub.server.view_cache.ViewCache`, and are
+``Cache-Control: immutable`` when the URL names the node by UUID (a branch reference such
+as ``:master~1`` moves to other nodes: revalidated, a cheap 304); an open node's chunks
+and every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -25,7 +27,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
-from voxhub.datatypes.imageblk.precomputed import chunk_block, raw_chunk, scale_of_key, volume_info
+from voxhub.datatypes.imageblk.precomputed import (
+    chunk_block,
+    raw_chunk_stored,
+    raw_chunk_zstd,
+    scale_of_key,
+    volume_info,
+)
 from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
@@ -34,7 +42,7 @@ from voxhub.errors import NotFound
 from voxhub.geometry import Box
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
-from voxhub.server.view_answer import view_answer
+from voxhub.server.view_encoding import RAW_GZIP_MIN_RATIO, Encoded, Wire, encode_for, wire_answer
 from voxhub.versioning.catalog import InstanceInfo
 from voxhub.versioning.protocols import VersionedReader
 
@@ -43,7 +51,7 @@ CHUNK = "{scale_key}/{chunk}"
 
 
 @dataclass(frozen=True)
-class _Volume:
+class Volume:
     """The instance a request names, at its node."""
 
     node: str  # its UUID
@@ -53,9 +61,40 @@ class _Volume:
     committed: bool
     reader: VersionedReader
     extents: Callable[[int], Box | None]  # of a scale
+    pinned: bool = True  # see Named.pinned
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
 
 
-def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volume:
+@dataclass(frozen=True)
+class Named:
+    """The node and instance a request names, resolved without opening the instance."""
+
+    node: str  # its UUID
+    info: InstanceInfo
+    labels: bool
+    committed: bool
+    #: the URL names the node itself (UUID or prefix), not a branch (``uuid:master``,
+    #: ``:master~1``) whose node moves: only then may a client cache for ever
+    pinned: bool
+
+    @property
+    def immutable(self) -> bool:
+        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
+        return self.committed and self.pinned
+
+    def cache_key(self, *parts: Hashable) -> tuple[Hashable, ...]:
+        """A view cache key of this instance at this node (committed nodes only): its
+        data UUID (a recreated instance is another) and voxel size (the one setting of
+        an instance that is not versioned and changes the chunk grid's names)."""
+        size = repr(self.info.config.get("voxel_size"))
+        return (self.node, self.info.data_uuid, size, *parts)
+
+
+def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Named:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
     (and a label instance for the supervoxel view)."""
     catalog = ctx.service.catalog
@@ -68,29 +107,50 @@ def _volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> _Volu
             f"{info.name!r} is a {info.typename} instance: the precomputed "
             f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
         )
-    labels = kind == "labelmap"
-    opened = ctx.service.open_labels if labels else ctx.service.open_image
-    instance = opened(node.uuid, info)
-    config = instance_config(info)
-    return _Volume(node.uuid, info, config, labels, node.locked, instance.view, instance.extents)
+    pinned = ":" not in request.path_params["uuid"]
+    return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
+
+
+def open_volume(ctx: ServerContext, named: Named) -> Volume:
+    """Open the instance ``named`` at its node (blocking)."""
+    opened = ctx.service.open_labels if named.labels else ctx.service.open_image
+    instance = opened(named.node, named.info)
+    config = instance_config(named.info)
+    return Volume(
+        named.node,
+        named.info,
+        config,
+        named.labels,
+        named.committed,
+        instance.view,
+        instance.extents,
+        named.pinned,
+    )
+
+
+def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
+    """:func:`requested_instance`, opened."""
+    return open_volume(ctx, requested_instance(request, ctx, supervoxels=supervoxels))
 
 
 def _info_endpoint(supervoxels: bool) -> Handler:
     async def get_info(request: Request, ctx: ServerContext) -> Response:
         """The volume's ``info``: every stored pyramid scale, chunks = stored blocks."""
 
-        def run() -> bytes:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
+        def run() -> Wire | None:
+            volume = requested_volume(request, ctx, supervoxels=supervoxels)
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
-                doc = labels_info(volume.config, extents)
+                doc = labels_info(volume.config, extents, properties=not supervoxels)
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
-            return json.dumps(doc).encode()
+            return encode_for(request, lambda: Encoded(json.dumps(doc).encode(), True))
 
+        wire = await small_read(ctx, run)
+        assert wire is not None  # an info always exists
         # never immutable: an instance's settings (its voxel size: POST resolution) are
         # not versioned, so even a committed node's info may change
-        return view_answer(request, await small_read(ctx, run), JSON, committed=False)
+        return wire_answer(request, wire, JSON, committed=False)
 
     return get_info
 
@@ -101,27 +161,43 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
         its block was never written, 400 for a key that is not one chunk of the grid."""
         key, name = request.path_params["chunk"], request.path_params["scale_key"]
 
-        def run() -> tuple[bytes | None, bool]:
-            volume = _volume(request, ctx, supervoxels=supervoxels)
-            scale = scale_of_key(volume.config, name)
-            coord = chunk_block(volume.config, key)
-            layout = volume.config.layout(scale)
+        def run() -> tuple[Wire | None, bool]:
+            named = requested_instance(request, ctx, supervoxels=supervoxels)
 
-            def encode() -> bytes | None:
+            def encode() -> Encoded | None:
+                # opened only when the answer is not cached (a committed node's is)
+                volume = open_volume(ctx, named)
+                scale = scale_of_key(volume.config, name)
+                coord = chunk_block(volume.config, key)
+                layout = volume.config.layout(scale)
                 if volume.labels:
-                    return cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
-                return raw_chunk(volume.reader, layout, coord)
+                    cseg = cseg_chunk(volume.reader, layout, coord, supervoxels=supervoxels)
+                    return None if cseg is None else Encoded(cseg, True)
+                found = raw_chunk_stored(volume.reader, layout, coord)
+                if found is None:
+                    return None
+                body, stored = found
+                return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
-            if not volume.committed:
-                return encode(), False
+            def stored_zstd() -> bytes | None:
+                volume = open_volume(ctx, named)
+                layout = volume.config.layout(scale_of_key(volume.config, name))
+                return raw_chunk_zstd(volume.reader, layout, chunk_block(volume.config, key))
+
+            as_stored = None if named.labels else stored_zstd
+            if not named.committed:
+                return encode_for(request, encode, stored_zstd=as_stored), False
             view = "supervoxels" if supervoxels else "default"
-            cache_key = ("precomputed", volume.node, volume.info.name, view, scale, coord)
-            return ctx.view_cache.get_or_compute(cache_key, encode), True
+            cache_key = named.cache_key("precomputed", view, name, key)
+            wire = encode_for(
+                request, encode, cache=ctx.view_cache, key=cache_key, stored_zstd=as_stored
+            )
+            return wire, named.immutable
 
-        data, committed = await small_read(ctx, run)
-        if data is None:
+        wire, immutable = await small_read(ctx, run)
+        if wire is None:
             raise NotFound(f"chunk {name}/{key} was never written (all background)")
-        return view_answer(request, data, OCTET, committed=committed)
+        return wire_answer(request, wire, OCTET, committed=immutable)
 
     return get_chunk
 

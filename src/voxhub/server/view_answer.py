@@ -28,8 +28,10 @@ REVALIDATE = "no-cache"
 
 
 def strong_etag(body: bytes) -> str:
-    """A strong entity tag of ``body``."""
-    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    """A strong entity tag of ``body`` (SHA-256, which CPUs with SHA extensions hash at
+    ~1.5 GB/s: twice blake2b's speed, and a 256 KiB chunk is hashed on every request
+    of an open node)."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _matches_any(header: str | None, etag: str) -> bool:

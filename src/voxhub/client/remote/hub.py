@@ -100,6 +100,14 @@ class RemoteHub(Hub):
         mode = ", read_only=True" if self.read_only else ""
         return f"RemoteHub({self.url!r}{mode})"
 
+    def get_file(self, path: str) -> bytes | None:
+        """The body of ``GET path`` on the server (a file of a read-only view, e.g.
+        ``/precomputed/{node}/{instance}/sharded/info``); ``None`` if it has none (404)."""
+        try:
+            return self._http.request("GET", path).content
+        except NotFound:
+            return None
+
     def close(self) -> None:
         """Close the connection pool."""
         self._pool.shutdown(wait=True)

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from voxhub.blocks import BlockLayout
+from voxhub.codecs import ZstdCodec
 from voxhub.datatypes.imageblk.config import ImageConfig
-from voxhub.errors import InvalidRequest
+from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedReader
 
@@ -47,12 +48,15 @@ def scale_key(config: ImageConfig, scale: int) -> str:
 
 
 def scale_of_key(config: ImageConfig, key: str) -> int:
-    """The pyramid level whose :func:`scale_key` is ``key`` (InvalidRequest otherwise)."""
+    """The pyramid level whose :func:`scale_key` is ``key``; NotFound otherwise, as a
+    file server answers for a directory that is not there (cloud-volume asks for
+    ``{view}/provenance`` under every view, e.g. ``jpeg/provenance``, and takes only a
+    404 for "none")."""
     for scale in range(config.max_scale + 1):
         if scale_key(config, scale) == key:
             return scale
     keys = ", ".join(scale_key(config, s) for s in range(config.max_scale + 1))
-    raise InvalidRequest(f"scale key {key!r} is not one of this volume's scales: {keys}")
+    raise NotFound(f"scale key {key!r} is not one of this volume's scales: {keys}")
 
 
 def grid_bounds(config: ImageConfig, extents: Box | None) -> Box:
@@ -120,11 +124,32 @@ def raw_chunk(reader: VersionedReader, layout: BlockLayout, coord: Vec3) -> byte
     """The ``raw`` chunk of the block at ``coord``: its voxels, little-endian, x fastest;
     ``None`` when the block was never written and the background is zero (a 404, which
     clients fill with zeros); the background block when that is not zero."""
+    found = raw_chunk_stored(reader, layout, coord)
+    return None if found is None else found[0]
+
+
+def raw_chunk_stored(
+    reader: VersionedReader, layout: BlockLayout, coord: Vec3
+) -> tuple[bytes, int] | None:
+    """:func:`raw_chunk` and the size of the stored value it came from (0 for the
+    background block): how well the block compresses, known without compressing it."""
     value = reader.get(layout.tkey(coord))
     little = np.dtype(_LITTLE_ENDIAN.get(layout.dtype.name, layout.dtype.str))
     if value is None:
         if layout.background == 0:
             return None
-        return layout.background_block().astype(little, copy=False).tobytes()
+        return layout.background_block().astype(little, copy=False).tobytes(), 0
     block = layout.codec.decode(bytes(value), layout.block_shape, layout.dtype)
-    return np.ascontiguousarray(block, dtype=little).tobytes()
+    return np.ascontiguousarray(block, dtype=little).tobytes(), len(value)
+
+
+def raw_chunk_zstd(reader: VersionedReader, layout: BlockLayout, coord: Vec3) -> bytes | None:
+    """The stored value of the block at ``coord`` when it *is* its ``raw`` chunk as a zstd
+    stream (a block stored with the plain ``zstd`` codec: frames of its little-endian
+    C-order bytes, after a skippable frame index when split into plane frames), to be
+    sent as stored with ``Content-Encoding: zstd``; ``None`` otherwise (then
+    :func:`raw_chunk_stored`)."""
+    if type(layout.codec) is not ZstdCodec:  # subclasses frame other formats (cseg)
+        return None
+    value = reader.get(layout.tkey(coord))
+    return None if value is None else bytes(value)

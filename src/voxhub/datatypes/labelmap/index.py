@@ -126,6 +126,20 @@ class LabelIndex:
         return index
 
 
+def index_voxels(body: int, value: bytes) -> int:
+    """The voxel count of a body from its stored index value, without building the
+    :class:`LabelIndex` (listings of many bodies' sizes)."""
+    try:
+        raw = _unzstd().decompress(value)
+        magic, n = _HEAD.unpack_from(raw)
+        if magic != _MAGIC:
+            raise ValueError("bad magic")
+        records = np.frombuffer(raw, dtype=RECORD, count=n, offset=_HEAD.size)
+    except (zstandard.ZstdError, ValueError, struct.error) as e:
+        raise StorageError(f"corrupt label index of {body}: {e}") from e
+    return int(records["count"].sum(dtype=np.uint64))
+
+
 def _zstd() -> zstandard.ZstdCompressor:
     c: zstandard.ZstdCompressor | None = getattr(_local, "zstd", None)
     if c is None:

@@ -25,17 +25,25 @@ from voxhub.versioning.protocols import VersionedReader
 
 #: the compressed_segmentation encoding block of the chunks served (that of stored blocks)
 CSEG_BLOCK = [8, 8, 8]
+#: the directory of the bodies' segment properties, relative to the view
+SEGMENT_PROPERTIES = "segment_properties"
 
 
-def labels_info(config: ImageConfig, extents: Sequence[Box | None]) -> dict[str, Any]:
-    """The ``info`` of a labelmap's precomputed view (bodies and supervoxels alike)."""
-    return volume_info(
+def labels_info(
+    config: ImageConfig, extents: Sequence[Box | None], *, properties: bool = False
+) -> dict[str, Any]:
+    """The ``info`` of a labelmap's precomputed view (bodies and supervoxels alike);
+    ``properties`` lists the bodies' ``segment_properties`` directory."""
+    info = volume_info(
         config,
         extents,
         kind="segmentation",
         encoding="compressed_segmentation",
         scale_fields={"compressed_segmentation_block_size": CSEG_BLOCK},
     )
+    if properties:
+        info["segment_properties"] = SEGMENT_PROPERTIES
+    return info
 
 
 def cseg_chunk(

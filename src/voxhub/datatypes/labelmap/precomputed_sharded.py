@@ -12,14 +12,16 @@ resulting word array is the shard's data section as it is. No voxel is decoded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from voxhub.blocks import BlockLayout
+from voxhub.codecs.cseg import SUB as CSEG_SUB
 from voxhub.codecs.cseg import encode_google
+from voxhub.codecs.cseg_mask import bare_stream
 from voxhub.codecs.sharded import shard_layout
 from voxhub.codecs.sharded.writer import Piece
 from voxhub.datatypes.imageblk.config import ImageConfig
@@ -30,9 +32,11 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     sharded_info,
 )
 from voxhub.datatypes.labelmap.cseg_streams import CsegStreams, map_streams, parse_cseg
+from voxhub.datatypes.labelmap.keys import KEY_MAPPING, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_array, has_mapping, map_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.datatypes.labelmap.precomputed import labels_info
+from voxhub.errors import CodecError
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedReader
 
@@ -52,10 +56,17 @@ def cseg_shard(
 ) -> list[Piece] | None:
     """The parts of ``shard``'s file: compressed_segmentation chunks of the stored blocks
     (body ids unless ``supervoxels``); ``None`` if none of its blocks was written."""
-    ids, coords = sharding.shard_blocks(shard)
-    keys = [layout.tkey(c) for c in coords]
     if not is_cseg_labels(layout):
         return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels)
+    ids, coords = sharding.shard_blocks(shard)
+    keys = [layout.tkey(c) for c in coords]
+    if supervoxels or not has_mapping(reader):
+        # the streams as stored: decompressed, their frame sizes and headers checked
+        # (they were checked whole when written); the cost is zstd's alone
+        nsub = int(np.prod(layout.block_shape)) // CSEG_SUB**3
+        bares = reader.with_values(keys, partial(_bare_streams, nsub))
+        present = [i for i, b in enumerate(bares) if b is not None]
+        return assemble(sharding.spec, ids, bares) if present else None
 
     def streams(
         values: Sequence[bytes | memoryview | None],
@@ -68,14 +79,36 @@ def cseg_shard(
     present, parsed = reader.with_values(keys, streams)
     if parsed is None:
         return None
-    if supervoxels or not has_mapping(reader):
-        words = parsed.words
-    else:
-        words = map_streams(parsed, partial(bodies_array, reader))
+    words = map_streams(parsed, partial(bodies_array, reader))
     sizes = (parsed.sizes * 4).astype(np.uint64)
     data = np.ascontiguousarray(words).view(np.uint8).data
     shard_index = shard_layout(sharding.spec, ids[present], sizes)
     return [shard_index.head, data, shard_index.tail]
+
+
+def mapping_state(reader: VersionedReader) -> Iterator[bytes]:
+    """Every supervoxel → body mapping key and value visible to ``reader`` (what a body
+    view's chunks depend on besides the blocks; nothing for a never-merged segmentation)."""
+    start, end = key_range(KEY_MAPPING)
+    for key, value in reader.scan(start, end):
+        yield key + (value or b"")
+
+
+def _bare_streams(nsub: int, values: Sequence[bytes | memoryview | None]) -> list[bytes | None]:
+    """The bare stream of each stored ``cseg`` value (``None`` stays ``None``), with the
+    checks a reader relies on: whole words, room for the headers, one channel."""
+    out: list[bytes | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        bare = bare_stream(value, nsub)
+        if len(bare) % 4 or len(bare) < 4 * (1 + 2 * nsub) or bare[:4] != b"\x01\0\0\0":
+            raise CodecError(
+                "stored cseg block: not a single-channel compressed_segmentation stream"
+            )
+        out.append(bare)
+    return out
 
 
 def _decoded_shard(

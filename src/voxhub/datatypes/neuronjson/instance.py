@@ -11,6 +11,7 @@ written.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -120,6 +121,10 @@ class NeuronJsonInstance:
         for _, raw in self._view.scan(start, end):
             if raw is not None:
                 yield docs.decode(raw)
+
+    def first_documents(self, limit: int) -> list[Document]:
+        """The documents of the ``limit`` lowest body ids (a bounded listing)."""
+        return list(itertools.islice(self._documents(), max(limit, 0)))
 
     def keys(self, first: int = 0, last: int = UINT64_MAX) -> list[int]:
         """Body ids with a document, ascending (``first..last`` inclusive)."""

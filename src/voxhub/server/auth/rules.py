@@ -168,6 +168,9 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     base = "/precomputed/{uuid}/{instance}"
     views = (base, f"{base}/supervoxels")  # bodies; supervoxels (labelmaps)
     paths = [p for view in views for p in (f"{view}/info", f"{view}/{{scale_key}}/{{chunk}}")]
+    jpeg = f"{base}/jpeg"  # uint8 images as jpeg chunks
+    paths += [f"{jpeg}/info", f"{jpeg}/{{scale_key}}/{{chunk}}"]
+    paths.append(f"{base}/segment_properties/info")
     sharded = [f"{view}/sharded" for view in views]  # neuroglancer_uint64_sharded_v1
     paths += [p for view in sharded for p in (f"{view}/info", f"{view}/{{scale_key}}/{{shard}}")]
     return {path: {"GET": node(READ)} for path in paths}

@@ -1,0 +1,134 @@
+"""Where an export writes its files: a local directory or an S3 bucket (prefix), named
+by one string.
+
+* a path (``out/em``, ``/data/em``, ``file:///data/em``): files under that directory,
+  each written beside its final name and renamed into place once complete, so a reader
+  never sees half a file;
+* ``s3://bucket/prefix?endpoint=...&region=...`` (the query as for ``s3://`` stores;
+  credentials from ``access_key_id``/``secret_access_key`` or ``AWS_ACCESS_KEY_ID``/
+  ``AWS_SECRET_ACCESS_KEY``): one object per file, each PUT whole (an object appears
+  complete or not at all).
+
+Writes are thread-safe, so an export's tasks write in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from voxhub.errors import InvalidRequest
+from voxhub.optional import require
+
+Piece = bytes | memoryview
+
+
+class Output(Protocol):
+    """A place files are written to, by relative names (``info``, ``8_8_8/00.shard``)."""
+
+    def write(self, name: str, parts: Sequence[Piece]) -> None:
+        """Write the file ``name`` as the concatenation of ``parts`` (replacing it)."""
+        ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def describe(self) -> str: ...
+
+
+def _check_name(name: str) -> str:
+    parts = name.split("/")
+    if not name or any(p in ("", ".", "..") for p in parts):
+        raise InvalidRequest(f"an output file name is relative and plain, got {name!r}")
+    return name
+
+
+class DirectoryOutput:
+    """Files under a local directory (made if absent)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise InvalidRequest(f"cannot export to {self.root}: it is a file, not a folder")
+        if not self.root.parent.is_dir():
+            raise InvalidRequest(f"cannot export to {self.root}: no folder {self.root.parent}")
+
+    def write(self, name: str, parts: Sequence[Piece]) -> None:
+        target = self.root / _check_name(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            with partial.open("wb") as f:
+                f.writelines(parts)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def exists(self, name: str) -> bool:
+        return (self.root / _check_name(name)).exists()
+
+    def describe(self) -> str:
+        return str(self.root)
+
+
+class S3Output:
+    """Objects under a prefix of an S3 bucket (obstore)."""
+
+    def __init__(self, bucket: str, prefix: str, query: dict[str, str]) -> None:
+        unknown = set(query) - {"endpoint", "region", "access_key_id", "secret_access_key"}
+        if unknown or not bucket:
+            raise InvalidRequest(
+                f"an s3:// export needs a bucket and takes endpoint, region, access_key_id "
+                f"and secret_access_key; got bucket {bucket!r}, parameters {sorted(unknown)}"
+            )
+        stores = require("obstore.store", "exporting to s3://")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        endpoint = query.get("endpoint")
+        self._obstore = require("obstore", "exporting to s3://")
+        self._store: Any = stores.S3Store(
+            bucket,
+            prefix=self.prefix or None,
+            endpoint=endpoint,
+            region=query.get("region", "us-east-1"),
+            access_key_id=query.get("access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID"),
+            secret_access_key=query.get("secret_access_key")
+            or os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            virtual_hosted_style_request=False,
+            client_options={"allow_http": bool(endpoint and endpoint.startswith("http://"))},
+            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
+        )
+
+    def write(self, name: str, parts: Sequence[Piece]) -> None:
+        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._obstore.put(
+            self._store, _check_name(name), bytes(body) if isinstance(body, memoryview) else body
+        )
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._obstore.head(self._store, _check_name(name))
+        except (FileNotFoundError, self._obstore.exceptions.NotFoundError):
+            return False
+        return True
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def open_output(destination: str) -> Output:
+    """The :class:`Output` ``destination`` names (see the module)."""
+    parts = urlsplit(destination)
+    if parts.scheme == "s3":
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return S3Output(parts.netloc, parts.path, query)
+    if parts.scheme == "file":
+        return DirectoryOutput(parts.path)
+    if parts.scheme and len(parts.scheme) > 1:  # a Windows drive letter is not a scheme
+        raise InvalidRequest(
+            f"cannot export to {destination!r}: use a folder or s3://bucket/prefix"
+        )
+    return DirectoryOutput(destination)

@@ -1,0 +1,230 @@
+"""Export an image or label instance, at any version, to a sharded neuroglancer
+precomputed volume (``neuroglancer_uint64_sharded_v1``, every scale) in a folder or an
+S3 bucket: what ``GET /precomputed/{node}/{instance}/sharded/...`` serves, written out.
+
+The work is a list of block-aligned tasks, one per shard file (:class:`ShardTask`: an
+aligned box of at most 512 blocks of one scale, built from those blocks alone and written
+as one file), planned from one key scan of the stored blocks per scale (work follows what
+is stored, never the extents' volume). Tasks run on a thread pool here; each is a plain
+value and :func:`run_task` a function of (service, task), so a Dask cluster can run them
+later. Label blocks are never decoded: a shard's stored compressed_segmentation streams
+are decompressed, their tables mapped to bodies and concatenated
+(:mod:`voxhub.datatypes.labelmap.precomputed_sharded`). The ``info`` is written last, so
+a destination with an ``info`` holds a complete export.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voxhub.client import Node
+from voxhub.codecs.sharded import compressed_morton
+from voxhub.codecs.sharded.writer import Piece
+from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
+from voxhub.datatypes.imageblk.precomputed import grid_bounds, scale_key
+from voxhub.datatypes.imageblk.precomputed_sharded import (
+    ScaleSharding,
+    image_sharded_info,
+    raw_shard,
+    scale_sharding,
+)
+from voxhub.datatypes.imageblk.stored import stored_blocks
+from voxhub.datatypes.labelmap.precomputed_sharded import cseg_shard, labels_sharded_info
+from voxhub.datatypes.registry import datatype_for
+from voxhub.errors import Conflict, InvalidRequest
+from voxhub.geometry import Box
+from voxhub.service import Service
+from voxhub.transfer.outputs import Output, open_output
+from voxhub.transfer.precomputed_fetch import FileServer, fetch_export
+from voxhub.transfer.progress import progress_bar
+from voxhub.versioning.protocols import VersionedReader
+
+#: export tasks run at once (each a shard: ≤ 512 blocks in memory)
+WORKERS = 2
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard file of an export: which instance, node and view, which shard of which
+    scale, and how many stored blocks it holds."""
+
+    node: str
+    instance: str
+    supervoxels: bool
+    scale: int
+    shard: int
+    name: str  # the file, relative to the destination: {scale_key}/{shard}.shard
+    blocks: int
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """An export's ``info`` and its tasks."""
+
+    info: dict[str, Any]
+    tasks: list[ShardTask]
+
+    @property
+    def blocks(self) -> int:
+        return sum(t.blocks for t in self.tasks)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    destination: str
+    shards: int
+    blocks: int
+    bytes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Source:
+    config: ImageConfig
+    labels: bool
+    reader: VersionedReader
+    extents: list[Box | None]
+
+
+def _source(service: Service, node: str, instance: str, supervoxels: bool) -> _Source:
+    info = service.catalog.instance(node, instance)
+    kind = datatype_for(info.typename).name
+    if kind not in ("imageblk", "labelmap"):
+        raise InvalidRequest(
+            f"{instance!r} is a {info.typename} instance: only image and label volumes "
+            "export to precomputed"
+        )
+    if supervoxels and kind != "labelmap":
+        raise InvalidRequest(f"{instance!r} is an image: it has no supervoxels to export")
+    labels = kind == "labelmap"
+    opened = service.open_labels(node, info) if labels else service.open_image(node, info)
+    config = instance_config(info)
+    extents = [opened.extents(s) for s in range(config.max_scale + 1)]
+    return _Source(config, labels, opened.view, extents)
+
+
+def _shard_counts(source: _Source, scale: int, sharding: ScaleSharding) -> dict[int, int]:
+    """Stored blocks per shard of ``scale`` (all grid blocks if absent ones are not
+    zero)."""
+    config = source.config
+    bounds = grid_bounds(config, source.extents[scale])
+    if source.extents[scale] is None:
+        return {}
+    shape = config.block_shape
+    box = Box(
+        tuple(bounds.start[i] // shape[i] for i in range(3)),  # type: ignore[arg-type]
+        tuple(bounds.stop[i] // shape[i] for i in range(3)),  # type: ignore[arg-type]
+    )
+    if not source.labels and config.background != 0:
+        every: dict[int, int] = {}
+        for shard in sharding.shards():
+            count = len(sharding.shard_blocks(shard)[0])
+            if count:
+                every[shard] = count
+        return every
+    coords = np.array(list(stored_blocks(source.reader, scale, box)), np.int64).reshape(-1, 3)
+    rel = (coords - np.array(sharding.origin))[:, ::-1]  # (z, y, x) -> [x, y, z]
+    shards, _ = sharding.spec.locate(compressed_morton(rel, sharding.bits))
+    found, counts = np.unique(shards, return_counts=True)
+    return dict(zip(found.tolist(), counts.tolist(), strict=True))
+
+
+def plan_export(
+    service: Service, node: str, instance: str, *, supervoxels: bool = False
+) -> ExportPlan:
+    """The ``info`` and shard tasks exporting ``instance`` at ``node`` (a UUID)."""
+    source = _source(service, node, instance, supervoxels)
+    if source.labels:
+        info = labels_sharded_info(source.config, source.extents)
+    else:
+        info = image_sharded_info(source.config, source.extents)
+    tasks = []
+    for scale, extents in enumerate(source.extents):
+        sharding = scale_sharding(source.config, extents)
+        key = scale_key(source.config, scale)
+        for shard, blocks in sorted(_shard_counts(source, scale, sharding).items()):
+            name = f"{key}/{sharding.spec.shard_name(shard)}"
+            tasks.append(ShardTask(node, instance, supervoxels, scale, shard, name, blocks))
+    return ExportPlan(info, tasks)
+
+
+def build_task(service: Service, task: ShardTask) -> list[Piece] | None:
+    """The parts of ``task``'s shard file (``None``: no block of it is stored now)."""
+    source = _source(service, task.node, task.instance, task.supervoxels)
+    sharding = scale_sharding(source.config, source.extents[task.scale])
+    layout = source.config.layout(task.scale)
+    if source.labels:
+        return cseg_shard(source.reader, layout, sharding, task.shard, supervoxels=task.supervoxels)
+    return raw_shard(source.reader, layout, sharding, task.shard)
+
+
+def run_task(service: Service, task: ShardTask, output: Output) -> int:
+    """Build ``task``'s shard and write it to ``output``; the bytes written."""
+    parts = build_task(service, task)
+    if parts is None:
+        return 0
+    output.write(task.name, parts)
+    return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+
+
+def export_precomputed(
+    node: Node,
+    instance: str,
+    destination: str,
+    *,
+    supervoxels: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    workers: int = WORKERS,
+) -> ExportResult:
+    """Export ``instance`` (an image or labelmap) at ``node`` to a sharded precomputed
+    volume at ``destination`` (a folder, or ``s3://bucket/prefix?endpoint=...``), every
+    scale; label volumes as body ids, or supervoxel ids with ``supervoxels``. From a
+    hub on a store the shards are built here (:func:`plan_export`); from a hub on a
+    server they are the server's sharded view, fetched (:mod:`.precomputed_fetch`). An existing
+    export there (an ``info``) is replaced only with ``overwrite``
+    (:class:`~voxhub.errors.Conflict` otherwise).
+
+    >>> import voxhub, numpy as np, tempfile
+    >>> hub = voxhub.open("memory://")
+    >>> node = hub.create_repo("demo").master
+    >>> node.create_labels("seg")[0:64, 0:64, 0:128] = 7
+    >>> out = tempfile.mkdtemp() + "/seg"
+    >>> export_precomputed(node, "seg", out, progress=False).blocks
+    2
+    """
+    service = getattr(node.hub, "service", None)
+    output = open_output(destination)
+    if output.exists("info") and not overwrite:
+        raise Conflict(
+            f"{output.describe()} already holds a precomputed volume (an info); "
+            "pass --overwrite (overwrite=True) to replace it"
+        )
+    if not isinstance(service, Service):  # a server's hub: copy its sharded view
+        if not isinstance(node.hub, FileServer):
+            raise InvalidRequest(f"cannot export from {node.hub!r}: no store, no server")
+        shards, blocks, size, seconds = fetch_export(
+            node.hub, node.uuid, instance, output, supervoxels=supervoxels, progress=progress
+        )
+        return ExportResult(output.describe(), shards, blocks, size, seconds)
+    started = time.perf_counter()
+    plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
+    written = 0
+    with progress_bar(plan.blocks, f"export {instance}", progress, unit="block") as bar:
+
+        def one(task: ShardTask) -> int:
+            size = run_task(service, task, output)
+            bar.update(task.blocks)
+            return size
+
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-export") as pool:
+            written = sum(pool.map(one, plan.tasks))
+    output.write("info", [json.dumps(plan.info, indent=1).encode()])
+    seconds = time.perf_counter() - started
+    return ExportResult(output.describe(), len(plan.tasks), plan.blocks, written, seconds)
