@@ -30,6 +30,8 @@ EXTRA_OF = {
     "pandas": "io",
     "tensorstore": "import",
     "mmh3": "io",
+    "zmesh": "mesh",
+    "DracoPy": "mesh",
 }
 
 

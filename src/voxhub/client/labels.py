@@ -19,6 +19,7 @@ from voxhub.client.results import (
 from voxhub.client.slicing import IndexKey
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.datatypes.meshes.body import Triangles
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3, vec3
 
@@ -116,6 +117,14 @@ class LabelVolume(BoundedVolume):
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         return self._instance.bbox(label, supervoxels=supervoxels)
+
+    def mesh(self, body: int) -> Triangles:
+        """The surface of ``body`` as a closed triangle mesh: ``.vertices`` ``(n, 3)`` in
+        nm with columns **x, y, z** (as mesh tools have them), ``.faces`` ``(m, 3)``.
+        Marching cubes of its voxels at the finest pyramid level where it spans at most
+        a few hundred blocks; the same mesh neuroglancer gets from the precomputed view's
+        ``mesh/`` (finest level of detail). Needs the ``mesh`` extra (zmesh, DracoPy)."""
+        return self._instance.mesh(body)
 
     def index(self, label: int, mutid: int | None = None) -> LabelIndex:
         """The label index of body ``label``: ``.blocks[(z, y, x)][sv] = voxels``, ``.meta``

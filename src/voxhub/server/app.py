@@ -42,6 +42,7 @@ from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
 from voxhub.server.precomputed_jpeg import precomputed_jpeg_routes
+from voxhub.server.precomputed_mesh import precomputed_mesh_routes
 from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
@@ -126,6 +127,7 @@ def create_app(
         *precomputed_jpeg_routes(bind),  # fixed names before {scale_key}/{chunk}
         *segment_properties_routes(bind),
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
+        *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}
         *precomputed_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]

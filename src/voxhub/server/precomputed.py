@@ -35,6 +35,7 @@ from voxhub.datatypes.imageblk.precomputed import (
     volume_info,
 )
 from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
+from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
@@ -142,6 +143,8 @@ def _info_endpoint(supervoxels: bool) -> Handler:
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_info(volume.config, extents, properties=not supervoxels)
+                if not supervoxels and meshes_available():
+                    doc["mesh"] = "mesh"  # bodies' meshes: server/precomputed_mesh.py
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
             return encode_for(request, lambda: Encoded(json.dumps(doc).encode(), True))

@@ -173,6 +173,7 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     paths.append(f"{base}/segment_properties/info")
     sharded = [f"{view}/sharded" for view in views]  # neuroglancer_uint64_sharded_v1
     paths += [p for view in sharded for p in (f"{view}/info", f"{view}/{{scale_key}}/{{shard}}")]
+    paths += [f"{base}/mesh/info", f"{base}/mesh/{{mesh_file}}"]  # meshes of bodies
     return {path: {"GET": node(READ)} for path in paths}
 
 
