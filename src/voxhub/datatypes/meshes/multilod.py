@@ -86,6 +86,8 @@ class Manifest:
         try:
             head = struct.unpack_from("<3f3fI", data)
             lods = head[6]
+            if not 0 < lods <= 32:  # a 2**32-fold octree already spans any volume
+                raise ValueError(f"{lods} levels of detail")
             at = 28
             scales = list(struct.unpack_from(f"<{lods}f", data, at))
             at += 4 * lods
