@@ -20,7 +20,13 @@ from hypothesis.extra.numpy import arrays
 import voxhub
 from voxhub.datatypes.meshes import body as body_module
 from voxhub.datatypes.meshes.body import BodyMesh, Triangles, body_mesh, triangles_from_files
-from voxhub.datatypes.meshes.multilod import VERTEX_BITS, Manifest, decode_fragment, zorder
+from voxhub.datatypes.meshes.multilod import (
+    VERTEX_BITS,
+    Manifest,
+    decode_fragment,
+    fragment_vertices,
+    zorder,
+)
 from voxhub.errors import InvalidRequest, NotFound, TooLarge
 
 pytest.importorskip("zmesh")
@@ -125,6 +131,19 @@ def test_sphere_across_blocks_has_lods_and_lies_on_its_surface() -> None:
     assert len(counts) == 3  # 4 blocks across: LOD 2 is one node
     assert counts[0] > counts[1] > counts[2] == 1
     assert manifest.chunk_shape == (16.0, 32.0, 80.0)  # an 8³ block in nm, x y z
+    # LOD k meshes the ball pooled into cells of 2**k voxels: its extent, rounded out
+    files = body_mesh(lv._instance, BODY)
+    lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+    for lod, starts in enumerate(manifest.offsets()):
+        cell = 2**lod * np.asarray(VOXEL[::-1])
+        found = [
+            fragment_vertices(manifest, lod, p, decode_fragment(files.data[at : at + n])[0])
+            for p, at, n in zip(manifest.positions[lod], starts, manifest.sizes[lod], strict=True)
+        ]
+        every = np.concatenate(found)
+        # pooling sets whole cells (aligned to the body's first block, here the origin)
+        np.testing.assert_allclose(every.min(axis=0), np.floor(lo / cell) * cell, atol=0.05)
+        np.testing.assert_allclose(every.max(axis=0), np.ceil(hi / cell) * cell, atol=0.05)
 
 
 def test_absent_body_and_bad_ids_are_refused() -> None:
