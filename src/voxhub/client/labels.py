@@ -17,6 +17,7 @@ from voxhub.client.results import (
     SupervoxelSplit,
 )
 from voxhub.client.slicing import IndexKey
+from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
 from voxhub.datatypes.meshes.body import Triangles
@@ -63,6 +64,11 @@ class LabelVolume(BoundedVolume):
     @property
     def node(self) -> Node:
         return self._node
+
+    @property
+    def config(self) -> ImageConfig:
+        """The volume's settings (block shape, voxel size, pyramid levels)."""
+        return self._instance.config
 
     @property
     def block_shape(self) -> Vec3:

@@ -51,6 +51,7 @@ from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.server.segment_properties import segment_properties_routes
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
+from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
 from voxhub.storage.timed import backend_name
@@ -129,6 +130,7 @@ def create_app(
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
         *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}
         *precomputed_routes(bind),
+        *zarr_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
     label_routes(routes)  # metrics and logs name the route template, never the raw path

@@ -95,9 +95,11 @@ class Named:
         return (self.node, self.info.data_uuid, size, *parts)
 
 
-def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Named:
+def requested_instance(
+    request: Request, ctx: ServerContext, *, supervoxels: bool, view: str = "precomputed"
+) -> Named:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
-    (and a label instance for the supervoxel view)."""
+    (and a label instance for the supervoxel view); ``view`` names the view in the 404."""
     catalog = ctx.service.catalog
     node = catalog.node(node_ref(request.path_params["uuid"]))
     info = catalog.instance(node.uuid, request.path_params["instance"])
@@ -105,7 +107,7 @@ def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: boo
     if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
         served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
         raise NotFound(
-            f"{info.name!r} is a {info.typename} instance: the precomputed "
+            f"{info.name!r} is a {info.typename} instance: the {view} "
             f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
         )
     pinned = ":" not in request.path_params["uuid"]

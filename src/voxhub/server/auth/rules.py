@@ -177,6 +177,21 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     return {path: {"GET": node(READ)} for path in paths}
 
 
+def _zarr() -> dict[str, dict[str, Rule]]:
+    base = "/zarr/{uuid}/{instance}"
+    groups = [base + s for s in ("", "/sharded", "/supervoxels", "/supervoxels/sharded")]
+    paths = [
+        p
+        for group in groups
+        for p in (
+            f"{group}/zarr.json",
+            f"{group}/{{array}}/zarr.json",
+            f"{group}/{{array}}/c/{{cz}}/{{cy}}/{{cx}}",
+        )
+    ]
+    return {path: {"GET": node(READ)} for path in paths}
+
+
 #: path → method → rule, for every route of the app
 ROUTE_RULES: dict[str, dict[str, Rule]] = {
     **_server(),
@@ -184,6 +199,7 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     **_nodes(),
     **_ndstore(),
     **_precomputed(),
+    **_zarr(),
 }
 
 
