@@ -28,6 +28,7 @@ import hashlib
 import json
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,6 +53,7 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
+from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
 from voxhub.server.view_answer import view_answer
 
@@ -153,6 +155,11 @@ def _fingerprint(values: list[bytes | None]) -> str:
     return digest.hexdigest()
 
 
+#: a reader asks for a shard's index and then for many of its chunks at once: the first
+#: request builds the shard, the others wait for it (shards run on the thread pool)
+_SHARDS = OneAtATime()
+
+
 def _tag(key: tuple[Hashable, ...]) -> str:
     return f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
 
@@ -204,7 +211,9 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
                 # open node's shard is kept under the digest of the blocks it is made of
                 # (body ids also depend on the mapping: those are made again each time)
                 key = named.cache_key("zarr", *view, level, position, _fingerprint(values))
-                shard = ctx.view_cache.get_or_compute(key, lambda: _encoded(group, level, values))
+                shard = ctx.view_cache.get_or_compute(
+                    key, lambda: _SHARDS.run(key, lambda: _encoded(group, level, values))
+                )
                 return shard, False, _tag(key)
             # a committed node's answer is fixed by its key: no need to hash megabytes
             key = named.cache_key("zarr", *view, level, position)
@@ -215,6 +224,8 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
             stored = not (named.labels or sharded)
             if stored and serves_stored_bytes(group.config.layout(level)):
                 return encoded(), named.immutable, _tag(key)  # a stored value: not cached
+            if sharded:
+                encoded = partial(_SHARDS.run, key, encoded)
             return ctx.view_cache.get_or_compute(key, encoded), named.immutable, _tag(key)
 
         data, immutable, etag = await small_read(ctx, run, small=not sharded)
