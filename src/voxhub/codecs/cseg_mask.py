@@ -123,7 +123,8 @@ def bare_streams_into(
 ) -> list[int]:
     """:func:`bare_stream` of many stored values, decompressed one after the other into
     ``out`` (grown if needed, so a caller reusing it pays no fresh pages); their sizes.
-    Frame headers are checked first, and each frame must fill exactly its stated size."""
+    Frame headers are checked first, and each frame must fill exactly its stated size
+    (the frames' trailing checksums are not checked on this path)."""
     limit = _stream_limit(nblocks)
     sizes = [_frame_size(value, limit) for value in values]
     total = sum(sizes)
