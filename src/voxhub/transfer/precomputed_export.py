@@ -36,7 +36,11 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     scale_sharding,
 )
 from voxhub.datatypes.imageblk.stored import stored_blocks
-from voxhub.datatypes.labelmap.precomputed_sharded import cseg_shard, labels_sharded_info
+from voxhub.datatypes.labelmap.precomputed_sharded import (
+    cseg_shard,
+    labels_sharded_info,
+    labels_sharding,
+)
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
@@ -94,6 +98,12 @@ class _Source:
     reader: VersionedReader
     extents: list[Box | None]
 
+    def sharding(self, extents: Box | None) -> ScaleSharding:
+        """The sharding of a scale covering ``extents`` (the views' own)."""
+        if self.labels:
+            return labels_sharding(self.config, extents)
+        return scale_sharding(self.config, extents)
+
 
 def _source(service: Service, node: str, instance: str, supervoxels: bool) -> _Source:
     info = service.catalog.instance(node, instance)
@@ -149,7 +159,7 @@ def plan_export(
         info = image_sharded_info(source.config, source.extents)
     tasks = []
     for scale, extents in enumerate(source.extents):
-        sharding = scale_sharding(source.config, extents)
+        sharding = source.sharding(extents)
         key = scale_key(source.config, scale)
         for shard, blocks in sorted(_shard_counts(source, scale, sharding).items()):
             name = f"{key}/{sharding.spec.shard_name(shard)}"
@@ -163,7 +173,7 @@ def build_task(
     """The parts of ``task``'s shard file (``None``: no block of it is stored now); with
     ``scratch``, label data may be a view of it (see :func:`cseg_shard`)."""
     source = _source(service, task.node, task.instance, task.supervoxels)
-    sharding = scale_sharding(source.config, source.extents[task.scale])
+    sharding = source.sharding(source.extents[task.scale])
     layout = source.config.layout(task.scale)
     if source.labels:
         return cseg_shard(

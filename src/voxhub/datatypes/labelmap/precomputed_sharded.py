@@ -40,10 +40,20 @@ from voxhub.errors import CodecError
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedReader
 
+#: compressed_segmentation of a segmentation takes about 1 bit per voxel (1-2 bit
+#: indices in most 8³ sub-blocks): 1/64 of the raw uint64 voxels
+CSEG_RATIO = 64
+
+
+def labels_sharding(config: ImageConfig, extents: Box | None) -> ScaleSharding:
+    """The sharding of a labelmap scale covering ``extents``."""
+    raw = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
+    return scale_sharding(config, extents, chunk_bytes=raw // CSEG_RATIO)
+
 
 def labels_sharded_info(config: ImageConfig, extents: Sequence[Box | None]) -> dict[str, Any]:
     """The ``info`` of a labelmap's sharded view (bodies and supervoxels alike)."""
-    return sharded_info(labels_info(config, extents), [scale_sharding(config, e) for e in extents])
+    return sharded_info(labels_info(config, extents), [labels_sharding(config, e) for e in extents])
 
 
 def cseg_shard(
