@@ -87,3 +87,30 @@ def test_jpeg_view_shows_em_within_jpeg_loss(
     assert (seen[labelled] == expected[labelled]).all()  # segments exact, over jpeg EM
     error = np.abs(seen[~labelled] - expected[~labelled]).mean()
     assert error < 4, f"mean grey level error {error:.1f}"
+
+
+def test_zoomed_out_view_reads_scale_1(
+    neuroglancer_browser: NeuroglancerBrowser, views: Views
+) -> None:
+    """2 voxels per screen pixel: neuroglancer reads the 16 nm scale, and each pixel
+    shows one voxel of voxhub's own pyramid level 1."""
+    import voxhub
+    from voxhub import Box
+
+    base = f"precomputed://{views.url}/precomputed/{views.root}"
+    side = N // 2  # pixels across: the whole volume at level 1
+    layers = {
+        "em": neuroglancer_browser.ng.ImageLayer(source=f"{base}/em", shader=GREY_SHADER),
+        "seg": segmentation_layer(neuroglancer_browser, f"{base}/seg"),
+    }
+    view = View(position=(N / 2, N / 2, Z + 0.5), voxel_size=(8, 8, 8), scale=2.0)
+    seen = neuroglancer_browser.screenshot(layers, view, size=(side, side)).astype(np.int16)
+    with voxhub.open(views.url) as hub:
+        node = hub.node(views.root)
+        section = Box((Z // 2, 0, 0), (Z // 2 + 1, side, side))
+        em = node.volume("em").read(section, scale=1)
+        bodies = node.labels("seg").read(section, scale=1)
+    expected = np.repeat(em[0][..., None], 3, axis=2).astype(np.int16)
+    for body, rgb in COLORS.items():
+        expected[bodies[0] == body] = rgb
+    assert_shows(seen, expected)
