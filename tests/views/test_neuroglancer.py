@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from tests.views.conftest import A, B, C, N, Views
 
+import voxhub
+from voxhub import Box
 from voxhub.testing.neuroglancer import NeuroglancerBrowser, View
 
 COLORS = {A: (255, 0, 0), B: (0, 255, 0), C: (0, 0, 255)}
@@ -94,9 +96,6 @@ def test_zoomed_out_view_reads_scale_1(
 ) -> None:
     """2 voxels per screen pixel: neuroglancer reads the 16 nm scale, and each pixel
     shows one voxel of voxhub's own pyramid level 1."""
-    import voxhub
-    from voxhub import Box
-
     base = f"precomputed://{views.url}/precomputed/{views.root}"
     side = N // 2  # pixels across: the whole volume at level 1
     layers = {
