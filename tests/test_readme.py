@@ -68,10 +68,27 @@ def _vol_raw(path: Path) -> None:
         f.truncate(512 * 512 * 512)  # the 512³ uint8 body the block posts
 
 
+def _em_ome_zarr(path: Path) -> None:
+    from tests.transfer.ts_fixtures import write_ome_zarr
+
+    em = np.random.default_rng(1).integers(0, 255, (64, 64, 64), dtype=np.uint8)
+    write_ome_zarr(path, [em, em[::2, ::2, ::2].copy()], version=3)
+
+
+def _cells_precomputed(path: Path) -> None:
+    from tests.transfer.ts_fixtures import write_precomputed
+
+    ids = np.zeros((32, 64, 64), np.uint64)
+    ids[:, :32], ids[:, 32:] = 2**40 + 1, 2**63 + 2
+    write_precomputed(path, [ids], encoding="compressed_segmentation", sharded=True)
+
+
 USER_FILES: dict[str, Callable[[Path], None]] = {
     "vol.raw": _vol_raw,
     "stack.tif": _stack_tif,
     "cells.npy": _cells_npy,
+    "em.ome.zarr": _em_ome_zarr,
+    "cells.precomputed": _cells_precomputed,
 }
 
 

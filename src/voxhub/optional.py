@@ -22,6 +22,7 @@ EXTRA_OF = {
     "prometheus_client": "server",
     "google": "server",  # google.protobuf
     "jsonschema": "server",
+    "google_crc32c": "server",  # the Zarr view's shard index checksum (also voxhub[io])
     "obstore": "s3",
     "tifffile": "io",
     "h5py": "io",
@@ -30,6 +31,8 @@ EXTRA_OF = {
     "pandas": "io",
     "tensorstore": "import",
     "mmh3": "io",
+    "zmesh": "mesh",
+    "DracoPy": "mesh",
 }
 
 

@@ -293,6 +293,22 @@ def test_sparsevols_at_every_scale_and_within_bounds(hub: Hub) -> None:
         lv.sparsevol(1, bounds=Box((0, 0, 6), (8, 8, 16)))
 
 
+def test_body_meshes_are_the_same_everywhere(hub: Hub) -> None:
+    pytest.importorskip("zmesh")
+    node = hub.create_repo("mesh").master
+    lv = node.create_labels("seg", block_shape=(8, 8, 8), voxel_size=(10, 4, 2))
+    seg = np.zeros((12, 12, 20), np.uint64)
+    seg[1:11, 2:9, 3:17] = 4  # across blocks on every axis
+    lv[0:12, 0:12, 0:20] = seg
+    mesh = lv.mesh(4)  # vertices in nm, x y z; closed
+    np.testing.assert_allclose(mesh.vertices.min(axis=0), [6, 8, 10], atol=0.01)
+    np.testing.assert_allclose(mesh.vertices.max(axis=0), [34, 36, 110], atol=0.01)
+    edges = np.sort(mesh.faces[:, [[0, 1], [1, 2], [2, 0]]].reshape(-1, 2), axis=1)
+    assert set(np.unique(edges, axis=0, return_counts=True)[1].tolist()) == {2}
+    with pytest.raises(NotFound):
+        lv.mesh(5)
+
+
 def test_repo_aliases_are_unique(hub: Hub) -> None:
     alias = f"unique-{uuid.uuid4().hex[:8]}"  # the remote server lives for the session
     first = hub.create_repo(alias)

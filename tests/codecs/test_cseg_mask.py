@@ -427,3 +427,24 @@ def test_truncated_and_wrong_shape_blocks_among_good_ones_raise_codec_error() ->
     for bad in [b"", good[: len(good) // 2], CsegCodec().encode(np.ones((8, 16, 16), np.uint64))]:
         with pytest.raises(CodecError, match="cseg"):
             cseg_member_runs_many([good, bad, good], (16, 16, 16), labels, origins)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    blocks=st.lists(uint64_blocks(st.just((16, 16, 16))), min_size=1, max_size=6),
+    spare=st.integers(0, 3000),
+)
+def test_bare_streams_into_a_reused_buffer(blocks: list[np.ndarray], spare: int) -> None:
+    """Stored blocks decompressed one after the other into a caller's buffer (larger or
+    smaller than needed) are the bare streams, in order; a corrupt frame is refused."""
+    from voxhub.codecs.cseg_mask import bare_stream, bare_streams_into
+
+    codec = CsegCodec()
+    values = [codec.encode(b) for b in blocks]
+    out = bytearray(b"\xff" * spare)
+    sizes = bare_streams_into(values, 8, out)
+    expected = [bare_stream(v, 8) for v in values]
+    assert sizes == [len(e) for e in expected]
+    assert bytes(out[: sum(sizes)]) == b"".join(expected)
+    with pytest.raises(CodecError):  # cut inside its data (a lost checksum goes unseen)
+        bare_streams_into([*values[:-1], values[-1][: len(values[-1]) // 2]], 8, out)

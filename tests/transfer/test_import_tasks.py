@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,13 @@ class Failing:
         self.inner, self.left, self.error = inner, reads, error
         self.shape, self.dtype, self.origin = inner.shape, inner.dtype, inner.origin
         self.chunk_shape = inner.chunk_shape
+        self.lock = threading.Lock()
 
     def read_box(self, box: Box) -> np.ndarray:
-        if self.left == 0:
-            raise self.error
-        self.left -= 1
+        with self.lock:
+            if self.left == 0:
+                raise self.error
+            self.left -= 1
         return self.inner.read_box(box)
 
     def close(self) -> None:
@@ -54,9 +57,9 @@ def test_a_rerun_keeps_what_an_interrupted_import_wrote(monkeypatch: pytest.Monk
     failing = Failing(ArraySource(DATA, "data"), reads=4, error=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         import_volume(vol, failing, offset=(3, 0, 5), progress=False, counts=counts,
-                      task_bytes=8 * 16 * 16)  # fmt: skip
-    # 4 reads succeed (tasks 0-3, one read ahead of the writes); the 5th fails and
-    # surfaces when its task is due: tasks 0-3 are written
+                      task_bytes=8 * 16 * 16, workers=1)  # fmt: skip
+    # 4 reads succeed (tasks 0-3, in order with one worker); the 5th fails: no task
+    # starts after it, and tasks 0-3 are written
     done = tasks[:4]
     assert counts.written == sum(len(list(BlockGrid((8, 8, 8)).blocks_in(t.box))) for t in done)
     assert counts.kept == 0

@@ -190,3 +190,21 @@ def test_export_through_a_server_writes_the_same_files(
             assert (tmp_path / "local" / name).read_bytes() == (
                 tmp_path / "remote" / name
             ).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "labels", "chunk_bits"),
+    [("uint8", False, 7), ("uint16", False, 6), ("uint64", True, 9)],
+)
+def test_shards_hold_about_32_mib(dtype: str, labels: bool, chunk_bits: int) -> None:
+    """Raw image shards hold fewer 64³ blocks the wider the voxels (128 of uint8), label
+    shards 512 (compressed_segmentation is ~1 bit a voxel), whatever the grid."""
+    with voxhub.open("memory://") as hub:
+        node = hub.create_repo("sizes").master
+        vol = node.create_labels("v") if labels else node.create_volume("v", dtype)
+        vol.write((0, 0, 0), np.ones((64, 64, 64), dtype))
+        vol.write((0, 0, 64 * 3000), np.ones((64, 64, 64), dtype))
+        plan = plan_export(hub.service, node.uuid, "v")  # type: ignore[attr-defined]
+    spec = ShardingSpec.from_json(plan.info["scales"][0]["sharding"])
+    assert spec.preshift_bits + spec.minishard_bits == chunk_bits
+    assert [t.blocks for t in plan.tasks if t.scale == 0] == [1, 1]  # far apart: 2 shards

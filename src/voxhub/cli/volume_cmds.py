@@ -6,6 +6,7 @@ import click
 
 from voxhub.cli.common import REF_HELP, friendly_errors, node_of, opened, store_option, triple
 from voxhub.cli.import_run import import_options, run_import
+from voxhub.cli.zarr_cmds import ZARR, export_zarr
 from voxhub.geometry import Box
 from voxhub.transfer import export_precomputed, export_volume
 
@@ -132,7 +133,9 @@ def import_cmd(
 @click.option("--box", default=None, help="z0,y0,x0,z1,y1,x1 (default: the extents)")
 @click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 20))
 @click.option("--overwrite", is_flag=True, help="Replace DESTINATION if it exists.")
-@click.option("--supervoxels", is_flag=True, help="precomputed:// of labels: supervoxel ids.")
+@click.option(
+    "--supervoxels", is_flag=True, help="precomputed:// or zarr:// of labels: supervoxel ids."
+)
 @friendly_errors
 def export_cmd(
     store: str,
@@ -146,7 +149,8 @@ def export_cmd(
 ) -> None:
     """Export volume NAME at node REF to DESTINATION (.tif, .npy, file.h5[:/dataset]), or
     image or label instance NAME to sharded neuroglancer precomputed, every scale:
-    DESTINATION precomputed://FOLDER or precomputed://s3://bucket/prefix?endpoint=...
+    DESTINATION precomputed://FOLDER or precomputed://s3://bucket/prefix?endpoint=...,
+    or to a sharded OME-Zarr 0.5 group: zarr://FOLDER or zarr://s3://bucket/prefix?...
 
     HDF5 datasets are chunked like the volume's blocks, gzip-compressed, and carry
     voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file (or
@@ -166,6 +170,11 @@ def export_cmd(
             f"exported {result.blocks} blocks in {result.shards} shards "
             f"({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s) to {result.destination}"
         )
+        return
+    if destination.startswith(ZARR):
+        if box is not None or scale:
+            raise click.BadParameter("zarr:// exports every scale, whole: no --box/--scale")
+        export_zarr(store, ref, name, destination, supervoxels=supervoxels, overwrite=overwrite)
         return
     if supervoxels:
         raise click.BadParameter("--supervoxels is for precomputed:// exports of labels")

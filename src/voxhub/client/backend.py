@@ -17,6 +17,7 @@ import numpy as np
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.datatypes.meshes.body import Triangles
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.catalog import InstanceInfo, NodeInfo, RepoInfo
 
@@ -137,6 +138,8 @@ class LabelAccess(Protocol):
     def lastmod(self, label: int) -> dict[str, Any]: ...
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box: ...
+
+    def mesh(self, label: int) -> Triangles: ...
 
     def sparsevol(
         self,

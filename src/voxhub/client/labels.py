@@ -17,8 +17,10 @@ from voxhub.client.results import (
     SupervoxelSplit,
 )
 from voxhub.client.slicing import IndexKey
+from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.mutations import Who
+from voxhub.datatypes.meshes.body import Triangles
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3, vec3
 
@@ -62,6 +64,11 @@ class LabelVolume(BoundedVolume):
     @property
     def node(self) -> Node:
         return self._node
+
+    @property
+    def config(self) -> ImageConfig:
+        """The volume's settings (block shape, voxel size, pyramid levels)."""
+        return self._instance.config
 
     @property
     def block_shape(self) -> Vec3:
@@ -116,6 +123,14 @@ class LabelVolume(BoundedVolume):
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         return self._instance.bbox(label, supervoxels=supervoxels)
+
+    def mesh(self, body: int) -> Triangles:
+        """The surface of ``body`` as a closed triangle mesh: ``.vertices`` ``(n, 3)`` in
+        nm with columns **x, y, z** (as mesh tools have them), ``.faces`` ``(m, 3)``.
+        Marching cubes of its voxels at the finest pyramid level where it spans at most
+        a few hundred blocks; the same mesh neuroglancer gets from the precomputed view's
+        ``mesh/`` (finest level of detail). Needs the ``mesh`` extra (zmesh, DracoPy)."""
+        return self._instance.mesh(body)
 
     def index(self, label: int, mutid: int | None = None) -> LabelIndex:
         """The label index of body ``label``: ``.blocks[(z, y, x)][sv] = voxels``, ``.meta``

@@ -118,6 +118,36 @@ def bare_streams(
 _BATCH_MIN = 8
 
 
+def bare_streams_into(
+    values: Sequence[bytes | memoryview], nblocks: int, out: bytearray
+) -> list[int]:
+    """:func:`bare_stream` of many stored values, decompressed one after the other into
+    ``out`` (grown if needed, so a caller reusing it pays no fresh pages); their sizes.
+    Frame headers are checked first, and each frame must fill exactly its stated size
+    (the frames' trailing checksums are not checked on this path)."""
+    limit = _stream_limit(nblocks)
+    sizes = [_frame_size(value, limit) for value in values]
+    total = sum(sizes)
+    if len(out) < total:
+        out.extend(bytes(total - len(out)))
+    view = memoryview(out)
+    at = 0
+    decompressor = _decompressor()
+    try:
+        for value, size in zip(values, sizes, strict=True):
+            with decompressor.stream_reader(value, read_across_frames=False) as reader:
+                filled = 0
+                while filled < size:
+                    got = reader.readinto(view[at + filled : at + size])
+                    if not got:
+                        raise _err(f"frame decoded to {filled} bytes, header said {size}")
+                    filled += got
+            at += size
+    except zstandard.ZstdError as e:
+        raise _err(f"corrupt data: {e}") from None
+    return sizes
+
+
 def _indices(raw: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """The 512 table indices (x fastest; unsigned, ``width`` rounded up to a byte) of the
     sub-blocks whose values start at byte ``starts`` (checked to lie inside ``raw``), all

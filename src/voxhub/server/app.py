@@ -42,6 +42,7 @@ from voxhub.server.observe import Observe, Sink, label_routes
 from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
 from voxhub.server.precomputed_jpeg import precomputed_jpeg_routes
+from voxhub.server.precomputed_mesh import precomputed_mesh_routes
 from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
@@ -50,6 +51,7 @@ from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.server.segment_properties import segment_properties_routes
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
+from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
 from voxhub.storage.timed import backend_name
@@ -126,7 +128,9 @@ def create_app(
         *precomputed_jpeg_routes(bind),  # fixed names before {scale_key}/{chunk}
         *segment_properties_routes(bind),
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
+        *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}
         *precomputed_routes(bind),
+        *zarr_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),
     ]
     label_routes(routes)  # metrics and logs name the route template, never the raw path

@@ -35,6 +35,7 @@ from voxhub.datatypes.imageblk.precomputed import (
     volume_info,
 )
 from voxhub.datatypes.labelmap.precomputed import cseg_chunk, labels_info
+from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.registry import datatype_for
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
@@ -94,9 +95,11 @@ class Named:
         return (self.node, self.info.data_uuid, size, *parts)
 
 
-def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Named:
+def requested_instance(
+    request: Request, ctx: ServerContext, *, supervoxels: bool, view: str = "precomputed"
+) -> Named:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
-    (and a label instance for the supervoxel view)."""
+    (and a label instance for the supervoxel view); ``view`` names the view in the 404."""
     catalog = ctx.service.catalog
     node = catalog.node(node_ref(request.path_params["uuid"]))
     info = catalog.instance(node.uuid, request.path_params["instance"])
@@ -104,7 +107,7 @@ def requested_instance(request: Request, ctx: ServerContext, *, supervoxels: boo
     if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
         served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
         raise NotFound(
-            f"{info.name!r} is a {info.typename} instance: the precomputed "
+            f"{info.name!r} is a {info.typename} instance: the {view} "
             f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
         )
     pinned = ":" not in request.path_params["uuid"]
@@ -142,6 +145,8 @@ def _info_endpoint(supervoxels: bool) -> Handler:
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_info(volume.config, extents, properties=not supervoxels)
+                if not supervoxels and meshes_available():
+                    doc["mesh"] = "mesh"  # bodies' meshes: server/precomputed_mesh.py
             else:
                 doc = volume_info(volume.config, extents, kind="image", encoding="raw")
             return encode_for(request, lambda: Encoded(json.dumps(doc).encode(), True))

@@ -37,6 +37,7 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
 from voxhub.datatypes.labelmap.precomputed_sharded import (
     cseg_shard,
     labels_sharded_info,
+    labels_sharding,
     mapping_state,
 )
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
@@ -78,7 +79,9 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             named = requested_instance(request, ctx, supervoxels=supervoxels)
             volume = open_volume(ctx, named)
             scale = scale_of_key(volume.config, name)
-            sharding = scale_sharding(volume.config, volume.extents(scale))
+            sharding = (labels_sharding if volume.labels else scale_sharding)(
+                volume.config, volume.extents(scale)
+            )
             shard = sharding.spec.shard_of_name(file)
             layout = volume.config.layout(scale)
 

@@ -16,6 +16,7 @@ a destination with an ``info`` holds a complete export.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +36,11 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     scale_sharding,
 )
 from voxhub.datatypes.imageblk.stored import stored_blocks
-from voxhub.datatypes.labelmap.precomputed_sharded import cseg_shard, labels_sharded_info
+from voxhub.datatypes.labelmap.precomputed_sharded import (
+    cseg_shard,
+    labels_sharded_info,
+    labels_sharding,
+)
 from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
@@ -47,6 +52,8 @@ from voxhub.versioning.protocols import VersionedReader
 
 #: export tasks run at once (each a shard: ≤ 512 blocks in memory)
 WORKERS = 2
+
+_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,12 @@ class _Source:
     labels: bool
     reader: VersionedReader
     extents: list[Box | None]
+
+    def sharding(self, extents: Box | None) -> ScaleSharding:
+        """The sharding of a scale covering ``extents`` (the views' own)."""
+        if self.labels:
+            return labels_sharding(self.config, extents)
+        return scale_sharding(self.config, extents)
 
 
 def _source(service: Service, node: str, instance: str, supervoxels: bool) -> _Source:
@@ -146,7 +159,7 @@ def plan_export(
         info = image_sharded_info(source.config, source.extents)
     tasks = []
     for scale, extents in enumerate(source.extents):
-        sharding = scale_sharding(source.config, extents)
+        sharding = source.sharding(extents)
         key = scale_key(source.config, scale)
         for shard, blocks in sorted(_shard_counts(source, scale, sharding).items()):
             name = f"{key}/{sharding.spec.shard_name(shard)}"
@@ -154,23 +167,42 @@ def plan_export(
     return ExportPlan(info, tasks)
 
 
-def build_task(service: Service, task: ShardTask) -> list[Piece] | None:
-    """The parts of ``task``'s shard file (``None``: no block of it is stored now)."""
+def build_task(
+    service: Service, task: ShardTask, scratch: bytearray | None = None
+) -> list[Piece] | None:
+    """The parts of ``task``'s shard file (``None``: no block of it is stored now); with
+    ``scratch``, label data may be a view of it (see :func:`cseg_shard`)."""
     source = _source(service, task.node, task.instance, task.supervoxels)
-    sharding = scale_sharding(source.config, source.extents[task.scale])
+    sharding = source.sharding(source.extents[task.scale])
     layout = source.config.layout(task.scale)
     if source.labels:
-        return cseg_shard(source.reader, layout, sharding, task.shard, supervoxels=task.supervoxels)
+        return cseg_shard(
+            source.reader,
+            layout,
+            sharding,
+            task.shard,
+            supervoxels=task.supervoxels,
+            scratch=scratch,
+        )
     return raw_shard(source.reader, layout, sharding, task.shard)
 
 
 def run_task(service: Service, task: ShardTask, output: Output) -> int:
-    """Build ``task``'s shard and write it to ``output``; the bytes written."""
-    parts = build_task(service, task)
+    """Build ``task``'s shard and write it to ``output``; the bytes written. Label data
+    is decompressed into a buffer each thread keeps (no fresh pages per shard)."""
+    scratch = getattr(_local, "scratch", None)
+    if scratch is None:
+        scratch = _local.scratch = bytearray()
+    parts = build_task(service, task, scratch)
     if parts is None:
         return 0
-    output.write(task.name, parts)
-    return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+    try:
+        output.write(task.name, parts)
+        return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+    finally:
+        for part in parts:  # views of scratch: released so that it can grow next time
+            if isinstance(part, memoryview):
+                part.release()
 
 
 def export_precomputed(

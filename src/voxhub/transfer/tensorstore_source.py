@@ -161,6 +161,8 @@ def _single_scale(loc: _Location, scale: int | None) -> None:
 
 def _precomputed(loc: _Location, scale: int) -> TensorstoreSource:
     info = loc.read_json("info")
+    if info is None:
+        raise NotFound(f"no precomputed info at {loc.shown}")
     if not isinstance(info, dict) or not isinstance(info.get("scales"), list):
         raise InvalidRequest(f"{loc.shown}/info is not a neuroglancer precomputed info")
     scales = info["scales"]

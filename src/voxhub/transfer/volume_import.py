@@ -1,10 +1,12 @@
 """Import an array source into an image or label volume, task by task (boxes of whole
-blocks, :mod:`voxhub.transfer.import_tasks`), reading the next task while the current one
-is written, and skipping tasks an earlier, interrupted run wrote already."""
+blocks, :mod:`voxhub.transfer.import_tasks`), two at a time, skipping tasks an earlier,
+interrupted run wrote already."""
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,11 @@ class ImportProgress:
         return self.written + self.kept
 
 
+#: tasks run at once: one encodes (outside any transaction) and reads its source while
+#: another commits, whose fsync would otherwise leave both cores idle.
+WORKERS = 2
+
+
 def import_volume(
     vol: Target,
     source: Source,
@@ -49,6 +56,7 @@ def import_volume(
     resume: bool = True,
     counts: ImportProgress | None = None,
     task_bytes: int = TASK_BYTES,
+    workers: int = WORKERS,
 ) -> ImportProgress:
     """Write ``source`` into ``vol`` with its first voxel at ``offset`` (z, y, x; default
     the source's own origin, e.g. a precomputed scale's ``voxel_offset``).
@@ -57,8 +65,11 @@ def import_volume(
     anything is written; a label import (``dtype`` uint64) also takes signed integers after
     a first pass finds none negative. With ``resume`` (the default), tasks whose voxels are
     stored already are kept rather than rewritten, so re-running an interrupted import
-    finishes it. ``counts`` (updated as the import runs) and the return value say how many
-    blocks were written and kept.
+    finishes it. ``counts`` (updated as tasks finish) and the return value say how many
+    blocks were written and kept. ``workers`` tasks run at once (1: strictly in order).
+
+    When a task fails (or the import is interrupted), no further task starts, the ones
+    running finish (each is one atomic write), and the error is raised.
     """
     target = np.dtype(dtype if dtype is not None else getattr(vol, "dtype"))  # noqa: B009
     start = source.origin if offset is None else offset
@@ -66,27 +77,48 @@ def import_volume(
     _check_dtype(source, target, tasks)
     counts = counts if counts is not None else ImportProgress()
     counts.blocks = sum(task_blocks(t, vol.block_shape) for t in tasks)
-    reader = ThreadPoolExecutor(1, thread_name_prefix="voxhub-import-read")
+    # Only tasks meeting what was stored before this run can hold voxels already: the
+    # others (all of them, on a fresh volume) skip the comparison.
+    stored = vol.extents() if resume else None
+
+    def job(task: ImportTask) -> tuple[bool, int]:
+        data = read_task(source, task, target)
+        check = stored is not None and not stored.intersect(task.box).empty
+        return run_import_task(vol, source, task, target, resume=check, data=data), (
+            task_blocks(task, vol.block_shape)
+        )
+
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-import")
+    running: deque[Future[tuple[bool, int]]] = deque()
     try:
         with progress_bar(counts.blocks, f"import {vol.name}", progress, unit="block") as bar:
-            ahead: Future[np.ndarray] | None = None
-            for i, task in enumerate(tasks):
-                data = ahead.result() if ahead else read_task(source, task, target)
-                ahead = (
-                    reader.submit(read_task, source, tasks[i + 1], target)
-                    if (i + 1 < len(tasks))
-                    else None
-                )
-                n = task_blocks(task, vol.block_shape)
-                if run_import_task(vol, source, task, target, resume=resume, data=data):
-                    counts.written += n
-                else:
-                    counts.kept += n
-                del data
-                bar.update(n)
+            for task in tasks:
+                running.append(pool.submit(job, task))
+                if len(running) > workers:  # one queued behind the running ones
+                    _finish(running.popleft(), counts, bar)
+            while running:
+                _finish(running.popleft(), counts, bar)
+    except BaseException:
+        for future in running:
+            future.cancel()
+        for future in running:  # started ones finish: count what they wrote
+            if not future.cancelled():
+                with suppress(BaseException):  # the first error is the one to report
+                    _finish(future, counts, None)
+        raise
     finally:
-        reader.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     return counts
+
+
+def _finish(future: Future[tuple[bool, int]], counts: ImportProgress, bar: Any) -> None:
+    wrote, n = future.result()
+    if wrote:
+        counts.written += n
+    else:
+        counts.kept += n
+    if bar is not None:
+        bar.update(n)
 
 
 def _check_dtype(source: Source, target: np.dtype[Any], tasks: list[ImportTask]) -> None:

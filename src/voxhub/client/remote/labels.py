@@ -30,6 +30,7 @@ from voxhub.datatypes.labelmap.index_json import index_from_json, index_to_json
 from voxhub.datatypes.labelmap.mutations import Who, check_label
 from voxhub.datatypes.labelmap.native_block import encode_native
 from voxhub.datatypes.labelmap.rle import decode_rles, encode_rles, runs_bounds
+from voxhub.datatypes.meshes.body import BodyMesh, Triangles, triangles_from_files
 from voxhub.datatypes.wire.block_stream import encode_stream
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
@@ -61,6 +62,7 @@ class RemoteLabels:
         self._pool = pool
         self.name = info.name
         self._base = f"/api/node/{node_uuid}/{quote(info.name, safe='')}"
+        self._meshes = f"/precomputed/{node_uuid}/{quote(info.name, safe='')}/mesh"
         self._config = ImageConfig.from_json(info.config)
         self._extents = extents.entry(node_uuid, info.name, self._fetch_extents)
         self._piece_voxels = max(1, piece_bytes // 8)
@@ -185,6 +187,13 @@ class RemoteLabels:
             "GET", f"{self._base}/sparsevol/{check_label(label)}", params=params
         ).content
         return np.asarray(decode_rles(body), dtype=np.int32)
+
+    def mesh(self, label: int) -> Triangles:
+        """The body's mesh from the server's precomputed mesh view (its finest LOD)."""
+        body = check_label(label, "body")
+        manifest = self._http.request("GET", f"{self._meshes}/{body}.index").content
+        data = self._http.request("GET", f"{self._meshes}/{body}").content
+        return triangles_from_files(BodyMesh(bytes(manifest), bytes(data)))
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         return runs_bounds(self.sparsevol(label, supervoxels=supervoxels))

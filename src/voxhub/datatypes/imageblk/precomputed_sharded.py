@@ -4,8 +4,10 @@
 The geometry is the unsharded view's (:mod:`.precomputed`: one chunk = one stored block,
 bounds on the block grid, scale keys ``x_y_z``). Each scale gets its own sharding spec
 (:func:`~voxhub.codecs.sharded.spec.choose_spec`): identity hash, so a shard is an aligned
-box of the chunk grid (8³ blocks for large grids) whose blocks are read with one
-``get_many``, and built without looking at any other block. Chunk data is ``raw``.
+box of the chunk grid whose blocks are read with one ``get_many``, and built without
+looking at any other block: 512 blocks (8³) where chunks are small (labels), fewer where
+they are large (raw voxels: 128 64³ uint8 blocks), so that a shard is about 32 MiB.
+Chunk data is ``raw``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from voxhub.codecs.sharded import (
     shard_layout,
     shard_order,
 )
+from voxhub.codecs.sharded.spec import PRESHIFT_BITS, SHARD_CHUNK_BITS
 from voxhub.codecs.sharded.writer import Piece
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.precomputed import grid_bounds, volume_info
@@ -75,8 +78,23 @@ class ScaleSharding:
         return int(compressed_morton(np.array([rel]), self.bits)[0])
 
 
-def scale_sharding(config: ImageConfig, extents: Box | None) -> ScaleSharding:
-    """The sharding of a scale covering ``extents`` (rounded out to the block grid)."""
+#: the size shards aim at: a server's view cache (256 MiB by default) keeps several, and
+#: an export holds one per task in memory; 512 64³ blocks of labels or 128 of uint8.
+TARGET_SHARD_BYTES = 32 << 20
+
+
+def chunks_per_shard_bits(chunk_bytes: int) -> int:
+    """log2 of the chunks a shard holds when each is about ``chunk_bytes``: as many as
+    fit :data:`TARGET_SHARD_BYTES`, between 2**PRESHIFT_BITS and 2**SHARD_CHUNK_BITS."""
+    fit = max(1, TARGET_SHARD_BYTES // max(1, chunk_bytes)).bit_length() - 1
+    return min(SHARD_CHUNK_BITS, max(PRESHIFT_BITS, fit))
+
+
+def scale_sharding(
+    config: ImageConfig, extents: Box | None, *, chunk_bytes: int | None = None
+) -> ScaleSharding:
+    """The sharding of a scale covering ``extents`` (rounded out to the block grid) whose
+    chunks are about ``chunk_bytes`` each (default: a raw block's bytes)."""
     bounds = grid_bounds(config, extents)
     shape = config.block_shape
     origin = (
@@ -86,7 +104,10 @@ def scale_sharding(config: ImageConfig, extents: Box | None) -> ScaleSharding:
     )
     gz, gy, gx = (bounds.shape[i] // shape[i] for i in range(3))
     bits = morton_bits((gx, gy, gz))
-    return ScaleSharding(origin, (gx, gy, gz), bits, choose_spec(sum(bits)))
+    if chunk_bytes is None:
+        chunk_bytes = int(np.prod(shape)) * np.dtype(config.dtype).itemsize
+    spec = choose_spec(sum(bits), chunk_bits=chunks_per_shard_bits(chunk_bytes))
+    return ScaleSharding(origin, (gx, gy, gz), bits, spec)
 
 
 def sharded_info(base: dict[str, Any], shardings: Sequence[ScaleSharding]) -> dict[str, Any]:

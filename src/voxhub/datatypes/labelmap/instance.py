@@ -31,6 +31,7 @@ from voxhub.datatypes.labelmap.mutlog import Mutation, Who
 from voxhub.datatypes.labelmap.rle import clip_runs, runs_from_mask
 from voxhub.datatypes.labelmap.synced import LabelSync, Notify
 from voxhub.datatypes.labelmap.write import write_label_blocks, write_labels
+from voxhub.datatypes.meshes.body import Triangles, body_triangles
 from voxhub.errors import CapabilityError, InvalidRequest, NotFound, StorageError
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -265,6 +266,10 @@ class LabelInstance:
             # are a copy each: inline, no pool hand-offs.
             return [one(c) for c in coords]
         return parallel_map(one, coords)
+
+    def mesh(self, label: int) -> Triangles:
+        """The surface of body ``label``: marching cubes of its voxels (nm, x/y/z)."""
+        return body_triangles(self, label)
 
     def bbox(self, label: int, *, supervoxels: bool = False) -> Box:
         """The tight bounding box of the label's voxels."""

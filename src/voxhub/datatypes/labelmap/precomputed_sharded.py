@@ -21,7 +21,7 @@ import numpy as np
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import SUB as CSEG_SUB
 from voxhub.codecs.cseg import encode_google
-from voxhub.codecs.cseg_mask import bare_stream
+from voxhub.codecs.cseg_mask import bare_stream, bare_streams_into
 from voxhub.codecs.sharded import shard_layout
 from voxhub.codecs.sharded.writer import Piece
 from voxhub.datatypes.imageblk.config import ImageConfig
@@ -40,10 +40,20 @@ from voxhub.errors import CodecError
 from voxhub.geometry import Box
 from voxhub.versioning.protocols import VersionedReader
 
+#: compressed_segmentation of a segmentation takes about 1 bit per voxel (1-2 bit
+#: indices in most 8³ sub-blocks): 1/64 of the raw uint64 voxels
+CSEG_RATIO = 64
+
+
+def labels_sharding(config: ImageConfig, extents: Box | None) -> ScaleSharding:
+    """The sharding of a labelmap scale covering ``extents``."""
+    raw = int(np.prod(config.block_shape)) * np.dtype(config.dtype).itemsize
+    return scale_sharding(config, extents, chunk_bytes=raw // CSEG_RATIO)
+
 
 def labels_sharded_info(config: ImageConfig, extents: Sequence[Box | None]) -> dict[str, Any]:
     """The ``info`` of a labelmap's sharded view (bodies and supervoxels alike)."""
-    return sharded_info(labels_info(config, extents), [scale_sharding(config, e) for e in extents])
+    return sharded_info(labels_info(config, extents), [labels_sharding(config, e) for e in extents])
 
 
 def cseg_shard(
@@ -53,9 +63,13 @@ def cseg_shard(
     shard: int,
     *,
     supervoxels: bool,
+    scratch: bytearray | None = None,
 ) -> list[Piece] | None:
     """The parts of ``shard``'s file: compressed_segmentation chunks of the stored blocks
-    (body ids unless ``supervoxels``); ``None`` if none of its blocks was written."""
+    (body ids unless ``supervoxels``); ``None`` if none of its blocks was written. With
+    ``scratch`` (a buffer the caller reuses: no fresh pages per shard), unmapped streams
+    are decompressed into it and the data part is a view of it, valid until the caller
+    uses ``scratch`` again (and to be released before then)."""
     if not is_cseg_labels(layout):
         return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels)
     ids, coords = sharding.shard_blocks(shard)
@@ -64,6 +78,8 @@ def cseg_shard(
         # the streams as stored: decompressed, their frame sizes and headers checked
         # (they were checked whole when written); the cost is zstd's alone
         nsub = int(np.prod(layout.block_shape)) // CSEG_SUB**3
+        if scratch is not None:
+            return _into_scratch(reader, keys, nsub, ids, sharding, scratch)
         bares = reader.with_values(keys, partial(_bare_streams, nsub))
         present = [i for i, b in enumerate(bares) if b is not None]
         return assemble(sharding.spec, ids, bares) if present else None
@@ -83,6 +99,39 @@ def cseg_shard(
     sizes = (parsed.sizes * 4).astype(np.uint64)
     data = np.ascontiguousarray(words).view(np.uint8).data
     shard_index = shard_layout(sharding.spec, ids[present], sizes)
+    return [shard_index.head, data, shard_index.tail]
+
+
+def _into_scratch(
+    reader: VersionedReader,
+    keys: list[bytes],
+    nsub: int,
+    ids: np.ndarray,
+    sharding: ScaleSharding,
+    scratch: bytearray,
+) -> list[Piece] | None:
+    """The unmapped shard, its streams decompressed one after the other into
+    ``scratch``: the data part is a view of it."""
+
+    def fill(values: Sequence[bytes | memoryview | None]) -> tuple[list[int], list[int]]:
+        present = [i for i, v in enumerate(values) if v is not None]
+        stored = [v for v in values if v is not None]
+        return present, bare_streams_into(stored, nsub, scratch)
+
+    present, sizes = reader.with_values(keys, fill)
+    if not present:
+        return None
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    words = np.frombuffer(scratch, "<u4", count=sum(sizes) // 4) if sum(sizes) % 4 == 0 else None
+    if (
+        words is None
+        or any(size % 4 or size < 4 * (1 + 2 * nsub) for size in sizes)
+        or (words[starts // 4] != 1).any()
+    ):
+        raise CodecError("stored cseg block: not a single-channel compressed_segmentation stream")
+    del words  # a view of scratch: the caller may grow it once done with the shard
+    data = memoryview(scratch)[: sum(sizes)]
+    shard_index = shard_layout(sharding.spec, ids[present], np.array(sizes, np.uint64))
     return [shard_index.head, data, shard_index.tail]
 
 

@@ -161,6 +161,11 @@ PATH_PARAMS: dict[str, Schema] = {
     "scale_key": _pattern(r"[0-9.]{1,16}(_[0-9.]{1,16}){2}", "a precomputed scale: x_y_z size"),
     "chunk": _pattern(_triple(f"{_INT}-{_INT}"), "a precomputed chunk: x0-x1_y0-y1_z0-z1"),
     "shard": _pattern(r"[0-9a-f]{1,16}\.shard", "a precomputed shard file: hex number .shard"),
+    "mesh_file": _pattern(r"[0-9]{1,20}(\.index)?", "a body's mesh: {body}.index or {body}"),
+    "array": _pattern(r"s[0-9]{1,2}", "a Zarr array: s0, s1, ... (pyramid level)"),
+    "cz": _pattern(r"[0-9]{1,10}", "a Zarr chunk (or shard) grid index along z"),
+    "cy": _pattern(r"[0-9]{1,10}", "a Zarr chunk (or shard) grid index along y"),
+    "cx": _pattern(r"[0-9]{1,10}", "a Zarr chunk (or shard) grid index along x"),
 }
 
 # -- reusable query parameters ---------------------------------------------------------------

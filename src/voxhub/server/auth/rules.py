@@ -173,6 +173,22 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     paths.append(f"{base}/segment_properties/info")
     sharded = [f"{view}/sharded" for view in views]  # neuroglancer_uint64_sharded_v1
     paths += [p for view in sharded for p in (f"{view}/info", f"{view}/{{scale_key}}/{{shard}}")]
+    paths += [f"{base}/mesh/info", f"{base}/mesh/{{mesh_file}}"]  # meshes of bodies
+    return {path: {"GET": node(READ)} for path in paths}
+
+
+def _zarr() -> dict[str, dict[str, Rule]]:
+    base = "/zarr/{uuid}/{instance}"
+    groups = [base + s for s in ("", "/sharded", "/supervoxels", "/supervoxels/sharded")]
+    paths = [
+        p
+        for group in groups
+        for p in (
+            f"{group}/zarr.json",
+            f"{group}/{{array}}/zarr.json",
+            f"{group}/{{array}}/c/{{cz}}/{{cy}}/{{cx}}",
+        )
+    ]
     return {path: {"GET": node(READ)} for path in paths}
 
 
@@ -183,6 +199,7 @@ ROUTE_RULES: dict[str, dict[str, Rule]] = {
     **_nodes(),
     **_ndstore(),
     **_precomputed(),
+    **_zarr(),
 }
 
 

@@ -1,0 +1,100 @@
+"""neuroglancer multi-resolution meshes of a labelmap's bodies, made on request at any
+version: ``/precomputed/{node}/{instance}/mesh/info``, ``.../mesh/{body}.index`` (the
+manifest) and ``.../mesh/{body}`` (the fragment data, read with ``Range`` requests). The
+labelmap's precomputed ``info`` names this directory (``"mesh": "mesh"``) when the
+``mesh`` extra is installed.
+
+A body's files are made together (:mod:`voxhub.datatypes.meshes.body`) and kept in the
+process's view cache under (node, instance, body, digest of the body's label index):
+mutations of other bodies do not touch that index, so their meshes stay cached; a change
+to the body's voxels changes its index and so the key. Every answer goes through
+:func:`~voxhub.server.view_answer.view_answer` (byte ranges, ETag from the same key;
+``immutable`` for a committed node named by UUID, as the other views).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from voxhub.cache_stats import cache_stats
+from voxhub.datatypes.labelmap.instance import LabelInstance
+from voxhub.datatypes.meshes import meshes_available
+from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
+from voxhub.datatypes.meshes.multilod import mesh_info
+from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
+from voxhub.datatypes.wire.numbers import parse_label
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.errors import CapabilityError, NotFound
+from voxhub.server.context import Binder, ServerContext
+from voxhub.server.precomputed import Named, requested_instance
+from voxhub.server.view_answer import view_answer
+
+MESH = "/precomputed/{uuid}/{instance}/mesh"
+#: lookups of a body's mesh files in the view cache (a miss makes the mesh)
+MESH_STATS = cache_stats("precomputed_mesh")
+_INDEX_SUFFIX = ".index"
+
+
+def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
+    """The labelmap the request names, opened at its node, and how the URL named it."""
+    if not meshes_available():
+        raise CapabilityError(
+            "meshes need the mesh extra on the server: pip install 'voxhub[mesh]'"
+        )
+    named = requested_instance(request, ctx, supervoxels=False)
+    if not named.labels:
+        info = named.info
+        raise NotFound(f"{info.name!r} is a {info.typename} instance: meshes are of labelmaps")
+    return ctx.service.open_labels(named.node, named.info), named
+
+
+async def get_mesh_info(request: Request, ctx: ServerContext) -> Response:
+    """The mesh directory's ``info``: ``neuroglancer_multilod_draco``, unsharded."""
+    await small_read(ctx, lambda: _labels(request, ctx))
+    body = json.dumps(mesh_info()).encode()
+    return view_answer(request, body, JSON, committed=False)
+
+
+async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
+    """``{body}.index`` (the manifest) or ``{body}`` (its fragments): made on the first
+    request for the body at this version of it, then served from the view cache."""
+    name: str = request.path_params["mesh_file"]
+    manifest = name.endswith(_INDEX_SUFFIX)
+    body = parse_label(name.removesuffix(_INDEX_SUFFIX), "body")
+
+    def run() -> tuple[bytes, str, bool]:
+        instance, named = _labels(request, ctx)
+        index, digest = index_digest(instance, body)
+        # the index digest stands for the body's voxels at this node (see module); the
+        # voxel size, not versioned, for the nm coordinates
+        key = named.cache_key("precomputed_mesh", body, digest)
+        found, packed = ctx.view_cache.get(key)
+        MESH_STATS.count(hit=found)
+        if packed is None:
+            packed = body_mesh(instance, body, index).pack()
+            ctx.view_cache.put(key, packed)
+        files = BodyMesh.unpack(packed)
+        tag = hashlib.blake2b(repr((*key, manifest)).encode(), digest_size=16).hexdigest()
+        return (files.manifest if manifest else files.data), f'"{tag}"', named.immutable
+
+    data, etag, committed = await small_read(ctx, run, small=False)
+    return view_answer(request, data, OCTET, committed=committed, etag=etag)
+
+
+def precomputed_mesh_routes(bind: Binder) -> list[BaseRoute]:
+    """The mesh routes (before the precomputed view's ``{scale_key}/{chunk}``, which
+    would otherwise take ``mesh/info``)."""
+    return [
+        ApiRoute(f"{MESH}/info", bind(get_mesh_info), methods=["GET"]),
+        ApiRoute(
+            f"{MESH}/{{mesh_file}}",
+            bind(get_mesh_file),
+            methods=["GET"],
+            api=Api(answers=(OCTET,)),
+        ),
+    ]

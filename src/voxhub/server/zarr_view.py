@@ -1,0 +1,217 @@
+"""Read-only Zarr v3 / OME-Zarr 0.5 views of image and label instances at any version.
+
+Four groups per instance, each an OME-Zarr multiscale group with arrays ``s0``, ``s1``, …
+(one per stored pyramid level; :mod:`voxhub.datatypes.imageblk.zarr`):
+
+* ``/zarr/{node}/{instance}/``                     one chunk per stored block (``c/i/j/k``)
+* ``/zarr/{node}/{instance}/sharded/``             ``sharding_indexed`` shards of blocks
+* ``/zarr/{node}/{instance}/supervoxels/``         (labelmaps) supervoxel ids, unsharded
+* ``/zarr/{node}/{instance}/supervoxels/sharded/`` (labelmaps) supervoxel ids, sharded
+
+Labelmaps read as body ids through the mapping at the node, except under
+``supervoxels/``. The layout mirrors the precomputed view's (``/precomputed/.../sharded/``).
+``{node}`` is any node reference the API takes (UUID, unique prefix, ``uuid:branch``,
+``:branch~N``). Absent chunks and shards (no stored block) are 404 and read as the fill
+value; so are Zarr v2's names (``.zarray``, ``.zattrs``, ``.zgroup``, ``.zmetadata``),
+which zarr-python probes: no route serves them. Answers go through
+:func:`~voxhub.server.view_answer.view_answer` (strong ``ETag``, 304, ``Range`` with
+suffix ranges: readers fetch a shard's index with ``bytes=-N``). A committed node's
+chunks and shards never change: they are kept in the view cache, tagged by their key, and
+are ``immutable`` when the URL names the node by UUID (a branch reference such as
+``:master~1`` moves: revalidated); metadata is ``no-cache`` (an instance's voxel size is
+not versioned).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from voxhub.blocks.pool import parallel_map
+from voxhub.codecs.zarr_shard import encode_shard
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.zarr import (
+    array_metadata,
+    array_shape,
+    group_metadata,
+    image_chunk,
+    serves_stored_bytes,
+    shard_block_coords,
+    shard_blocks,
+)
+from voxhub.datatypes.labelmap.zarr import label_chunk
+from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
+from voxhub.datatypes.wire.numbers import parse_int
+from voxhub.datatypes.wire.offload import small_read
+from voxhub.errors import NotFound
+from voxhub.geometry import Box, Vec3
+from voxhub.server.context import Binder, Handler, ServerContext
+from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
+from voxhub.server.view_answer import view_answer
+
+BASE = "/zarr/{uuid}/{instance}"
+ARRAY = "{array}"
+CHUNK = "{array}/c/{cz}/{cy}/{cx}"
+#: changes whenever the bytes served for a stored block change (a committed node's ETags)
+_FORMAT = "zarr-1"
+_MAX_LEVEL_DIGITS = 2
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The instance a request names, at its node, as one of its four Zarr groups."""
+
+    named: Named
+    volume: Volume
+    supervoxels: bool
+    sharded: bool
+
+    @property
+    def config(self) -> ImageConfig:
+        return self.volume.config
+
+    def level(self, array: str) -> int:
+        """The pyramid level array ``s{n}`` is (404 for any other name)."""
+        digits = array[1:]
+        if (
+            not array.startswith("s")
+            or not 0 < len(digits) <= _MAX_LEVEL_DIGITS
+            or not digits.isascii()
+            or not digits.isdigit()
+            or (digits != "0" and digits.startswith("0"))
+            or int(digits) > self.config.max_scale
+        ):
+            levels = ", ".join(f"s{s}" for s in range(self.config.max_scale + 1))
+            raise NotFound(
+                f"{self.named.info.name!r} has no Zarr array {array!r}: its arrays are {levels}"
+            )
+        return int(digits)
+
+    def chunk(self, level: int, cz: str, cy: str, cx: str) -> Vec3:
+        """The chunk (or shard) grid position ``c/cz/cy/cx`` names: 400 unless decimal
+        indices, 404 past the array's chunk grid (nothing is stored there)."""
+        index = (
+            parse_int(cz, "chunk index z", 0, 2**31),
+            parse_int(cy, "chunk index y", 0, 2**31),
+            parse_int(cx, "chunk index x", 0, 2**31),
+        )
+        shape = array_shape(self.volume.extents(level))
+        block = self.config.block_shape
+        per = shard_blocks(self.config) if self.sharded else (1, 1, 1)
+        side = [b * n for b, n in zip(block, per, strict=True)]
+        if any(i * s >= n for i, s, n in zip(index, side, shape, strict=True)):
+            raise NotFound(f"chunk c/{cz}/{cy}/{cx} is outside array s{level} {list(shape)}")
+        return index
+
+
+def _group(request: Request, ctx: ServerContext, *, supervoxels: bool, sharded: bool) -> _Group:
+    """Resolve the node and instance (blocking): 404 unless an image or label instance
+    (and a label instance for the supervoxel groups)."""
+    named = requested_instance(request, ctx, supervoxels=supervoxels, view="Zarr")
+    return _Group(named, open_volume(ctx, named), supervoxels, sharded)
+
+
+def _levels(group: _Group) -> list[Box | None]:
+    return [group.volume.extents(s) for s in range(group.config.max_scale + 1)]
+
+
+def _encoded(group: _Group, level: int, position: Vec3) -> bytes | None:
+    """The chunk, or the shard, at grid ``position`` of level ``level`` (``None``: absent)."""
+    layout = group.config.layout(level)
+
+    reader = group.volume.reader
+
+    def chunk(coord: Vec3) -> bytes | None:
+        if group.volume.labels:
+            return label_chunk(reader, layout, coord, supervoxels=group.supervoxels)
+        return image_chunk(reader, layout, coord)
+
+    if not group.sharded:
+        return chunk(position)
+    coords = shard_block_coords(group.config, position)
+    return encode_shard(parallel_map(chunk, coords))
+
+
+def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Handler]:
+    """The group ``zarr.json``, array ``zarr.json`` and chunk handlers of one group."""
+
+    def resolve(request: Request, ctx: ServerContext) -> _Group:
+        return _group(request, ctx, supervoxels=supervoxels, sharded=sharded)
+
+    async def get_group(request: Request, ctx: ServerContext) -> Response:
+        """The OME-Zarr group: multiscales metadata and every array's, consolidated."""
+
+        def run() -> bytes:
+            group = resolve(request, ctx)
+            name = group.named.info.name
+            doc = group_metadata(group.config, name, _levels(group), sharded=sharded)
+            return json.dumps(doc).encode()
+
+        return view_answer(request, await small_read(ctx, run), JSON, committed=False)
+
+    async def get_array(request: Request, ctx: ServerContext) -> Response:
+        """One level's array ``zarr.json``."""
+
+        def run() -> bytes:
+            group = resolve(request, ctx)
+            level = group.level(request.path_params["array"])
+            shape = array_shape(group.volume.extents(level))
+            return json.dumps(array_metadata(group.config, shape, sharded=sharded)).encode()
+
+        return view_answer(request, await small_read(ctx, run), JSON, committed=False)
+
+    async def get_chunk(request: Request, ctx: ServerContext) -> Response:
+        """One chunk (one stored block), or one shard of blocks; 404 when absent."""
+        p = request.path_params
+        array = p["array"]
+
+        def run() -> tuple[bytes | None, bool, str | None]:
+            group = resolve(request, ctx)
+            level = group.level(array)
+            position = group.chunk(level, p["cz"], p["cy"], p["cx"])
+            named = group.named
+            if not named.committed:
+                return _encoded(group, level, position), False, None
+            view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
+            key = named.cache_key("zarr", *view, level, position)
+            # a committed node's answer is fixed by its key: no need to hash megabytes
+            tag = f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
+            stored = not (named.labels or sharded)
+            if stored and serves_stored_bytes(group.config.layout(level)):
+                return _encoded(group, level, position), named.immutable, tag  # not cached
+            data = ctx.view_cache.get_or_compute(key, lambda: _encoded(group, level, position))
+            return data, named.immutable, tag
+
+        data, immutable, etag = await small_read(ctx, run, small=not sharded)
+        if data is None:
+            where = f"{array}/c/{p['cz']}/{p['cy']}/{p['cx']}"
+            raise NotFound(f"{'shard' if sharded else 'chunk'} {where} holds no stored block")
+        return view_answer(request, data, OCTET, committed=immutable, etag=etag)
+
+    return get_group, get_array, get_chunk
+
+
+def zarr_routes(bind: Binder) -> list[BaseRoute]:
+    """The Zarr view's routes, fixed names first (``supervoxels/zarr.json`` must not read
+    as array ``supervoxels``)."""
+    chunk = Api(answers=(OCTET,))
+    routes: list[BaseRoute] = []
+    for suffix, supervoxels, sharded in (
+        ("/supervoxels/sharded", True, True),
+        ("/supervoxels", True, False),
+        ("/sharded", False, True),
+        ("", False, False),
+    ):
+        base = BASE + suffix
+        group, array, chunk_handler = _endpoints(supervoxels, sharded)
+        routes += [
+            ApiRoute(f"{base}/zarr.json", bind(group), methods=["GET"]),
+            ApiRoute(f"{base}/{ARRAY}/zarr.json", bind(array), methods=["GET"]),
+            ApiRoute(f"{base}/{CHUNK}", bind(chunk_handler), methods=["GET"], api=chunk),
+        ]
+    return routes
