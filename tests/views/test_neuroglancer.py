@@ -1,4 +1,5 @@
-"""neuroglancer (the pip viewer in headless Chromium) shows voxhub's precomputed views.
+"""neuroglancer (the pip viewer in headless Chromium) shows voxhub's precomputed and
+OME-Zarr views.
 
 Over the session's served store (``conftest.views``): the screenshot of one xy section
 (4 screen pixels per voxel) must show, pixel for pixel at the voxel centres, the EM grey
@@ -47,13 +48,18 @@ def segmentation_layer(browser: NeuroglancerBrowser, source: str) -> object:
     )
 
 
-def section(browser: NeuroglancerBrowser, em_source: str, seg_source: str) -> np.ndarray:
-    """The section Z of both layers, at the voxel centres."""
+def section(
+    browser: NeuroglancerBrowser, em_source: str, seg_source: str, *, centred: bool = False
+) -> np.ndarray:
+    """The section Z of both layers, at the voxel centres. Voxel i spans [i, i+1) in
+    precomputed; OME-Zarr (``centred``) puts its centre at i (OME-NGFF's convention)."""
     layers = {
         "em": browser.ng.ImageLayer(source=em_source, shader=GREY_SHADER),
         "seg": segmentation_layer(browser, seg_source),
     }
-    view = View(position=(N / 2, N / 2, Z + 0.5), voxel_size=(8, 8, 8), scale=N / SIZE)
+    middle = N / 2 - (0.5 if centred else 0.0)
+    position = (middle, middle, Z + (0.0 if centred else 0.5))
+    view = View(position=position, voxel_size=(8, 8, 8), scale=N / SIZE)
     return at_voxel_centres(browser.screenshot(layers, view, size=(SIZE, SIZE)))
 
 
@@ -113,3 +119,15 @@ def test_zoomed_out_view_reads_scale_1(
     for body, rgb in COLORS.items():
         expected[bodies[0] == body] = rgb
     assert_shows(seen, expected)
+
+
+def test_zarr_view_shows_em_and_segments_as_stored(
+    neuroglancer_browser: NeuroglancerBrowser, views: Views
+) -> None:
+    """The same section from the OME-Zarr view (``zarr://``) at the open child: the same
+    pixels (the EM rewrite at the child is at z < 8, off this section)."""
+    base = f"zarr://{views.url}/zarr/{views.child}"
+    seen = section(neuroglancer_browser, f"{base}/em", f"{base}/seg", centred=True)
+    bodies = views.labels.copy()
+    bodies[bodies == B] = A  # the child's merge
+    assert_shows(seen, expected_picture(views.em, bodies))
