@@ -97,7 +97,7 @@ def run(
     size: int = 16384,
     sections: int = 64,
     rss_size: int = 32768,
-    rss_sections: int = 4,
+    rss_sections: int = 2,
     max_scale: int = 3,
     workdir: str = "/tmp/voxhub-bench-import",
 ) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=16384)
     parser.add_argument("--sections", type=int, default=64)
     parser.add_argument("--rss-size", type=int, default=32768)
-    parser.add_argument("--rss-sections", type=int, default=4)
+    parser.add_argument("--rss-sections", type=int, default=2)
     parser.add_argument("--max-scale", type=int, default=3)
     parser.add_argument("--workdir", default="/tmp/voxhub-bench-import")
     parser.add_argument("--no-save", action="store_true", help="do not write the JSON")

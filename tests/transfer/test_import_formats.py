@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 import voxhub
 from voxhub import Box
+from voxhub.cli.main import cli
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.transfer import import_volume, open_source
 
@@ -156,3 +158,28 @@ def test_bad_sources_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match="uint16 data into a uint8 volume"):
         _import(str(tmp_path / "pc"), vol)
     assert vol.extents() is None
+
+
+def test_cli_imports_a_precomputed_scale_and_names_bad_ones(tmp_path: Path) -> None:
+    write_precomputed(tmp_path / "seg", [SEG, SEG[::2, ::2, ::2].copy()],
+                      encoding="compressed_segmentation", voxel_offset=(2, 4, 6))  # fmt: skip
+    store = str(tmp_path / "store")
+    with voxhub.open(store, mode="w") as hub:
+        hub.create_repo("r").master.create_labels("seg", block_shape=(8, 8, 8))
+    runner = CliRunner()
+    args = ["labels", "import", "r", "seg", str(tmp_path / "seg"), "--store", store]
+    bad = runner.invoke(cli, [*args, "--scale", "5"])
+    assert bad.exit_code == 1
+    assert "has scales 0..1 (4_4_40, 8_8_80), not scale 5" in bad.output
+    done = runner.invoke(cli, [*args, "--scale", "1"])
+    assert done.exit_code == 0, done.output
+    with voxhub.open(store) as hub:
+        seg = hub.node(hub.repos()[0].root).labels("seg")
+        box = Box((1, 2, 3), (10, 12, 14))  # scale 1 keeps its halved voxel_offset
+        assert np.array_equal(seg.read(box, supervoxels=True), SEG[::2, ::2, ::2])
+    with serving(tmp_path) as url:
+        missing = runner.invoke(
+            cli, ["labels", "import", "r", "seg", f"{url}/absent", "--store", store]
+        )
+    assert missing.exit_code == 1
+    assert "holds no precomputed info, zarr.json" in missing.output

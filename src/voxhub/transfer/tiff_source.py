@@ -59,11 +59,21 @@ class TiffStackSource:
         return f"page {z} of {self._files[0].name}" if self._stack else self._files[z].name
 
     def _page(self, z: int) -> _Page:
+        # Parsed under the lock: two readers of one page parse it once, and a page is
+        # closed only when evicted, long after its last task (tasks go z-layer by layer
+        # and the cache holds several layers' depth).
         with self._lock:
             page = self._pages.get(z)
             if page is not None:
                 self._pages.move_to_end(z)
                 return page
+            page = self._open_page(z)
+            self._pages[z] = page
+            while len(self._pages) > PAGE_CACHE:
+                self._pages.popitem(last=False)[1].close()
+            return page
+
+    def _open_page(self, z: int) -> _Page:
         if self._stack is not None:
             page = _Page(self._stack.pages[z], self._name(z), owner=None)
         else:
@@ -74,10 +84,6 @@ class TiffStackSource:
             raise InvalidRequest(
                 f"{page.name} is {page.shape} {page.dtype}, expected {self.shape[1:]} {self.dtype}"
             )
-        with self._lock:
-            self._pages[z] = page
-            while len(self._pages) > PAGE_CACHE:
-                self._pages.popitem(last=False)[1].close()
         return page
 
     def read_box(self, box: Box) -> np.ndarray:
