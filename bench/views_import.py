@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import shutil
 import time
@@ -108,6 +109,7 @@ def run(
     if free < need:
         raise SystemExit(f"{workdir} has {free / 1e9:.1f} GB free, the run needs {need / 1e9:.1f}")
     results: dict[str, Any] = {"max_scale": max_scale, "tile": TILE, "block": 64}
+    results["load_before"] = os.getloadavg()[0]
     try:
         for name, n, depth in (("throughput", size, sections), ("memory", rss_size, rss_sections)):
             if not depth:
@@ -120,6 +122,7 @@ def run(
             shutil.rmtree(root / f"{name}-store")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    results["load_after"] = os.getloadavg()[0]
     return results
 
 
