@@ -183,8 +183,24 @@ class NeuroglancerBrowser:
             shot = reply[0].screenshot
             # the state travels apart from the request: a picture of an older state
             # (or the old size, right after a resize) is taken again
-            current = reply[0].viewer_state == self.viewer.state
+            current = _canonical(reply[0].viewer_state) == _canonical(self.viewer.state)
             if current and (shot.width, shot.height) == size:
                 image = Image.open(io.BytesIO(shot.image)).convert("RGB")
                 return np.asarray(image)
         raise StorageError(f"neuroglancer did not draw the state asked for at {size}")
+
+
+def _canonical(state: Any) -> Any:
+    """A viewer state's JSON as drawn: once the browser re-serializes a layer (e.g. when a
+    segmentation's mesh source loads) it writes a lone source as its URL string (the
+    Python side as ``[{"url": ...}]``) and adds its side panel's ``tab``, which is not
+    drawn: one form for the first, the second left out."""
+    doc = state.to_json()
+    for layer in doc.get("layers", []):
+        layer.pop("tab", None)
+        sources = layer.get("source")
+        if sources is None:
+            continue
+        listed = sources if isinstance(sources, list) else [sources]
+        layer["source"] = [{"url": s} if isinstance(s, str) else s for s in listed]
+    return doc
