@@ -15,7 +15,12 @@ reach when the export keeps both busy).
 
     python -m bench.views_export [--tiles 16] [--workers 2] [--repeat 3]
 
-``run(...)`` returns the figures as a dict (``bench/views.py`` imports it).
+Then (unless ``--no-views``) the sharded view over HTTP: a reader's three range requests
+for a chunk of one 512-block shard (``range_requests``), at the committed node (cached
+in the server's view cache) and at an open child (cached under a hash of the shard's
+stored blocks).
+
+``run(...)`` returns the export figures as a dict (``bench/views.py`` imports it).
 """
 
 from __future__ import annotations
@@ -73,6 +78,57 @@ def label_store(tiles: int) -> Path:
         node.commit("tiles")
         done.write_text(node.uuid)
     return path
+
+
+def open_child(built: Path) -> str:
+    """An open child of the store's committed node (made once): the sharded view of an
+    open node is measured there."""
+    marker = built / "open"
+    if not marker.exists():
+        with voxhub.open(str(built / "store")) as hub:
+            marker.write_text(hub.node((built / "built").read_text()).newversion("open").uuid)
+    return marker.read_text()
+
+
+def range_requests(tiles: int = 16, rounds: int = 5) -> dict[str, Any]:
+    """What a reader's range requests for one chunk of a 512-block label shard cost
+    over HTTP (a real ``voxhub serve``): the shard index, a minishard index and a chunk,
+    ``rounds`` times, at the committed node and at an open child; median ms of each."""
+    import httpx
+
+    from voxhub.codecs.sharded import ShardingSpec
+    from voxhub.testing.server import start_server
+
+    built = label_store(tiles)
+    nodes = {"committed": (built / "built").read_text(), "open": open_child(built)}
+    server = start_server(built / "store")
+    out: dict[str, Any] = {}
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            for label, node in nodes.items():
+                base = f"/precomputed/{node}/seg/sharded"
+                scale = http.get(f"{base}/info").json()["scales"][0]
+                spec = ShardingSpec.from_json(scale["sharding"])
+                path = f"{base}/{scale['key']}/{spec.shard_name(0)}"
+                ranges = {
+                    "shard_index": f"bytes=0-{spec.index_bytes - 1}",
+                    "minishard_index": "bytes=-200",
+                    "chunk": "bytes=5000-40000",
+                }
+                times: dict[str, list[float]] = {name: [] for name in ranges}
+                for _ in range(rounds):
+                    for name, wanted in ranges.items():
+                        started = time.perf_counter()
+                        reply = http.get(path, headers={"Range": wanted})
+                        times[name].append((time.perf_counter() - started) * 1000)
+                        assert reply.status_code == 206, reply.text
+                out[label] = {
+                    name: {"first_ms": round(t[0], 1), "median_ms": round(float(np.median(t)), 1)}
+                    for name, t in times.items()
+                }
+    finally:
+        server.stop()
+    return out
 
 
 def _load() -> float:
@@ -134,8 +190,12 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-views", action="store_true", help="skip the HTTP range requests")
     args = parser.parse_args()
-    print(json.dumps(run(args.tiles, args.workers, args.repeat), indent=1))
+    result = run(args.tiles, args.workers, args.repeat)
+    if not args.no_views:
+        result["sharded_view_range_requests"] = range_requests(args.tiles)
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ A real ``voxhub serve`` answers neuroglancer's requests for each ball: ``{body}.
 then ``{body}`` (the fragment data, whole). **Cold** is the first request of each body's
 two files (the mesh is made: read and mask the blocks, marching cubes for every octree
 node and LOD, Draco); **cached** the same two requests again (median over ``repeat``).
-Goal (issue 12): cold ≤ 1 s, cached ≤ 20 ms.
+Goal (issue 12): cold ≤ 1 s, cached ≤ 20 ms. Also, in process: one body's mesh made
+without HTTP (wall and CPU seconds: on a machine shared with other work the CPU time is
+what it costs) and the peak of memory allocated meanwhile (``tracemalloc``, numpy's
+buffers included).
 
     python -m bench.views_mesh [--bodies 3] [--repeat 20]
 """
@@ -19,6 +22,7 @@ import json
 import statistics
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ import httpx
 import numpy as np
 
 import voxhub
+from voxhub.datatypes.meshes.body import body_mesh
 from voxhub.testing.server import start_server
 
 RADIUS = 62  # voxels: 4/3 π 62³ ≈ 998k
@@ -55,6 +60,13 @@ def run(bodies: int = 3, repeat: int = 20) -> dict[str, Any]:
             seg = node.create_labels("seg", block_shape=(64, 64, 64), voxel_size=(8, 8, 8))
             seg[:, :, :] = labels
             sizes = [seg.size(b) for b in ids]
+            cpu, wall = time.process_time(), time.perf_counter()
+            body_mesh(seg._instance, ids[0])
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            tracemalloc.start()
+            body_mesh(seg._instance, ids[0])
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
             base = f"/precomputed/{node.uuid}/seg/mesh"
         server = start_server(store)
         try:
@@ -83,6 +95,9 @@ def run(bodies: int = 3, repeat: int = 20) -> dict[str, Any]:
     return {
         "body_voxels": sizes,
         "mesh_bytes": nbytes,
+        "in_process_s": wall,  # one body's mesh made in this process, no HTTP
+        "in_process_cpu_s": cpu,  # its CPU time: what it costs without other load
+        "peak_alloc_mib": round(peak / 2**20, 1),
         "cold_s": cold,
         "cold_median_s": statistics.median(cold),
         "cached_median_s": statistics.median(cached),

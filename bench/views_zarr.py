@@ -15,7 +15,7 @@ Each is read by zarr-python 3 over HTTP (fsspec + aiohttp): one full read of the
 ``reads`` random unaligned 64³ reads (same boxes for every source), best of ``repeat``
 full reads. ``ratio`` > 1 means the view is faster than the static files.
 
-    python -m bench.views_zarr [--side 512] [--reads 100] [--repeat 2]
+    python -m bench.views_zarr [--side 512] [--reads 100] [--repeat 2] [--workers 2]
 
 ``run(...)`` returns the figures as a dict (``bench/views.py`` imports it).
 """
@@ -110,12 +110,13 @@ def _measure(url: str, reads: int, repeat: int, expected: np.ndarray) -> dict[st
     }
 
 
-def run(side: int = 512, reads: int = 100, repeat: int = 2) -> dict[str, Any]:
-    """Read the view and its static peers with zarr-python; the figures of each."""
+def run(side: int = 512, reads: int = 100, repeat: int = 2, workers: int = 2) -> dict[str, Any]:
+    """Read the view (``workers`` server processes, as ``bench/views.py``) and its static
+    peers with zarr-python; the figures of each."""
     store, uuid = em_store(side)
     load_before = os.getloadavg()[0]
-    results: dict[str, Any] = {"side": side, "reads": reads, "cube": CUBE}
-    server = start_server(store)
+    results: dict[str, Any] = {"side": side, "reads": reads, "cube": CUBE, "workers": workers}
+    server = start_server(store, workers=workers)
     try:
         with voxhub.open(str(store), mode="r") as hub:
             vol = hub.node(uuid).volume("em")
@@ -153,8 +154,9 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=512)
     parser.add_argument("--reads", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="voxhub serve processes")
     args = parser.parse_args()
-    print(json.dumps(run(args.side, args.reads, args.repeat), indent=1))
+    print(json.dumps(run(args.side, args.reads, args.repeat, args.workers), indent=1))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import voxhub
+from voxhub.datatypes.meshes import body as body_module
 from voxhub.datatypes.meshes.body import BodyMesh, Triangles, body_mesh, triangles_from_files
-from voxhub.datatypes.meshes.multilod import VERTEX_BITS, Manifest, decode_fragment, zorder
-from voxhub.errors import InvalidRequest, NotFound
+from voxhub.datatypes.meshes.multilod import (
+    VERTEX_BITS,
+    Manifest,
+    decode_fragment,
+    fragment_vertices,
+    zorder,
+)
+from voxhub.errors import InvalidRequest, NotFound, TooLarge
 
 pytest.importorskip("zmesh")
 pytest.importorskip("DracoPy")
@@ -124,6 +131,19 @@ def test_sphere_across_blocks_has_lods_and_lies_on_its_surface() -> None:
     assert len(counts) == 3  # 4 blocks across: LOD 2 is one node
     assert counts[0] > counts[1] > counts[2] == 1
     assert manifest.chunk_shape == (16.0, 32.0, 80.0)  # an 8³ block in nm, x y z
+    # LOD k meshes the ball pooled into cells of 2**k voxels: its extent, rounded out
+    files = body_mesh(lv._instance, BODY)
+    lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+    for lod, starts in enumerate(manifest.offsets()):
+        cell = 2**lod * np.asarray(VOXEL[::-1])
+        found = [
+            fragment_vertices(manifest, lod, p, decode_fragment(files.data[at : at + n])[0])
+            for p, at, n in zip(manifest.positions[lod], starts, manifest.sizes[lod], strict=True)
+        ]
+        every = np.concatenate(found)
+        # pooling sets whole cells (aligned to the body's first block, here the origin)
+        np.testing.assert_allclose(every.min(axis=0), np.floor(lo / cell) * cell, atol=0.05)
+        np.testing.assert_allclose(every.max(axis=0), np.ceil(hi / cell) * cell, atol=0.05)
 
 
 def test_absent_body_and_bad_ids_are_refused() -> None:
@@ -133,3 +153,29 @@ def test_absent_body_and_bad_ids_are_refused() -> None:
     for bad in (0, -1, 2**64, "5"):
         with pytest.raises(InvalidRequest):
             lv.mesh(bad)
+
+
+def test_a_body_too_wide_for_the_budget_is_meshed_at_a_coarser_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    node = voxhub.open("memory://").create_repo("wide").master
+    lv = node.create_labels("seg", block_shape=(8, 8, 8), voxel_size=VOXEL, max_scale=1)
+    lv[0:8, 0:8, 0:64] = np.full((8, 8, 64), BODY, np.uint64)  # 8 blocks, 4 at level 1
+    fine = Manifest.decode(body_mesh(lv._instance, BODY).manifest)
+    monkeypatch.setattr(body_module, "MAX_BLOCKS", 4)
+    coarse = Manifest.decode(body_mesh(lv._instance, BODY).manifest)
+    assert coarse.chunk_shape == tuple(2 * s for s in fine.chunk_shape)  # level-1 blocks
+    np.testing.assert_allclose(lv.mesh(BODY).vertices.max(axis=0), [128, 32, 80])
+    monkeypatch.setattr(body_module, "MAX_BLOCKS", 3)
+    with pytest.raises(TooLarge, match="spans 4 blocks even at pyramid level 1"):
+        lv.mesh(BODY)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_manifest_parser_refuses_garbage_with_a_typed_error(data: bytes) -> None:
+    try:
+        manifest = Manifest.decode(data)
+    except InvalidRequest:
+        return
+    assert manifest.encode() == data

@@ -21,7 +21,7 @@ from voxhub import Box
 from voxhub.cli.main import cli
 from voxhub.client import Hub
 from voxhub.codecs.sharded import ShardingSpec
-from voxhub.errors import Conflict, InvalidRequest
+from voxhub.errors import Conflict, InvalidRequest, StorageError
 from voxhub.testing.seaweed import SeaweedServer
 from voxhub.testing.server import start_server
 from voxhub.transfer import export_precomputed
@@ -124,6 +124,11 @@ def test_s3_export_reads_back_in_tensorstore(
             "aws_region": "us-east-1",
         }
         _check(kvstore, hub, root, "em", False)
+        wrong = f"{destination.replace('/em?', '/other?')}&secret_access_key=wrong"
+        with pytest.raises(StorageError, match="s3://"):  # refused: one clean error
+            export_precomputed(hub.node(root), "em", wrong, progress=False)
+        with pytest.raises(InvalidRequest, match="destination"):
+            export_precomputed(hub.node(root), "em", " ", progress=False)
 
 
 def test_tasks_follow_the_stored_blocks(store: tuple[str, str, str]) -> None:

@@ -23,6 +23,7 @@ from voxhub.client import Node
 from voxhub.datatypes.imageblk import ImageConfig
 from voxhub.errors import Conflict
 from voxhub.testing.seaweed import SeaweedServer
+from voxhub.testing.server import ServerProcess
 from voxhub.transfer.zarr_export import export_ome_zarr, shard_tasks
 
 zarr = pytest.importorskip("zarr")
@@ -223,3 +224,18 @@ def test_overwriting_leaves_no_stale_shard_showing(volumes: Volumes, tmp_path: P
         export_ome_zarr(late, target, progress=False, overwrite=True)
         got = zarr.open_array(f"{target}/s0", mode="r")[...]
         np.testing.assert_array_equal(got, late[:])
+
+
+def test_a_remote_volume_exports_too(voxhub_server: ServerProcess, tmp_path: Path) -> None:
+    """The export reads through the numpy API, so a volume on a server exports as well."""
+    with voxhub.open(voxhub_server.url) as hub:
+        node = hub.create_repo(f"zarr-export-{uuid.uuid4().hex[:8]}").master
+        seg = node.create_labels("seg", block_shape=(16, 16, 16), max_scale=1)
+        seg[0:20, 0:40, 0:30] = A
+        done = export_ome_zarr(seg, str(tmp_path / "remote.zarr"), progress=False)
+        assert done.shards == 2  # one per level
+        for scale in (0, 1):
+            got = zarr.open_array(str(tmp_path / "remote.zarr" / f"s{scale}"), mode="r")[...]
+            assert got.any()
+            expected = seg.read(Box((0, 0, 0), got.shape), scale)
+            np.testing.assert_array_equal(got, expected)

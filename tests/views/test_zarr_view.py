@@ -11,6 +11,7 @@ both clients must read, in both layouts, arrays equal to the numpy API's reads.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.exceptions import StarletteDeprecationWarning
 
 import voxhub
 from voxhub import Box
+from voxhub.client import EmbeddedHub
 from voxhub.codecs.zarr_shard import decode_shard, index_nbytes
+from voxhub.server import create_app
 from voxhub.testing.server import start_server
 
 zarr = pytest.importorskip("zarr")
@@ -246,3 +250,34 @@ def test_hostile_keys_get_a_clean_4xx(served: Served, instance: str, segments: l
     assert reply.status_code in (200, 400, 404), (path, reply.text)
     if reply.status_code != 200:
         assert "error" in reply.json()
+
+
+def test_open_node_shards_follow_every_write() -> None:
+    """An open node's image and supervoxel shards are cached under the digest of their
+    blocks: a write to one of those blocks shows in the very next read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from starlette.testclient import TestClient
+
+    hub = EmbeddedHub.open("memory://")
+    node = hub.create_repo("open").master
+    em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
+    seg = node.create_labels("seg", block_shape=(16, 16, 16))
+    em[0:20, 0:20, 0:20] = 1
+    seg[0:20, 0:20, 0:20] = 5
+    with TestClient(create_app(hub)) as client:
+        for path, write in (
+            ("em/sharded", lambda v: em.write((16, 0, 0), np.full((1, 1, 1), v, np.uint8))),
+            ("seg/supervoxels/sharded", lambda v: seg.write((16, 0, 0), np.full((1, 1, 1), v))),
+        ):
+            url = f"/zarr/{node.uuid}/{path}/s0/c/0/0/0"
+            before = client.get(url)
+            assert before.headers["cache-control"] == "no-cache"
+            assert client.get(url).headers["etag"] == before.headers["etag"]  # kept
+            write(9)  # a block of this shard
+            after = client.get(url)
+            assert after.headers["etag"] != before.headers["etag"]
+            old, new = (decode_shard(r.content, 16**3) for r in (before, after))
+            changed = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            assert changed == [16 * 16]  # block (1, 0, 0): only the chunk written
+    hub.close()

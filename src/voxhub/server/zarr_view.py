@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,6 +53,7 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
+from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
 from voxhub.server.view_answer import view_answer
 
@@ -120,21 +123,45 @@ def _levels(group: _Group) -> list[Box | None]:
     return [group.volume.extents(s) for s in range(group.config.max_scale + 1)]
 
 
-def _encoded(group: _Group, level: int, position: Vec3) -> bytes | None:
-    """The chunk, or the shard, at grid ``position`` of level ``level`` (``None``: absent)."""
+def _stored(group: _Group, level: int, position: Vec3) -> list[bytes | None]:
+    """The stored values of the blocks of the chunk, or shard, at grid ``position``."""
     layout = group.config.layout(level)
+    coords = shard_block_coords(group.config, position) if group.sharded else [position]
+    return group.volume.reader.get_many([layout.tkey(c) for c in coords])
 
+
+def _encoded(group: _Group, level: int, values: list[bytes | None]) -> bytes | None:
+    """The chunk, or the shard, of blocks whose stored values are ``values`` (``None``:
+    absent)."""
+    layout = group.config.layout(level)
     reader = group.volume.reader
 
-    def chunk(coord: Vec3) -> bytes | None:
+    def chunk(value: bytes | None) -> bytes | None:
         if group.volume.labels:
-            return label_chunk(reader, layout, coord, supervoxels=group.supervoxels)
-        return image_chunk(reader, layout, coord)
+            return label_chunk(reader, layout, value, supervoxels=group.supervoxels)
+        return image_chunk(layout, value)
 
     if not group.sharded:
-        return chunk(position)
-    coords = shard_block_coords(group.config, position)
-    return encode_shard(parallel_map(chunk, coords))
+        return chunk(values[0])
+    return encode_shard(parallel_map(chunk, values))
+
+
+def _fingerprint(values: list[bytes | None]) -> str:
+    """A digest of stored values: what an image or supervoxel shard is a function of."""
+    digest = hashlib.blake2b(digest_size=16)
+    for value in values:
+        digest.update(b"-" if value is None else len(value).to_bytes(8, "little"))
+        digest.update(b"" if value is None else value)
+    return digest.hexdigest()
+
+
+#: a reader asks for a shard's index and then for many of its chunks at once: the first
+#: request builds the shard, the others wait for it (shards run on the thread pool)
+_SHARDS = OneAtATime()
+
+
+def _tag(key: tuple[Hashable, ...]) -> str:
+    return f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
 
 
 def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Handler]:
@@ -175,17 +202,31 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
             level = group.level(array)
             position = group.chunk(level, p["cz"], p["cy"], p["cx"])
             named = group.named
-            if not named.committed:
-                return _encoded(group, level, position), False, None
             view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
-            key = named.cache_key("zarr", *view, level, position)
+            if not named.committed:
+                values = _stored(group, level, position)
+                if not sharded or (named.labels and not supervoxels):
+                    return _encoded(group, level, values), False, None
+                # readers fetch a shard's index, then its chunks, one request each: an
+                # open node's shard is kept under the digest of the blocks it is made of
+                # (body ids also depend on the mapping: those are made again each time)
+                key = named.cache_key("zarr", *view, level, position, _fingerprint(values))
+                shard = ctx.view_cache.get_or_compute(
+                    key, lambda: _SHARDS.run(key, lambda: _encoded(group, level, values))
+                )
+                return shard, False, _tag(key)
             # a committed node's answer is fixed by its key: no need to hash megabytes
-            tag = f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
+            key = named.cache_key("zarr", *view, level, position)
+
+            def encoded() -> bytes | None:
+                return _encoded(group, level, _stored(group, level, position))
+
             stored = not (named.labels or sharded)
             if stored and serves_stored_bytes(group.config.layout(level)):
-                return _encoded(group, level, position), named.immutable, tag  # not cached
-            data = ctx.view_cache.get_or_compute(key, lambda: _encoded(group, level, position))
-            return data, named.immutable, tag
+                return encoded(), named.immutable, _tag(key)  # a stored value: not cached
+            if sharded:
+                encoded = partial(_SHARDS.run, key, encoded)
+            return ctx.view_cache.get_or_compute(key, encoded), named.immutable, _tag(key)
 
         data, immutable, etag = await small_read(ctx, run, small=not sharded)
         if data is None:

@@ -104,6 +104,7 @@ class NeuroglancerBrowser:
             extra_command_line_args=list(CHROMIUM_ARGS),
         )
         self._driver.add_log_listener(lambda entry: self.console.append(str(entry.text)))
+        self._shots = 0  # screenshots asked for, to mark each state
 
     def __enter__(self) -> NeuroglancerBrowser:
         return self
@@ -153,9 +154,13 @@ class NeuroglancerBrowser:
             state.show_default_annotations = False
             if edit is not None:
                 edit(state)
-        return self._capture(size)
+            self._shots += 1
+            # a mark the reply carries back unchanged: the client re-serialises layers
+            # once their sources load, so whole states do not compare
+            state.title = mark = f"voxhub screenshot {self._shots}"
+        return self._capture(size, mark)
 
-    def _capture(self, size: tuple[int, int]) -> np.ndarray:
+    def _capture(self, size: tuple[int, int], mark: str) -> np.ndarray:
         """``viewer.screenshot`` with a timeout (the library's own waits forever)."""
         from PIL import Image
 
@@ -183,7 +188,7 @@ class NeuroglancerBrowser:
             shot = reply[0].screenshot
             # the state travels apart from the request: a picture of an older state
             # (or the old size, right after a resize) is taken again
-            current = reply[0].viewer_state == self.viewer.state
+            current = reply[0].viewer_state.title == mark
             if current and (shot.width, shot.height) == size:
                 image = Image.open(io.BytesIO(shot.image)).convert("RGB")
                 return np.asarray(image)

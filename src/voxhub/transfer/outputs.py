@@ -89,30 +89,41 @@ class S3Output:
         self.bucket, self.prefix = bucket, prefix.strip("/")
         endpoint = query.get("endpoint")
         self._obstore = require("obstore", "exporting to s3://")
-        self._store: Any = stores.S3Store(
-            bucket,
-            prefix=self.prefix or None,
-            endpoint=endpoint,
-            region=query.get("region", "us-east-1"),
-            access_key_id=query.get("access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID"),
-            secret_access_key=query.get("secret_access_key")
-            or os.environ.get("AWS_SECRET_ACCESS_KEY"),
-            virtual_hosted_style_request=False,
-            client_options={"allow_http": bool(endpoint and endpoint.startswith("http://"))},
-            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
-        )
+        from voxhub.storage.s3_names import translated_errors
+
+        with translated_errors(f"s3://{bucket}/{self.prefix}"):
+            self._store: Any = stores.S3Store(
+                bucket,
+                prefix=self.prefix or None,
+                endpoint=endpoint,
+                region=query.get("region", "us-east-1"),
+                access_key_id=query.get("access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID"),
+                secret_access_key=query.get("secret_access_key")
+                or os.environ.get("AWS_SECRET_ACCESS_KEY"),
+                virtual_hosted_style_request=False,
+                client_options={"allow_http": bool(endpoint and endpoint.startswith("http://"))},
+                retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
+            )
 
     def write(self, name: str, parts: Sequence[Piece]) -> None:
+        from voxhub.storage.s3_names import translated_errors
+
         body = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._obstore.put(
-            self._store, _check_name(name), bytes(body) if isinstance(body, memoryview) else body
-        )
+        with translated_errors(self.describe()):
+            self._obstore.put(
+                self._store,
+                _check_name(name),
+                bytes(body) if isinstance(body, memoryview) else body,
+            )
 
     def exists(self, name: str) -> bool:
-        try:
-            self._obstore.head(self._store, _check_name(name))
-        except (FileNotFoundError, self._obstore.exceptions.NotFoundError):
-            return False
+        from voxhub.storage.s3_names import translated_errors
+
+        with translated_errors(self.describe()):
+            try:
+                self._obstore.head(self._store, _check_name(name))
+            except (FileNotFoundError, self._obstore.exceptions.NotFoundError):
+                return False
         return True
 
     def describe(self) -> str:
@@ -121,6 +132,8 @@ class S3Output:
 
 def open_output(destination: str) -> Output:
     """The :class:`Output` ``destination`` names (see the module)."""
+    if not destination.strip():
+        raise InvalidRequest("an export needs a destination: a folder or s3://bucket/prefix")
     parts = urlsplit(destination)
     if parts.scheme == "s3":
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

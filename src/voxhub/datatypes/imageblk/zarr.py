@@ -35,7 +35,6 @@ from voxhub.codecs import zstd_frames
 from voxhub.codecs.zstd import ZstdCodec
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.geometry import Box, Vec3
-from voxhub.versioning.protocols import VersionedReader
 
 #: zstd level of chunks compressed here (the block codec's sweet spot, DESIGN.md)
 ZSTD_LEVEL = 1
@@ -191,10 +190,9 @@ def _one_frame(value: bytes | memoryview) -> bool:
         return False  # decoding says what is wrong
 
 
-def image_chunk(reader: VersionedReader, layout: BlockLayout, coord: Vec3) -> bytes | None:
-    """The chunk of the block at ``coord``; ``None`` if it was never written (absent: the
-    reader fills it with the background)."""
-    value = reader.get(layout.tkey(coord))
+def image_chunk(layout: BlockLayout, value: bytes | memoryview | None) -> bytes | None:
+    """The chunk of a block whose stored value is ``value``; ``None`` if it was never
+    written (absent: the reader fills it with the background)."""
     if value is None:
         return None
     if type(layout.codec) is ZstdCodec and _one_frame(value):

@@ -12,16 +12,19 @@ from __future__ import annotations
 from voxhub.blocks import BlockLayout
 from voxhub.datatypes.imageblk.zarr import encode_chunk
 from voxhub.datatypes.labelmap.mapping import map_array
-from voxhub.geometry import Vec3
 from voxhub.versioning.protocols import VersionedReader
 
 
 def label_chunk(
-    reader: VersionedReader, layout: BlockLayout, coord: Vec3, *, supervoxels: bool
+    reader: VersionedReader,
+    layout: BlockLayout,
+    value: bytes | memoryview | None,
+    *,
+    supervoxels: bool,
 ) -> bytes | None:
-    """The chunk of the block at ``coord`` (body ids unless ``supervoxels``); ``None`` if
-    the block was never written (absent: all background)."""
-    value = reader.get(layout.tkey(coord))
+    """The chunk of a block whose stored value is ``value`` (body ids through the mapping
+    at ``reader``'s node unless ``supervoxels``); ``None`` if it was never written
+    (absent: all background)."""
     if value is None:
         return None
     labels = layout.codec.decode(bytes(value), layout.block_shape, layout.dtype)

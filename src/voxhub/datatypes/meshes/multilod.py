@@ -19,6 +19,7 @@ neuroglancer's partition point ``2**(bits - 1)``).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +87,8 @@ class Manifest:
         try:
             head = struct.unpack_from("<3f3fI", data)
             lods = head[6]
+            if not 0 < lods <= 32:  # a 2**32-fold octree already spans any volume
+                raise ValueError(f"{lods} levels of detail")
             at = 28
             scales = list(struct.unpack_from(f"<{lods}f", data, at))
             at += 4 * lods
@@ -125,6 +128,11 @@ class Manifest:
         return out
 
 
+@functools.cache
+def _draco() -> Any:
+    return require("DracoPy", "Draco mesh encoding")
+
+
 def zorder(position: tuple[int, int, int]) -> int:
     """The Z-curve index neuroglancer orders a LOD's nodes by (x lowest bit, then y, z)."""
     code = 0
@@ -136,8 +144,7 @@ def zorder(position: tuple[int, int, int]) -> int:
 
 def encode_fragment(vertices: npt.NDArray[np.float32], faces: npt.NDArray[np.uint32]) -> bytes:
     """Draco bytes of one node mesh (``vertices`` in ``[0, 1]``, see module)."""
-    draco = require("DracoPy", "encoding meshes")
-    data: bytes = draco.encode(
+    data: bytes = _draco().encode(
         np.clip(vertices, 0.0, 1.0).astype(np.float32),
         faces,
         quantization_bits=VERTEX_BITS,
@@ -150,9 +157,8 @@ def encode_fragment(vertices: npt.NDArray[np.float32], faces: npt.NDArray[np.uin
 
 def decode_fragment(data: bytes) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     """The quantized ``(x, y, z)`` integers and the triangles of one fragment."""
-    draco = require("DracoPy", "decoding meshes")
     try:
-        mesh = draco.decode(data)
+        mesh = _draco().decode(data)
     except Exception as e:  # DracoPy raises its own types for corrupt input
         raise InvalidRequest(f"not a Draco mesh fragment: {e}") from e
     points = np.asarray(mesh.points, np.float64).reshape(-1, 3)
