@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import shutil
 import time
@@ -77,8 +78,17 @@ def _child(folder: str, store: str, max_scale: int, out: Any) -> None:
         counts = import_volume(vol, source, progress=False)
         seconds = time.perf_counter() - start
         source.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out.put({"seconds": seconds, "blocks": counts.blocks, "peak_rss_mib": peak_kib / 1024})
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put(
+        {
+            "seconds": seconds,
+            "blocks": counts.blocks,
+            "peak_rss_mib": usage.ru_maxrss / 1024,
+            # CPU the import used (the process did little else): on a shared machine, the
+            # figure that does not depend on what the other processes take
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        }
+    )
 
 
 def measure(folder: Path, store: Path, max_scale: int, nbytes: int) -> dict[str, Any]:
@@ -90,6 +100,9 @@ def measure(folder: Path, store: Path, max_scale: int, nbytes: int) -> dict[str,
     result: dict[str, Any] = out.get()
     child.join()
     result["mb_per_s"] = nbytes / 1e6 / result["seconds"]
+    result["cpu_seconds_per_gb"] = result["cpu_seconds"] / (nbytes / 1e9)
+    # what 2 cores of its own would give if every CPU-second ran in parallel (upper bound)
+    result["mb_per_s_on_2_free_cores"] = 2 * nbytes / 1e6 / result["cpu_seconds"]
     return result
 
 
@@ -108,6 +121,7 @@ def run(
     if free < need:
         raise SystemExit(f"{workdir} has {free / 1e9:.1f} GB free, the run needs {need / 1e9:.1f}")
     results: dict[str, Any] = {"max_scale": max_scale, "tile": TILE, "block": 64}
+    results["load_before"] = os.getloadavg()[0]
     try:
         for name, n, depth in (("throughput", size, sections), ("memory", rss_size, rss_sections)):
             if not depth:
@@ -120,6 +134,7 @@ def run(
             shutil.rmtree(root / f"{name}-store")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    results["load_after"] = os.getloadavg()[0]
     return results
 
 

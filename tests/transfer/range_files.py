@@ -16,6 +16,8 @@ from typing import Any
 
 class _RangeHandler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # keep-alive answers written as headers + body otherwise stall on Nagle + delayed ACK
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass

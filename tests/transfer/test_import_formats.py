@@ -106,6 +106,16 @@ def test_zarr_arrays(tmp_path: Path, version: int) -> None:
     assert np.array_equal(labels.read(Box((0, 0, 0), SEG.shape), supervoxels=True), SEG)
 
 
+def test_sharded_zarr3_over_http(tmp_path: Path) -> None:
+    write_zarr(tmp_path / "s.zarr", EM, version=3, chunk=(4, 4, 4), shard=(8, 8, 8))
+    vol = _image()
+    with serving(tmp_path) as url:
+        source = open_source(f"zarr3://{url}/s.zarr")
+        assert source.chunk_shape == (4, 4, 4)  # tasks follow chunks, not shards
+        import_volume(vol, source, progress=False)
+    assert np.array_equal(vol.read(Box((0, 0, 0), EM.shape)), EM)
+
+
 @pytest.mark.parametrize("version", [2, 3])
 def test_ome_zarr_levels(tmp_path: Path, version: int) -> None:
     write_ome_zarr(tmp_path / "ome.zarr", [EM, EM1], version=version)

@@ -68,15 +68,26 @@ def read_precomputed(path: Path, scale: int = 0) -> np.ndarray:
     return np.asarray(store[..., 0].read().result()).T
 
 
-def write_zarr(path: Path, data: np.ndarray, *, version: int, chunk: tuple[int, ...]) -> None:
-    """A Zarr v2 or v3 array (any rank) at ``path``."""
+def write_zarr(
+    path: Path,
+    data: np.ndarray,
+    *,
+    version: int,
+    chunk: tuple[int, ...],
+    shard: tuple[int, ...] | None = None,
+) -> None:
+    """A Zarr v2 or v3 array (any rank) at ``path``; v3 with ``shard``: chunks stored in
+    shards of that shape (``sharding_indexed``)."""
     driver = "zarr3" if version == 3 else "zarr"
+    layout = ts.ChunkLayout(chunk_shape=list(chunk))
+    if shard is not None:
+        layout = ts.ChunkLayout(read_chunk_shape=list(chunk), write_chunk_shape=list(shard))
     store = ts.open(
         {"driver": driver, "kvstore": f"file://{path}/"},
         create=True,
         dtype=ts.dtype(data.dtype.name),
         shape=data.shape,
-        chunk_layout=ts.ChunkLayout(chunk_shape=list(chunk)),
+        chunk_layout=layout,
     ).result()
     store[...] = data
 

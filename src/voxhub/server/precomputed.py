@@ -189,14 +189,14 @@ def _chunk_endpoint(supervoxels: bool) -> Handler:
                 layout = volume.config.layout(scale_of_key(volume.config, name))
                 return raw_chunk_zstd(volume.reader, layout, chunk_block(volume.config, key))
 
-            as_stored = None if named.labels else stored_zstd
-            if not named.committed:
+            if not named.committed:  # decoded on every request: send it as stored
+                as_stored = None if named.labels else stored_zstd
                 return encode_for(request, encode, stored_zstd=as_stored), False
+            # decoded once, then sent from the cache as it is: nothing for the client to
+            # decode either
             view = "supervoxels" if supervoxels else "default"
             cache_key = named.cache_key("precomputed", view, name, key)
-            wire = encode_for(
-                request, encode, cache=ctx.view_cache, key=cache_key, stored_zstd=as_stored
-            )
+            wire = encode_for(request, encode, cache=ctx.view_cache, key=cache_key)
             return wire, named.immutable
 
         wire, immutable = await small_read(ctx, run)

@@ -31,6 +31,7 @@ from voxhub.datatypes.wire.numbers import parse_label
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.context import Binder, ServerContext
+from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, requested_instance
 from voxhub.server.view_answer import view_answer
 
@@ -38,6 +39,7 @@ MESH = "/precomputed/{uuid}/{instance}/mesh"
 #: lookups of a body's mesh files in the view cache (a miss makes the mesh)
 MESH_STATS = cache_stats("precomputed_mesh")
 _INDEX_SUFFIX = ".index"
+_MAKING = OneAtATime()  # meshes being made, by cache key
 
 
 def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
@@ -76,8 +78,11 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
         found, packed = ctx.view_cache.get(key)
         MESH_STATS.count(hit=found)
         if packed is None:
-            packed = body_mesh(instance, body, index).pack()
+            # neuroglancer asks for the manifest, then the data, and several viewers may
+            # ask at once: one of them makes the mesh, the others wait for it
+            packed = _MAKING.run(key, lambda: body_mesh(instance, body, index).pack())
             ctx.view_cache.put(key, packed)
+        assert packed is not None  # body_mesh always has files (NotFound otherwise)
         files = BodyMesh.unpack(packed)
         tag = hashlib.blake2b(repr((*key, manifest)).encode(), digest_size=16).hexdigest()
         return (files.manifest if manifest else files.data), f'"{tag}"', named.immutable
