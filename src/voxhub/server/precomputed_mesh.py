@@ -5,11 +5,12 @@ labelmap's precomputed ``info`` names this directory (``"mesh": "mesh"``) when t
 ``mesh`` extra is installed.
 
 A body's files are made together (:mod:`voxhub.datatypes.meshes.body`) and kept in the
-process's view cache under (node, instance, body, digest of the body's label index):
-mutations of other bodies do not touch that index, so their meshes stay cached; a change
-to the body's voxels changes its index and so the key. Every answer goes through
-:func:`~voxhub.server.view_answer.view_answer` (byte ranges, ETag from the same key;
-``immutable`` for a committed node named by UUID, as the other views).
+process's view cache under (node, instance, body, digest of the body's label index, and
+at an open node of the stored blocks the mesh reads): mutations of other bodies touch
+neither, so their meshes stay cached; a change to the body's voxels changes the key.
+Every answer goes through :func:`~voxhub.server.view_answer.view_answer` (byte ranges,
+ETag from the same key; ``immutable`` for a committed node named by UUID, as the other
+views).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.routing import BaseRoute
 from voxhub.cache_stats import cache_stats
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
-from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
+from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest, voxels_digest
 from voxhub.datatypes.meshes.multilod import mesh_info
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_label
@@ -72,8 +73,9 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
     def run() -> tuple[bytes, str, bool]:
         instance, named = _labels(request, ctx)
         index, digest = index_digest(instance, body)
-        # the index digest stands for the body's voxels at this node (see module); the
-        # voxel size, not versioned, for the nm coordinates
+        if not named.committed:  # a write may move voxels and leave the index as it was
+            digest += voxels_digest(instance, index)
+        # the voxel size (in the key: not versioned) for the nm coordinates
         key = named.cache_key("precomputed_mesh", body, digest)
         found, packed = ctx.view_cache.get(key)
         MESH_STATS.count(hit=found)

@@ -8,10 +8,12 @@ at all (:func:`mesh_level`). :mod:`.octree` meshes the masks per octree node and
 :mod:`.multilod` encodes them.
 
 What a mesh depends on is the body's label index (its blocks and supervoxels) and those
-blocks' voxels; every write that changes a body's voxels changes its index, so the stored
-index value is the key of a cached mesh (:func:`index_digest`): mutations of other bodies
-leave it alone. (A write that moves a body's voxels inside a block without changing any of
-its per-block supervoxel counts would leave the index, and so a cached mesh, unchanged.)
+blocks' voxels. Almost every write that changes a body's voxels changes its index, so the
+stored index value keys a cached mesh (:func:`index_digest`) and mutations of other bodies
+leave it alone. A write that moves a body's voxels inside a block without changing any of
+its per-block supervoxel counts leaves the index as it was, so at an open node the key
+also takes a digest of the stored blocks the mesh reads (:func:`voxels_digest`); a
+committed node's blocks never change.
 """
 
 from __future__ import annotations
@@ -83,6 +85,25 @@ def index_digest(instance: LabelInstance, body: int) -> tuple[LabelIndex, str]:
         raise NotFound(f"body {body} does not exist (no voxels) at this version")
     raw = bytes(value)
     return LabelIndex.decode(body, raw), hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def voxels_digest(instance: LabelInstance, index: LabelIndex) -> str:
+    """A digest of the stored blocks a mesh of the body reads: those of the level meshed
+    that the body fills only in part (a filled block stays filled only while its count in
+    the index does). Hashing them costs far less than meshing them (SHA-256 runs at GB/s
+    on current CPUs)."""
+    scale = mesh_level(instance, index)
+    config = instance.config
+    layout = config.layout(scale)
+    wanted = set(index.supervoxel_sizes())
+    plan = body_blocks(index, wanted, config.scale_factor(scale), config.block_shape)
+    partial = [c for c in plan.coords if c not in plan.filled]
+    digest = hashlib.sha256(struct.pack("<q", scale))
+    values = instance.view.get_many([layout.tkey(c) for c in partial])
+    for coord, value in zip(partial, values, strict=True):
+        digest.update(struct.pack("<3qq", *coord, -1 if value is None else len(value)))
+        digest.update(b"" if value is None else value)
+    return digest.hexdigest()
 
 
 def mesh_level(instance: LabelInstance, index: LabelIndex) -> int:
