@@ -1,5 +1,6 @@
 # Two entry points (see README): `make serve` and `make test`. Both build .venv/ themselves.
-# `make serve` installs only what serving needs (extra `server`); `make test` installs every
+# `make serve` installs only what serving needs (extras `server` and `mesh`: the demo's
+# precomputed view serves body meshes); `make test` installs every
 # extra. Each install has its own stamp, so one never re-runs the other's.
 PY ?= python3
 VENV := .venv
@@ -20,11 +21,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[server,s3,io,import,test,bench]'
+	$(BIN)/pip install -q -e '.[server,mesh,s3,io,import,test,bench]'
 	touch $(STAMP) $(SERVE_STAMP)
 
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[server]'
+	$(BIN)/pip install -q -e '.[server,mesh]'
 	touch $(SERVE_STAMP)
 
 venv: $(STAMP)
