@@ -230,3 +230,21 @@ def test_an_open_nodes_shards_follow_its_writes(served: Served) -> None:
             }
         ).result()
         assert store[17, 33, 1, 0].read().result() == 77
+
+
+def test_the_sharded_body_view_names_segment_properties_and_meshes(served: Served) -> None:
+    # neuroglancer resolves both relative to the view it opened: they are served there
+    base = f"{served.url}/precomputed/{served.root}/seg"
+    info = httpx.get(f"{base}/sharded/info").json()
+    assert info["segment_properties"] == "segment_properties"
+    flat = httpx.get(f"{base}/sharded/segment_properties/info")
+    assert flat.status_code == 200
+    assert flat.json() == httpx.get(f"{base}/segment_properties/info").json()
+    assert A in [int(i) for i in flat.json()["inline"]["ids"]]
+    assert "segment_properties" not in httpx.get(f"{base}/supervoxels/sharded/info").json()
+    if "mesh" in httpx.get(f"{base}/info").json():  # the mesh extra is installed
+        assert info["mesh"] == "mesh"
+        for name in ("info", f"{A}.index", str(A)):
+            sharded = httpx.get(f"{base}/sharded/mesh/{name}")
+            assert sharded.status_code == 200, sharded.text
+            assert sharded.content == httpx.get(f"{base}/mesh/{name}").content

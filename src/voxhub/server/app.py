@@ -127,8 +127,8 @@ def create_app(
         *ndstore_routes(bind),
         *precomputed_jpeg_routes(bind),  # fixed names before {scale_key}/{chunk}
         *segment_properties_routes(bind),
+        *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}, {shard}
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
-        *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}
         *precomputed_routes(bind),
         *zarr_routes(bind),
         *(metrics_routes(observed, metrics, gate) if observed is not None else []),

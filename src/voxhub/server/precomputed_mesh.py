@@ -37,6 +37,8 @@ from voxhub.server.precomputed import Named, requested_instance
 from voxhub.server.view_answer import view_answer
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
+#: the same files, where the sharded view's ``info`` names them (relative to that view)
+SHARDED_MESH = "/precomputed/{uuid}/{instance}/sharded/mesh"
 #: lookups of a body's mesh files in the view cache (a miss makes the mesh)
 MESH_STATS = cache_stats("precomputed_mesh")
 _INDEX_SUFFIX = ".index"
@@ -94,14 +96,13 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
 
 
 def precomputed_mesh_routes(bind: Binder) -> list[BaseRoute]:
-    """The mesh routes (before the precomputed view's ``{scale_key}/{chunk}``, which
-    would otherwise take ``mesh/info``)."""
-    return [
-        ApiRoute(f"{MESH}/info", bind(get_mesh_info), methods=["GET"]),
-        ApiRoute(
-            f"{MESH}/{{mesh_file}}",
-            bind(get_mesh_file),
-            methods=["GET"],
-            api=Api(answers=(OCTET,)),
-        ),
-    ]
+    """The mesh routes, under the unsharded and the sharded body views (before their
+    ``{scale_key}/{chunk}`` and ``{scale_key}/{shard}``, which would take ``mesh/info``)."""
+    info, files = bind(get_mesh_info), bind(get_mesh_file)
+    routes: list[BaseRoute] = []
+    for base in (MESH, SHARDED_MESH):
+        routes += [
+            ApiRoute(f"{base}/info", info, methods=["GET"]),
+            ApiRoute(f"{base}/{{mesh_file}}", files, methods=["GET"], api=Api(answers=(OCTET,))),
+        ]
+    return routes

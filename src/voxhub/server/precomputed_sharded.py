@@ -34,12 +34,14 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     scale_sharding,
     shard_fingerprint,
 )
+from voxhub.datatypes.labelmap.precomputed import SEGMENT_PROPERTIES
 from voxhub.datatypes.labelmap.precomputed_sharded import (
     cseg_shard,
     labels_sharded_info,
     labels_sharding,
     mapping_state,
 )
+from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
@@ -60,6 +62,10 @@ def _info_endpoint(supervoxels: bool) -> Handler:
             extents = [volume.extents(s) for s in range(volume.config.max_scale + 1)]
             if volume.labels:
                 doc = labels_sharded_info(volume.config, extents)
+                if not supervoxels:  # served under sharded/ too (relative paths)
+                    doc["segment_properties"] = SEGMENT_PROPERTIES
+                    if meshes_available():
+                        doc["mesh"] = "mesh"
             else:
                 doc = image_sharded_info(volume.config, extents)
             return json.dumps(doc).encode()

@@ -34,6 +34,8 @@ from voxhub.server.precomputed import BASE, Volume, requested_volume
 from voxhub.server.view_encoding import Encoded, Wire, encode_for, wire_answer
 
 PATH = f"{BASE}/segment_properties/info"
+#: the same, where the sharded view's ``info`` names it (relative to that view)
+SHARDED_PATH = f"{BASE}/sharded/segment_properties/info"
 
 
 def _names(ctx: ServerContext, volume: Volume) -> tuple[str, NeuronJsonInstance] | None:
@@ -86,4 +88,5 @@ async def get_segment_properties(request: Request, ctx: ServerContext) -> Respon
 def segment_properties_routes(bind: Binder) -> list[BaseRoute]:
     """The route (before the view's ``{scale_key}/{chunk}``, which would read it as scale
     ``segment_properties``, chunk ``info``)."""
-    return [ApiRoute(PATH, bind(get_segment_properties), methods=["GET"])]
+    endpoint = bind(get_segment_properties)
+    return [ApiRoute(path, endpoint, methods=["GET"]) for path in (PATH, SHARDED_PATH)]

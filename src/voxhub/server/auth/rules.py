@@ -170,10 +170,11 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     paths = [p for view in views for p in (f"{view}/info", f"{view}/{{scale_key}}/{{chunk}}")]
     jpeg = f"{base}/jpeg"  # uint8 images as jpeg chunks
     paths += [f"{jpeg}/info", f"{jpeg}/{{scale_key}}/{{chunk}}"]
-    paths.append(f"{base}/segment_properties/info")
     sharded = [f"{view}/sharded" for view in views]  # neuroglancer_uint64_sharded_v1
     paths += [p for view in sharded for p in (f"{view}/info", f"{view}/{{scale_key}}/{{shard}}")]
-    paths += [f"{base}/mesh/info", f"{base}/mesh/{{mesh_file}}"]  # meshes of bodies
+    for bodies in (base, f"{base}/sharded"):  # both body views name these, relative to them
+        paths.append(f"{bodies}/segment_properties/info")
+        paths += [f"{bodies}/mesh/info", f"{bodies}/mesh/{{mesh_file}}"]  # meshes of bodies
     return {path: {"GET": node(READ)} for path in paths}
 
 
