@@ -59,6 +59,10 @@ def fetch_export(
     if raw_info is None:
         raise NotFound(f"the server has no sharded view {prefix}")
     info = json.loads(raw_info)
+    # the view names the server's meshes and segment properties (served beside it); an
+    # export holds the volume only, as an export from the store does
+    for served_beside in ("mesh", "segment_properties"):
+        info.pop(served_beside, None)
     names: list[tuple[ShardingSpec, str]] = []
     for scale in info["scales"]:
         spec = ShardingSpec.from_json(scale["sharding"])
