@@ -15,7 +15,6 @@ views).
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from starlette.requests import Request
@@ -34,7 +33,7 @@ from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, requested_instance
-from voxhub.server.view_answer import view_answer
+from voxhub.server.view_answer import key_etag, view_answer
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
 #: the same files, where the sharded view's ``info`` names them (relative to that view)
@@ -88,8 +87,8 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
             ctx.view_cache.put(key, packed)
         assert packed is not None  # body_mesh always has files (NotFound otherwise)
         files = BodyMesh.unpack(packed)
-        tag = hashlib.blake2b(repr((*key, manifest)).encode(), digest_size=16).hexdigest()
-        return (files.manifest if manifest else files.data), f'"{tag}"', named.immutable
+        tag = key_etag(key, manifest)
+        return (files.manifest if manifest else files.data), tag, named.immutable
 
     data, etag, committed = await small_read(ctx, run, small=False)
     return view_answer(request, data, OCTET, committed=committed, etag=etag)

@@ -20,7 +20,6 @@ on a loaded 2-core VM, for a 512-block label shard).
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from starlette.requests import Request
@@ -47,7 +46,7 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.precomputed import BASE, open_volume, requested_instance, requested_volume
-from voxhub.server.view_answer import view_answer
+from voxhub.server.view_answer import key_etag, view_answer
 
 SHARD = "{scale_key}/{shard}"
 
@@ -103,7 +102,7 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             view = "supervoxels" if supervoxels else "default"
             if volume.committed:  # never changes: named by its key alone
                 key = named.cache_key("precomputed-sharded", view, scale, shard)
-                tag = f'"{hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()}"'
+                tag = key_etag(key)
                 # immutable only where the URL names the node itself (a branch ref moves)
                 return ctx.view_cache.get_or_compute(key, assemble), tag, volume.immutable
             # an open node's shard is named by what it is made of, so the range requests

@@ -31,7 +31,6 @@ instead of the body, so a cached chunk is sent without hashing it again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.gzipped import gzip_fast
-from voxhub.server.view_answer import strong_etag, view_answer
+from voxhub.server.view_answer import key_etag, strong_etag, view_answer
 from voxhub.server.view_cache import ViewCache
 
 #: a raw chunk is gzip'd when its stored block is at most 1/this of its size: then ISA-L
@@ -117,11 +116,6 @@ def _coded_tag(etag: str, coding: str) -> str:
     return f'{etag[:-1]}-{coding}"'
 
 
-def _key_tag(key: Hashable) -> str:
-    text = repr((ENCODING_VERSION, key)).encode()
-    return f'"{hashlib.blake2b(text, digest_size=16).hexdigest()}"'
-
-
 def _coded(body: bytes, tag: str, coding: str) -> Wire:
     headers = {**_VARY, "Content-Encoding": coding}
     return Wire(body, _coded_tag(tag, coding), headers)
@@ -152,7 +146,7 @@ def encode_for(
         if gzip and made.compressible:
             return _coded(gzip_fast(made.body), tag, "gzip")
         return Wire(made.body, tag, dict(_VARY))
-    tag = _key_tag(key)
+    tag = key_etag(ENCODING_VERSION, key)
     if gzip:
         found, packed = cache.get((key, "gzip"))
         if found and packed is not None:
@@ -187,7 +181,7 @@ def _zstd_wire(
         stream = stored_zstd()
         return None if stream is None else _coded(stream, strong_etag(stream), "zstd")
     stream = cache.get_or_compute((key, "zstd"), stored_zstd)
-    return None if stream is None else _coded(stream, _key_tag(key), "zstd")
+    return None if stream is None else _coded(stream, key_etag(ENCODING_VERSION, key), "zstd")
 
 
 def wire_answer(request: Request, wire: Wire, media_type: str, *, committed: bool) -> Response:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import partial
 
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from voxhub.blocks.digest import feed_stored
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.zarr_shard import encode_shard
 from voxhub.datatypes.imageblk.config import ImageConfig
@@ -55,7 +55,7 @@ from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
-from voxhub.server.view_answer import view_answer
+from voxhub.server.view_answer import key_etag, view_answer
 
 BASE = "/zarr/{uuid}/{instance}"
 ARRAY = "{array}"
@@ -149,19 +149,13 @@ def _encoded(group: _Group, level: int, values: list[bytes | None]) -> bytes | N
 def _fingerprint(values: list[bytes | None]) -> str:
     """A digest of stored values: what an image or supervoxel shard is a function of."""
     digest = hashlib.blake2b(digest_size=16)
-    for value in values:
-        digest.update(b"-" if value is None else len(value).to_bytes(8, "little"))
-        digest.update(b"" if value is None else value)
+    feed_stored(digest, values)
     return digest.hexdigest()
 
 
 #: a reader asks for a shard's index and then for many of its chunks at once: the first
 #: request builds the shard, the others wait for it (shards run on the thread pool)
 _SHARDS = OneAtATime()
-
-
-def _tag(key: tuple[Hashable, ...]) -> str:
-    return f'"{hashlib.blake2b(repr((_FORMAT, key)).encode()).hexdigest()[:32]}"'
 
 
 def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Handler]:
@@ -214,19 +208,20 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
                 shard = ctx.view_cache.get_or_compute(
                     key, lambda: _SHARDS.run(key, lambda: _encoded(group, level, values))
                 )
-                return shard, False, _tag(key)
+                return shard, False, key_etag(_FORMAT, key)
             # a committed node's answer is fixed by its key: no need to hash megabytes
             key = named.cache_key("zarr", *view, level, position)
 
             def encoded() -> bytes | None:
                 return _encoded(group, level, _stored(group, level, position))
 
+            tag = key_etag(_FORMAT, key)
             stored = not (named.labels or sharded)
             if stored and serves_stored_bytes(group.config.layout(level)):
-                return encoded(), named.immutable, _tag(key)  # a stored value: not cached
+                return encoded(), named.immutable, tag  # a stored value: not cached
             if sharded:
                 encoded = partial(_SHARDS.run, key, encoded)
-            return ctx.view_cache.get_or_compute(key, encoded), named.immutable, _tag(key)
+            return ctx.view_cache.get_or_compute(key, encoded), named.immutable, tag
 
         data, immutable, etag = await small_read(ctx, run, small=not sharded)
         if data is None:

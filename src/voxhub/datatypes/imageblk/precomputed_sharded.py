@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from voxhub.blocks import BlockLayout
+from voxhub.blocks.digest import feed_stored
 from voxhub.blocks.pool import parallel_map
 from voxhub.codecs.sharded import (
     ShardingSpec,
@@ -162,13 +163,7 @@ def shard_fingerprint(
     digest.update(repr((sharding, layout.dtype.str, layout.background)).encode())
 
     def feed(values: Sequence[bytes | memoryview | None]) -> int:
-        stored = 0
-        for key, value in zip(keys, values, strict=True):
-            if value is not None:
-                digest.update(len(value).to_bytes(8, "little") + key)
-                digest.update(value)
-                stored += 1
-        return stored
+        return feed_stored(digest, values, keys)
 
     if not reader.with_values(keys, feed) and layout.background == 0:
         return None

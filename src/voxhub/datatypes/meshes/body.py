@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from voxhub.blocks.digest import feed_stored
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key
@@ -99,10 +100,8 @@ def voxels_digest(instance: LabelInstance, index: LabelIndex) -> str:
     plan = body_blocks(index, wanted, config.scale_factor(scale), config.block_shape)
     partial = [c for c in plan.coords if c not in plan.filled]
     digest = hashlib.sha256(struct.pack("<q", scale))
-    values = instance.view.get_many([layout.tkey(c) for c in partial])
-    for coord, value in zip(partial, values, strict=True):
-        digest.update(struct.pack("<3qq", *coord, -1 if value is None else len(value)))
-        digest.update(b"" if value is None else value)
+    keys = [layout.tkey(c) for c in partial]
+    feed_stored(digest, instance.view.get_many(keys), keys)
     return digest.hexdigest()
 
 
