@@ -9,12 +9,12 @@ must read arrays equal to the numpy API's reads of the same boxes, at scale 0 an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from tests.views.served import Served
 
 import voxhub
 from voxhub import Box
@@ -23,13 +23,6 @@ from voxhub.testing.server import start_server
 ts = pytest.importorskip("tensorstore")
 
 A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: str  # committed
-    child: str  # open, on master
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ view's chunk.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from tests.views.served import Served
 
 import voxhub
 from voxhub import Box
@@ -28,13 +28,6 @@ ts = pytest.importorskip("tensorstore")
 A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
 FAR = 32 * 520  # x of the second region: 522 blocks across, 10 bits of x in chunk ids
 REGIONS = [Box((0, 32, 16), (40, 80, 86)), Box((0, 0, FAR), (32, 32, FAR + 40))]
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: str  # committed
-    child: str  # open, on master
 
 
 @pytest.fixture(scope="module")

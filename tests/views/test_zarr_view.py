@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import StarletteDeprecationWarning
+from tests.views.served import Served
 
 import voxhub
 from voxhub import Box
@@ -39,13 +39,6 @@ A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the chil
 _AIOHTTP_SOCKETS = pytest.mark.filterwarnings(
     "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
 )
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    root: str  # committed
-    child: str  # open, on master
 
 
 @pytest.fixture(scope="module")
