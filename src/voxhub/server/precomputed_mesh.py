@@ -6,8 +6,9 @@ labelmap's precomputed ``info`` names this directory (``"mesh": "mesh"``) when t
 
 A body's files are made together (:mod:`voxhub.datatypes.meshes.body`) and kept in the
 process's view cache under (node, instance, body, digest of the body's label index, and
-at an open node of the stored blocks the mesh reads): mutations of other bodies touch
-neither, so their meshes stay cached; a change to the body's voxels changes the key.
+at an open node of the body's voxel masks in the blocks the mesh reads,
+:mod:`voxhub.datatypes.meshes.key`): mutations of other bodies touch neither, even in
+blocks the body shares, so its mesh stays cached; a change to its voxels changes the key.
 Every answer goes through :func:`~voxhub.server.view_answer.view_answer` (byte ranges,
 ETag from the same key; ``immutable`` for a committed node named by UUID, as the other
 views).
@@ -24,7 +25,8 @@ from starlette.routing import BaseRoute
 from voxhub.cache_stats import cache_stats
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
-from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest, voxels_digest
+from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
+from voxhub.datatypes.meshes.key import voxels_digest
 from voxhub.datatypes.meshes.multilod import mesh_info
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_label
@@ -34,6 +36,7 @@ from voxhub.server.context import Binder, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Named, requested_instance
 from voxhub.server.view_answer import key_etag, view_answer
+from voxhub.server.view_cache import ViewCache
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
 #: the same files, where the sharded view's ``info`` names them (relative to that view)
@@ -42,6 +45,20 @@ SHARDED_MESH = "/precomputed/{uuid}/{instance}/sharded/mesh"
 MESH_STATS = cache_stats("precomputed_mesh")
 _INDEX_SUFFIX = ".index"
 _MAKING = OneAtATime()  # meshes being made, by cache key
+
+
+class _MaskMemo:
+    """The view cache as the memo of a block's body-mask digests (keyed by the block's
+    stored value and the supervoxels looked for: the same in any instance and node)."""
+
+    def __init__(self, cache: ViewCache) -> None:
+        self._cache = cache
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._cache.get(("mesh_mask", key))[1]
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._cache.put(("mesh_mask", key), value)
 
 
 def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
@@ -75,7 +92,7 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
         instance, named = _labels(request, ctx)
         index, digest = index_digest(instance, body)
         if not named.committed:  # a write may move voxels and leave the index as it was
-            digest += voxels_digest(instance, index)
+            digest += voxels_digest(instance, index, _MaskMemo(ctx.view_cache))
         # the voxel size (in the key: not versioned) for the nm coordinates
         key = named.cache_key("precomputed_mesh", body, digest)
         found, packed = ctx.view_cache.get(key)
