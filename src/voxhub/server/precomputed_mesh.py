@@ -17,12 +17,14 @@ views).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.cache_stats import cache_stats
+from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
@@ -61,7 +63,7 @@ class _MaskMemo:
         self._cache.put(("mesh_mask", key), value)
 
 
-def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
+def labels_named(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
     """The labelmap the request names, opened at its node, and how the URL named it."""
     if not meshes_available():
         raise CapabilityError(
@@ -76,9 +78,35 @@ def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]
 
 async def get_mesh_info(request: Request, ctx: ServerContext) -> Response:
     """The mesh directory's ``info``: ``neuroglancer_multilod_draco``, unsharded."""
-    await small_read(ctx, lambda: _labels(request, ctx))
+    await small_read(ctx, lambda: labels_named(request, ctx))
     body = json.dumps(mesh_info()).encode()
     return view_answer(request, body, JSON, committed=False)
+
+
+def cached_mesh(
+    request: Request,
+    ctx: ServerContext,
+    body: int,
+    view: str,
+    make: Callable[[LabelInstance, LabelIndex], bytes],
+) -> tuple[bytes, tuple[Hashable, ...], bool]:
+    """The ``view`` files of the body (``make(instance, index)`` packs them), from the view
+    cache or made now (blocking); their cache key, and whether they are immutable."""
+    instance, named = labels_named(request, ctx)
+    index, digest = index_digest(instance, body)
+    if not named.committed:  # a write may move voxels and leave the index as it was
+        digest += voxels_digest(instance, index, _MaskMemo(ctx.view_cache))
+    # the voxel size (in the key: not versioned) for the nm coordinates
+    key = named.cache_key(view, body, digest)
+    found, packed = ctx.view_cache.get(key)
+    MESH_STATS.count(hit=found)
+    if packed is None:
+        # neuroglancer asks for the manifest, then the data, and several viewers may
+        # ask at once: one of them makes the mesh, the others wait for it
+        packed = _MAKING.run(key, lambda: make(instance, index))
+        ctx.view_cache.put(key, packed)
+    assert packed is not None  # a made mesh always has files (NotFound otherwise)
+    return packed, key, named.immutable
 
 
 async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
@@ -89,23 +117,16 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
     body = parse_label(name.removesuffix(_INDEX_SUFFIX), "body")
 
     def run() -> tuple[bytes, str, bool]:
-        instance, named = _labels(request, ctx)
-        index, digest = index_digest(instance, body)
-        if not named.committed:  # a write may move voxels and leave the index as it was
-            digest += voxels_digest(instance, index, _MaskMemo(ctx.view_cache))
-        # the voxel size (in the key: not versioned) for the nm coordinates
-        key = named.cache_key("precomputed_mesh", body, digest)
-        found, packed = ctx.view_cache.get(key)
-        MESH_STATS.count(hit=found)
-        if packed is None:
-            # neuroglancer asks for the manifest, then the data, and several viewers may
-            # ask at once: one of them makes the mesh, the others wait for it
-            packed = _MAKING.run(key, lambda: body_mesh(instance, body, index).pack())
-            ctx.view_cache.put(key, packed)
-        assert packed is not None  # body_mesh always has files (NotFound otherwise)
+        packed, key, immutable = cached_mesh(
+            request,
+            ctx,
+            body,
+            "precomputed_mesh",
+            lambda instance, index: body_mesh(instance, body, index).pack(),
+        )
         files = BodyMesh.unpack(packed)
         tag = key_etag(key, manifest)
-        return (files.manifest if manifest else files.data), tag, named.immutable
+        return (files.manifest if manifest else files.data), tag, immutable
 
     data, etag, committed = await small_read(ctx, run, small=False)
     return view_answer(request, data, OCTET, committed=committed, etag=etag)

@@ -172,9 +172,12 @@ def body_mesh(instance: LabelInstance, body: int, index: LabelIndex | None = Non
     return BodyMesh(manifest.encode(), data)
 
 
-def body_triangles(instance: LabelInstance, body: int) -> Triangles:
+def body_triangles(
+    instance: LabelInstance, body: int, index: LabelIndex | None = None
+) -> Triangles:
     """The body's finest mesh as one closed triangle mesh (LOD 0, node seams welded)."""
-    index, _ = index_digest(instance, body)
+    if index is None:
+        index, _ = index_digest(instance, body)
     meshes, geometry, _ = _node_meshes(instance, index, lods=1)
     shape = np.asarray(instance.config.block_shape, np.int64)
     # node coordinates are half-integers: twice the global sample coordinate is exact
