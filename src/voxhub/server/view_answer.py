@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Mapping
+from typing import Protocol
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voxhub.datatypes.wire.byte_ranges import Unsatisfiable, parse_range_header
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+
+
+class HasHeaders(Protocol):
+    """What a view answer reads of its request: the headers (of a Starlette ``Request``,
+    or of a :class:`~voxhub.server.view_request.ViewRequest`)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def strong_etag(body: bytes) -> str:
@@ -51,7 +59,7 @@ def _matches_any(header: str | None, etag: str) -> bool:
 
 
 def view_answer(
-    request: Request,
+    request: HasHeaders,
     body: bytes,
     media_type: str,
     *,
