@@ -57,8 +57,23 @@ class Encoded:
     compressible: bool
 
 
+#: parsed ``Accept-Encoding`` values kept (a client sends the same one every time)
+WEIGHTS_KEPT = 256
+_WEIGHTS: dict[str, dict[str, float]] = {}
+
+
 def _weights(header: str) -> dict[str, float]:
-    """``Accept-Encoding`` as ``{coding: q}`` (lower case; a malformed ``q`` is 0)."""
+    """``Accept-Encoding`` as ``{coding: q}`` (lower case; a malformed ``q`` is 0); the
+    few values clients send are parsed once (the answer must not be changed)."""
+    weights = _WEIGHTS.get(header)
+    if weights is None:
+        weights = _parse_weights(header)
+        if len(_WEIGHTS) < WEIGHTS_KEPT and len(header) <= 256:
+            _WEIGHTS[header] = weights
+    return weights
+
+
+def _parse_weights(header: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in header.lower().split(","):
         name, _, params = item.partition(";")
