@@ -20,6 +20,7 @@ with warnings.catch_warnings():
 
 import voxhub
 from voxhub.datatypes.meshes.body import BodyMesh, triangles_from_files
+from voxhub.datatypes.meshes.key import MASK_STATS
 from voxhub.server.app import create_app
 from voxhub.server.precomputed_mesh import MESH_STATS
 
@@ -141,13 +142,15 @@ def test_a_bodys_mesh_is_remade_after_its_mutations_only(env: Env) -> None:
     assert files(env, env.child, A) == before[A]
     # B's manifest made it again (a miss), its data came with it (a hit); A's: two hits
     assert (MESH_STATS.hits - hits, MESH_STATS.misses - misses) == (3, 1)
-    # paint B elsewhere, in a block A does not share (a block A shares is rewritten, and
-    # at an open node that remakes A's mesh too: see the next test)
-    labels[0:2, 32:34, 0:2] = np.full((2, 2, 2), B, np.uint64)
+    # paint B elsewhere: in block (0, 0, 0), which A shares, outside A's voxels
+    labels[0:2, 0:2, 0:2] = np.full((2, 2, 2), B, np.uint64)
     painted = triangles_from_files(files(env, env.child, B))
     assert painted.vertices[:, 2].min() == pytest.approx(0, abs=0.01)  # z: B starts at 0
+    masked = MASK_STATS.misses
     assert files(env, env.child, A) == before[A]
+    # A's mesh was not made again (two hits); only the rewritten block was masked again
     assert (MESH_STATS.hits - hits, MESH_STATS.misses - misses) == (6, 2)
+    assert MASK_STATS.misses - masked == 1
     # the committed root never changed
     assert files(env, env.root, B) == files(env, env.root, B) != after_merge
 
@@ -166,3 +169,23 @@ def test_voxels_moved_inside_a_block_remake_the_mesh(env: Env) -> None:
     after = triangles_from_files(files(env, env.child, A))
     z = 2  # vertices are x, y, z in nm (8 nm voxels)
     assert after.vertices[:, z].max() > before.vertices[:, z].max()
+
+
+def test_splitting_a_body_remakes_its_mesh(env: Env) -> None:
+    labels = env.hub.node(env.child).labels("seg")
+    before = files(env, env.child, B)
+    misses = MESH_STATS.misses
+    # B's box [20:30, 20:44, 40:60]: split off its x = 40 column (runs are x, y, z, length)
+    runs = np.array([[40, y, z, 1] for z in range(20, 30) for y in range(20, 44)], np.int32)
+    new_body = labels.split(B, runs).new_body
+    assert labels.size(new_body) == 240
+    after = files(env, env.child, B)
+    assert MESH_STATS.misses - misses == 1
+    assert after != before
+
+    def on_old_face(mesh: BodyMesh) -> int:  # vertices (x, y, z nm) on the plane x = 40
+        v = triangles_from_files(mesh).vertices
+        return int(np.count_nonzero((np.abs(v[:, 0] - 320) < 0.01) & (v[:, 2] > 150)))
+
+    assert on_old_face(before) > 0
+    assert on_old_face(after) == 0

@@ -245,3 +245,17 @@ def test_zstd_blocks_of_open_nodes_go_as_stored_to_clients_that_decode_zstd(
         {"Accept-Encoding": "zstd"},
     )
     assert "content-encoding" not in jpeg_stored.headers  # its stored bytes are a JPEG
+
+
+def test_segment_properties_take_a_limit_and_say_when_they_are_cut(views: Views) -> None:
+    url = f"{views.url}/precomputed/{views.root}/seg/segment_properties/info"
+    whole = httpx.get(url).json()
+    assert whole["voxhub"] == {**whole["voxhub"], "limit": 10_000, "truncated": False}
+    cut = httpx.get(url, params={"limit": 2}).json()
+    # the first 2 documents by id (12345, which has no voxels, and A), then the other
+    # bodies by id (C): B is left out
+    assert cut["inline"]["ids"] == [str(A), str(C)]
+    assert (cut["voxhub"]["limit"], cut["voxhub"]["truncated"]) == (2, True)
+    assert httpx.get(url, params={"limit": 3}).json()["voxhub"]["truncated"] is False
+    for bad in ("0", "-1", "abc", "100001", "9" * 30):
+        assert httpx.get(url, params={"limit": bad}).status_code == 400

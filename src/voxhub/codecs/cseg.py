@@ -28,6 +28,7 @@ import numpy as np
 import zstandard
 from numpy.typing import DTypeLike
 
+from voxhub.codecs.cseg_cells import encode_cells
 from voxhub.codecs.cseg_ranked import encode_uint64
 from voxhub.codecs.label_runs import LabelRuns
 from voxhub.codecs.zstd import ZstdCodec
@@ -252,6 +253,12 @@ class CsegCodec(ZstdCodec):
         """``runs``: the block's :class:`LabelRuns`, if the caller has them already."""
         data: bytes = _compressor(self.level).compress(encode_google(block, runs))
         return data
+
+    def encode_cells(self, runs: LabelRuns, itemsize: int) -> bytes | None:
+        """What :meth:`encode` stores for a block given as its ``runs`` over its copy in
+        cell order (:mod:`voxhub.codecs.cseg_cells`); ``None`` where that declines."""
+        bare = encode_cells(runs, itemsize)
+        return None if bare is None else bytes(_compressor(self.level).compress(bare))
 
     def decode_into(self, data: bytes | memoryview, out: np.ndarray) -> None:
         if out.ndim != 3:

@@ -123,14 +123,16 @@ def bare_streams_into(
 ) -> list[int]:
     """:func:`bare_stream` of many stored values, decompressed one after the other into
     ``out`` (grown if needed, so a caller reusing it pays no fresh pages); their sizes.
-    Frame headers are checked first, and each frame must fill exactly its stated size
-    (the frames' trailing checksums are not checked on this path)."""
+    Frame headers are checked first, each frame must fill exactly its stated size, and
+    its trailing checksum (``cseg`` values carry one) must match, as on every other read
+    path."""
     limit = _stream_limit(nblocks)
     sizes = [_frame_size(value, limit) for value in values]
     total = sum(sizes)
     if len(out) < total:
         out.extend(bytes(total - len(out)))
     view = memoryview(out)
+    tail = bytearray(1)
     at = 0
     decompressor = _decompressor()
     try:
@@ -142,6 +144,9 @@ def bare_streams_into(
                     if not got:
                         raise _err(f"frame decoded to {filled} bytes, header said {size}")
                     filled += got
+                # read on to the frame's end: zstd checks its checksum there (an error)
+                if reader.readinto(tail):
+                    raise _err(f"frame decodes to more than the {size} bytes its header says")
             at += size
     except zstandard.ZstdError as e:
         raise _err(f"corrupt data: {e}") from None

@@ -43,7 +43,8 @@ def thread_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LabelRuns:
-    """``block`` as runs: run ``i`` is ``lengths[i]`` voxels of ``labels[rank[i]]``."""
+    """``block`` as runs: run ``i`` is ``lengths[i]`` voxels of ``labels[rank[i]]``,
+    from voxel ``starts[i]`` of the flat block on."""
 
     shape: tuple[int, ...]
     #: the block's distinct ids, sorted (the block's dtype)
@@ -52,29 +53,38 @@ class LabelRuns:
     rank: np.ndarray
     #: per run, its voxels (int64)
     lengths: np.ndarray
+    #: per run, its first voxel's index in the flat block (int64)
+    starts: np.ndarray
 
     @classmethod
-    def of(cls, block: np.ndarray) -> LabelRuns:
+    def of(cls, block: np.ndarray, cell: int = 0) -> LabelRuns:
         """The runs of ``block`` (unsigned integers, any shape), in C order; a block that
         is not C-contiguous is copied first (its runs are found on a flat array: on
-        strided views the same comparisons cost 5x more)."""
+        strided views the same comparisons cost 5x more). ``cell``: when positive, runs
+        also end every ``cell`` voxels, so none spans two cells of a block stored cell
+        after cell (:mod:`voxhub.codecs.cseg_cells`); counts are the same either way."""
         flat = np.ascontiguousarray(block).reshape(-1)
         if flat.size == 0:
             empty = np.zeros(0, np.int64)
-            return cls(block.shape, flat[:0].copy(), empty.astype(np.uint32), empty)
-        changes = thread_buffer("runs_changes", (flat.size - 1,), np.bool_)
-        np.not_equal(flat[1:], flat[:-1], out=changes)
-        starts = np.flatnonzero(changes) + 1
-        starts = np.concatenate(([0], starts))
-        lengths = np.diff(starts, append=flat.size)
-        ids, table = fastremap.renumber(flat[starts], start=0, preserve_zero=False, in_place=False)
+            return cls(block.shape, flat[:0].copy(), empty.astype(np.uint32), empty, empty)
+        changes = thread_buffer("runs_changes", (flat.size,), np.bool_)
+        changes[0] = True
+        np.not_equal(flat[1:], flat[:-1], out=changes[1:])
+        if cell > 0:
+            changes[::cell] = True
+        starts = np.flatnonzero(changes)
+        lengths = np.empty(starts.size, np.int64)
+        np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+        lengths[-1] = flat.size - starts[-1]
+        # flat[starts] is a new array: numbered in place
+        ids, table = fastremap.renumber(flat[starts], start=0, preserve_zero=False, in_place=True)
         # renumber numbers ids in order of appearance; rank them by value instead.
         keys = np.fromiter(table.keys(), flat.dtype, len(table))
         numbers = np.fromiter(table.values(), np.intp, len(table))
         order = np.argsort(keys)
         rank_of = np.empty(len(keys), np.uint32)
         rank_of[numbers[order]] = np.arange(len(keys), dtype=np.uint32)
-        return cls(block.shape, keys[order], rank_of[ids], lengths)
+        return cls(block.shape, keys[order], rank_of[ids], lengths, starts)
 
     @property
     def top(self) -> int:
@@ -104,5 +114,5 @@ class LabelRuns:
             return steps.reshape(self.shape)
         steps[:] = 0
         steps[0] = self.rank[0]
-        steps[np.cumsum(self.lengths[:-1])] = self.rank[1:] - self.rank[:-1]
+        steps[self.starts[1:]] = self.rank[1:] - self.rank[:-1]
         return np.cumsum(steps, dtype=np.uint32, out=steps).reshape(self.shape)

@@ -43,6 +43,7 @@ from voxhub.server.openapi import openapi_routes
 from voxhub.server.precomputed import precomputed_routes
 from voxhub.server.precomputed_jpeg import precomputed_jpeg_routes
 from voxhub.server.precomputed_mesh import precomputed_mesh_routes
+from voxhub.server.precomputed_mesh_legacy import legacy_mesh_routes
 from voxhub.server.precomputed_sharded import sharded_routes
 from voxhub.server.prefix_router import PrefixRouter
 from voxhub.server.routes_catalog import catalog_routes
@@ -128,6 +129,7 @@ def create_app(
         *precomputed_jpeg_routes(bind),  # fixed names before {scale_key}/{chunk}
         *segment_properties_routes(bind),
         *precomputed_mesh_routes(bind),  # before the views' {scale_key}/{chunk}, {shard}
+        *legacy_mesh_routes(bind),  # likewise
         *sharded_routes(bind),  # before precomputed_routes: sharded/info is not a chunk
         *precomputed_routes(bind),
         *zarr_routes(bind),

@@ -6,8 +6,9 @@ labelmap's precomputed ``info`` names this directory (``"mesh": "mesh"``) when t
 
 A body's files are made together (:mod:`voxhub.datatypes.meshes.body`) and kept in the
 process's view cache under (node, instance, body, digest of the body's label index, and
-at an open node of the stored blocks the mesh reads): mutations of other bodies touch
-neither, so their meshes stay cached; a change to the body's voxels changes the key.
+at an open node of the body's voxel masks in the blocks the mesh reads,
+:mod:`voxhub.datatypes.meshes.key`): mutations of other bodies touch neither, even in
+blocks the body shares, so its mesh stays cached; a change to its voxels changes the key.
 Every answer goes through :func:`~voxhub.server.view_answer.view_answer` (byte ranges,
 ETag from the same key; ``immutable`` for a committed node named by UUID, as the other
 views).
@@ -16,15 +17,18 @@ views).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.cache_stats import cache_stats
+from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
-from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest, voxels_digest
+from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
+from voxhub.datatypes.meshes.key import voxels_digest
 from voxhub.datatypes.meshes.multilod import mesh_info
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_label
@@ -34,6 +38,7 @@ from voxhub.server.context import Binder, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import requested_instance
 from voxhub.server.view_answer import key_etag, view_answer
+from voxhub.server.view_cache import ViewCache
 from voxhub.server.view_names import Named
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
@@ -45,7 +50,21 @@ _INDEX_SUFFIX = ".index"
 _MAKING = OneAtATime()  # meshes being made, by cache key
 
 
-def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
+class _MaskMemo:
+    """The view cache as the memo of a block's body-mask digests (keyed by the block's
+    stored value and the supervoxels looked for: the same in any instance and node)."""
+
+    def __init__(self, cache: ViewCache) -> None:
+        self._cache = cache
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._cache.get(("mesh_mask", key))[1]
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._cache.put(("mesh_mask", key), value)
+
+
+def labels_named(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
     """The labelmap the request names, opened at its node, and how the URL named it."""
     if not meshes_available():
         raise CapabilityError(
@@ -60,9 +79,35 @@ def _labels(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]
 
 async def get_mesh_info(request: Request, ctx: ServerContext) -> Response:
     """The mesh directory's ``info``: ``neuroglancer_multilod_draco``, unsharded."""
-    await small_read(ctx, lambda: _labels(request, ctx))
+    await small_read(ctx, lambda: labels_named(request, ctx))
     body = json.dumps(mesh_info()).encode()
     return view_answer(request, body, JSON, committed=False)
+
+
+def cached_mesh(
+    request: Request,
+    ctx: ServerContext,
+    body: int,
+    view: str,
+    make: Callable[[LabelInstance, LabelIndex], bytes],
+) -> tuple[bytes, tuple[Hashable, ...], bool]:
+    """The ``view`` files of the body (``make(instance, index)`` packs them), from the view
+    cache or made now (blocking); their cache key, and whether they are immutable."""
+    instance, named = labels_named(request, ctx)
+    index, digest = index_digest(instance, body)
+    if not named.committed:  # a write may move voxels and leave the index as it was
+        digest += voxels_digest(instance, index, _MaskMemo(ctx.view_cache))
+    # the voxel size (in the key: not versioned) for the nm coordinates
+    key = named.cache_key(view, body, digest)
+    found, packed = ctx.view_cache.get(key)
+    MESH_STATS.count(hit=found)
+    if packed is None:
+        # neuroglancer asks for the manifest, then the data, and several viewers may
+        # ask at once: one of them makes the mesh, the others wait for it
+        packed = _MAKING.run(key, lambda: make(instance, index))
+        ctx.view_cache.put(key, packed)
+    assert packed is not None  # a made mesh always has files (NotFound otherwise)
+    return packed, key, named.immutable
 
 
 async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
@@ -73,23 +118,16 @@ async def get_mesh_file(request: Request, ctx: ServerContext) -> Response:
     body = parse_label(name.removesuffix(_INDEX_SUFFIX), "body")
 
     def run() -> tuple[bytes, str, bool]:
-        instance, named = _labels(request, ctx)
-        index, digest = index_digest(instance, body)
-        if not named.committed:  # a write may move voxels and leave the index as it was
-            digest += voxels_digest(instance, index)
-        # the voxel size (in the key: not versioned) for the nm coordinates
-        key = named.cache_key("precomputed_mesh", body, digest)
-        found, packed = ctx.view_cache.get(key)
-        MESH_STATS.count(hit=found)
-        if packed is None:
-            # neuroglancer asks for the manifest, then the data, and several viewers may
-            # ask at once: one of them makes the mesh, the others wait for it
-            packed = _MAKING.run(key, lambda: body_mesh(instance, body, index).pack())
-            ctx.view_cache.put(key, packed)
-        assert packed is not None  # body_mesh always has files (NotFound otherwise)
+        packed, key, immutable = cached_mesh(
+            request,
+            ctx,
+            body,
+            "precomputed_mesh",
+            lambda instance, index: body_mesh(instance, body, index).pack(),
+        )
         files = BodyMesh.unpack(packed)
         tag = key_etag(key, manifest)
-        return (files.manifest if manifest else files.data), tag, named.immutable
+        return (files.manifest if manifest else files.data), tag, immutable
 
     data, etag, committed = await small_read(ctx, run, small=False)
     return view_answer(request, data, OCTET, committed=committed, etag=etag)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from voxhub.datatypes.labelmap.segment_properties import (
+    MAX_LIMIT,
     MAX_SEGMENTS,
     body_name,
     body_sizes,
@@ -26,7 +27,8 @@ from voxhub.datatypes.labelmap.segment_properties import (
 )
 from voxhub.datatypes.neuronjson.instance import NeuronJsonInstance
 from voxhub.datatypes.registry import datatype_for
-from voxhub.datatypes.wire.api import JSON, ApiRoute
+from voxhub.datatypes.wire.api import JSON, Api, ApiRoute, Param
+from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.server.context import Binder, ServerContext
@@ -50,17 +52,31 @@ def _names(ctx: ServerContext, volume: Volume) -> tuple[str, NeuronJsonInstance]
     return info.data_uuid, NeuronJsonInstance(catalog.view(volume.node, name), name)
 
 
-def _properties(volume: Volume, names: NeuronJsonInstance | None) -> bytes:
+LIMIT = Param(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    f"the most bodies listed (default {MAX_SEGMENTS}); the answer's voxhub.truncated says "
+    "whether bodies were left out",
+)
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit")
+    return MAX_SEGMENTS if text is None else parse_int(text, "limit", 1, MAX_LIMIT)
+
+
+def _properties(volume: Volume, names: NeuronJsonInstance | None, limit: int) -> bytes:
     labels: dict[int, str] | None = None
     if names is not None:
-        documents = names.first_documents(MAX_SEGMENTS)
+        documents = names.first_documents(limit)
         labels = {int(d["bodyid"]): body_name(d) for d in documents}
-    sizes = body_sizes(volume.reader, labels or (), cap=MAX_SEGMENTS)
-    return json.dumps(segment_properties(sizes, labels)).encode()
+    listed = body_sizes(volume.reader, labels or (), cap=limit)
+    return json.dumps(segment_properties(listed, labels, limit=limit)).encode()
 
 
 async def get_segment_properties(request: Request, ctx: ServerContext) -> Response:
-    """The bodies' ``neuroglancer_segment_properties`` (at most 10,000 bodies)."""
+    """The bodies' ``neuroglancer_segment_properties`` (at most ``limit`` bodies)."""
+    limit = _limit(request)
 
     def run() -> tuple[Wire | None, bool]:
         volume = requested_volume(request, ctx, supervoxels=False)
@@ -70,12 +86,12 @@ async def get_segment_properties(request: Request, ctx: ServerContext) -> Respon
         names = None if found is None else found[1]
 
         def encode() -> Encoded:
-            return Encoded(_properties(volume, names), True)
+            return Encoded(_properties(volume, names, limit), True)
 
         if not volume.committed:
             return encode_for(request, encode), False
         names_uuid = None if found is None else found[0]
-        key = ("segment_properties", volume.node, volume.info.data_uuid, names_uuid)
+        key = ("segment_properties", volume.node, volume.info.data_uuid, names_uuid, limit)
         return encode_for(request, encode, cache=ctx.view_cache, key=key), True
 
     wire, _ = await small_read(ctx, run, small=False)
@@ -89,4 +105,5 @@ def segment_properties_routes(bind: Binder) -> list[BaseRoute]:
     """The route (before the view's ``{scale_key}/{chunk}``, which would read it as scale
     ``segment_properties``, chunk ``info``)."""
     endpoint = bind(get_segment_properties)
-    return [ApiRoute(path, endpoint, methods=["GET"]) for path in (PATH, SHARDED_PATH)]
+    api = Api(query=(LIMIT,))
+    return [ApiRoute(path, endpoint, methods=["GET"], api=api) for path in (PATH, SHARDED_PATH)]

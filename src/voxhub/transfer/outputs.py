@@ -9,7 +9,8 @@ by one string.
   ``AWS_SECRET_ACCESS_KEY``): one object per file, each PUT whole (an object appears
   complete or not at all).
 
-Writes are thread-safe, so an export's tasks write in parallel.
+Writes are thread-safe, so an export's tasks write in parallel. An export that replaces
+another lists what is there (:meth:`Output.names`) and deletes what it no longer holds.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class Output(Protocol):
         ...
 
     def exists(self, name: str) -> bool: ...
+
+    def names(self, folder: str) -> list[str]:
+        """The files under ``folder`` (``""``: all), by their relative names."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Remove the file ``name`` (nothing if absent)."""
+        ...
 
     def describe(self) -> str: ...
 
@@ -70,6 +79,19 @@ class DirectoryOutput:
 
     def exists(self, name: str) -> bool:
         return (self.root / _check_name(name)).exists()
+
+    def names(self, folder: str) -> list[str]:
+        top = self.root / _check_name(folder) if folder else self.root
+        if not top.is_dir():
+            return []
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in top.rglob("*")
+            if p.is_file() and not p.name.endswith(".partial")  # another writer's, unfinished
+        )
+
+    def delete(self, name: str) -> None:
+        (self.root / _check_name(name)).unlink(missing_ok=True)
 
     def describe(self) -> str:
         return str(self.root)
@@ -125,6 +147,20 @@ class S3Output:
             except (FileNotFoundError, self._obstore.exceptions.NotFoundError):
                 return False
         return True
+
+    def names(self, folder: str) -> list[str]:
+        from voxhub.storage.s3_names import translated_errors
+
+        prefix = _check_name(folder).rstrip("/") + "/" if folder else None
+        with translated_errors(self.describe()):
+            listed = self._obstore.list(self._store, prefix=prefix, chunk_size=1000)
+            return sorted(str(meta["path"]) for batch in listed for meta in batch)
+
+    def delete(self, name: str) -> None:
+        from voxhub.storage.s3_names import translated_errors
+
+        with translated_errors(self.describe()):
+            self._obstore.delete(self._store, _check_name(name))
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"

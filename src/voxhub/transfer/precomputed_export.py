@@ -10,7 +10,9 @@ value and :func:`run_task` a function of (service, task), so a Dask cluster can 
 later. Label blocks are never decoded: a shard's stored compressed_segmentation streams
 are decompressed, their tables mapped to bodies and concatenated
 (:mod:`voxhub.datatypes.labelmap.precomputed_sharded`). The ``info`` is written last, so
-a destination with an ``info`` holds a complete export.
+a destination with an ``info`` holds a complete export; one being replaced loses its
+``info`` first and, before the new one is written, the shard files the new export did not
+write (:mod:`.replace`).
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
 from voxhub.service import Service
 from voxhub.transfer.outputs import Output, open_output
-from voxhub.transfer.precomputed_fetch import FileServer, fetch_export
+from voxhub.transfer.precomputed_fetch import SHARD_FILE, FileServer, fetch_export
 from voxhub.transfer.progress import progress_bar
+from voxhub.transfer.replace import drop_stale
 from voxhub.versioning.protocols import VersionedReader
 
 #: export tasks run at once (each a shard: ≤ 512 blocks in memory)
@@ -238,16 +241,17 @@ def export_precomputed(
             f"{output.describe()} already holds a precomputed volume (an info); "
             "pass --overwrite (overwrite=True) to replace it"
         )
+    if not isinstance(service, Service) and not isinstance(node.hub, FileServer):
+        raise InvalidRequest(f"cannot export from {node.hub!r}: no store, no server")
+    output.delete("info")  # an interrupted replacement must not pass for a whole export
     if not isinstance(service, Service):  # a server's hub: copy its sharded view
-        if not isinstance(node.hub, FileServer):
-            raise InvalidRequest(f"cannot export from {node.hub!r}: no store, no server")
+        assert isinstance(node.hub, FileServer)
         shards, blocks, size, seconds = fetch_export(
             node.hub, node.uuid, instance, output, supervoxels=supervoxels, progress=progress
         )
         return ExportResult(output.describe(), shards, blocks, size, seconds)
     started = time.perf_counter()
     plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
-    written = 0
     with progress_bar(plan.blocks, f"export {instance}", progress, unit="block") as bar:
 
         def one(task: ShardTask) -> int:
@@ -256,7 +260,9 @@ def export_precomputed(
             return size
 
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-export") as pool:
-            written = sum(pool.map(one, plan.tasks))
+            sizes = list(pool.map(one, plan.tasks))
+    written = sum(sizes)
+    drop_stale(output, {t.name for t, n in zip(plan.tasks, sizes, strict=True) if n}, SHARD_FILE)
     output.write("info", [json.dumps(plan.info, indent=1).encode()])
     seconds = time.perf_counter() - started
     return ExportResult(output.describe(), len(plan.tasks), plan.blocks, written, seconds)

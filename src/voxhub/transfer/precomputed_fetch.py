@@ -4,12 +4,14 @@ A hub opened on a server URL cannot read the store, but the server serves the ve
 an export writes (``/precomputed/{node}/{instance}[/supervoxels]/sharded/...``, built
 there from the stored blocks). So the export fetches every shard of every scale the
 ``info`` declares (absent ones are 404s: no block written there) on a few connections
-and writes them to the destination, ``info`` last.
+and writes them to the destination; then deletes the shard files an earlier export left
+that this one did not write, and writes the ``info`` last (:mod:`.replace`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
@@ -20,9 +22,12 @@ from voxhub.codecs.sharded import ShardingSpec, parse_minishard_index, parse_sha
 from voxhub.errors import NotFound
 from voxhub.transfer.outputs import Output
 from voxhub.transfer.progress import progress_bar
+from voxhub.transfer.replace import drop_stale
 
 #: shard files fetched at once
 FETCHES = 4
+#: the shard files of an export (from a server or a store): ``{scale key}/{hex}.shard``
+SHARD_FILE = re.compile(r"[^/]+/[0-9a-f]+\.shard")
 
 
 @runtime_checkable
@@ -68,12 +73,15 @@ def fetch_export(
         spec = ShardingSpec.from_json(scale["sharding"])
         names += [(spec, f"{scale['key']}/{spec.shard_name(s)}") for s in range(spec.shards)]
 
+    copied_names: set[str] = set()
+
     def copy(item: tuple[ShardingSpec, str]) -> tuple[int, int]:
         spec, name = item
         body = server.get_file(f"{prefix}/{name}")
         if body is None:
             return 0, 0
         output.write(name, [body])
+        copied_names.add(name)
         return _chunks_in(spec, body), len(body)
 
     with progress_bar(len(names), f"export {instance}", progress, unit="shard") as bar:
@@ -85,6 +93,7 @@ def fetch_export(
 
         with ThreadPoolExecutor(FETCHES, thread_name_prefix="voxhub-export") as pool:
             copied = np.array(list(pool.map(one, names)), np.int64).reshape(-1, 2)
+    drop_stale(output, copied_names, SHARD_FILE)
     output.write("info", [json.dumps(info, indent=1).encode()])
     shards = int((copied[:, 1] > 0).sum())
     return shards, int(copied[:, 0].sum()), int(copied[:, 1].sum()), time.perf_counter() - started

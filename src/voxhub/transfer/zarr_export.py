@@ -8,18 +8,21 @@ reader (zarr-python, tensorstore, neuroglancer) opens it.
 
 The work is split into block-aligned tasks, one shard each (:func:`shard_tasks`,
 :func:`write_shard`), independent of each other, so the scale-out work can hand them to
-Dask; here they run on a thread pool. A shard whose voxels are all background is not
-written (readers fill it with the ``fill_value``). With ``overwrite``, the tasks cover
-each array from its origin and a shard an earlier export left where the volume is now all
-background is replaced by an empty one (an index of absent chunks), so nothing stale
-shows through. The metadata is written last: an interrupted export has no ``zarr.json``
-and opens as nothing rather than as a partial volume.
+Dask; here they run on a thread pool. From a hub on a store the tasks are the shards
+holding stored blocks, found by one key scan per level (:func:`stored_shard_tasks`: work
+follows what is stored, not the extents, which a client may declare of any size); from a
+hub on a server, which lists no keys, every shard overlapping the extents. A shard whose
+voxels are all background is not written (readers fill it with the ``fill_value``).
+Replacing an export (:mod:`.replace`) deletes its metadata first, so an interrupted
+replacement opens as nothing rather than as a mix of old and new; the chunk shards the
+new export did not write are deleted before the metadata is written again, last.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import product
@@ -27,7 +30,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxhub.codecs.zarr_shard import empty_shard, encode_shard
+from voxhub.codecs.zarr_shard import encode_shard
+from voxhub.datatypes.imageblk.config import ImageConfig
+from voxhub.datatypes.imageblk.stored import stored_blocks
 from voxhub.datatypes.imageblk.zarr import (
     array_metadata,
     array_shape,
@@ -37,8 +42,10 @@ from voxhub.datatypes.imageblk.zarr import (
 )
 from voxhub.errors import Conflict
 from voxhub.geometry import Box, Vec3
+from voxhub.service import Service
 from voxhub.transfer.outputs import Output, open_output
 from voxhub.transfer.progress import progress_bar
+from voxhub.transfer.replace import drop_stale, withdraw
 
 if TYPE_CHECKING:
     from voxhub.client.labels import LabelVolume
@@ -46,6 +53,11 @@ if TYPE_CHECKING:
 
 #: shards written at once (each holds one shard of voxels in memory, 16-128 MiB)
 WORKERS = 2
+#: an export's metadata files (the group's and each array's) and its chunk shard files
+METADATA = re.compile(r"(s[0-9]+/)?zarr\.json")
+SHARD_FILE = re.compile(r"s[0-9]+/c/[0-9]+/[0-9]+/[0-9]+")
+#: a level's stored block coordinates inside a box of block coordinates
+StoredBlocks = Callable[[int, Box], Iterable[Vec3]]
 
 
 @dataclass(frozen=True)
@@ -73,28 +85,67 @@ class ZarrExport:
     nbytes: int  # of the shards written
 
 
-def shard_tasks(vol: Volume | LabelVolume, *, from_origin: bool = False) -> list[ShardTask]:
+def _side(config: ImageConfig) -> list[int]:
+    """A shard's voxels along (z, y, x)."""
+    return [b * n for b, n in zip(config.block_shape, shard_blocks(config), strict=True)]
+
+
+def _task(config: ImageConfig, scale: int, shard: Vec3, shape: Vec3) -> ShardTask:
+    """The task of the shard at grid position ``shard`` of an array of ``shape``."""
+    side = _side(config)
+    start = tuple(i * n for i, n in zip(shard, side, strict=True))
+    stop = tuple(min(s + n, e) for s, n, e in zip(start, side, shape, strict=True))
+    return ShardTask(scale, shard, Box((start[0], start[1], start[2]), (stop[0], stop[1], stop[2])))
+
+
+def shard_tasks(vol: Volume | LabelVolume) -> list[ShardTask]:
     """Every shard of every level that overlaps the level's extents (others hold
-    nothing), or every shard of its array with ``from_origin``; level by level, in C
-    order of the shard grid."""
+    nothing); level by level, in C order of the shard grid."""
     config = vol.config
-    side = [b * n for b, n in zip(config.block_shape, shard_blocks(config), strict=True)]
+    side = _side(config)
     tasks = []
     for scale in range(config.max_scale + 1):
         extents = vol.extents(scale)
         shape = array_shape(extents)
         if extents is None or 0 in shape:
             continue
-        first = [
-            0 if from_origin else max(0, s) // n for s, n in zip(extents.start, side, strict=True)
-        ]
+        first = [max(0, s) // n for s, n in zip(extents.start, side, strict=True)]
         last = [-(-e // n) for e, n in zip(shape, side, strict=True)]
         for shard in product(*(range(a, b) for a, b in zip(first, last, strict=True))):
-            start = tuple(i * n for i, n in zip(shard, side, strict=True))
-            stop = tuple(min(s + n, e) for s, n, e in zip(start, side, shape, strict=True))
-            box = Box((start[0], start[1], start[2]), (stop[0], stop[1], stop[2]))
-            tasks.append(ShardTask(scale, (shard[0], shard[1], shard[2]), box))
+            tasks.append(_task(config, scale, (shard[0], shard[1], shard[2]), shape))
     return tasks
+
+
+def stored_shard_tasks(vol: Volume | LabelVolume, stored: StoredBlocks) -> list[ShardTask]:
+    """The shards of every level holding a block ``stored`` lists (inside the array:
+    blocks at negative coordinates are outside every Zarr array); level by level, in C
+    order of the shard grid."""
+    config = vol.config
+    per, block = shard_blocks(config), config.block_shape
+    tasks = []
+    for scale in range(config.max_scale + 1):
+        shape = array_shape(vol.extents(scale))
+        if 0 in shape:
+            continue
+        grid = Box((0, 0, 0), tuple(-(-e // b) for e, b in zip(shape, block, strict=True)))  # type: ignore[arg-type]
+        shards = {(z // per[0], y // per[1], x // per[2]) for z, y, x in stored(scale, grid)}
+        tasks += [_task(config, scale, shard, shape) for shard in sorted(shards)]
+    return tasks
+
+
+def _stored_blocks(vol: Volume | LabelVolume) -> StoredBlocks | None:
+    """A key scan of ``vol``'s stored blocks, when its hub reads a store (else ``None``)."""
+    service = getattr(vol.node.hub, "service", None)
+    if not isinstance(service, Service):
+        return None
+    info = service.catalog.instance(vol.node.uuid, vol.name)
+    from voxhub.client.labels import LabelVolume
+
+    if isinstance(vol, LabelVolume):
+        reader = service.open_labels(vol.node.uuid, info).view
+    else:
+        reader = service.open_image(vol.node.uuid, info).view
+    return lambda scale, grid: stored_blocks(reader, scale, grid)
 
 
 def _reader(vol: Volume | LabelVolume, supervoxels: bool) -> Callable[[Box, int], np.ndarray]:
@@ -132,21 +183,13 @@ def encode_task(
 
 
 def write_shard(
-    vol: Volume | LabelVolume,
-    task: ShardTask,
-    output: Output,
-    *,
-    supervoxels: bool = False,
-    overwrite: bool = False,
+    vol: Volume | LabelVolume, task: ShardTask, output: Output, *, supervoxels: bool = False
 ) -> int:
-    """Write the shard of ``task`` (one block-aligned task); the bytes written. A shard
-    all background is not written, or, with ``overwrite`` and an earlier one there,
-    written empty (an index of absent chunks)."""
+    """Write the shard of ``task`` (one block-aligned task); the bytes written (0: all
+    background, not written)."""
     shard = encode_task(vol, task, supervoxels=supervoxels)
     if shard is None:
-        if not (overwrite and output.exists(task.key)):
-            return 0
-        shard = empty_shard(int(np.prod(shard_blocks(vol.config))))
+        return 0
     output.write(task.key, [shard])
     return len(shard)
 
@@ -164,8 +207,8 @@ def export_ome_zarr(
     ``destination`` (a folder, or ``s3://bucket/prefix?endpoint=...``: see
     :mod:`voxhub.transfer.outputs`). Label volumes export body ids unless
     ``supervoxels``. An existing OME-Zarr there is replaced only with ``overwrite``
-    (:class:`~voxhub.errors.Conflict` otherwise; an interrupted replacement is made
-    whole by running it again).
+    (:class:`~voxhub.errors.Conflict` otherwise; an interrupted replacement has no
+    ``zarr.json`` and is made whole by running it again).
 
     >>> import voxhub, tempfile, zarr
     >>> hub = voxhub.open("memory://")
@@ -183,10 +226,12 @@ def export_ome_zarr(
             f"{output.describe()} already holds a Zarr group; pass --overwrite "
             "(overwrite=True) to replace it"
         )
-    tasks = shard_tasks(vol, from_origin=overwrite)
+    withdraw(output, METADATA)  # an interrupted replacement must open as nothing
+    stored = _stored_blocks(vol)
+    tasks = shard_tasks(vol) if stored is None else stored_shard_tasks(vol, stored)
 
     def run(task: ShardTask) -> int:
-        return write_shard(vol, task, output, supervoxels=supervoxels, overwrite=overwrite)
+        return write_shard(vol, task, output, supervoxels=supervoxels)
 
     sizes: list[int] = []
     with (
@@ -196,6 +241,7 @@ def export_ome_zarr(
         for size in pool.map(run, tasks):
             sizes.append(size)
             bar.update(1)
+    drop_stale(output, {t.key for t, n in zip(tasks, sizes, strict=True) if n}, SHARD_FILE)
     config = vol.config
     levels = [vol.extents(s) for s in range(config.max_scale + 1)]
     for scale, extents in enumerate(levels):

@@ -22,6 +22,7 @@ import numpy as np
 from voxhub.blocks import BlockLayout
 from voxhub.blocks.pool import parallel_map, scratch
 from voxhub.codecs.cseg import CsegCodec
+from voxhub.codecs.cseg_cells import CELL, cell_grid, to_cells
 from voxhub.codecs.label_runs import LabelRuns
 from voxhub.datatypes.labelmap.counters import top_counted_label
 from voxhub.datatypes.labelmap.downsample import downsample_labels
@@ -58,22 +59,39 @@ def prepare_blocks(
 
 
 def prepare_block(layout: BlockLayout, data: np.ndarray, factor: Vec3 | None) -> Prepared:
-    """Count, encode and reduce one block (see :func:`prepare_blocks`)."""
-    if data.flags.c_contiguous and data.dtype == layout.dtype:
-        block = data
-    else:  # a view into a larger write: one copy, into this thread's reused buffer
-        # (fresh pages cost more to touch than the copy itself)
-        block = scratch(layout.block_shape, layout.dtype)
-        np.copyto(block, data, casting="unsafe")
-    runs = LabelRuns.of(block)
+    """Count, encode and reduce one block (see :func:`prepare_blocks`).
+
+    A cseg block is copied once, in 8³ cell order, and counted and encoded from there
+    (:mod:`voxhub.codecs.cseg_cells`); other codecs get the block in C order."""
+    if data.dtype != layout.dtype:  # cast once, into this thread's reused buffer
+        cast = scratch(layout.block_shape, layout.dtype)
+        np.copyto(cast, data, casting="unsafe")
+        data = cast
+    codec = layout.codec
+    by_cells = isinstance(codec, CsegCodec) and cell_grid(data.shape) is not None
+    block = data if by_cells else _c_order(layout, data)  # any strides, or C order
+    runs = LabelRuns.of(to_cells(data), CELL) if by_cells else LabelRuns.of(block)
     labels = runs.labels
-    background = labels.size == 1 and labels[0] == layout.background
-    value: bytes | None = None
-    if not background:
-        codec = layout.codec
-        value = codec.encode(block, runs) if isinstance(codec, CsegCodec) else codec.encode(block)
+    value: bytes | None = None  # all background: no value, the block is deleted
+    if not (labels.size == 1 and labels[0] == layout.background):
+        if not isinstance(codec, CsegCodec):
+            value = codec.encode(block)
+        elif by_cells:  # else (a rare block of very many ids) the package's encoder
+            value = codec.encode_cells(runs, layout.dtype.itemsize) or codec.encode(block)
+        else:
+            value = codec.encode(block, runs)
     small = downsample_labels(block, factor) if factor is not None else None
     return Prepared(value, runs.counts(), small, runs.top, top_counted_label(labels), labels)
+
+
+def _c_order(layout: BlockLayout, data: np.ndarray) -> np.ndarray:
+    """``data`` C-contiguous: itself, or a copy in this thread's reused buffer (fresh
+    pages cost more to touch than the copy itself)."""
+    if data.flags.c_contiguous:
+        return data
+    block = scratch(layout.block_shape, layout.dtype)
+    np.copyto(block, data)
+    return block
 
 
 def write_tops(prepared: Sequence[Prepared]) -> tuple[int, int]:

@@ -7,13 +7,10 @@ mesh follow the body, never the volume, and a huge body is meshed coarser rather
 at all (:func:`mesh_level`). :mod:`.octree` meshes the masks per octree node and LOD,
 :mod:`.multilod` encodes them.
 
-What a mesh depends on is the body's label index (its blocks and supervoxels) and those
-blocks' voxels. Almost every write that changes a body's voxels changes its index, so the
-stored index value keys a cached mesh (:func:`index_digest`) and mutations of other bodies
-leave it alone. A write that moves a body's voxels inside a block without changing any of
-its per-block supervoxel counts leaves the index as it was, so at an open node the key
-also takes a digest of the stored blocks the mesh reads (:func:`voxels_digest`); a
-committed node's blocks never change.
+What a mesh depends on is the body's label index (its blocks and supervoxels) and its
+voxels in those blocks: the stored index value (:func:`index_digest`) and, at an open
+node, the body's masks (:func:`.key.voxels_digest`) key a cached mesh, so mutations of
+other bodies leave it alone.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from voxhub.blocks.digest import feed_stored
 from voxhub.datatypes.labelmap.body_blocks import body_blocks
 from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.keys import index_key
@@ -86,23 +82,6 @@ def index_digest(instance: LabelInstance, body: int) -> tuple[LabelIndex, str]:
         raise NotFound(f"body {body} does not exist (no voxels) at this version")
     raw = bytes(value)
     return LabelIndex.decode(body, raw), hashlib.blake2b(raw, digest_size=16).hexdigest()
-
-
-def voxels_digest(instance: LabelInstance, index: LabelIndex) -> str:
-    """A digest of the stored blocks a mesh of the body reads: those of the level meshed
-    that the body fills only in part (a filled block stays filled only while its count in
-    the index does). Hashing them costs far less than meshing them (SHA-256 runs at GB/s
-    on current CPUs)."""
-    scale = mesh_level(instance, index)
-    config = instance.config
-    layout = config.layout(scale)
-    wanted = set(index.supervoxel_sizes())
-    plan = body_blocks(index, wanted, config.scale_factor(scale), config.block_shape)
-    partial = [c for c in plan.coords if c not in plan.filled]
-    digest = hashlib.sha256(struct.pack("<q", scale))
-    keys = [layout.tkey(c) for c in partial]
-    feed_stored(digest, instance.view.get_many(keys), keys)
-    return digest.hexdigest()
 
 
 def mesh_level(instance: LabelInstance, index: LabelIndex) -> int:
@@ -193,9 +172,12 @@ def body_mesh(instance: LabelInstance, body: int, index: LabelIndex | None = Non
     return BodyMesh(manifest.encode(), data)
 
 
-def body_triangles(instance: LabelInstance, body: int) -> Triangles:
+def body_triangles(
+    instance: LabelInstance, body: int, index: LabelIndex | None = None
+) -> Triangles:
     """The body's finest mesh as one closed triangle mesh (LOD 0, node seams welded)."""
-    index, _ = index_digest(instance, body)
+    if index is None:
+        index, _ = index_digest(instance, body)
     meshes, geometry, _ = _node_meshes(instance, index, lods=1)
     shape = np.asarray(instance.config.block_shape, np.int64)
     # node coordinates are half-integers: twice the global sample coordinate is exact

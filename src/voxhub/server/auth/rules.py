@@ -175,6 +175,7 @@ def _precomputed() -> dict[str, dict[str, Rule]]:
     for bodies in (base, f"{base}/sharded"):  # both body views name these, relative to them
         paths.append(f"{bodies}/segment_properties/info")
         paths += [f"{bodies}/mesh/info", f"{bodies}/mesh/{{mesh_file}}"]  # meshes of bodies
+    paths += [f"{base}/mesh_legacy/info", f"{base}/mesh_legacy/{{mesh_file}}"]  # legacy format
     return {path: {"GET": node(READ)} for path in paths}
 
 
