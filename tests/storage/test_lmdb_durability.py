@@ -9,8 +9,9 @@ Three checks, from weakest to strongest:
   cut or kernel crash would show that, which a test cannot cause.
 * The environment is opened with ``sync`` and ``metasync`` on and ``map_async`` off
   (white-box: the flags LMDB reports for the store's environment).
-* Under ``strace``, every write to ``data.mdb`` made while ``vol[...] = data`` runs is
-  made durable before the call returns: it goes through LMDB's ``O_DSYNC`` descriptor or
+* Under ``strace``, every write to ``data.mdb`` made while ``vol[...] = data`` (or an
+  ``import_volume``, whose bulk writes drop cached pages) runs is made durable before the
+  call returns: it goes through LMDB's ``O_DSYNC`` descriptor or
   is followed by an ``fdatasync``/``fsync`` of the file. This is the property itself,
   observed at the system-call boundary (skipped where ``strace`` is not installed or
   ptrace is not permitted).
@@ -99,7 +100,7 @@ def mark(name):  # a failing stat() of an odd path shows up in the trace as a ma
     except OSError:
         pass
 mark("start")
-vol[0:32, 0:32, 0:32] = data
+{write}
 mark("done")
 hub.close()
 """
@@ -108,11 +109,20 @@ _SYSCALL = re.compile(r"^\d+\s+(\w+)\((\d+)<([^>]*)>")
 _OPENED = re.compile(r'^\d+\s+openat\(.*"([^"]+)", ([A-Z_|]+).*\) = (\d+)<')
 
 
-def trace_write(store: Path, tmp_path: Path) -> list[str]:
+#: the traced write: one assignment, or an import in several tasks (several commits)
+WRITES = {
+    "assignment": "vol[0:32, 0:32, 0:32] = data",
+    "import": "from voxhub.transfer import import_volume; "
+    "from voxhub.transfer.sources import ArraySource; "
+    "import_volume(vol, ArraySource(data, 'data'), progress=False, task_bytes=8192)",
+}
+
+
+def trace_write(store: Path, tmp_path: Path, write: str = WRITES["assignment"]) -> list[str]:
     log = tmp_path / "strace.log"
     cmd = ["strace", "-f", "-y", "-o", str(log), "-e",
            "trace=openat,write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync,msync,newfstatat,stat",
-           sys.executable, "-c", MARKED_WRITE.format(src=SRC), str(store)]  # fmt: skip
+           sys.executable, "-c", MARKED_WRITE.format(src=SRC, write=write), str(store)]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if result.returncode != 0 and "ptrace" in result.stderr:
         pytest.skip(f"strace cannot trace here: {result.stderr.strip()}")
@@ -121,10 +131,11 @@ def trace_write(store: Path, tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
-def test_a_write_returns_only_after_its_pages_are_synced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", sorted(WRITES))
+def test_a_write_returns_only_after_its_pages_are_synced(tmp_path: Path, how: str) -> None:
     store = tmp_path / "store"
     make_store(store)
-    lines = trace_write(store, tmp_path)
+    lines = trace_write(store, tmp_path, WRITES[how])
     data_file = os.path.realpath(store / "data.mdb")
     dsync_fds: set[str] = set()
     unsynced: list[str] = []  # writes to data.mdb not yet made durable

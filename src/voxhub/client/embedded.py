@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from voxhub.client.backend import ImageAccess
@@ -50,6 +51,9 @@ class EmbeddedHub(Hub):
     def close(self) -> None:
         """Close the underlying store."""
         self.service.close()
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        return self.store.bulk_writes()
 
     def merge_nodes(self, parents: Sequence[str], note: str, resolve: bool) -> NodeInfo:
         return self.service.merge_nodes(parents, note, resolve)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from voxhub.client.annotations import AnnotationAccess
@@ -52,6 +53,12 @@ class Hub(ABC):
                 f"{what} refused: {self!r} was opened with mode='r'; open it with mode='r+' "
                 "or 'a' to write"
             )
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """A context for a bulk import through this hub: an embedded store keeps less of
+        what is written cached (:meth:`KVStore.bulk_writes
+        <voxhub.storage.base.KVStore.bulk_writes>`); a remote hub ignores it."""
+        return nullcontext()
 
     def forget_extents(self, node_uuid: str, instance: str) -> None:  # noqa: B027 (no-op hook)
         """Drop any cached extents of ``instance`` at ``node_uuid`` (only remote hubs

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import ClassVar, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -180,6 +181,12 @@ class KVStore(ABC):
     @abstractmethod
     def transact(self, fn: Callable[[Txn], T]) -> T:
         """Run ``fn`` as one isolated read-modify-write unit and return its result."""
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """A context for a bulk load: many large writes this process will not read back
+        soon. Backends may keep less of what is written cached (LMDB drops the pages it
+        has written); what is stored, and when it is durable, stays as without it."""
+        return nullcontext()
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027  (optional hook, a no-op by default)

@@ -11,7 +11,8 @@
   long reader would block map growth and pin old pages). A scan is therefore not one
   snapshot; ``scan_many`` is.
 * **Durability.** ``sync=True, metasync=True``: a write has reached the disk when the call
-  returns.
+  returns. :meth:`LmdbStore.bulk_writes` (bulk imports) keeps that and only drops the
+  written pages from the page cache after each commit.
 * **Fork safety.** Do not use a store in a child created by ``fork`` after it was opened
   (doing so raises :class:`~voxhub.errors.StorageError`). Open it after forking, or
   pickle it: unpickling reopens it by path.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -278,6 +280,14 @@ class LmdbStore(KVStore):
                 view._txn = None
 
         return self._write(run)
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """Commits made while entered drop the data file's pages they wrote from the page
+        cache (:meth:`LmdbEnv.bulk_writes <voxhub.storage.lmdb_env.LmdbEnv.bulk_writes>`);
+        durability is unchanged."""
+        if self._readonly:
+            return nullcontext()
+        return self._env().bulk_writes()
 
     # -- lifecycle -------------------------------------------------------------------
     def close(self) -> None:

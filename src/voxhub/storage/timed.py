@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
@@ -153,6 +154,9 @@ class TimedStore(KVStore):
 
     def transact(self, fn: Callable[[Txn], T]) -> T:
         return self._timed("transact", self.inner.transact, fn)
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        return self.inner.bulk_writes()  # a hint, not an operation: not timed
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from voxhub.client.labels import LabelVolume
+from voxhub.client.node import Node
 from voxhub.geometry import BlockGrid, Box, Vec3
 from voxhub.transfer.sources import Source
 
@@ -36,6 +37,9 @@ class Target(Protocol):
     """What an import writes into: a ``Volume`` or a ``LabelVolume``."""
 
     name: str
+
+    @property
+    def node(self) -> Node: ...
 
     @property
     def block_shape(self) -> Vec3: ...

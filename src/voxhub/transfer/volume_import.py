@@ -5,6 +5,7 @@ interrupted run wrote already."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -88,10 +89,26 @@ def import_volume(
             task_blocks(task, vol.block_shape)
         )
 
+    # Bulk writes: the store need not keep what the import writes cached (each task's
+    # commit is still durable when it returns; see KVStore.bulk_writes).
+    with vol.node.hub.bulk_writes():
+        _run(tasks, job, counts, progress, f"import {vol.name}", workers)
+    return counts
+
+
+def _run(
+    tasks: list[ImportTask],
+    job: Callable[[ImportTask], tuple[bool, int]],
+    counts: ImportProgress,
+    progress: bool,
+    title: str,
+    workers: int,
+) -> None:
+    """Run ``job`` over ``tasks``, ``workers`` at once, in order, counting into ``counts``."""
     pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-import")
     running: deque[Future[tuple[bool, int]]] = deque()
     try:
-        with progress_bar(counts.blocks, f"import {vol.name}", progress, unit="block") as bar:
+        with progress_bar(counts.blocks, title, progress, unit="block") as bar:
             for task in tasks:
                 running.append(pool.submit(job, task))
                 if len(running) > workers:  # one queued behind the running ones
@@ -108,7 +125,6 @@ def import_volume(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return counts
 
 
 def _finish(future: Future[tuple[bool, int]], counts: ImportProgress, bar: Any) -> None:
