@@ -6,11 +6,13 @@ voxel had been written one by one."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import voxhub
 from voxhub import Box
+from voxhub.codecs import cseg_cells
 from voxhub.datatypes.labelmap.downsample import downsample_labels
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Vec3
@@ -98,4 +100,29 @@ def test_a_refused_block_write_changes_nothing() -> None:
         raise AssertionError("a block of the wrong shape was accepted")
     assert lv.labels() == []
     assert not lv.read(Box((0, 0, 0), (8, 8, 16)), supervoxels=True).any()
+    hub.close()
+
+
+@pytest.mark.parametrize("many_ids", [False, True])
+def test_blocks_of_views_and_of_very_many_ids_store_their_voxels_and_counts(
+    monkeypatch: pytest.MonkeyPatch, many_ids: bool
+) -> None:
+    """A block past ``cseg_cells.MAX_LABELS`` ids is encoded by the package instead: the
+    same voxels and counts either way; whole blocks come as views into the write."""
+    if many_ids:
+        monkeypatch.setattr(cseg_cells, "MAX_LABELS", 3)
+    hub = voxhub.open("memory://")
+    lv = hub.create_repo("w").master.create_labels("seg", block_shape=(8, 8, 8), max_scale=1)
+    data = pattern((16, 16, 24), IDS)
+    lv.write((0, 0, 0), data[:, :, 4:20])  # a view: x not starting at 0
+    np.testing.assert_array_equal(
+        lv.read(Box((0, 0, 0), (16, 16, 16)), supervoxels=True), data[:, :, 4:20]
+    )
+    np.testing.assert_array_equal(
+        lv.read(Box((0, 0, 0), (8, 8, 8)), scale=1, supervoxels=True),
+        downsample_labels(data[:, :, 4:20], (2, 2, 2)),
+    )
+    sizes = {body: lv._instance.index(body).voxels() for body in lv.labels()}
+    ids, counts = np.unique(data[:, :, 4:20], return_counts=True)
+    assert sizes == {int(i): int(n) for i, n in zip(ids, counts, strict=True) if i}
     hub.close()

@@ -165,8 +165,12 @@ class _MixedCells:
         """Write the packed indices and the fresh tables into the channel's ``body``."""
         if self.at.size == 0:
             return
-        for width in np.unique(self.bits).tolist():
-            (rows,) = np.nonzero(self.bits == width)
+        by_width = np.argsort(self.bits, kind="stable")
+        ends = np.cumsum(np.bincount(self.bits, minlength=_WIDTHS[-1] + 1)).tolist()
+        for width in _WIDTHS.tolist():
+            rows = by_width[ends[width - 1] : ends[width]]
+            if rows.size == 0:
+                continue
             values = self.values if rows.size == self.at.size else self.values[rows]
             span = width * _WORDS_PER_BIT
             body[values_at[self.at[rows]][:, None] + np.arange(span)] = _packed(values, width)

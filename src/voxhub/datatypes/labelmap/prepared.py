@@ -61,16 +61,14 @@ def prepare_blocks(
 def prepare_block(layout: BlockLayout, data: np.ndarray, factor: Vec3 | None) -> Prepared:
     """Count, encode and reduce one block (see :func:`prepare_blocks`).
 
-    A cseg block is copied once, in 8³ cell order, and counted and encoded from there
-    (:mod:`voxhub.codecs.cseg_cells`); other codecs get the block in C order."""
-    if data.dtype != layout.dtype:  # cast once, into this thread's reused buffer
-        cast = scratch(layout.block_shape, layout.dtype)
-        np.copyto(cast, data, casting="unsafe")
-        data = cast
+    A cseg block is counted and encoded from a copy in 8³ cell order
+    (:mod:`voxhub.codecs.cseg_cells`), other codecs' from the block in C order."""
+    # a view into a larger write is copied (one pass reading it in order) first: the
+    # cell-order copy then reads from cache, 25% faster than straight from the view
+    block = _c_order(layout, data)
     codec = layout.codec
-    by_cells = isinstance(codec, CsegCodec) and cell_grid(data.shape) is not None
-    block = data if by_cells else _c_order(layout, data)  # any strides, or C order
-    runs = LabelRuns.of(to_cells(data), CELL) if by_cells else LabelRuns.of(block)
+    by_cells = isinstance(codec, CsegCodec) and cell_grid(block.shape) is not None
+    runs = LabelRuns.of(to_cells(block), CELL) if by_cells else LabelRuns.of(block)
     labels = runs.labels
     value: bytes | None = None  # all background: no value, the block is deleted
     if not (labels.size == 1 and labels[0] == layout.background):
@@ -85,12 +83,12 @@ def prepare_block(layout: BlockLayout, data: np.ndarray, factor: Vec3 | None) ->
 
 
 def _c_order(layout: BlockLayout, data: np.ndarray) -> np.ndarray:
-    """``data`` C-contiguous: itself, or a copy in this thread's reused buffer (fresh
-    pages cost more to touch than the copy itself)."""
-    if data.flags.c_contiguous:
+    """``data`` C-contiguous in the layout's dtype: itself, or a copy in this thread's
+    reused buffer (fresh pages cost more to touch than the copy itself)."""
+    if data.flags.c_contiguous and data.dtype == layout.dtype:
         return data
     block = scratch(layout.block_shape, layout.dtype)
-    np.copyto(block, data)
+    np.copyto(block, data, casting="unsafe")
     return block
 
 
