@@ -1,6 +1,11 @@
 """Sources read through tensorstore: neuroglancer precomputed (sharded or not; raw, jpeg,
 compressed_segmentation), Zarr v2 and v3 arrays, OME-Zarr groups and N5 datasets, from a
-local directory or an http(s) URL.
+local directory, an http(s) URL or an S3 bucket.
+
+An S3 location is ``s3://bucket/prefix``, with ``?endpoint=...`` (an S3-compatible server:
+SeaweedFS, MinIO, Ceph) and ``&region=...`` as for exports; tensorstore's ``s3`` driver
+reads it, with credentials from ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (or its
+other AWS credential sources).
 
 Locations take neuroglancer's prefixes (``precomputed://``, ``zarr://``, ``zarr2://``,
 ``zarr3://``, ``n5://``) before a path or URL; without one, a local directory or URL is
@@ -14,8 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
@@ -45,9 +51,13 @@ MARKERS = (
 CACHE_BYTES = 64 << 20
 
 
+#: the query parameters an ``s3://`` location takes
+S3_PARAMETERS = ("endpoint", "region")
+
+
 def is_tensorstore_location(location: str) -> bool:
     """Whether ``location`` names a precomputed, Zarr, OME-Zarr or N5 source."""
-    if location.startswith(tuple(PREFIXES)) or location.startswith(("http://", "https://")):
+    if location.startswith((*PREFIXES, "http://", "https://", "s3://")):
         return True
     return os.path.isdir(location) and any(
         os.path.exists(os.path.join(location, name)) for name, _ in MARKERS
@@ -56,20 +66,59 @@ def is_tensorstore_location(location: str) -> bool:
 
 @dataclass
 class _Location:
-    url: str  # a tensorstore kvstore URL ending in "/"
+    url: str  # a tensorstore kvstore URL ending in "/" (for S3: the bucket's, see s3)
     kind: str  # precomputed | zarr | n5
     shown: str  # as the user wrote it, for messages
+    s3: dict[str, Any] | None = None  # an s3 kvstore spec (endpoint, region), path "…/"
+
+    @property
+    def kvstore(self) -> str | dict[str, Any]:
+        """The tensorstore kvstore spec of the location."""
+        return self.url if self.s3 is None else self.s3
+
+    def child(self, path: str) -> _Location:
+        """The location of ``path`` (a folder) under this one."""
+        sub = path.strip("/") + "/"
+        if self.s3 is None:
+            return replace(self, url=self.url + sub)
+        return replace(self, url=self.url + sub, s3={**self.s3, "path": self.s3["path"] + sub})
 
     def read_json(self, name: str) -> Any:
         """The JSON document ``name`` under the location (``None`` when absent)."""
         ts = require("tensorstore", "importing precomputed, Zarr or N5")
-        found = ts.KvStore.open(self.url).result().read(name).result()
+        try:
+            found = ts.KvStore.open(self.kvstore).result().read(name).result()
+        except ValueError as e:  # tensorstore's errors: unreachable, refused, ...
+            raise InvalidRequest(f"cannot read {self.shown}/{name}: {_first_line(e)}") from None
         if found.state != "value":
             return None
         try:
             return json.loads(bytes(found.value))
         except ValueError as e:
             raise InvalidRequest(f"{self.shown}/{name} is not valid JSON: {e}") from None
+
+
+def _s3_spec(url: str) -> tuple[str, dict[str, Any]]:
+    """``s3://bucket/prefix?endpoint=...&region=...`` as a plain URL (for messages and
+    joins) and tensorstore's ``s3`` kvstore spec."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = sorted(set(query) - set(S3_PARAMETERS))
+    if not parts.netloc or unknown:
+        raise InvalidRequest(
+            f"an s3:// source is s3://bucket/prefix and takes {', '.join(S3_PARAMETERS)}; "
+            f"got bucket {parts.netloc!r}, parameters {unknown}"
+        )
+    path = parts.path.strip("/")
+    spec: dict[str, Any] = {
+        "driver": "s3",
+        "bucket": parts.netloc,
+        "path": path + "/" if path else "",
+        "aws_region": query.get("region", "us-east-1"),
+    }
+    if "endpoint" in query:
+        spec["endpoint"] = query["endpoint"]
+    return f"s3://{parts.netloc}/{spec['path']}", spec
 
 
 def _locate(location: str) -> _Location:
@@ -79,16 +128,17 @@ def _locate(location: str) -> _Location:
         if location.startswith(prefix):
             kind, rest = name, location[len(prefix) :]
             break
-    if "://" not in rest:
+    s3 = None
+    if rest.startswith("s3://"):
+        rest, s3 = _s3_spec(rest)
+    elif "://" not in rest:
         if not os.path.exists(rest):
             raise NotFound(f"no such file or folder: {rest}")
         rest = "file://" + os.path.abspath(rest)
-    loc = _Location(rest.rstrip("/") + "/", kind or "", location)
+    loc = _Location(rest.rstrip("/") + "/", kind or "", location, s3)
     if not loc.kind:
-        ts = require("tensorstore", "importing precomputed, Zarr or N5")
-        store = ts.KvStore.open(loc.url).result()
         for name, kind in MARKERS:
-            if store.read(name).result().state == "value":
+            if _exists(loc, name):
                 loc.kind = kind
                 break
         else:
@@ -97,6 +147,14 @@ def _locate(location: str) -> _Location:
                 "attributes.json"
             )
     return loc
+
+
+def _exists(loc: _Location, name: str) -> bool:
+    ts = require("tensorstore", "importing precomputed, Zarr or N5")
+    try:
+        return bool(ts.KvStore.open(loc.kvstore).result().read(name).result().state == "value")
+    except ValueError as e:
+        raise InvalidRequest(f"cannot read {loc.shown}: {_first_line(e)}") from None
 
 
 class TensorstoreSource:
@@ -195,7 +253,7 @@ def _ome_zarr(loc: _Location, meta: Any, scale: int | None) -> TensorstoreSource
             f"({', '.join(str(d.get('path')) for d in datasets)}), not scale {level}"
         )
     names = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
-    array = _Location(loc.url + str(datasets[level]["path"]).strip("/") + "/", "zarr", loc.shown)
+    array = loc.child(str(datasets[level]["path"]))
     return _open(array, {"driver": driver}, axes=tuple(names) or None, reverse=False)
 
 
@@ -205,7 +263,7 @@ def _open(
     ts = require("tensorstore", "importing precomputed, Zarr or N5")
     context = ts.Context({"cache_pool": {"total_bytes_limit": CACHE_BYTES}})
     try:
-        store = ts.open({**spec, "kvstore": loc.url}, read=True, context=context).result()
+        store = ts.open({**spec, "kvstore": loc.kvstore}, read=True, context=context).result()
     except ValueError as e:  # tensorstore's errors: missing metadata, bad JSON, ...
         raise InvalidRequest(f"cannot open {loc.shown}: {_first_line(e)}") from None
     labels = list(store.domain.labels)
