@@ -19,13 +19,19 @@ def auth_env() -> Iterator[AuthEnv]:
         yield env
 
 
+@pytest.mark.parametrize("whole_uuid", [False, True])  # a whole UUID's names are kept
 @pytest.mark.parametrize(
     ("user", "status"), [(None, 401), ("outsider", 403), ("reader", 200), ("owner", 200)]
 )
 def test_reading_the_view_needs_a_read_role(
-    auth_env: AuthEnv, user: str | None, status: int
+    auth_env: AuthEnv, user: str | None, status: int, whole_uuid: bool
 ) -> None:
-    base = f"/precomputed/{auth_env.uuid[:8]}/gray"
+    ref = auth_env.uuid if whole_uuid else auth_env.uuid[:8]
+    base = f"/precomputed/{ref}/gray"
+    # a chunk read by an owner first: what it resolved must not let anyone else in
+    assert auth_env.client.get(f"{base}/{CHUNK}", headers=auth_env.as_user("owner")).is_success
+    zarr = auth_env.client.get(f"/zarr/{ref}/gray/s0/c/0/0/0", headers=auth_env.as_user(user))
+    assert zarr.status_code == status
     headers = auth_env.as_user(user)
     assert auth_env.client.get(f"{base}/info", headers=headers).status_code == status
     chunk = auth_env.client.get(f"{base}/{CHUNK}", headers=headers)

@@ -239,7 +239,11 @@ _SEGMENT = st.one_of(
 )
 def test_hostile_keys_get_a_clean_4xx(served: Served, instance: str, segments: list[str]) -> None:
     path = "/".join(quote(s, safe="") for s in segments)
-    reply = httpx.get(f"{served.url}/zarr/{served.root}/{instance}/{path}")
+    url = f"{served.url}/zarr/{served.root}/{instance}/{path}"
+    reply = httpx.get(url)
+    if reply.status_code == 307:  # Starlette's redirect of a trailing slash that serves
+        assert path.endswith("/"), (path, reply.headers)
+        return
     assert reply.status_code in (200, 400, 404), (path, reply.text)
     if reply.status_code != 200:
         assert "error" in reply.json()

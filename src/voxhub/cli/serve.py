@@ -149,6 +149,9 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            # voxhub's own access log is the Observe sink; uvicorn's would format every
+            # request's path (urllib quoting) only for the warning level to drop it
+            access_log=False,
             **uvicorn_settings,
         )
     finally:

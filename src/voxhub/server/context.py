@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
 from voxhub.server.auth.gate import Gate
 from voxhub.server.limits import ServerLimits
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, ViewCache
+from voxhub.server.view_names import ViewNames
 from voxhub.service import Service
 from voxhub.service.auth import AuthConfig, Viewer
 
@@ -57,12 +60,17 @@ class ServerContext:
     viewer: Viewer = field(default_factory=Viewer)
     #: this process's cache of encoded view answers (an empty, disabled one by default)
     view_cache: ViewCache = field(default_factory=lambda: ViewCache(0))
+    #: this process's resolved view names (:mod:`voxhub.server.view_names`); ``None``:
+    #: resolved on every request
+    view_names: ViewNames | None = None
 
     @property
     def fast_reads(self) -> bool:
         """Whether small reads may run on the event loop (see ``datatypes.wire.offload``)."""
         return self.service.fast_reads
 
+
+_NOBODY = Caller()
 
 Handler = Callable[[Request, ServerContext], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -77,20 +85,37 @@ class Binder:
     gate: Gate | None = None
     #: one cache per process, shared by every request this binder serves
     view_cache: ViewCache = field(init=False)
+    #: one per process too: the node and instance each view URL names
+    view_names: ViewNames = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view_cache", ViewCache(self.settings.view_cache_bytes))
+        object.__setattr__(self, "view_names", ViewNames(self.service.store))
 
     def context(self, request: Request) -> ServerContext:
         """The context of ``request``; an authenticated user is the recorded user,
         whatever DVID's ``?u=`` says."""
-        caller = Caller.from_query(request.query_params)
+        return self.scope_context(request.scope)
+
+    def scope_context(self, scope: Scope) -> ServerContext:
+        """:meth:`context` of the request ``scope`` belongs to."""
+        # most requests have no query: skip parsing one (DVID's ?u=&app= name the caller)
+        query = scope.get("query_string")
+        caller = Caller.from_query(QueryParams(query)) if query else _NOBODY
         if self.gate is None:
-            return ServerContext(self.service, self.settings, caller, view_cache=self.view_cache)
-        viewer = self.gate.viewer(request.scope)
+            return ServerContext(
+                self.service,
+                self.settings,
+                caller,
+                view_cache=self.view_cache,
+                view_names=self.view_names,
+            )
+        viewer = self.gate.viewer(scope)
         if viewer.principal.user:
             caller = Caller(viewer.principal.user, caller.app)
-        return ServerContext(self.service, self.settings, caller, viewer, self.view_cache)
+        return ServerContext(
+            self.service, self.settings, caller, viewer, self.view_cache, self.view_names
+        )
 
     def __call__(self, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:

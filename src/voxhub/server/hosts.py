@@ -95,18 +95,34 @@ class HostPolicy:
         return is_ip_address(name) or any(name.endswith(s) for s in self.suffixes)
 
 
+#: distinct ``Host`` values whose verdict a :class:`HostCheck` remembers (clients name the
+#: server in a few ways; one making up names gets each checked, as before)
+REMEMBERED_HOSTS = 256
+
+
 class HostCheck:
     """ASGI middleware answering 421 to requests whose ``Host`` the policy refuses."""
 
     def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
         self.app = app
         self.policy = policy
+        # an IP address is checked by parsing it, ~10 µs: each verdict is kept
+        self._verdicts: dict[str, bool] = {}
+
+    def allows(self, host: str) -> bool:
+        """The policy's verdict on ``host``, remembered for the few values clients send."""
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self.policy.allows(host)
+            if len(self._verdicts) < REMEMBERED_HOSTS:
+                self._verdicts[host] = verdict
+        return verdict
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             host = Headers(scope=scope).get("host")
             # No Host at all (HTTP/1.0) is no browser: rebinding needs one.
-            if host is not None and not self.policy.allows(host):
+            if host is not None and not self.allows(host):
                 refused = HostNotAllowed(
                     f"host {host_name(host)!r} is not served here (DNS rebinding guard); "
                     "start the server with --allowed-host NAME to answer to it"

@@ -18,8 +18,9 @@ and every ``info`` (an instance's voxel size is not versioned) are ``no-cache``.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -44,6 +45,8 @@ from voxhub.geometry import Box
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
 from voxhub.server.view_encoding import RAW_GZIP_MIN_RATIO, Encoded, Wire, encode_for, wire_answer
+from voxhub.server.view_names import Named
+from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
 from voxhub.versioning.catalog import InstanceInfo
 from voxhub.versioning.protocols import VersionedReader
 
@@ -70,65 +73,58 @@ class Volume:
         return self.committed and self.pinned
 
 
-@dataclass(frozen=True)
-class Named:
-    """The node and instance a request names, resolved without opening the instance."""
-
-    node: str  # its UUID
-    info: InstanceInfo
-    labels: bool
-    committed: bool
-    #: the URL names the node itself (UUID or prefix), not a branch (``uuid:master``,
-    #: ``:master~1``) whose node moves: only then may a client cache for ever
-    pinned: bool
-
-    @property
-    def immutable(self) -> bool:
-        """Whether answers for this URL never change (``Cache-Control: immutable``)."""
-        return self.committed and self.pinned
-
-    def cache_key(self, *parts: Hashable) -> tuple[Hashable, ...]:
-        """A view cache key of this instance at this node (committed nodes only): its
-        data UUID (a recreated instance is another) and voxel size (the one setting of
-        an instance that is not versioned and changes the chunk grid's names)."""
-        size = repr(self.info.config.get("voxel_size"))
-        return (self.node, self.info.data_uuid, size, *parts)
-
-
 def requested_instance(
-    request: Request, ctx: ServerContext, *, supervoxels: bool, view: str = "precomputed"
+    request: HasPath, ctx: ServerContext, *, supervoxels: bool, view: str = "precomputed"
 ) -> Named:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
-    (and a label instance for the supervoxel view); ``view`` names the view in the 404."""
-    catalog = ctx.service.catalog
-    node = catalog.node(node_ref(request.path_params["uuid"]))
-    info = catalog.instance(node.uuid, request.path_params["instance"])
-    kind = datatype_for(info.typename).name
-    if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
-        served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
-        raise NotFound(
-            f"{info.name!r} is a {info.typename} instance: the {view} "
-            f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
-        )
-    pinned = ":" not in request.path_params["uuid"]
-    return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
+    (and a label instance for the supervoxel view); ``view`` names the view in the 404.
+    Kept per repo generation (:mod:`voxhub.server.view_names`)."""
+    ref, name = node_ref(request.path_params["uuid"]), request.path_params["instance"]
+
+    def resolve() -> Named:
+        catalog = ctx.service.catalog
+        node = catalog.node(ref)
+        info = catalog.instance(node.uuid, name)
+        kind = datatype_for(info.typename).name
+        if kind not in ("imageblk", "labelmap") or (supervoxels and kind != "labelmap"):
+            served = "labelmap" if supervoxels else "image (uint8blk, ...) and labelmap"
+            raise NotFound(
+                f"{info.name!r} is a {info.typename} instance: the {view} "
+                f"{'supervoxel ' if supervoxels else ''}view serves {served} instances only"
+            )
+        pinned = ":" not in request.path_params["uuid"]
+        return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
+
+    if ctx.view_names is None:
+        return resolve()
+    # supervoxels and view change only which instances are refused (never kept)
+    return ctx.view_names.named(ref, name, f"{view}/{supervoxels}", resolve)
 
 
 def open_volume(ctx: ServerContext, named: Named) -> Volume:
-    """Open the instance ``named`` at its node (blocking)."""
+    """Open the instance ``named`` at its node (blocking), once per resolution: a kept
+    one (:mod:`.view_names`) is reused while its repo's generation holds, and a reader
+    reads the stored data as it is at each call. A committed node's extents never
+    change: they are read once."""
+    found = named.opened.get("volume")
+    if isinstance(found, Volume):
+        return found
     opened = ctx.service.open_labels if named.labels else ctx.service.open_image
     instance = opened(named.node, named.info)
     config = instance_config(named.info)
-    return Volume(
+    extents = functools.cache(instance.extents) if named.committed else instance.extents
+    volume = Volume(
         named.node,
         named.info,
         config,
         named.labels,
         named.committed,
         instance.view,
-        instance.extents,
+        extents,
         named.pinned,
     )
+    named.opened["volume"] = volume
+    return volume
 
 
 def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
@@ -160,8 +156,8 @@ def _info_endpoint(supervoxels: bool) -> Handler:
     return get_info
 
 
-def _chunk_endpoint(supervoxels: bool) -> Handler:
-    async def get_chunk(request: Request, ctx: ServerContext) -> Response:
+def _chunk_endpoint(supervoxels: bool) -> ViewHandler:
+    async def get_chunk(request: ViewRequest, ctx: ServerContext) -> Response:
         """One chunk: ``raw`` (images) or ``compressed_segmentation`` (labels); 404 if
         its block was never written, 400 for a key that is not one chunk of the grid."""
         key, name = request.path_params["chunk"], request.path_params["scale_key"]
@@ -214,7 +210,7 @@ def precomputed_routes(bind: Binder) -> list[BaseRoute]:
     chunk = Api(answers=(OCTET,))
     return [
         ApiRoute(f"{sv}/info", bind(_info_endpoint(True)), methods=["GET"]),
-        ApiRoute(f"{sv}/{CHUNK}", bind(_chunk_endpoint(True)), methods=["GET"], api=chunk),
+        view_route(f"{sv}/{CHUNK}", bind, _chunk_endpoint(True), api=chunk),
         ApiRoute(f"{BASE}/info", bind(_info_endpoint(False)), methods=["GET"]),
-        ApiRoute(f"{BASE}/{CHUNK}", bind(_chunk_endpoint(False)), methods=["GET"], api=chunk),
+        view_route(f"{BASE}/{CHUNK}", bind, _chunk_endpoint(False), api=chunk),
     ]

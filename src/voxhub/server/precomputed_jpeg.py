@@ -21,8 +21,9 @@ from voxhub.datatypes.wire.api import JSON, Api, ApiRoute
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import NotFound
 from voxhub.server.context import Binder, ServerContext
-from voxhub.server.precomputed import BASE, CHUNK, Named, open_volume, requested_instance
+from voxhub.server.precomputed import BASE, CHUNK, open_volume, requested_instance
 from voxhub.server.view_encoding import Encoded, Wire, encode_for, wire_answer
+from voxhub.server.view_names import Named
 
 JPEG = "image/jpeg"
 

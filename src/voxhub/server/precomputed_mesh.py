@@ -36,9 +36,10 @@ from voxhub.datatypes.wire.offload import small_read
 from voxhub.errors import CapabilityError, NotFound
 from voxhub.server.context import Binder, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
-from voxhub.server.precomputed import Named, requested_instance
+from voxhub.server.precomputed import requested_instance
 from voxhub.server.view_answer import key_etag, view_answer
 from voxhub.server.view_cache import ViewCache
+from voxhub.server.view_names import Named
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
 #: the same files, where the sharded view's ``info`` names them (relative to that view)

@@ -30,11 +30,13 @@ class HeaderDeadline(asyncio.Protocol):
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
     _header_timer: asyncio.TimerHandle | None = None
+    _header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def _arm_header_deadline(self) -> None:
         self._cancel_header_deadline()
-        timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
-        self._header_timer = self.loop.call_later(timeout, self._header_deadline_passed)
+        self._header_timer = self.loop.call_later(
+            self._header_timeout, self._header_deadline_passed
+        )
 
     def _cancel_header_deadline(self) -> None:
         if self._header_timer is not None:
@@ -51,6 +53,8 @@ class HeaderDeadline(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        # read once per connection, not after every response
+        self._header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
         self._arm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Mapping
+from typing import Protocol
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from voxhub.datatypes.wire.byte_ranges import Unsatisfiable, parse_range_header
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+
+
+class HasHeaders(Protocol):
+    """What a view answer reads of its request: the headers (of a Starlette ``Request``,
+    or of a :class:`~voxhub.server.view_request.ViewRequest`)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 def strong_etag(body: bytes) -> str:
@@ -34,11 +42,22 @@ def strong_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+#: key tags remembered (a dictionary lookup instead of a repr and a hash per request)
+KEY_TAGS_KEPT = 16384
+_KEY_TAGS: dict[tuple[Hashable, ...], str] = {}
+
+
 def key_etag(*parts: Hashable) -> str:
     """A strong entity tag of an answer that ``parts`` (a view cache key, and what else
     tells its representations apart) fix for ever: a committed node's chunk is sent
     without hashing its bytes."""
-    return f'"{hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()}"'
+    tag = _KEY_TAGS.get(parts)
+    if tag is None:
+        tag = f'"{hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()}"'
+        if len(_KEY_TAGS) >= KEY_TAGS_KEPT:
+            _KEY_TAGS.clear()  # whatever is asked again is hashed again
+        _KEY_TAGS[parts] = tag
+    return tag
 
 
 def _matches_any(header: str | None, etag: str) -> bool:
@@ -50,8 +69,24 @@ def _matches_any(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
+class _Answer(Response):
+    """A ``Response`` whose header list is built here, in the order and spelling
+    Starlette's ``Response(body, status, headers, media_type)`` gives (those headers,
+    then ``content-length`` but on a 304, then ``content-type`` when there is a body),
+    without its per-header dictionary work: a view answers thousands of small files."""
+
+    def __init__(self, status: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.body = body
+        self.raw_headers = raw_headers
+        self.background = None
+
+
+_CACHE_CONTROL = {True: IMMUTABLE.encode("latin-1"), False: REVALIDATE.encode("latin-1")}
+
+
 def view_answer(
-    request: Request,
+    request: HasHeaders,
     body: bytes,
     media_type: str,
     *,
@@ -61,27 +96,34 @@ def view_answer(
 ) -> Response:
     """``body`` as a view answer to ``request``: 200, 206, 304 or 416 (see the module)."""
     tag = etag or strong_etag(body)
-    common = {
-        "ETag": tag,
-        "Cache-Control": IMMUTABLE if committed else REVALIDATE,
-        "Accept-Ranges": "bytes",
-        **(headers or {}),
-    }
-    if _matches_any(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=common)
-    wanted_header = request.headers.get("range")
-    if_range = request.headers.get("if-range")
+    common = [
+        (b"etag", tag.encode("latin-1")),
+        (b"cache-control", _CACHE_CONTROL[committed]),
+        (b"accept-ranges", b"bytes"),
+    ]
+    if headers:
+        common += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    asked = request.headers
+    if _matches_any(asked.get("if-none-match"), tag):
+        return _Answer(304, b"", common)
+    wanted_header = asked.get("range")
+    if_range = asked.get("if-range")
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=utf-8"  # as Starlette's Response does
+    typed = (b"content-type", media_type.encode("latin-1"))
     if wanted_header and (if_range is None or if_range.strip() == tag):
         try:
             wanted = parse_range_header(wanted_header, len(body))
         except Unsatisfiable as e:
+            named = {k.decode("latin-1"): v.decode("latin-1") for k, v in common}
             return JSONResponse(
                 {"error": str(e), "type": "InvalidRequest"},
                 status_code=416,
-                headers={**common, "Content-Range": f"bytes */{len(body)}"},
+                headers={**named, "Content-Range": f"bytes */{len(body)}"},
             )
         if wanted is not None:
-            ranged = {**common, "Content-Range": wanted.content_range(len(body))}
             part = body[wanted.start : wanted.stop]
-            return Response(part, status_code=206, media_type=media_type, headers=ranged)
-    return Response(body, media_type=media_type, headers=common)
+            ranged = (b"content-range", wanted.content_range(len(body)).encode("latin-1"))
+            length = (b"content-length", str(len(part)).encode("latin-1"))
+            return _Answer(206, part, [*common, ranged, length, typed])
+    return _Answer(200, body, [*common, (b"content-length", str(len(body)).encode()), typed])

@@ -34,11 +34,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.gzipped import gzip_fast
-from voxhub.server.view_answer import key_etag, strong_etag, view_answer
+from voxhub.server.view_answer import HasHeaders, key_etag, strong_etag, view_answer
 from voxhub.server.view_cache import ViewCache
 
 #: a raw chunk is gzip'd when its stored block is at most 1/this of its size: then ISA-L
@@ -58,8 +57,23 @@ class Encoded:
     compressible: bool
 
 
+#: parsed ``Accept-Encoding`` values kept (a client sends the same one every time)
+WEIGHTS_KEPT = 256
+_WEIGHTS: dict[str, dict[str, float]] = {}
+
+
 def _weights(header: str) -> dict[str, float]:
-    """``Accept-Encoding`` as ``{coding: q}`` (lower case; a malformed ``q`` is 0)."""
+    """``Accept-Encoding`` as ``{coding: q}`` (lower case; a malformed ``q`` is 0); the
+    few values clients send are parsed once (the answer must not be changed)."""
+    weights = _WEIGHTS.get(header)
+    if weights is None:
+        weights = _parse_weights(header)
+        if len(_WEIGHTS) < WEIGHTS_KEPT and len(header) <= 256:
+            _WEIGHTS[header] = weights
+    return weights
+
+
+def _parse_weights(header: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in header.lower().split(","):
         name, _, params = item.partition(";")
@@ -76,7 +90,7 @@ def _weights(header: str) -> dict[str, float]:
     return weights
 
 
-def accepts(request: Request, coding: str) -> bool:
+def accepts(request: HasHeaders, coding: str) -> bool:
     """Whether ``Accept-Encoding`` allows ``coding`` (by name or ``*``, with a nonzero
     ``q``; refused by name wins over ``*``)."""
     weights = _weights(request.headers.get("accept-encoding", ""))
@@ -85,17 +99,17 @@ def accepts(request: Request, coding: str) -> bool:
     return weights.get("*", 0.0) > 0
 
 
-def accepts_gzip(request: Request) -> bool:
+def accepts_gzip(request: HasHeaders) -> bool:
     """Whether ``Accept-Encoding`` allows gzip."""
     return accepts(request, "gzip")
 
 
-def wants_gzip(request: Request) -> bool:
+def wants_gzip(request: HasHeaders) -> bool:
     """Whether a whole answer to ``request`` may be gzip'd (never a ranged one)."""
     return "range" not in request.headers and accepts_gzip(request)
 
 
-def wants_zstd(request: Request) -> bool:
+def wants_zstd(request: HasHeaders) -> bool:
     """Whether a whole answer to ``request`` may be sent as a zstd stream (named: ``*``
     does not count, a client that decodes zstd says so)."""
     if "range" in request.headers:
@@ -122,7 +136,7 @@ def _coded(body: bytes, tag: str, coding: str) -> Wire:
 
 
 def encode_for(
-    request: Request,
+    request: HasHeaders,
     encode: Callable[[], Encoded | None],
     *,
     cache: ViewCache | None = None,
@@ -184,7 +198,7 @@ def _zstd_wire(
     return None if stream is None else _coded(stream, key_etag(ENCODING_VERSION, key), "zstd")
 
 
-def wire_answer(request: Request, wire: Wire, media_type: str, *, committed: bool) -> Response:
+def wire_answer(request: HasHeaders, wire: Wire, media_type: str, *, committed: bool) -> Response:
     """``wire`` as a view answer (ETag/304, Cache-Control, Range: :func:`view_answer`)."""
     return view_answer(
         request, wire.body, media_type, committed=committed, etag=wire.etag, headers=wire.headers

@@ -54,8 +54,10 @@ from voxhub.errors import NotFound
 from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
-from voxhub.server.precomputed import Named, Volume, open_volume, requested_instance
+from voxhub.server.precomputed import Volume, open_volume, requested_instance
 from voxhub.server.view_answer import key_etag, view_answer
+from voxhub.server.view_names import Named
+from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
 
 BASE = "/zarr/{uuid}/{instance}"
 ARRAY = "{array}"
@@ -112,7 +114,7 @@ class _Group:
         return index
 
 
-def _group(request: Request, ctx: ServerContext, *, supervoxels: bool, sharded: bool) -> _Group:
+def _group(request: HasPath, ctx: ServerContext, *, supervoxels: bool, sharded: bool) -> _Group:
     """Resolve the node and instance (blocking): 404 unless an image or label instance
     (and a label instance for the supervoxel groups)."""
     named = requested_instance(request, ctx, supervoxels=supervoxels, view="Zarr")
@@ -158,10 +160,10 @@ def _fingerprint(values: list[bytes | None]) -> str:
 _SHARDS = OneAtATime()
 
 
-def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Handler]:
+def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, ViewHandler]:
     """The group ``zarr.json``, array ``zarr.json`` and chunk handlers of one group."""
 
-    def resolve(request: Request, ctx: ServerContext) -> _Group:
+    def resolve(request: HasPath, ctx: ServerContext) -> _Group:
         return _group(request, ctx, supervoxels=supervoxels, sharded=sharded)
 
     async def get_group(request: Request, ctx: ServerContext) -> Response:
@@ -186,7 +188,7 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, Hand
 
         return view_answer(request, await small_read(ctx, run), JSON, committed=False)
 
-    async def get_chunk(request: Request, ctx: ServerContext) -> Response:
+    async def get_chunk(request: ViewRequest, ctx: ServerContext) -> Response:
         """One chunk (one stored block), or one shard of blocks; 404 when absent."""
         p = request.path_params
         array = p["array"]
@@ -248,6 +250,6 @@ def zarr_routes(bind: Binder) -> list[BaseRoute]:
         routes += [
             ApiRoute(f"{base}/zarr.json", bind(group), methods=["GET"]),
             ApiRoute(f"{base}/{ARRAY}/zarr.json", bind(array), methods=["GET"]),
-            ApiRoute(f"{base}/{CHUNK}", bind(chunk_handler), methods=["GET"], api=chunk),
+            view_route(f"{base}/{CHUNK}", bind, chunk_handler, api=chunk),
         ]
     return routes
