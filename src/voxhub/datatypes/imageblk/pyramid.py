@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -43,19 +44,29 @@ def downsample(block: np.ndarray, factor: Vec3) -> np.ndarray:
         r = _pair_sum(block % n, factor)
         exact: np.ndarray = q + (r + n // 2) // n
         return exact.astype(block.dtype)
-    wide = np.uint32 if block.dtype.itemsize <= 2 else np.uint64
-    total = _pair_sum(block.astype(wide), factor)
-    return ((total + n // 2) // n).astype(block.dtype)
+    if n == 1:
+        return block.copy()
+    # uint8/16/32: the sum of n <= 8 voxels fits the next wider type; the first add
+    # widens on the fly (no widened copy of the block: for uint8 that copy and its
+    # uint32 sums took half the pyramid's time); n is a power of two, so the rounded
+    # division is a shift
+    total = _pair_sum(block, factor, np.dtype(f"u{2 * block.dtype.itemsize}"))
+    total += n // 2
+    total >>= n.bit_length() - 1
+    return total.astype(block.dtype)
 
 
-def _pair_sum(a: np.ndarray, factor: Vec3) -> np.ndarray:
-    # Strided pairwise adds per axis: much faster than a reshape + sum over 3 axes.
-    if factor[2] == 2:
-        a = a[:, :, 0::2] + a[:, :, 1::2]
-    if factor[1] == 2:
-        a = a[:, 0::2] + a[:, 1::2]
-    if factor[0] == 2:
-        a = a[0::2] + a[1::2]
+def _pair_sum(a: np.ndarray, factor: Vec3, wide: np.dtype[Any] | None = None) -> np.ndarray:
+    """Sums over ``factor`` by strided pairwise adds (much faster than a reshape and a sum
+    over 3 axes). ``wide``: the dtype of the sums (the first add casts to it), z first so
+    the widening add reads whole contiguous rows; without it x first, the order float
+    means have always been summed in."""
+    for axis in (0, 1, 2) if wide is not None else (2, 1, 0):
+        if factor[axis] != 2:
+            continue
+        lo = a[(slice(None),) * axis + (slice(0, None, 2),)]
+        hi = a[(slice(None),) * axis + (slice(1, None, 2),)]
+        a = np.add(lo, hi, dtype=wide) if wide is not None and a.dtype != wide else lo + hi
     return a
 
 

@@ -42,7 +42,7 @@ from voxhub.datatypes.roi.masking import mask_outside
 from voxhub.datatypes.wire import block_stream, bodies
 from voxhub.datatypes.wire.budget import admit
 from voxhub.datatypes.wire.context import InstanceContext
-from voxhub.datatypes.wire.gzipped import gzip_fast
+from voxhub.datatypes.wire.gzipped import gzip_fast, gzip_fastest
 from voxhub.datatypes.wire.json_body import read_json
 from voxhub.datatypes.wire.offload import small_read
 from voxhub.datatypes.wire.roi_mask import roi_name
@@ -265,7 +265,7 @@ def _payload(value: str | None, default: str) -> str:
 
 def _encode_payload(block: np.ndarray, payload: str) -> bytes:
     if payload == "blocks":
-        return gzip_fast(encode_native(block))
+        return gzip_fastest(encode_native(block))
     return bodies.compress(_le_bytes(block), payload)
 
 
@@ -333,7 +333,7 @@ def _native_from_cseg(
         return None
     # one thread converts (its many short numpy calls would convoy on the GIL with a
     # second); zlib releases the GIL, so the blocks are gzipped on the pool
-    return parallel_map(gzip_fast, natives)
+    return parallel_map(gzip_fastest, natives)
 
 
 async def get_blocks(request: Request, ctx: InstanceContext) -> Response:
