@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import voxhub
+from voxhub.storage import lmdb_env
 from voxhub.storage.lmdb_store import LmdbStore
 from voxhub.transfer import import_volume
 from voxhub.transfer.sources import ArraySource
@@ -53,19 +54,33 @@ def fill(store: LmdbStore, first: int, count: int) -> None:
         store.put(b"k%06d" % i, bytes([i % 251]) * VALUE)
 
 
-def test_commits_inside_drop_the_pages_they_wrote(tmp_path: Path) -> None:
+def test_commits_inside_drop_the_pages_they_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lmdb_env, "BULK_DROP_BYTES", 1 << 20)  # drop every 4 values
     kept, dropped = LmdbStore(tmp_path / "kept"), LmdbStore(tmp_path / "dropped")
     try:
         fill(kept, 0, 32)
         with dropped.bulk_writes():
             fill(dropped, 0, 32)
+            assert resident_fraction(tmp_path / "dropped" / "data.mdb") < 0.3
         assert resident_fraction(tmp_path / "kept" / "data.mdb") > 0.5
-        assert resident_fraction(tmp_path / "dropped" / "data.mdb") < 0.2
         fill(dropped, 32, 32)  # after the context, written pages stay cached again
         assert resident_fraction(tmp_path / "dropped" / "data.mdb") > 0.3
     finally:
         kept.close()
         dropped.close()
+
+
+def test_the_last_exit_drops_what_the_last_commits_wrote(tmp_path: Path) -> None:
+    store = LmdbStore(tmp_path / "s")  # 8 MB: less than BULK_DROP_BYTES, no drop on the way
+    try:
+        with store.bulk_writes():
+            fill(store, 0, 32)
+            assert resident_fraction(tmp_path / "s" / "data.mdb") > 0.5
+        assert resident_fraction(tmp_path / "s" / "data.mdb") < 0.2
+    finally:
+        store.close()
 
 
 def test_bulk_writes_change_neither_durability_nor_what_is_read(tmp_path: Path) -> None:

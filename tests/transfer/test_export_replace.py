@@ -1,7 +1,7 @@
 """Exports where another export was (voxhub.transfer.replace): a replacement leaves exactly
 the files a fresh export writes (no stale shard showing old voxels), an interrupted one
 leaves no metadata (so it is never taken for a whole export) and a re-run completes it;
-the OME-Zarr export plans from the stored blocks, not from the extents."""
+the exports plan from the stored blocks, not from the extents, and read only those."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pytest
 
 import voxhub
 from voxhub.client import Node
+from voxhub.datatypes.imageblk.keys import KEY_BLOCK
 from voxhub.testing.seaweed import SeaweedServer
 from voxhub.transfer import export_precomputed, precomputed_export, zarr_export
 from voxhub.transfer.outputs import open_output
 from voxhub.transfer.zarr_export import export_ome_zarr
+from voxhub.versioning.view import VersionedKV
 
 FAR = 32 * 520  # x of the second region: other shards (precomputed and Zarr)
 
@@ -115,3 +117,35 @@ def test_s3_replacement_leaves_no_stale_shard(
     now = open_output(at("target")).names("")
     assert now == open_output(at("fresh")).names("")
     assert set(now) < set(first)  # the far region's shards were deleted
+
+
+@pytest.mark.parametrize("name", ["em", "seg"])
+def test_a_precomputed_export_reads_the_stored_blocks_only(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shard task reads its planned stored blocks, not every block of its shard."""
+    node = voxhub.open("memory://").create_repo("sparse").master
+    em = node.create_volume("em", "uint16", block_shape=(32, 32, 32))
+    seg = node.create_labels("seg", block_shape=(32, 32, 32))
+    for x in (0, FAR):  # one block in each of two shards of up to 512 blocks
+        em[0:8, 0:8, x : x + 8] = 9
+        seg[0:8, 0:8, x : x + 8] = 5
+    asked: list[int] = []
+    get_many, with_values = VersionedKV.get_many, VersionedKV.with_values
+
+    def blocks(tkeys: Any) -> int:
+        return sum(1 for k in tkeys if k[:1] == bytes([KEY_BLOCK]))
+
+    def counted_get_many(self: VersionedKV, tkeys: Any) -> Any:
+        asked.append(blocks(tkeys))
+        return get_many(self, tkeys)
+
+    def counted_with_values(self: VersionedKV, tkeys: Any, use: Any) -> Any:
+        asked.append(blocks(tkeys))
+        return with_values(self, tkeys, use)
+
+    monkeypatch.setattr(VersionedKV, "get_many", counted_get_many)
+    monkeypatch.setattr(VersionedKV, "with_values", counted_with_values)
+    done = export_precomputed(node, name, str(tmp_path / name), progress=False)
+    assert (done.shards, done.blocks) == (2, 2)
+    assert sum(asked) == 2  # the two stored blocks, not the 2 x 512 of their shards

@@ -31,7 +31,6 @@ from voxhub.datatypes.imageblk.config import ImageConfig, instance_config
 from voxhub.datatypes.imageblk.precomputed import (
     chunk_block,
     raw_chunk_stored,
-    raw_chunk_zstd,
     scale_of_key,
     volume_info,
 )
@@ -44,6 +43,7 @@ from voxhub.errors import NotFound
 from voxhub.geometry import Box
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
+from voxhub.server.precomputed_open import open_chunk
 from voxhub.server.view_encoding import RAW_GZIP_MIN_RATIO, Encoded, Wire, encode_for, wire_answer
 from voxhub.server.view_names import Named
 from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
@@ -180,14 +180,10 @@ def _chunk_endpoint(supervoxels: bool) -> ViewHandler:
                 body, stored = found
                 return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
-            def stored_zstd() -> bytes | None:
+            if not named.committed:  # kept with the stored value it was made from
                 volume = open_volume(ctx, named)
-                layout = volume.config.layout(scale_of_key(volume.config, name))
-                return raw_chunk_zstd(volume.reader, layout, chunk_block(volume.config, key))
-
-            if not named.committed:  # decoded on every request: send it as stored
-                as_stored = None if named.labels else stored_zstd
-                return encode_for(request, encode, stored_zstd=as_stored), False
+                chunk = (name, key)
+                return open_chunk(request, ctx.view_cache, named, volume, chunk, supervoxels), False
             # decoded once, then sent from the cache as it is: nothing for the client to
             # decode either
             view = "supervoxels" if supervoxels else "default"

@@ -16,8 +16,43 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+
+class _Missing:
+    """What :meth:`ViewCache.get` finds for a key it does not hold."""
+
+
+_MISSING = _Missing()
+
 #: the default budget of one server process (``ServerSettings.view_cache_bytes``)
 DEFAULT_VIEW_CACHE_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Built:
+    """An answer made at an open node, kept with exactly what it was made from:
+    ``source``, the stored values it read (and, for body ids, the bodies of its
+    supervoxels, named in ``extra``). It is the answer again while a read of the same
+    values finds them equal, byte for byte: no digest to compute, none to trust."""
+
+    source: tuple[bytes | None, ...]
+    body: bytes
+    tag: str
+    headers: tuple[tuple[str, str], ...] = ()
+    extra: object = None  # what the caller needs to read ``source`` again
+
+    @property
+    def nbytes(self) -> int:
+        held = sum(len(v) for v in self.source if v is not None)
+        return len(self.body) + held + int(getattr(self.extra, "nbytes", 0))
+
+
+_Entry = bytes | Built | None
+
+
+def _size(entry: _Entry) -> int:
+    if entry is None:
+        return 0
+    return entry.nbytes if isinstance(entry, Built) else len(entry)
 
 
 @dataclass(frozen=True)
@@ -47,7 +82,7 @@ class ViewCache:
         if max_bytes < 0:
             raise ValueError(f"a view cache budget cannot be negative, got {max_bytes}")
         self._max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, bytes | None] = OrderedDict()
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
         self._hits = 0
         self._misses = 0
@@ -60,26 +95,51 @@ class ViewCache:
     def get(self, key: Hashable) -> tuple[bool, bytes | None]:
         """``(True, answer)`` if ``key`` is cached (and marks it recently used)."""
         with self._lock:
-            if key not in self._entries:
+            found = self._entries.get(key, b"") if key in self._entries else _MISSING
+            if isinstance(found, (Built, _Missing)):  # a Built is made and read elsewise
                 self._misses += 1
                 return False, None
             self._entries.move_to_end(key)
             self._hits += 1
-            return True, self._entries[key]
+            return True, found
 
     def put(self, key: Hashable, answer: bytes | None) -> None:
         """Cache ``answer``; one larger than the whole budget is not kept."""
-        size = 0 if answer is None else len(answer)
+        self._put(key, answer)
+
+    def get_built(self, key: Hashable, source: tuple[bytes | None, ...]) -> Built | None:
+        """The :class:`Built` answer of ``key`` if it was made from ``source`` exactly."""
+        with self._lock:
+            found = self._entries.get(key)
+            if isinstance(found, Built) and found.source == source:
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return found
+            self._misses += 1
+            return None
+
+    def peek_built(self, key: Hashable) -> Built | None:
+        """The :class:`Built` answer of ``key``, whatever it was made from (not counted:
+        the caller reads its source again and then asks :meth:`get_built`)."""
+        with self._lock:
+            found = self._entries.get(key)
+            return found if isinstance(found, Built) else None
+
+    def put_built(self, key: Hashable, built: Built) -> None:
+        """Keep ``built`` under ``key`` (replacing what was made from other values)."""
+        self._put(key, built)
+
+    def _put(self, key: Hashable, entry: _Entry) -> None:
+        size = _size(entry)
         if size > self._max_bytes:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            self._bytes -= 0 if old is None else len(old)
-            self._entries[key] = answer
+            self._bytes -= _size(self._entries.pop(key, None))
+            self._entries[key] = entry
             self._bytes += size
             while self._bytes > self._max_bytes or len(self._entries) > self._max_entries():
                 _, dropped = self._entries.popitem(last=False)
-                self._bytes -= 0 if dropped is None else len(dropped)
+                self._bytes -= _size(dropped)
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], bytes | None]) -> bytes | None:
         """The cached answer of ``key``, or ``compute()``'s (then cached). Two threads

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 
@@ -55,7 +56,8 @@ from voxhub.geometry import Box, Vec3
 from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import Volume, open_volume, requested_instance
-from voxhub.server.view_answer import key_etag, view_answer
+from voxhub.server.view_answer import key_etag, strong_etag, view_answer
+from voxhub.server.view_cache import Built
 from voxhub.server.view_names import Named
 from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
 
@@ -155,6 +157,24 @@ def _fingerprint(values: list[bytes | None]) -> str:
     return digest.hexdigest()
 
 
+def _open_chunk(
+    ctx: ServerContext, key: Hashable, make: Callable[[], bytes | None], values: list[bytes | None]
+) -> tuple[bytes | None, bool, str | None]:
+    """An open node's chunk made by ``make()`` from the stored ``values``, kept with them
+    (:class:`~voxhub.server.view_cache.Built`): while a read finds the same values, byte
+    for byte, the kept chunk and its tag are the answer."""
+    source = tuple(values)
+    built = ctx.view_cache.get_built(key, source)
+    if built is not None:
+        return built.body, False, built.tag
+    data = make()
+    if data is None:
+        return None, False, None
+    tag = strong_etag(data)
+    ctx.view_cache.put_built(key, Built(source, data, tag))
+    return data, False, tag
+
+
 #: a reader asks for a shard's index and then for many of its chunks at once: the first
 #: request builds the shard, the others wait for it (shards run on the thread pool)
 _SHARDS = OneAtATime()
@@ -201,8 +221,11 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
             view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
             if not named.committed:
                 values = _stored(group, level, position)
-                if not sharded or (named.labels and not supervoxels):
+                if named.labels and not supervoxels:  # body ids: the mapping may change
                     return _encoded(group, level, values), False, None
+                if not sharded:  # kept with the exact stored value it was made from
+                    key = named.cache_key("zarr-open", *view, level, position)
+                    return _open_chunk(ctx, key, lambda: _encoded(group, level, values), values)
                 # readers fetch a shard's index, then its chunks, one request each: an
                 # open node's shard is kept under the digest of the blocks it is made of
                 # (body ids also depend on the mapping: those are made again each time)

@@ -71,6 +71,9 @@ class ShardTask:
     shard: int
     name: str  # the file, relative to the destination: {scale_key}/{shard}.shard
     blocks: int
+    #: the chunk ids of its stored blocks (only these are read); ``None``: every block of
+    #: the shard (an image whose background is not zero writes its absent blocks too)
+    stored: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,11 @@ def _source(service: Service, node: str, instance: str, supervoxels: bool) -> _S
     return _Source(config, labels, opened.view, extents)
 
 
-def _shard_counts(source: _Source, scale: int, sharding: ScaleSharding) -> dict[int, int]:
-    """Stored blocks per shard of ``scale`` (all grid blocks if absent ones are not
-    zero)."""
+def _shard_chunks(
+    source: _Source, scale: int, sharding: ScaleSharding
+) -> dict[int, tuple[int, ...] | None]:
+    """The chunk ids of the stored blocks of each shard of ``scale`` holding any (``None``
+    for each shard of the grid if absent blocks are not zero: all its blocks count)."""
     config = source.config
     bounds = grid_bounds(config, source.extents[scale])
     if source.extents[scale] is None:
@@ -138,17 +143,19 @@ def _shard_counts(source: _Source, scale: int, sharding: ScaleSharding) -> dict[
         tuple(bounds.stop[i] // shape[i] for i in range(3)),  # type: ignore[arg-type]
     )
     if not source.labels and config.background != 0:
-        every: dict[int, int] = {}
-        for shard in sharding.shards():
-            count = len(sharding.shard_blocks(shard)[0])
-            if count:
-                every[shard] = count
-        return every
+        return {s: None for s in sharding.shards() if len(sharding.shard_blocks(s)[0])}
     coords = np.array(list(stored_blocks(source.reader, scale, box)), np.int64).reshape(-1, 3)
+    if not coords.size:
+        return {}
     rel = (coords - np.array(sharding.origin))[:, ::-1]  # (z, y, x) -> [x, y, z]
-    shards, _ = sharding.spec.locate(compressed_morton(rel, sharding.bits))
-    found, counts = np.unique(shards, return_counts=True)
-    return dict(zip(found.tolist(), counts.tolist(), strict=True))
+    ids = compressed_morton(rel, sharding.bits)
+    shards, _ = sharding.spec.locate(ids)
+    out: dict[int, tuple[int, ...] | None] = {}
+    order = np.argsort(shards, kind="stable")
+    found, starts = np.unique(shards[order], return_index=True)
+    for shard, part in zip(found.tolist(), np.split(ids[order], starts[1:]), strict=True):
+        out[shard] = tuple(sorted(part.tolist()))
+    return out
 
 
 def plan_export(
@@ -164,16 +171,19 @@ def plan_export(
     for scale, extents in enumerate(source.extents):
         sharding = source.sharding(extents)
         key = scale_key(source.config, scale)
-        for shard, blocks in sorted(_shard_counts(source, scale, sharding).items()):
+        for shard, stored in sorted(_shard_chunks(source, scale, sharding).items()):
             name = f"{key}/{sharding.spec.shard_name(shard)}"
-            tasks.append(ShardTask(node, instance, supervoxels, scale, shard, name, blocks))
+            count = len(sharding.shard_blocks(shard)[0]) if stored is None else len(stored)
+            task = ShardTask(node, instance, supervoxels, scale, shard, name, count, stored)
+            tasks.append(task)
     return ExportPlan(info, tasks)
 
 
 def build_task(
     service: Service, task: ShardTask, scratch: bytearray | None = None
 ) -> list[Piece] | None:
-    """The parts of ``task``'s shard file (``None``: no block of it is stored now); with
+    """The parts of ``task``'s shard file (``None``: no block of it is stored now), from
+    the blocks its plan found stored (one written since is left for the next export); with
     ``scratch``, label data may be a view of it (see :func:`cseg_shard`)."""
     source = _source(service, task.node, task.instance, task.supervoxels)
     sharding = source.sharding(source.extents[task.scale])
@@ -186,8 +196,9 @@ def build_task(
             task.shard,
             supervoxels=task.supervoxels,
             scratch=scratch,
+            only=task.stored,
         )
-    return raw_shard(source.reader, layout, sharding, task.shard)
+    return raw_shard(source.reader, layout, sharding, task.shard, task.stored)
 
 
 def run_task(service: Service, task: ShardTask, output: Output) -> int:

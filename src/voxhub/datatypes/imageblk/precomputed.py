@@ -133,7 +133,12 @@ def raw_chunk_stored(
 ) -> tuple[bytes, int] | None:
     """:func:`raw_chunk` and the size of the stored value it came from (0 for the
     background block): how well the block compresses, known without compressing it."""
-    value = reader.get(layout.tkey(coord))
+    return raw_of_stored(layout, reader.get(layout.tkey(coord)))
+
+
+def raw_of_stored(layout: BlockLayout, value: bytes | None) -> tuple[bytes, int] | None:
+    """:func:`raw_chunk_stored` of a block whose stored value (``None``: never written) was
+    read already."""
     little = np.dtype(_LITTLE_ENDIAN.get(layout.dtype.name, layout.dtype.str))
     if value is None:
         if layout.background == 0:
@@ -149,7 +154,13 @@ def raw_chunk_zstd(reader: VersionedReader, layout: BlockLayout, coord: Vec3) ->
     C-order bytes, after a skippable frame index when split into plane frames), to be
     sent as stored with ``Content-Encoding: zstd``; ``None`` otherwise (then
     :func:`raw_chunk_stored`)."""
-    if type(layout.codec) is not ZstdCodec:  # subclasses frame other formats (cseg)
+    if not zstd_as_stored(layout):
         return None
     value = reader.get(layout.tkey(coord))
     return None if value is None else bytes(value)
+
+
+def zstd_as_stored(layout: BlockLayout) -> bool:
+    """Whether a stored block of ``layout`` is its ``raw`` chunk as a zstd stream (see
+    :func:`raw_chunk_zstd`)."""
+    return type(layout.codec) is ZstdCodec  # subclasses frame other formats (cseg)

@@ -59,11 +59,16 @@ class ScaleSharding:
         last = int(self.spec.locate(np.array([(1 << self.id_bits) - 1], np.uint64))[0][0])
         return range(last + 1)
 
-    def shard_blocks(self, shard: int) -> tuple[np.ndarray, list[Vec3]]:
-        """The chunk ids of ``shard`` inside the grid, in their order in the shard file,
-        and the block coordinates ``(z, y, x)`` they name."""
+    def shard_blocks(
+        self, shard: int, only: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, list[Vec3]]:
+        """The chunk ids of ``shard`` inside the grid (those in ``only`` if given: e.g. the
+        blocks an export found stored), in their order in the shard file, and the block
+        coordinates ``(z, y, x)`` they name."""
         span = self.spec.shard_ids(shard, self.id_bits)
         ids = np.arange(span.start, span.stop, dtype=np.uint64)
+        if only is not None:
+            ids = ids[np.isin(ids, np.asarray(only, np.uint64))]
         pos = morton_positions(ids, self.bits)
         inside = (pos < np.array(self.grid)).all(axis=1)
         ids, pos = ids[inside], pos[inside]
@@ -173,12 +178,17 @@ def shard_fingerprint(
 
 
 def raw_shard(
-    reader: VersionedReader, layout: BlockLayout, sharding: ScaleSharding, shard: int
+    reader: VersionedReader,
+    layout: BlockLayout,
+    sharding: ScaleSharding,
+    shard: int,
+    only: Sequence[int] | None = None,
 ) -> list[Piece] | None:
     """The parts of ``shard``'s file: each stored block's voxels, little-endian, x fastest
     (the ``raw`` encoding); blocks never written are left out unless the background is not
-    zero (then they are background blocks, as clients fill absent chunks with zeros)."""
-    ids, coords = sharding.shard_blocks(shard)
+    zero (then they are background blocks, as clients fill absent chunks with zeros).
+    ``only``: the chunk ids known to be stored (the others are not read)."""
+    ids, coords = sharding.shard_blocks(shard, only)
     little = np.dtype(_LITTLE_ENDIAN.get(layout.dtype.name, layout.dtype.str))
     values = reader.get_many([layout.tkey(c) for c in coords])
 

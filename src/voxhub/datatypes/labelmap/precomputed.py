@@ -10,14 +10,17 @@ already a compressed_segmentation chunk; only its tables are mapped
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import encode_google
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.precomputed import volume_info
 from voxhub.datatypes.labelmap.chunk_read import google_of_stored
+from voxhub.datatypes.labelmap.cseg_streams import map_cseg
 from voxhub.datatypes.labelmap.mapping import map_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.geometry import Box, Vec3
@@ -54,7 +57,23 @@ def cseg_chunk(
     value = reader.get(layout.tkey(coord))
     if value is None:
         return None
+    return cseg_of_stored(reader, layout, bytes(value), supervoxels=supervoxels)
+
+
+def cseg_of_stored(
+    reader: VersionedReader,
+    layout: BlockLayout,
+    value: bytes,
+    *,
+    supervoxels: bool,
+    bodies: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> bytes:
+    """:func:`cseg_chunk` of a block whose stored value was read already; ``bodies``
+    (the body of each of the distinct supervoxels, ascending) replaces the mapping at
+    ``reader``'s node for a block stored as ``cseg``."""
     if is_cseg_labels(layout):
-        return google_of_stored(reader, layout, bytes(value), supervoxels=supervoxels)
-    labels = layout.codec.decode(bytes(value), layout.block_shape, layout.dtype)
+        if supervoxels or bodies is None:
+            return google_of_stored(reader, layout, value, supervoxels=supervoxels)
+        return map_cseg(value, layout.block_shape, bodies)
+    labels = layout.codec.decode(value, layout.block_shape, layout.dtype)
     return encode_google(labels if supervoxels else map_array(reader, labels))

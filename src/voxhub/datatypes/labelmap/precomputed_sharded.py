@@ -64,15 +64,17 @@ def cseg_shard(
     *,
     supervoxels: bool,
     scratch: bytearray | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[Piece] | None:
     """The parts of ``shard``'s file: compressed_segmentation chunks of the stored blocks
     (body ids unless ``supervoxels``); ``None`` if none of its blocks was written. With
     ``scratch`` (a buffer the caller reuses: no fresh pages per shard), unmapped streams
     are decompressed into it and the data part is a view of it, valid until the caller
-    uses ``scratch`` again (and to be released before then)."""
+    uses ``scratch`` again (and to be released before then). ``only``: the chunk ids known
+    to be stored (the others are not read)."""
     if not is_cseg_labels(layout):
-        return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels)
-    ids, coords = sharding.shard_blocks(shard)
+        return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels, only=only)
+    ids, coords = sharding.shard_blocks(shard, only)
     keys = [layout.tkey(c) for c in coords]
     if supervoxels or not has_mapping(reader):
         # the streams as stored: decompressed, their frame sizes and headers checked
@@ -167,9 +169,10 @@ def _decoded_shard(
     shard: int,
     *,
     supervoxels: bool,
+    only: Sequence[int] | None = None,
 ) -> list[Piece] | None:
     """:func:`cseg_shard` for labels stored with another codec: decoded and encoded."""
-    ids, coords = sharding.shard_blocks(shard)
+    ids, coords = sharding.shard_blocks(shard, only)
     values = reader.get_many([layout.tkey(c) for c in coords])
 
     def chunk(value: bytes | None) -> bytes | None:

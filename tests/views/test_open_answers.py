@@ -1,0 +1,113 @@
+"""An open node's precomputed chunks are kept with exactly what they were made from
+(``voxhub.server.precomputed_open``): any write of the block, or a merge that changes the
+bodies of its supervoxels, shows in the very next read, with a new ``ETag``; the same
+stored bytes again give the same answer and tag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from tests.server.asgi_call import call
+
+import voxhub
+from voxhub import Box
+from voxhub.client import EmbeddedHub
+from voxhub.codecs.cseg import decode_google
+from voxhub.server.app import create_app
+
+ACCEPTS = [
+    {"accept-encoding": "identity"},
+    {"accept-encoding": "gzip"},
+    {"accept-encoding": "deflate, gzip, br, zstd"},
+]
+
+
+@pytest.fixture
+def hub(tmp_path: object) -> Iterator[EmbeddedHub]:
+    hub = voxhub.open(f"{tmp_path}/store", mode="w")
+    assert isinstance(hub, EmbeddedHub)
+    yield hub
+    hub.close()
+
+
+def _body(answer: object) -> bytes:
+    import gzip
+
+    import zstandard
+
+    coding = answer.headers.get("content-encoding")  # type: ignore[attr-defined]
+    raw: bytes = answer.body  # type: ignore[attr-defined]
+    if coding == "gzip":
+        return gzip.decompress(raw)
+    if coding == "zstd":
+        return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    return raw
+
+
+def test_an_open_nodes_image_chunk_follows_every_write(hub: EmbeddedHub) -> None:
+    node = hub.create_repo("open").master
+    em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
+    first = np.arange(16**3, dtype=np.uint32).reshape(16, 16, 16).astype(np.uint8)
+    em[0:16, 0:16, 0:16] = first
+    app = create_app(hub)
+    path = f"/precomputed/{node.uuid}/em/1_1_1/0-16_0-16_0-16"
+    for headers in ACCEPTS:
+        before = [call(app, "GET", path, headers) for _ in range(2)]  # made, then kept
+        assert before[0].headers["etag"] == before[1].headers["etag"]
+        assert _body(before[1]) == first.tobytes()
+        em[0:16, 0:16, 0:16] = first + 1
+        after = call(app, "GET", path, {**headers, "if-none-match": before[0].headers["etag"]})
+        assert after.status == 200
+        assert _body(after) == (first + 1).tobytes()
+        assert after.headers["etag"] != before[0].headers["etag"]
+        em[0:16, 0:16, 0:16] = first  # the same bytes again: the same answer and tag
+        again = call(app, "GET", path, headers)
+        assert _body(again) == first.tobytes()
+        assert again.headers["etag"] == before[0].headers["etag"]
+
+
+def test_an_open_nodes_label_chunk_follows_merges_and_writes(hub: EmbeddedHub) -> None:
+    node = hub.create_repo("open").master
+    seg = node.create_labels("seg", block_shape=(16, 16, 16))
+    labels = np.zeros((16, 16, 16), np.uint64)
+    labels[:, :, :8], labels[:, :, 8:] = 5, 6
+    labels[:4] = 7
+    seg[0:16, 0:16, 0:16] = labels
+    app = create_app(hub)
+    bodies = f"/precomputed/{node.uuid}/seg/8_8_8/0-16_0-16_0-16"
+    svs = f"/precomputed/{node.uuid}/seg/supervoxels/8_8_8/0-16_0-16_0-16"
+    box = Box((0, 0, 0), (16, 16, 16))
+
+    def read(path: str) -> np.ndarray:
+        answer = call(app, "GET", path, {"accept-encoding": "gzip"})
+        assert answer.status == 200
+        return decode_google(_body(answer), (16, 16, 16), np.uint64)
+
+    for _ in range(2):
+        assert np.array_equal(read(bodies), labels)
+        assert np.array_equal(read(svs), labels)
+    seg.merge(5, [6])  # the mapping changes, not the block
+    assert np.array_equal(read(bodies), seg.read(box))
+    assert set(np.unique(read(bodies)).tolist()) == {5, 7}
+    assert np.array_equal(read(svs), labels)
+    seg[0:16, 0:16, 0:2] = np.uint64(9)  # the block changes
+    assert np.array_equal(read(bodies), seg.read(box))
+    assert np.array_equal(read(svs), seg.read(box, supervoxels=True))
+
+
+def test_an_open_nodes_zarr_chunk_follows_every_write(hub: EmbeddedHub) -> None:
+    node = hub.create_repo("open").master
+    em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
+    em[0:16, 0:16, 0:16] = 4
+    app = create_app(hub)
+    path = f"/zarr/{node.uuid}/em/s0/c/0/0/0"
+    first, kept = call(app, "GET", path), call(app, "GET", path)
+    assert kept.body == first.body
+    assert kept.headers["etag"] == first.headers["etag"]
+    em[0:16, 0:16, 0:16] = 5
+    changed = call(app, "GET", path)
+    assert changed.body != first.body
+    assert changed.headers["etag"] != first.headers["etag"]
+    assert call(app, "GET", path, {"if-none-match": changed.headers["etag"]}).status == 304
