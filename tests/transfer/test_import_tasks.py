@@ -179,7 +179,7 @@ def test_tasks_tile_the_region_on_the_block_grid(
             st.integers(s[2] + 1, 83),
         )
     ),
-    layout=st.sampled_from(["tiled", "strips", "folder"]),
+    layout=st.sampled_from(["tiled", "strips", "folder", "raw-big-endian"]),
 )
 def test_tiff_reads_any_box_tile_by_tile(
     tmp_path_factory: pytest.TempPathFactory,
@@ -196,9 +196,11 @@ def test_tiff_reads_any_box_tile_by_tile(
         tifffile.imwrite(where / "s.tif", data, rowsperstrip=tile[0] // 3, compression="zlib",
                          photometric="minisblack")  # fmt: skip
         source = open_source(str(where / "s.tif"))
-    else:
+    else:  # a folder: zlib tiles, or plain ones (read by preadv) in the other byte order
+        raw = layout == "raw-big-endian"
+        how = {"compression": None, "byteorder": ">"} if raw else {"compression": "zlib"}
         for z, plane in enumerate(data):
-            tifffile.imwrite(where / f"{z:02d}.tif", plane, tile=tile, compression="zlib")
+            tifffile.imwrite(where / f"{z:02d}.tif", plane, tile=tile, **how)
         source = open_source(str(where))
     (z0, y0, x0), z1, y1, x1 = box
     try:
