@@ -16,7 +16,8 @@ from voxhub.transfer.import_tasks import Target
 SOURCE_HELP = (
     "SOURCE: a .npy file, a TIFF stack (multi-page file or folder of TIFF/PNG slices), "
     "file.h5:/dataset, or a neuroglancer precomputed, Zarr v2/v3, OME-Zarr or N5 "
-    "directory or http(s) URL (neuroglancer's precomputed://, zarr://, n5:// prefixes "
+    "directory, http(s) URL or s3://bucket/prefix?endpoint=... (neuroglancer's "
+    "precomputed://, zarr://, n5:// prefixes "
     "are taken too). An interrupted import is resumed by running the same command again: "
     "blocks already stored with the source's voxels are kept, not rewritten."
 )

@@ -153,9 +153,11 @@ def export_cmd(
     or to a sharded OME-Zarr 0.5 group: zarr://FOLDER or zarr://s3://bucket/prefix?...
 
     HDF5 datasets are chunked like the volume's blocks, gzip-compressed, and carry
-    voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file (or
-    HDF5 dataset, or precomputed volume) is replaced only with --overwrite, and only once
-    the export completes.
+    voxel_size, voxel_units, offset (z,y,x) and scale attributes. An existing file,
+    HDF5 dataset, precomputed volume or Zarr group is replaced only with --overwrite: a
+    file or dataset only once the export completes; a precomputed or Zarr export loses its
+    info or zarr.json first and gets the new one last, so an interrupted one is no volume
+    until the same command is run again.
     """
     if destination.startswith(PRECOMPUTED):
         if box is not None or scale:
