@@ -33,7 +33,7 @@ import numpy as np
 
 import voxhub
 from voxhub.datatypes.meshes.body import body_mesh, index_digest
-from voxhub.datatypes.meshes.key import voxels_digest
+from voxhub.datatypes.meshes.key import MaskMemo, voxels_digest
 from voxhub.testing.server import start_server
 
 RADIUS = 62  # voxels: 4/3 π 62³ ≈ 998k
@@ -53,15 +53,10 @@ def _volume(bodies: int) -> tuple[np.ndarray, list[int]]:
     return labels, ids
 
 
-class _Memo(dict[bytes, bytes]):
-    def put(self, key: bytes, value: bytes) -> None:
-        self[key] = value
-
-
 def _key_cpu(instance: Any, body: int) -> tuple[float, float]:
     """CPU seconds of the open-node key of ``body``: cold, then memoized (best of 5)."""
     index, _ = index_digest(instance, body)
-    memo = _Memo()
+    memo = MaskMemo()
     voxels_digest(instance, index, memo)
     times: dict[bool, float] = {}
     for warm in (False, True):

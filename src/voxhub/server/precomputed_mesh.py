@@ -28,7 +28,7 @@ from voxhub.datatypes.labelmap.index import LabelIndex
 from voxhub.datatypes.labelmap.instance import LabelInstance
 from voxhub.datatypes.meshes import meshes_available
 from voxhub.datatypes.meshes.body import BodyMesh, body_mesh, index_digest
-from voxhub.datatypes.meshes.key import voxels_digest
+from voxhub.datatypes.meshes.key import MaskMemo, voxels_digest
 from voxhub.datatypes.meshes.multilod import mesh_info
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_label
@@ -38,7 +38,6 @@ from voxhub.server.context import Binder, ServerContext
 from voxhub.server.one_at_a_time import OneAtATime
 from voxhub.server.precomputed import requested_instance
 from voxhub.server.view_answer import key_etag, view_answer
-from voxhub.server.view_cache import ViewCache
 from voxhub.server.view_names import Named
 
 MESH = "/precomputed/{uuid}/{instance}/mesh"
@@ -48,20 +47,8 @@ SHARDED_MESH = "/precomputed/{uuid}/{instance}/sharded/mesh"
 MESH_STATS = cache_stats("precomputed_mesh")
 _INDEX_SUFFIX = ".index"
 _MAKING = OneAtATime()  # meshes being made, by cache key
-
-
-class _MaskMemo:
-    """The view cache as the memo of a block's body-mask digests (keyed by the block's
-    stored value and the supervoxels looked for: the same in any instance and node)."""
-
-    def __init__(self, cache: ViewCache) -> None:
-        self._cache = cache
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._cache.get(("mesh_mask", key))[1]
-
-    def put(self, key: bytes, value: bytes) -> None:
-        self._cache.put(("mesh_mask", key), value)
+#: the process's memo of block mask digests (content-addressed: any instance and node)
+_MASKS = MaskMemo()
 
 
 def labels_named(request: Request, ctx: ServerContext) -> tuple[LabelInstance, Named]:
@@ -96,7 +83,7 @@ def cached_mesh(
     instance, named = labels_named(request, ctx)
     index, digest = index_digest(instance, body)
     if not named.committed:  # a write may move voxels and leave the index as it was
-        digest += voxels_digest(instance, index, _MaskMemo(ctx.view_cache))
+        digest += voxels_digest(instance, index, _MASKS)
     # the voxel size (in the key: not versioned) for the nm coordinates
     key = named.cache_key(view, body, digest)
     found, packed = ctx.view_cache.get(key)

@@ -13,16 +13,18 @@ the body's voxels inside a block with unchanged per-block counts changes the mas
 Cost: masking the partial blocks (on the ``cseg`` compressed form, no full decode) is
 about a tenth of making the mesh, more than a cached answer may take. A block's mask
 depends only on its stored value and the supervoxels looked for, so the mask digest is
-memoized under a hash of exactly those (``memo``, the server's view cache): a cached
-lookup hashes the stored values and masks only blocks rewritten since (bench:
-``python -m bench.views_mesh``, "key" figures). A committed node's blocks never change;
-its key needs the index digest only.
+memoized under a hash of exactly those (:class:`MaskMemo`; the server keeps one per
+process): a cached lookup hashes the stored values and masks only blocks rewritten since
+(bench: ``python -m bench.views_mesh``, "key" figures). A committed node's blocks never
+change; its key needs the index digest only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -51,6 +53,36 @@ class DigestMemo(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
 
     def put(self, key: bytes, value: bytes) -> None: ...
+
+
+class MaskMemo:
+    """A thread-safe LRU of mask digests, bounded by its number of entries (each ~200
+    bytes with Python's overhead: 65,536 take ~13 MB and cover 256 bodies of 256 blocks).
+
+    >>> memo = MaskMemo(max_entries=1)
+    >>> memo.put(b"a", b"1"); memo.put(b"b", b"2")
+    >>> memo.get(b"a") is None, memo.get(b"b")
+    (True, b'2')
+    """
+
+    def __init__(self, max_entries: int = 1 << 16) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> bytes | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: bytes, value: bytes) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
 
 
 def voxels_digest(
