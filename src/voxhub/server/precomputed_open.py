@@ -63,9 +63,11 @@ def open_chunk(
     reader = volume.reader
     found = reader.get(layout.tkey(chunk_block(config, key)))
     stored = None if found is None else bytes(found)
-    zstd = not volume.labels and zstd_as_stored(layout) and wants_zstd(request)
+    # what the request accepts decides the coding: part of what the answer is made of
+    accepts = (wants_zstd(request), wants_gzip(request))
+    as_stored = not volume.labels and zstd_as_stored(layout) and accepts[0]
     view = "supervoxels" if supervoxels else "default"
-    memo: Hashable = named.cache_key("precomputed-open", view, name, key, zstd, wants_gzip(request))
+    memo: Hashable = named.cache_key("precomputed-open", view, name, key, accepts)
     svs: np.ndarray | None = None
     source: tuple[bytes | None, ...] = (stored,)
     if volume.labels and not supervoxels:
@@ -101,7 +103,7 @@ def open_chunk(
         body, size = made
         return Encoded(body, size * RAW_GZIP_MIN_RATIO <= len(body))
 
-    wire = encode_for(request, encode, stored_zstd=(lambda: stored) if zstd else None)
+    wire = encode_for(request, encode, stored_zstd=(lambda: stored) if as_stored else None)
     if wire is None or memo is None:
         return wire
     if volume.labels and not supervoxels:

@@ -1,30 +1,38 @@
 """HTTP compression and caching of view answers (precomputed ``info``, chunks,
 segment properties), on top of :func:`~voxhub.server.view_answer.view_answer`.
 
-**gzip.** A whole answer (a 200) is sent ``Content-Encoding: gzip`` when the client
-accepts gzip (``Accept-Encoding``; tensorstore, cloud-volume, zarr-python and browsers
-all do and decode it transparently) and the body is worth compressing: JSON and
-compressed_segmentation chunks always (a 2 MiB uint64 chunk of a few bodies travels as a
-few KB), a raw image chunk when its stored block compressed at least
-:data:`RAW_GZIP_MIN_RATIO` x (padding, sparse or smooth data). Noisy EM (~1.2x) and the
-partly filled blocks in between go as they are: ISA-L's level 1 costs ~1 ms of a 256 KiB
-tissue chunk, more than the bytes it saves take to send on a LAN. A request with a
-``Range`` header is never gzip'd: a 206 answers byte positions of the unencoded chunk,
-the only meaning readers of shard files give them. Each representation has its own
-strong ``ETag`` (the gzip one ends in ``-gzip``) and both say ``Vary: Accept-Encoding``.
+**Which answers.** A whole answer (a 200) is compressed when the client accepts a coding
+(``Accept-Encoding``) and the body is worth it: JSON and compressed_segmentation chunks
+always (a 2 MiB uint64 chunk of a few bodies travels as a few KB, and cseg streams still
+shrink ~4x: 29 KB to 7 KB a Voronoi block), a raw image chunk when its stored block
+compressed at least :data:`RAW_GZIP_MIN_RATIO` x (padding, sparse or smooth data). Noisy
+EM (~1.2x) and the partly filled blocks in between go as they are: compressing costs
+~1 ms of a 256 KiB tissue chunk, more than the bytes it saves take to send on a LAN. This
+is what static precomputed hosting does too: CloudVolume uploads raw and cseg chunks
+gzip'd (``Content-Encoding: gzip``) by default, and object stores send them so to
+clients that accept gzip. A request with a ``Range`` header is never encoded: a 206
+answers byte positions of the unencoded chunk, the only meaning readers of shard files
+give them.
 
-**zstd.** An open node's raw chunk whose block is stored with the plain ``zstd`` codec
-is sent as stored, ``Content-Encoding: zstd``, to clients that name zstd in
-``Accept-Encoding`` (tensorstore's curl does; browsers over https): the server neither
-decodes nor copies it on every request, and it travels 1.2-2x smaller. (A committed
-node's chunks are decoded once into the cache and sent from there as they are, which
-leaves the client nothing to decode: less CPU in all on one machine, measured with
-``bench/views.py``.) The stored value is a valid zstd stream of the chunk's
-bytes (its plane frames in order; the frame index before them is a skippable frame, which
-every zstd decoder skips). It wins over gzip; ranged requests get neither.
+**zstd or gzip.** Clients that name zstd get zstd (level :data:`ZSTD_LEVEL`), the others
+gzip: tensorstore's curl sends ``Accept-Encoding: deflate, gzip, br, zstd``, browsers
+name zstd over https, cloud-volume and aiohttp (zarr-python) say gzip. zstd packs a cseg
+chunk a little smaller than ISA-L's gzip and the client unpacks it 2-3x faster (measured:
+7.1 against 7.6 KB, ~0.05-0.09 against ~0.17 ms a chunk on this 2-core VM), which counts
+when client and server share the cores. Each representation has its own strong ``ETag``
+(ending in ``-gzip`` or ``-zstd``) and all say ``Vary: Accept-Encoding``.
+
+**zstd as stored.** An open node's raw chunk whose block is stored with the plain ``zstd``
+codec is sent as stored, ``Content-Encoding: zstd``, to clients that name zstd: the
+server neither decodes nor copies it on every request, and it travels 1.2-2x smaller. (A
+committed node's chunks are decoded once into the cache and sent from there as they are,
+which leaves the client nothing to decode: less CPU in all on one machine, measured with
+``bench/views.py``.) The stored value is a valid zstd stream of the chunk's bytes (its
+plane frames in order; the frame index before them is a skippable frame, which every
+zstd decoder skips).
 
 **Cache.** A committed node's encoded chunks never change: they are kept in the
-process's :class:`~voxhub.server.view_cache.ViewCache` (the gzip'd form too, under its
+process's :class:`~voxhub.server.view_cache.ViewCache` (each coded form too, under its
 own key), and their tag is a hash of the cache key (node, instance, view, scale, block)
 instead of the body, so a cached chunk is sent without hashing it again.
 """
@@ -34,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+import zstandard
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.gzipped import gzip_fast
@@ -44,6 +53,10 @@ from voxhub.server.view_cache import ViewCache
 #: takes ≤ ~0.2 ms of a 256 KiB chunk and saves ≥ 3/4 of its bytes (measured on the bench
 #: EM: ~0.4 ms at 3x, ~0.07 ms at 20x, ~1 ms for tissue at 1.2x)
 RAW_GZIP_MIN_RATIO = 4.0
+#: the zstd level of answers compressed for clients that name zstd (level 1 packs a
+#: cseg chunk within 3% of level 3's size, at two thirds of its time; decoding costs the
+#: same)
+ZSTD_LEVEL = 1
 #: bumped when an encoding's bytes change, so tags of committed chunks change with them
 ENCODING_VERSION = 1
 _VARY = {"Vary": "Accept-Encoding"}
@@ -147,24 +160,24 @@ def encode_for(
     store reads run); ``None`` if there is nothing (an unwritten chunk). With a ``cache``
     (committed nodes only), ``key`` names the answer for ever. ``stored_zstd()`` gives
     the body as a zstd stream when it is stored as one (see the module), else ``None``."""
-    if stored_zstd is not None and wants_zstd(request):
-        wire = _zstd_wire(stored_zstd, cache, key)
-        if wire is not None:
-            return wire
-    gzip = wants_gzip(request)
+    if stored_zstd is not None and cache is None and wants_zstd(request):
+        stream = stored_zstd()
+        if stream is not None:
+            return _coded(stream, strong_etag(stream), "zstd")
+    coding = _coding(request)
     if cache is None:
         made = encode()
         if made is None:
             return None
         tag = strong_etag(made.body)
-        if gzip and made.compressible:
-            return _coded(gzip_fast(made.body), tag, "gzip")
+        if coding is not None and made.compressible:
+            return _coded(_pack(made.body, coding), tag, coding)
         return Wire(made.body, tag, dict(_VARY))
     tag = key_etag(ENCODING_VERSION, key)
-    if gzip:
-        found, packed = cache.get((key, "gzip"))
+    if coding is not None:
+        found, packed = cache.get((key, coding))
         if found and packed is not None:
-            return _coded(packed, tag, "gzip")
+            return _coded(packed, tag, coding)
         if not found:  # learn whether it is worth it (and keep both forms)
             known, plain = cache.get(key)
             if known and plain is None:
@@ -173,10 +186,10 @@ def encode_for(
             cache.put(key, None if made is None else made.body)
             if made is None:
                 return None
-            packed = gzip_fast(made.body) if made.compressible else None
-            cache.put((key, "gzip"), packed)  # None: send it as it is
+            packed = _pack(made.body, coding) if made.compressible else None
+            cache.put((key, coding), packed)  # None: send it as it is
             if packed is not None:
-                return _coded(packed, tag, "gzip")
+                return _coded(packed, tag, coding)
             return Wire(made.body, tag, dict(_VARY))
 
     def identity() -> bytes | None:
@@ -187,15 +200,21 @@ def encode_for(
     return None if body is None else Wire(body, tag, dict(_VARY))
 
 
-def _zstd_wire(
-    stored_zstd: Callable[[], bytes | None], cache: ViewCache | None, key: Hashable
-) -> Wire | None:
-    """The answer as its stored zstd stream, or ``None`` to encode it otherwise."""
-    if cache is None:
-        stream = stored_zstd()
-        return None if stream is None else _coded(stream, strong_etag(stream), "zstd")
-    stream = cache.get_or_compute((key, "zstd"), stored_zstd)
-    return None if stream is None else _coded(stream, key_etag(ENCODING_VERSION, key), "zstd")
+def _coding(request: HasHeaders) -> str | None:
+    """How a compressible whole answer goes to ``request``: zstd when the client names
+    it, else gzip when it accepts that, else as it is."""
+    if wants_zstd(request):
+        return "zstd"
+    return "gzip" if wants_gzip(request) else None
+
+
+def _pack(body: bytes, coding: str) -> bytes:
+    if coding == "gzip":
+        return gzip_fast(body)
+    # a compressor per call: one is not safe to share between threads, and making one
+    # costs microseconds against the ~0.1 ms of a chunk
+    packed: bytes = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)
+    return packed
 
 
 def wire_answer(request: HasHeaders, wire: Wire, media_type: str, *, committed: bool) -> Response:

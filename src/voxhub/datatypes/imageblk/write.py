@@ -8,14 +8,16 @@ the transaction starts, so a bad request writes nothing and the transaction stay
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from voxhub.blocks import BlockLayout, apply_write, prepare_write
+from voxhub.blocks.pool import parallel_map
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.datatypes.imageblk.extents import grow_extents
-from voxhub.datatypes.imageblk.pyramid import update_pyramid
+from voxhub.datatypes.imageblk.pyramid import downsample, update_pyramid
 from voxhub.errors import InvalidRequest
 from voxhub.geometry import Box, Vec3
 from voxhub.versioning.protocols import VersionedTxn, VersionedView
@@ -60,14 +62,21 @@ def write_image(
     included; with ``mask`` (bool, ``data``'s shape) only the voxels where it is true
     (the others keep their stored values, in the same transaction)."""
     view.check_writable()
-    prepared = prepare_write(layouts[0], offset, data, mask)
+    factor = config.downsample_factor
+    reduce = partial(downsample, factor=factor) if config.max_scale else None
+    prepared = prepare_write(layouts[0], offset, data, mask, reduce)
     written = prepared.box if mask is None else mask_box(mask, offset)
     if written is None or written.empty:
         return
 
     def transaction(txn: VersionedTxn) -> None:
         changed = apply_write(txn, layouts[0], prepared)
-        update_pyramid(txn, config, layouts, changed)
+        if config.max_scale:  # whole blocks come reduced already; the others now
+            rest = [c for c in changed if c not in prepared.reduced]
+            late = parallel_map(lambda c: downsample(changed[c], factor), rest)
+            small = dict(zip(rest, late, strict=True))
+            small.update({c: prepared.reduced[c] for c in changed if c not in small})
+            update_pyramid(txn, config, layouts, small, reduced=True)
         grow_extents(txn, written)
 
     view.transact(transaction)
