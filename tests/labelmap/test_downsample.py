@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -141,3 +141,24 @@ def test_factor_one_returns_a_copy() -> None:
 def test_refuses_bad_input(block: Block, factor: Vec3) -> None:
     with pytest.raises(InvalidRequest):
         downsample_labels(block, factor)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(*[st.integers(1, 12)] * 3),
+    factor=factors,
+    seed=st.integers(0, 2**32 - 1),
+    noise=st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+)
+def test_segmentation_like_blocks_match_the_reference(
+    shape: Vec3, factor: Vec3, seed: int, noise: float
+) -> None:
+    """Regions of one id (most cells hold one id: counted apart from the others) with
+    some noise, up to all noise (every cell counted pairwise)."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([0, 3, 5, *BIG_IDS], np.uint64)
+    z, y, x = np.indices(shape)
+    block = pool[(z // 3 + 2 * (y // 4) + 3 * (x // 5)) % pool.size]
+    speckle = rng.random(shape) < noise
+    block[speckle] = pool[rng.integers(0, pool.size, int(speckle.sum()))]
+    assert downsample_labels(block, factor).tolist() == reference(block, factor)

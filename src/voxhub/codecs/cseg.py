@@ -28,7 +28,7 @@ import numpy as np
 import zstandard
 from numpy.typing import DTypeLike
 
-from voxhub.codecs.cseg_cells import encode_cells
+from voxhub.codecs.cseg_cells import CELL, cell_grid, encode_cells, to_cells
 from voxhub.codecs.cseg_ranked import encode_uint64
 from voxhub.codecs.label_runs import LabelRuns
 from voxhub.codecs.zstd import ZstdCodec
@@ -60,14 +60,24 @@ def encode_google(block: np.ndarray, runs: LabelRuns | None = None) -> bytes:
     """Encode a 3-D ``(z, y, x)`` uint32/uint64 array (any shape) as compressed_segmentation.
 
     One channel, 8³ encoding blocks; partial blocks at the far edges are allowed.
-    ``runs``: the block's :class:`LabelRuns`, if the caller has them already.
+    ``runs``: the block's :class:`LabelRuns` (C order), if the caller has them already.
+    Blocks of whole cells are encoded in numpy from their runs in cell order
+    (:mod:`voxhub.codecs.cseg_cells`, when not given C-order runs), others through their
+    ids' ranks (uint64, :mod:`voxhub.codecs.cseg_ranked`) or by the package; the bytes
+    are the package's either way.
     """
     if block.ndim != 3:
         raise _err(f"expected a 3-D block, got shape {block.shape}")
     dt = _label_dtype(block.dtype)
+    if not dt.isnative:
+        block = block.astype(dt.newbyteorder("="))
+    if runs is None and cell_grid(block.shape) is not None:
+        stream = encode_cells(LabelRuns.of(to_cells(block), CELL), dt.itemsize)
+        if stream is not None:
+            return stream
     if dt.itemsize == 8:  # the same bytes, a third cheaper (cseg_ranked); views are fine
-        return encode_uint64(block if dt.isnative else block.astype(dt.newbyteorder("=")), runs)
-    native = np.ascontiguousarray(block, dtype=dt.newbyteorder("="))
+        return encode_uint64(block, runs)
+    native = np.ascontiguousarray(block)
     # (z, y, x) C order == (x, y, z) Fortran order: what the package calls order='F'.
     data: bytes = _cs.compress(native.T, block_size=(SUB, SUB, SUB), order="F")
     return data

@@ -74,8 +74,9 @@ def prepare_block(layout: BlockLayout, data: np.ndarray, factor: Vec3 | None) ->
     if not (labels.size == 1 and labels[0] == layout.background):
         if not isinstance(codec, CsegCodec):
             value = codec.encode(block)
-        elif by_cells:  # else (a rare block of very many ids) the package's encoder
-            value = codec.encode_cells(runs, layout.dtype.itemsize) or codec.encode(block)
+        elif by_cells:  # else (a rare block of very many ids) through C-order runs
+            cells = codec.encode_cells(runs, layout.dtype.itemsize)
+            value = cells or codec.encode(block, LabelRuns.of(block))
         else:
             value = codec.encode(block, runs)
     small = downsample_labels(block, factor) if factor is not None else None
