@@ -111,3 +111,40 @@ def test_an_open_nodes_zarr_chunk_follows_every_write(hub: EmbeddedHub) -> None:
     assert changed.body != first.body
     assert changed.headers["etag"] != first.headers["etag"]
     assert call(app, "GET", path, {"if-none-match": changed.headers["etag"]}).status == 304
+
+
+def test_an_open_nodes_zarr_body_ids_follow_merges_and_writes(tmp_path: object) -> None:
+    """Chunks and shards of body ids at an open node are kept with the stored blocks and
+    the bodies of their supervoxels: zarr-python reads the merge and the write next."""
+    import zarr
+
+    from voxhub.testing.server import start_server
+
+    store = f"{tmp_path}/served"
+    with voxhub.open(store, mode="w") as hub:
+        node = hub.create_repo("open").master
+        seg = node.create_labels("seg", block_shape=(16, 16, 16))
+        labels = np.zeros((32, 32, 32), np.uint64)
+        labels[:, :, :8], labels[:, :, 8:20], labels[:, :, 20:] = 5, 6, 8
+        labels[:4] = 7
+        seg[0:32, 0:32, 0:32] = labels
+        uuid = node.uuid
+    server = start_server(store)
+    try:
+        box = Box((0, 0, 0), (32, 32, 32))
+        arrays = [
+            zarr.open_array(f"{server.url}/zarr/{uuid}/seg{s}/s0", mode="r")
+            for s in ("", "/sharded")
+        ]
+        for _ in range(2):  # made, then kept
+            assert all(np.array_equal(a[...], labels) for a in arrays)
+        with voxhub.open(store) as hub:
+            seg = hub.node(uuid).labels("seg")
+            seg.merge(5, [6])  # the mapping changes, not the blocks
+            merged = seg.read(box)
+            assert all(np.array_equal(a[...], merged) for a in arrays)
+            seg[0:32, 0:32, 0:2] = np.uint64(9)  # a block changes
+            written = seg.read(box)
+        assert all(np.array_equal(a[...], written) for a in arrays)
+    finally:
+        server.stop()

@@ -30,6 +30,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -47,7 +48,9 @@ from voxhub.datatypes.imageblk.zarr import (
     shard_block_coords,
     shard_blocks,
 )
-from voxhub.datatypes.labelmap.zarr import label_chunk
+from voxhub.datatypes.labelmap.cseg_streams import Mapping
+from voxhub.datatypes.labelmap.mapping import bodies_array
+from voxhub.datatypes.labelmap.zarr import label_chunk, stored_supervoxels, table_mapping
 from voxhub.datatypes.wire.api import JSON, OCTET, Api, ApiRoute
 from voxhub.datatypes.wire.numbers import parse_int
 from voxhub.datatypes.wire.offload import small_read
@@ -134,15 +137,18 @@ def _stored(group: _Group, level: int, position: Vec3) -> list[bytes | None]:
     return group.volume.reader.get_many([layout.tkey(c) for c in coords])
 
 
-def _encoded(group: _Group, level: int, values: list[bytes | None]) -> bytes | None:
+def _encoded(
+    group: _Group, level: int, values: list[bytes | None], bodies: Mapping | None = None
+) -> bytes | None:
     """The chunk, or the shard, of blocks whose stored values are ``values`` (``None``:
-    absent)."""
+    absent); body ids through ``bodies`` when given, else the mapping at the node."""
     layout = group.config.layout(level)
     reader = group.volume.reader
 
     def chunk(value: bytes | None) -> bytes | None:
         if group.volume.labels:
-            return label_chunk(reader, layout, value, supervoxels=group.supervoxels)
+            sv = group.supervoxels
+            return label_chunk(reader, layout, value, supervoxels=sv, bodies=bodies)
         return image_chunk(layout, value)
 
     if not group.sharded:
@@ -155,6 +161,33 @@ def _fingerprint(values: list[bytes | None]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     feed_stored(digest, values)
     return digest.hexdigest()
+
+
+def _open_bodies(
+    ctx: ServerContext, key: Hashable, group: _Group, level: int, values: list[bytes | None]
+) -> tuple[bytes | None, bool, str | None]:
+    """An open node's chunk or shard of body ids, kept with the stored values and the
+    bodies of their supervoxels it was made from (one table read up front, used for every
+    block): while both read the same, byte for byte, the kept answer and tag are it."""
+    layout = group.config.layout(level)
+    kept = ctx.view_cache.peek_built(key)
+    same = kept is not None and kept.source[:-1] == tuple(values)
+    svs = kept.extra if same and kept is not None else stored_supervoxels(layout, values)
+    if not isinstance(svs, np.ndarray):  # not stored as cseg: made anew each time
+        return _encoded(group, level, values), False, None
+    bodies = bodies_array(group.volume.reader, svs)
+    source = (*values, bodies.tobytes())
+    built = ctx.view_cache.get_built(key, source)
+    if built is not None:
+        return built.body, False, built.tag
+
+    # not through _SHARDS: requests sharing this key may hold other stored values
+    data = _encoded(group, level, values, table_mapping(svs, bodies))
+    if data is None:
+        return None, False, None
+    tag = strong_etag(data)
+    ctx.view_cache.put_built(key, Built(source, data, tag, extra=svs))
+    return data, False, tag
 
 
 def _open_chunk(
@@ -222,13 +255,13 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
             if not named.committed:
                 values = _stored(group, level, position)
                 if named.labels and not supervoxels:  # body ids: the mapping may change
-                    return _encoded(group, level, values), False, None
+                    key = named.cache_key("zarr-open", *view, level, position)
+                    return _open_bodies(ctx, key, group, level, values)
                 if not sharded:  # kept with the exact stored value it was made from
                     key = named.cache_key("zarr-open", *view, level, position)
                     return _open_chunk(ctx, key, lambda: _encoded(group, level, values), values)
                 # readers fetch a shard's index, then its chunks, one request each: an
                 # open node's shard is kept under the digest of the blocks it is made of
-                # (body ids also depend on the mapping: those are made again each time)
                 key = named.cache_key("zarr", *view, level, position, _fingerprint(values))
                 shard = ctx.view_cache.get_or_compute(
                     key, lambda: _SHARDS.run(key, lambda: _encoded(group, level, values))
