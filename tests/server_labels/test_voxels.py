@@ -301,6 +301,14 @@ def test_post_blocks_errors_change_nothing(env: Env) -> None:
         stream = encode_stream([((0, 0, 5), good), ((0, 0, 6), bad)])
         assert env.client.post(env.url("blocks"), content=stream).status_code == 400
     assert env.client.post(env.url("blocks"), content=b"\x00" * 7).status_code == 400
+    # decoded on the pool, the first bad record of the stream is still the one named
+    records = [((0, 0, x), good) for x in range(12)]
+    records[7] = ((0, 0, 7), b"not gzip")
+    records[9] = ((0, 0, 9), gzip.compress(b"short"))
+    r = env.client.post(env.url("blocks"), content=encode_stream(records))
+    assert r.status_code == 400
+    assert "(7, 0, 0)" in r.text
+    assert "(9, 0, 0)" not in r.text
     assert env.client.get(env.url("size/21")).status_code == 404
     stream = encode_stream([((0, 0, 5), good)])
     assert env.client.post(env.url("blocks?scale=9"), content=stream).status_code == 400

@@ -400,9 +400,12 @@ async def post_blocks(request: Request, ctx: InstanceContext) -> Response:
     def run() -> None:
         instance = open_labels(ctx)
         instance.view.check_writable()  # even an empty stream is refused on a committed node
-        # Decode every record before writing any, so a malformed stream changes nothing.
-        # (a coordinate given twice keeps its last block, as writes one after another would)
-        blocks = {c: decode_native(_gunzip(p, bound, c), bs) for c, p in records}
+        # Decode every record before writing any, so a malformed stream changes nothing
+        # (the first bad record in the stream is the one reported), on the block pool
+        # (inflating and most of the decoding release the GIL). A coordinate given twice
+        # keeps its last block, as writes one after another would.
+        decoded = parallel_map(lambda r: decode_native(_gunzip(r[1], bound, r[0]), bs), records)
+        blocks = dict(zip((c for c, _ in records), decoded, strict=True))
         instance.write_blocks(blocks)  # one transaction: each pyramid parent updated once
 
     await run_in_threadpool(run)
