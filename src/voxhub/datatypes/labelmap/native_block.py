@@ -187,14 +187,14 @@ def _unpack(
     """Fill ``rows`` for every sub-block with more than one label from its packed bits."""
     sizes = bits * (_SUB_VOXELS // 8)
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    table = labels[indices]  # every sub-block's labels: one gather a voxel, not two
     for width in range(1, _MAX_BITS + 1):
         (which,) = np.nonzero(bits == width)
         if which.size == 0:
             continue
         nbytes = _SUB_VOXELS * width // 8
         chunk = packed[offsets[which][:, None] + np.arange(nbytes)]
-        b = np.unpackbits(chunk, axis=1).reshape(which.size, _SUB_VOXELS, width)
-        local = (b.astype(np.int64) << np.arange(width - 1, -1, -1, dtype=np.int64)).sum(axis=2)
+        local = _fields_msb(chunk, width)
         over = local >= counts[which][:, None]
         if over.any():
             r = int(np.nonzero(over.any(axis=1))[0][0])
@@ -202,4 +202,28 @@ def _unpack(
                 f"native block: sub-block {int(which[r])} has a voxel index "
                 f"{int(local[r].max())} beyond its {int(counts[which[r]])} labels"
             )
-        rows[which] = labels[indices[starts[which][:, None] + local]]
+        rows[which] = table[starts[which][:, None] + local]
+
+
+def _fields_msb(chunk: np.ndarray, width: int) -> np.ndarray:
+    """The 512 indices of each row of ``chunk`` (``(k, 64 * width)`` bytes, ``width`` bits
+    each, MSB first) as ``(k, 512)`` int64.
+
+    Up to 8 bits, eight indices are ``width`` whole bytes: read as one big-endian
+    integer, the indices are its ``width``-bit fields, high first (8 passes over an
+    eighth of the voxels, against a byte per bit through ``unpackbits``: 6x faster).
+    9 bits go through single bits."""
+    k = chunk.shape[0]
+    if width > 8:
+        bits = np.unpackbits(chunk, axis=1).reshape(k, _SUB_VOXELS, width)
+        shifts = np.arange(width - 1, -1, -1, dtype=np.int64)
+        fields: np.ndarray = (bits.astype(np.int64) << shifts).sum(axis=2)
+        return fields
+    groups = np.zeros((k, _SUB_VOXELS // 8, 8), np.uint8)
+    groups[:, :, 8 - width :] = chunk.reshape(k, _SUB_VOXELS // 8, width)
+    words = groups.view(">u8").reshape(k, _SUB_VOXELS // 8).astype(np.uint64)
+    mask = np.uint64((1 << width) - 1)
+    out = np.empty((k, _SUB_VOXELS // 8, 8), np.int64)
+    for j in range(8):  # eight slices: a reduction over a short last axis is slow
+        out[:, :, j] = (words >> np.uint64(width * (7 - j))) & mask
+    return out.reshape(k, _SUB_VOXELS)
