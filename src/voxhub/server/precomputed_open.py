@@ -1,17 +1,22 @@
 """An open node's precomputed chunks, kept with exactly what they were made from.
 
 A chunk of an open node may change with any write, so it used to be made again on every
-request: the block decoded (or its cseg tables mapped to bodies), maybe gzip'd, and its
-strong ``ETag`` hashed (SHA-256 of a 256 KiB chunk, ~0.15 ms: half of the request). A
-viewer asks for the same chunks over and over, and writes are rare in between. So each
+request: the block decoded (or its cseg tables mapped to bodies), maybe compressed, and
+its strong ``ETag`` hashed (SHA-256 of a 256 KiB chunk, ~0.15 ms: half of the request).
+A viewer asks for the same chunks over and over, and writes are rare in between. So each
 answer is kept in the view cache as a :class:`~voxhub.server.view_cache.Built`: with the
 stored value it was made from (and, for body ids, the bodies of the block's supervoxels
 at the node). A request reads the stored value (and those bodies) as before and, when
 they equal what the kept answer was made from, byte for byte, sends that answer: the same
 bytes and tag it would make again. Anything else is made as before and kept in its place.
 
-The answer also depends on what the request accepts (zstd as stored, gzip, identity; a
-ranged request gets identity): that is part of the key.
+So an open node's chunks go as a committed node's do (:mod:`.view_encoding`): decoded
+once, compressed only when that pays. They used to go to clients naming zstd as stored
+(the block's zstd frames), which spared the server a decode per request but left one to
+the client each time; with the answer kept, the decode is the server's once per write.
+
+The answer also depends on what the request accepts (zstd, gzip, identity; a ranged
+request gets identity): that is part of the key.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from voxhub.datatypes.imageblk.precomputed import (
     chunk_block,
     raw_of_stored,
     scale_of_key,
-    zstd_as_stored,
 )
 from voxhub.datatypes.labelmap.mapping import bodies_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
@@ -65,7 +69,6 @@ def open_chunk(
     stored = None if found is None else bytes(found)
     # what the request accepts decides the coding: part of what the answer is made of
     accepts = (wants_zstd(request), wants_gzip(request))
-    as_stored = not volume.labels and zstd_as_stored(layout) and accepts[0]
     view = "supervoxels" if supervoxels else "default"
     memo: Hashable = named.cache_key("precomputed-open", view, name, key, accepts)
     svs: np.ndarray | None = None
@@ -103,7 +106,7 @@ def open_chunk(
         body, size = made
         return Encoded(body, size * RAW_GZIP_MIN_RATIO <= len(body))
 
-    wire = encode_for(request, encode, stored_zstd=(lambda: stored) if as_stored else None)
+    wire = encode_for(request, encode)
     if wire is None or memo is None:
         return wire
     if volume.labels and not supervoxels:

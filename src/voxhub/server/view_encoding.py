@@ -22,14 +22,11 @@ chunk a little smaller than ISA-L's gzip and the client unpacks it 2-3x faster (
 when client and server share the cores. Each representation has its own strong ``ETag``
 (ending in ``-gzip`` or ``-zstd``) and all say ``Vary: Accept-Encoding``.
 
-**zstd as stored.** An open node's raw chunk whose block is stored with the plain ``zstd``
-codec is sent as stored, ``Content-Encoding: zstd``, to clients that name zstd: the
-server neither decodes nor copies it on every request, and it travels 1.2-2x smaller. (A
-committed node's chunks are decoded once into the cache and sent from there as they are,
-which leaves the client nothing to decode: less CPU in all on one machine, measured with
-``bench/views.py``.) The stored value is a valid zstd stream of the chunk's bytes (its
-plane frames in order; the frame index before them is a skippable frame, which every
-zstd decoder skips).
+A committed node's chunks are decoded once into the cache and sent from there as they
+are, and an open node's are kept likewise (:mod:`.precomputed_open`): a chunk whose
+stored block is the zstd stream of its bytes is not sent as stored, which would leave the
+client a decode on every read (less CPU in all on one machine, measured with
+``bench/views.py``).
 
 **Cache.** A committed node's encoded chunks never change: they are kept in the
 process's :class:`~voxhub.server.view_cache.ViewCache` (each coded form too, under its
@@ -154,16 +151,10 @@ def encode_for(
     *,
     cache: ViewCache | None = None,
     key: Hashable = None,
-    stored_zstd: Callable[[], bytes | None] | None = None,
 ) -> Wire | None:
     """The answer ``encode()`` makes, as ``request`` should get it (blocking: run it where
     store reads run); ``None`` if there is nothing (an unwritten chunk). With a ``cache``
-    (committed nodes only), ``key`` names the answer for ever. ``stored_zstd()`` gives
-    the body as a zstd stream when it is stored as one (see the module), else ``None``."""
-    if stored_zstd is not None and cache is None and wants_zstd(request):
-        stream = stored_zstd()
-        if stream is not None:
-            return _coded(stream, strong_etag(stream), "zstd")
+    (committed nodes only), ``key`` names the answer for ever."""
     coding = _coding(request)
     if cache is None:
         made = encode()

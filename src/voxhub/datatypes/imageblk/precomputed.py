@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from voxhub.blocks import BlockLayout
-from voxhub.codecs import ZstdCodec
 from voxhub.datatypes.imageblk.config import ImageConfig
 from voxhub.errors import InvalidRequest, NotFound
 from voxhub.geometry import Box, Vec3
@@ -146,21 +145,3 @@ def raw_of_stored(layout: BlockLayout, value: bytes | None) -> tuple[bytes, int]
         return layout.background_block().astype(little, copy=False).tobytes(), 0
     block = layout.codec.decode(bytes(value), layout.block_shape, layout.dtype)
     return np.ascontiguousarray(block, dtype=little).tobytes(), len(value)
-
-
-def raw_chunk_zstd(reader: VersionedReader, layout: BlockLayout, coord: Vec3) -> bytes | None:
-    """The stored value of the block at ``coord`` when it *is* its ``raw`` chunk as a zstd
-    stream (a block stored with the plain ``zstd`` codec: frames of its little-endian
-    C-order bytes, after a skippable frame index when split into plane frames), to be
-    sent as stored with ``Content-Encoding: zstd``; ``None`` otherwise (then
-    :func:`raw_chunk_stored`)."""
-    if not zstd_as_stored(layout):
-        return None
-    value = reader.get(layout.tkey(coord))
-    return None if value is None else bytes(value)
-
-
-def zstd_as_stored(layout: BlockLayout) -> bool:
-    """Whether a stored block of ``layout`` is its ``raw`` chunk as a zstd stream (see
-    :func:`raw_chunk_zstd`)."""
-    return type(layout.codec) is ZstdCodec  # subclasses frame other formats (cseg)
