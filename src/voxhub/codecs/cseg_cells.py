@@ -92,7 +92,30 @@ def encode_cells(runs: LabelRuns, itemsize: int) -> bytes | None:
     fresh[writers] = True
     ref[solid_at] = writers[np.searchsorted(ids, solid_rank)]
     words = itemsize // 4
-    region = bits * _WORDS_PER_BIT + np.where(fresh, words * size, 0)  # each cell's words
+    laid = lay_out_cells(bits, size * words, fresh, ref)
+    if laid is None:
+        return None
+    out, values_at, own_table = laid
+    body = out[1:]
+    entries = runs.labels.astype(f"<u{itemsize}").view("<u4").reshape(-1, words)
+    mixed.place(body, values_at, own_table, entries)
+    at = own_table[writers]
+    for w in range(words):
+        body[at + w] = entries[ids, w]
+    return out.tobytes()
+
+
+def lay_out_cells(
+    bits: np.ndarray, table_words: np.ndarray, fresh: np.ndarray, ref: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The one-channel stream's words with its cell headers filled in, given each cell's
+    index width ``bits``, table size in words, whether it writes its own table
+    (``fresh``) and the cell whose table it uses (``ref``); with where each cell's packed
+    indices and own table start (in words after the channel word). Each cell's region is
+    its packed indices, then its table if fresh. ``None`` where a table offset outgrows
+    the header's 24 bits (where the package's encoder itself refuses)."""
+    nsub = bits.size
+    region = bits * _WORDS_PER_BIT + np.where(fresh, table_words, 0)  # each cell's words
     values_at = np.empty(nsub, np.int64)
     values_at[0] = 2 * nsub  # after the headers
     np.cumsum(region[:-1], out=values_at[1:])
@@ -103,16 +126,10 @@ def encode_cells(runs: LabelRuns, itemsize: int) -> bytes | None:
         return None
     out = np.empty(1 + int(values_at[-1] + region[-1]), np.uint32)
     out[0] = 1  # one channel, starting after this word
-    body = out[1:]
-    header = body[: 2 * nsub].reshape(nsub, 2)
+    header = out[1 : 1 + 2 * nsub].reshape(nsub, 2)
     header[:, 0] = table_at | (bits << 24)
     header[:, 1] = values_at
-    entries = runs.labels.astype(f"<u{itemsize}").view("<u4").reshape(-1, words)
-    mixed.place(body, values_at, own_table, entries)
-    at = own_table[writers]
-    for w in range(words):
-        body[at + w] = entries[ids, w]
-    return out.tobytes()
+    return out, values_at, own_table
 
 
 class _MixedCells:

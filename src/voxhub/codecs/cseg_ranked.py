@@ -26,6 +26,7 @@ from __future__ import annotations
 import compressed_segmentation as _cs  # type: ignore[import-not-found]  # no stubs
 import numpy as np
 
+from voxhub.codecs.cseg_cells import lay_out_cells
 from voxhub.codecs.label_runs import LabelRuns, thread_buffer
 
 SUB = 8
@@ -157,22 +158,11 @@ def _encode_mixed(ranks: np.ndarray, labels: np.ndarray) -> bytes | None:
         writers = solid_at[first_at]
         fresh[writers] = True
         ref[solid_at] = writers[np.searchsorted(ids, first[solid_at])]
-    region = bits * _WORDS_PER_BIT + np.where(fresh, 2 * size, 0)
-    values_off = np.empty(nsub, np.int64)
-    values_off[0] = 2 * nsub
-    np.cumsum(region[:-1], out=values_off[1:])
-    values_off[1:] += 2 * nsub
-    own_table = values_off + bits * _WORDS_PER_BIT
-    table_off = own_table[ref]
-    if int(table_off.max()) >= _MAX_TABLE_OFFSET:
+    laid = lay_out_cells(bits, 2 * size, fresh, ref)  # uint64 entries: 2 words each
+    if laid is None:
         return None
-    total = int(values_off[-1] + region[-1])
-    out = np.empty(1 + total, np.uint32)
-    out[0] = 1
+    out, values_off, own_table = laid
     body = out[1:]
-    header = body[: 2 * nsub].reshape(nsub, 2)
-    header[:, 0] = table_off | (bits << 24)
-    header[:, 1] = values_off
     pairs = labels.astype("<u8").view("<u4").reshape(-1, 2)
     if k:  # packed indices, then the tables they wrote
         lens = b_r * _WORDS_PER_BIT
