@@ -14,15 +14,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from tests.views.served import Served
+from tests.views.served import B, Served, proofread, serving, write_scene
 
 import voxhub
 from voxhub import Box
-from voxhub.testing.server import start_server
 
 ts = pytest.importorskip("tensorstore")
-
-A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
 
 
 @pytest.fixture(scope="module")
@@ -31,25 +28,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     rng = np.random.default_rng(12)
     with voxhub.open(str(store), mode="w") as hub:
         root = hub.create_repo("views", "precomputed view tests").master
-        em = root.create_volume(
-            "em", "uint16", block_shape=(32, 32, 32), voxel_size=(40, 8, 4), max_scale=1
-        )
-        em[0:40, 32:80, 16:86] = rng.integers(1, 60000, (40, 48, 70), dtype=np.uint16)
-        seg = root.create_labels("seg", block_shape=(32, 32, 32), max_scale=1)
-        labels = np.full((48, 64, 64), C, np.uint64)
-        labels[:, :40, :30], labels[:, :40, 30:] = A, B
-        labels[:5, :5, :5] = 0
-        seg[32:80, 0:64, 0:64] = labels
-        root.commit("imported")
-        child = root.newversion("proofreading")
-        child.labels("seg").merge(A, [B])
-        child.volume("em")[0:8, 40:50, 20:30] = 3
+        write_scene(root, rng)
+        child = proofread(root)
         root_uuid, child_uuid = root.uuid, child.uuid
-    server = start_server(store)
-    try:
-        yield Served(server.url, root_uuid, child_uuid)
-    finally:
-        server.stop()
+    with serving(store, root_uuid, child_uuid) as served:
+        yield served
 
 
 def _tensorstore(base: str, scale: int) -> np.ndarray:

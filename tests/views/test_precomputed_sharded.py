@@ -16,16 +16,14 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from tests.views.served import Served
+from tests.views.served import A, B, C, Served, create_em_and_seg, proofread, serving
 
 import voxhub
 from voxhub import Box
 from voxhub.codecs.sharded import ShardingSpec, morton_positions, shard_chunks
-from voxhub.testing.server import start_server
 
 ts = pytest.importorskip("tensorstore")
 
-A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
 FAR = 32 * 520  # x of the second region: 522 blocks across, 10 bits of x in chunk ids
 REGIONS = [Box((0, 32, 16), (40, 80, 86)), Box((0, 0, FAR), (32, 32, FAR + 40))]
 
@@ -36,26 +34,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     rng = np.random.default_rng(5)
     with voxhub.open(str(store), mode="w") as hub:
         root = hub.create_repo("views", "sharded view tests").master
-        em = root.create_volume(
-            "em", "uint16", block_shape=(32, 32, 32), voxel_size=(40, 8, 4), max_scale=1
-        )
-        seg = root.create_labels("seg", block_shape=(32, 32, 32), max_scale=1)
+        em, seg = create_em_and_seg(root)
         for box in REGIONS:
             em.write(box.start, rng.integers(1, 60000, box.shape, dtype=np.uint16))
             labels = np.full(box.shape, C, np.uint64)
             labels[:, :20, :30], labels[:, :20, 30:] = A, B
             labels[:3, :3, :3] = 0
             seg.write(box.start, labels)
-        root.commit("imported")
-        child = root.newversion("proofreading")
-        child.labels("seg").merge(A, [B])
-        child.volume("em")[0:8, 40:50, 20:30] = 3
+        child = proofread(root)
         root_uuid, child_uuid = root.uuid, child.uuid
-    server = start_server(store)
-    try:
-        yield Served(server.url, root_uuid, child_uuid)
-    finally:
-        server.stop()
+    with serving(store, root_uuid, child_uuid) as served:
+        yield served
 
 
 def _base(served: Served, node: str, instance: str, supervoxels: bool) -> str:

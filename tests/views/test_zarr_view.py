@@ -22,19 +22,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import StarletteDeprecationWarning
-from tests.views.served import Served
+from tests.views.served import B, Served, proofread, serving, write_scene
 
 import voxhub
 from voxhub import Box
 from voxhub.client import EmbeddedHub
 from voxhub.codecs.zarr_shard import decode_shard, index_nbytes
 from voxhub.server import create_app
-from voxhub.testing.server import start_server
 
 zarr = pytest.importorskip("zarr")
 ts = pytest.importorskip("tensorstore")
 
-A, B, C = 2**40 + 1, 2**40 + 2, 7  # supervoxels; B is merged into A at the child
 #: fsspec's aiohttp session outlives each zarr-python read (closed at interpreter exit)
 _AIOHTTP_SOCKETS = pytest.mark.filterwarnings(
     "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
@@ -49,26 +47,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         root = hub.create_repo("views", "zarr view tests").master
         em8 = root.create_volume("em8", "uint8", voxel_size=(30, 4, 4), max_scale=1)
         em8[0:70, 10:100, 5:80] = rng.integers(1, 255, (70, 90, 75), dtype=np.uint8)
-        em = root.create_volume(
-            "em", "uint16", block_shape=(32, 32, 32), voxel_size=(40, 8, 4), max_scale=1
-        )
-        em[0:40, 32:80, 16:86] = rng.integers(1, 60000, (40, 48, 70), dtype=np.uint16)
-        seg = root.create_labels("seg", block_shape=(32, 32, 32), max_scale=1)
-        labels = np.full((48, 64, 64), C, np.uint64)
-        labels[:, :40, :30], labels[:, :40, 30:] = A, B
-        labels[:5, :5, :5] = 0
-        seg[32:80, 0:64, 0:64] = labels
-        root.commit("imported")
-        child = root.newversion("proofreading")
-        child.labels("seg").merge(A, [B])
-        child.volume("em")[0:8, 40:50, 20:30] = 3
+        write_scene(root, rng)
+        child = proofread(root)
         child.volume("em8")[60:75, 0:20, 0:20] = 9  # grows the extents, too
         root_uuid, child_uuid = root.uuid, child.uuid
-    server = start_server(store)
-    try:
-        yield Served(server.url, root_uuid, child_uuid)
-    finally:
-        server.stop()
+    with serving(store, root_uuid, child_uuid) as served:
+        yield served
 
 
 def _expected(served: Served, uuid: str, instance: str, shape: Any, scale: int) -> np.ndarray:
