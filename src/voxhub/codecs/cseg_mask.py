@@ -123,33 +123,33 @@ def bare_streams_into(
 ) -> list[int]:
     """:func:`bare_stream` of many stored values, decompressed one after the other into
     ``out`` (grown if needed, so a caller reusing it pays no fresh pages); their sizes.
-    Frame headers are checked first, each frame must fill exactly its stated size, and
-    its trailing checksum (``cseg`` values carry one) must match, as on every other read
-    path."""
+    Frame headers are checked first; zstd then decodes the frames as one stream in one
+    call (not a Python round and two GIL hand-offs per frame: with two export threads
+    those took an export of 8,192 blocks from ~0.55 to ~0.8 CPU-s), checking that each
+    frame fills exactly its stated size and that its trailing checksum (``cseg`` values
+    carry one) matches, as on every other read path; together they must fill exactly
+    the sizes' sum."""
     limit = _stream_limit(nblocks)
     sizes = [_frame_size(value, limit) for value in values]
     total = sum(sizes)
     if len(out) < total:
         out.extend(bytes(total - len(out)))
-    view = memoryview(out)
-    tail = bytearray(1)
-    at = 0
-    decompressor = _decompressor()
+    view = memoryview(out)[:total]
+    filled = 0
     try:
-        for value, size in zip(values, sizes, strict=True):
-            with decompressor.stream_reader(value, read_across_frames=False) as reader:
-                filled = 0
-                while filled < size:
-                    got = reader.readinto(view[at + filled : at + size])
-                    if not got:
-                        raise _err(f"frame decoded to {filled} bytes, header said {size}")
-                    filled += got
-                # read on to the frame's end: zstd checks its checksum there (an error)
-                if reader.readinto(tail):
-                    raise _err(f"frame decodes to more than the {size} bytes its header says")
-            at += size
+        frames = b"".join(values)
+        with _decompressor().stream_reader(frames, read_across_frames=True) as reader:
+            while filled < total:
+                got = reader.readinto(view[filled:])
+                if not got:
+                    raise _err(f"frames decoded to {filled} bytes, their headers said {total}")
+                filled += got
+            if reader.readinto(bytearray(1)):
+                raise _err(f"frames decode to more than the {total} bytes their headers say")
     except zstandard.ZstdError as e:
         raise _err(f"corrupt data: {e}") from None
+    finally:
+        view.release()
     return sizes
 
 
