@@ -81,24 +81,27 @@ def shard_layout(spec: ShardingSpec, ids: np.ndarray, sizes: np.ndarray) -> Shar
         raise InvalidRequest("a chunk id is given twice for one shard")
     count = 1 << spec.minishard_bits
     bounds = np.searchsorted(minishard, np.arange(count + 1, dtype=np.uint64))
-    starts = np.concatenate(([0], np.cumsum(sizes)))  # data offsets, after the shard index
+    # data offsets, after the shard index
+    starts = np.concatenate((np.zeros(1, np.uint64), np.cumsum(sizes, dtype=np.uint64)))
+    # every minishard's table at once, then one slice of it per minishard: rows are
+    # the id deltas, each start relative to the end of the previous chunk (all 0 but the
+    # first of a minishard) and the sizes
+    first = np.zeros(len(ids), bool)
+    first[bounds[:-1][bounds[:-1] < len(ids)]] = True
+    rows = np.empty((3, len(ids)), "<u8")
+    rows[0] = np.diff(ids, prepend=np.uint64(0))
+    rows[0, first] = ids[first]
+    rows[1] = np.where(first, starts[:-1], 0)
+    rows[2] = sizes
     index = np.zeros((count, 2), "<u8")
     tail: list[bytes] = []
     at = int(starts[-1])
     for m in np.nonzero(np.diff(bounds))[0].tolist():
         lo, hi = int(bounds[m]), int(bounds[m + 1])
-        table = np.empty((3, hi - lo), "<u8")
-        table[0] = np.diff(ids[lo:hi], prepend=np.uint64(0))
-        # each start relative to the end of the previous chunk: all 0 but the first
-        table[1] = 0
-        table[1, 0] = starts[lo]
-        table[2] = sizes[lo:hi]
-        encoded = _encode(spec.minishard_index_encoding, table.tobytes())
+        encoded = _encode(spec.minishard_index_encoding, rows[:, lo:hi].tobytes())
         index[m] = (at, at + len(encoded))
         at += len(encoded)
         tail.append(encoded)
-    empty = bounds[1:] == bounds[:-1]
-    index[empty] = 0
     return ShardLayout(index.tobytes(), sizes, b"".join(tail))
 
 
