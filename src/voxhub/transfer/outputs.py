@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,12 +67,20 @@ class DirectoryOutput:
             raise InvalidRequest(f"cannot export to {self.root}: no folder {self.root.parent}")
 
     def write(self, name: str, parts: Sequence[Piece]) -> None:
+        def buffered(partial: Path) -> None:
+            with partial.open("wb") as f:
+                f.writelines(parts)
+
+        self.write_with(name, buffered)
+
+    def write_with(self, name: str, fill: Callable[[Path], object]) -> None:
+        """Write the file ``name`` by ``fill(path)``, which writes a sibling that is
+        renamed into place once ``fill`` returns (and removed if it raises)."""
         target = self.root / _check_name(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
         try:
-            with partial.open("wb") as f:
-                f.writelines(parts)
+            fill(partial)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)

@@ -17,9 +17,11 @@ write (:mod:`.replace`).
 
 from __future__ import annotations
 
+import contextlib
 import json
-import threading
+import queue
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +49,8 @@ from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
 from voxhub.service import Service
-from voxhub.transfer.outputs import Output, open_output
+from voxhub.transfer.direct_writes import DirectWrites
+from voxhub.transfer.outputs import DirectoryOutput, Output, open_output
 from voxhub.transfer.precomputed_fetch import SHARD_FILE, FileServer, fetch_export
 from voxhub.transfer.progress import progress_bar
 from voxhub.transfer.replace import drop_stale
@@ -56,7 +59,8 @@ from voxhub.versioning.protocols import VersionedReader
 #: export tasks run at once (each a shard: ≤ 512 blocks in memory)
 WORKERS = 2
 
-_local = threading.local()
+#: label data buffers (:func:`run_task`), as many as tasks ever ran at once
+_scratches: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
 
 
 @dataclass(frozen=True)
@@ -201,22 +205,48 @@ def build_task(
     return raw_shard(source.reader, layout, sharding, task.shard, task.stored)
 
 
-def run_task(service: Service, task: ShardTask, output: Output) -> int:
+def run_task(service: Service, task: ShardTask, output: Output | DirectWrites) -> int:
     """Build ``task``'s shard and write it to ``output``; the bytes written. Label data
-    is decompressed into a buffer each thread keeps (no fresh pages per shard)."""
-    scratch = getattr(_local, "scratch", None)
-    if scratch is None:
-        scratch = _local.scratch = bytearray()
-    parts = build_task(service, task, scratch)
-    if parts is None:
-        return 0
+    is decompressed into a buffer kept for the next task, also of the next export (a
+    fresh buffer's pages cost as much to fill as decompressing into them)."""
     try:
-        output.write(task.name, parts)
-        return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+        scratch = _scratches.get_nowait()
+    except queue.Empty:
+        scratch = bytearray()
+    try:
+        parts = build_task(service, task, scratch)
+        if parts is None:
+            return 0
+        try:
+            output.write(task.name, parts)
+            return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+        finally:
+            for part in parts:  # views of scratch: released so that it can grow next time
+                if isinstance(part, memoryview):
+                    part.release()
     finally:
-        for part in parts:  # views of scratch: released so that it can grow next time
-            if isinstance(part, memoryview):
-                part.release()
+        _scratches.put(scratch)
+
+
+def _run_tasks(
+    tasks: list[ShardTask],
+    one: Callable[[ShardTask], int],
+    workers: int,
+    writes: DirectWrites | None,
+) -> list[int]:
+    """``one`` of each task on ``workers`` threads; with ``writes``, every file written
+    before this returns (the first failure raised, after the tasks' own)."""
+    try:
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-export") as pool:
+            sizes = list(pool.map(one, tasks))
+    except BaseException:
+        if writes is not None:
+            with contextlib.suppress(Exception):  # the task's failure is the one to report
+                writes.finish()
+        raise
+    if writes is not None:
+        writes.finish()
+    return sizes
 
 
 def export_precomputed(
@@ -263,15 +293,15 @@ def export_precomputed(
         return ExportResult(output.describe(), shards, blocks, size, seconds)
     started = time.perf_counter()
     plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
+    writes = DirectWrites(output) if isinstance(output, DirectoryOutput) else None
     with progress_bar(plan.blocks, f"export {instance}", progress, unit="block") as bar:
 
         def one(task: ShardTask) -> int:
-            size = run_task(service, task, output)
+            size = run_task(service, task, writes or output)
             bar.update(task.blocks)
             return size
 
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxhub-export") as pool:
-            sizes = list(pool.map(one, plan.tasks))
+        sizes = _run_tasks(plan.tasks, one, workers, writes)
     written = sum(sizes)
     drop_stale(output, {t.name for t, n in zip(plan.tasks, sizes, strict=True) if n}, SHARD_FILE)
     output.write("info", [json.dumps(plan.info, indent=1).encode()])
