@@ -22,6 +22,7 @@ from voxhub.cli.serve_guard import apply_guard_options, guard_options
 from voxhub.server.app import (
     ACCESS_LOG_ENV,
     AUTH_ENV,
+    COMPRESS_LOOPBACK_ENV,
     MAX_BYTES_ENV,
     METRICS_ENV,
     STORE_ENV,
@@ -94,6 +95,15 @@ def address_problem(host: str, port: int) -> str | None:
     help="Encoded precomputed/Zarr chunks, shards and meshes of committed versions kept "
     "in memory per worker (0: none).",
 )
+@click.option(
+    "--compress-loopback",
+    is_flag=True,
+    default=False,
+    help="Compress precomputed view answers (zstd/gzip) for clients on this machine "
+    "too. By default a request straight from a loopback address gets them as they are "
+    "(no network to save bytes on); use this behind a local proxy that does not send "
+    "X-Forwarded-For.",
+)
 @auth_options
 @guard_options
 def serve(
@@ -105,6 +115,7 @@ def serve(
     access_log: bool,
     metrics: str,
     view_cache_mb: int,
+    compress_loopback: bool,
     **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
@@ -132,6 +143,7 @@ def serve(
     uvicorn_settings = apply_guard_options(host, options)
     os.environ[METRICS_ENV] = metrics
     os.environ[VIEW_CACHE_ENV] = str(view_cache_mb << 20)
+    os.environ[COMPRESS_LOOPBACK_ENV] = "1" if compress_loopback else "0"
     # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
     own_dir = None
     if workers > 1 and metrics != "off" and not os.environ.get(MULTIPROC_ENV):

@@ -71,6 +71,7 @@ AUTH_ENV = "VOXHUB_AUTH"
 METRICS_ENV = "VOXHUB_METRICS"
 #: environment variable holding the view cache budget in bytes for :func:`app_from_env`
 VIEW_CACHE_ENV = "VOXHUB_VIEW_CACHE_BYTES"
+COMPRESS_LOOPBACK_ENV = "VOXHUB_COMPRESS_LOOPBACK"
 
 
 def create_app(
@@ -84,12 +85,15 @@ def create_app(
     limits: ServerLimits | None = None,
     metrics: MetricsAccess = "public",
     view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES,
+    compress_loopback: bool = False,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
     turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
     who may read ``GET /metrics`` (:mod:`.metrics_route`); ``view_cache_bytes`` bounds
-    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``).
+    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``);
+    ``compress_loopback`` compresses view answers to clients on this machine too
+    (:mod:`.local_peer`, ``app.state.compress_loopback``).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -112,6 +116,7 @@ def create_app(
         auth=auth or AuthConfig(),
         limits=limits,
         view_cache_bytes=view_cache_bytes,
+        compress_loopback=compress_loopback,
     )
     gate = Gate(service, settings.auth)
     bind = Binder(service, settings, gate)
@@ -158,6 +163,7 @@ def create_app(
     )
     app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
     app.state.view_cache = bind.view_cache
+    app.state.compress_loopback = settings.compress_loopback  # read by local_peer.py
     return app
 
 
@@ -185,6 +191,7 @@ def app_from_env() -> Starlette:
         limits=ServerLimits.from_env(os.environ),
         metrics=cast(MetricsAccess, metrics),
         view_cache_bytes=int(os.environ.get(VIEW_CACHE_ENV, DEFAULT_VIEW_CACHE_BYTES)),
+        compress_loopback=os.environ.get(COMPRESS_LOOPBACK_ENV, "") == "1",
     )
 
     @asynccontextmanager

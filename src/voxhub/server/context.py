@@ -41,6 +41,9 @@ class ServerSettings:
     #: bytes of encoded view answers (precomputed/Zarr chunks, shards, meshes) kept per
     #: process (:mod:`voxhub.server.view_cache`); 0 turns the cache off
     view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES
+    #: compress view answers to clients on this machine too (:mod:`.local_peer`: by
+    #: default they go as they are; ``voxhub serve --compress-loopback``)
+    compress_loopback: bool = False
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:
