@@ -16,7 +16,7 @@ time is ``warmup_s``: the client's and the server's first use), then ``repeat`` 
 reads (best kept) and ``reads`` random unaligned 64³ reads (same boxes for every source).
 ``ratio`` > 1 means the view is faster than the static files.
 
-    python -m bench.views_zarr [--side 512] [--reads 100] [--repeat 2] [--workers 2]
+    python -m bench.views_zarr [--side 512] [--reads 100] [--repeat 2] [--workers 1]
 
 ``run(...)`` returns the figures as a dict (``bench/views.py`` imports it).
 """
@@ -120,7 +120,7 @@ def _measure(url: str, reads: int, repeat: int, expected: np.ndarray) -> dict[st
     }
 
 
-def run(side: int = 512, reads: int = 100, repeat: int = 2, workers: int = 2) -> dict[str, Any]:
+def run(side: int = 512, reads: int = 100, repeat: int = 2, workers: int = 1) -> dict[str, Any]:
     """Read the view (``workers`` server processes, as ``bench/views.py``) and its static
     peers with zarr-python; the figures of each."""
     store, uuid = em_store(side)
@@ -164,7 +164,9 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=512)
     parser.add_argument("--reads", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="voxhub serve processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="voxhub serve processes (as bench/views.py)"
+    )
     args = parser.parse_args()
     print(json.dumps(run(args.side, args.reads, args.repeat, args.workers), indent=1))
 

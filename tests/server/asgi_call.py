@@ -30,9 +30,11 @@ def call(
     body: bytes = b"",
     *,
     host: str = "localhost",
+    client: str = "127.0.0.1",
 ) -> Answer:
-    """One request through ``app`` (lifespan not run: the app must not need it)."""
-    return anyio.run(lambda: acall(app, method, path, headers, body, host=host))
+    """One request through ``app`` (lifespan not run: the app must not need it) from
+    the peer address ``client``."""
+    return anyio.run(lambda: acall(app, method, path, headers, body, host=host, client=client))
 
 
 async def acall(
@@ -44,6 +46,7 @@ async def acall(
     *,
     host: str = "localhost",
     receive: Receive | None = None,
+    client: str = "127.0.0.1",
 ) -> Answer:
     """:func:`call` inside a running event loop; ``receive`` replaces the body source."""
     raw_headers = [(b"host", host.encode())]
@@ -60,7 +63,7 @@ async def acall(
         "root_path": "",
         "query_string": query.encode(),
         "headers": raw_headers,
-        "client": ("127.0.0.1", 1234),
+        "client": (client, 1234),
         "server": ("127.0.0.1", 8000),
     }
     answer = Answer(0, {}, b"")

@@ -66,7 +66,9 @@ def views(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Views]:
         child.labels("seg").merge(A, [B])
         child.volume("em")[0:8, 0:8, 0:8] = 3
         root_uuid, child_uuid = root.uuid, child.uuid
-    server = start_server(store)
+    # compressed answers to this loopback client too: the negotiation is what these test
+    # (the default, answers as they are on loopback, serves test_precomputed.py's clients)
+    server = start_server(store, extra_args=("--compress-loopback",))
     try:
         yield Views(server.url, root_uuid, child_uuid, em, labels)
     finally:

@@ -51,7 +51,7 @@ def test_an_open_nodes_image_chunk_follows_every_write(hub: EmbeddedHub) -> None
     em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
     first = np.arange(16**3, dtype=np.uint32).reshape(16, 16, 16).astype(np.uint8)
     em[0:16, 0:16, 0:16] = first
-    app = create_app(hub)
+    app = create_app(hub, compress_loopback=True)  # every coding, to this loopback caller
     path = f"/precomputed/{node.uuid}/em/1_1_1/0-16_0-16_0-16"
     for headers in ACCEPTS:
         before = [call(app, "GET", path, headers) for _ in range(2)]  # made, then kept
@@ -75,7 +75,7 @@ def test_an_open_nodes_label_chunk_follows_merges_and_writes(hub: EmbeddedHub) -
     labels[:, :, :8], labels[:, :, 8:] = 5, 6
     labels[:4] = 7
     seg[0:16, 0:16, 0:16] = labels
-    app = create_app(hub)
+    app = create_app(hub, compress_loopback=True)  # every coding, to this loopback caller
     bodies = f"/precomputed/{node.uuid}/seg/8_8_8/0-16_0-16_0-16"
     svs = f"/precomputed/{node.uuid}/seg/supervoxels/8_8_8/0-16_0-16_0-16"
     box = Box((0, 0, 0), (16, 16, 16))
@@ -101,7 +101,7 @@ def test_an_open_nodes_zarr_chunk_follows_every_write(hub: EmbeddedHub) -> None:
     node = hub.create_repo("open").master
     em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
     em[0:16, 0:16, 0:16] = 4
-    app = create_app(hub)
+    app = create_app(hub, compress_loopback=True)  # every coding, to this loopback caller
     path = f"/zarr/{node.uuid}/em/s0/c/0/0/0"
     first, kept = call(app, "GET", path), call(app, "GET", path)
     assert kept.body == first.body

@@ -127,6 +127,30 @@ def test_chunks_of_committed_nodes_are_immutable_and_revalidate(served: Served) 
         assert open_node.headers["etag"] != etag
 
 
+def test_voxhub_serve_answers_loopback_clients_uncompressed(served: Served) -> None:
+    """By default (no ``--compress-loopback``) a client on this machine gets the chunk
+    as it is, whatever it accepts; one behind a proxy that says so gets it compressed."""
+    accepts = {"Accept-Encoding": "deflate, gzip, br, zstd"}  # tensorstore's curl
+    with httpx.Client(base_url=served.url) as http:
+        for node in (served.root, served.child):
+            for instance in ("em", "seg"):
+                info = http.get(f"/precomputed/{node}/{instance}/info").json()
+                box = "0-32_32-64_0-32" if instance == "em" else "0-32_0-32_32-64"  # written
+                key = f"{info['scales'][0]['key']}/{box}"
+                path = f"/precomputed/{node}/{instance}/{key}"
+                with http.stream("GET", path, headers=accepts) as local:
+                    assert local.status_code == 200
+                    assert "content-encoding" not in local.headers
+                    plain = b"".join(local.iter_raw())
+                forwarded = {**accepts, "X-Forwarded-For": "10.1.2.3"}
+                with http.stream("GET", path, headers=forwarded) as remote:
+                    assert remote.headers.get("content-encoding") in ("zstd", None)
+                    packed = b"".join(remote.iter_raw())
+                if instance == "seg":  # compressed_segmentation: always worth packing
+                    assert remote.headers["content-encoding"] == "zstd"
+                    assert len(packed) < len(plain)
+
+
 def test_cross_origin_reads_are_allowed(served: Served) -> None:
     reply = httpx.get(
         f"{served.url}/precomputed/{served.root}/seg/info",

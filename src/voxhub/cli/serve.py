@@ -22,6 +22,7 @@ from voxhub.cli.serve_guard import apply_guard_options, guard_options
 from voxhub.server.app import (
     ACCESS_LOG_ENV,
     AUTH_ENV,
+    COMPRESS_LOOPBACK_ENV,
     MAX_BYTES_ENV,
     METRICS_ENV,
     STORE_ENV,
@@ -29,6 +30,7 @@ from voxhub.server.app import (
 )
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
+from voxhub.server.view_cache_shared import SHARED_VIEW_CACHE_ENV
 
 
 def address_problem(host: str, port: int) -> str | None:
@@ -92,7 +94,16 @@ def address_problem(host: str, port: int) -> str | None:
     show_default=True,
     type=click.IntRange(0),
     help="Encoded precomputed/Zarr chunks, shards and meshes of committed versions kept "
-    "in memory per worker (0: none).",
+    "in memory per worker, and as much again in a file the workers share (0: none).",
+)
+@click.option(
+    "--compress-loopback",
+    is_flag=True,
+    default=False,
+    help="Compress precomputed view answers (zstd/gzip) for clients on this machine "
+    "too. By default a request straight from a loopback address gets them as they are "
+    "(no network to save bytes on); use this behind a local proxy that does not send "
+    "X-Forwarded-For.",
 )
 @auth_options
 @guard_options
@@ -105,6 +116,7 @@ def serve(
     access_log: bool,
     metrics: str,
     view_cache_mb: int,
+    compress_loopback: bool,
     **options: Any,
 ) -> None:
     """Serve a store over HTTP with DVID's REST API."""
@@ -132,10 +144,16 @@ def serve(
     uvicorn_settings = apply_guard_options(host, options)
     os.environ[METRICS_ENV] = metrics
     os.environ[VIEW_CACHE_ENV] = str(view_cache_mb << 20)
+    os.environ[COMPRESS_LOOPBACK_ENV] = "1" if compress_loopback else "0"
     # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
-    own_dir = None
+    own_dirs = []
     if workers > 1 and metrics != "off" and not os.environ.get(MULTIPROC_ENV):
-        own_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="voxhub-metrics-")
+        own_dirs.append(tempfile.mkdtemp(prefix="voxhub-metrics-"))
+        os.environ[MULTIPROC_ENV] = own_dirs[-1]
+    # ... and share the view answers any of them made (server/view_cache_shared.py)
+    if workers > 1 and view_cache_mb and not os.environ.get(SHARED_VIEW_CACHE_ENV):
+        own_dirs.append(tempfile.mkdtemp(prefix="voxhub-view-cache-"))
+        os.environ[SHARED_VIEW_CACHE_ENV] = own_dirs[-1]
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(
         f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
@@ -155,5 +173,5 @@ def serve(
             **uvicorn_settings,
         )
     finally:
-        if own_dir is not None:
+        for own_dir in own_dirs:
             shutil.rmtree(own_dir, ignore_errors=True)

@@ -51,7 +51,8 @@ from voxhub.server.routes_node import node_routes
 from voxhub.server.routes_repo import repo_routes
 from voxhub.server.routes_server import server_routes
 from voxhub.server.segment_properties import segment_properties_routes
-from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES
+from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, SharedTier
+from voxhub.server.view_cache_shared import shared_view_cache_from_env
 from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
@@ -71,6 +72,7 @@ AUTH_ENV = "VOXHUB_AUTH"
 METRICS_ENV = "VOXHUB_METRICS"
 #: environment variable holding the view cache budget in bytes for :func:`app_from_env`
 VIEW_CACHE_ENV = "VOXHUB_VIEW_CACHE_BYTES"
+COMPRESS_LOOPBACK_ENV = "VOXHUB_COMPRESS_LOOPBACK"
 
 
 def create_app(
@@ -84,12 +86,18 @@ def create_app(
     limits: ServerLimits | None = None,
     metrics: MetricsAccess = "public",
     view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES,
+    compress_loopback: bool = False,
+    shared_view_cache: SharedTier | None = None,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
     turns authentication on (:mod:`voxhub.server.auth`; off by default); ``metrics`` says
     who may read ``GET /metrics`` (:mod:`.metrics_route`); ``view_cache_bytes`` bounds
-    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``).
+    the encoded view answers kept (:mod:`.view_cache`, ``app.state.view_cache``);
+    ``compress_loopback`` compresses view answers to clients on this machine too
+    (:mod:`.local_peer`, ``app.state.compress_loopback``); ``shared_view_cache`` is the
+    tier of view answers this process shares with the server's other workers
+    (:mod:`.view_cache_shared`).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -112,9 +120,10 @@ def create_app(
         auth=auth or AuthConfig(),
         limits=limits,
         view_cache_bytes=view_cache_bytes,
+        compress_loopback=compress_loopback,
     )
     gate = Gate(service, settings.auth)
-    bind = Binder(service, settings, gate)
+    bind = Binder(service, settings, gate, shared_view_cache)
     routes = [
         *auth_routes(gate),
         *home_routes(bind),
@@ -158,6 +167,7 @@ def create_app(
     )
     app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
     app.state.view_cache = bind.view_cache
+    app.state.compress_loopback = settings.compress_loopback  # read by local_peer.py
     return app
 
 
@@ -173,6 +183,7 @@ def app_from_env() -> Starlette:
     access_log = os.environ.get(ACCESS_LOG_ENV, "") == "1"
     auth = AuthConfig.from_json(os.environ[AUTH_ENV]) if os.environ.get(AUTH_ENV) else None
     metrics = os.environ.get(METRICS_ENV, "public")
+    cache_bytes = int(os.environ.get(VIEW_CACHE_ENV, DEFAULT_VIEW_CACHE_BYTES))
     if metrics not in METRICS_ACCESS:
         raise RuntimeError(f"{METRICS_ENV} must be one of {', '.join(METRICS_ACCESS)}")
     app = create_app(
@@ -184,7 +195,9 @@ def app_from_env() -> Starlette:
         allowed_hosts=os.environ.get(ALLOWED_HOSTS_ENV, "").split(","),
         limits=ServerLimits.from_env(os.environ),
         metrics=cast(MetricsAccess, metrics),
-        view_cache_bytes=int(os.environ.get(VIEW_CACHE_ENV, DEFAULT_VIEW_CACHE_BYTES)),
+        view_cache_bytes=cache_bytes,
+        compress_loopback=os.environ.get(COMPRESS_LOOPBACK_ENV, "") == "1",
+        shared_view_cache=shared_view_cache_from_env(cache_bytes),
     )
 
     @asynccontextmanager

@@ -20,7 +20,7 @@ from starlette.types import Scope
 from voxhub.datatypes.wire.context import DEFAULT_MAX_REQUEST_BYTES, Caller
 from voxhub.server.auth.gate import Gate
 from voxhub.server.limits import ServerLimits
-from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, ViewCache
+from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, SharedTier, ViewCache
 from voxhub.server.view_names import ViewNames
 from voxhub.service import Service
 from voxhub.service.auth import AuthConfig, Viewer
@@ -41,6 +41,9 @@ class ServerSettings:
     #: bytes of encoded view answers (precomputed/Zarr chunks, shards, meshes) kept per
     #: process (:mod:`voxhub.server.view_cache`); 0 turns the cache off
     view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES
+    #: compress view answers to clients on this machine too (:mod:`.local_peer`: by
+    #: default they go as they are; ``voxhub serve --compress-loopback``)
+    compress_loopback: bool = False
 
     def __post_init__(self) -> None:
         if self.max_request_bytes <= 0:
@@ -83,13 +86,16 @@ class Binder:
     service: Service
     settings: ServerSettings
     gate: Gate | None = None
+    #: the answers this server's worker processes share (:mod:`.view_cache_shared`)
+    shared_view_cache: SharedTier | None = None
     #: one cache per process, shared by every request this binder serves
     view_cache: ViewCache = field(init=False)
     #: one per process too: the node and instance each view URL names
     view_names: ViewNames = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "view_cache", ViewCache(self.settings.view_cache_bytes))
+        cache = ViewCache(self.settings.view_cache_bytes, shared=self.shared_view_cache)
+        object.__setattr__(self, "view_cache", cache)
         object.__setattr__(self, "view_names", ViewNames(self.service.store))
 
     def context(self, request: Request) -> ServerContext:

@@ -40,9 +40,8 @@ from voxhub.server.view_encoding import (
     RAW_GZIP_MIN_RATIO,
     Encoded,
     Wire,
+    coding_for,
     encode_for,
-    wants_gzip,
-    wants_zstd,
 )
 from voxhub.server.view_names import Named
 
@@ -68,9 +67,9 @@ def open_chunk(
     found = reader.get(layout.tkey(chunk_block(config, key)))
     stored = None if found is None else bytes(found)
     # what the request accepts decides the coding: part of what the answer is made of
-    accepts = (wants_zstd(request), wants_gzip(request))
+    coding = coding_for(request)
     view = "supervoxels" if supervoxels else "default"
-    memo: Hashable = named.cache_key("precomputed-open", view, name, key, accepts)
+    memo: Hashable = named.cache_key("precomputed-open", view, name, key, coding)
     svs: np.ndarray | None = None
     source: tuple[bytes | None, ...] = (stored,)
     if volume.labels and not supervoxels:

@@ -20,6 +20,7 @@ from collections.abc import Hashable, Mapping
 from typing import Protocol
 
 from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from voxhub.datatypes.wire.byte_ranges import Unsatisfiable, parse_range_header
 
@@ -28,11 +29,15 @@ REVALIDATE = "no-cache"
 
 
 class HasHeaders(Protocol):
-    """What a view answer reads of its request: the headers (of a Starlette ``Request``,
-    or of a :class:`~voxhub.server.view_request.ViewRequest`)."""
+    """What a view answer reads of its request: the headers, and the ASGI scope for the
+    peer's address (of a Starlette ``Request``, or of a
+    :class:`~voxhub.server.view_request.ViewRequest`)."""
 
     @property
     def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def scope(self) -> Scope: ...
 
 
 def strong_etag(body: bytes) -> str:

@@ -6,7 +6,9 @@ shard costs far more than sending it, and a viewer asks for the same chunks agai
 pan and zoom. A committed node's chunks never change, so an answer keyed by (node,
 instance, view, key) stays right for ever; an open node's answers may be cached only under
 a key that includes the version of everything they depend on. The budget is in bytes of
-cached answers; the least recently used go first.
+cached answers; the least recently used go first. The workers of one server may share a
+second tier behind it (:mod:`.view_cache_shared`), so an answer is made once per server
+rather than once per worker.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class _Missing:
@@ -55,6 +58,14 @@ def _size(entry: _Entry) -> int:
     return entry.nbytes if isinstance(entry, Built) else len(entry)
 
 
+class SharedTier(Protocol):
+    """Answers shared with other processes (:class:`~.view_cache_shared.SharedViewCache`)."""
+
+    def get(self, key: Hashable) -> tuple[bool, bytes | None]: ...
+
+    def put(self, key: Hashable, answer: bytes | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class ViewCacheStats:
     """Counters since the cache was made, and what it holds now."""
@@ -78,7 +89,9 @@ class ViewCache:
     1
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_VIEW_CACHE_BYTES) -> None:
+    def __init__(
+        self, max_bytes: int = DEFAULT_VIEW_CACHE_BYTES, shared: SharedTier | None = None
+    ) -> None:
         if max_bytes < 0:
             raise ValueError(f"a view cache budget cannot be negative, got {max_bytes}")
         self._max_bytes = max_bytes
@@ -87,25 +100,39 @@ class ViewCache:
         self._hits = 0
         self._misses = 0
         self._lock = threading.Lock()
+        #: the other workers' answers, asked when this process has none (and told of
+        #: every answer this one makes)
+        self._shared = shared if max_bytes else None
 
     @property
     def max_bytes(self) -> int:
         return self._max_bytes
 
     def get(self, key: Hashable) -> tuple[bool, bytes | None]:
-        """``(True, answer)`` if ``key`` is cached (and marks it recently used)."""
+        """``(True, answer)`` if ``key`` is cached (and marks it recently used), here or
+        in the shared tier (then kept here too)."""
         with self._lock:
             found = self._entries.get(key, b"") if key in self._entries else _MISSING
-            if isinstance(found, (Built, _Missing)):  # a Built is made and read elsewise
+            if isinstance(found, Built):  # a Built is made and read elsewise
                 self._misses += 1
                 return False, None
-            self._entries.move_to_end(key)
-            self._hits += 1
-            return True, found
+            if not isinstance(found, _Missing):
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return True, found
+            self._misses += 1
+        if self._shared is None:
+            return False, None
+        shared, answer = self._shared.get(key)
+        if shared:
+            self._put(key, answer)
+        return shared, answer
 
     def put(self, key: Hashable, answer: bytes | None) -> None:
-        """Cache ``answer``; one larger than the whole budget is not kept."""
+        """Cache ``answer`` (and share it); one larger than the whole budget is not kept."""
         self._put(key, answer)
+        if self._shared is not None:
+            self._shared.put(key, answer)
 
     def get_built(self, key: Hashable, source: tuple[bytes | None, ...]) -> Built | None:
         """The :class:`Built` answer of ``key`` if it was made from ``source`` exactly."""

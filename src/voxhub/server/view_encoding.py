@@ -14,6 +14,10 @@ clients that accept gzip. A request with a ``Range`` header is never encoded: a 
 answers byte positions of the unencoded chunk, the only meaning readers of shard files
 give them.
 
+**Not on loopback.** A client on this machine gets whole answers uncompressed
+(:mod:`.local_peer`: no network to save, only CPU to spend on both ends) unless the
+server runs with ``--compress-loopback``.
+
 **zstd or gzip.** Clients that name zstd get zstd (level :data:`ZSTD_LEVEL`), the others
 gzip: tensorstore's curl sends ``Accept-Encoding: deflate, gzip, br, zstd``, browsers
 name zstd over https, cloud-volume and aiohttp (zarr-python) say gzip. zstd packs a cseg
@@ -43,6 +47,7 @@ import zstandard
 from starlette.responses import Response
 
 from voxhub.datatypes.wire.gzipped import gzip_fast
+from voxhub.server.local_peer import sent_locally
 from voxhub.server.view_answer import HasHeaders, key_etag, strong_etag, view_answer
 from voxhub.server.view_cache import ViewCache
 
@@ -155,7 +160,7 @@ def encode_for(
     """The answer ``encode()`` makes, as ``request`` should get it (blocking: run it where
     store reads run); ``None`` if there is nothing (an unwritten chunk). With a ``cache``
     (committed nodes only), ``key`` names the answer for ever."""
-    coding = _coding(request)
+    coding = coding_for(request)
     if cache is None:
         made = encode()
         if made is None:
@@ -191,9 +196,12 @@ def encode_for(
     return None if body is None else Wire(body, tag, dict(_VARY))
 
 
-def _coding(request: HasHeaders) -> str | None:
-    """How a compressible whole answer goes to ``request``: zstd when the client names
-    it, else gzip when it accepts that, else as it is."""
+def coding_for(request: HasHeaders) -> str | None:
+    """How a compressible whole answer goes to ``request``: as it is to a client on this
+    machine (:mod:`.local_peer`), else zstd when the client names it, else gzip when it
+    accepts that, else as it is."""
+    if sent_locally(request.scope):
+        return None
     if wants_zstd(request):
         return "zstd"
     return "gzip" if wants_gzip(request) else None
