@@ -109,9 +109,15 @@ def test_two_servers_share_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         root.create_labels("seg", block_shape=(32, 32, 32))[0:32, 0:32, 0:32] = labels
         root.commit("labels")
         node = root.uuid
+    stale = SharedViewCache(str(tmp_path / "shared"), 1 << 20)
+    stale.put(("made by an older version",), b"stale")
+    stale.close()
     monkeypatch.setenv(SHARED_VIEW_CACHE_ENV, str(tmp_path / "shared"))
     servers = [start_server(store), start_server(store)]
     try:
+        seen = SharedViewCache(str(tmp_path / "shared"), 1 << 20)
+        assert seen.get(("made by an older version",)) == (False, None)  # emptied at start
+        seen.close()
         path = f"/precomputed/{node}/seg/8_8_8/0-32_0-32_0-32"
         bodies = [httpx.get(s.url + path, timeout=30) for s in servers]
         assert [b.status_code for b in bodies] == [200, 200]

@@ -30,7 +30,7 @@ from voxhub.server.app import (
 )
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
-from voxhub.server.view_cache_shared import SHARED_VIEW_CACHE_ENV
+from voxhub.server.view_cache_shared import SHARED_VIEW_CACHE_ENV, clear_shared_view_cache
 
 
 def address_problem(host: str, port: int) -> str | None:
@@ -154,6 +154,9 @@ def serve(
     if workers > 1 and view_cache_mb and not os.environ.get(SHARED_VIEW_CACHE_ENV):
         own_dirs.append(tempfile.mkdtemp(prefix="voxhub-view-cache-"))
         os.environ[SHARED_VIEW_CACHE_ENV] = own_dirs[-1]
+    elif view_cache_mb and os.environ.get(SHARED_VIEW_CACHE_ENV):
+        # one given to us may hold what an older voxhub encoded otherwise: start it empty
+        clear_shared_view_cache(os.environ[SHARED_VIEW_CACHE_ENV], view_cache_mb << 20)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(
         f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "

@@ -15,8 +15,10 @@ keeps with their source bytes). Keys are tuples of strings, numbers and ``None``
 a hash of their ``repr`` (the same in every process); any other key stays per-process.
 
 The file is a cache, not data: ``voxhub serve`` makes it in a temporary directory when it
-starts more than one worker (``$VOXHUB_SHARED_VIEW_CACHE`` names an existing one instead)
-and deletes it at exit; nothing is synced to disk. Its budget is fixed by the map size;
+starts more than one worker and deletes it at exit; nothing is synced to disk.
+``$VOXHUB_SHARED_VIEW_CACHE`` names a directory to use instead (several servers of one
+machine may share it): ``voxhub serve`` empties it when it starts, since it may hold what
+another version of voxhub made. Its budget is fixed by the map size;
 when an answer does not fit, everything is dropped at once and filling starts over (the
 per-process caches keep the hot answers meanwhile).
 """
@@ -133,3 +135,13 @@ def shared_view_cache_from_env(max_bytes: int) -> SharedViewCache | None:
     if not path or max_bytes <= 0:
         return None
     return SharedViewCache(path, max_bytes)
+
+
+def clear_shared_view_cache(path: str, max_bytes: int) -> None:
+    """Empty the tier in ``path`` (``voxhub serve`` given one by
+    ``$VOXHUB_SHARED_VIEW_CACHE``: what it holds may come from another voxhub version)."""
+    tier = SharedViewCache(path, max_bytes)
+    try:
+        tier.clear()
+    finally:
+        tier.close()
