@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import queue
 import time
 from collections.abc import Callable
@@ -49,7 +50,8 @@ from voxhub.datatypes.registry import datatype_for
 from voxhub.errors import Conflict, InvalidRequest
 from voxhub.geometry import Box
 from voxhub.service import Service
-from voxhub.transfer.direct_writes import DirectWrites
+from voxhub.transfer import direct_writes
+from voxhub.transfer.direct_writes import DirectWrites, Staging
 from voxhub.transfer.outputs import DirectoryOutput, Output, open_output
 from voxhub.transfer.precomputed_fetch import SHARD_FILE, FileServer, fetch_export
 from voxhub.transfer.progress import progress_bar
@@ -78,6 +80,8 @@ class ShardTask:
     #: the chunk ids of its stored blocks (only these are read); ``None``: every block of
     #: the shard (an image whose background is not zero writes its absent blocks too)
     stored: tuple[int, ...] | None = None
+    #: bytes of the file before its chunk data (the shard index)
+    head: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,17 +182,31 @@ def plan_export(
         for shard, stored in sorted(_shard_chunks(source, scale, sharding).items()):
             name = f"{key}/{sharding.spec.shard_name(shard)}"
             count = len(sharding.shard_blocks(shard)[0]) if stored is None else len(stored)
-            task = ShardTask(node, instance, supervoxels, scale, shard, name, count, stored)
+            task = ShardTask(
+                node,
+                instance,
+                supervoxels,
+                scale,
+                shard,
+                name,
+                count,
+                stored,
+                sharding.spec.index_bytes,
+            )
             tasks.append(task)
     return ExportPlan(info, tasks)
 
 
 def build_task(
-    service: Service, task: ShardTask, scratch: bytearray | None = None
+    service: Service,
+    task: ShardTask,
+    scratch: bytearray | mmap.mmap | None = None,
+    reserve: int = 0,
 ) -> list[Piece] | None:
     """The parts of ``task``'s shard file (``None``: no block of it is stored now), from
     the blocks its plan found stored (one written since is left for the next export); with
-    ``scratch``, label data may be a view of it (see :func:`cseg_shard`)."""
+    ``scratch``, label data may be a view of it from byte ``reserve`` on (see
+    :func:`cseg_shard`)."""
     source = _source(service, task.node, task.instance, task.supervoxels)
     sharding = source.sharding(source.extents[task.scale])
     layout = source.config.layout(task.scale)
@@ -200,6 +218,7 @@ def build_task(
             task.shard,
             supervoxels=task.supervoxels,
             scratch=scratch,
+            reserve=reserve,
             only=task.stored,
         )
     return raw_shard(source.reader, layout, sharding, task.shard, task.stored)
@@ -208,7 +227,11 @@ def build_task(
 def run_task(service: Service, task: ShardTask, output: Output | DirectWrites) -> int:
     """Build ``task``'s shard and write it to ``output``; the bytes written. Label data
     is decompressed into a buffer kept for the next task, also of the next export (a
-    fresh buffer's pages cost as much to fill as decompressing into them)."""
+    fresh buffer's pages cost as much to fill as decompressing into them): with
+    :class:`DirectWrites`, one of its staging buffers, after room for the shard index,
+    so that the file is written from where it was built."""
+    if isinstance(output, DirectWrites):
+        return _run_staged(service, task, output)
     try:
         scratch = _scratches.get_nowait()
     except queue.Empty:
@@ -219,13 +242,54 @@ def run_task(service: Service, task: ShardTask, output: Output | DirectWrites) -
             return 0
         try:
             output.write(task.name, parts)
-            return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+            return _nbytes(parts)
         finally:
-            for part in parts:  # views of scratch: released so that it can grow next time
-                if isinstance(part, memoryview):
-                    part.release()
+            _release(parts)  # views of scratch: released so that it can grow next time
     finally:
         _scratches.put(scratch)
+
+
+def _run_staged(service: Service, task: ShardTask, writes: DirectWrites) -> int:
+    staging, handed = writes.buffer(), False
+    try:
+        parts = build_task(service, task, staging.map, task.head)
+        if parts is None:
+            return 0
+        size = _nbytes(parts)
+        try:
+            data = parts[1] if len(parts) == 3 else None
+            if (
+                isinstance(data, memoryview)
+                and data.obj is staging.map
+                and len(parts[0]) == task.head
+            ):
+                nbytes = data.nbytes
+                _release(parts)  # the buffer grows if the minishard indexes need it
+                staged = staging.place(parts[0], nbytes, parts[2])
+            else:  # image shards, labels mapped to bodies: bytes of their own
+                staged = staging.fill([bytes(p) if _views(p, staging) else p for p in parts])
+        finally:
+            _release(parts)
+        writes.write_staged(task.name, staging, staged)
+        handed = True  # the writer hands it back once written
+        return size
+    finally:
+        if not handed:
+            writes.release(staging)
+
+
+def _views(part: Piece, staging: Staging) -> bool:
+    return isinstance(part, memoryview) and part.obj is staging.map
+
+
+def _nbytes(parts: list[Piece]) -> int:
+    return sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+
+
+def _release(parts: list[Piece]) -> None:
+    for part in parts:
+        if isinstance(part, memoryview):
+            part.release()
 
 
 def _run_tasks(
@@ -293,7 +357,9 @@ def export_precomputed(
         return ExportResult(output.describe(), shards, blocks, size, seconds)
     started = time.perf_counter()
     plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
-    writes = DirectWrites(output) if isinstance(output, DirectoryOutput) else None
+    writes = None
+    if isinstance(output, DirectoryOutput) and direct_writes.AVAILABLE:
+        writes = DirectWrites(output, buffers=max(1, workers) + 1)
     with progress_bar(plan.blocks, f"export {instance}", progress, unit="block") as bar:
 
         def one(task: ShardTask) -> int:

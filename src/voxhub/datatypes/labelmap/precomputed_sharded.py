@@ -12,6 +12,7 @@ resulting word array is the shard's data section as it is. No voxel is decoded.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -63,15 +64,17 @@ def cseg_shard(
     shard: int,
     *,
     supervoxels: bool,
-    scratch: bytearray | None = None,
+    scratch: bytearray | mmap.mmap | None = None,
+    reserve: int = 0,
     only: Sequence[int] | None = None,
 ) -> list[Piece] | None:
     """The parts of ``shard``'s file: compressed_segmentation chunks of the stored blocks
     (body ids unless ``supervoxels``); ``None`` if none of its blocks was written. With
     ``scratch`` (a buffer the caller reuses: no fresh pages per shard), unmapped streams
-    are decompressed into it and the data part is a view of it, valid until the caller
-    uses ``scratch`` again (and to be released before then). ``only``: the chunk ids known
-    to be stored (the others are not read)."""
+    are decompressed into it from byte ``reserve`` on and the data part is a view of it
+    there, valid until the caller uses ``scratch`` again (and to be released before
+    then): a caller reserving the shard index's bytes can put the whole file in
+    ``scratch``. ``only``: the chunk ids known to be stored (the others are not read)."""
     if not is_cseg_labels(layout):
         return _decoded_shard(reader, layout, sharding, shard, supervoxels=supervoxels, only=only)
     ids, coords = sharding.shard_blocks(shard, only)
@@ -81,7 +84,7 @@ def cseg_shard(
         # (they were checked whole when written); the cost is zstd's alone
         nsub = int(np.prod(layout.block_shape)) // CSEG_SUB**3
         if scratch is not None:
-            return _into_scratch(reader, keys, nsub, ids, sharding, scratch)
+            return _into_scratch(reader, keys, nsub, ids, sharding, scratch, reserve)
         bares = reader.with_values(keys, partial(_bare_streams, nsub))
         present = [i for i, b in enumerate(bares) if b is not None]
         return assemble(sharding.spec, ids, bares) if present else None
@@ -110,21 +113,23 @@ def _into_scratch(
     nsub: int,
     ids: np.ndarray,
     sharding: ScaleSharding,
-    scratch: bytearray,
+    scratch: bytearray | mmap.mmap,
+    reserve: int,
 ) -> list[Piece] | None:
     """The unmapped shard, its streams decompressed one after the other into
-    ``scratch``: the data part is a view of it."""
+    ``scratch`` from byte ``reserve`` on: the data part is a view of it."""
 
     def fill(values: Sequence[bytes | memoryview | None]) -> tuple[list[int], list[int]]:
         present = [i for i, v in enumerate(values) if v is not None]
         stored = [v for v in values if v is not None]
-        return present, bare_streams_into(stored, nsub, scratch)
+        return present, bare_streams_into(stored, nsub, scratch, at=reserve)
 
     present, sizes = reader.with_values(keys, fill)
     if not present:
         return None
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    words = np.frombuffer(scratch, "<u4", count=sum(sizes) // 4) if sum(sizes) % 4 == 0 else None
+    total = sum(sizes)
+    words = np.frombuffer(scratch, "<u4", total // 4, reserve) if total % 4 == 0 else None
     if (
         words is None
         or any(size % 4 or size < 4 * (1 + 2 * nsub) for size in sizes)
@@ -132,7 +137,7 @@ def _into_scratch(
     ):
         raise CodecError("stored cseg block: not a single-channel compressed_segmentation stream")
     del words  # a view of scratch: the caller may grow it once done with the shard
-    data = memoryview(scratch)[: sum(sizes)]
+    data = memoryview(scratch)[reserve : reserve + total]
     shard_index = shard_layout(sharding.spec, ids[present], np.array(sizes, np.uint64))
     return [shard_index.head, data, shard_index.tail]
 
