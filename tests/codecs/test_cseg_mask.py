@@ -471,3 +471,19 @@ def test_a_stored_value_whose_checksum_does_not_match_is_refused(batch: str) -> 
     read(good)
     with pytest.raises(CodecError, match="checksum"):
         read(bad)
+
+
+def test_bare_streams_into_a_page_aligned_mapping_after_a_reserved_head() -> None:
+    """An mmap (an export's staging buffer) grows in place, keeps the bytes before ``at``
+    and receives the streams from ``at`` on."""
+    import mmap
+
+    from voxhub.codecs.cseg_mask import bare_stream, bare_streams_into
+
+    rng = np.random.default_rng(8)
+    values = [CsegCodec().encode(rng.integers(1, 5, (16, 16, 16), np.uint64)) for _ in range(9)]
+    out = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE)
+    out[:1024] = b"h" * 1024
+    sizes = bare_streams_into(values, 8, out, at=1024)
+    assert out[:1024] == b"h" * 1024
+    assert out[1024 : 1024 + sum(sizes)] == b"".join(bare_stream(v, 8) for v in values)
