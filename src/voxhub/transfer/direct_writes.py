@@ -88,6 +88,8 @@ def _padded(size: int) -> int:
 #: staging buffers of finished :class:`DirectWrites`, for the next: a fresh buffer's pages
 #: cost as much to fill as a buffered write's (above), reused ones nothing
 _kept: queue.SimpleQueue[Staging] = queue.SimpleQueue()
+#: staging buffers kept at most (an export with two workers uses three)
+KEEP = 3
 
 
 def _take_staging() -> Staging:
@@ -216,6 +218,8 @@ class DirectWrites:
         with self._lock:
             pending, self._pending = self._pending, []
         while not self._free.empty():
-            _kept.put(self._free.get())
+            staging = self._free.get()
+            if _kept.qsize() < KEEP:  # the others are unmapped when dropped
+                _kept.put(staging)
         for future in pending:
             future.result()

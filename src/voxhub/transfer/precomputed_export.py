@@ -61,7 +61,8 @@ from voxhub.versioning.protocols import VersionedReader
 #: export tasks run at once (each a shard: ≤ 512 blocks in memory)
 WORKERS = 2
 
-#: label data buffers (:func:`run_task`), as many as tasks ever ran at once
+#: label data buffers of outputs other than folders (:func:`run_task`), kept for the next
+#: tasks and exports (at most ``direct_writes.KEEP``)
 _scratches: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
 
 
@@ -246,7 +247,8 @@ def run_task(service: Service, task: ShardTask, output: Output | DirectWrites) -
         finally:
             _release(parts)  # views of scratch: released so that it can grow next time
     finally:
-        _scratches.put(scratch)
+        if _scratches.qsize() < direct_writes.KEEP:
+            _scratches.put(scratch)
 
 
 def _run_staged(service: Service, task: ShardTask, writes: DirectWrites) -> int:
