@@ -246,12 +246,18 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
         p = request.path_params
         array = p["array"]
 
-        def run() -> tuple[bytes | None, bool, str | None]:
+        def run(cached_only: bool = False) -> tuple[bytes | None, bool, str | None] | None:
             group = resolve(request, ctx)
             level = group.level(array)
             position = group.chunk(level, p["cz"], p["cy"], p["cx"])
             named = group.named
             view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
+            if cached_only:  # a committed shard made before, or None
+                if not named.committed:
+                    return None
+                key = named.cache_key("zarr", *view, level, position)
+                found, shard = ctx.view_cache.get(key)
+                return (shard, named.immutable, key_etag(_FORMAT, key)) if found else None
             if not named.committed:
                 values = _stored(group, level, position)
                 if named.labels and not supervoxels:  # body ids: the mapping may change
@@ -281,7 +287,14 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
                 encoded = partial(_SHARDS.run, key, encoded)
             return ctx.view_cache.get_or_compute(key, encoded), named.immutable, tag
 
-        data, immutable, etag = await small_read(ctx, run, small=not sharded)
+        # a shard is made on the thread pool (it reads and encodes many blocks), but a
+        # reader's range requests for one already made are answered where they arrive
+        # (the hop to the pool cost ~0.1 ms of a 0.4 ms request)
+        answer = await small_read(ctx, partial(run, True)) if sharded else None
+        if answer is None:
+            answer = await small_read(ctx, run, small=not sharded)
+        assert answer is not None  # run() always answers
+        data, immutable, etag = answer
         if data is None:
             where = f"{array}/c/{p['cz']}/{p['cy']}/{p['cx']}"
             raise NotFound(f"{'shard' if sharded else 'chunk'} {where} holds no stored block")
