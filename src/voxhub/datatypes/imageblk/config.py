@@ -7,7 +7,7 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -152,13 +152,24 @@ class ImageConfig:
 
     def layout(self, scale: int, codec: BlockCodec | None = None) -> BlockLayout:
         """How blocks of pyramid level ``scale`` are stored (same grid at every scale)."""
+        if codec is None:  # the config's own: made once per scale (a request asks often)
+            found = self._layouts.get(scale)
+            if found is None:
+                found = self._layouts.setdefault(scale, self.layout(scale, self.make_codec()))
+            return found
         return BlockLayout(
             BlockGrid(self.block_shape),
             np.dtype(self.dtype),
-            codec if codec is not None else self.make_codec(),
+            codec,
             partial(block_key, scale),
             self.background,
         )
+
+    @cached_property
+    def _layouts(self) -> dict[int, BlockLayout]:
+        # layouts and codecs are immutable (codecs keep their zstd state per thread), so
+        # one per scale serves every caller of this config
+        return {}
 
     def make_codec(self) -> BlockCodec:
         """The codec object described by :attr:`codec`."""
