@@ -10,7 +10,8 @@ from starlette.testclient import TestClient
 
 from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
-from voxhub.server.view_names import kept
+from voxhub.server.view_names import Named, ViewNames, kept
+from voxhub.storage.memory import MemoryStore
 
 
 def _chunk(scale: str) -> str:
@@ -78,3 +79,43 @@ def test_refusals_are_not_kept(
     second.create_volume("gray", "uint8", block_shape=(8, 8, 8))[0:8, 0:8, 0:8] = 2
     assert cb.get(f"/zarr/{second.uuid}/gray/s0/c/0/0/0").status_code == 200
     assert cb.get(f"/zarr/{first.uuid}/gray/s0/c/0/0/0").status_code == 200
+
+
+class _CountedGets(MemoryStore):
+    """A memory store that counts ``get`` calls (the generation checks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.gets += 1
+        return super().get(key)
+
+
+def test_a_kept_resolution_is_reused_without_a_read_while_nothing_is_written() -> None:
+    store = _CountedGets()
+    hub = EmbeddedHub(store)
+    root = hub.create_repo("r", "").master
+    root.create_volume("gray", "uint8")
+    info = hub.catalog.instance(root.uuid, "gray")
+    names, made = ViewNames(store), []
+
+    def resolve() -> Named:
+        made.append(1)
+        return Named(root.uuid, hub.catalog.instance(root.uuid, "gray"), False, False, True)
+
+    assert names.named(root.uuid, "gray", "v", resolve).info == info
+    resolved, gets = len(made), store.gets
+    for _ in range(3):  # nothing written: the marker alone answers
+        assert names.named(root.uuid, "gray", "v", resolve).info == info
+    assert (len(made), store.gets) == (resolved, gets)
+    store.put(b"unrelated", b"x")  # a write: the generation record is read, and equal
+    assert names.named(root.uuid, "gray", "v", resolve).info == info
+    assert (len(made), store.gets) == (resolved, gets + 1)
+    assert names.named(root.uuid, "gray", "v", resolve).info == info  # checked against it
+    assert store.gets == gets + 1
+    hub.catalog.update_instance_config(root.uuid, "gray", lambda c: {**c, "voxel_size": [4, 4, 4]})
+    again = names.named(root.uuid, "gray", "v", resolve)  # a new generation: resolved again
+    assert len(made) > resolved
+    assert again.info.config["voxel_size"] == [4, 4, 4]

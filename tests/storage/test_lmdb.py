@@ -72,12 +72,14 @@ def test_other_process_adopts_grown_map(tmp_path: Path) -> None:
     try:
         assert opened.get(timeout=60) == "opened"
         store.put_many((b"k%04d" % i, _value(i)) for i in range(100))  # 5 MB: grows the map
+        marker = store.change_marker()
         go.put("go")
         assert opened.get(timeout=60) == "ok"
     finally:
         child.join(timeout=60)
     assert child.exitcode == 0
     assert store.get(b"from-child") == _value(1, 2_000_000)
+    assert store.change_marker() != marker  # the other process's write moved it
     store.close()
 
 

@@ -8,7 +8,10 @@ reference resolves to, change only in transactions that bump the repo's generati
 created or reconfigured, branch moved). So a resolution is kept with the generation
 record's bytes as they were *before* it was made, and reused while one ``get`` finds
 them unchanged; any change, by this process or another sharing the store, makes the next
-request resolve again.
+request resolve again. Before that ``get``, the store's change marker
+(:meth:`~voxhub.storage.base.KVStore.change_marker`, LMDB's last transaction id) is
+compared with the one read before the resolution: while nothing at all was written, not
+even the generation record needs reading (a sixth of a cached chunk's server CPU).
 
 Only references that start with a whole node UUID (32 hex digits, optionally followed by
 ``:branch`` and ``~N``) are kept: a shorter prefix could become ambiguous when a node is
@@ -77,8 +80,8 @@ class ViewNames:
     def __init__(self, store: KVStore, max_entries: int = MAX_ENTRIES) -> None:
         self._store = store
         self._max_entries = max_entries
-        #: key -> (repo root, generation record bytes, resolution)
-        self._entries: dict[tuple[str, str, str], tuple[bytes | None, Named]] = {}
+        #: key -> (the store's change marker, generation record bytes, resolution)
+        self._entries: dict[tuple[str, str, str], tuple[int | None, bytes | None, Named]] = {}
         self._lock = threading.Lock()
 
     def named(self, ref: str, instance: str, view: str, resolve: Callable[[], Named]) -> Named:
@@ -88,16 +91,23 @@ class ViewNames:
         key = (ref, instance, view)
         found = self._entries.get(key)
         if found is not None:
-            generation, answer = found
+            marker, generation, answer = found
+            now = self._store.change_marker()
+            if now is not None and now == marker:  # nothing at all written since
+                _STATS.count(hit=True)
+                return answer
             if self._store.get(generation_key(answer.info.repo)) == generation:
+                if now is not None:  # still right after ``now``: checked against it next
+                    self._entries[key] = (now, generation, answer)
                 _STATS.count(hit=True)
                 return answer
         _STATS.count(hit=False)
         answer = resolve()
         if not kept(ref):
             return answer
-        # read before resolving again: an answer is never filed under a generation newer
-        # than the records it was made from (at worst it is made again once more)
+        # read before resolving again: an answer is never filed under a marker or a
+        # generation newer than the records it was made from (at worst it is made again)
+        marker = self._store.change_marker()
         generation = self._store.get(generation_key(answer.info.repo))
         again = resolve()
         if again.info.repo != answer.info.repo:  # a node never changes repo; be safe
@@ -105,7 +115,7 @@ class ViewNames:
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()
-            self._entries[key] = (generation, again)
+            self._entries[key] = (marker, generation, again)
         return again
 
     def clear(self) -> None:

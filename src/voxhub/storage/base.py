@@ -80,6 +80,14 @@ class KVStore(ABC):
         """Return the values of ``keys`` in the same order (``None`` where missing)."""
         return [self.get(k) for k in keys]
 
+    def change_marker(self) -> int | None:
+        """A number that moves whenever a write to this store completes, from this
+        process or any other sharing it, and never otherwise; ``None`` if the backend
+        cannot tell cheaply. Equal markers at two moments mean nothing was written in
+        between, so a reader may keep what it derived from the records it read (one
+        check instead of reading them again)."""
+        return None
+
     @abstractmethod
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False

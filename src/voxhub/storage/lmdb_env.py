@@ -134,6 +134,13 @@ class LmdbEnv:
                 elif env.info()["map_size"] == grow_from:  # no other thread grew it yet
                     env.set_mapsize(grow_from * 2)
 
+    def last_write(self) -> int:
+        """The id of the last committed write transaction, by any process (LMDB's meta
+        page, read from the map: no transaction)."""
+        with self._gate.shared():
+            txnid: int = self._live().info()["last_txnid"]
+            return txnid
+
     def read(self, fn: Callable[[Transaction], T]) -> T:
         """Run ``fn`` in one read transaction."""
         while True:

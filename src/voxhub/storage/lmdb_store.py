@@ -164,6 +164,9 @@ class LmdbStore(KVStore):
     def get(self, key: bytes) -> bytes | None:
         return self._read(lambda txn: txn.get(key))
 
+    def change_marker(self) -> int | None:
+        return self._env().last_write()  # every process's commits move it
+
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
         def run(txn: Transaction) -> list[bytes | None]:
             cur = txn.cursor()  # one cursor for all keys: a little faster than txn.get

@@ -59,6 +59,7 @@ class MemoryStore(KVStore):
         self._data: dict[bytes, bytes] = {}
         self._keys: list[bytes] = []
         self._lock = threading.RLock()
+        self._writes = 0  # the change marker: writes so far
 
     def spec(self) -> str:
         return "memory://"
@@ -79,15 +80,20 @@ class MemoryStore(KVStore):
         for k, v in self._scan_locked(start, end):
             yield k, (None if keys_only else v)
 
+    def change_marker(self) -> int | None:
+        return self._writes
+
     def _put_locked(self, key: bytes, value: bytes) -> None:
         if key not in self._data:
             bisect.insort(self._keys, key)
         self._data[key] = bytes(value)
+        self._writes += 1  # after the write: a marker read before it differs from now on
 
     def _delete_locked(self, key: bytes) -> None:
         if key in self._data:
             del self._data[key]
             del self._keys[bisect.bisect_left(self._keys, key)]
+        self._writes += 1
 
     def put(self, key: bytes, value: bytes) -> None:
         with self._lock:

@@ -71,6 +71,9 @@ class TimedStore(KVStore):
     def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
         return self._timed("get_many", self.inner.get_many, keys)
 
+    def change_marker(self) -> int | None:
+        return self.inner.change_marker()  # not a store operation: microseconds, untimed
+
     def scan(
         self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
     ) -> Iterator[tuple[bytes, bytes | None]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -245,6 +245,37 @@ class StoreTests:
         assert _pairs(store) == []
 
     # -- compare and swap ----------------------------------------------------------------
+    def test_change_marker_moves_with_every_write_and_only_then(self, store: KVStore) -> None:
+        marker = store.change_marker()
+        if marker is None:
+            pytest.skip("backend has no change marker")
+        store.put(b"a", b"1")
+
+        def put_in(txn: Txn) -> None:
+            txn.put(b"e", b"6")
+
+        writes: list[Callable[[], object]] = [
+            lambda: store.put(b"b", b"2"),
+            lambda: store.put_many([(b"c", b"3"), (b"d", b"4")]),
+            lambda: store.delete(b"b"),
+            lambda: store.delete_many([b"c"]),
+            lambda: store.delete_range(b"d", b"e"),
+            lambda: store.compare_and_swap(b"a", b"1", b"5"),
+            lambda: store.transact(put_in),
+        ]
+        seen = [store.change_marker()]
+        for write in writes:
+            before = store.change_marker()
+            # reads leave it where it is
+            store.get(b"a")
+            store.get_many([b"a", b"z"])
+            list(store.scan(b"", None))
+            assert store.change_marker() == before
+            write()
+            seen.append(store.change_marker())
+            assert seen[-1] != before
+        assert len(set(seen)) == len(seen)
+
     def test_compare_and_swap(self, store: KVStore) -> None:
         assert store.compare_and_swap(b"k", None, b"one")  # absent -> create
         assert store.get(b"k") == b"one"
