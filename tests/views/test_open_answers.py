@@ -5,7 +5,7 @@ stored bytes again give the same answer and tag."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from voxhub import Box
 from voxhub.client import EmbeddedHub
 from voxhub.codecs.cseg import decode_google
 from voxhub.server.app import create_app
+from voxhub.storage.memory import MemoryStore
 
 ACCEPTS = [
     {"accept-encoding": "identity"},
@@ -148,3 +149,106 @@ def test_an_open_nodes_zarr_body_ids_follow_merges_and_writes(tmp_path: object) 
         assert all(np.array_equal(a[...], written) for a in arrays)
     finally:
         server.stop()
+
+
+class _CountedReads(MemoryStore):
+    """A memory store that counts its read calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.reads += 1
+        return super().get(key)
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        self.reads += 1
+        return super().get_many(keys)
+
+    def scan(
+        self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
+    ) -> Iterator[tuple[bytes, bytes | None]]:
+        self.reads += 1
+        return super().scan(start, end, keys_only=keys_only)
+
+    def pick_values(
+        self,
+        ranges: Sequence[tuple[bytes, bytes]],
+        choose: Callable[[Iterator[bytes]], bytes | None],
+    ) -> list[bytes | None]:
+        self.reads += 1
+        return super().pick_values(ranges, choose)
+
+
+def test_a_kept_answer_is_sent_without_reading_while_nothing_is_written() -> None:
+    store = _CountedReads()
+    hub = EmbeddedHub(store)
+    node = hub.create_repo("open").master
+    seg = node.create_labels("seg", block_shape=(16, 16, 16))
+    labels = np.full((16, 16, 16), 5, np.uint64)
+    seg[0:16, 0:16, 0:16] = labels
+    app = create_app(hub)
+    path = f"/precomputed/{node.uuid}/seg/8_8_8/0-16_0-16_0-16"
+    first = [call(app, "GET", path) for _ in range(2)]  # made, then kept
+    reads = store.reads
+    kept = call(app, "GET", path)
+    assert store.reads == reads  # nothing read: nothing was written
+    assert (kept.body, kept.headers["etag"]) == (first[1].body, first[1].headers["etag"])
+    node.create_volume("other", "uint8")[0:8, 0:8, 0:8] = 1  # a write elsewhere
+    again = call(app, "GET", path)
+    assert store.reads > reads  # read again, found equal: the same answer
+    assert again.headers["etag"] == first[1].headers["etag"]
+    reads = store.reads
+    call(app, "GET", path)
+    assert store.reads == reads  # and noted as read after that write
+    seg[0:16, 0:16, 0:1] = np.uint64(7)  # this block changes
+    changed = call(app, "GET", path)
+    assert changed.headers["etag"] != first[1].headers["etag"]
+    assert set(np.unique(decode_google(_body(changed), (16, 16, 16), np.uint64)).tolist()) == {5, 7}
+
+
+@pytest.mark.parametrize("name", ["seg", "em"])
+def test_a_kept_zarr_chunk_is_sent_without_reading_while_nothing_is_written(name: str) -> None:
+    store = _CountedReads()
+    hub = EmbeddedHub(store)
+    node = hub.create_repo("open").master
+    shape = {"block_shape": (16, 16, 16)}
+    seg = node.create_labels("seg", **shape)
+    seg[0:16, 0:16, 0:16] = np.full((16, 16, 16), 5, np.uint64)
+    em = node.create_volume("em", "uint8", **shape)
+    em[0:16, 0:16, 0:16] = np.arange(16**3, dtype=np.uint32).reshape(16, 16, 16) % 251
+    app = create_app(hub)
+    path = f"/zarr/{node.uuid}/{name}/s0/c/0/0/0"
+    first = [call(app, "GET", path) for _ in range(2)]  # made, then kept
+    assert first[1].status == 200
+    reads = store.reads
+    kept = call(app, "GET", path)
+    assert store.reads == reads  # nothing written: nothing read
+    assert (kept.body, kept.headers["etag"]) == (first[1].body, first[1].headers["etag"])
+    (seg if name == "seg" else em)[0:1, 0:16, 0:16] = 9  # this block changes
+    changed = call(app, "GET", path)
+    assert store.reads > reads
+    assert changed.headers["etag"] != first[1].headers["etag"]
+    assert changed.body != first[1].body
+
+
+def test_an_open_nodes_extents_follow_writes(hub: EmbeddedHub) -> None:
+    """The extents an open node's views read are kept while nothing is written; a write
+    that grows the volume shows in the next info, array metadata and chunk request."""
+    import json
+
+    node = hub.create_repo("open").master
+    em = node.create_volume("em", "uint8", block_shape=(16, 16, 16))
+    em[0:16, 0:16, 0:16] = 1
+    app = create_app(hub)
+    info, array = f"/precomputed/{node.uuid}/em/info", f"/zarr/{node.uuid}/em/s0/zarr.json"
+    chunk = f"/zarr/{node.uuid}/em/s0/c/0/0/1"  # x 16..32: past the extents for now
+    for _ in range(2):
+        assert json.loads(call(app, "GET", info).body)["scales"][0]["size"] == [16, 16, 16]
+        assert json.loads(call(app, "GET", array).body)["shape"] == [16, 16, 16]
+        assert call(app, "GET", chunk).status == 404
+    em[0:16, 0:16, 16:32] = 2
+    assert json.loads(call(app, "GET", info).body)["scales"][0]["size"] == [32, 16, 16]
+    assert json.loads(call(app, "GET", array).body)["shape"] == [16, 16, 32]
+    assert call(app, "GET", chunk).status == 200

@@ -112,7 +112,11 @@ def open_volume(ctx: ServerContext, named: Named) -> Volume:
     opened = ctx.service.open_labels if named.labels else ctx.service.open_image
     instance = opened(named.node, named.info)
     config = instance_config(named.info)
-    extents = functools.cache(instance.extents) if named.committed else instance.extents
+    extents: Callable[[int], Box | None]
+    if named.committed:
+        extents = functools.cache(instance.extents)
+    else:
+        extents = _while_unwritten(instance.extents, ctx.service.store.change_marker)
     volume = Volume(
         named.node,
         named.info,
@@ -125,6 +129,28 @@ def open_volume(ctx: ServerContext, named: Named) -> Volume:
     )
     named.opened["volume"] = volume
     return volume
+
+
+def _while_unwritten(
+    extents: Callable[[int], Box | None], marker: Callable[[], int | None]
+) -> Callable[[int], Box | None]:
+    """``extents``, each scale's answer kept while the store's change ``marker`` stays
+    where it was before that answer was read (an open node's extents change only with a
+    write; reading them is a versioned scan, several store reads a request)."""
+    kept: dict[int, tuple[int, Box | None]] = {}
+
+    def read(scale: int) -> Box | None:
+        now = marker()
+        if now is None:
+            return extents(scale)
+        found = kept.get(scale)
+        if found is not None and found[0] == now:
+            return found[1]
+        value = extents(scale)
+        kept[scale] = (now, value)
+        return value
+
+    return read
 
 
 def requested_volume(request: Request, ctx: ServerContext, *, supervoxels: bool) -> Volume:
@@ -181,9 +207,11 @@ def _chunk_endpoint(supervoxels: bool) -> ViewHandler:
                 return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
             if not named.committed:  # kept with the stored value it was made from
+                marker = ctx.service.store.change_marker()  # before any read of the chunk
                 volume = open_volume(ctx, named)
                 chunk = (name, key)
-                return open_chunk(request, ctx.view_cache, named, volume, chunk, supervoxels), False
+                cache = ctx.view_cache
+                return open_chunk(request, cache, named, volume, chunk, supervoxels, marker), False
             # decoded once, then sent from the cache as it is: nothing for the client to
             # decode either
             view = "supervoxels" if supervoxels else "default"

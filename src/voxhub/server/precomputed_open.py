@@ -17,10 +17,17 @@ the client each time; with the answer kept, the decode is the server's once per 
 
 The answer also depends on what the request accepts (zstd, gzip, identity; a ranged
 request gets identity): that is part of the key.
+
+Reading the stored value and the bodies again is most of such a request's work (a
+versioned read and a scan of the mapping). So a kept answer also notes the store's change
+marker (:meth:`~voxhub.storage.base.KVStore.change_marker`) as it was before they were
+last read: while the marker has not moved, nothing at all was written, and the answer is
+sent without reading anything.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
@@ -56,20 +63,24 @@ def open_chunk(
     volume: Volume,
     chunk: tuple[str, str],
     supervoxels: bool,
+    marker: int | None = None,
 ) -> Wire | None:
     """The chunk ``chunk`` (scale key, chunk key) of ``volume``, the open node's instance
     ``named``, as ``request`` should get it (blocking); ``None`` if its block was never
-    written and the background is zero."""
+    written and the background is zero. ``marker`` is the store's change marker, read
+    before anything else of this request."""
     name, key = chunk
+    coding = coding_for(request)  # what the request accepts is part of the answer
+    view = "supervoxels" if supervoxels else "default"
+    memo: Hashable = named.cache_key("precomputed-open", view, name, key, coding)
+    unchanged = cache.built_since(memo, marker)
+    if unchanged is not None:  # nothing written since its source was read
+        return Wire(unchanged.body, unchanged.tag, dict(unchanged.headers))
     config = volume.config
     layout = config.layout(scale_of_key(config, name))
     reader = volume.reader
     found = reader.get(layout.tkey(chunk_block(config, key)))
     stored = None if found is None else bytes(found)
-    # what the request accepts decides the coding: part of what the answer is made of
-    coding = coding_for(request)
-    view = "supervoxels" if supervoxels else "default"
-    memo: Hashable = named.cache_key("precomputed-open", view, name, key, coding)
     svs: np.ndarray | None = None
     source: tuple[bytes | None, ...] = (stored,)
     if volume.labels and not supervoxels:
@@ -84,6 +95,8 @@ def open_chunk(
     if memo is not None and (svs is not None or not volume.labels or supervoxels):
         built = cache.get_built(memo, source)
         if built is not None:
+            if marker is not None and built.marker != marker:  # read again after it
+                cache.put_built(memo, dataclasses.replace(built, marker=marker))
             return Wire(built.body, built.tag, dict(built.headers))
     seen: dict[str, np.ndarray] = {}
 
@@ -113,5 +126,6 @@ def open_chunk(
             return wire
         source = (stored, np.asarray(seen["bodies"], np.uint64).tobytes())
     extra = seen.get("svs")
-    cache.put_built(memo, Built(source, wire.body, wire.etag, tuple(wire.headers.items()), extra))
+    headers = tuple(wire.headers.items())
+    cache.put_built(memo, Built(source, wire.body, wire.etag, headers, extra, marker))
     return wire

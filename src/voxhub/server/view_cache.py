@@ -42,6 +42,9 @@ class Built:
     tag: str
     headers: tuple[tuple[str, str], ...] = ()
     extra: object = None  # what the caller needs to read ``source`` again
+    #: the store's change marker read before ``source`` was last read (``None``: none):
+    #: while the store's marker is still this, nothing was written, so ``source`` holds
+    marker: int | None = None
 
     @property
     def nbytes(self) -> int:
@@ -143,6 +146,19 @@ class ViewCache:
                 self._hits += 1
                 return found
             self._misses += 1
+            return None
+
+    def built_since(self, key: Hashable, marker: int | None) -> Built | None:
+        """The :class:`Built` answer of ``key`` if its source was last read after the
+        store's change marker was ``marker`` (not ``None``): nothing written since."""
+        if marker is None:
+            return None
+        with self._lock:
+            found = self._entries.get(key)
+            if isinstance(found, Built) and found.marker == marker:
+                self._entries.move_to_end(key)
+                self._hits += 1
+                return found
             return None
 
     def peek_built(self, key: Hashable) -> Built | None:

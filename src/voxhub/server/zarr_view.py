@@ -24,6 +24,7 @@ not versioned).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Hashable
@@ -164,11 +165,17 @@ def _fingerprint(values: list[bytes | None]) -> str:
 
 
 def _open_bodies(
-    ctx: ServerContext, key: Hashable, group: _Group, level: int, values: list[bytes | None]
+    ctx: ServerContext,
+    key: Hashable,
+    group: _Group,
+    level: int,
+    values: list[bytes | None],
+    marker: int | None,
 ) -> tuple[bytes | None, bool, str | None]:
     """An open node's chunk or shard of body ids, kept with the stored values and the
     bodies of their supervoxels it was made from (one table read up front, used for every
-    block): while both read the same, byte for byte, the kept answer and tag are it."""
+    block): while both read the same, byte for byte, the kept answer and tag are it.
+    ``marker``: the store's change marker before ``values`` were read."""
     layout = group.config.layout(level)
     kept = ctx.view_cache.peek_built(key)
     same = kept is not None and kept.source[:-1] == tuple(values)
@@ -177,7 +184,7 @@ def _open_bodies(
         return _encoded(group, level, values), False, None
     bodies = bodies_array(group.volume.reader, svs)
     source = (*values, bodies.tobytes())
-    built = ctx.view_cache.get_built(key, source)
+    built = _kept(ctx, key, source, marker)
     if built is not None:
         return built.body, False, built.tag
 
@@ -186,25 +193,40 @@ def _open_bodies(
     if data is None:
         return None, False, None
     tag = strong_etag(data)
-    ctx.view_cache.put_built(key, Built(source, data, tag, extra=svs))
+    ctx.view_cache.put_built(key, Built(source, data, tag, extra=svs, marker=marker))
     return data, False, tag
 
 
+def _kept(
+    ctx: ServerContext, key: Hashable, source: tuple[bytes | None, ...], marker: int | None
+) -> Built | None:
+    """The answer kept under ``key`` if made from ``source``, noted as read again after
+    the store's change marker was ``marker`` (:mod:`.precomputed_open`)."""
+    built = ctx.view_cache.get_built(key, source)
+    if built is not None and marker is not None and built.marker != marker:
+        ctx.view_cache.put_built(key, dataclasses.replace(built, marker=marker))
+    return built
+
+
 def _open_chunk(
-    ctx: ServerContext, key: Hashable, make: Callable[[], bytes | None], values: list[bytes | None]
+    ctx: ServerContext,
+    key: Hashable,
+    make: Callable[[], bytes | None],
+    values: list[bytes | None],
+    marker: int | None,
 ) -> tuple[bytes | None, bool, str | None]:
     """An open node's chunk made by ``make()`` from the stored ``values``, kept with them
     (:class:`~voxhub.server.view_cache.Built`): while a read finds the same values, byte
     for byte, the kept chunk and its tag are the answer."""
     source = tuple(values)
-    built = ctx.view_cache.get_built(key, source)
+    built = _kept(ctx, key, source, marker)
     if built is not None:
         return built.body, False, built.tag
     data = make()
     if data is None:
         return None, False, None
     tag = strong_etag(data)
-    ctx.view_cache.put_built(key, Built(source, data, tag))
+    ctx.view_cache.put_built(key, Built(source, data, tag, marker=marker))
     return data, False, tag
 
 
@@ -259,13 +281,17 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
                 found, shard = ctx.view_cache.get(key)
                 return (shard, named.immutable, key_etag(_FORMAT, key)) if found else None
             if not named.committed:
+                marker = ctx.service.store.change_marker()  # before any read of the data
+                kept_key = named.cache_key("zarr-open", *view, level, position)
+                unchanged = ctx.view_cache.built_since(kept_key, marker)
+                if unchanged is not None:  # nothing written since its source was read
+                    return unchanged.body, False, unchanged.tag
                 values = _stored(group, level, position)
                 if named.labels and not supervoxels:  # body ids: the mapping may change
-                    key = named.cache_key("zarr-open", *view, level, position)
-                    return _open_bodies(ctx, key, group, level, values)
+                    return _open_bodies(ctx, kept_key, group, level, values, marker)
                 if not sharded:  # kept with the exact stored value it was made from
-                    key = named.cache_key("zarr-open", *view, level, position)
-                    return _open_chunk(ctx, key, lambda: _encoded(group, level, values), values)
+                    make = partial(_encoded, group, level, values)
+                    return _open_chunk(ctx, kept_key, make, values, marker)
                 # readers fetch a shard's index, then its chunks, one request each: an
                 # open node's shard is kept under the digest of the blocks it is made of
                 key = named.cache_key("zarr", *view, level, position, _fingerprint(values))
