@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 from starlette.testclient import TestClient
+from tests.server.counted_store import CountedReads
 
 from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
 from voxhub.server.view_names import Named, ViewNames, kept
-from voxhub.storage.memory import MemoryStore
 
 
 def _chunk(scale: str) -> str:
@@ -81,20 +81,8 @@ def test_refusals_are_not_kept(
     assert cb.get(f"/zarr/{first.uuid}/gray/s0/c/0/0/0").status_code == 200
 
 
-class _CountedGets(MemoryStore):
-    """A memory store that counts ``get`` calls (the generation checks)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gets = 0
-
-    def get(self, key: bytes) -> bytes | None:
-        self.gets += 1
-        return super().get(key)
-
-
 def test_a_kept_resolution_is_reused_without_a_read_while_nothing_is_written() -> None:
-    store = _CountedGets()
+    store = CountedReads()
     hub = EmbeddedHub(store)
     root = hub.create_repo("r", "").master
     root.create_volume("gray", "uint8")
@@ -106,15 +94,15 @@ def test_a_kept_resolution_is_reused_without_a_read_while_nothing_is_written() -
         return Named(root.uuid, hub.catalog.instance(root.uuid, "gray"), False, False, True)
 
     assert names.named(root.uuid, "gray", "v", resolve).info == info
-    resolved, gets = len(made), store.gets
+    resolved, reads = len(made), store.reads
     for _ in range(3):  # nothing written: the marker alone answers
         assert names.named(root.uuid, "gray", "v", resolve).info == info
-    assert (len(made), store.gets) == (resolved, gets)
+    assert (len(made), store.reads) == (resolved, reads)
     store.put(b"unrelated", b"x")  # a write: the generation record is read, and equal
     assert names.named(root.uuid, "gray", "v", resolve).info == info
-    assert (len(made), store.gets) == (resolved, gets + 1)
+    assert (len(made), store.reads) == (resolved, reads + 1)
     assert names.named(root.uuid, "gray", "v", resolve).info == info  # checked against it
-    assert store.gets == gets + 1
+    assert store.reads == reads + 1
     hub.catalog.update_instance_config(root.uuid, "gray", lambda c: {**c, "voxel_size": [4, 4, 4]})
     again = names.named(root.uuid, "gray", "v", resolve)  # a new generation: resolved again
     assert len(made) > resolved

@@ -5,18 +5,18 @@ stored bytes again give the same answer and tag."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from tests.server.asgi_call import call
+from tests.server.counted_store import CountedReads
 
 import voxhub
 from voxhub import Box
 from voxhub.client import EmbeddedHub
 from voxhub.codecs.cseg import decode_google
 from voxhub.server.app import create_app
-from voxhub.storage.memory import MemoryStore
 
 ACCEPTS = [
     {"accept-encoding": "identity"},
@@ -151,38 +151,8 @@ def test_an_open_nodes_zarr_body_ids_follow_merges_and_writes(tmp_path: object) 
         server.stop()
 
 
-class _CountedReads(MemoryStore):
-    """A memory store that counts its read calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reads = 0
-
-    def get(self, key: bytes) -> bytes | None:
-        self.reads += 1
-        return super().get(key)
-
-    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        self.reads += 1
-        return super().get_many(keys)
-
-    def scan(
-        self, start: bytes, end: bytes | None = None, *, keys_only: bool = False
-    ) -> Iterator[tuple[bytes, bytes | None]]:
-        self.reads += 1
-        return super().scan(start, end, keys_only=keys_only)
-
-    def pick_values(
-        self,
-        ranges: Sequence[tuple[bytes, bytes]],
-        choose: Callable[[Iterator[bytes]], bytes | None],
-    ) -> list[bytes | None]:
-        self.reads += 1
-        return super().pick_values(ranges, choose)
-
-
 def test_a_kept_answer_is_sent_without_reading_while_nothing_is_written() -> None:
-    store = _CountedReads()
+    store = CountedReads()
     hub = EmbeddedHub(store)
     node = hub.create_repo("open").master
     seg = node.create_labels("seg", block_shape=(16, 16, 16))
@@ -210,7 +180,7 @@ def test_a_kept_answer_is_sent_without_reading_while_nothing_is_written() -> Non
 
 @pytest.mark.parametrize("name", ["seg", "em"])
 def test_a_kept_zarr_chunk_is_sent_without_reading_while_nothing_is_written(name: str) -> None:
-    store = _CountedReads()
+    store = CountedReads()
     hub = EmbeddedHub(store)
     node = hub.create_repo("open").master
     shape = {"block_shape": (16, 16, 16)}
