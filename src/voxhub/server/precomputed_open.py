@@ -27,7 +27,6 @@ sent without reading anything.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
@@ -93,10 +92,8 @@ def open_chunk(
             if svs is not None:  # the bodies of the same supervoxels, read now
                 source = (stored, bodies_array(reader, svs).tobytes())
     if memo is not None and (svs is not None or not volume.labels or supervoxels):
-        built = cache.get_built(memo, source)
+        built = cache.get_built(memo, source, marker)
         if built is not None:
-            if marker is not None and built.marker != marker:  # read again after it
-                cache.put_built(memo, dataclasses.replace(built, marker=marker))
             return Wire(built.body, built.tag, dict(built.headers))
     seen: dict[str, np.ndarray] = {}
 

@@ -13,6 +13,7 @@ rather than once per worker.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -137,28 +138,39 @@ class ViewCache:
         if self._shared is not None:
             self._shared.put(key, answer)
 
-    def get_built(self, key: Hashable, source: tuple[bytes | None, ...]) -> Built | None:
-        """The :class:`Built` answer of ``key`` if it was made from ``source`` exactly."""
-        with self._lock:
-            found = self._entries.get(key)
-            if isinstance(found, Built) and found.source == source:
-                self._entries.move_to_end(key)
-                self._hits += 1
-                return found
-            self._misses += 1
-            return None
+    def get_built(
+        self, key: Hashable, source: tuple[bytes | None, ...], marker: int | None = None
+    ) -> Built | None:
+        """The :class:`Built` answer of ``key`` if it was made from ``source`` exactly;
+        ``source`` was read after the store's change marker was ``marker``, which the
+        answer then notes (:meth:`built_since`)."""
+        return self._find_built(key, lambda b: b.source == source, marker)
 
     def built_since(self, key: Hashable, marker: int | None) -> Built | None:
         """The :class:`Built` answer of ``key`` if its source was last read after the
         store's change marker was ``marker`` (not ``None``): nothing written since."""
         if marker is None:
             return None
+        return self._find_built(key, lambda b: b.marker == marker, None, count_miss=False)
+
+    def _find_built(
+        self,
+        key: Hashable,
+        matches: Callable[[Built], bool],
+        marker: int | None,
+        *,
+        count_miss: bool = True,
+    ) -> Built | None:
         with self._lock:
             found = self._entries.get(key)
-            if isinstance(found, Built) and found.marker == marker:
+            if isinstance(found, Built) and matches(found):
+                if marker is not None and found.marker != marker:
+                    found = self._entries[key] = dataclasses.replace(found, marker=marker)
                 self._entries.move_to_end(key)
                 self._hits += 1
                 return found
+            if count_miss:
+                self._misses += 1
             return None
 
     def peek_built(self, key: Hashable) -> Built | None:

@@ -24,7 +24,6 @@ not versioned).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Hashable
@@ -184,7 +183,7 @@ def _open_bodies(
         return _encoded(group, level, values), False, None
     bodies = bodies_array(group.volume.reader, svs)
     source = (*values, bodies.tobytes())
-    built = _kept(ctx, key, source, marker)
+    built = ctx.view_cache.get_built(key, source, marker)
     if built is not None:
         return built.body, False, built.tag
 
@@ -195,17 +194,6 @@ def _open_bodies(
     tag = strong_etag(data)
     ctx.view_cache.put_built(key, Built(source, data, tag, extra=svs, marker=marker))
     return data, False, tag
-
-
-def _kept(
-    ctx: ServerContext, key: Hashable, source: tuple[bytes | None, ...], marker: int | None
-) -> Built | None:
-    """The answer kept under ``key`` if made from ``source``, noted as read again after
-    the store's change marker was ``marker`` (:mod:`.precomputed_open`)."""
-    built = ctx.view_cache.get_built(key, source)
-    if built is not None and marker is not None and built.marker != marker:
-        ctx.view_cache.put_built(key, dataclasses.replace(built, marker=marker))
-    return built
 
 
 def _open_chunk(
@@ -219,7 +207,7 @@ def _open_chunk(
     (:class:`~voxhub.server.view_cache.Built`): while a read finds the same values, byte
     for byte, the kept chunk and its tag are the answer."""
     source = tuple(values)
-    built = _kept(ctx, key, source, marker)
+    built = ctx.view_cache.get_built(key, source, marker)
     if built is not None:
         return built.body, False, built.tag
     data = make()
