@@ -53,6 +53,7 @@ from voxhub.server.routes_server import server_routes
 from voxhub.server.segment_properties import segment_properties_routes
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, SharedTier
 from voxhub.server.view_cache_shared import shared_view_cache_from_env
+from voxhub.server.view_replay import ViewReplay
 from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
 from voxhub.service.auth import AuthConfig
@@ -88,6 +89,7 @@ def create_app(
     view_cache_bytes: int = DEFAULT_VIEW_CACHE_BYTES,
     compress_loopback: bool = False,
     shared_view_cache: SharedTier | None = None,
+    view_replay: bool = True,
 ) -> Starlette:
     """A Starlette app serving a service (or the service of an embedded hub) with DVID's
     API, help, OpenAPI and a home page; ``access_log`` logs one line per request; ``auth``
@@ -97,7 +99,9 @@ def create_app(
     ``compress_loopback`` compresses view answers to clients on this machine too
     (:mod:`.local_peer`, ``app.state.compress_loopback``); ``shared_view_cache`` is the
     tier of view answers this process shares with the server's other workers
-    (:mod:`.view_cache_shared`).
+    (:mod:`.view_cache_shared`); ``view_replay`` sends view files again as they went out,
+    past the middleware (:mod:`.view_replay`, a quarter of the view cache's budget; never
+    with authentication on).
 
     Writes from web pages of other origins need a token unless their origin is in
     ``allow_origins`` (:mod:`.cors`). ``allowed_hosts`` turns on the Host check against
@@ -153,6 +157,8 @@ def create_app(
         Middleware(RequestGuard, max_request_bytes=max_request_bytes, limits=limits),
         Middleware(TrailingSlash),
     ]
+    if view_replay and not gate.enabled:  # inside Observe and the Host check (below)
+        middleware.insert(0, Middleware(ViewReplay, max_bytes=view_cache_bytes // 4))
     if allowed_hosts is not None:  # before anything else: a rebound request gets nothing
         middleware.insert(0, Middleware(HostCheck, policy=HostPolicy.of(allowed_hosts)))
     sinks: list[Sink] = [observed.record] if observed is not None else []

@@ -22,6 +22,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,7 +46,8 @@ from voxhub.server.context import Binder, Handler, ServerContext
 from voxhub.server.http import node_ref
 from voxhub.server.precomputed_open import open_chunk
 from voxhub.server.view_encoding import RAW_GZIP_MIN_RATIO, Encoded, Wire, encode_for, wire_answer
-from voxhub.server.view_names import Named
+from voxhub.server.view_names import Named, kept
+from voxhub.server.view_replay import note_names, note_replayable
 from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
 from voxhub.versioning.catalog import InstanceInfo
 from voxhub.versioning.protocols import VersionedReader
@@ -95,10 +97,15 @@ def requested_instance(
         pinned = ":" not in request.path_params["uuid"]
         return Named(node.uuid, info, kind == "labelmap", node.locked, pinned)
 
-    if ctx.view_names is None:
+    names = ctx.view_names
+    if names is None:
         return resolve()
     # supervoxels and view change only which instances are refused (never kept)
-    return ctx.view_names.named(ref, name, f"{view}/{supervoxels}", resolve)
+    key = f"{view}/{supervoxels}"
+    answer = names.named(ref, name, key, resolve)
+    if kept(ref):  # the view replay asks again before sending this answer again
+        note_names(request.scope, partial(names.still, ref, name, key, answer))
+    return answer
 
 
 def open_volume(ctx: ServerContext, named: Named) -> Volume:
@@ -206,14 +213,17 @@ def _chunk_endpoint(supervoxels: bool) -> ViewHandler:
                 body, stored = found
                 return Encoded(body, stored * RAW_GZIP_MIN_RATIO <= len(body))
 
+            store = ctx.service.store
             if not named.committed:  # kept with the stored value it was made from
-                marker = ctx.service.store.change_marker()  # before any read of the chunk
+                marker = store.change_marker()  # before any read of the chunk
+                note_replayable(request.scope, store, committed=False, marker=marker)
                 volume = open_volume(ctx, named)
                 chunk = (name, key)
                 cache = ctx.view_cache
                 return open_chunk(request, cache, named, volume, chunk, supervoxels, marker), False
             # decoded once, then sent from the cache as it is: nothing for the client to
             # decode either
+            note_replayable(request.scope, store, committed=True)
             view = "supervoxels" if supervoxels else "default"
             cache_key = named.cache_key("precomputed", view, name, key)
             wire = encode_for(request, encode, cache=ctx.view_cache, key=cache_key)

@@ -90,17 +90,9 @@ class ViewNames:
         unchanged (blocking: one store ``get`` when kept, else the resolution's reads)."""
         key = (ref, instance, view)
         found = self._entries.get(key)
-        if found is not None:
-            marker, generation, answer = found
-            now = self._store.change_marker()
-            if now is not None and now == marker:  # nothing at all written since
-                _STATS.count(hit=True)
-                return answer
-            if self._store.get(generation_key(answer.info.repo)) == generation:
-                if now is not None:  # still right after ``now``: checked against it next
-                    self._entries[key] = (now, generation, answer)
-                _STATS.count(hit=True)
-                return answer
+        if found is not None and self._holds(key, found):
+            _STATS.count(hit=True)
+            return found[2]
         _STATS.count(hit=False)
         answer = resolve()
         if not kept(ref):
@@ -117,6 +109,30 @@ class ViewNames:
                 self._entries.clear()
             self._entries[key] = (marker, generation, again)
         return again
+
+    def still(self, ref: str, instance: str, view: str, answer: Named) -> bool:
+        """Whether ``ref``, ``instance`` and ``view`` still resolve to ``answer``, as far
+        as kept resolutions tell (blocking: at most one store ``get``); ``False`` when
+        not kept."""
+        key = (ref, instance, view)
+        found = self._entries.get(key)
+        if found is None or found[2] is not answer or not self._holds(key, found):
+            return False  # (the resolution that follows counts the lookup)
+        _STATS.count(hit=True)
+        return True
+
+    def _holds(
+        self, key: tuple[str, str, str], found: tuple[int | None, bytes | None, Named]
+    ) -> bool:
+        marker, generation, answer = found
+        now = self._store.change_marker()
+        if now is not None and now == marker:  # nothing at all written since
+            return True
+        if self._store.get(generation_key(answer.info.repo)) != generation:
+            return False
+        if now is not None:  # still right after ``now``: checked against it next
+            self._entries[key] = (now, generation, answer)
+        return True
 
     def clear(self) -> None:
         with self._lock:

@@ -35,6 +35,9 @@ class HasPath(Protocol):
     @property
     def path_params(self) -> dict[str, Any]: ...
 
+    @property
+    def scope(self) -> Scope: ...
+
 
 class ViewRequest:
     """A request's path parameters and headers (names as the server gave them, lower

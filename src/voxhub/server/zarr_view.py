@@ -62,6 +62,7 @@ from voxhub.server.precomputed import Volume, open_volume, requested_instance
 from voxhub.server.view_answer import key_etag, strong_etag, view_answer
 from voxhub.server.view_cache import Built
 from voxhub.server.view_names import Named
+from voxhub.server.view_replay import note_replayable
 from voxhub.server.view_request import HasPath, ViewHandler, ViewRequest, view_route
 
 BASE = "/zarr/{uuid}/{instance}"
@@ -262,6 +263,9 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
             position = group.chunk(level, p["cz"], p["cy"], p["cx"])
             named = group.named
             view = ("supervoxels" if supervoxels else "default", "shard" if sharded else "chunk")
+            store = ctx.service.store
+            if named.committed:  # its whole answer, whichever way it is found
+                note_replayable(request.scope, store, committed=True)
             if cached_only:  # a committed shard made before, or None
                 if not named.committed:
                     return None
@@ -269,7 +273,8 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
                 found, shard = ctx.view_cache.get(key)
                 return (shard, named.immutable, key_etag(_FORMAT, key)) if found else None
             if not named.committed:
-                marker = ctx.service.store.change_marker()  # before any read of the data
+                marker = store.change_marker()  # before any read of the data
+                note_replayable(request.scope, store, committed=False, marker=marker)
                 kept_key = named.cache_key("zarr-open", *view, level, position)
                 unchanged = ctx.view_cache.built_since(kept_key, marker)
                 if unchanged is not None:  # nothing written since its source was read

@@ -1,0 +1,225 @@
+"""View files sent again as they went out, past the middleware and the router.
+
+A viewer reads a volume as thousands of small files, and a cached chunk's answer is a
+lookup; yet each request still crossed CORS, authentication, the request guard, the
+trailing-slash rule, Starlette's exception layer, the router and the endpoint, which
+resolves the URL's node and instance, finds the chunk, negotiates its coding and builds
+its headers. Served by uvicorn, that stack cost about 0.1 ms of CPU for a 64³ label chunk
+whose whole answer costs 0.25 ms: more than the stdlib static file server spends on the
+same file.
+
+:class:`ViewReplay` sits inside the request record (:mod:`.observe`: the metrics, the
+access log and the request id see every request) and the Host check, and keeps what the
+app sent for a view file: the status line's headers and the body. The same request is
+then answered with those bytes, while they are still what the app would send:
+
+* only answers an endpoint declared replayable (:func:`note_replayable`): whole chunks of
+  the precomputed and Zarr views, 200 only, when authentication is off;
+* only ``GET`` requests whose headers all leave the answer unchanged (:data:`IGNORED`),
+  keyed by the path, query, ``Accept-Encoding``, ``Origin`` (the CORS headers) and
+  whether the client is this machine (:mod:`.local_peer`). ``Range``, ``If-None-Match``,
+  forwarding headers, credentials or anything else send the request down the stack;
+* while the answer still holds (:class:`Validity`): nothing was written to the store since
+  the answer's sources were read (its change marker, an open node's answers), or, for a
+  committed node, the URL still names the same node and instance
+  (:meth:`~voxhub.server.view_names.ViewNames.still`).
+
+Kept answers share their bodies with the view cache; the replay holds at most a quarter of
+the view cache's budget (``0``: no replay) and forgets the least recently sent first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voxhub.cache_stats import cache_stats
+from voxhub.server.local_peer import sent_locally
+from voxhub.server.observe import request_record
+from voxhub.storage.base import KVStore
+
+#: the scope key of a request's :class:`ReplayNote`
+NOTE_KEY = "voxhub.replay"
+#: path prefixes of the routes that may declare their answers replayable
+PREFIXES = ("/precomputed/", "/zarr/")
+#: request headers that change nothing in a view file's answer (others: not replayed);
+#: ``Host`` is checked outside, ``X-Request-ID`` is the request record's
+IGNORED = frozenset(
+    name.encode("latin-1")
+    for name in [
+        "host",
+        "accept",
+        "accept-language",
+        "user-agent",
+        "connection",
+        "keep-alive",
+        "cache-control",
+        "pragma",
+        "x-request-id",
+        "referer",
+        "dnt",
+        "priority",
+        "te",
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-fetch-dest",
+        "sec-ch-ua",
+        "sec-ch-ua-mobile",
+        "sec-ch-ua-platform",
+    ]
+)
+#: request headers the answer depends on: part of the key
+KEYED = (b"accept-encoding", b"origin")
+#: largest share of the budget one answer may take
+LARGEST_SHARE = 16
+
+_STATS = cache_stats("view_replay")
+
+
+@dataclass(frozen=True)
+class Validity:
+    """When a kept answer is still what the app would send."""
+
+    store: KVStore
+    #: the store's change marker read before the answer's sources were (``None``: unused)
+    marker: int | None
+    #: a committed node's answers: whether the URL still names the same node and instance
+    still_named: Callable[[], bool] | None
+
+    def holds(self) -> bool:
+        if self.marker is not None and self.store.change_marker() == self.marker:
+            return True  # nothing at all was written since
+        return self.still_named is not None and self.still_named()
+
+
+class ReplayNote:
+    """What the endpoint of a replayable request tells :class:`ViewReplay`."""
+
+    __slots__ = ("still_named", "validity")
+
+    def __init__(self) -> None:
+        self.still_named: Callable[[], bool] | None = None  # set by the name resolution
+        self.validity: Validity | None = None
+
+
+def note_names(scope: Scope, still_named: Callable[[], bool]) -> None:
+    """Record how to tell that the request's URL still names what it resolved to."""
+    note = scope.get(NOTE_KEY)
+    if isinstance(note, ReplayNote):
+        note.still_named = still_named
+
+
+def note_replayable(
+    scope: Scope, store: KVStore, *, committed: bool, marker: int | None = None
+) -> None:
+    """Declare the request's whole answer replayable: a committed node's while its
+    names hold (see :func:`note_names`), an open node's while the store's change
+    ``marker`` (read before its sources) has not moved."""
+    note = scope.get(NOTE_KEY)
+    if not isinstance(note, ReplayNote):
+        return
+    if committed and note.still_named is not None:
+        note.validity = Validity(store, marker, note.still_named)
+    elif not committed and marker is not None:
+        note.validity = Validity(store, marker, None)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    route: str
+    start: Message
+    body: bytes
+    validity: Validity
+
+
+class ViewReplay:
+    """ASGI middleware keeping and replaying view answers (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[tuple[object, ...], _Kept] = OrderedDict()
+        self._bytes = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self._key(scope) if self.max_bytes else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        kept = self._kept.get(key)
+        if kept is not None:
+            if kept.validity.holds():
+                _STATS.count(hit=True)
+                self._kept.move_to_end(key)
+                record = request_record(scope)
+                if record is not None:
+                    record.route = kept.route
+                await send(kept.start)
+                await send({"type": "http.response.body", "body": kept.body})
+                return
+            self._forget(key)
+        _STATS.count(hit=False)
+        await self._capture(key, scope, receive, send)
+
+    @staticmethod
+    def _key(scope: Scope) -> tuple[object, ...] | None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        path = scope["path"]
+        if not path.startswith(PREFIXES):
+            return None
+        keyed: list[bytes | None] = [None, None]
+        for name, value in scope["headers"]:
+            if name in IGNORED:
+                continue
+            if name == KEYED[0] and keyed[0] is None:
+                keyed[0] = value
+            elif name == KEYED[1] and keyed[1] is None:
+                keyed[1] = value
+            else:
+                return None  # Range, conditions, credentials, forwarding, a body, ...
+        return (path, scope.get("query_string", b""), *keyed, sent_locally(scope))
+
+    async def _capture(
+        self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        note = scope[NOTE_KEY] = ReplayNote()
+        start: Message | None = None
+        parts: list[Message] = []
+
+        async def capturing(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                parts.append(message)
+            await send(message)
+
+        await self.app(scope, receive, capturing)
+        if note.validity is None or start is None or start.get("status") != 200:
+            return
+        if len(parts) != 1 or parts[0].get("more_body", False):
+            return
+        body = bytes(parts[0].get("body", b""))
+        if len(body) * LARGEST_SHARE > self.max_bytes:
+            return
+        record = request_record(scope)
+        route = record.route if record is not None else ""
+        headers = list(start.get("headers", ()))
+        self._keep(key, _Kept(route, {**start, "headers": headers}, body, note.validity))
+
+    def _keep(self, key: tuple[object, ...], kept: _Kept) -> None:
+        self._forget(key)
+        self._kept[key] = kept
+        self._bytes += len(kept.body)
+        while self._bytes > self.max_bytes and self._kept:
+            _, oldest = self._kept.popitem(last=False)
+            self._bytes -= len(oldest.body)
+
+    def _forget(self, key: tuple[object, ...]) -> None:
+        gone = self._kept.pop(key, None)
+        if gone is not None:
+            self._bytes -= len(gone.body)
