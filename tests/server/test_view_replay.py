@@ -25,7 +25,7 @@ from tests.server.prometheus_text import samples, value
 from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
 from voxhub.server import create_app
-from voxhub.server.view_replay import ViewReplay, note_replayable
+from voxhub.server.view_replay import ViewReplay, note_names, note_replayable
 from voxhub.storage.memory import MemoryStore
 
 HEADER_SETS: list[dict[str, str]] = [
@@ -193,6 +193,7 @@ def _app(bodies: dict[str, bytes], *, status: int = 200, note: bool = True, part
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         app.calls += 1  # type: ignore[attr-defined]
         if note:
+            note_names(scope, lambda: True)
             note_replayable(scope, store, committed=False, marker=store.change_marker())
         await send({"type": "http.response.start", "status": status, "headers": []})
         body = bodies[scope["path"]]
@@ -268,3 +269,14 @@ def test_the_key_holds_every_header_that_changes_an_answer() -> None:
     assert len({plain, *variants}) == 1 + len(variants)
     for refused in (b"range", b"if-none-match", b"authorization", b"x-forwarded-for", b"via"):
         assert key([(refused, b"1")]) is None
+
+
+def test_a_url_naming_a_uuid_prefix_is_never_replayed(volumes: Volumes) -> None:
+    # a prefix may become ambiguous when a node is made in another repo: resolved each time
+    app = create_app(volumes.hub)
+    prefix = volumes.root.uuid[:12]
+    path = f"/precomputed/{prefix}/em/{_scale_key(volumes.hub, prefix, 'em')}/0-16_0-16_0-16"
+    hits = snapshot().get("view_replay", (0, 0))[0]
+    for _ in range(3):
+        assert call(app, "GET", path).status == 200
+    assert snapshot().get("view_replay", (0, 0))[0] == hits

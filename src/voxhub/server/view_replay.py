@@ -19,10 +19,10 @@ then answered with those bytes, while they are still what the app would send:
   keyed by the path, query, ``Accept-Encoding``, ``Origin`` (the CORS headers) and
   whether the client is this machine (:mod:`.local_peer`). ``Range``, ``If-None-Match``,
   forwarding headers, credentials or anything else send the request down the stack;
-* while the answer still holds (:class:`Validity`): nothing was written to the store since
-  the answer's sources were read (its change marker, an open node's answers), or, for a
-  committed node, the URL still names the same node and instance
-  (:meth:`~voxhub.server.view_names.ViewNames.still`).
+* while the answer still holds (:class:`Validity`): the URL still names the same node and
+  instance (:meth:`~voxhub.server.view_names.ViewNames.still`: only URLs naming a whole
+  UUID, whose resolutions are kept), and, for an open node, nothing was written to the
+  store since the answer's sources were read (its change marker).
 
 Kept answers share their bodies with the view cache; the replay holds at most a quarter of
 the view cache's budget (``0``: no replay) and forgets the least recently sent first.
@@ -84,15 +84,16 @@ class Validity:
     """When a kept answer is still what the app would send."""
 
     store: KVStore
-    #: the store's change marker read before the answer's sources were (``None``: unused)
-    marker: int | None
-    #: a committed node's answers: whether the URL still names the same node and instance
-    still_named: Callable[[], bool] | None
+    #: whether the URL still names the node and instance it named
+    still_named: Callable[[], bool]
+    #: an open node's answers: the store's change marker read before their sources were
+    marker: int | None = None
 
     def holds(self) -> bool:
-        if self.marker is not None and self.store.change_marker() == self.marker:
-            return True  # nothing at all was written since
-        return self.still_named is not None and self.still_named()
+        if self.marker is not None and self.store.change_marker() != self.marker:
+            return False  # written since: the answer's sources may have changed
+        # (the name's resolution came before the marker was read: checked on its own)
+        return self.still_named()
 
 
 class ReplayNote:
@@ -115,16 +116,16 @@ def note_names(scope: Scope, still_named: Callable[[], bool]) -> None:
 def note_replayable(
     scope: Scope, store: KVStore, *, committed: bool, marker: int | None = None
 ) -> None:
-    """Declare the request's whole answer replayable: a committed node's while its
-    names hold (see :func:`note_names`), an open node's while the store's change
+    """Declare the request's whole answer replayable while its names hold (see
+    :func:`note_names`; not noted: never) and, for an open node, while the store's change
     ``marker`` (read before its sources) has not moved."""
     note = scope.get(NOTE_KEY)
-    if not isinstance(note, ReplayNote):
+    if not isinstance(note, ReplayNote) or note.still_named is None:
         return
-    if committed and note.still_named is not None:
-        note.validity = Validity(store, marker, note.still_named)
-    elif not committed and marker is not None:
-        note.validity = Validity(store, marker, None)
+    if committed:
+        note.validity = Validity(store, note.still_named)
+    elif marker is not None:
+        note.validity = Validity(store, note.still_named, marker)
 
 
 @dataclass(frozen=True)
