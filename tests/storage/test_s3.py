@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import obstore
 import pytest
@@ -291,3 +292,38 @@ def test_fan_out_from_pool_threads_cannot_starve_the_pool() -> None:
     worker.join(timeout=60)  # a deadlock never ends; the fan-out takes milliseconds
     assert done == [[[i, i] for i in outer]]
     store.close()
+
+
+def test_seaweed_starts_again_on_other_ports_when_one_was_taken(
+    tmp_path: Path, seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (``seaweed``: the session's server, so weed is known to be installed here)
+    import socket
+
+    from voxhub.testing import seaweed as launcher
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks: list[list[int]] = []
+    fresh = launcher._free_ports
+
+    def first_one_taken(count: int) -> list[int]:
+        ports = fresh(count)
+        if not picks:
+            ports[launcher._PORT_FLAGS.index("master.port")] = taken.getsockname()[1]
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(launcher, "_free_ports", first_one_taken)
+    try:
+        server = launcher.SeaweedServer(tmp_path / "weed")
+        try:
+            assert len(picks) == 2  # the first start failed on the taken port
+            store = server.open_store()
+            store.put(b"k", b"v")
+            assert store.get(b"k") == b"v"
+        finally:
+            server.stop()
+    finally:
+        taken.close()

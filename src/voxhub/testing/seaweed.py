@@ -75,6 +75,16 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
+#: starts tried on fresh ports when one was taken in the meantime
+_PORT_ATTEMPTS = 4
+#: what weed logs then: its own check of the ports it was given, or a failed bind
+_PORT_TAKEN_SIGNS = ("is not available", "address already in use")
+
+
+class _PortTaken(RuntimeError):
+    """weed exited at start because one of its ports was taken."""
+
+
 class SeaweedServer:
     """A running ``weed mini`` with one bucket and one admin identity."""
 
@@ -92,10 +102,19 @@ class SeaweedServer:
         self.secret_key = secret_key
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.workdir / "weed.log"
-        ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
-        self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
         self._process: subprocess.Popen[bytes] | None = None
-        self._start(ports)
+        # the ports were free a moment ago; another process (a parallel test worker's
+        # server) may take one before weed binds it: then weed exits, and it is started
+        # again on other ports
+        for attempt in range(_PORT_ATTEMPTS):
+            ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
+            self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+            try:
+                self._start(ports)
+                return
+            except _PortTaken:
+                if attempt == _PORT_ATTEMPTS - 1:
+                    raise
 
     def open_store(self, prefix: str | None = None) -> S3Store:
         """A voxhub ``S3Store`` on this server, under ``prefix`` (default: a fresh one)."""
@@ -169,9 +188,12 @@ class SeaweedServer:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RuntimeError(
+                tail = self.log_tail()
+                taken = any(sign in tail for sign in _PORT_TAKEN_SIGNS)
+                error = _PortTaken if taken else RuntimeError
+                raise error(
                     f"weed mini exited with status {self._process.returncode} while starting; "
-                    f"log tail:\n{self.log_tail()}"
+                    f"log tail:\n{tail}"
                 )
             try:
                 probe.list_with_delimiter()  # a signed request into the bucket
