@@ -70,3 +70,33 @@ def test_dvid_client_session(server: str) -> None:
         assert repo["DataInstances"]["grayscale"]["Extended"]["MaxPoint"] == [15, 7, 3]
         missing = http.get("/api/node/ffffffff/grayscale/info", params=DVID)
         assert missing.status_code == 404
+
+
+def test_start_server_tries_another_port_when_the_one_picked_was_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from voxhub.testing import server as launcher
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picked: list[int] = []
+    fresh = launcher.free_port
+
+    def first_one_taken() -> int:
+        picked.append(taken.getsockname()[1] if not picked else fresh())
+        return picked[-1]
+
+    monkeypatch.setattr(launcher, "free_port", first_one_taken)
+    try:
+        served = launcher.start_server(tmp_path / "store")
+        try:
+            assert len(picked) == 2  # the first one was refused by voxhub serve
+            assert served.port == picked[1]
+            assert httpx.get(f"{served.url}/api/heartbeat").text == "OK"
+        finally:
+            served.stop()
+    finally:
+        taken.close()

@@ -67,9 +67,26 @@ def start_server(
     """Start ``voxhub serve --store STORE`` and return once it answers its heartbeat.
 
     Raises :class:`~voxhub.errors.StorageError` with the server's output if it exits or
-    does not answer within ``timeout`` seconds.
+    does not answer within ``timeout`` seconds. Without ``port``, a free one is picked;
+    if another process takes it before the server binds it (a parallel test worker's
+    server), the server is started again on another.
     """
-    port = port or free_port()
+    for attempt in range(_PORT_ATTEMPTS):
+        try:
+            return _start_once(store, workers, port or free_port(), extra_args, timeout)
+        except StorageError as e:
+            if port is not None or "already in use" not in str(e) or attempt == _PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+#: starts tried on fresh ports when the one picked was taken in the meantime
+_PORT_ATTEMPTS = 4
+
+
+def _start_once(
+    store: str | Path, workers: int, port: int, extra_args: tuple[str, ...], timeout: float
+) -> ServerProcess:
     cmd = [*serve_command(), "serve", "--store", str(store), "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), *extra_args]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
