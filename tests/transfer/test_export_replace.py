@@ -149,3 +149,31 @@ def test_a_precomputed_export_reads_the_stored_blocks_only(
     done = export_precomputed(node, name, str(tmp_path / name), progress=False)
     assert (done.shards, done.blocks) == (2, 2)
     assert sum(asked) == 2  # the two stored blocks, not the 2 x 512 of their shards
+
+
+@pytest.mark.parametrize("kind", ["precomputed", "zarr"])
+def test_a_rerun_drops_what_a_killed_export_left_half_written(kind: str, tmp_path: Path) -> None:
+    import os
+    import time
+
+    target, fresh = tmp_path / "target", tmp_path / "fresh"
+    export(kind, regions(far=7), str(target))
+    shard = next(p for p in target.rglob("*") if p.is_file() and p.name != METADATA[kind])
+    # what a killed writer leaves beside a file's name, last written an hour ago ...
+    killed = shard.with_name(f".{shard.name}.0123abcd.partial")
+    killed.write_bytes(b"half a shard")
+    hour_ago = time.time() - 3600
+    os.utime(killed, (hour_ago, hour_ago))
+    # ... and one a writer is still writing, and a user's own file of that suffix
+    busy = shard.with_name(f".{shard.name}.89abcdef.partial")
+    busy.write_bytes(b"in progress")
+    os.utime(busy, (time.time() + 3600, time.time() + 3600))
+    (target / "notes.partial").write_text("mine")
+    os.utime(target / "notes.partial", (hour_ago, hour_ago))
+
+    export(kind, regions(far=7), str(target), overwrite=True)
+    export(kind, regions(far=7), str(fresh))
+    left = files(target)
+    assert left.pop("notes.partial") == b"mine"
+    assert left.pop(busy.relative_to(target).as_posix()) == b"in progress"
+    assert left == files(fresh)  # the killed writer's file is gone

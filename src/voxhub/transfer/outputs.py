@@ -10,12 +10,15 @@ by one string.
   complete or not at all).
 
 Writes are thread-safe, so an export's tasks write in parallel. An export that replaces
-another lists what is there (:meth:`Output.names`) and deletes what it no longer holds.
+another lists what is there (:meth:`Output.names`) and deletes what it no longer holds,
+and the files a killed writer left half-written beside their names
+(:meth:`Output.drop_leftovers`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -44,6 +47,12 @@ class Output(Protocol):
 
     def delete(self, name: str) -> None:
         """Remove the file ``name`` (nothing if absent)."""
+        ...
+
+    def drop_leftovers(self, before: float) -> list[str]:
+        """Delete the unfinished files of writers that were killed: those last written
+        before ``before`` (a ``time.time()``, when this export began); their names.
+        (Nothing where each file appears whole or not at all.)"""
         ...
 
     def describe(self) -> str: ...
@@ -78,7 +87,7 @@ class DirectoryOutput:
         renamed into place once ``fill`` returns (and removed if it raises)."""
         target = self.root / _check_name(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}{_PARTIAL}")
         try:
             fill(partial)
             os.replace(partial, target)
@@ -101,8 +110,27 @@ class DirectoryOutput:
     def delete(self, name: str) -> None:
         (self.root / _check_name(name)).unlink(missing_ok=True)
 
+    def drop_leftovers(self, before: float) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        gone = []
+        for path in self.root.rglob(f"*{_PARTIAL}"):
+            try:  # (another writer may finish, or drop, its own meanwhile)
+                stale = _PARTIAL_NAME.fullmatch(path.name) and path.stat().st_mtime < before
+                if stale and path.is_file():
+                    path.unlink()
+                    gone.append(path.relative_to(self.root).as_posix())
+            except FileNotFoundError:
+                continue
+        return sorted(gone)
+
     def describe(self) -> str:
         return str(self.root)
+
+
+#: the suffix of a file being written beside its name, and the whole name of one
+_PARTIAL = ".partial"
+_PARTIAL_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.partial")
 
 
 class S3Output:
@@ -169,6 +197,9 @@ class S3Output:
 
         with translated_errors(self.describe()):
             self._obstore.delete(self._store, _check_name(name))
+
+    def drop_leftovers(self, before: float) -> list[str]:
+        return []  # every object is PUT whole
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"

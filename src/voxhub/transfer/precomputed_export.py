@@ -357,7 +357,7 @@ def export_precomputed(
             node.hub, node.uuid, instance, output, supervoxels=supervoxels, progress=progress
         )
         return ExportResult(output.describe(), shards, blocks, size, seconds)
-    started = time.perf_counter()
+    started, began = time.perf_counter(), time.time()
     plan = plan_export(service, node.uuid, instance, supervoxels=supervoxels)
     writes = None
     if isinstance(output, DirectoryOutput) and direct_writes.AVAILABLE:
@@ -371,7 +371,8 @@ def export_precomputed(
 
         sizes = _run_tasks(plan.tasks, one, workers, writes)
     written = sum(sizes)
-    drop_stale(output, {t.name for t, n in zip(plan.tasks, sizes, strict=True) if n}, SHARD_FILE)
+    kept = {t.name for t, n in zip(plan.tasks, sizes, strict=True) if n}
+    drop_stale(output, kept, SHARD_FILE, began=began)
     output.write("info", [json.dumps(plan.info, indent=1).encode()])
     seconds = time.perf_counter() - started
     return ExportResult(output.describe(), len(plan.tasks), plan.blocks, written, seconds)

@@ -58,7 +58,7 @@ def fetch_export(
 ) -> tuple[int, int, int, float]:
     """Copy the sharded view of ``instance`` at ``node`` (a UUID) to ``output``:
     ``(shards, blocks, bytes, seconds)``."""
-    started = time.perf_counter()
+    started, began = time.perf_counter(), time.time()
     prefix = f"/precomputed/{node}/{instance}{'/supervoxels' if supervoxels else ''}/sharded"
     raw_info = server.get_file(f"{prefix}/info")
     if raw_info is None:
@@ -93,7 +93,7 @@ def fetch_export(
 
         with ThreadPoolExecutor(FETCHES, thread_name_prefix="voxhub-export") as pool:
             copied = np.array(list(pool.map(one, names)), np.int64).reshape(-1, 2)
-    drop_stale(output, copied_names, SHARD_FILE)
+    drop_stale(output, copied_names, SHARD_FILE, began=began)
     output.write("info", [json.dumps(info, indent=1).encode()])
     shards = int((copied[:, 1] > 0).sum())
     return shards, int(copied[:, 0].sum()), int(copied[:, 1].sum()), time.perf_counter() - started

@@ -8,7 +8,9 @@ An export is complete when its metadata file is there (precomputed ``info``, Zar
    (running the export again completes it);
 2. writes the new data files;
 3. deletes the data files the new export did not write (:func:`drop_stale`): a shard the
-   old export wrote where the volume now holds nothing would otherwise show through;
+   old export wrote where the volume now holds nothing would otherwise show through; and
+   the half-written files a killed export left beside their names (not written since this
+   export began);
 4. writes the new metadata.
 
 Only files whose names are the format's own data files are deleted (a pattern per
@@ -31,9 +33,13 @@ def withdraw(output: Output, metadata: re.Pattern[str]) -> list[str]:
     return gone
 
 
-def drop_stale(output: Output, written: Collection[str], data: re.Pattern[str]) -> list[str]:
-    """Delete the files fully matching ``data`` that are not in ``written``; their names."""
+def drop_stale(
+    output: Output, written: Collection[str], data: re.Pattern[str], *, began: float
+) -> list[str]:
+    """Delete the files fully matching ``data`` that are not in ``written``, and the
+    leftovers of killed writers from before ``began`` (``time.time()`` when this export
+    began); their names."""
     stale = [n for n in output.names("") if data.fullmatch(n) and n not in written]
     for name in stale:
         output.delete(name)
-    return stale
+    return stale + output.drop_leftovers(began)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -220,6 +221,7 @@ def export_ome_zarr(
     >>> int(zarr.open_array(out + "/s0", mode="r")[63, 63, 299])
     7
     """
+    began = time.time()
     output = open_output(destination)
     if output.exists("zarr.json") and not overwrite:
         raise Conflict(
@@ -241,7 +243,8 @@ def export_ome_zarr(
         for size in pool.map(run, tasks):
             sizes.append(size)
             bar.update(1)
-    drop_stale(output, {t.key for t, n in zip(tasks, sizes, strict=True) if n}, SHARD_FILE)
+    kept = {t.key for t, n in zip(tasks, sizes, strict=True) if n}
+    drop_stale(output, kept, SHARD_FILE, began=began)
     config = vol.config
     levels = [vol.extents(s) for s in range(config.max_scale + 1)]
     for scale, extents in enumerate(levels):
