@@ -13,12 +13,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.types import Receive, Scope, Send
-from tests.server.asgi_call import Answer, call
+from tests.server.asgi_call import Answer, acall, call
 from tests.server.auth_env import open_auth_env
 from tests.server.prometheus_text import samples, value
 
@@ -214,7 +215,7 @@ def _get(app: Any, path: str, headers: dict[str, str] | None = None) -> Answer:
 def test_the_replay_keeps_within_its_budget_dropping_the_least_recently_sent() -> None:
     bodies = {f"/zarr/{i}": bytes([i]) * 100 for i in range(8)}
     inner = _app(bodies)
-    replay = ViewReplay(inner, max_bytes=16 * 100)  # room for every answer, 16 of them
+    replay = ViewReplay(inner, max_bytes=8 * 1000)  # room for every answer and its key
     small = ViewReplay(inner, max_bytes=16 * 100 - 1)  # none fits its share
     for path in bodies:
         assert _get(replay, path).body == bodies[path]
@@ -280,3 +281,17 @@ def test_a_url_naming_a_uuid_prefix_is_never_replayed(volumes: Volumes) -> None:
     for _ in range(3):
         assert call(app, "GET", path).status == 200
     assert snapshot().get("view_replay", (0, 0))[0] == hits
+
+
+def test_endless_query_strings_fill_the_budget_not_the_memory() -> None:
+    inner = _app({"/zarr/tiny": b"ok"})
+    replay = ViewReplay(inner, max_bytes=64 * 1024)
+
+    async def run() -> None:
+        for i in range(2000):
+            await acall(replay, "GET", f"/zarr/tiny?junk={i}")
+
+    anyio.run(run)
+    assert inner.calls == 2000
+    assert replay._bytes <= replay.max_bytes
+    assert len(replay._kept) <= replay.max_bytes // 512  # each counts its bookkeeping

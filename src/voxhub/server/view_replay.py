@@ -75,6 +75,8 @@ IGNORED = frozenset(
 KEYED = (b"accept-encoding", b"origin")
 #: largest share of the budget one answer may take
 LARGEST_SHARE = 16
+#: bytes an answer takes besides its body, key and headers (dict entry, tuples, objects)
+_OVERHEAD = 512
 
 _STATS = cache_stats("view_replay")
 
@@ -134,6 +136,10 @@ class _Kept:
     start: Message
     body: bytes
     validity: Validity
+    #: what it counts against the budget: its body, its key and headers, and the
+    #: bookkeeping (so that a client asking a tiny file under endless query strings fills
+    #: the budget, not the memory)
+    cost: int
 
 
 class ViewReplay:
@@ -210,17 +216,21 @@ class ViewReplay:
         record = request_record(scope)
         route = record.route if record is not None else ""
         headers = list(start.get("headers", ()))
-        self._keep(key, _Kept(route, {**start, "headers": headers}, body, note.validity))
+        cost = (
+            len(body) + _OVERHEAD + sum(len(part) for part in key if isinstance(part, str | bytes))
+        )
+        cost += sum(len(name) + len(value) for name, value in headers)
+        self._keep(key, _Kept(route, {**start, "headers": headers}, body, note.validity, cost))
 
     def _keep(self, key: tuple[object, ...], kept: _Kept) -> None:
         self._forget(key)
         self._kept[key] = kept
-        self._bytes += len(kept.body)
+        self._bytes += kept.cost
         while self._bytes > self.max_bytes and self._kept:
             _, oldest = self._kept.popitem(last=False)
-            self._bytes -= len(oldest.body)
+            self._bytes -= oldest.cost
 
     def _forget(self, key: tuple[object, ...]) -> None:
         gone = self._kept.pop(key, None)
         if gone is not None:
-            self._bytes -= len(gone.body)
+            self._bytes -= gone.cost
