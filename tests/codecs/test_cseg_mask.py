@@ -22,8 +22,8 @@ from voxhub.codecs import CsegCodec
 from voxhub.codecs.cseg import encode_google
 from voxhub.codecs.cseg_mask import (
     bare_stream,
-    bare_streams,
     bare_streams_into,
+    bare_streams_joined,
     cseg_member_mask,
     cseg_member_runs,
     cseg_member_runs_blocks,
@@ -451,9 +451,14 @@ def test_bare_streams_into_a_reused_buffer(blocks: list[np.ndarray], spare: int)
     assert bytes(out[: sum(sizes)]) == b"".join(expected)
     with pytest.raises(CodecError):  # cut inside its data (a lost checksum goes unseen)
         bare_streams_into([*values[:-1], values[-1][: len(values[-1]) // 2]], 8, out)
+    joined, joined_sizes = bare_streams_joined(values, 8)
+    assert joined_sizes == sizes
+    assert joined.tobytes() == b"".join(expected)
+    with pytest.raises(CodecError):
+        bare_streams_joined([*values[:-1], values[-1][: len(values[-1]) // 2]], 8)
 
 
-@pytest.mark.parametrize("batch", ["one by one", "into a buffer", "many at once"])
+@pytest.mark.parametrize("batch", ["one by one", "into a buffer", "joined"])
 def test_a_stored_value_whose_checksum_does_not_match_is_refused(batch: str) -> None:
     """The export paths check a stored block's zstd checksum as every read does."""
     labels = np.random.default_rng(5).integers(1, 9, (32, 32, 32), dtype=np.uint64)
@@ -466,7 +471,7 @@ def test_a_stored_value_whose_checksum_does_not_match_is_refused(batch: str) -> 
             return bare_stream(value, nblocks)
         if batch == "into a buffer":
             return bare_streams_into([value, value], nblocks, bytearray())
-        return bare_streams([value] * 9, nblocks)  # zstd's multi-frame call
+        return bare_streams_joined([value] * 9, nblocks)
 
     read(good)
     with pytest.raises(CodecError, match="checksum"):

@@ -94,29 +94,18 @@ def bare_stream(value: bytes | memoryview, nblocks: int) -> bytes:
     return bare
 
 
-def bare_streams(
-    values: Sequence[bytes | memoryview], nblocks: int, *, threads: int = 2
-) -> list[bytes] | list[memoryview]:
-    """:func:`bare_stream` of many stored values at once: their frame headers are checked
-    first, then zstd decompresses them all in one call on ``threads`` threads (it
-    releases the GIL; a request's 64 blocks take 1.1 ms instead of 1.6 on two). Byte
-    views of zstd's output buffer, not copies."""
-    if len(values) < _BATCH_MIN:
-        return [bare_stream(v, nblocks) for v in values]
-    limit = _stream_limit(nblocks)
-    frames = []
-    for value in values:
-        _frame_size(value, limit)
-        frames.append(value if isinstance(value, bytes) else bytes(value))
-    try:  # every frame states its size (checked above), which this call requires
-        out = _decompressor().multi_decompress_to_buffer(frames, threads=threads)
-    except (zstandard.ZstdError, ValueError) as e:
-        raise _err(f"corrupt data: {e}") from None
-    return [memoryview(out[i]) for i in range(len(frames))]
-
-
-#: fewer values than this are decompressed one by one (threads cost more than they save)
-_BATCH_MIN = 8
+def bare_streams_joined(
+    values: Sequence[bytes | memoryview], nblocks: int
+) -> tuple[np.ndarray, list[int]]:
+    """:func:`bare_stream` of many stored values, one after the other in one new uint8
+    array, and their sizes: zstd writes them in place (one call on this thread, no copy
+    afterwards; against a call on two threads and a join of their outputs, a request's
+    64 blocks take 1.35 instead of 1.8 ms of wall and CPU time). Checked as
+    :func:`bare_streams_into`."""
+    sizes = [_frame_size(value, _stream_limit(nblocks)) for value in values]
+    out = np.empty(sum(sizes), np.uint8)  # not zeroed: every byte is decoded into
+    _decode_frames(values, memoryview(out.data), sizes)
+    return out, sizes
 
 
 def bare_streams_into(
@@ -144,6 +133,19 @@ def bare_streams_into(
         else:
             out.extend(bytes(at + total - len(out)))
     view = memoryview(out)[at : at + total]
+    try:
+        _decode_frames(values, view, sizes)
+    finally:
+        view.release()
+    return sizes
+
+
+def _decode_frames(
+    values: Sequence[bytes | memoryview], view: memoryview, sizes: Sequence[int]
+) -> None:
+    """Decode the zstd frames ``values`` one after the other into ``view`` (exactly
+    ``sum(sizes)`` bytes), checking that together they fill it exactly."""
+    total = sum(sizes)
     filled = 0
     try:
         frames = b"".join(values)
@@ -157,9 +159,6 @@ def bare_streams_into(
                 raise _err(f"frames decode to more than the {total} bytes their headers say")
     except zstandard.ZstdError as e:
         raise _err(f"corrupt data: {e}") from None
-    finally:
-        view.release()
-    return sizes
 
 
 def _indices(raw: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:

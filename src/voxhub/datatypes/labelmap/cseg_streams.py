@@ -7,14 +7,15 @@ little-endian words. The format does not record a table's length: it is the larg
 index the sub-block's voxels use, plus one, read off the packed bytes (one short numpy
 pass per bit width, not per voxel for solid sub-blocks).
 
-:func:`parse_cseg` decompresses (:func:`decompress`) and checks (:func:`parse_bare`) the
-streams of many blocks and concatenates them, so that later steps run once over all their
-sub-blocks (packed rows are gathered whole through :func:`windows`); every offset and index is
-checked against its own block's stream before use, and malformed streams raise
-:class:`~voxhub.errors.CodecError`. :func:`map_cseg` rewrites one block's tables through
-a label mapping (supervoxels to bodies) and returns the bare stream: the voxels keep their
-indices, so mapping a stored block costs its tables, not its voxels (:func:`map_streams`
-does so for many parsed blocks at once).
+:func:`parse_cseg` decompresses the streams of many blocks one after the other into one
+buffer (:func:`~voxhub.codecs.cseg_mask.bare_streams_joined`) and checks them, so that
+later steps run once over all their sub-blocks (packed rows are gathered whole through
+:func:`windows`); every offset and index is checked against its own block's stream
+before use, and malformed streams raise :class:`~voxhub.errors.CodecError`.
+:func:`map_cseg` rewrites one block's tables through a label mapping (supervoxels to
+bodies) and returns the bare stream: the voxels keep their indices, so mapping a stored
+block costs its tables, not its voxels (:func:`map_streams` does so for many parsed
+blocks at once).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import fastremap
 import numpy as np
 
-from voxhub.codecs.cseg_mask import bare_streams
+from voxhub.codecs.cseg_mask import bare_streams_joined
 from voxhub.errors import CodecError
 
 SUB = 8
@@ -76,23 +77,9 @@ class CsegStreams:
 def parse_cseg(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> CsegStreams:
     """Decompress and check the stored ``cseg`` blocks ``values`` of ``block_shape``
     ``(z, y, x)`` (sides multiples of 8)."""
-    return parse_bare(decompress(values, block_shape), block_shape)
-
-
-def decompress(
-    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...], *, threads: int = 2
-) -> list[bytes] | list[memoryview]:
-    """The bare streams of stored ``cseg`` blocks (zstd frames, sizes checked)."""
     gz, gy, gx = _grid(block_shape)
-    return bare_streams(values, gz * gy * gx, threads=threads)
-
-
-def parse_bare(bares: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> CsegStreams:
-    """Check and index the bare compressed_segmentation streams ``bares`` of blocks of
-    ``block_shape`` (:func:`decompress`)."""
-    gz, gy, gx = _grid(block_shape)
-    nsub, nb = gz * gy * gx, len(bares)
-    words, base, sizes = _streams(bares, nsub)
+    nsub, nb = gz * gy * gx, len(values)
+    words, base, sizes = _streams(*bare_streams_joined(values, nsub), nsub)
 
     # -- headers, checked per block against its own stream -------------------------------
     headers = windows(words, 1 + 2 * nsub)[base][:, 1:].reshape(nb, nsub, 2).astype(np.int64)
@@ -200,20 +187,23 @@ def _grid(block_shape: tuple[int, ...]) -> tuple[int, int, int]:
 
 
 def _streams(
-    bares: Sequence[bytes | memoryview], nsub: int
+    joined: np.ndarray, byte_sizes: list[int], nsub: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All bare streams as one word array, with each stream's first word and length."""
-    for bare in bares:
-        size = len(bare)
-        if size % 4:
-            raise _err(f"length {size} is not a whole number of 32-bit words")
-        if size < 4 * (1 + 2 * nsub):
-            raise _err(f"{size} bytes cannot hold the headers of {nsub} sub-blocks")
-        if int.from_bytes(memoryview(bare)[:4], "little") != 1:
-            raise _err("channel offset is not 1 word (single channel)")
-    sizes = np.array([len(b) // 4 for b in bares], np.int64)
+    """The bare streams decoded one after the other into ``joined`` (uint8) as one word
+    array, with each stream's first word and length, each checked."""
+    nbytes = np.array(byte_sizes, np.int64)
+    if (nbytes % 4).any():
+        bad = int(nbytes[(nbytes % 4) != 0][0])
+        raise _err(f"length {bad} is not a whole number of 32-bit words")
+    sizes = nbytes // 4
+    if (sizes < 1 + 2 * nsub).any():
+        bad = int(nbytes[sizes < 1 + 2 * nsub][0])
+        raise _err(f"{bad} bytes cannot hold the headers of {nsub} sub-blocks")
     base = np.cumsum(sizes) - sizes
-    return np.frombuffer(b"".join(bares), "<u4"), base, sizes
+    words = joined.view("<u4")
+    if (words[base] != 1).any():
+        raise _err("channel offset is not 1 word (single channel)")
+    return words, base, sizes
 
 
 def _gather(words: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
