@@ -145,11 +145,16 @@ def _block_ranks(
     (typical: a few hundred blocks sharing a few thousand labels), else a sort."""
     nd = distinct.size
     if nb * nd <= max(PRESENCE_CELLS, PRESENCE_PER_ENTRY * block.size):
-        present = np.zeros((nb, nd), bool)
-        present[block, label] = True
-        ranks = np.cumsum(present, axis=1, dtype=np.int64)
-        _, cols = np.nonzero(present)
-        return distinct[cols], ranks[:, -1], ranks[block, label] - 1
+        # one running count over the flat table: a label's rank in its block is the count
+        # at its cell less the count before its block's row
+        cell = block * nd + label
+        present = np.zeros(nb * nd, bool)
+        present[cell] = True
+        running = np.cumsum(present, dtype=np.int32)
+        row_end = running[nd - 1 :: nd]
+        before = np.concatenate(([0], row_end[:-1]))
+        cols = np.flatnonzero(present) % nd
+        return distinct[cols], row_end - before, running[cell] - 1 - before[block]
     order = np.argsort(block * np.int64(nd) + label, kind="stable")
     b_blk, b_lab = block[order], label[order]
     new = np.ones(block.size, bool)
