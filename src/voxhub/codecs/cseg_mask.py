@@ -101,7 +101,10 @@ def bare_streams_joined(
     array, and their sizes: zstd writes them in place (one call on this thread, no copy
     afterwards; against a call on two threads and a join of their outputs, a request's
     64 blocks take 1.35 instead of 1.8 ms of wall and CPU time). Checked as
-    :func:`bare_streams_into`."""
+    :func:`bare_streams_into`. The array may be read-only."""
+    if len(values) == 1:  # zstd's one-shot call: the stream reader costs ~20 µs more
+        bare = bare_stream(values[0], nblocks)
+        return np.frombuffer(bare, np.uint8), [len(bare)]
     sizes = [_frame_size(value, _stream_limit(nblocks)) for value in values]
     out = np.empty(sum(sizes), np.uint8)  # not zeroed: every byte is decoded into
     _decode_frames(values, memoryview(out.data), sizes)
