@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -260,11 +260,7 @@ def _run_staged(service: Service, task: ShardTask, writes: DirectWrites) -> int:
         size = _nbytes(parts)
         try:
             data = parts[1] if len(parts) == 3 else None
-            if (
-                isinstance(data, memoryview)
-                and data.obj is staging.map
-                and len(parts[0]) == task.head
-            ):
+            if data is not None and _views(data, staging) and len(parts[0]) == task.head:
                 nbytes = data.nbytes
                 _release(parts)  # the buffer grows if the minishard indexes need it
                 staged = staging.place(parts[0], nbytes, parts[2])
@@ -280,7 +276,8 @@ def _run_staged(service: Service, task: ShardTask, writes: DirectWrites) -> int:
             writes.release(staging)
 
 
-def _views(part: Piece, staging: Staging) -> bool:
+def _views(part: Piece, staging: Staging) -> TypeGuard[memoryview]:
+    """Whether ``part`` is a view of ``staging``'s buffer."""
     return isinstance(part, memoryview) and part.obj is staging.map
 
 
