@@ -20,11 +20,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py src/voxhub/codecs/_cseg_native.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[server,mesh,s3,io,import,test,bench]'
 	touch $(STAMP) $(SERVE_STAMP)
 
-$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+$(SERVE_STAMP): pyproject.toml setup.py src/voxhub/codecs/_cseg_native.c | $(BIN)/python
 	$(BIN)/pip install -q -e '.[server,mesh]'
 	touch $(SERVE_STAMP)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import zstandard
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from tests.labelmap.test_native_block import label_blocks
 
 from voxhub.codecs.cseg import CsegCodec, decode_google, encode_google
-from voxhub.datatypes.labelmap import sub_block_labels
+from voxhub.datatypes.labelmap import native_transcode, sub_block_labels
 from voxhub.datatypes.labelmap.cseg_streams import map_cseg, ranks
 from voxhub.datatypes.labelmap.index import count_labels
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
@@ -20,6 +22,55 @@ from voxhub.errors import CodecError
 
 CODEC = CsegCodec()
 small_sides = st.sampled_from([8, 16, 24, 32])
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
+def conversion(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs on both conversions: the compiled module's and numpy's."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(native_transcode, "COMPILED", request.param == "compiled")
+    yield str(request.param)
+    patch.undo()
+
+
+def test_the_compiled_conversion_is_built() -> None:
+    # `make test` installs with a C compiler; without one voxhub still works (numpy), but
+    # block streams are 2x slower, so a build that lost the module must not pass unseen
+    assert native_transcode._cseg_native is not None, "voxhub.codecs._cseg_native not built"
+
+
+def _both(stored: list[bytes], shape: tuple[int, int, int]) -> list[bytes] | str:
+    """What each conversion makes of ``stored``: the blocks, or "refused"."""
+    results = []
+    for compiled in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(native_transcode, "COMPILED", compiled)
+            try:
+                results.append(cseg_to_native(stored, shape))
+            except CodecError:
+                results.append("refused")
+    assert results[0] == results[1]
+    return results[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    label_blocks(st.just((16, 16, 16))),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2**32 - 1)), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_damaged_streams_are_refused_or_converted_alike(
+    block: np.ndarray, damage: list[tuple[int, int]], cut: bool
+) -> None:
+    """Any word of a stream overwritten (offsets, bit widths, table entries, packed
+    indices), or the stream cut: both conversions refuse it or agree on every byte."""
+    words = np.frombuffer(encode_google(block), "<u4").copy()
+    for at, value in damage:
+        words[at % words.size] = value
+    if cut:
+        words = words[: max(1, words.size - 1 - damage[0][0] % 64)]
+    stored = zstandard.ZstdCompressor().compress(words.tobytes())
+    _both([CODEC.encode(block), stored], (16, 16, 16))
 
 
 @st.composite

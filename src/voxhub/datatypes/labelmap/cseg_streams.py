@@ -77,9 +77,8 @@ class CsegStreams:
 def parse_cseg(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> CsegStreams:
     """Decompress and check the stored ``cseg`` blocks ``values`` of ``block_shape``
     ``(z, y, x)`` (sides multiples of 8)."""
-    gz, gy, gx = _grid(block_shape)
+    (gz, gy, gx), words, base, sizes = checked_streams(values, block_shape)
     nsub, nb = gz * gy * gx, len(values)
-    words, base, sizes = _streams(*bare_streams_joined(values, nsub), nsub)
 
     # -- headers, checked per block against its own stream -------------------------------
     headers = windows(words, 1 + 2 * nsub)[base][:, 1:].reshape(nb, nsub, 2).astype(np.int64)
@@ -106,6 +105,18 @@ def parse_cseg(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...
     if (table + 2 * count > block_end).any():
         raise _err("a sub-block's lookup table runs past the end of its stream")
     return CsegStreams((gz, gy, gx), words, base, sizes, table, bits, vals, count, chunks)
+
+
+def checked_streams(
+    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]
+) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray, np.ndarray]:
+    """The sub-block grid of ``block_shape`` and the streams of ``values`` decompressed
+    into one word array, with each stream's first word and length: their sizes and
+    channel words checked, not yet their sub-blocks."""
+    grid = _grid(block_shape)
+    nsub = grid[0] * grid[1] * grid[2]
+    words, base, sizes = _streams(*bare_streams_joined(values, nsub), nsub)
+    return grid, words, base, sizes
 
 
 def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: Mapping) -> bytes:

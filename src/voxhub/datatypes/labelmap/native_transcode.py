@@ -40,13 +40,24 @@ from voxhub.codecs.cseg import CsegCodec
 from voxhub.datatypes.labelmap.cseg_streams import (
     CsegStreams,
     Mapping,
+    checked_streams,
     parse_cseg,
     positive_values,
+    ranks,
     windows,
 )
 from voxhub.datatypes.labelmap.native_block import INDEX_BITS, SUB
 from voxhub.datatypes.labelmap.sub_block_labels import sub_block_labels
 from voxhub.errors import CodecError
+
+try:
+    from voxhub.codecs import _cseg_native
+except ImportError:  # installed where no C compiler was found: numpy converts, same bytes
+    _cseg_native = None  # type: ignore[assignment]
+
+#: whether :func:`native_blocks` runs the compiled conversion (``_cseg_native.c``, the
+#: same steps as the numpy code below, block by block: 3-4x faster) or the numpy one
+COMPILED = _cseg_native is not None
 
 _SUB_VOXELS = SUB**3
 _HEADER = 16  # gx, gy, gz, number of labels: uint32 each
@@ -171,7 +182,32 @@ def native_blocks(
     """:func:`cseg_to_native`, all blocks in one buffer."""
     if not values:
         return NativeBlocks(np.zeros(0, np.uint8), [])
+    if COMPILED:
+        return _compiled_blocks(values, block_shape, mapping)
     return parsed_to_native(parse_cseg(values, block_shape), mapping)
+
+
+def _compiled_blocks(
+    values: Sequence[bytes | memoryview],
+    block_shape: tuple[int, int, int],
+    mapping: Mapping | None,
+) -> NativeBlocks:
+    """:func:`native_blocks` by the compiled module: it checks the streams and lists the
+    entries of their distinct tables; the labels are ranked (and mapped) here, on the
+    distinct ones only; it then writes the blocks."""
+    (gz, gy, gx), words, base, sizes = checked_streams(values, block_shape)
+    try:
+        state, labels = _cseg_native.parse(words, base, sizes, gz * gy * gx)
+    except _cseg_native.StreamError as e:
+        raise CodecError(str(e)) from None
+    distinct, rank = ranks(np.frombuffer(labels, np.uint64))
+    if mapping is not None:
+        distinct, body = ranks(np.asarray(mapping(distinct), np.uint64))
+        rank = body[rank]
+    data, ends = _cseg_native.convert(
+        state, gx, gy, gz, rank.astype(np.int32), np.ascontiguousarray(distinct, np.uint64)
+    )
+    return NativeBlocks(np.frombuffer(data, np.uint8), ends)
 
 
 def parsed_to_native(parsed: CsegStreams, mapping: Mapping | None = None) -> NativeBlocks:
