@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Hashable, Mapping
 from typing import Protocol
 
+import google_crc32c
+from isal import isal_zlib
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
@@ -41,10 +43,12 @@ class HasHeaders(Protocol):
 
 
 def strong_etag(body: bytes) -> str:
-    """A strong entity tag of ``body`` (SHA-256, which CPUs with SHA extensions hash at
-    ~1.5 GB/s: twice blake2b's speed, and a 256 KiB chunk is hashed on every request
-    of an open node)."""
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    """A strong entity tag of ``body``: its length and two independent CRCs of it
+    (ISA-L's CRC-32, google-crc32c's CRC-32C), 64 bits that tell any two versions of a
+    chunk apart unless someone writes data built to collide (which would only keep their
+    own stale copy in a cache). An open node's chunk is tagged each time it is made:
+    SHA-256 took 0.15 ms of a 256 KiB chunk's 0.7 ms, these take 15 µs."""
+    return f'"{len(body):x}-{isal_zlib.crc32(body):08x}{google_crc32c.value(body):08x}"'
 
 
 #: key tags remembered (a dictionary lookup instead of a repr and a hash per request)
