@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.labelmap.test_native_block import label_blocks
 
 from voxhub.codecs.cseg import CsegCodec, decode_google, encode_google
-from voxhub.datatypes.labelmap import native_transcode, sub_block_labels
+from voxhub.datatypes.labelmap import cseg_streams, sub_block_labels
 from voxhub.datatypes.labelmap.cseg_streams import map_cseg, ranks
 from voxhub.datatypes.labelmap.index import count_labels
 from voxhub.datatypes.labelmap.native_block import decode_native, encode_native
@@ -28,7 +28,7 @@ small_sides = st.sampled_from([8, 16, 24, 32])
 def conversion(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every test here runs on both conversions: the compiled module's and numpy's."""
     patch = pytest.MonkeyPatch()
-    patch.setattr(native_transcode, "COMPILED", request.param == "compiled")
+    patch.setattr(cseg_streams, "COMPILED", request.param == "compiled")
     yield str(request.param)
     patch.undo()
 
@@ -36,21 +36,45 @@ def conversion(request: pytest.FixtureRequest) -> Iterator[str]:
 def test_the_compiled_conversion_is_built() -> None:
     # `make test` installs with a C compiler; without one voxhub still works (numpy), but
     # block streams are 2x slower, so a build that lost the module must not pass unseen
-    assert native_transcode._cseg_native is not None, "voxhub.codecs._cseg_native not built"
+    assert cseg_streams._cseg_native is not None, "voxhub.codecs._cseg_native was not built"
 
 
 def _both(stored: list[bytes], shape: tuple[int, int, int]) -> list[bytes] | str:
-    """What each conversion makes of ``stored``: the blocks, or "refused"."""
-    results = []
+    """What each conversion makes of ``stored``: the blocks, or "refused"; and of its
+    last block mapped (every label + 1)."""
+    results: list[object] = []
     for compiled in (True, False):
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(native_transcode, "COMPILED", compiled)
-            try:
-                results.append(cseg_to_native(stored, shape))
-            except CodecError:
-                results.append("refused")
-    assert results[0] == results[1]
-    return results[0]
+            patch.setattr(cseg_streams, "COMPILED", compiled)
+            for convert in (
+                lambda: cseg_to_native(stored, shape),
+                lambda: map_cseg(stored[-1], shape, lambda ids: ids + np.uint64(1)),
+            ):
+                try:
+                    results.append(convert())
+                except CodecError:
+                    results.append("refused")
+    assert results[:2] == results[2:]
+    return results[0]  # type: ignore[return-value]
+
+
+def test_a_table_longer_than_512_entries_maps_but_has_no_native_form() -> None:
+    # 16-bit indices may name entry 600 of a table whose other entries go unused: a valid
+    # stream that decoders read, and mapping keeps; DVID's format lists 512 labels at most
+    block = np.full((8, 8, 8), 3, np.uint64)
+    words = np.frombuffer(encode_google(block), "<u4").copy()
+    table = np.zeros(601 * 2, np.uint32)
+    table[1200] = 3  # entry 600 = label 3
+    values = np.full(512, 600, "<u2").view("<u4")
+    bare = np.concatenate([words[:3], values, table]).astype("<u4")
+    bare[1] = (16 << 24) | (3 + values.size - 1)  # table after the values, 16 bits
+    bare[2] = 3 - 1  # values right after the header
+    stored = zstandard.ZstdCompressor().compress(bare.tobytes())
+    assert np.array_equal(CODEC.decode(stored, (8, 8, 8), np.uint64), block)
+    mapped = map_cseg(stored, (8, 8, 8), lambda ids: ids * np.uint64(2))
+    assert np.array_equal(decode_google(mapped, (8, 8, 8), np.uint64), block * 2)
+    with pytest.raises(CodecError, match="512"):
+        cseg_to_native([stored], (8, 8, 8))
 
 
 @settings(max_examples=150, deadline=None)

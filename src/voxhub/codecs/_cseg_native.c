@@ -9,12 +9,13 @@
  * Two calls, so that the body mapping (a Python callable) runs between them on the
  * distinct labels only:
  *
- *   parse(words, base, sizes, nsub) -> (state, labels)
+ *   parse(words, base, sizes, nsub) -> (state, labels, tables, counts)
  *       checks every sub-block of the decompressed streams (``words``, uint32; stream b
  *       at words[base[b]:base[b] + sizes[b]], int64 arrays, channel word and size already
  *       checked by the caller), finds each table's length (the largest index its voxels
  *       use, plus one) and the distinct tables (position and length), and returns their
- *       entries, table after table, as uint64 ``labels``;
+ *       entries, table after table, as uint64 ``labels``, with each table's first word
+ *       in ``words`` (int64 ``tables``) and its number of entries (int32 ``counts``);
  *   convert(state, gx, gy, gz, rank, distinct) -> (data, ends)
  *       with ``rank[i]`` (int32) the rank of entry i's (mapped) label in the ascending
  *       uint64 ``distinct``, writes every block's native serialization, one after the
@@ -118,9 +119,8 @@ static int valid_bits(uint32_t w) {
 
 enum { OK = 0, E_BITS, E_VALUES, E_TABLE, E_ENTRIES, E_MEMORY };
 
-/* Headers, table lengths and distinct tables of every sub-block; 0 or an error code
- * (``*bad`` the offending entry count for E_ENTRIES). */
-static int parse_streams(Parsed *p, const int64_t *base, const int64_t *sizes, int64_t *bad,
+/* Headers, table lengths and distinct tables of every sub-block; 0 or an error code. */
+static int parse_streams(Parsed *p, const int64_t *base, const int64_t *sizes,
                          int64_t **t_pos_out) {
     const uint32_t *words = p->words.buf;
     const uint8_t *bytes = p->words.buf;
@@ -147,7 +147,6 @@ static int parse_streams(Parsed *p, const int64_t *base, const int64_t *sizes, i
             int64_t c = w ? max_index(bytes + 4 * vals, (int)w) + 1 : 1;
             int64_t t = start + (int64_t)(h0 & 0xFFFFFF) + 1;
             if (t + 2 * c > end) { err = E_TABLE; break; }
-            if (c > SUB_VOXELS) { err = E_ENTRIES; *bad = c; break; }
             p->vals[i] = vals;
             p->bits[i] = (uint8_t)w;
             table[i] = t;
@@ -232,27 +231,33 @@ static PyObject *parse(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    int64_t bad = 0, *t_pos = NULL;
+    int64_t *t_pos = NULL;
     int err;
     Py_BEGIN_ALLOW_THREADS
-    err = parse_streams(p, base, sizes, &bad, &t_pos);
+    err = parse_streams(p, base, sizes, &t_pos);
     Py_END_ALLOW_THREADS
     if (err) {
         free(t_pos);
-        raise_code(err, bad);
+        raise_code(err, 0);
         goto done;
     }
     PyObject *labels = PyBytes_FromStringAndSize(NULL, 8 * p->t_first[p->nt]);
-    if (labels == NULL) { free(t_pos); goto done; }
+    PyObject *where = PyBytes_FromStringAndSize((const char *)t_pos, 8 * p->nt);
+    PyObject *counts = PyBytes_FromStringAndSize((const char *)p->t_count, 4 * p->nt);
+    free(t_pos);
+    if (labels == NULL || where == NULL || counts == NULL) {
+        Py_XDECREF(labels); Py_XDECREF(where); Py_XDECREF(counts);
+        goto done;
+    }
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(labels);
     const uint8_t *bytes = p->words.buf;
+    const int64_t *at = (const int64_t *)PyBytes_AS_STRING(where);
     for (int64_t t = 0; t < p->nt; t++)  /* a table: uint64 labels as (low, high) word pairs */
-        memcpy(out + 8 * p->t_first[t], bytes + 4 * t_pos[t], 8 * (size_t)p->t_count[t]);
-    free(t_pos);
+        memcpy(out + 8 * p->t_first[t], bytes + 4 * at[t], 8 * (size_t)p->t_count[t]);
     PyObject *capsule = PyCapsule_New(p, "voxhub.cseg_parsed", capsule_free);
-    if (capsule == NULL) { Py_DECREF(labels); goto done; }
+    if (capsule == NULL) { Py_DECREF(labels); Py_DECREF(where); Py_DECREF(counts); goto done; }
     p = NULL;  /* the capsule owns it */
-    result = Py_BuildValue("(NN)", capsule, labels);
+    result = Py_BuildValue("(NNNN)", capsule, labels, where, counts);
 done:
     PyBuffer_Release(&base_b);
     PyBuffer_Release(&sizes_b);
@@ -491,6 +496,12 @@ static PyObject *convert(PyObject *self, PyObject *args) {
         goto done;
     }
     int64_t nb = p->nb, nt = p->nt, ne = c.n_entries;
+    for (int64_t t = 0; t < nt; t++) {  /* unused entries: a native sub-block lists 512 at most */
+        if (p->t_count[t] > SUB_VOXELS) {
+            raise_code(E_ENTRIES, p->t_count[t]);
+            goto done;
+        }
+    }
     c.labels = malloc(sizeof(int32_t) * (size_t)(ne ? ne : 1));
     c.labels_at = malloc(sizeof(int64_t) * (size_t)(nb + 1));
     c.ns = malloc(sizeof(int32_t) * (size_t)(nt ? nt : 1));
@@ -537,7 +548,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"parse", parse, METH_VARARGS, "Check and parse decompressed cseg streams: (state, labels)."},
+    {"parse", parse, METH_VARARGS, "Check and parse decompressed cseg streams: (state, labels, tables, counts)."},
     {"convert", convert, METH_VARARGS, "Native blocks of parsed streams: (data, ends)."},
     {NULL, NULL, 0, NULL},
 };

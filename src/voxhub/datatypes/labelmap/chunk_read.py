@@ -18,7 +18,7 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import encode_google
-from voxhub.datatypes.labelmap.cseg_streams import map_cseg, parse_cseg
+from voxhub.datatypes.labelmap.cseg_streams import checked_words, map_cseg
 from voxhub.datatypes.labelmap.mapping import bodies_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.geometry import Box, Vec3
@@ -59,6 +59,6 @@ def google_of_stored(
     """The compressed_segmentation encoding of one stored ``cseg`` block ``value`` (bodies
     through the mapping at ``reader``'s node unless ``supervoxels``)."""
     if supervoxels:
-        return parse_cseg([value], layout.block_shape).words.tobytes()  # checked first
+        return checked_words(value, layout.block_shape)
     # one scan of the mapping keys finds them all (none: the stream is returned as is)
     return map_cseg(value, layout.block_shape, partial(bodies_array, reader))

@@ -29,6 +29,15 @@ import numpy as np
 from voxhub.codecs.cseg_mask import bare_streams_joined
 from voxhub.errors import CodecError
 
+try:
+    from voxhub.codecs import _cseg_native
+except ImportError:  # installed where no C compiler was found: numpy does it all, alike
+    _cseg_native = None  # type: ignore[assignment]
+
+#: whether the compiled module (``voxhub/codecs/_cseg_native.c``) checks the streams and
+#: converts them (:func:`map_cseg`, :func:`~.native_transcode.native_blocks`), or numpy
+COMPILED = _cseg_native is not None
+
 SUB = 8
 _SUB_VOXELS = SUB**3
 _VALID_BITS = np.isin(np.arange(256), (0, 1, 2, 4, 8, 16, 32))
@@ -119,11 +128,80 @@ def checked_streams(
     return grid, words, base, sizes
 
 
+@dataclass
+class CheckedTables:
+    """Streams checked by the compiled module, and their distinct tables."""
+
+    grid: tuple[int, int, int]  # sub-blocks per axis, (z, y, x)
+    words: np.ndarray  # the streams, one after the other (uint32; may be read-only)
+    state: object  # the module's parse, for ``_cseg_native.convert``
+    labels: np.ndarray  # every distinct table's entries, table after table (uint64)
+    tables: np.ndarray  # each table's first word in ``words`` (int64)
+    counts: np.ndarray  # and its number of entries (int32)
+
+    def to_native(self, rank: np.ndarray, distinct: np.ndarray) -> tuple[bytes, list[int]]:
+        """Every block in DVID's native format, one after the other, and where each ends;
+        ``rank[i]``: the rank of entry ``i`` of :attr:`labels` (or of its body) among the
+        ascending ``distinct`` labels written (see :mod:`.native_transcode`)."""
+        gz, gy, gx = self.grid
+        rank32 = rank.astype(np.int32)
+        try:
+            return _cseg_native.convert(
+                self.state, gx, gy, gz, rank32, np.ascontiguousarray(distinct, np.uint64)
+            )
+        except _cseg_native.StreamError as e:
+            raise CodecError(str(e)) from None
+
+
+def checked_tables(
+    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]
+) -> CheckedTables:
+    """:func:`parse_cseg`'s checks by the compiled module (only when :data:`COMPILED`),
+    which also lists the distinct tables: a table is its position and its length."""
+    grid, words, base, sizes = checked_streams(values, block_shape)
+    nsub = grid[0] * grid[1] * grid[2]
+    try:
+        state, labels, tables, counts = _cseg_native.parse(words, base, sizes, nsub)
+    except _cseg_native.StreamError as e:
+        raise CodecError(str(e)) from None
+    return CheckedTables(
+        grid,
+        words,
+        state,
+        np.frombuffer(labels, np.uint64),
+        np.frombuffer(tables, np.int64),
+        np.frombuffer(counts, np.int32),
+    )
+
+
 def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: Mapping) -> bytes:
     """The bare compressed_segmentation stream of one stored ``cseg`` block with every
     table entry replaced by ``mapping`` of it (tables may then repeat a label or not be
     ascending, which decoders accept: they only look entries up)."""
-    return map_streams(parse_cseg([value], block_shape), mapping).tobytes()
+    if not COMPILED:
+        return map_streams(parse_cseg([value], block_shape), mapping).tobytes()
+    checked = checked_tables([value], block_shape)
+    labels = checked.labels
+    distinct, which = ranks(labels)
+    mapped = np.asarray(mapping(distinct), np.uint64)[which]
+    if np.array_equal(mapped, labels):
+        return checked.words.tobytes()
+    words = checked.words.copy()
+    counts = checked.counts.astype(np.int64)
+    # every entry's first word: its table's, plus two words per entry before it there
+    first = np.cumsum(counts) - counts
+    pos = np.repeat(checked.tables - 2 * first, counts) + 2 * np.arange(labels.size)
+    words[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    words[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
+    return words.tobytes()
+
+
+def checked_words(value: bytes | memoryview, block_shape: tuple[int, ...]) -> bytes:
+    """The bare compressed_segmentation stream of one stored ``cseg`` block, every
+    offset and index of it checked (as :func:`parse_cseg` does)."""
+    if COMPILED:
+        return checked_tables([value], block_shape).words.tobytes()
+    return parse_cseg([value], block_shape).words.tobytes()
 
 
 def map_streams(parsed: CsegStreams, mapping: Mapping) -> np.ndarray:

@@ -37,10 +37,11 @@ import numpy as np
 
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import CsegCodec
+from voxhub.datatypes.labelmap import cseg_streams
 from voxhub.datatypes.labelmap.cseg_streams import (
     CsegStreams,
     Mapping,
-    checked_streams,
+    checked_tables,
     parse_cseg,
     positive_values,
     ranks,
@@ -49,15 +50,6 @@ from voxhub.datatypes.labelmap.cseg_streams import (
 from voxhub.datatypes.labelmap.native_block import INDEX_BITS, SUB
 from voxhub.datatypes.labelmap.sub_block_labels import sub_block_labels
 from voxhub.errors import CodecError
-
-try:
-    from voxhub.codecs import _cseg_native
-except ImportError:  # installed where no C compiler was found: numpy converts, same bytes
-    _cseg_native = None  # type: ignore[assignment]
-
-#: whether :func:`native_blocks` runs the compiled conversion (``_cseg_native.c``, the
-#: same steps as the numpy code below, block by block: 3-4x faster) or the numpy one
-COMPILED = _cseg_native is not None
 
 _SUB_VOXELS = SUB**3
 _HEADER = 16  # gx, gy, gz, number of labels: uint32 each
@@ -182,7 +174,7 @@ def native_blocks(
     """:func:`cseg_to_native`, all blocks in one buffer."""
     if not values:
         return NativeBlocks(np.zeros(0, np.uint8), [])
-    if COMPILED:
+    if cseg_streams.COMPILED:  # the same steps as the numpy code here, block by block
         return _compiled_blocks(values, block_shape, mapping)
     return parsed_to_native(parse_cseg(values, block_shape), mapping)
 
@@ -195,18 +187,12 @@ def _compiled_blocks(
     """:func:`native_blocks` by the compiled module: it checks the streams and lists the
     entries of their distinct tables; the labels are ranked (and mapped) here, on the
     distinct ones only; it then writes the blocks."""
-    (gz, gy, gx), words, base, sizes = checked_streams(values, block_shape)
-    try:
-        state, labels = _cseg_native.parse(words, base, sizes, gz * gy * gx)
-    except _cseg_native.StreamError as e:
-        raise CodecError(str(e)) from None
-    distinct, rank = ranks(np.frombuffer(labels, np.uint64))
+    checked = checked_tables(values, block_shape)
+    distinct, rank = ranks(checked.labels)
     if mapping is not None:
         distinct, body = ranks(np.asarray(mapping(distinct), np.uint64))
         rank = body[rank]
-    data, ends = _cseg_native.convert(
-        state, gx, gy, gz, rank.astype(np.int32), np.ascontiguousarray(distinct, np.uint64)
-    )
+    data, ends = checked.to_native(rank, distinct)
     return NativeBlocks(np.frombuffer(data, np.uint8), ends)
 
 
