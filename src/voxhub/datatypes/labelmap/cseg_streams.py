@@ -134,6 +134,7 @@ class CheckedTables:
 
     grid: tuple[int, int, int]  # sub-blocks per axis, (z, y, x)
     words: np.ndarray  # the streams, one after the other (uint32; may be read-only)
+    sizes: np.ndarray  # each stream's words (int64)
     state: object  # the module's parse, for ``_cseg_native.convert``
     labels: np.ndarray  # every distinct table's entries, table after table (uint64)
     tables: np.ndarray  # each table's first word in ``words`` (int64)
@@ -167,6 +168,7 @@ def checked_tables(
     return CheckedTables(
         grid,
         words,
+        sizes,
         state,
         np.frombuffer(labels, np.uint64),
         np.frombuffer(tables, np.int64),
@@ -178,14 +180,37 @@ def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: M
     """The bare compressed_segmentation stream of one stored ``cseg`` block with every
     table entry replaced by ``mapping`` of it (tables may then repeat a label or not be
     ascending, which decoders accept: they only look entries up)."""
-    if not COMPILED:
-        return map_streams(parse_cseg([value], block_shape), mapping).tobytes()
-    checked = checked_tables([value], block_shape)
+    words, _ = map_many([value], block_shape, mapping)
+    return words.tobytes()
+
+
+def map_many(
+    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...], mapping: Mapping
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`map_cseg` of many stored blocks: the words of their bare streams one after
+    the other (read-only when the mapping changes nothing), and each stream's words."""
+    return map_checked(check_many(values, block_shape), mapping)
+
+
+def check_many(
+    values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]
+) -> CsegStreams | CheckedTables:
+    """The stored blocks ``values`` decompressed (into memory of their own: ``values``
+    may be views of a read transaction) and checked, for :func:`map_checked`."""
+    return checked_tables(values, block_shape) if COMPILED else parse_cseg(values, block_shape)
+
+
+def map_checked(
+    checked: CsegStreams | CheckedTables, mapping: Mapping
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`map_many` of streams :func:`check_many` made."""
+    if isinstance(checked, CsegStreams):
+        return map_streams(checked, mapping), checked.sizes
     labels = checked.labels
     distinct, which = ranks(labels)
     mapped = np.asarray(mapping(distinct), np.uint64)[which]
     if np.array_equal(mapped, labels):
-        return checked.words.tobytes()
+        return checked.words, checked.sizes
     words = checked.words.copy()
     counts = checked.counts.astype(np.int64)
     # every entry's first word: its table's, plus two words per entry before it there
@@ -193,7 +218,16 @@ def map_cseg(value: bytes | memoryview, block_shape: tuple[int, ...], mapping: M
     pos = np.repeat(checked.tables - 2 * first, counts) + 2 * np.arange(labels.size)
     words[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     words[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
-    return words.tobytes()
+    return words, checked.sizes
+
+
+def table_labels(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> np.ndarray:
+    """The distinct labels (ascending, uint64) the tables of the stored blocks ``values``
+    hold, as far as their voxels index them (at least one block)."""
+    if COMPILED:
+        return ranks(checked_tables(values, block_shape).labels)[0]
+    _, _, labels = parse_cseg(values, block_shape).entries()
+    return np.unique(labels.astype(np.uint64, copy=False))
 
 
 def checked_words(value: bytes | memoryview, block_shape: tuple[int, ...]) -> bytes:

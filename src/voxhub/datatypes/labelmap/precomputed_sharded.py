@@ -6,7 +6,7 @@ supervoxels) in ``neuroglancer_uint64_sharded_v1`` shards
 A stored ``cseg`` block is ``zstd(compressed_segmentation)``, so a shard's chunk data is
 its blocks' bare streams, one after the other, with only their tables mapped: all the
 blocks of a shard are decompressed in one call, parsed together, their table entries
-mapped in one pass (:func:`~voxhub.datatypes.labelmap.cseg_streams.map_streams`) and the
+mapped in one pass (:func:`~voxhub.datatypes.labelmap.cseg_streams.map_checked`) and the
 resulting word array is the shard's data section as it is. No voxel is decoded.
 """
 
@@ -32,7 +32,12 @@ from voxhub.datatypes.imageblk.precomputed_sharded import (
     scale_sharding,
     sharded_info,
 )
-from voxhub.datatypes.labelmap.cseg_streams import CsegStreams, map_streams, parse_cseg
+from voxhub.datatypes.labelmap.cseg_streams import (
+    CheckedTables,
+    CsegStreams,
+    check_many,
+    map_checked,
+)
 from voxhub.datatypes.labelmap.keys import KEY_MAPPING, key_range
 from voxhub.datatypes.labelmap.mapping import bodies_array, has_mapping, map_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
@@ -91,17 +96,17 @@ def cseg_shard(
 
     def streams(
         values: Sequence[bytes | memoryview | None],
-    ) -> tuple[list[int], CsegStreams | None]:
+    ) -> tuple[list[int], CsegStreams | CheckedTables | None]:
         stored = [(i, v) for i, v in enumerate(values) if v is not None]
         if not stored:
             return [], None
-        return [i for i, _ in stored], parse_cseg([v for _, v in stored], layout.block_shape)
+        return [i for i, _ in stored], check_many([v for _, v in stored], layout.block_shape)
 
-    present, parsed = reader.with_values(keys, streams)
-    if parsed is None:
+    present, checked = reader.with_values(keys, streams)
+    if checked is None:
         return None
-    words = map_streams(parsed, partial(bodies_array, reader))
-    sizes = (parsed.sizes * 4).astype(np.uint64)
+    words, stream_words = map_checked(checked, partial(bodies_array, reader))
+    sizes = (stream_words * 4).astype(np.uint64)
     data = np.ascontiguousarray(words).view(np.uint8).data
     shard_index = shard_layout(sharding.spec, ids[present], sizes)
     return [shard_index.head, data, shard_index.tail]

@@ -16,7 +16,7 @@ import numpy as np
 from voxhub.blocks import BlockLayout
 from voxhub.codecs.cseg import decode_google
 from voxhub.datatypes.imageblk.zarr import encode_chunk
-from voxhub.datatypes.labelmap.cseg_streams import Mapping, map_cseg, parse_cseg
+from voxhub.datatypes.labelmap.cseg_streams import Mapping, map_cseg, table_labels
 from voxhub.datatypes.labelmap.mapping import map_array
 from voxhub.datatypes.labelmap.native_transcode import is_cseg_labels
 from voxhub.versioning.protocols import VersionedReader
@@ -50,8 +50,7 @@ def stored_supervoxels(layout: BlockLayout, values: Sequence[bytes | None]) -> n
     present = [v for v in values if v is not None]
     if not present:
         return np.zeros(0, np.uint64)
-    _, _, labels = parse_cseg(present, layout.block_shape).entries()
-    return np.unique(labels.astype(np.uint64, copy=False))
+    return table_labels(present, layout.block_shape)
 
 
 def table_mapping(supervoxels: np.ndarray, bodies: np.ndarray) -> Mapping:
