@@ -5,6 +5,7 @@ stored bytes again give the same answer and tag."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -16,6 +17,7 @@ import voxhub
 from voxhub import Box
 from voxhub.client import EmbeddedHub
 from voxhub.codecs.cseg import decode_google
+from voxhub.codecs.sharded import ShardingSpec
 from voxhub.server.app import create_app
 
 ACCEPTS = [
@@ -222,3 +224,45 @@ def test_an_open_nodes_extents_follow_writes(hub: EmbeddedHub) -> None:
     assert json.loads(call(app, "GET", info).body)["scales"][0]["size"] == [32, 16, 16]
     assert json.loads(call(app, "GET", array).body)["shape"] == [16, 16, 32]
     assert call(app, "GET", chunk).status == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "zarr/{node}/em/sharded/s0/c/0/0/0",
+        "zarr/{node}/seg/supervoxels/sharded/s0/c/0/0/0",
+        "precomputed/{node}/em/sharded/{scale}/{shard}",
+        "precomputed/{node}/seg/sharded/{scale}/{shard}",
+    ],
+)
+def test_a_kept_open_shard_is_sent_without_reading_while_nothing_is_written(path: str) -> None:
+    """A reader's range requests for one shard (index, minishard index, chunks) find it
+    without reading or hashing its blocks while nothing is written; a write to one of
+    them gives the next request the new shard."""
+    store = CountedReads()
+    hub = EmbeddedHub(store)
+    node = hub.create_repo("open").master
+    shape = {"block_shape": (16, 16, 16)}
+    seg = node.create_labels("seg", **shape)
+    seg[0:32, 0:16, 0:16] = np.full((32, 16, 16), 5, np.uint64)
+    em = node.create_volume("em", "uint8", **shape)
+    em[0:32, 0:16, 0:16] = np.arange(32 * 16**2, dtype=np.uint32).reshape(32, 16, 16) % 251
+    app = create_app(hub)
+    instance = "em" if "/em/" in path else "seg"
+    info = json.loads(call(app, "GET", f"/precomputed/{node.uuid}/{instance}/sharded/info").body)
+    scale = info["scales"][0]
+    shard = ShardingSpec.from_json(scale["sharding"]).shard_name(0)
+    url = "/" + path.format(node=node.uuid, scale=scale["key"], shard=shard)
+    first = call(app, "GET", url)
+    assert first.status == 200
+    reads = store.reads
+    for _ in range(3):
+        kept = call(app, "GET", url, headers={"Range": "bytes=0-15"})
+        assert kept.status == 206
+        assert kept.body == first.body[:16]
+    assert store.reads == reads  # nothing written: nothing read
+    (seg if instance == "seg" else em)[0:1, 0:16, 0:16] = 9  # a block of the shard changes
+    changed = call(app, "GET", url)
+    assert store.reads > reads
+    assert changed.headers["etag"] != first.headers["etag"]
+    assert changed.body != first.body

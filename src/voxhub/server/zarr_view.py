@@ -266,9 +266,12 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
             store = ctx.service.store
             if named.committed:  # its whole answer, whichever way it is found
                 note_replayable(request.scope, store, committed=True)
-            if cached_only:  # a committed shard made before, or None
+            if cached_only:  # a shard made before and still what it was, or None
                 if not named.committed:
-                    return None
+                    kept = ctx.view_cache.built_since(
+                        named.cache_key("zarr-open", *view, level, position), store.change_marker()
+                    )
+                    return None if kept is None else (kept.body, False, kept.tag)
                 key = named.cache_key("zarr", *view, level, position)
                 found, shard = ctx.view_cache.get(key)
                 return (shard, named.immutable, key_etag(_FORMAT, key)) if found else None
@@ -291,7 +294,11 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
                 shard = ctx.view_cache.get_or_compute(
                     key, lambda: _SHARDS.run(key, lambda: _encoded(group, level, values))
                 )
-                return shard, False, key_etag(_FORMAT, key)
+                tag = key_etag(_FORMAT, key)
+                if shard is not None and marker is not None:  # the next range requests
+                    # find it without reading and hashing its blocks while nothing is written
+                    ctx.view_cache.put_built(kept_key, Built((), shard, tag, marker=marker))
+                return shard, False, tag
             # a committed node's answer is fixed by its key: no need to hash megabytes
             key = named.cache_key("zarr", *view, level, position)
 
