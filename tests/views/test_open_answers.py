@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -180,17 +181,24 @@ def test_a_kept_answer_is_sent_without_reading_while_nothing_is_written() -> Non
     assert set(np.unique(decode_google(_body(changed), (16, 16, 16), np.uint64)).tolist()) == {5, 7}
 
 
-@pytest.mark.parametrize("name", ["seg", "em"])
-def test_a_kept_zarr_chunk_is_sent_without_reading_while_nothing_is_written(name: str) -> None:
+def _counted_volumes(depth: int) -> tuple[CountedReads, Any, Any, Any]:
+    """A store counting its reads, its repo's open node, and a labelmap (all 5) and an
+    image volume there, ``depth`` × 16 × 16 voxels in blocks of 16³."""
     store = CountedReads()
-    hub = EmbeddedHub(store)
-    node = hub.create_repo("open").master
+    node = EmbeddedHub(store).create_repo("open").master
     shape = {"block_shape": (16, 16, 16)}
     seg = node.create_labels("seg", **shape)
-    seg[0:16, 0:16, 0:16] = np.full((16, 16, 16), 5, np.uint64)
+    seg[0:depth, 0:16, 0:16] = np.full((depth, 16, 16), 5, np.uint64)
     em = node.create_volume("em", "uint8", **shape)
-    em[0:16, 0:16, 0:16] = np.arange(16**3, dtype=np.uint32).reshape(16, 16, 16) % 251
-    app = create_app(hub)
+    voxels = np.arange(depth * 16**2, dtype=np.uint32).reshape(depth, 16, 16) % 251
+    em[0:depth, 0:16, 0:16] = voxels
+    return store, node, seg, em
+
+
+@pytest.mark.parametrize("name", ["seg", "em"])
+def test_a_kept_zarr_chunk_is_sent_without_reading_while_nothing_is_written(name: str) -> None:
+    store, node, seg, em = _counted_volumes(16)
+    app = create_app(node.hub)
     path = f"/zarr/{node.uuid}/{name}/s0/c/0/0/0"
     first = [call(app, "GET", path) for _ in range(2)]  # made, then kept
     assert first[1].status == 200
@@ -239,15 +247,8 @@ def test_a_kept_open_shard_is_sent_without_reading_while_nothing_is_written(path
     """A reader's range requests for one shard (index, minishard index, chunks) find it
     without reading or hashing its blocks while nothing is written; a write to one of
     them gives the next request the new shard."""
-    store = CountedReads()
-    hub = EmbeddedHub(store)
-    node = hub.create_repo("open").master
-    shape = {"block_shape": (16, 16, 16)}
-    seg = node.create_labels("seg", **shape)
-    seg[0:32, 0:16, 0:16] = np.full((32, 16, 16), 5, np.uint64)
-    em = node.create_volume("em", "uint8", **shape)
-    em[0:32, 0:16, 0:16] = np.arange(32 * 16**2, dtype=np.uint32).reshape(32, 16, 16) % 251
-    app = create_app(hub)
+    store, node, seg, em = _counted_volumes(32)
+    app = create_app(node.hub)
     instance = "em" if "/em/" in path else "seg"
     info = json.loads(call(app, "GET", f"/precomputed/{node.uuid}/{instance}/sharded/info").body)
     scale = info["scales"][0]
