@@ -271,7 +271,10 @@ def _endpoints(supervoxels: bool, sharded: bool) -> tuple[Handler, Handler, View
                     kept = ctx.view_cache.built_since(
                         named.cache_key("zarr-open", *view, level, position), store.change_marker()
                     )
-                    return None if kept is None else (kept.body, False, kept.tag)
+                    if kept is None:
+                        return None
+                    note_replayable(request.scope, store, committed=False, marker=kept.marker)
+                    return kept.body, False, kept.tag
                 key = named.cache_key("zarr", *view, level, position)
                 found, shard = ctx.view_cache.get(key)
                 return (shard, named.immutable, key_etag(_FORMAT, key)) if found else None
