@@ -26,6 +26,7 @@ label shard per request before).
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from functools import partial
 
 from starlette.requests import Request
@@ -98,10 +99,13 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             layout = volume.config.layout(scale)
             view = "supervoxels" if supervoxels else "default"
             store = ctx.service.store
-            latest = named.cache_key("precomputed-sharded-latest", view, scale, shard)
+
+            def latest() -> Hashable:  # an open node's shard as last made
+                return named.cache_key("precomputed-sharded-latest", view, scale, shard)
+
             if cached_only:  # a shard made before and still what it was, or None
                 if not volume.committed:
-                    kept = ctx.view_cache.built_since(latest, store.change_marker())
+                    kept = ctx.view_cache.built_since(latest(), store.change_marker())
                     return None if kept is None else (kept.body, kept.tag, False)
                 key = named.cache_key("precomputed-sharded", view, scale, shard)
                 cached, data = ctx.view_cache.get(key)
@@ -133,7 +137,7 @@ def _shard_endpoint(supervoxels: bool) -> Handler:
             data = ctx.view_cache.get_or_compute(key, assemble)
             if data is not None and marker is not None:  # the reader's next range requests
                 # find it without reading and hashing its sources while nothing is written
-                ctx.view_cache.put_built(latest, Built((), data, f'"{found}"', marker=marker))
+                ctx.view_cache.put_built(latest(), Built((), data, f'"{found}"', marker=marker))
             return data, f'"{found}"', False
 
         # a shard is made on the thread pool (it reads and encodes many blocks), but a

@@ -206,19 +206,11 @@ def map_checked(
     """:func:`map_many` of streams :func:`check_many` made."""
     if isinstance(checked, CsegStreams):
         return map_streams(checked, mapping), checked.sizes
-    labels = checked.labels
-    distinct, which = ranks(labels)
-    mapped = np.asarray(mapping(distinct), np.uint64)[which]
-    if np.array_equal(mapped, labels):
-        return checked.words, checked.sizes
-    words = checked.words.copy()
     counts = checked.counts.astype(np.int64)
     # every entry's first word: its table's, plus two words per entry before it there
     first = np.cumsum(counts) - counts
-    pos = np.repeat(checked.tables - 2 * first, counts) + 2 * np.arange(labels.size)
-    words[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    words[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
-    return words, checked.sizes
+    pos = np.repeat(checked.tables - 2 * first, counts) + 2 * np.arange(checked.labels.size)
+    return _mapped_entries(checked.words, pos, checked.labels, mapping), checked.sizes
 
 
 def table_labels(values: Sequence[bytes | memoryview], block_shape: tuple[int, ...]) -> np.ndarray:
@@ -243,15 +235,22 @@ def map_streams(parsed: CsegStreams, mapping: Mapping) -> np.ndarray:
     every table entry replaced by ``mapping`` of it: ``parsed.words`` itself when the
     mapping changes nothing, else a copy."""
     sub_of, at, labels = parsed.entries()
+    return _mapped_entries(parsed.words, parsed.table[sub_of] + 2 * at, labels, mapping)
+
+
+def _mapped_entries(
+    words: np.ndarray, pos: np.ndarray, labels: np.ndarray, mapping: Mapping
+) -> np.ndarray:
+    """``words`` with the table entries ``labels`` (at words ``pos``) replaced by
+    ``mapping`` of them: ``words`` itself when the mapping changes nothing, else a copy."""
     distinct, which = ranks(labels)
     mapped = np.asarray(mapping(distinct), np.uint64)[which]
     if np.array_equal(mapped, labels):
-        return parsed.words
-    words = parsed.words.copy()
-    pos = parsed.table[sub_of] + 2 * at
-    words[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    words[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
-    return words
+        return words
+    out = words.copy()
+    out[pos] = (mapped & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    out[pos + 1] = (mapped >> np.uint64(32)).astype(np.uint32)
+    return out
 
 
 _SORT_BELOW = 2048
