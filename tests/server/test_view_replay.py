@@ -26,7 +26,8 @@ from tests.server.prometheus_text import samples, value
 from voxhub.cache_stats import snapshot
 from voxhub.client import EmbeddedHub
 from voxhub.server import create_app
-from voxhub.server.view_replay import ViewReplay, note_names, note_replayable
+from voxhub.server.local_peer import sent_locally
+from voxhub.server.view_replay import ViewReplay, note_names, note_replayable, replay_key
 from voxhub.storage.memory import MemoryStore
 
 HEADER_SETS: list[dict[str, str]] = [
@@ -254,8 +255,8 @@ def test_what_is_not_replayed(kwargs: dict[str, Any], path: str, headers: dict[s
 
 def test_the_key_holds_every_header_that_changes_an_answer() -> None:
     def key(headers: list[tuple[bytes, bytes]], peer: str = "127.0.0.1") -> object:
-        scope = {"type": "http", "method": "GET", "path": "/zarr/a", "query_string": b""}
-        return ViewReplay._key({**scope, "headers": headers, "client": (peer, 1)})
+        scope = {"headers": headers, "client": (peer, 1)}
+        return replay_key("/zarr/a", b"", headers, lambda: sent_locally(scope))
 
     plain = key([(b"host", b"x"), (b"user-agent", b"ts"), (b"cache-control", b"no-cache")])
     variants = [

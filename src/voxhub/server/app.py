@@ -31,7 +31,7 @@ from voxhub.server.dispatch import instance_routes
 from voxhub.server.errors import EXCEPTION_HANDLERS
 from voxhub.server.help import help_routes
 from voxhub.server.home import home_routes
-from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostCheck, HostPolicy
+from voxhub.server.hosts import ALLOWED_HOSTS_ENV, HostCheck, HostPolicy, HostVerdicts
 from voxhub.server.limits import RequestGuard, ServerLimits
 from voxhub.server.malloc_tuning import retain_freed_memory
 from voxhub.server.metrics import ServerMetrics
@@ -53,6 +53,7 @@ from voxhub.server.routes_server import server_routes
 from voxhub.server.segment_properties import segment_properties_routes
 from voxhub.server.view_cache import DEFAULT_VIEW_CACHE_BYTES, SharedTier
 from voxhub.server.view_cache_shared import shared_view_cache_from_env
+from voxhub.server.view_lane import ViewLane
 from voxhub.server.view_replay import ViewReplay
 from voxhub.server.zarr_view import zarr_routes
 from voxhub.service import Service, ServiceOwner
@@ -157,13 +158,19 @@ def create_app(
         Middleware(RequestGuard, max_request_bytes=max_request_bytes, limits=limits),
         Middleware(TrailingSlash),
     ]
-    if view_replay and not gate.enabled:  # inside Observe and the Host check (below)
-        middleware.insert(0, Middleware(ViewReplay, max_bytes=view_cache_bytes // 4))
-    if allowed_hosts is not None:  # before anything else: a rebound request gets nothing
-        middleware.insert(0, Middleware(HostCheck, policy=HostPolicy.of(allowed_hosts)))
     sinks: list[Sink] = [observed.record] if observed is not None else []
     if access_log:
         sinks.append(AccessLog())
+    hosts = HostPolicy.of(allowed_hosts) if allowed_hosts is not None else None
+    lane = None
+    if view_replay and not gate.enabled:  # inside Observe and the Host check (below)
+        # the protocol sends the replay's answers itself (view_lane.py), doing what
+        # Observe and the Host check would have done
+        verdicts = HostVerdicts(hosts) if hosts is not None else None
+        lane = ViewLane(sinks, verdicts, compress_loopback)
+        middleware.insert(0, Middleware(ViewReplay, max_bytes=view_cache_bytes // 4, lane=lane))
+    if hosts is not None:  # before anything else: a rebound request gets nothing
+        middleware.insert(0, Middleware(HostCheck, policy=hosts))
     # outermost: it sees what went on the wire, errors and refusals (Host, 413) included
     middleware.insert(0, Middleware(Observe, sinks=sinks))
     app = Starlette(
@@ -174,6 +181,7 @@ def create_app(
     app.router = PrefixRouter(routes)  # Starlette's routing, minus hopeless regex matches
     app.state.view_cache = bind.view_cache
     app.state.compress_loopback = settings.compress_loopback  # read by local_peer.py
+    app.state.view_lane = lane  # found by the HTTP protocol (protocol.py)
     return app
 
 

@@ -95,9 +95,26 @@ class HostPolicy:
         return is_ip_address(name) or any(name.endswith(s) for s in self.suffixes)
 
 
-#: distinct ``Host`` values whose verdict a :class:`HostCheck` remembers (clients name the
-#: server in a few ways; one making up names gets each checked, as before)
+#: distinct ``Host`` values whose verdict a :class:`HostVerdicts` remembers (clients name
+#: the server in a few ways; one making up names gets each checked, as before)
 REMEMBERED_HOSTS = 256
+
+
+class HostVerdicts:
+    """A policy's verdicts on the ``Host`` values seen, remembered for the few values
+    clients send (an IP address is checked by parsing it, ~10 µs)."""
+
+    def __init__(self, policy: HostPolicy) -> None:
+        self.policy = policy
+        self._verdicts: dict[str, bool] = {}
+
+    def allows(self, host: str) -> bool:
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self.policy.allows(host)
+            if len(self._verdicts) < REMEMBERED_HOSTS:
+                self._verdicts[host] = verdict
+        return verdict
 
 
 class HostCheck:
@@ -106,17 +123,7 @@ class HostCheck:
     def __init__(self, app: ASGIApp, policy: HostPolicy) -> None:
         self.app = app
         self.policy = policy
-        # an IP address is checked by parsing it, ~10 µs: each verdict is kept
-        self._verdicts: dict[str, bool] = {}
-
-    def allows(self, host: str) -> bool:
-        """The policy's verdict on ``host``, remembered for the few values clients send."""
-        verdict = self._verdicts.get(host)
-        if verdict is None:
-            verdict = self.policy.allows(host)
-            if len(self._verdicts) < REMEMBERED_HOSTS:
-                self._verdicts[host] = verdict
-        return verdict
+        self.allows = HostVerdicts(policy).allows
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

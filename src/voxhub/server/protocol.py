@@ -19,6 +19,8 @@ import os
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from voxhub.server.view_lane import ViewLane
+
 #: environment variable with the header deadline in seconds
 HEADER_TIMEOUT_ENV = "VOXHUB_HEADER_TIMEOUT"
 DEFAULT_HEADER_TIMEOUT = 10.0
@@ -72,12 +74,77 @@ class H11WithHeaderDeadline(HeaderDeadline, H11Protocol):
 
 
 try:
+    import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # httptools missing: H11 only
     HTTP_PROTOCOL = f"{__name__}:H11WithHeaderDeadline"
 else:
 
     class HttpToolsWithHeaderDeadline(HeaderDeadline, HttpToolsProtocol):
-        """uvicorn's httptools protocol with the header deadline."""
+        """uvicorn's httptools protocol with the header deadline, sending the view files
+        the app's :class:`~voxhub.server.view_lane.ViewLane` answers itself."""
+
+        _lane: ViewLane | None = None
+        _answered = False  # the request being parsed was answered by the lane
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._lane = lane_of(self.app)
+
+        def on_headers_complete(self) -> None:
+            lane = self._lane
+            if lane is not None and self._lane_may_answer(lane):
+                parsed = httptools.parse_url(self.url)
+                if lane.may_answer(parsed.path):
+                    parts = lane.answer(
+                        parsed.path.decode("ascii"),
+                        parsed.query or b"",
+                        self.headers,
+                        self.client,
+                        b"".join(
+                            name + b": " + value + b"\r\n"
+                            for name, value in self.server_state.default_headers
+                        ),
+                    )
+                    if parts is not None:
+                        self._answered = True
+                        self.transport.writelines(parts)
+                        self.on_response_complete()  # keep-alive and header deadlines
+                        return
+            super().on_headers_complete()
+
+        def _lane_may_answer(self, lane: ViewLane) -> bool:
+            """Whether the request may be the lane's, as far as the connection goes: a
+            keep-alive ``GET`` over HTTP/1.1, no answer still being made before it, a
+            reader keeping up."""
+            return (
+                self.root_path == ""
+                and (self.cycle is None or self.cycle.response_complete)
+                and not self.pipeline
+                and not self.flow.write_paused
+                and self.parser.get_method() == b"GET"
+                and self.parser.get_http_version() == "1.1"
+                and self.parser.should_keep_alive()
+                and not self.parser.should_upgrade()
+            )
+
+        def on_message_complete(self) -> None:
+            if self._answered:  # nothing of it reached the app
+                self._answered = False
+                return
+            super().on_message_complete()
 
     HTTP_PROTOCOL = f"{__name__}:HttpToolsWithHeaderDeadline"
+
+
+def lane_of(app: object) -> ViewLane | None:
+    """The :class:`ViewLane` of the voxhub app ``app`` is or wraps (uvicorn wraps the app
+    in its own middleware: each keeps the next as ``.app``), if it has one."""
+    for _ in range(8):
+        lane = getattr(getattr(app, "state", None), "view_lane", None)
+        if isinstance(lane, ViewLane):
+            return lane
+        app = getattr(app, "app", None)
+        if app is None:
+            break
+    return None

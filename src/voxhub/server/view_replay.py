@@ -31,8 +31,9 @@ the view cache's budget (``0``: no replay) and forgets the least recently sent f
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +41,9 @@ from voxhub.cache_stats import cache_stats
 from voxhub.server.local_peer import sent_locally
 from voxhub.server.observe import request_record
 from voxhub.storage.base import KVStore
+
+if TYPE_CHECKING:
+    from voxhub.server.view_lane import ViewLane
 
 #: the scope key of a request's :class:`ReplayNote`
 NOTE_KEY = "voxhub.replay"
@@ -131,9 +135,13 @@ def note_replayable(
 
 
 @dataclass(frozen=True)
-class _Kept:
+class Kept:
+    """An answer kept for replay."""
+
     route: str
     start: Message
+    #: the start message's headers as HTTP/1.1 header lines (:mod:`.view_lane` sends them)
+    wire: bytes
     body: bytes
     validity: Validity
     #: what it counts against the budget: its body, its key and headers, and the
@@ -142,53 +150,74 @@ class _Kept:
     cost: int
 
 
+def replay_key(
+    path: str,
+    query: bytes,
+    headers: Iterable[tuple[bytes, bytes]],
+    local: Callable[[], bool],
+) -> tuple[object, ...] | None:
+    """What a ``GET`` of ``path`` with these request headers is kept under, or ``None``
+    if its answer is not replayed (not a view file, or a header that may change it);
+    ``local``: whether the client is this machine (:mod:`.local_peer`)."""
+    if not path.startswith(PREFIXES):
+        return None
+    keyed: list[bytes | None] = [None, None]
+    for name, value in headers:
+        if name in IGNORED:
+            continue
+        if name == KEYED[0] and keyed[0] is None:
+            keyed[0] = value
+        elif name == KEYED[1] and keyed[1] is None:
+            keyed[1] = value
+        else:
+            return None  # Range, conditions, credentials, forwarding, a body, ...
+    return (path, query, *keyed, local())
+
+
 class ViewReplay:
     """ASGI middleware keeping and replaying view answers (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, lane: ViewLane | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self._kept: OrderedDict[tuple[object, ...], _Kept] = OrderedDict()
+        self._kept: OrderedDict[tuple[object, ...], Kept] = OrderedDict()
         self._bytes = 0
+        if lane is not None and max_bytes:
+            lane.replay = self  # the protocol's lane answers from these answers too
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = self._key(scope) if self.max_bytes else None
+        key = None
+        if self.max_bytes and scope["type"] == "http" and scope["method"] == "GET":
+            key = replay_key(
+                scope["path"],
+                scope.get("query_string", b""),
+                scope["headers"],
+                lambda: sent_locally(scope),
+            )
         if key is None:
             await self.app(scope, receive, send)
             return
+        kept = self.kept_answer(key)
+        if kept is not None:
+            record = request_record(scope)
+            if record is not None:
+                record.route = kept.route
+            await send(kept.start)
+            await send({"type": "http.response.body", "body": kept.body})
+            return
+        await self._capture(key, scope, receive, send)
+
+    def kept_answer(self, key: tuple[object, ...]) -> Kept | None:
+        """The answer kept for ``key`` (a :func:`replay_key`) if it still holds."""
         kept = self._kept.get(key)
         if kept is not None:
             if kept.validity.holds():
                 _STATS.count(hit=True)
                 self._kept.move_to_end(key)
-                record = request_record(scope)
-                if record is not None:
-                    record.route = kept.route
-                await send(kept.start)
-                await send({"type": "http.response.body", "body": kept.body})
-                return
+                return kept
             self._forget(key)
         _STATS.count(hit=False)
-        await self._capture(key, scope, receive, send)
-
-    @staticmethod
-    def _key(scope: Scope) -> tuple[object, ...] | None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return None
-        path = scope["path"]
-        if not path.startswith(PREFIXES):
-            return None
-        keyed: list[bytes | None] = [None, None]
-        for name, value in scope["headers"]:
-            if name in IGNORED:
-                continue
-            if name == KEYED[0] and keyed[0] is None:
-                keyed[0] = value
-            elif name == KEYED[1] and keyed[1] is None:
-                keyed[1] = value
-            else:
-                return None  # Range, conditions, credentials, forwarding, a body, ...
-        return (path, scope.get("query_string", b""), *keyed, sent_locally(scope))
+        return None
 
     async def _capture(
         self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send
@@ -216,13 +245,15 @@ class ViewReplay:
         record = request_record(scope)
         route = record.route if record is not None else ""
         headers = list(start.get("headers", ()))
+        wire = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
         cost = (
             len(body) + _OVERHEAD + sum(len(part) for part in key if isinstance(part, str | bytes))
         )
-        cost += sum(len(name) + len(value) for name, value in headers)
-        self._keep(key, _Kept(route, {**start, "headers": headers}, body, note.validity, cost))
+        cost += 2 * len(wire)  # the headers twice: as a list and as lines
+        kept = Kept(route, {**start, "headers": headers}, wire, body, note.validity, cost)
+        self._keep(key, kept)
 
-    def _keep(self, key: tuple[object, ...], kept: _Kept) -> None:
+    def _keep(self, key: tuple[object, ...], kept: Kept) -> None:
         self._forget(key)
         self._kept[key] = kept
         self._bytes += kept.cost
