@@ -30,6 +30,7 @@ from voxhub.server.app import (
 )
 from voxhub.server.metrics import MULTIPROC_ENV
 from voxhub.server.metrics_route import METRICS_ACCESS
+from voxhub.server.view_cache import serve_view_cache_bytes
 from voxhub.server.view_cache_shared import SHARED_VIEW_CACHE_ENV, clear_shared_view_cache
 
 
@@ -90,11 +91,12 @@ def address_problem(host: str, port: int) -> str | None:
 )
 @click.option(
     "--view-cache-mb",
-    default=256,
-    show_default=True,
+    default=None,
     type=click.IntRange(0),
-    help="Encoded precomputed/Zarr chunks, shards and meshes of committed versions kept "
-    "in memory per worker, and as much again in a file the workers share (0: none).",
+    help="Encoded precomputed/Zarr chunks, shards and meshes kept in memory per worker, "
+    "and as much again in a file the workers share (0: none). Default: a sixteenth of "
+    "the memory (the cgroup's limit if lower), split among the workers, 256 MiB to "
+    "8 GiB in all.",
 )
 @click.option(
     "--compress-loopback",
@@ -115,7 +117,7 @@ def serve(
     max_request_bytes: int,
     access_log: bool,
     metrics: str,
-    view_cache_mb: int,
+    view_cache_mb: int | None,
     compress_loopback: bool,
     **options: Any,
 ) -> None:
@@ -143,6 +145,8 @@ def serve(
     os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
     uvicorn_settings = apply_guard_options(host, options)
     os.environ[METRICS_ENV] = metrics
+    if view_cache_mb is None:
+        view_cache_mb = serve_view_cache_bytes(workers) >> 20
     os.environ[VIEW_CACHE_ENV] = str(view_cache_mb << 20)
     os.environ[COMPRESS_LOOPBACK_ENV] = "1" if compress_loopback else "0"
     # Workers are processes: /metrics sums what each wrote to this directory (metrics.py).
@@ -160,7 +164,7 @@ def serve(
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(
         f"voxhub serving {store} at http://{shown}:{port}/ ({workers} worker(s), "
-        f"auth {config.mode.value})"
+        f"auth {config.mode.value}, view cache {view_cache_mb} MiB per worker)"
     )
     try:
         uvicorn.run(

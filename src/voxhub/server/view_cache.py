@@ -14,10 +14,12 @@ rather than once per worker.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -27,8 +29,43 @@ class _Missing:
 
 _MISSING = _Missing()
 
-#: the default budget of one server process (``ServerSettings.view_cache_bytes``)
+#: the default budget of one server process (``ServerSettings.view_cache_bytes``) and
+#: the least ``voxhub serve`` picks (:func:`serve_view_cache_bytes`)
 DEFAULT_VIEW_CACHE_BYTES = 256 << 20
+#: the most ``voxhub serve`` picks for all its workers together
+LARGEST_AUTO_BUDGET = 8 << 30
+
+
+def serve_view_cache_bytes(workers: int, memory: int | None = None) -> int:
+    """The view cache budget of each of ``voxhub serve``'s ``workers`` when none is
+    given: a sixteenth of the memory this process may use (``memory``: the machine's,
+    or its cgroup's limit if lower), split among the workers, from 256 MiB to 8 GiB in
+    all. Static file servers have the whole page cache; a viewer's working set (a 512³
+    EM volume is 128 MiB at each of two versions) should fit too, without taking
+    over a shared machine.
+
+    >>> serve_view_cache_bytes(1, 24 << 30) >> 20, serve_view_cache_bytes(2, 24 << 30) >> 20
+    (1536, 768)
+    >>> serve_view_cache_bytes(4, 2 << 30) >> 20, serve_view_cache_bytes(1, 1 << 40) >> 30
+    (256, 8)
+    """
+    memory = usable_memory() if memory is None else memory
+    total = min(LARGEST_AUTO_BUDGET, max(DEFAULT_VIEW_CACHE_BYTES, memory // 16))
+    return max(DEFAULT_VIEW_CACHE_BYTES, total // max(1, workers))
+
+
+def usable_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its cgroup's limit (v2
+    ``memory.max``, v1 ``memory.limit_in_bytes``) if lower."""
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            memory = min(memory, int(text))
+    return memory
 
 
 @dataclass(frozen=True)
