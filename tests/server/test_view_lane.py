@@ -211,6 +211,27 @@ def test_a_file_asked_again_is_sent_by_the_lane_and_recorded(
     assert counted == value(before, "voxhub_http_requests_total", **labels) + 3
 
 
+def test_a_byte_range_asked_again_is_sent_by_the_lane(
+    volumes: Volumes, ports: tuple[int, int]
+) -> None:
+    path = chunk(volumes, "em")
+    conn = Connection(ports[0])
+    try:
+        whole = conn.get(path)
+        ranges = {"bytes=0-99": whole.body[:100], "bytes=-7": whole.body[-7:]}
+        first = {wanted: conn.get(path, {"Range": wanted}) for wanted in ranges}
+        hits = lane_hits()
+        again = {wanted: conn.get(path, {"Range": wanted}) for wanted in ranges}
+        past_end = [conn.get(path, {"Range": f"bytes={len(whole.body)}-"}) for _ in range(2)]
+    finally:
+        conn.close()
+    assert lane_hits() == hits + len(ranges)  # the 416s are never kept
+    for wanted, body in ranges.items():
+        assert (again[wanted].status, again[wanted].body) == (206, body)
+        same(again[wanted], first[wanted])
+    assert [r.status for r in past_end] == [416, 416]
+
+
 def test_requests_the_lane_leaves_to_the_app(volumes: Volumes, ports: tuple[int, int]) -> None:
     path = chunk(volumes)
     conn = Connection(ports[0])
@@ -218,8 +239,8 @@ def test_requests_the_lane_leaves_to_the_app(volumes: Volumes, ports: tuple[int,
         whole = conn.get(path)
         conn.get(path)
         hits = lane_hits()
-        ranged = conn.get(path, {"Range": "bytes=0-9"})
-        assert (ranged.status, ranged.body) == (206, whole.body[:10])
+        ranged = conn.get(path, {"Range": "bytes=1-9"})  # asked for the first time
+        assert (ranged.status, ranged.body) == (206, whole.body[1:10])
         conn.send(request(path, method="HEAD"))
         head = conn.reply(head_only=True)
         assert head.status == 200

@@ -238,10 +238,11 @@ def test_the_replay_keeps_within_its_budget_dropping_the_least_recently_sent() -
     ("kwargs", "path", "headers"),
     [
         ({"status": 404}, "/zarr/a", {}),
+        ({"status": 416}, "/zarr/a", {"range": "bytes=99-"}),
         ({"note": False}, "/zarr/a", {}),
         ({"parts": 2}, "/zarr/a", {}),
         ({}, "/api/node/a", {}),  # not a view route
-        ({}, "/zarr/a", {"range": "bytes=0-1"}),
+        ({}, "/zarr/a", {"if-range": '"tag"', "range": "bytes=0-1"}),
         ({}, "/zarr/a", {"cookie": "session=1"}),
     ],
 )
@@ -264,12 +265,15 @@ def test_the_key_holds_every_header_that_changes_an_answer() -> None:
         key([(b"accept-encoding", b"zstd")]),
         key([(b"origin", b"https://a.org")]),
         key([(b"origin", b"https://b.org")]),
+        key([(b"range", b"bytes=0-1")]),
+        key([(b"range", b"bytes=-5")]),
         key([], peer="192.0.2.1"),
     ]
     assert plain is not None
     assert None not in variants
     assert len({plain, *variants}) == 1 + len(variants)
-    for refused in (b"range", b"if-none-match", b"authorization", b"x-forwarded-for", b"via"):
+    assert key([(b"range", b"bytes=0-1"), (b"range", b"bytes=2-3")]) is None
+    for refused in (b"if-range", b"if-none-match", b"authorization", b"x-forwarded-for", b"via"):
         assert key([(refused, b"1")]) is None
 
 

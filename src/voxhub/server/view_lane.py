@@ -41,7 +41,8 @@ from voxhub.server.view_replay import PREFIXES, replay_key
 if TYPE_CHECKING:
     from voxhub.server.view_replay import ViewReplay
 
-_STATUS_200 = b"HTTP/1.1 200 OK\r\n"
+#: the status lines of the answers kept (view_replay.KEPT_STATUSES)
+_STATUS_LINES = {200: b"HTTP/1.1 200 OK\r\n", 206: b"HTTP/1.1 206 Partial Content\r\n"}
 _ID_LINE = REQUEST_ID_HEADER.encode("ascii") + b": "
 _PREFIXES = tuple(prefix.encode("ascii") for prefix in PREFIXES)
 _STATS = cache_stats("view_lane")
@@ -100,12 +101,12 @@ class ViewLane:
             path,
             query.decode("latin-1"),
             route=kept.route,
-            status=200,
+            status=kept.start["status"],
             sent=len(kept.body),
         )
         head = b"".join(
             (
-                _STATUS_200,
+                _STATUS_LINES[kept.start["status"]],
                 server_headers,
                 kept.wire,
                 _ID_LINE,

@@ -13,11 +13,13 @@ access log and the request id see every request) and the Host check, and keeps w
 app sent for a view file: the status line's headers and the body. The same request is
 then answered with those bytes, while they are still what the app would send:
 
-* only answers an endpoint declared replayable (:func:`note_replayable`): whole chunks of
-  the precomputed and Zarr views, 200 only, when authentication is off;
+* only answers an endpoint declared replayable (:func:`note_replayable`): chunks and
+  shards of the precomputed and Zarr views, 200 or 206 (a byte range), when
+  authentication is off;
 * only ``GET`` requests whose headers all leave the answer unchanged (:data:`IGNORED`),
-  keyed by the path, query, ``Accept-Encoding``, ``Origin`` (the CORS headers) and
-  whether the client is this machine (:mod:`.local_peer`). ``Range``, ``If-None-Match``,
+  keyed by the path, query, ``Accept-Encoding``, ``Origin`` (the CORS headers), ``Range``
+  (readers of a shard ask for the same index and chunk ranges again) and whether the
+  client is this machine (:mod:`.local_peer`). ``If-None-Match``, ``If-Range``,
   forwarding headers, credentials or anything else send the request down the stack;
 * while the answer still holds (:class:`Validity`): the URL still names the same node and
   instance (:meth:`~voxhub.server.view_names.ViewNames.still`: only URLs naming a whole
@@ -76,7 +78,9 @@ IGNORED = frozenset(
     ]
 )
 #: request headers the answer depends on: part of the key
-KEYED = (b"accept-encoding", b"origin")
+KEYED = (b"accept-encoding", b"origin", b"range")
+#: statuses of the answers kept: a whole file, a byte range of it
+KEPT_STATUSES = (200, 206)
 #: largest share of the budget one answer may take
 LARGEST_SHARE = 16
 #: bytes an answer takes besides its body, key and headers (dict entry, tuples, objects)
@@ -161,16 +165,14 @@ def replay_key(
     ``local``: whether the client is this machine (:mod:`.local_peer`)."""
     if not path.startswith(PREFIXES):
         return None
-    keyed: list[bytes | None] = [None, None]
+    keyed: list[bytes | None] = [None] * len(KEYED)
     for name, value in headers:
         if name in IGNORED:
             continue
-        if name == KEYED[0] and keyed[0] is None:
-            keyed[0] = value
-        elif name == KEYED[1] and keyed[1] is None:
-            keyed[1] = value
+        if name in KEYED and keyed[KEYED.index(name)] is None:
+            keyed[KEYED.index(name)] = value
         else:
-            return None  # Range, conditions, credentials, forwarding, a body, ...
+            return None  # conditions, credentials, forwarding, a body, a second Range...
     return (path, query, *keyed, local())
 
 
@@ -235,7 +237,7 @@ class ViewReplay:
             await send(message)
 
         await self.app(scope, receive, capturing)
-        if note.validity is None or start is None or start.get("status") != 200:
+        if note.validity is None or start is None or start.get("status") not in KEPT_STATUSES:
             return
         if len(parts) != 1 or parts[0].get("more_body", False):
             return
