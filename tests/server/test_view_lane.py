@@ -186,29 +186,30 @@ def test_what_the_lane_sends_is_what_the_app_sends(
         whole.close()
 
 
-def test_a_file_asked_again_is_sent_by_the_lane_and_recorded(
-    volumes: Volumes, ports: tuple[int, int]
-) -> None:
-    path = chunk(volumes)
-    conn = Connection(ports[0])
-    try:
-        before = samples(conn.get("/metrics").body.decode())
-        first = conn.get(path)
-        hits = lane_hits()
-        again = conn.get(path, {"X-Request-ID": "trace-42"})
-        third = conn.get(path, {"X-Request-ID": "not sane!"})
-        assert lane_hits() == hits + 2
-        same(again, first)
-        same(third, first)
-        assert again.headers["x-request-id"] == "trace-42"  # echoed, as Observe does
-        assert re.fullmatch("[0-9a-f]{32}", third.headers["x-request-id"])
-        assert third.headers["x-request-id"] != first.headers["x-request-id"]
-        after = samples(conn.get("/metrics").body.decode())
-    finally:
-        conn.close()
-    labels = {"method": "GET", "route": ROUTE, "status": "200"}
-    counted = value(after, "voxhub_http_requests_total", **labels)
-    assert counted == value(before, "voxhub_http_requests_total", **labels) + 3
+def test_a_file_asked_again_is_sent_by_the_lane_and_recorded(tmp_path: Any) -> None:
+    with EmbeddedHub.open(str(tmp_path / "store")) as hub, serving(create_app(hub)) as port:
+        path = chunk(Volumes(hub))  # never asked before
+        conn = Connection(port)
+        try:
+            before = samples(conn.get("/metrics").body.decode())
+            misses = snapshot().get("view_replay", (0, 0))[1]
+            first = conn.get(path)
+            assert snapshot()["view_replay"][1] == misses + 1  # counted once, not by the lane
+            hits = lane_hits()
+            again = conn.get(path, {"X-Request-ID": "trace-42"})
+            third = conn.get(path, {"X-Request-ID": "not sane!"})
+            assert lane_hits() == hits + 2
+            same(again, first)
+            same(third, first)
+            assert again.headers["x-request-id"] == "trace-42"  # echoed, as Observe does
+            assert re.fullmatch("[0-9a-f]{32}", third.headers["x-request-id"])
+            assert third.headers["x-request-id"] != first.headers["x-request-id"]
+            after = samples(conn.get("/metrics").body.decode())
+        finally:
+            conn.close()
+        labels = {"method": "GET", "route": ROUTE, "status": "200"}
+        counted = value(after, "voxhub_http_requests_total", **labels)
+        assert counted == value(before, "voxhub_http_requests_total", **labels) + 3
 
 
 def test_a_byte_range_asked_again_is_sent_by_the_lane(

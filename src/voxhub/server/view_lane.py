@@ -65,7 +65,7 @@ class ViewLane:
     def may_answer(raw_path: bytes) -> bool:
         """Whether a request for ``raw_path`` (the URL's path, undecoded) may be one of
         the lane's: the protocol asks before doing anything more."""
-        return raw_path.startswith(_PREFIXES) and b"%" not in raw_path
+        return raw_path.startswith(_PREFIXES) and b"%" not in raw_path and raw_path.isascii()
 
     def answer(
         self,
@@ -89,7 +89,7 @@ class ViewLane:
                         return None
                     break
         key = replay_key(path, query, headers, lambda: self._local(client))
-        kept = replay.kept_answer(key) if key is not None else None
+        kept = replay.kept_answer(key, count_miss=False) if key is not None else None
         if kept is None:
             _STATS.count(hit=False)
             return None

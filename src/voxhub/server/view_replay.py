@@ -209,8 +209,10 @@ class ViewReplay:
             return
         await self._capture(key, scope, receive, send)
 
-    def kept_answer(self, key: tuple[object, ...]) -> Kept | None:
-        """The answer kept for ``key`` (a :func:`replay_key`) if it still holds."""
+    def kept_answer(self, key: tuple[object, ...], *, count_miss: bool = True) -> Kept | None:
+        """The answer kept for ``key`` (a :func:`replay_key`) if it still holds
+        (``count_miss``: a miss counts; the lane's does not, since the request then comes
+        here)."""
         kept = self._kept.get(key)
         if kept is not None:
             if kept.validity.holds():
@@ -218,7 +220,8 @@ class ViewReplay:
                 self._kept.move_to_end(key)
                 return kept
             self._forget(key)
-        _STATS.count(hit=False)
+        if count_miss:
+            _STATS.count(hit=False)
         return None
 
     async def _capture(
