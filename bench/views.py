@@ -35,7 +35,9 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +47,16 @@ import tensorstore as ts
 import voxhub
 from bench.data import em_volume, voronoi_labels
 from bench.labels import cseg_spec
-from bench.precomputed import open_http, start_range_server, write_precomputed, zyx
+from bench.precomputed import (
+    RangeServer,
+    open_http,
+    start_range_server,
+    write_precomputed,
+    zyx,
+)
 from bench.run import random_boxes
 from voxhub import Box
-from voxhub.testing.server import start_server
+from voxhub.testing.server import ServerProcess, start_server
 
 HERE = Path(__file__).parent
 N_SMALL, SIDE = 200, 64
@@ -117,6 +125,40 @@ def measure(
     return out
 
 
+@dataclass(frozen=True)
+class Served:
+    """The volumes served both ways: by ``voxhub serve`` (a committed node and its open
+    child) and as static precomputed files by the reference Range server."""
+
+    server: ServerProcess
+    static: RangeServer
+    committed: str
+    child: str
+
+
+@contextmanager
+def served(
+    volumes: dict[str, np.ndarray], workers: int = 1, prefix: str = "views"
+) -> Iterator[Served]:
+    """``volumes`` written into a temp LMDB store and as static files, both served; all
+    stopped and deleted after."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"voxhub-bench-{prefix}-"))
+    try:
+        committed, child = build_voxhub(volumes, workdir / "store")
+        build_static(volumes, workdir / "static")
+        server = start_server(workdir / "store", workers=workers)
+        try:
+            static = start_range_server(workdir / "static", f"{next(iter(volumes))}/info")
+            try:
+                yield Served(server, static, committed, child)
+            finally:
+                static.stop()
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def bench_views(n: int, repeat: int, workers: int, names: list[str]) -> dict[str, Any]:
     volumes: dict[str, np.ndarray] = {}
     if "em" in names:
@@ -124,27 +166,16 @@ def bench_views(n: int, repeat: int, workers: int, names: list[str]) -> dict[str
     if "seg" in names:
         volumes["seg"] = voronoi_labels(n)
     boxes = random_boxes(n, N_SMALL, SIDE, True, 1)
-    workdir = Path(tempfile.mkdtemp(prefix="voxhub-bench-views-"))
     results: dict[str, Any] = {}
-    try:
-        committed, child = build_voxhub(volumes, workdir / "store")
-        build_static(volumes, workdir / "static")
-        server = start_server(workdir / "store", workers=workers)
-        static = start_range_server(workdir / "static", f"{names[0]}/info")
-        try:
-            for name, data in volumes.items():
-                urls = {
-                    "committed": f"{server.url}/precomputed/{committed}/{name}",
-                    "open": f"{server.url}/precomputed/{child}/{name}",
-                    "static": f"{static.url}/{name}",
-                }
-                results[name] = measure(urls, data, boxes, repeat)
-                results[name]["mb"] = data.nbytes / 1e6
-        finally:
-            server.stop()
-            static.stop()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with served(volumes, workers) as both:
+        for name, data in volumes.items():
+            urls = {
+                "committed": f"{both.server.url}/precomputed/{both.committed}/{name}",
+                "open": f"{both.server.url}/precomputed/{both.child}/{name}",
+                "static": f"{both.static.url}/{name}",
+            }
+            results[name] = measure(urls, data, boxes, repeat)
+            results[name]["mb"] = data.nbytes / 1e6
     return results
 
 

@@ -17,9 +17,7 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,7 @@ from typing import Any
 import httpx
 
 from bench.data import em_volume, voronoi_labels
-from bench.precomputed import start_range_server
-from bench.views import build_static, build_voxhub
-from voxhub.testing.server import start_server
+from bench.views import served
 
 SIDE = 64
 
@@ -83,28 +79,18 @@ def lane_answers(base: str) -> float:
 
 
 def run(n: int = 256, passes: int = 5) -> dict[str, Any]:
-    volumes = {"em": em_volume(512)[:n, :n, :n].copy(), "seg": voronoi_labels(512)[:n, :n, :n]}
-    volumes["seg"] = volumes["seg"].copy()
-    workdir = Path(tempfile.mkdtemp(prefix="voxhub-bench-wire-"))
+    cube = (slice(0, n),) * 3
+    volumes = {"em": em_volume(512)[cube].copy(), "seg": voronoi_labels(512)[cube].copy()}
     results: dict[str, Any] = {}
-    try:
-        committed, _ = build_voxhub(volumes, workdir / "store")
-        build_static(volumes, workdir / "static")
-        server = start_server(workdir / "store")
-        static = start_range_server(workdir / "static", "em/info")
-        try:
-            for name in volumes:
-                view = f"/precomputed/{committed}/{name}"
-                results[name] = {
-                    "voxhub": measure(server.url, view, server.process.pid, n, passes),
-                    "static": measure(static.url, f"/{name}", static.process.pid, n, passes),
-                }
-            results["lane_answers"] = lane_answers(server.url)
-        finally:
-            server.stop()
-            static.stop()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with served(volumes, prefix="wire") as both:
+        server, static = both.server, both.static
+        for name in volumes:
+            view = f"/precomputed/{both.committed}/{name}"
+            results[name] = {
+                "voxhub": measure(server.url, view, server.process.pid, n, passes),
+                "static": measure(static.url, f"/{name}", static.process.pid, n, passes),
+            }
+        results["lane_answers"] = lane_answers(server.url)
     return results
 
 

@@ -95,8 +95,8 @@ def address_problem(host: str, port: int) -> str | None:
     type=click.IntRange(0),
     help="Encoded precomputed/Zarr chunks, shards and meshes kept in memory per worker, "
     "and as much again in a file the workers share (0: none). Default: a sixteenth of "
-    "the memory (the cgroup's limit if lower), split among the workers, 256 MiB to "
-    "8 GiB in all.",
+    "the memory (the cgroup's limit if lower), at most 8 GiB, split among the workers, "
+    "at least 256 MiB each.",
 )
 @click.option(
     "--compress-loopback",

@@ -101,10 +101,7 @@ else:
                         parsed.query or b"",
                         self.headers,
                         self.client,
-                        b"".join(
-                            name + b": " + value + b"\r\n"
-                            for name, value in self.server_state.default_headers
-                        ),
+                        self.server_state.default_headers,
                     )
                     if parts is not None:
                         self._answered = True

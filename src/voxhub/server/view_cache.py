@@ -39,10 +39,10 @@ LARGEST_AUTO_BUDGET = 8 << 30
 def serve_view_cache_bytes(workers: int, memory: int | None = None) -> int:
     """The view cache budget of each of ``voxhub serve``'s ``workers`` when none is
     given: a sixteenth of the memory this process may use (``memory``: the machine's,
-    or its cgroup's limit if lower), split among the workers, from 256 MiB to 8 GiB in
-    all. Static file servers have the whole page cache; a viewer's working set (a 512³
-    EM volume is 128 MiB at each of two versions) should fit too, without taking
-    over a shared machine.
+    or its cgroup's limit if lower), at most 8 GiB, split among the workers, and at
+    least 256 MiB each. Static file servers have the whole page cache; a viewer's
+    working set (a 512³ EM volume is 128 MiB at each of two versions) should fit too,
+    without taking over a shared machine.
 
     >>> serve_view_cache_bytes(1, 24 << 30) >> 20, serve_view_cache_bytes(2, 24 << 30) >> 20
     (1536, 768)

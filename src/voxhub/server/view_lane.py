@@ -73,11 +73,11 @@ class ViewLane:
         query: bytes,
         headers: list[tuple[bytes, bytes]],
         client: tuple[str, int] | None,
-        server_headers: bytes,
+        server_headers: Sequence[tuple[bytes, bytes]],
     ) -> list[bytes] | None:
         """The whole answer to a ``GET`` of ``path`` (``query``, lowercase ``headers``,
         from ``client``) as the bytes to send, or ``None`` to leave the request to the
-        app. ``server_headers``: the server's own header lines (``date``, ``server``)."""
+        app. ``server_headers``: the server's own headers (``date``, ``server``)."""
         started = time.perf_counter()
         replay = self.replay
         if replay is None:
@@ -107,7 +107,7 @@ class ViewLane:
         head = b"".join(
             (
                 _STATUS_LINES[kept.start["status"]],
-                server_headers,
+                *(name + b": " + value + b"\r\n" for name, value in server_headers),
                 kept.wire,
                 _ID_LINE,
                 request_id.encode("ascii"),
